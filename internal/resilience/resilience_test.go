@@ -74,7 +74,7 @@ func TestRetryMaxElapsed(t *testing.T) {
 }
 
 func TestRetryValidate(t *testing.T) {
-	bad := []RetryPolicy{{InitialInterval: -1}, {MaxInterval: -1}, {Multiplier: 0.5}, {Jitter: 1}, {MaxAttempts: -1, MaxElapsedTime: -1}}
+	bad := []RetryPolicy{{InitialInterval: -1}, {MaxInterval: -1}, {Multiplier: 0.5}, {Jitter: 1}}
 	for _, p := range bad {
 		if p.Validate() == nil {
 			t.Errorf("%+v: want an error", p)

@@ -50,8 +50,6 @@ func (p RetryPolicy) Validate() error {
 		return fmt.Errorf("retry policy: Multiplier %v is below 1", p.Multiplier)
 	case p.Jitter < 0 || p.Jitter >= 1:
 		return fmt.Errorf("retry policy: Jitter %v is outside [0,1)", p.Jitter)
-	case p.MaxAttempts < 0 && p.MaxElapsedTime < 0:
-		return errors.New("retry policy: MaxAttempts and MaxElapsedTime are both unbounded")
 	}
 	return nil
 }

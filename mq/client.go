@@ -1,0 +1,200 @@
+package mq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/mq/driver"
+)
+
+// Client publishes and subscribes through one provider connection. It is
+// safe for concurrent use. Create it with Open or NewClient; end it with
+// Close or Shutdown.
+type Client struct {
+	conn      driver.Conn
+	provider  string
+	opts      *clientOptions
+	tel       *telemetry
+	breaker   *resilience.Breaker
+	maxBytes  int
+	retryable func(error) bool
+	buf       *outageBuffer // nil without WithOutageBuffer
+
+	closed atomic.Bool
+	mu     sync.Mutex // guards subs, and orders Subscribe against Shutdown
+	subs   map[*Subscription]struct{}
+}
+
+var producerKind = trace.WithSpanKind(trace.SpanKindProducer)
+
+func newClient(conn driver.Conn, provider string, o *clientOptions) (*Client, error) {
+	c := &Client{conn: conn, provider: provider, opts: o, subs: map[*Subscription]struct{}{}}
+	c.tel = newTelemetry(o, provider)
+	if l, ok := conn.(driver.SizeLimiter); ok {
+		c.maxBytes = l.MaxMessageBytes()
+	}
+	// An open breaker is not worth retrying: failing fast is its point.
+	c.retryable = func(err error) bool { return !errors.Is(err, resilience.ErrOpen) && conn.IsRetryable(err) }
+	b, err := resilience.NewBreaker("mq:"+provider, o.breaker, conn.IsRetryable)
+	if err != nil {
+		return nil, fmt.Errorf("%w: WithBreaker: %v", ErrInvalid, err)
+	}
+	c.breaker = b
+	if o.bufferDir != "" {
+		if c.buf, err = openOutageBuffer(c, o.bufferDir, o.bufferOpts); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Publish sends msgs, in order, and returns nil only once the broker
+// acknowledged every one, or, with WithOutageBuffer while the broker is
+// unreachable or the breaker open, once they are durably in the buffer. It
+// fills each message's empty ID and Time. Without a buffer, an unreachable
+// broker gives an error after the retry policy, and ErrCircuitOpen at once
+// while the breaker is open. If any message is invalid or too large
+// (ErrInvalid, ErrTooLarge), nothing is sent.
+func (c *Client) Publish(ctx context.Context, msgs ...*Message) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	ctx, span := c.tel.tracer.Start(ctx, "mq publish", producerKind)
+	defer span.End()
+	now := time.Now()
+	batch := make([]driver.Message, len(msgs))
+	for i, m := range msgs {
+		dm, err := c.prepare(ctx, m, i, now)
+		if err != nil {
+			return spanError(span, err)
+		}
+		batch[i] = dm
+	}
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("messaging.system", c.provider),
+			attribute.String("messaging.destination.name", batch[0].Topic),
+			attribute.Int("messaging.batch.message_count", len(batch)))
+	}
+	return spanError(span, c.send(ctx, batch))
+}
+
+// send publishes a prepared batch: through the outage buffer when there is
+// one, else with retries.
+func (c *Client) send(ctx context.Context, batch []driver.Message) error {
+	n := int64(len(batch))
+	if c.buf != nil {
+		buffered, err := c.buf.publishOrBuffer(ctx, batch)
+		switch {
+		case err != nil:
+			c.tel.published.Add(ctx, n, c.tel.pubFailed)
+			return c.wrapPublish(batch, err)
+		case buffered:
+			c.tel.published.Add(ctx, n, c.tel.pubBuffered)
+		default:
+			c.tel.published.Add(ctx, n, c.tel.pubOK)
+		}
+		return nil
+	}
+	err := c.opts.retry.Do(ctx, c.retryable, func(ctx context.Context) error {
+		return c.breaker.Do(func() error { return c.conn.Publish(ctx, batch) })
+	})
+	if err != nil {
+		c.tel.published.Add(ctx, n, c.tel.pubFailed)
+		return c.wrapPublish(batch, err)
+	}
+	c.tel.published.Add(ctx, n, c.tel.pubOK)
+	return nil
+}
+
+func (c *Client) wrapPublish(batch []driver.Message, err error) error {
+	if errors.Is(err, resilience.ErrOpen) {
+		err = ErrCircuitOpen
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("mq: publish to %q via %s: %w", batch[0].Topic, c.provider, err)
+}
+
+func spanError(span trace.Span, err error) error {
+	if err != nil && span.IsRecording() {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
+}
+
+// Ping checks that the broker answers, if the provider can tell
+// (ErrUnsupported otherwise).
+func (c *Client) Ping(ctx context.Context) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	p, ok := c.conn.(driver.Pinger)
+	if !ok {
+		return fmt.Errorf("mq: ping via %s: %w", c.provider, ErrUnsupported)
+	}
+	return p.Ping(ctx)
+}
+
+// Buffered returns how many Publish calls wait in the outage buffer (0
+// without one).
+func (c *Client) Buffered() int {
+	if c.buf == nil {
+		return 0
+	}
+	return c.buf.len()
+}
+
+// As sets target to the provider's native client when the types match and
+// reports whether it did; each provider's doc lists what it offers.
+func (c *Client) As(target any) bool { return c.conn.As(target) }
+
+// Close shuts the client down without a deadline: see Shutdown.
+func (c *Client) Close() error { return c.Shutdown(context.Background()) }
+
+// Shutdown closes every Subscription (waiting for their in-flight
+// handlers), waits for the outage buffer to drain, and closes the
+// connection. If ctx ends first, handlers still running get their context
+// cancelled and are not acknowledged, so their messages are redelivered;
+// what is left in the outage buffer stays on disk and is sent by the next
+// Client opened on the same directory. It is idempotent; afterwards every
+// method returns ErrClosed.
+func (c *Client) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed.Swap(true) {
+		c.mu.Unlock()
+		return nil
+	}
+	subs := make([]*Subscription, 0, len(c.subs))
+	for s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.mu.Unlock()
+
+	var errs []error
+	for _, s := range subs {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.buf != nil {
+		errs = append(errs, c.buf.shutdown(ctx))
+	}
+	errs = append(errs, c.conn.Close())
+	return errors.Join(errs...)
+}
+
+func (c *Client) isClosed() bool { return c.closed.Load() }

@@ -1,0 +1,114 @@
+// Package driver is the provider SPI of package mq. Application code never
+// imports it; provider authors implement Driver and Conn and register them
+// with mq.Register from an init function.
+//
+// Providers stay small: they move messages and report errors. Retries,
+// circuit breaking, outage buffering, dedup, per-key ordering, dead-letter
+// handling and tracing are done once, in package mq. A provider must never
+// retry on its own; it reports retryable failures through Conn.IsRetryable
+// and maps its errors onto mq's sentinels (ErrTooLarge, ErrUnreachable).
+package driver
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"time"
+)
+
+// Errors a provider returns (wrapped, so errors.Is matches) and package mq
+// re-exports under its own names.
+var (
+	// ErrTooLarge: a message is over the provider's size limit; nothing
+	// from the call was sent.
+	ErrTooLarge = errors.New("mq: message too large")
+	// ErrUnreachable: the broker could not be reached; the call may be
+	// retried.
+	ErrUnreachable = errors.New("mq: broker unreachable")
+	// ErrUnsupported: the provider lacks a capability the call needs.
+	ErrUnsupported = errors.New("mq: not supported by this provider")
+	// ErrBadURL: the URL is malformed or has an unknown parameter.
+	ErrBadURL = errors.New("mq: bad URL")
+)
+
+// Message is a message as a provider sees it. A provider must not modify
+// Headers or Payload of a message handed to Publish.
+type Message struct {
+	ID      string
+	Topic   string
+	Key     string
+	Payload []byte
+	Headers map[string]string
+	Time    time.Time
+}
+
+// Size is the message's size as counted against a provider's limit: key,
+// payload and headers.
+func (m *Message) Size() int {
+	n := len(m.Key) + len(m.Payload) + len(m.ID)
+	for k, v := range m.Headers {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
+// Delivery is a received message.
+type Delivery struct {
+	Message
+	// Attempt is how many times the broker has delivered this message,
+	// this time included (1 the first time).
+	Attempt int
+	// Handle is the provider's own token for Ack and Nack.
+	Handle any
+}
+
+// Driver opens connections for one URL scheme.
+type Driver interface {
+	// Open connects using u. It rejects unknown query parameters with an
+	// error wrapping ErrBadURL that names the parameter.
+	Open(ctx context.Context, u *url.URL) (Conn, error)
+}
+
+// Conn is one connection to a broker.
+type Conn interface {
+	// Publish sends msgs and returns nil only when the broker acknowledged
+	// every one. On error any subset may have been sent.
+	Publish(ctx context.Context, msgs []Message) error
+	// Subscribe joins group on topic and returns once the member is live:
+	// every message published after Subscribe returns reaches the group.
+	Subscribe(ctx context.Context, topic, group string) (Receiver, error)
+	// IsRetryable reports whether err (from any method) is transient.
+	IsRetryable(err error) bool
+	// As sets target to the native client when the types match.
+	As(target any) bool
+	// Close releases the connection. Receivers are closed first by mq.
+	Close() error
+}
+
+// Receiver is one member of a consumer group.
+type Receiver interface {
+	// Receive blocks until at least one delivery is available, ctx is
+	// done or the receiver is closed, and returns at most max deliveries.
+	// Deliveries sharing a key come in publish order.
+	Receive(ctx context.Context, max int) ([]*Delivery, error)
+	// Ack marks d handled; it is not delivered to the group again.
+	Ack(ctx context.Context, d *Delivery) error
+	// Nack hands d back for redelivery to a live member of the group.
+	Nack(ctx context.Context, d *Delivery) error
+	// Close leaves the group. Deliveries neither acked nor nacked are
+	// redelivered to the remaining members.
+	Close() error
+}
+
+// Optional capabilities, detected by type assertion on a Conn.
+
+// Pinger checks that the broker answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// SizeLimiter reports the largest message (by Message.Size) the provider
+// accepts, so that mq rejects larger ones with ErrTooLarge before sending.
+type SizeLimiter interface {
+	MaxMessageBytes() int
+}

@@ -1,0 +1,96 @@
+package memmq_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/mq/mqtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func harness(t *testing.T, url string) mqtest.Harness {
+	return mqtest.Harness{
+		NewClient: func(t testing.TB, opts ...mq.Option) *mq.Client {
+			c, err := mq.Open(context.Background(), url, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
+		Outage: func(t testing.TB) func() {
+			var b *memmq.Broker
+			c, err := mq.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if !c.As(&b) {
+				t.Fatal("As(**memmq.Broker) failed")
+			}
+			b.SetReachable(false)
+			return func() { b.SetReachable(true) }
+		},
+		MaxMessageBytes: 2 << 20,
+	}
+}
+
+func TestConformance(t *testing.T) {
+	mqtest.RunConformanceTests(t, harness(t, "mem://conformance?max_message_bytes=2097152"))
+}
+
+func TestURLErrors(t *testing.T) {
+	ctx := context.Background()
+	cases := map[string]string{
+		"mem://x?partitons=3":        "unknown parameter",
+		"mem://x?partitions=0":       "partitions",
+		"mem://x?max_message_bytes=": "max_message_bytes",
+		"mem://x/some/path":          "path",
+		"nosuch://host":              "forgotten import?",
+		"://bad":                     "bad URL",
+	}
+	for url, want := range cases {
+		_, err := mq.Open(ctx, url)
+		if !errors.Is(err, mq.ErrBadURL) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Open(%q) = %v; want ErrBadURL mentioning %q", url, err, want)
+		}
+	}
+	if _, err := mq.Open(ctx, "nosuch://host"); !strings.Contains(err.Error(), "mem") {
+		t.Errorf("unknown-scheme error does not list the registered schemes: %v", err)
+	}
+	c, err := mq.Open(ctx, "mem://urltest?partitions=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := mq.Open(ctx, "mem://urltest?partitions=4"); !errors.Is(err, mq.ErrBadURL) {
+		t.Errorf("reopening a broker with other partitions: %v, want ErrBadURL", err)
+	}
+}
+
+func TestRegisterTwicePanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("registering mem twice did not panic")
+		}
+	}()
+	mq.Register(memmq.Scheme, nil)
+}
+
+func BenchmarkMemmq(b *testing.B) {
+	mqtest.RunBenchmarks(b, mqtest.Harness{
+		NewClient: func(t testing.TB, opts ...mq.Option) *mq.Client {
+			c, err := mq.NewClient(memmq.New(memmq.NewBroker(nil)), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		},
+	})
+}

@@ -1,0 +1,10 @@
+package mqtest
+
+import (
+	"runtime"
+	"time"
+)
+
+var timeZero time.Time
+
+func runtimeGosched() { runtime.Gosched() }
