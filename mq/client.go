@@ -38,7 +38,7 @@ var producerKind = trace.WithSpanKind(trace.SpanKindProducer)
 
 func newClient(conn driver.Conn, provider string, o *clientOptions) (*Client, error) {
 	c := &Client{conn: conn, provider: provider, opts: o, subs: map[*Subscription]struct{}{}}
-	c.tel = newTelemetry(o, provider)
+	c.tel = newTelemetry(o, provider, c.Buffered)
 	if l, ok := conn.(driver.SizeLimiter); ok {
 		c.maxBytes = l.MaxMessageBytes()
 	}
@@ -71,8 +71,13 @@ func (c *Client) Publish(ctx context.Context, msgs ...*Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	ctx, span := c.tel.tracer.Start(ctx, "mq publish", producerKind)
-	defer span.End()
+	// A producer span only under a recording parent: a root span per
+	// publish is rarely wanted, and costs allocations when tracing is off.
+	span := trace.SpanFromContext(ctx)
+	if span.IsRecording() {
+		ctx, span = c.tel.tracer.Start(ctx, "mq publish", producerKind)
+		defer span.End()
+	}
 	now := time.Now()
 	batch := make([]driver.Message, len(msgs))
 	for i, m := range msgs {
@@ -93,17 +98,17 @@ func (c *Client) Publish(ctx context.Context, msgs ...*Message) error {
 // send publishes a prepared batch: through the outage buffer when there is
 // one, else with retries.
 func (c *Client) send(ctx context.Context, batch []driver.Message) error {
-	n := int64(len(batch))
+	n := len(batch)
 	if c.buf != nil {
 		buffered, err := c.buf.publishOrBuffer(ctx, batch)
 		switch {
 		case err != nil:
-			c.tel.published.Add(ctx, n, c.tel.pubFailed)
+			c.tel.pubFailed.add(n)
 			return c.wrapPublish(batch, err)
 		case buffered:
-			c.tel.published.Add(ctx, n, c.tel.pubBuffered)
+			c.tel.pubBuffered.add(n)
 		default:
-			c.tel.published.Add(ctx, n, c.tel.pubOK)
+			c.tel.pubOK.add(n)
 		}
 		return nil
 	}
@@ -111,10 +116,10 @@ func (c *Client) send(ctx context.Context, batch []driver.Message) error {
 		return c.breaker.Do(func() error { return c.conn.Publish(ctx, batch) })
 	})
 	if err != nil {
-		c.tel.published.Add(ctx, n, c.tel.pubFailed)
+		c.tel.pubFailed.add(n)
 		return c.wrapPublish(batch, err)
 	}
-	c.tel.published.Add(ctx, n, c.tel.pubOK)
+	c.tel.pubOK.add(n)
 	return nil
 }
 
@@ -194,6 +199,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		errs = append(errs, c.buf.shutdown(ctx))
 	}
 	errs = append(errs, c.conn.Close())
+	c.tel.close()
 	return errors.Join(errs...)
 }
 

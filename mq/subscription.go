@@ -231,7 +231,7 @@ func (s *Subscription) process(d *driver.Delivery) {
 			s.c.opts.logger.Warn("mq: dedup lookup failed; handling the message", "topic", s.topic, "id", d.ID, "err", err)
 		}
 		if seen {
-			tel.consumed.Add(s.work, 1, tel.conDedupe)
+			tel.conDedupe.add(1)
 			s.ack(d)
 			return
 		}
@@ -248,7 +248,7 @@ func (s *Subscription) process(d *driver.Delivery) {
 			return // the broker redelivers it
 		}
 		if err == nil {
-			tel.consumed.Add(s.work, 1, tel.conOK)
+			tel.conOK.add(1)
 			if store := s.c.opts.dedup; store != nil {
 				if err := store.MarkDone(s.work, s.group, d.ID); err != nil {
 					s.c.opts.logger.Warn("mq: dedup mark failed", "topic", s.topic, "id", d.ID, "err", err)
@@ -258,11 +258,11 @@ func (s *Subscription) process(d *driver.Delivery) {
 			return
 		}
 		if attempt >= s.o.maxAttempts {
-			tel.consumed.Add(s.work, 1, tel.conDLQ)
+			tel.conDLQ.add(1)
 			s.deadLetter(d, err, attempt)
 			return
 		}
-		tel.consumed.Add(s.work, 1, tel.conRetry)
+		tel.conRetry.add(1)
 		if bo == nil {
 			bo = s.o.redelivery.NewBackOff()
 		}

@@ -2,6 +2,7 @@ package mq
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -11,35 +12,66 @@ import (
 
 const instrumentationName = "github.com/groundwork-go/groundwork/mq"
 
-// telemetry holds the instruments and the pre-built attribute options, so
-// that the hot paths record without allocating.
+// counter is one outcome's running total. The hot paths only bump atomics;
+// OpenTelemetry reads them through observable instruments at collection
+// time, so metrics cost nothing per message when no SDK is installed.
+type counter struct {
+	n   atomic.Int64
+	opt metric.ObserveOption
+}
+
+func (c *counter) add(n int) { c.n.Add(int64(n)) }
+
+// telemetry holds a Client's tracer, propagator and counters.
 type telemetry struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
+	reg        metric.Registration
 
-	published metric.Int64Counter
-	consumed  metric.Int64Counter
-
-	pubOK, pubBuffered, pubFailed      metric.AddOption
-	conOK, conRetry, conDLQ, conDedupe metric.AddOption
+	pubOK, pubBuffered, pubFailed      counter
+	conOK, conRetry, conDLQ, conDedupe counter
 }
 
-func newTelemetry(o *clientOptions, provider string) *telemetry {
+func newTelemetry(o *clientOptions, provider string, buffered func() int) *telemetry {
 	t := &telemetry{
 		tracer:     o.tracer.Tracer(instrumentationName),
 		propagator: o.propagator,
 	}
-	meter := o.meter.Meter(instrumentationName)
-	// Instrument creation only fails for invalid names; ours are fixed,
-	// and the API hands back a usable no-op instrument either way.
-	t.published, _ = meter.Int64Counter("mq.published", metric.WithDescription("Messages accepted by Publish, by outcome."))
-	t.consumed, _ = meter.Int64Counter("mq.consumed", metric.WithDescription("Handler outcomes for received messages."))
-	with := func(outcome string) metric.AddOption {
-		return metric.WithAttributeSet(attribute.NewSet(attribute.String("mq.provider", provider), attribute.String("outcome", outcome)))
+	set := func(c *counter, outcome string) {
+		c.opt = metric.WithAttributeSet(attribute.NewSet(attribute.String("mq.provider", provider), attribute.String("outcome", outcome)))
 	}
-	t.pubOK, t.pubBuffered, t.pubFailed = with("ok"), with("buffered"), with("error")
-	t.conOK, t.conRetry, t.conDLQ, t.conDedupe = with("ok"), with("retry"), with("dead_letter"), with("duplicate")
+	set(&t.pubOK, "ok")
+	set(&t.pubBuffered, "buffered")
+	set(&t.pubFailed, "error")
+	set(&t.conOK, "ok")
+	set(&t.conRetry, "retry")
+	set(&t.conDLQ, "dead_letter")
+	set(&t.conDedupe, "duplicate")
+	bufOpt := metric.WithAttributeSet(attribute.NewSet(attribute.String("mq.provider", provider)))
+
+	meter := o.meter.Meter(instrumentationName)
+	// Instrument creation fails only for invalid names, and ours are
+	// fixed; the API returns usable no-op instruments in any case.
+	published, _ := meter.Int64ObservableCounter("mq.published", metric.WithDescription("Messages accepted by Publish, by outcome."))
+	consumed, _ := meter.Int64ObservableCounter("mq.consumed", metric.WithDescription("Handler outcomes for received messages."))
+	depth, _ := meter.Int64ObservableGauge("mq.outage_buffer.publishes", metric.WithDescription("Publish calls waiting in the outage buffer."))
+	t.reg, _ = meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+		for _, c := range []*counter{&t.pubOK, &t.pubBuffered, &t.pubFailed} {
+			ob.ObserveInt64(published, c.n.Load(), c.opt)
+		}
+		for _, c := range []*counter{&t.conOK, &t.conRetry, &t.conDLQ, &t.conDedupe} {
+			ob.ObserveInt64(consumed, c.n.Load(), c.opt)
+		}
+		ob.ObserveInt64(depth, int64(buffered()), bufOpt)
+		return nil
+	}, published, consumed, depth)
 	return t
+}
+
+func (t *telemetry) close() {
+	if t.reg != nil {
+		_ = t.reg.Unregister()
+	}
 }
 
 // injectTrace returns headers with the trace context of ctx added, copying

@@ -98,46 +98,51 @@ func (p RetryPolicy) NewBackOff() backoff.BackOff {
 // Do calls op until it succeeds, returns a permanent error (see
 // Permanent), retryable reports false, ctx is done, or the policy's attempts
 // or elapsed time run out. It returns op's last error, unwrapped from
-// Permanent; when ctx ends the wait it returns op's last error if there was
-// one, else ctx.Err(). A nil retryable retries every error.
+// Permanent (when ctx ends a wait, that is op's last failure, which says
+// more than the context error). A nil retryable retries every error.
+//
+// The waits come from backoff.ExponentialBackOff; the loop is written out
+// rather than handed to backoff.Retry so that op does not escape to the
+// heap: Do sits on every publish, and most calls succeed at once.
 func (p RetryPolicy) Do(ctx context.Context, retryable func(error) bool, op func(context.Context) error) error {
-	// Fast path: most calls succeed at once, and building the backoff
-	// state costs allocations on a hot path.
 	err := op(ctx)
-	if err == nil || !shouldRetry(err, retryable) {
+	if err == nil {
+		return nil
+	}
+	if !shouldRetry(err, retryable) {
 		return unwrapPermanent(err)
 	}
 	p = p.WithDefaults()
-	var b backoff.BackOff = p.NewBackOff()
-	if p.MaxAttempts > 0 {
-		if p.MaxAttempts == 1 {
+	b := p.NewBackOff()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for attempt := 2; p.MaxAttempts < 0 || attempt <= p.MaxAttempts; attempt++ {
+		wait := b.NextBackOff()
+		if wait == backoff.Stop {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
 			return unwrapPermanent(err)
+		case <-timer.C:
 		}
-		b = backoff.WithMaxRetries(b, uint64(p.MaxAttempts-1))
+		if err = op(ctx); err == nil {
+			return nil
+		}
+		if !shouldRetry(err, retryable) {
+			break
+		}
 	}
-	b = backoff.WithContext(b, ctx)
-	last, calls := err, 0
-	rerr := backoff.Retry(func() error {
-		// The first call was the fast path above: hand its error back
-		// so that Retry waits before calling op again.
-		if calls++; calls == 1 {
-			return last
-		}
-		err := op(ctx)
-		if err != nil {
-			last = err
-			if !shouldRetry(err, retryable) {
-				return backoff.Permanent(err)
-			}
-		}
-		return err
-	}, b)
-	if rerr != nil && ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
-		// The wait was cut short: the caller learns more from the last
-		// failure than from the context error.
-		return unwrapPermanent(last)
-	}
-	return unwrapPermanent(rerr)
+	return unwrapPermanent(err)
 }
 
 // Permanent marks err so that Do stops retrying at once and returns err.
@@ -149,6 +154,9 @@ func Permanent(err error) error {
 }
 
 func shouldRetry(err error, retryable func(error) bool) bool {
+	if err == nil {
+		return false
+	}
 	var perm *backoff.PermanentError
 	if errors.As(err, &perm) {
 		return false
@@ -160,6 +168,9 @@ func shouldRetry(err error, retryable func(error) bool) bool {
 }
 
 func unwrapPermanent(err error) error {
+	if err == nil {
+		return nil
+	}
 	var perm *backoff.PermanentError
 	if errors.As(err, &perm) {
 		return perm.Err

@@ -87,7 +87,6 @@ type WAL struct {
 
 	stopSync chan struct{}
 	syncDone chan struct{}
-	syncErr  error
 }
 
 // replayHint remembers where the last Replay stopped so the next one does
@@ -285,7 +284,7 @@ func (w *WAL) ensureActive() error {
 	if err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
-	if _, err := f.Write(encodeSegmentHeader(s.first)); err == nil {
+	if _, err = f.Write(encodeSegmentHeader(s.first)); err == nil {
 		err = f.Sync()
 	}
 	if err != nil {

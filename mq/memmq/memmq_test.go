@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/driver"
 	"github.com/groundwork-go/groundwork/mq/memmq"
 	"github.com/groundwork-go/groundwork/mq/mqtest"
 )
@@ -93,4 +94,22 @@ func BenchmarkMemmq(b *testing.B) {
 			return c
 		},
 	})
+}
+
+// BenchmarkRawDriverPublish1KiB calls the memmq connection directly, with
+// no portable layer: the baseline for BenchmarkMemmq/Publish1KiB.
+func BenchmarkRawDriverPublish1KiB(b *testing.B) {
+	conn := memmq.New(memmq.NewBroker(nil))
+	defer conn.Close()
+	ctx := context.Background()
+	// No group reads the topic, as in BenchmarkMemmq/Publish1KiB: the
+	// broker copies each message and discards it.
+	msgs := []driver.Message{{Topic: "raw", Key: "k", Payload: make([]byte, 1024)}}
+	b.ReportAllocs()
+	b.SetBytes(1024)
+	for b.Loop() {
+		if err := conn.Publish(ctx, msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

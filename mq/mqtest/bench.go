@@ -3,6 +3,7 @@ package mqtest
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -50,9 +51,21 @@ func RunBenchmarks(b *testing.B, h Harness) {
 	b.Run("PublishToHandler/concurrency=8", func(b *testing.B) {
 		c := h.client(b)
 		topic := uniqueTopic(b)
-		var got atomic.Int64
+		// The handler closes done when it has seen target messages; the
+		// target is only known when the loop ends, so -1 until then.
+		var got, target atomic.Int64
+		target.Store(-1)
+		done := make(chan struct{})
+		var once sync.Once
+		// At most window messages in flight, so the benchmark measures the
+		// steady state rather than how fast a backlog grows.
+		const window = 4096
+		room := make(chan struct{}, window)
 		sub, err := c.Subscribe(context.Background(), topic, "bench", func(context.Context, *mq.Message) error {
-			got.Add(1)
+			<-room
+			if got.Add(1) == target.Load() {
+				once.Do(func() { close(done) })
+			}
 			return nil
 		}, h.subOpts(mq.WithConcurrency(8))...)
 		if err != nil {
@@ -64,6 +77,7 @@ func RunBenchmarks(b *testing.B, h Harness) {
 		batch := make([]*mq.Message, 0, 100)
 		n := 0
 		for b.Loop() {
+			room <- struct{}{}
 			batch = append(batch, &mq.Message{Topic: topic, Key: strconv.Itoa(n % 64), Payload: payload})
 			n++
 			if len(batch) == cap(batch) {
@@ -78,9 +92,11 @@ func RunBenchmarks(b *testing.B, h Harness) {
 				b.Fatal(err)
 			}
 		}
-		for got.Load() < int64(n) {
-			runtimeGosched()
+		target.Store(int64(n))
+		if got.Load() >= int64(n) {
+			once.Do(func() { close(done) })
 		}
+		<-done
 		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
 	})
 }

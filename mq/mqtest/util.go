@@ -1,10 +1,5 @@
 package mqtest
 
-import (
-	"runtime"
-	"time"
-)
+import "time"
 
 var timeZero time.Time
-
-func runtimeGosched() { runtime.Gosched() }

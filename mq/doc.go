@@ -1,0 +1,87 @@
+// Package mq is one messaging API over Kafka, Redis Streams, RocketMQ and
+// an in-process broker. A provider is chosen by the URL scheme and
+// registered by a blank import:
+//
+//	import _ "github.com/groundwork-go/groundwork/mq/memmq" // mem://
+//
+//	client, err := mq.Open(ctx, "mem://", mq.WithOutageBuffer("/var/lib/app/mq", 0))
+//	err = client.Publish(ctx, &mq.Message{Topic: "orders", Key: orderID, Payload: body})
+//	sub, err := client.Subscribe(ctx, "orders", "billing", handle, mq.WithConcurrency(8))
+//
+// The portable layer does the shared work once, for every provider:
+// retries and a circuit breaker around the broker, a crash-safe disk
+// buffer for outages, per-key ordering under concurrency, redelivery with
+// backoff, dead-lettering, dedup, trace propagation and metrics.
+//
+// # URLs
+//
+// The scheme picks the provider; the rest is the provider's, documented in
+// its package: mem:// (memmq), kafka:// (kafkamq), redis:// and rediss://
+// (redismq), rocketmq:// (rocketmq). Unknown query parameters are an error,
+// so a typo never silently falls back to a default. An unregistered scheme
+// gives an error listing the registered ones.
+//
+// # Guarantees
+//
+// Publishing. Publish returns nil only once the broker acknowledged every
+// message, or, with WithOutageBuffer while the broker is unreachable or the
+// breaker open, once the messages are durably in the disk buffer; a
+// background flusher republishes them in order when the broker answers.
+// While the buffer holds anything, new messages go behind it, so per-key
+// order holds across an outage. Without a buffer an unreachable broker
+// gives an error after the retry policy, and then ErrCircuitOpen at once
+// while the breaker is open.
+//
+// Delivery is at least once, to every consumer group. A message is
+// acknowledged only after its handler returned nil. A group receives every
+// message published after its first Subscribe returned.
+//
+// Failures. A handler error or panic has the message handled again after
+// an exponential backoff, up to WithMaxAttempts (default 5), holding back
+// only its own key; then it is published to the dead-letter topic
+// ("<topic>.dlq" unless WithDeadLetterTopic says otherwise) with the
+// HeaderDLQ* headers naming the error, the attempts, the topic and the
+// group, and acknowledged.
+//
+// Order. Messages with one key reach handlers in publish order and never
+// concurrently, with any WithConcurrency and any number of members in the
+// group; different keys run in parallel. Messages with an empty key are
+// not ordered.
+//
+// Dedup. With WithDedup, a message whose ID the group already handled
+// successfully is acknowledged without running the handler.
+//
+// Content. ID (a UUIDv7 when left empty), Key, Headers and Payload arrive
+// unchanged. The trace context of the publishing context travels in the
+// traceparent header and becomes the parent of the handler's context.
+//
+// Shutdown. Subscription.Close and Client.Close wait for running handlers
+// and acknowledge their messages; messages received but not started are
+// handed back to the group. Shutdown(ctx) bounds the wait: past it,
+// handlers' contexts are cancelled and their messages left for
+// redelivery. No goroutine outlives Close.
+//
+// # Errors
+//
+// Sentinels, matched with errors.Is: ErrInvalid (bad argument, named in the
+// message), ErrBadURL, ErrTooLarge (nothing from the call was sent),
+// ErrUnreachable, ErrCircuitOpen, ErrBufferFull, ErrUnsupported, ErrClosed.
+// Provider errors are wrapped with the operation, topic and provider.
+// Context errors are returned unwrapped.
+//
+// # As
+//
+// Client.As(target) hands out the provider's native client; each provider
+// package lists the types it accepts (for example **memmq.Broker,
+// **kgo.Client, *redis.UniversalClient).
+//
+// # Observability
+//
+// Spans ("mq publish" as producer when the caller's span is recording,
+// "mq process" as consumer) go to WithTracerProvider (default: the global
+// provider). Counters mq.published and mq.consumed, by outcome, and the
+// gauge mq.outage_buffer.publishes go to WithMeterProvider (default: the
+// global provider). They are observed at collection time, so the hot path
+// only bumps atomics. Background failures are logged to WithLogger
+// (default slog.Default()), once per streak.
+package mq

@@ -1,0 +1,83 @@
+package mq_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/groundwork-go/groundwork/mq"
+)
+
+// TestTelemetry checks, with the real OpenTelemetry SDK, that a publish
+// under a recording span makes a producer span whose trace the consumer
+// span continues, and that the outcome counters count.
+func TestTelemetry(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	ctx := context.Background()
+	defer tp.Shutdown(ctx)
+	defer mp.Shutdown(ctx)
+
+	c, err := mq.Open(ctx, "mem://telemetry", mq.WithTracerProvider(tp), mq.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	handled := make(chan trace.SpanContext, 2)
+	sub, err := c.Subscribe(ctx, "traced", "g", func(ctx context.Context, m *mq.Message) error {
+		handled <- trace.SpanContextFromContext(ctx)
+		if m.Attempt == 1 {
+			return errors.New("once")
+		}
+		return nil
+	}, fastBackoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+
+	parentCtx, parent := tp.Tracer("test").Start(ctx, "request")
+	if err := c.Publish(parentCtx, &mq.Message{Topic: "traced", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	parent.End()
+	first, second := <-handled, <-handled
+	sub.Close()
+	if first.TraceID() != parent.SpanContext().TraceID() || second.TraceID() != first.TraceID() {
+		t.Fatalf("consumer trace %v/%v, publisher trace %v", first.TraceID(), second.TraceID(), parent.SpanContext().TraceID())
+	}
+	kinds := map[string]trace.SpanKind{}
+	for _, s := range spans.Ended() {
+		kinds[s.Name()] = s.SpanKind()
+	}
+	if kinds["mq publish"] != trace.SpanKindProducer || kinds["mq process"] != trace.SpanKindConsumer {
+		t.Fatalf("spans %v: want a producer \"mq publish\" and consumer \"mq process\"", kinds)
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+				for _, dp := range sum.DataPoints {
+					outcome, _ := dp.Attributes.Value("outcome")
+					got[m.Name+"/"+outcome.AsString()] += dp.Value
+				}
+			}
+		}
+	}
+	if got["mq.published/ok"] != 1 || got["mq.consumed/retry"] != 1 || got["mq.consumed/ok"] != 1 {
+		t.Fatalf("counters %v: want 1 published, 1 retry, 1 ok", got)
+	}
+}
