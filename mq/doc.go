@@ -4,7 +4,7 @@
 //
 //	import _ "github.com/groundwork-go/groundwork/mq/memmq" // mem://
 //
-//	client, err := mq.Open(ctx, "mem://", mq.WithOutageBuffer("/var/lib/app/mq", 0))
+//	client, err := mq.Open(ctx, "mem://", mq.WithOutageBuffer("/var/lib/app/mq"))
 //	err = client.Publish(ctx, &mq.Message{Topic: "orders", Key: orderID, Payload: body})
 //	sub, err := client.Subscribe(ctx, "orders", "billing", handle, mq.WithConcurrency(8))
 //

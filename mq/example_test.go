@@ -75,7 +75,7 @@ func ExampleWithOutageBuffer() {
 	dir, _ := os.MkdirTemp("", "mq-buffer")
 	defer os.RemoveAll(dir)
 	quiet := slog.New(slog.DiscardHandler)
-	client, _ := mq.Open(ctx, "mem://example-outage", mq.WithOutageBuffer(dir, 0), mq.WithLogger(quiet),
+	client, _ := mq.Open(ctx, "mem://example-outage", mq.WithOutageBuffer(dir), mq.WithLogger(quiet),
 		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
 	defer client.Close()
 

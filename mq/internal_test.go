@@ -51,7 +51,7 @@ func FuzzDecodeBatch(f *testing.F) {
 
 func TestOptionValidation(t *testing.T) {
 	bad := []Option{
-		nil, WithOutageBuffer("", 0), WithOutageBuffer("x", -1), WithDedup(nil), WithLogger(nil),
+		nil, WithOutageBuffer(""), WithOutageBufferMaxBytes(0), WithDedup(nil), WithLogger(nil),
 		WithTracerProvider(nil), WithMeterProvider(nil), WithPropagator(nil),
 		WithRetry(RetryPolicy{Jitter: 2}), WithBreaker(BreakerPolicy{FailureRatio: 3}),
 	}

@@ -77,18 +77,28 @@ func WithBreaker(p BreakerPolicy) Option {
 // breaker open, overriding the default of no buffer. A background flusher
 // republishes them in order once the broker answers; messages published
 // while the buffer holds anything go through it too, so per-key order is
-// kept. maxBytes caps the buffer (0: 1 GiB); past it Publish returns
-// ErrBufferFull. One directory serves one Client at a time.
-func WithOutageBuffer(dir string, maxBytes int64) Option {
+// kept. Every buffered Publish is fsynced before it returns. What is still
+// buffered when the Client closes is sent by the next Client opened on dir.
+// One directory serves one Client at a time.
+func WithOutageBuffer(dir string) Option {
 	return func(o *clientOptions) error {
 		if dir == "" {
 			return fmt.Errorf("%w: WithOutageBuffer: empty directory", ErrInvalid)
 		}
-		if maxBytes < 0 {
-			return fmt.Errorf("%w: WithOutageBuffer: negative maxBytes %d", ErrInvalid, maxBytes)
-		}
 		o.bufferDir = dir
-		o.bufferOpts.MaxBytes = maxBytes
+		return nil
+	}
+}
+
+// WithOutageBufferMaxBytes caps the outage buffer's size on disk,
+// overriding the default of 1 GiB. Past it, Publish returns ErrBufferFull
+// while the broker is unreachable.
+func WithOutageBufferMaxBytes(n int64) Option {
+	return func(o *clientOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithOutageBufferMaxBytes(%d): want a positive size", ErrInvalid, n)
+		}
+		o.bufferOpts.MaxBytes = n
 		return nil
 	}
 }

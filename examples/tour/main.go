@@ -115,7 +115,7 @@ func outageBuffer(ctx context.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	client, err := mq.Open(ctx, "mem://tour",
-		mq.WithOutageBuffer(dir, 0),
+		mq.WithOutageBuffer(dir),
 		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 100 * time.Millisecond}),
 		mq.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {

@@ -113,3 +113,21 @@ func BenchmarkRawDriverPublish1KiB(b *testing.B) {
 		}
 	}
 }
+
+// FuzzOpenURL: any mem:// URL opens or fails with ErrBadURL.
+func FuzzOpenURL(f *testing.F) {
+	for _, s := range []string{"mem://", "mem://a?partitions=2", "mem://a?max_message_bytes=-1", "mem://%zz", "mem://a?partitions=1&partitions=2", "mem://b/c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !strings.HasPrefix(s, "mem://") {
+			s = "mem://" + s
+		}
+		c, err := mq.Open(context.Background(), s)
+		if err == nil {
+			c.Close()
+		} else if !errors.Is(err, mq.ErrBadURL) {
+			t.Fatalf("Open(%q): %v does not wrap ErrBadURL", s, err)
+		}
+	})
+}

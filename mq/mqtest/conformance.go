@@ -477,7 +477,7 @@ func testOutageWithBuffer(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	pub := h.client(t, mq.WithOutageBuffer(t.TempDir(), 0),
+	pub := h.client(t, mq.WithOutageBuffer(t.TempDir()),
 		mq.WithRetry(mq.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond}),
 		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
 	const keys, perKey = 10, 30
