@@ -1,0 +1,81 @@
+// Package kafkamq is the Kafka provider of package mq, on franz-go (kgo).
+// Import it for its side effect:
+//
+//	import _ "github.com/groundwork-go/groundwork/mq/kafkamq"
+//
+//	client, err := mq.Open(ctx, "kafka://broker1:9092,broker2:9092?acks=all&linger=5ms")
+//
+// or build the kgo client yourself and wrap it:
+//
+//	cl, err := kgo.NewClient(kgo.SeedBrokers("broker1:9092"), kgo.SASL(...))
+//	conn, err := kafkamq.New(cl, &kafkamq.Options{MaxMessageBytes: 1 << 20})
+//	client, err := mq.NewClient(conn)
+//
+// # URLs
+//
+//	kafka://host1:9092[,host2:9092...][?param=value&...]
+//
+// Every parameter (any other is an error):
+//
+//   - client_id: the Kafka client ID; default "groundwork".
+//   - acks: all (default), leader or none. The idempotent producer is on
+//     with acks=all and off otherwise (Kafka requires that).
+//   - linger: how long the producer waits to fill a batch, a Go duration;
+//     default 0 (send as soon as possible; franz-go still batches what
+//     accumulates while a request is in flight).
+//   - compression: none (default), gzip, snappy, lz4 or zstd.
+//   - max_message_bytes: the largest message (key, value, headers) that
+//     Publish accepts; match the broker's message.max.bytes. Default
+//     1048576. Larger messages fail with mq.ErrTooLarge before sending.
+//   - delivery_timeout: how long one publish attempt may take before it
+//     fails (retryably) and mq's retry policy or outage buffer takes over;
+//     default 30s.
+//   - partitions: partitions of topics Subscribe creates; default -1, the
+//     broker's default.
+//   - create_topics: true (default) lets Subscribe create a missing topic;
+//     false leaves that to the operator (Subscribe then waits for it).
+//   - session_timeout, heartbeat_interval, rebalance_timeout: consumer
+//     group timings, Go durations; defaults 45s, 3s and 60s as in kgo.
+//   - commit_interval: how often handled offsets are committed; default 1s.
+//     Offsets are also committed before a partition is given up and on
+//     Close.
+//
+// # Guarantees
+//
+// Publishing: Publish returns once every record is acknowledged by the
+// broker under the acks setting. Keys pick partitions with Kafka's murmur2
+// partitioner, the same as the Java client and librdkafka, so records
+// interoperate with every other Kafka client. The message ID travels in the
+// "mq-id" header and Time in "mq-time"; the record timestamp is when it
+// was produced (for a message held in the outage buffer, later than Time).
+//
+// Consuming: every Subscribe is a group member with its own kgo client,
+// balanced cooperative-sticky. Records are fetched in batches and handled
+// concurrently by mq's per-key workers. An offset is committed only over
+// the contiguous run of handled records of its partition: a slow or
+// retrying record never lets a later offset be committed past it, while
+// other keys of the partition keep flowing. When a partition is revoked,
+// the member stops taking its records, waits for those in flight to finish
+// and commits them before giving it up, so the next owner continues in
+// order. A member that dies leaves its uncommitted records to the next
+// owner: at-least-once, with duplicates limited to what was handled after
+// the last commit (commit_interval).
+//
+// A new group starts at the records published from the moment its first
+// Subscribe began (the group's offsets are set by timestamp before it
+// joins), so nothing published after Subscribe returned is missed, and a
+// new group does not replay the topic's history. Kafka has no delivery
+// count: Message.Attempt counts attempts within one member only. Records
+// not produced by mq (no "mq-id" header) get the ID "topic/partition/offset".
+//
+// # Errors
+//
+// Broker and network failures that kgo reports as retryable, and delivery
+// timeouts, wrap mq.ErrUnreachable; MESSAGE_TOO_LARGE wraps
+// mq.ErrTooLarge. Bad URLs wrap mq.ErrBadURL and name the parameter.
+//
+// # As
+//
+// Client.As accepts a **kgo.Client (the producing client) and a
+// **kadm.Client.
+package kafkamq

@@ -1,0 +1,358 @@
+package kafkamq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/driver"
+)
+
+// Scheme is the URL scheme kafkamq registers.
+const Scheme = "kafka"
+
+func init() { mq.Register(Scheme, kafkaDriver{}) }
+
+// Record headers carrying what Kafka records have no field for.
+const (
+	headerID   = "mq-id"   // the message ID
+	headerTime = "mq-time" // Message.Time, unix nanoseconds
+)
+
+// Options configures a connection made by New. The zero value (or nil) is
+// usable.
+type Options struct {
+	// MaxMessageBytes is the largest message Publish accepts (key, value
+	// and headers); default 1 MiB.
+	MaxMessageBytes int
+	// Partitions is the partition count of topics Subscribe creates;
+	// default -1 (the broker's default).
+	Partitions int32
+	// NoCreateTopics stops Subscribe from creating missing topics.
+	NoCreateTopics bool
+	// CommitInterval is how often handled offsets are committed; default
+	// 1s.
+	CommitInterval time.Duration
+	// GroupOpts are added to the options of every group member's client
+	// (for example kgo.SessionTimeout).
+	GroupOpts []kgo.Opt
+}
+
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.MaxMessageBytes <= 0 {
+		r.MaxMessageBytes = 1 << 20
+	}
+	if r.Partitions == 0 {
+		r.Partitions = -1
+	}
+	if r.CommitInterval <= 0 {
+		r.CommitInterval = time.Second
+	}
+
+	return r
+}
+
+type kafkaDriver struct{}
+
+func (kafkaDriver) Open(_ context.Context, u *url.URL) (driver.Conn, error) {
+	opts, o, err := parseURL(u)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafkamq: %w", err)
+	}
+	c := newConn(cl, &o)
+	c.ownsClient = true
+	return c, nil
+}
+
+// parseURL turns a kafka:// URL into kgo options and Options.
+func parseURL(u *url.URL) ([]kgo.Opt, Options, error) {
+	var o Options
+	if u.Host == "" {
+		return nil, o, fmt.Errorf("%w: kafka:// URL names no broker", driver.ErrBadURL)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, o, fmt.Errorf("%w: kafka:// URLs take no path (%q)", driver.ErrBadURL, u.Path)
+	}
+	seeds := strings.Split(u.Host, ",")
+	for _, s := range seeds {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return nil, o, fmt.Errorf("%w: broker %q: want host:port", driver.ErrBadURL, s)
+		}
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ClientID("groundwork"),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)), kgo.RecordDeliveryTimeout(30 * time.Second),
+		// Bounded publishes: mq's retry policy and outage buffer take over
+		// from a timed-out one; see Publish.
+		kgo.AllowIdempotentProduceCancellation()}
+	var groupOpts []kgo.Opt
+	dur := func(k, v string) (time.Duration, error) {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("%w: %s=%q: want a non-negative Go duration such as 500ms", driver.ErrBadURL, k, v)
+		}
+		return d, nil
+	}
+	for k, vs := range u.Query() {
+		v := vs[len(vs)-1]
+		switch k {
+		case "client_id":
+			opts = append(opts, kgo.ClientID(v))
+		case "acks":
+			switch v {
+			case "all":
+				opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+			case "leader":
+				opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+			case "none":
+				opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+			default:
+				return nil, o, fmt.Errorf("%w: acks=%q: want all, leader or none", driver.ErrBadURL, v)
+			}
+		case "linger":
+			d, err := dur(k, v)
+			if err != nil {
+				return nil, o, err
+			}
+			opts = append(opts, kgo.ProducerLinger(d))
+		case "compression":
+			codec, ok := map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(),
+				"snappy": kgo.SnappyCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}[v]
+			if !ok {
+				return nil, o, fmt.Errorf("%w: compression=%q: want none, gzip, snappy, lz4 or zstd", driver.ErrBadURL, v)
+			}
+			opts = append(opts, kgo.ProducerBatchCompression(codec))
+		case "max_message_bytes":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1<<30 {
+				return nil, o, fmt.Errorf("%w: max_message_bytes=%q: want a positive integer up to 1 GiB", driver.ErrBadURL, v)
+			}
+			o.MaxMessageBytes = n
+		case "delivery_timeout":
+			d, err := dur(k, v)
+			if err != nil {
+				return nil, o, err
+			}
+			opts = append(opts, kgo.RecordDeliveryTimeout(d))
+		case "partitions":
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || (n < 1 && n != -1) {
+				return nil, o, fmt.Errorf("%w: partitions=%q: want a positive integer or -1", driver.ErrBadURL, v)
+			}
+			o.Partitions = int32(n)
+		case "create_topics":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, o, fmt.Errorf("%w: create_topics=%q: want true or false", driver.ErrBadURL, v)
+			}
+			o.NoCreateTopics = !b
+		case "session_timeout", "heartbeat_interval", "rebalance_timeout", "commit_interval":
+			d, err := dur(k, v)
+			if err != nil {
+				return nil, o, err
+			}
+			switch k {
+			case "session_timeout":
+				groupOpts = append(groupOpts, kgo.SessionTimeout(d))
+			case "heartbeat_interval":
+				groupOpts = append(groupOpts, kgo.HeartbeatInterval(d))
+			case "rebalance_timeout":
+				groupOpts = append(groupOpts, kgo.RebalanceTimeout(d))
+			default:
+				o.CommitInterval = d
+			}
+		default:
+			return nil, o, fmt.Errorf("%w: unknown parameter %q (known: client_id, acks, linger, compression, max_message_bytes, "+
+				"delivery_timeout, partitions, create_topics, session_timeout, heartbeat_interval, rebalance_timeout, commit_interval)",
+				driver.ErrBadURL, k)
+		}
+	}
+	o = o.withDefaults()
+	// A batch must hold the largest message plus record overhead.
+	opts = append(opts, kgo.ProducerBatchMaxBytes(int32(max(o.MaxMessageBytes+64<<10, 1<<20))))
+	o.GroupOpts = groupOpts
+	return opts, o, nil
+}
+
+// conn is a connection: one kgo client that produces, plus one client per
+// group member, made by Subscribe.
+type conn struct {
+	cl         *kgo.Client
+	adm        *kadm.Client
+	opts       Options
+	ownsClient bool
+
+	mu     sync.Mutex
+	closed bool
+}
+
+var (
+	_ driver.Conn        = (*conn)(nil)
+	_ driver.Pinger      = (*conn)(nil)
+	_ driver.SizeLimiter = (*conn)(nil)
+)
+
+// New returns a connection that produces through cl, for mq.NewClient.
+// Group members get clients of their own built from cl.Opts() plus the
+// group options. The caller keeps ownership of cl: closing the mq.Client
+// does not close it.
+func New(cl *kgo.Client, opts *Options) (driver.Conn, error) {
+	if cl == nil {
+		return nil, fmt.Errorf("kafkamq: New: %w: nil client", mq.ErrInvalid)
+	}
+	o := opts.withDefaults()
+	return newConn(cl, &o), nil
+}
+
+func newConn(cl *kgo.Client, o *Options) *conn {
+	return &conn{cl: cl, adm: kadm.NewClient(cl), opts: *o}
+}
+
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+func (c *conn) MaxMessageBytes() int { return c.opts.MaxMessageBytes }
+
+// Publish produces msgs and waits for the broker's acknowledgement. A
+// publish the broker does not confirm within the delivery timeout fails
+// (retryably): the URL form turns on kgo's AllowIdempotentProduceCancellation
+// for that, since kgo otherwise waits forever on records it sent without an
+// answer. Such a record may still have been written, so a retry can
+// duplicate it: at-least-once.
+func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
+	if c.isClosed() {
+		return fmt.Errorf("kafkamq: %w", mq.ErrClosed)
+	}
+	recs := make([]*kgo.Record, len(msgs))
+	for i := range msgs {
+		recs[i] = toRecord(&msgs[i])
+	}
+	return mapErr(c.cl.ProduceSync(ctx, recs...).FirstErr())
+}
+
+// toRecord converts m. The record's timestamp is left for kgo to set to
+// now: kgo measures the delivery timeout from it, and new groups are
+// positioned by it, so a message republished from the outage buffer must
+// carry the time it is produced, not the time it was first published,
+// which travels in the mq-time header instead.
+func toRecord(m *driver.Message) *kgo.Record {
+	r := &kgo.Record{Topic: m.Topic, Value: m.Payload}
+	if m.Key != "" {
+		r.Key = []byte(m.Key)
+	}
+	r.Headers = make([]kgo.RecordHeader, 0, len(m.Headers)+2)
+	r.Headers = append(r.Headers,
+		kgo.RecordHeader{Key: headerID, Value: []byte(m.ID)},
+		kgo.RecordHeader{Key: headerTime, Value: strconv.AppendInt(nil, m.Time.UnixNano(), 10)})
+	for k, v := range m.Headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	}
+	return r
+}
+
+func fromRecord(r *kgo.Record) driver.Message {
+	m := driver.Message{Topic: r.Topic, Key: string(r.Key), Payload: r.Value, Time: r.Timestamp}
+	for _, h := range r.Headers {
+		switch h.Key {
+		case headerID:
+			m.ID = string(h.Value)
+			continue
+		case headerTime:
+			if ns, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil {
+				m.Time = time.Unix(0, ns)
+				continue
+			}
+		}
+		if m.Headers == nil {
+			m.Headers = make(map[string]string, len(r.Headers))
+		}
+		m.Headers[h.Key] = string(h.Value)
+	}
+	if m.ID == "" {
+		m.ID = fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset)
+	}
+	return m
+}
+
+// mapErr wraps kgo errors in mq's sentinels.
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge):
+		return fmt.Errorf("kafkamq: %w: %v", driver.ErrTooLarge, err)
+	case isRetryable(err):
+		return fmt.Errorf("kafkamq: %w: %v", driver.ErrUnreachable, err)
+	}
+	return fmt.Errorf("kafkamq: %w", err)
+}
+
+// isRetryable reports broker and network failures that a later attempt
+// may not meet. A connection the broker closes at once (kgo's
+// ErrFirstReadEOF) counts: it is what a broker going down looks like, even
+// though kgo itself, suspecting TLS or SASL misconfiguration, does not
+// retry it; the outage buffer then holds messages, and mq logs the error.
+func isRetryable(err error) bool {
+	var ne net.Error
+	var firstRead *kgo.ErrFirstReadEOF
+	return kerr.IsRetriable(err) || kgo.IsRetryableBrokerErr(err) ||
+		errors.Is(err, kgo.ErrRecordTimeout) || errors.Is(err, kgo.ErrRecordRetries) || errors.Is(err, kgo.ErrMaxBuffered) ||
+		errors.As(err, &ne) || errors.As(err, &firstRead) || errors.Is(err, net.ErrClosed)
+}
+
+func (c *conn) IsRetryable(err error) bool { return errors.Is(err, driver.ErrUnreachable) }
+
+func (c *conn) Ping(ctx context.Context) error {
+	if c.isClosed() {
+		return fmt.Errorf("kafkamq: %w", mq.ErrClosed)
+	}
+	return mapErr(c.cl.Ping(ctx))
+}
+
+func (c *conn) As(target any) bool {
+	switch p := target.(type) {
+	case **kgo.Client:
+		*p = c.cl
+	case **kadm.Client:
+		*p = c.adm
+	default:
+		return false
+	}
+	return true
+}
+
+func (c *conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.ownsClient {
+		c.cl.Close()
+	}
+	return nil
+}

@@ -1,0 +1,326 @@
+package kafkamq
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/driver"
+)
+
+// receiver is one group member. It hands out polled records in partition
+// order, tracks which of them are settled, and commits per partition the
+// offset after the contiguous run of acknowledged records.
+type receiver struct {
+	cl             *kgo.Client
+	topic          string
+	commitInterval time.Duration
+
+	mu      sync.Mutex
+	settled *sync.Cond // signalled when a slot is settled or closing begins
+	parts   map[int32]*partition
+	pending []*kgo.Record // polled, not yet handed out
+	closing bool
+
+	joined     chan struct{}
+	joinedOnce sync.Once
+	stop       chan struct{}
+	done       chan struct{}
+}
+
+// partition tracks the records handed out from one assigned partition.
+type partition struct {
+	window    []slot // handed out and not yet committable, by offset
+	next      int64  // commit point when window is empty: last offset + 1
+	committed int64  // last commit point the broker took
+	revoking  bool
+}
+
+type slotState uint8
+
+const (
+	inFlight slotState = iota
+	acked
+	nacked
+)
+
+type slot struct {
+	offset int64
+	state  slotState
+}
+
+type handle struct {
+	partition int32
+	offset    int64
+}
+
+var _ driver.Receiver = (*receiver)(nil)
+
+func newReceiver(topic string, commitInterval time.Duration) *receiver {
+	r := &receiver{topic: topic, commitInterval: commitInterval, parts: map[int32]*partition{},
+		joined: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+	r.settled = sync.NewCond(&r.mu)
+	return r
+}
+
+// commitPoint is the offset to commit: the first record not acknowledged.
+func (p *partition) commitPoint() int64 {
+	for _, s := range p.window {
+		if s.state != acked {
+			return s.offset
+		}
+	}
+	return p.next
+}
+
+// outstanding reports whether records are still being handled.
+func (p *partition) outstanding() bool {
+	for _, s := range p.window {
+		if s.state == inFlight {
+			return true
+		}
+	}
+	return false
+}
+
+// compact drops the acknowledged prefix of the window.
+func (p *partition) compact() {
+	i := 0
+	for i < len(p.window) && p.window[i].state == acked {
+		i++
+	}
+	if i > 0 {
+		p.window = slices.Delete(p.window, 0, i)
+	}
+}
+
+func (r *receiver) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	r.mu.Lock()
+	for _, p := range assigned[r.topic] {
+		if _, ok := r.parts[p]; !ok {
+			r.parts[p] = &partition{next: -1, committed: -1}
+		}
+	}
+	r.mu.Unlock()
+	r.joinedOnce.Do(func() { close(r.joined) })
+}
+
+// revoked stops handing out records of the revoked partitions, waits for
+// those in flight to be settled, commits, and lets the partitions go.
+func (r *receiver) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	ps := revoked[r.topic]
+	r.mu.Lock()
+	for _, p := range ps {
+		if part, ok := r.parts[p]; ok {
+			part.revoking = true
+		}
+	}
+	r.dropPending(ps)
+	for !r.closing && r.anyOutstanding(ps) && ctx.Err() == nil {
+		r.settled.Wait()
+	}
+	offsets := r.commitOffsetsLocked(ps)
+	for _, p := range ps {
+		delete(r.parts, p)
+	}
+	r.mu.Unlock()
+	if len(offsets) > 0 {
+		commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		cl.CommitOffsetsSync(commitCtx, offsets, nil)
+	}
+}
+
+// lost forgets partitions taken away without a chance to commit; their
+// records in flight will be redelivered to the next owner.
+func (r *receiver) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dropPending(lost[r.topic])
+	for _, p := range lost[r.topic] {
+		delete(r.parts, p)
+	}
+	r.settled.Broadcast()
+}
+
+func (r *receiver) dropPending(ps []int32) {
+	r.pending = slices.DeleteFunc(r.pending, func(rec *kgo.Record) bool { return slices.Contains(ps, rec.Partition) })
+}
+
+func (r *receiver) anyOutstanding(ps []int32) bool {
+	for _, p := range ps {
+		if part, ok := r.parts[p]; ok && part.outstanding() {
+			return true
+		}
+	}
+	return false
+}
+
+// commitOffsetsLocked returns the commit points of ps (all partitions when
+// ps is nil) that moved since the last commit.
+func (r *receiver) commitOffsetsLocked(ps []int32) map[string]map[int32]kgo.EpochOffset {
+	out := map[int32]kgo.EpochOffset{}
+	for p, part := range r.parts {
+		if ps != nil && !slices.Contains(ps, p) {
+			continue
+		}
+		if at := part.commitPoint(); at >= 0 && at > part.committed {
+			// Epoch -1: no truncation check; the record before the
+			// commit point may be older than the newest epoch seen.
+			out[p] = kgo.EpochOffset{Epoch: -1, Offset: at}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return map[string]map[int32]kgo.EpochOffset{r.topic: out}
+}
+
+func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, error) {
+	for {
+		if out := r.handOut(max); len(out) > 0 {
+			return out, nil
+		}
+		fetches := r.cl.PollRecords(ctx, max)
+		if fetches.IsClientClosed() {
+			return nil, fmt.Errorf("kafkamq: %w", mq.ErrClosed)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		recs := fetches.Records()
+		if len(recs) == 0 {
+			if errs := fetches.Errors(); len(errs) > 0 {
+				return nil, mapErr(fmt.Errorf("fetch %s/%d: %w", errs[0].Topic, errs[0].Partition, errs[0].Err))
+			}
+			continue
+		}
+		r.mu.Lock()
+		r.pending = append(r.pending, recs...)
+		r.mu.Unlock()
+	}
+}
+
+// handOut moves up to max pending records of assigned, not revoking,
+// partitions into their windows and returns them as deliveries.
+func (r *receiver) handOut(max int) []*driver.Delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*driver.Delivery
+	n := 0
+	for _, rec := range r.pending {
+		n++
+		part, ok := r.parts[rec.Partition]
+		if !ok || part.revoking {
+			continue // revoked after the poll: the next owner reads it
+		}
+		part.window = append(part.window, slot{offset: rec.Offset})
+		part.next = rec.Offset + 1
+		out = append(out, &driver.Delivery{
+			Message: fromRecord(rec),
+			Attempt: 1,
+			Handle:  handle{partition: rec.Partition, offset: rec.Offset},
+		})
+		if len(out) == max {
+			break
+		}
+	}
+	r.pending = r.pending[n:]
+	return out
+}
+
+func (r *receiver) settle(d *driver.Delivery, state slotState) error {
+	h, ok := d.Handle.(handle)
+	if !ok {
+		return fmt.Errorf("kafkamq: delivery %s is not from kafkamq", d.ID)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	part, ok := r.parts[h.partition]
+	if !ok {
+		return nil // the partition was lost or given up: the next owner redelivers
+	}
+	i, found := slices.BinarySearchFunc(part.window, h.offset, func(s slot, off int64) int { return int(s.offset - off) })
+	if !found {
+		return nil
+	}
+	part.window[i].state = state
+	part.compact()
+	r.settled.Broadcast()
+	return nil
+}
+
+// Ack marks d handled; its offset is committed once every earlier record
+// of its partition is handled too.
+func (r *receiver) Ack(_ context.Context, d *driver.Delivery) error { return r.settle(d, acked) }
+
+// Nack leaves d uncommitted: the commit point of its partition stays at
+// or before it, so the partition's next owner delivers it again.
+func (r *receiver) Nack(_ context.Context, d *driver.Delivery) error { return r.settle(d, nacked) }
+
+// commitLoop commits moved commit points every commitInterval.
+func (r *receiver) commitLoop() {
+	defer close(r.done)
+	t := time.NewTicker(r.commitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			r.commit()
+		}
+	}
+}
+
+func (r *receiver) commit() {
+	r.mu.Lock()
+	offsets := r.commitOffsetsLocked(nil)
+	r.mu.Unlock()
+	if offsets == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil || resp == nil {
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if p.ErrorCode != 0 {
+					continue
+				}
+				if part, ok := r.parts[p.Partition]; ok {
+					part.committed = max(part.committed, offsets[r.topic][p.Partition].Offset)
+				}
+			}
+		}
+	})
+}
+
+// Close commits what is committable and leaves the group. Records still
+// in flight are not waited for: they go to the partitions' next owners.
+func (r *receiver) Close() error {
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closing = true
+	r.settled.Broadcast()
+	r.mu.Unlock()
+	close(r.stop)
+	<-r.done
+	r.commit()
+	r.cl.Close() // leaves the group; revoked commits again, without waiting
+	return nil
+}
