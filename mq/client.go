@@ -167,8 +167,11 @@ func (c *Client) Buffered() int {
 // reports whether it did; each provider's doc lists what it offers.
 func (c *Client) As(target any) bool { return c.conn.As(target) }
 
-// Close shuts the client down without a deadline: see Shutdown.
-func (c *Client) Close() error { return c.Shutdown(context.Background()) }
+// Close closes every Subscription (waiting for their in-flight handlers)
+// and the connection. Unlike Shutdown it does not wait for the outage
+// buffer to drain: what is left stays on disk for the next Client opened
+// on the same directory. It is idempotent.
+func (c *Client) Close() error { return c.shutdown(context.Background(), false) }
 
 // Shutdown closes every Subscription (waiting for their in-flight
 // handlers), waits for the outage buffer to drain, and closes the
@@ -177,7 +180,9 @@ func (c *Client) Close() error { return c.Shutdown(context.Background()) }
 // what is left in the outage buffer stays on disk and is sent by the next
 // Client opened on the same directory. It is idempotent; afterwards every
 // method returns ErrClosed.
-func (c *Client) Shutdown(ctx context.Context) error {
+func (c *Client) Shutdown(ctx context.Context) error { return c.shutdown(ctx, true) }
+
+func (c *Client) shutdown(ctx context.Context, drain bool) error {
 	c.mu.Lock()
 	if c.closed.Swap(true) {
 		c.mu.Unlock()
@@ -196,7 +201,7 @@ func (c *Client) Shutdown(ctx context.Context) error {
 		}
 	}
 	if c.buf != nil {
-		errs = append(errs, c.buf.shutdown(ctx))
+		errs = append(errs, c.buf.shutdown(ctx, drain))
 	}
 	errs = append(errs, c.conn.Close())
 	c.tel.close()

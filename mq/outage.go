@@ -151,11 +151,11 @@ func (b *outageBuffer) flush(ctx context.Context) error {
 	}
 }
 
-// shutdown waits until the buffer is empty or ctx ends, then stops the
-// flusher and closes the WAL; what is left stays on disk.
-func (b *outageBuffer) shutdown(ctx context.Context) error {
+// shutdown waits, if drain is set, until the buffer is empty or ctx ends,
+// then stops the flusher and closes the WAL; what is left stays on disk.
+func (b *outageBuffer) shutdown(ctx context.Context, drain bool) error {
 	var err error
-	if b.w.Len() > 0 {
+	if drain && b.w.Len() > 0 {
 		t := time.NewTicker(10 * time.Millisecond)
 		for b.w.Len() > 0 && err == nil {
 			select {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/groundwork-go/groundwork/mq"
+	_ "github.com/groundwork-go/groundwork/mq/kafkamq"
 	"github.com/groundwork-go/groundwork/mq/memmq"
 )
 
@@ -29,8 +30,17 @@ func main() {
 	}
 }
 
+// brokerURL is mem:// (the in-process broker) unless GROUNDWORK_KAFKA_BROKERS
+// names a Kafka cluster to run the messaging part against.
+func brokerURL() string {
+	if b := os.Getenv("GROUNDWORK_KAFKA_BROKERS"); b != "" {
+		return "kafka://" + b
+	}
+	return "mem://tour"
+}
+
 func run(ctx context.Context) error {
-	fmt.Println("== mq: one messaging API (here on mem://, the in-process broker)")
+	fmt.Printf("== mq: one messaging API (here on %s)\n", brokerURL())
 	for _, step := range []func(context.Context) error{publishAndConsume, retryAndDeadLetter, outageBuffer} {
 		if err := step(ctx); err != nil {
 			return err
@@ -43,7 +53,7 @@ func section(title string) { fmt.Printf("\n-- %s\n", title) }
 
 func publishAndConsume(ctx context.Context) error {
 	section("publish and consume: two groups each get every message; per-key order holds")
-	client, err := mq.Open(ctx, "mem://tour")
+	client, err := mq.Open(ctx, brokerURL())
 	if err != nil {
 		return err
 	}
@@ -74,7 +84,7 @@ func publishAndConsume(ctx context.Context) error {
 
 func retryAndDeadLetter(ctx context.Context) error {
 	section("retry and dead-letter: a failing handler is retried with backoff, then parked on <topic>.dlq")
-	client, err := mq.Open(ctx, "mem://tour")
+	client, err := mq.Open(ctx, brokerURL())
 	if err != nil {
 		return err
 	}
@@ -114,6 +124,7 @@ func outageBuffer(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// The outage is staged with the in-process broker's fault switch.
 	client, err := mq.Open(ctx, "mem://tour",
 		mq.WithOutageBuffer(dir),
 		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 100 * time.Millisecond}),

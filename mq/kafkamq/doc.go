@@ -32,8 +32,10 @@
 //     default 30s.
 //   - partitions: partitions of topics Subscribe creates; default -1, the
 //     broker's default.
-//   - create_topics: true (default) lets Subscribe create a missing topic;
-//     false leaves that to the operator (Subscribe then waits for it).
+//   - create_topics: true (default) lets Subscribe create a missing topic
+//     (with "partitions" partitions) and Publish have the broker create one
+//     (with the broker's default, if its auto.create.topics.enable allows);
+//     false leaves topics to the operator.
 //   - session_timeout, heartbeat_interval, rebalance_timeout: consumer
 //     group timings, Go durations; defaults 45s, 3s and 60s as in kgo.
 //   - commit_interval: how often handled offsets are committed; default 1s.

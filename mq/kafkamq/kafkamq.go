@@ -186,6 +186,11 @@ func parseURL(u *url.URL) ([]kgo.Opt, Options, error) {
 		}
 	}
 	o = o.withDefaults()
+	if !o.NoCreateTopics {
+		// Publishing to a missing topic asks the broker to create it
+		// (with its default partitions), as Subscribe does.
+		opts = append(opts, kgo.AllowAutoTopicCreation())
+	}
 	// A batch must hold the largest message plus record overhead.
 	opts = append(opts, kgo.ProducerBatchMaxBytes(int32(max(o.MaxMessageBytes+64<<10, 1<<20))))
 	o.GroupOpts = groupOpts

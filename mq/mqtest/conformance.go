@@ -202,8 +202,11 @@ func testFanOutAndLoadSharing(t *testing.T, h Harness) {
 	}
 }
 
-// orderChecker asserts per-key order and per-key exclusivity.
-type orderChecker struct {
+// OrderChecker is a Handler that asserts per-key order and exclusivity
+// over messages published by PublishSequenced: for each key, payloads must
+// arrive counting up from 0 with no gap, never two at once; a payload at
+// or below one already seen is a redelivery, counted but allowed.
+type OrderChecker struct {
 	mu       sync.Mutex
 	next     map[string]int // next new sequence number expected per key
 	running  map[string]*atomic.Int32
@@ -212,11 +215,12 @@ type orderChecker struct {
 	failures []string
 }
 
-func newOrderChecker() *orderChecker {
-	return &orderChecker{next: map[string]int{}, running: map[string]*atomic.Int32{}}
+// NewOrderChecker returns an empty checker.
+func NewOrderChecker() *OrderChecker {
+	return &OrderChecker{next: map[string]int{}, running: map[string]*atomic.Int32{}}
 }
 
-func (oc *orderChecker) fail(format string, args ...any) {
+func (oc *OrderChecker) fail(format string, args ...any) {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	if len(oc.failures) < 10 {
@@ -224,7 +228,8 @@ func (oc *orderChecker) fail(format string, args ...any) {
 	}
 }
 
-func (oc *orderChecker) handler(_ context.Context, m *mq.Message) error {
+// Handle is the mq.Handler.
+func (oc *OrderChecker) Handle(_ context.Context, m *mq.Message) error {
 	seq, err := strconv.Atoi(string(m.Payload))
 	if err != nil {
 		oc.fail("bad payload %q", m.Payload)
@@ -257,15 +262,22 @@ func (oc *orderChecker) handler(_ context.Context, m *mq.Message) error {
 	return nil
 }
 
-// done reports whether all want messages arrived in order, or the order
-// is already broken (so the wait can end and check report it).
-func (oc *orderChecker) done(want int64) bool {
+// Done reports whether want messages arrived in order, or the order is
+// already broken (so a wait can end and Check report it).
+func (oc *OrderChecker) Done(want int64) bool {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	return oc.handled.Load() == want || len(oc.failures) > 0
 }
 
-func (oc *orderChecker) check(t *testing.T) {
+// Handled returns how many messages arrived in order, redeliveries aside.
+func (oc *OrderChecker) Handled() int64 { return oc.handled.Load() }
+
+// Redelivered returns how many redeliveries arrived.
+func (oc *OrderChecker) Redelivered() int64 { return oc.dups.Load() }
+
+// Check fails t with every order violation seen and logs redeliveries.
+func (oc *OrderChecker) Check(t testing.TB) {
 	t.Helper()
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
@@ -277,9 +289,9 @@ func (oc *orderChecker) check(t *testing.T) {
 	}
 }
 
-// publishSequenced publishes perKey messages on each of keys keys, with
-// payloads counting up per key, in batches.
-func publishSequenced(t *testing.T, c *mq.Client, topic string, keys, perKey int) {
+// PublishSequenced publishes perKey messages on each of keys keys
+// ("key-0"...), payloads counting up per key from 0, in batches of 100.
+func PublishSequenced(t testing.TB, c *mq.Client, topic string, keys, perKey int) {
 	t.Helper()
 	var batch []*mq.Message
 	for i := range perKey {
@@ -302,19 +314,19 @@ func publishSequenced(t *testing.T, c *mq.Client, topic string, keys, perKey int
 
 func testPerKeyOrder(t *testing.T, h Harness) {
 	topic := uniqueTopic(t)
-	oc := newOrderChecker()
+	oc := NewOrderChecker()
 	for range 2 {
 		c := h.client(t)
-		sub, err := c.Subscribe(context.Background(), topic, "ordered", oc.handler, h.subOpts(mq.WithConcurrency(8))...)
+		sub, err := c.Subscribe(context.Background(), topic, "ordered", oc.Handle, h.subOpts(mq.WithConcurrency(8))...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer sub.Close()
 	}
 	const keys, perKey = 100, 100
-	publishSequenced(t, h.client(t), topic, keys, perKey)
-	h.waitFor(t, "10,000 messages in order", func() bool { return oc.done(keys * perKey) })
-	oc.check(t)
+	PublishSequenced(t, h.client(t), topic, keys, perKey)
+	h.waitFor(t, "10,000 messages in order", func() bool { return oc.Done(keys * perKey) })
+	oc.Check(t)
 }
 
 func testRedelivery(t *testing.T, h Harness) {
@@ -471,8 +483,8 @@ func testOutageWithBuffer(t *testing.T, h Harness) {
 		t.Skip("harness cannot stage an outage")
 	}
 	topic := uniqueTopic(t)
-	oc := newOrderChecker()
-	sub, err := h.client(t).Subscribe(context.Background(), topic, "g", oc.handler, h.subOpts(mq.WithConcurrency(4))...)
+	oc := NewOrderChecker()
+	sub, err := h.client(t).Subscribe(context.Background(), topic, "g", oc.Handle, h.subOpts(mq.WithConcurrency(4))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +493,7 @@ func testOutageWithBuffer(t *testing.T, h Harness) {
 		mq.WithRetry(mq.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond}),
 		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
 	const keys, perKey = 10, 30
-	publishSequenced(t, pub, topic, keys, perKey/3)
+	PublishSequenced(t, pub, topic, keys, perKey/3)
 	restore := h.Outage(t)
 	restored := false
 	defer func() {
@@ -502,8 +514,8 @@ func testOutageWithBuffer(t *testing.T, h Harness) {
 	}
 	restore()
 	restored = true
-	h.waitFor(t, "every buffered message", func() bool { return oc.done(keys * perKey) })
-	oc.check(t)
+	h.waitFor(t, "every buffered message", func() bool { return oc.Done(keys * perKey) })
+	oc.Check(t)
 	h.waitFor(t, "the buffer to drain", func() bool { return pub.Buffered() == 0 })
 }
 
