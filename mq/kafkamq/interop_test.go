@@ -28,11 +28,7 @@ func TestKcatReadsWhatKafkamqWrites(t *testing.T) {
 	bin := kcat(t)
 	k := testserver.StartKafka(t)
 	ctx := context.Background()
-	c, err := mq.Open(ctx, kafkaURL(k))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := open(t, k)
 	topic := "interop-out"
 	m := &mq.Message{Topic: topic, Key: "order-42", Payload: []byte("payload with spaces"), Headers: map[string]string{"region": "eu-west"}}
 	if err := c.Publish(ctx, m); err != nil {
@@ -81,11 +77,7 @@ func TestKafkamqReadsWhatKcatWrites(t *testing.T) {
 	bin := kcat(t)
 	k := testserver.StartKafka(t)
 	ctx := context.Background()
-	c, err := mq.Open(ctx, kafkaURL(k))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := open(t, k)
 	topic := "interop-in"
 	got := make(chan *mq.Message, 1)
 	sub, err := c.Subscribe(ctx, topic, "readers", func(_ context.Context, m *mq.Message) error {
