@@ -1,0 +1,161 @@
+// Package bench compares Groundwork with the clients and libraries it is
+// measured against, on the same broker in the same run. It has its own
+// go.mod so that peers never enter the main module.
+//
+//	cd bench && go test -run XXX -bench . -benchmem
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/mq"
+	_ "github.com/groundwork-go/groundwork/mq/kafkamq"
+)
+
+const batch = 100
+
+var payload = make([]byte, 1024)
+
+var topicSeq atomic.Int64
+
+func topic(prefix string) string { return fmt.Sprintf("%s-%d", prefix, topicSeq.Add(1)) }
+
+func records(topic string, n int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint(i % 64)), Value: payload}
+	}
+	return recs
+}
+
+func messages(topic string, n int) []*mq.Message {
+	msgs := make([]*mq.Message, n)
+	for i := range msgs {
+		msgs[i] = &mq.Message{Topic: topic, Key: fmt.Sprint(i % 64), Payload: payload}
+	}
+	return msgs
+}
+
+func rawClient(b *testing.B, k *testserver.Kafka, opts ...kgo.Opt) *kgo.Client {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.Brokers...), kgo.AllowAutoTopicCreation()}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(cl.Close)
+	return cl
+}
+
+func mqClient(b *testing.B, k *testserver.Kafka) *mq.Client {
+	c, err := mq.Open(context.Background(), "kafka://"+strings.Join(k.Brokers, ",")+"?heartbeat_interval=100ms")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+// BenchmarkKafkaPublish: batches of 100 × 1 KiB, acks=all, idempotent, on
+// a 3-broker kfake cluster; one op is one batch.
+func BenchmarkKafkaPublish(b *testing.B) {
+	k := testserver.StartKafka(b)
+	ctx := context.Background()
+	b.Run("franz-go", func(b *testing.B) {
+		cl, t := rawClient(b, k), topic("raw-pub")
+		b.SetBytes(batch * 1024)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := cl.ProduceSync(ctx, records(t, batch)...).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+	})
+	b.Run("groundwork", func(b *testing.B) {
+		c, t := mqClient(b, k), topic("gw-pub")
+		b.SetBytes(batch * 1024)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.Publish(ctx, messages(t, batch)...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+	})
+}
+
+// BenchmarkKafkaConsume: b.N×100 records are produced first, then the timer
+// measures a consumer group reading and committing all of them. The raw
+// consumer polls and commits marked records; groundwork runs a no-op
+// handler with concurrency 8 (per-key order, commit of handled runs).
+func BenchmarkKafkaConsume(b *testing.B) {
+	k := testserver.StartKafka(b)
+	ctx := context.Background()
+	fill := func(b *testing.B, t string, n int) {
+		cl := rawClient(b, k)
+		for i := 0; i < n; i += batch {
+			if err := cl.ProduceSync(ctx, records(t, batch)...).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("franz-go", func(b *testing.B) {
+		t := topic("raw-con")
+		n := b.N * batch
+		fill(b, t, n)
+		b.ResetTimer()
+		cl := rawClient(b, k, kgo.ConsumerGroup(t), kgo.ConsumeTopics(t), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.Balancers(kgo.CooperativeStickyBalancer()), kgo.AutoCommitMarks())
+		got := 0
+		for got < n {
+			fs := cl.PollRecords(ctx, 1000)
+			recs := fs.Records()
+			got += len(recs)
+			cl.MarkCommitRecords(recs...)
+		}
+		if err := cl.CommitMarkedOffsets(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+	})
+	b.Run("groundwork", func(b *testing.B) {
+		t := topic("gw-con")
+		n := int64(b.N * batch)
+		fill(b, t, int(n))
+		// Point the group at the start of the filled topic, as the raw
+		// consumer's reset offset does (a new mq group would otherwise
+		// start at what is published after it subscribed).
+		adm := kadm.NewClient(rawClient(b, k))
+		starts, err := adm.ListStartOffsets(ctx, t)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := adm.CommitOffsets(ctx, "bench", starts.Offsets()); err != nil {
+			b.Fatal(err)
+		}
+		c := mqClient(b, k)
+		var got atomic.Int64
+		done := make(chan struct{})
+		b.ResetTimer()
+		sub, err := c.Subscribe(ctx, t, "bench", func(context.Context, *mq.Message) error {
+			if got.Add(1) == n {
+				close(done)
+			}
+			return nil
+		}, mq.WithConcurrency(8), mq.WithPrefetch(2000))
+		if err != nil {
+			b.Fatal(err)
+		}
+		<-done
+		b.StopTimer()
+		sub.Close()
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+	})
+}
