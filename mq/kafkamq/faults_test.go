@@ -104,22 +104,35 @@ func TestCommitStopsAtUnhandledRecord(t *testing.T) {
 	}
 }
 
-// TestProduceFailuresThenDrain: produce requests fail for a while (the
-// brokers answer NOT_ENOUGH_REPLICAS); the outage buffer holds what is
-// published, then drains it in order once produce works again.
-func TestProduceFailuresThenDrain(t *testing.T) {
+// faultCluster starts a kfake cluster, whose fault hooks the test needs.
+func faultCluster(t *testing.T) *testserver.Kafka {
 	k := testserver.StartKafka(t)
 	if k.Cluster == nil {
 		testserver.Unavailable(t, "needs kfake fault hooks")
 	}
-	topic := "produce-faults"
+	return k
+}
+
+// orderedPipeline subscribes an order checker to topic and returns it with
+// a publisher that has an outage buffer.
+func orderedPipeline(t *testing.T, k *testserver.Kafka, topic string) (*mqtest.OrderChecker, *mq.Client) {
+	t.Helper()
 	oc := mqtest.NewOrderChecker()
 	sub, err := open(t, k, quiet).Subscribe(context.Background(), topic, "g", oc.Handle, mq.WithConcurrency(4))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Close()
+	t.Cleanup(func() { sub.Close() })
 	pub := open(t, k, quiet, mq.WithOutageBuffer(t.TempDir()), mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 100 * time.Millisecond}))
+	return oc, pub
+}
+
+// TestProduceFailuresThenDrain: produce requests fail for a while (the
+// brokers answer NOT_ENOUGH_REPLICAS); the outage buffer holds what is
+// published, then drains it in order once produce works again.
+func TestProduceFailuresThenDrain(t *testing.T) {
+	k, topic := faultCluster(t), "produce-faults"
+	oc, pub := orderedPipeline(t, k, topic)
 	fault := k.Cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.NotEnoughReplicas, Count: -1})
 	const keys, perKey = 8, 25
 	mqtest.PublishSequenced(t, pub, topic, keys, perKey)
@@ -140,18 +153,8 @@ func TestProduceFailuresThenDrain(t *testing.T) {
 // staged: with kfake it leaves even a bare kgo producer timing out, with
 // no Groundwork code involved.
 func TestBrokerLeavesAndReplacementJoins(t *testing.T) {
-	k := testserver.StartKafka(t)
-	if k.Cluster == nil {
-		testserver.Unavailable(t, "needs kfake fault hooks")
-	}
-	topic := "broker-churn"
-	oc := mqtest.NewOrderChecker()
-	sub, err := open(t, k, quiet).Subscribe(context.Background(), topic, "g", oc.Handle, mq.WithConcurrency(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	pub := open(t, k, quiet, mq.WithOutageBuffer(t.TempDir()), mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 100 * time.Millisecond}))
+	k, topic := faultCluster(t), "broker-churn"
+	oc, pub := orderedPipeline(t, k, topic)
 	const keys, rounds = 10, 60
 	round := 0
 	publishUntil := func(end int) {
