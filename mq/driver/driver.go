@@ -93,7 +93,9 @@ type Receiver interface {
 	Receive(ctx context.Context, max int) ([]*Delivery, error)
 	// Ack marks d handled; it is not delivered to the group again.
 	Ack(ctx context.Context, d *Delivery) error
-	// Nack hands d back for redelivery to a live member of the group.
+	// Nack gives d up unhandled: it is delivered again, to this or
+	// another member, at the latest once this member has left the group
+	// (mq nacks only while shutting a subscription down).
 	Nack(ctx context.Context, d *Delivery) error
 	// Close leaves the group. Deliveries neither acked nor nacked are
 	// redelivered to the remaining members.
