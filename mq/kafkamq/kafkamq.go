@@ -249,31 +249,59 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 	if c.isClosed() {
 		return fmt.Errorf("kafkamq: %w", mq.ErrClosed)
 	}
-	recs := make([]*kgo.Record, len(msgs))
-	for i := range msgs {
-		recs[i] = toRecord(&msgs[i])
-	}
-	return mapErr(c.cl.ProduceSync(ctx, recs...).FirstErr())
+	return mapErr(c.cl.ProduceSync(ctx, toRecords(msgs)...).FirstErr())
 }
 
-// toRecord converts m. The record's timestamp is left for kgo to set to
-// now: kgo measures the delivery timeout from it, and new groups are
-// positioned by it, so a message republished from the outage buffer must
-// carry the time it is produced, not the time it was first published,
-// which travels in the mq-time header instead.
-func toRecord(m *driver.Message) *kgo.Record {
-	r := &kgo.Record{Topic: m.Topic, Value: m.Payload}
-	if m.Key != "" {
-		r.Key = []byte(m.Key)
+// toRecords converts msgs, carving the records, their headers and the
+// bytes of keys and header values out of three allocations for the whole
+// batch: kgo holds them only until ProduceSync returns.
+//
+// The records' timestamps are left for kgo to set to now: kgo measures the
+// delivery timeout from them, and new groups are positioned by them, so a
+// message republished from the outage buffer must carry the time it is
+// produced, not the time it was first published, which travels in the
+// mq-time header instead.
+func toRecords(msgs []driver.Message) []*kgo.Record {
+	nh, nb := 0, 0
+	for i := range msgs {
+		m := &msgs[i]
+		nh += len(m.Headers) + 2
+		nb += len(m.Key) + len(m.ID) + 20 // 20: the longest int64 in decimal
+		for _, v := range m.Headers {
+			nb += len(v)
+		}
 	}
-	r.Headers = make([]kgo.RecordHeader, 0, len(m.Headers)+2)
-	r.Headers = append(r.Headers,
-		kgo.RecordHeader{Key: headerID, Value: []byte(m.ID)},
-		kgo.RecordHeader{Key: headerTime, Value: strconv.AppendInt(nil, m.Time.UnixNano(), 10)})
-	for k, v := range m.Headers {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	recs := make([]kgo.Record, len(msgs))
+	ptrs := make([]*kgo.Record, len(msgs))
+	hdrs := make([]kgo.RecordHeader, 0, nh)
+	buf := make([]byte, 0, nb)
+	// carve appends s to buf and returns it as a slice of its own.
+	carve := func(s string) []byte {
+		start := len(buf)
+		buf = append(buf, s...)
+		return buf[start:len(buf):len(buf)]
 	}
-	return r
+	for i := range msgs {
+		m, r := &msgs[i], &recs[i]
+		r.Topic, r.Value = m.Topic, m.Payload
+		if m.Key != "" {
+			r.Key = carve(m.Key)
+		}
+		ts := len(buf)
+		buf = strconv.AppendInt(buf, m.Time.UnixNano(), 10)
+		timeValue := buf[ts:len(buf):len(buf)]
+		idValue := carve(m.ID)
+		start := len(hdrs)
+		hdrs = append(hdrs,
+			kgo.RecordHeader{Key: headerID, Value: idValue},
+			kgo.RecordHeader{Key: headerTime, Value: timeValue})
+		for k, v := range m.Headers {
+			hdrs = append(hdrs, kgo.RecordHeader{Key: k, Value: carve(v)})
+		}
+		r.Headers = hdrs[start:len(hdrs):len(hdrs)]
+		ptrs[i] = r
+	}
+	return ptrs
 }
 
 func fromRecord(r *kgo.Record) driver.Message {
