@@ -84,9 +84,7 @@ func (b *outageBuffer) publishOrBuffer(ctx context.Context, batch []driver.Messa
 func (b *outageBuffer) flushLoop() {
 	defer close(b.done)
 	ctx := b.ctx
-	p := b.c.opts.retry
-	p.MaxAttempts, p.MaxElapsedTime = -1, -1
-	bo := p.NewBackOff()
+	bo := b.c.opts.retry.NewLoopBackOff()
 	var wait <-chan time.Time
 	failing := false
 	for {

@@ -114,9 +114,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 // to its key's worker, in the order the broker gave them.
 func (s *Subscription) receiveLoop(ctx context.Context) {
 	defer close(s.recvDone)
-	p := s.c.opts.retry
-	p.MaxAttempts, p.MaxElapsedTime = -1, -1
-	bo := p.NewBackOff()
+	bo := s.c.opts.retry.NewLoopBackOff()
 	failing := false
 	for {
 		room := int64(s.o.prefetch) - s.inflight.Load()

@@ -95,6 +95,13 @@ func (p RetryPolicy) NewBackOff() backoff.BackOff {
 	return b
 }
 
+// NewLoopBackOff returns the waits of p with no bound on attempts or
+// elapsed time, for background loops that retry until they are stopped.
+func (p RetryPolicy) NewLoopBackOff() backoff.BackOff {
+	p.MaxAttempts, p.MaxElapsedTime = -1, -1
+	return p.NewBackOff()
+}
+
 // Do calls op until it succeeds, returns a permanent error (see
 // Permanent), retryable reports false, ctx is done, or the policy's attempts
 // or elapsed time run out. It returns op's last error, unwrapped from

@@ -82,21 +82,12 @@ func (r *Redis) start() error {
 	if err := r.cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := rdb.Ping(context.Background()).Err()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
-			r.stop()
-			return fmt.Errorf("redis-server on %s never answered: %v\n%s", r.Addr, err, tail(string(log)))
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := waitPing(r.Addr); err != nil {
+		log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
+		r.stop()
+		return fmt.Errorf("redis-server on %s never answered: %v\n%s", r.Addr, err, tail(string(log)))
 	}
+	return nil
 }
 
 func (r *Redis) stop() {
@@ -133,4 +124,18 @@ func tail(s string) string {
 		lines = lines[len(lines)-20:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// waitPing waits, up to 30s, until the server at addr answers PING.
+func waitPing(addr string) error {
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer rdb.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := rdb.Ping(context.Background()).Err()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -86,16 +86,3 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 	}
 	return rc
 }
-
-func waitPing(addr string) error {
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer rdb.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := rdb.Ping(context.Background()).Err()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

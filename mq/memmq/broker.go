@@ -173,7 +173,7 @@ func (b *Broker) join(topicName, groupName string) (*receiver, error) {
 		}
 		t.groups[groupName] = g
 	}
-	r := &receiver{b: b, g: g, name: groupName, wakeCh: make(chan struct{}, 1), closedCh: make(chan struct{})}
+	r := &receiver{b: b, g: g, wakeCh: make(chan struct{}, 1), closedCh: make(chan struct{})}
 	g.members = append(g.members, r)
 	g.rebalance()
 	return r, nil
@@ -238,7 +238,6 @@ func (t *topic) trim(pi int) {
 type receiver struct {
 	b        *Broker
 	g        *group
-	name     string
 	wakeCh   chan struct{}
 	closedCh chan struct{}
 	closed   bool // under b.mu
