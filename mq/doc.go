@@ -41,7 +41,11 @@
 // only its own key; then it is published to the dead-letter topic
 // ("<topic>.dlq" unless WithDeadLetterTopic says otherwise) with the
 // HeaderDLQ* headers naming the error, the attempts, the topic and the
-// group, and acknowledged.
+// group, and acknowledged. Attempts count across members where the
+// provider keeps a delivery count (redismq does, Kafka does not): a message
+// whose handling kills its member every time is dead-lettered, without
+// running the handler, once it has been delivered more often than the
+// limit.
 //
 // Order. Messages with one key reach handlers in publish order and never
 // concurrently, with any WithConcurrency and any number of members in the

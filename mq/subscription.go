@@ -234,6 +234,13 @@ func (s *Subscription) process(d *driver.Delivery) {
 			return
 		}
 	}
+	if d.Attempt > s.o.maxAttempts {
+		// Delivered more often than allowed without being settled: the
+		// members it reached died handling it (a poison message).
+		tel.conDLQ.add(1)
+		s.deadLetter(d, fmt.Errorf("mq: delivered %d times, over the limit of %d attempts, without being settled", d.Attempt, s.o.maxAttempts), d.Attempt-1)
+		return
+	}
 	var bo backoff.BackOff
 	for attempt := max(d.Attempt, 1); ; attempt++ {
 		if !s.acquireSlot() {

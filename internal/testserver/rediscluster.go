@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +21,28 @@ import (
 type RedisCluster struct {
 	// Addrs are the masters' host:port addresses.
 	Addrs []string
+
+	procs []*os.Process // nil for a cluster named by the environment
+}
+
+// Outage pauses every node (SIGSTOP) until restore is called. It fails the
+// test for a cluster this package did not start.
+func (rc *RedisCluster) Outage(t testing.TB) (restore func()) {
+	t.Helper()
+	if rc.procs == nil {
+		t.Fatal("testserver: cannot pause a Redis Cluster named by GROUNDWORK_REDIS_CLUSTER_ADDRS")
+	}
+	for _, p := range rc.procs {
+		_ = p.Signal(syscall.SIGSTOP)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			for _, p := range rc.procs {
+				_ = p.Signal(syscall.SIGCONT)
+			}
+		})
+	}
 }
 
 // StartRedisCluster returns GROUNDWORK_REDIS_CLUSTER_ADDRS (comma-separated)
@@ -60,6 +83,7 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 			t.Fatalf("testserver: cluster node %s: %v", addr, err)
 		}
 		rc.Addrs = append(rc.Addrs, addr)
+		rc.procs = append(rc.procs, cmd.Process)
 	}
 	args := append([]string{"--cluster", "create"}, rc.Addrs...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")

@@ -1,0 +1,171 @@
+package redismq
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Partition ownership. Every member renews its entry in the group's member
+// set and, each heartbeat, computes the same assignment from the sorted
+// list of live members: member i of M wants partitions p with p%M == i. It
+// owns a partition only while it holds the partition's lease, a key with
+// the member's name and a VisibilityTimeout expiry. A partition it no
+// longer wants is drained first: its reader stops, the entries already
+// fetched are handled and acknowledged, and only then is the lease given
+// up, so the next owner starts after them and per-key order holds. A
+// member that dies keeps its leases until they expire; the next owner then
+// claims what it left pending.
+
+// coordinate runs rounds until the receiver closes: every
+// HeartbeatInterval, or four times as often while a hand-over is under way.
+func (r *receiver) coordinate(settled bool) {
+	defer r.wg.Done()
+	bo := newPause(r.ctx)
+	for {
+		wait := r.c.o.HeartbeatInterval
+		if !settled {
+			wait = r.handOverPoll()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-r.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		var err error
+		settled, err = r.round(r.ctx)
+		if err != nil {
+			r.expireLeases()
+			bo.wait(r, "heartbeat", err)
+			continue
+		}
+		bo.reset()
+	}
+}
+
+// handOverPoll is how often rounds run while a hand-over is under way.
+func (r *receiver) handOverPoll() time.Duration {
+	return max(r.c.o.HeartbeatInterval/4, 10*time.Millisecond)
+}
+
+// round renews membership and leases, gives up drained partitions and
+// takes free ones this member wants. It reports whether the member owns
+// exactly what it wants.
+func (r *receiver) round(ctx context.Context) (settled bool, err error) {
+	ttl := r.c.o.VisibilityTimeout.Milliseconds()
+	members, err := heartbeatScript.Run(ctx, r.c.rdb, []string{r.members}, r.name, ttl, "join").StringSlice()
+	if err != nil {
+		return false, mapErr("heartbeat", err)
+	}
+	slices.Sort(members)
+	me := slices.Index(members, r.name)
+	wants := func(p *partition) bool { return me >= 0 && p.num%len(members) == me }
+
+	if err := r.renew(ctx); err != nil {
+		return false, err
+	}
+	settled = true
+	for _, p := range r.parts {
+		switch {
+		case p.owned && !wants(p):
+			settled = false
+			if !p.draining {
+				p.draining = true
+				p.stopRead()
+			}
+			if !r.drained(p) {
+				continue
+			}
+			if err := r.flushAcks(ctx, p); err != nil {
+				return false, err
+			}
+			if err := releaseScript.Run(ctx, r.c.rdb, []string{p.lease}, r.name).Err(); err != nil {
+				return false, mapErr("release lease", err)
+			}
+			p.owned, p.draining = false, false
+		case !p.owned && wants(p):
+			// Not before what this member fetched under an earlier lease
+			// is settled, or it would be claimed and delivered twice.
+			if !r.drained(p) {
+				settled = false
+				continue
+			}
+			got, err := leaseScript.Run(ctx, r.c.rdb, []string{p.lease}, r.name, ttl).Int()
+			if err != nil {
+				return false, mapErr("take lease", err)
+			}
+			if got == 0 {
+				settled = false // its owner is draining it, or dead
+				continue
+			}
+			p.owned, p.lastRenew = true, time.Now()
+			r.startReader(p)
+		}
+	}
+	return settled, nil
+}
+
+// renew extends the leases this member holds, in one pipeline; a lease
+// found taken is lost: its reader stops at once.
+func (r *receiver) renew(ctx context.Context) error {
+	pipe := r.c.rdb.Pipeline()
+	cmds := map[*partition]*redis.Cmd{}
+	for _, p := range r.parts {
+		if p.owned {
+			cmds[p] = pipe.Eval(ctx, leaseLua, []string{p.lease}, r.name, r.c.o.VisibilityTimeout.Milliseconds())
+		}
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	now := time.Now()
+	if _, err := pipe.Exec(ctx); err != nil {
+		return mapErr("renew leases", err)
+	}
+	for p, cmd := range cmds {
+		if n, _ := cmd.Int(); n == 1 {
+			p.lastRenew = now
+			continue
+		}
+		r.log.Warn("redismq: partition lease lost to another member", "stream", p.stream)
+		p.stopRead()
+		p.owned, p.draining = false, false
+	}
+	return nil
+}
+
+// expireLeases stops reading partitions whose lease may have expired
+// while Redis could not be reached, since another member may own them now.
+func (r *receiver) expireLeases() {
+	for _, p := range r.parts {
+		if p.owned && time.Since(p.lastRenew) > r.c.o.VisibilityTimeout {
+			r.log.Warn("redismq: partition lease expired unrenewed", "stream", p.stream)
+			p.stopRead()
+			p.owned, p.draining = false, false
+		}
+	}
+}
+
+// drained reports whether p's reader has exited and everything it fetched
+// is acked or nacked.
+func (r *receiver) drained(p *partition) bool {
+	if p.readDone != nil {
+		select {
+		case <-p.readDone:
+		default:
+			return false
+		}
+	}
+	return p.inflight.Load() == 0
+}
+
+func (r *receiver) startReader(p *partition) {
+	var ctx context.Context
+	ctx, p.stopRead = context.WithCancel(r.ctx)
+	p.readDone = make(chan struct{})
+	go r.read(ctx, p)
+}

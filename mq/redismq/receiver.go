@@ -1,0 +1,460 @@
+package redismq
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/driver"
+)
+
+// receiver is one member of a group: a coordinator goroutine keeps its
+// membership and partition leases (lease.go), one reader goroutine per
+// owned partition fetches entries, and an acker goroutine sends
+// acknowledgements in batches.
+type receiver struct {
+	c            *conn
+	topic, group string
+	name         string // consumer name in every partition's group
+	members      string // members key
+	parts        []*partition
+
+	out      chan []*driver.Delivery // batches from readers
+	leftover []*driver.Delivery      // the rest of a batch Receive split
+
+	ctx       context.Context // cancelled by Close: stops every goroutine
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	ackSignal chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	log       *slog.Logger
+}
+
+// partition is one partition stream as this member sees it. The ownership
+// fields are touched only by the coordinator goroutine.
+type partition struct {
+	num    int
+	stream string
+	lease  string
+
+	owned, draining bool
+	lastRenew       time.Time
+	stopRead        context.CancelFunc
+	readDone        chan struct{} // closed when the reader exits; nil before the first
+
+	inflight atomic.Int64 // fetched and not yet acked or nacked
+
+	mu   sync.Mutex
+	acks []string // entry IDs acked and not yet sent
+}
+
+// handle is a delivery's token for Ack and Nack.
+type handle struct {
+	p  *partition
+	id string // stream entry ID
+}
+
+func newReceiver(ctx context.Context, c *conn, topic, group string, k keys) (*receiver, error) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	r := &receiver{
+		c: c, topic: topic, group: group,
+		name:      "m-" + hex.EncodeToString(b[:]),
+		members:   membersKey(topic, group),
+		out:       make(chan []*driver.Delivery, 4),
+		ackSignal: make(chan struct{}, 1),
+		log:       c.o.Logger.With("topic", topic, "group", group),
+	}
+	for i, s := range k.streams {
+		r.parts = append(r.parts, &partition{num: i, stream: s, lease: leaseKey(s, group)})
+	}
+	// The group exists on every partition before Subscribe returns, from
+	// the current end of each stream: everything published from now on
+	// reaches the group, whichever member ends up owning the partition.
+	pipe := c.rdb.Pipeline()
+	cmds := make([]*redis.StatusCmd, len(k.streams))
+	for i, s := range k.streams {
+		cmds[i] = pipe.XGroupCreateMkStream(ctx, s, group, "$")
+	}
+	_, _ = pipe.Exec(ctx)
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+			return nil, mapErr("create group on "+k.streams[i], err)
+		}
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	settled, err := r.join(ctx)
+	if err != nil {
+		r.cancel()
+		r.stopReaders()
+		return nil, err
+	}
+	r.wg.Add(2)
+	go r.coordinate(settled)
+	go r.ackLoop()
+	return r, nil
+}
+
+// join runs rounds until the member owns its share of the partitions, so
+// that a member joining a busy group takes its share of what is published
+// next. It waits at most VisibilityTimeout (a dead member's leases expire
+// by then) or until ctx ends; the coordinator finishes what is left.
+func (r *receiver) join(ctx context.Context) (settled bool, err error) {
+	deadline := time.Now().Add(r.c.o.VisibilityTimeout)
+	for {
+		if settled, err = r.round(ctx); err != nil || settled || time.Now().After(deadline) {
+			return settled, err
+		}
+		t := time.NewTimer(r.handOverPoll())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		}
+	}
+}
+
+// Receive returns the next deliveries, at most max. It is called from one
+// goroutine only (mq's receive loop).
+func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, error) {
+	if len(r.leftover) == 0 {
+		select {
+		case b := <-r.out:
+			r.leftover = b
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-r.ctx.Done():
+			return nil, fmt.Errorf("redismq: %w", mq.ErrClosed)
+		}
+	}
+	n := min(max, len(r.leftover))
+	b := r.leftover[:n:n]
+	r.leftover = r.leftover[n:]
+	return b, nil
+}
+
+// Ack queues d's acknowledgement for the acker, which sends it within
+// AckInterval (sooner when ReadCount of them pile up).
+func (r *receiver) Ack(_ context.Context, d *driver.Delivery) error {
+	h, ok := d.Handle.(*handle)
+	if !ok {
+		return fmt.Errorf("redismq: Ack: delivery not from this provider")
+	}
+	h.p.mu.Lock()
+	h.p.acks = append(h.p.acks, h.id)
+	n := len(h.p.acks)
+	h.p.mu.Unlock()
+	h.p.inflight.Add(-1)
+	if n >= r.c.o.ReadCount {
+		select {
+		case r.ackSignal <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Nack leaves d pending in the stream's group: the partition's next owner
+// claims and delivers it again, before anything newer.
+func (r *receiver) Nack(_ context.Context, d *driver.Delivery) error {
+	h, ok := d.Handle.(*handle)
+	if !ok {
+		return fmt.Errorf("redismq: Nack: delivery not from this provider")
+	}
+	h.p.inflight.Add(-1)
+	return nil
+}
+
+// Close stops the readers, sends the acknowledgements still queued, gives
+// up every lease and leaves the group, so the remaining members take over
+// at once. Entries fetched and not acked stay pending for them to claim.
+func (r *receiver) Close() error {
+	r.closeOnce.Do(func() {
+		r.cancel()
+		r.wg.Wait()
+		r.stopReaders()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var errs []error
+		errs = append(errs, r.flushAcks(ctx, nil))
+		for _, p := range r.parts {
+			if p.owned {
+				errs = append(errs, mapErr("release lease", releaseScript.Run(ctx, r.c.rdb, []string{p.lease}, r.name).Err()))
+			}
+			// Forgetting the consumer keeps departed members from piling
+			// up in XINFO CONSUMERS; one with pending entries stays until
+			// they are claimed.
+			_ = forgetScript.Run(ctx, r.c.rdb, []string{p.stream}, r.group, r.name).Err()
+		}
+		errs = append(errs, mapErr("leave group", heartbeatScript.Run(ctx, r.c.rdb, []string{r.members},
+			r.name, r.c.o.VisibilityTimeout.Milliseconds(), "leave").Err()))
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+// stopReaders cancels every reader and waits for it to exit.
+func (r *receiver) stopReaders() {
+	for _, p := range r.parts {
+		if p.stopRead != nil {
+			p.stopRead()
+		}
+	}
+	for _, p := range r.parts {
+		if p.readDone != nil {
+			<-p.readDone
+		}
+	}
+}
+
+// ackLoop sends queued acknowledgements every AckInterval, or sooner when
+// signalled.
+func (r *receiver) ackLoop() {
+	defer r.wg.Done()
+	t := time.NewTicker(r.c.o.AckInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		case <-r.ackSignal:
+		}
+		err := r.flushAcks(r.ctx, nil)
+		switch {
+		case err != nil && !failing && r.ctx.Err() == nil:
+			r.log.Warn("redismq: acknowledging failed; retrying", "err", err)
+			failing = true
+		case err == nil && failing:
+			r.log.Info("redismq: acknowledging again")
+			failing = false
+		}
+	}
+}
+
+// flushAcks sends the queued acknowledgements of only (or of every
+// partition when only is nil) in one pipeline. What fails to send is
+// queued again.
+func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
+	type batch struct {
+		p   *partition
+		ids []string
+		cmd *redis.IntCmd
+	}
+	var batches []batch
+	pipe := r.c.rdb.Pipeline()
+	for _, p := range r.parts {
+		if only != nil && p != only {
+			continue
+		}
+		p.mu.Lock()
+		ids := p.acks
+		p.acks = nil
+		p.mu.Unlock()
+		if len(ids) > 0 {
+			batches = append(batches, batch{p, ids, pipe.XAck(ctx, p.stream, r.group, ids...)})
+		}
+	}
+	if len(batches) == 0 {
+		return nil
+	}
+	_, err := pipe.Exec(ctx)
+	for _, b := range batches {
+		if b.cmd.Err() != nil {
+			b.p.mu.Lock()
+			b.p.acks = append(b.ids, b.p.acks...)
+			b.p.mu.Unlock()
+		}
+	}
+	return mapErr("ack", err)
+}
+
+// read fetches p's entries for this member until ctx ends: first those
+// pending in the group (left by an earlier owner, or by this member before
+// it lost p), claimed with XAUTOCLAIM, then new ones with XREADGROUP.
+func (r *receiver) read(ctx context.Context, p *partition) {
+	defer close(p.readDone)
+	bo := newPause(ctx)
+	for start := "0-0"; ctx.Err() == nil; {
+		msgs, next, deleted, err := r.c.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
+			Stream: p.stream, Group: r.group, Consumer: r.name, Start: start, Count: int64(r.c.o.ReadCount),
+		}).Result()
+		if err != nil {
+			if isNoGroup(err) {
+				break // nothing pending; the XREADGROUP below recreates the group
+			}
+			bo.wait(r, "claim", err)
+			continue
+		}
+		bo.reset()
+		if len(deleted) > 0 {
+			r.log.Warn("redismq: pending entries were trimmed from the stream before they were handled",
+				"stream", p.stream, "count", len(deleted))
+			_ = r.c.rdb.XAck(ctx, p.stream, r.group, deleted...).Err()
+		}
+		if len(msgs) > 0 {
+			counts, err := r.deliveryCounts(ctx, p, msgs)
+			if err != nil {
+				bo.wait(r, "read delivery counts", err)
+				continue // claiming again from start is harmless
+			}
+			if !r.deliver(ctx, p, msgs, counts) {
+				return
+			}
+		}
+		if next == "0-0" {
+			break
+		}
+		start = next
+	}
+	args := &redis.XReadGroupArgs{Group: r.group, Consumer: r.name, Streams: []string{p.stream, ">"},
+		Count: int64(r.c.o.ReadCount), Block: r.c.o.Block}
+	for ctx.Err() == nil {
+		res, err := r.c.rdb.XReadGroup(ctx, args).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			continue
+		case isNoGroup(err):
+			// The stream or group is gone (deleted, or the server lost
+			// its data): everything now in the stream is new to us.
+			r.log.Warn("redismq: consumer group missing; recreating it from the stream's start", "stream", p.stream)
+			err = r.c.rdb.XGroupCreateMkStream(ctx, p.stream, r.group, "0").Err()
+			if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
+				bo.wait(r, "recreate group", err)
+			}
+			continue
+		case err != nil:
+			bo.wait(r, "read", err)
+			continue
+		}
+		bo.reset()
+		if len(res) == 1 && len(res[0].Messages) > 0 && !r.deliver(ctx, p, res[0].Messages, nil) {
+			return
+		}
+	}
+}
+
+func isNoGroup(err error) bool { return redis.HasErrorPrefix(err, "NOGROUP") }
+
+// deliveryCounts returns how often each claimed entry has been delivered,
+// this time included.
+func (r *receiver) deliveryCounts(ctx context.Context, p *partition, msgs []redis.XMessage) (map[string]int, error) {
+	pend, err := r.c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: p.stream, Group: r.group,
+		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)), Consumer: r.name}).Result()
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int, len(pend))
+	for _, e := range pend {
+		counts[e.ID] = int(e.RetryCount)
+	}
+	return counts, nil
+}
+
+// deliver hands msgs to Receive as one batch; false when ctx ended first
+// (the entries stay pending for the partition's next owner).
+func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMessage, counts map[string]int) bool {
+	ds := make([]driver.Delivery, len(msgs))
+	hs := make([]handle, len(msgs))
+	batch := make([]*driver.Delivery, len(msgs))
+	for i := range msgs {
+		d := &ds[i]
+		r.decode(d, p, &msgs[i])
+		d.Attempt = 1
+		if counts != nil {
+			d.Attempt = max(counts[msgs[i].ID], 1)
+		}
+		hs[i] = handle{p: p, id: msgs[i].ID}
+		d.Handle = &hs[i]
+		batch[i] = d
+	}
+	p.inflight.Add(int64(len(batch)))
+	select {
+	case r.out <- batch:
+		return true
+	case <-ctx.Done():
+		p.inflight.Add(-int64(len(batch)))
+		return false
+	}
+}
+
+// decode fills d from entry x. Fields not written by this package (an
+// entry added by another tool) arrive as headers; such an entry's ID is
+// "stream/entryID".
+func (r *receiver) decode(d *driver.Delivery, p *partition, x *redis.XMessage) {
+	d.Topic = r.topic
+	for k, v := range x.Values {
+		s, _ := v.(string)
+		switch k {
+		case fieldID:
+			d.ID = s
+		case fieldKey:
+			d.Key = s
+		case fieldTime:
+			if ns, err := strconv.ParseInt(s, 10, 64); err == nil {
+				d.Time = time.Unix(0, ns)
+			}
+		case fieldPayload:
+			d.Payload = []byte(s)
+		default:
+			if d.Headers == nil {
+				d.Headers = make(map[string]string, len(x.Values))
+			}
+			d.Headers[strings.TrimPrefix(k, headerPrefix)] = s
+		}
+	}
+	if d.ID == "" {
+		d.ID = p.stream + "/" + x.ID
+	}
+}
+
+// pause backs off between failed calls of one loop and logs the first
+// failure of a run.
+type pause struct {
+	ctx     context.Context
+	bo      backoff.BackOff
+	failing bool
+}
+
+func newPause(ctx context.Context) *pause {
+	return &pause{ctx: ctx, bo: resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: time.Second}.NewLoopBackOff()}
+}
+
+func (b *pause) wait(r *receiver, op string, err error) {
+	if b.ctx.Err() != nil {
+		return
+	}
+	if !b.failing {
+		r.log.Warn("redismq: "+op+" failed; retrying", "err", err)
+		b.failing = true
+	}
+	t := time.NewTimer(b.bo.NextBackOff())
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-b.ctx.Done():
+	}
+}
+
+func (b *pause) reset() {
+	if b.failing {
+		b.bo.Reset()
+		b.failing = false
+	}
+}

@@ -1,0 +1,27 @@
+package redismq
+
+import (
+	_ "embed"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Multi-step updates are Lua scripts, each on one key, run with EVALSHA
+// and loaded on NOSCRIPT by go-redis's Script.Run.
+var (
+	//go:embed scripts/heartbeat.lua
+	heartbeatLua    string
+	heartbeatScript = redis.NewScript(heartbeatLua)
+
+	//go:embed scripts/lease.lua
+	leaseLua    string
+	leaseScript = redis.NewScript(leaseLua)
+
+	//go:embed scripts/release.lua
+	releaseLua    string
+	releaseScript = redis.NewScript(releaseLua)
+
+	//go:embed scripts/forget.lua
+	forgetLua    string
+	forgetScript = redis.NewScript(forgetLua)
+)
