@@ -50,13 +50,15 @@ func NewClient(u *url.URL, noRetries bool) (redis.UniversalClient, error) {
 	c := *u
 	if hosts := strings.Split(u.Host, ","); len(hosts) > 1 {
 		cluster = true
-		c.Host = hosts[0]
-		for _, h := range hosts[1:] {
+		for i, h := range hosts {
 			if _, _, err := net.SplitHostPort(h); err != nil {
 				return nil, fmt.Errorf("host %q: want host:port", h)
 			}
-			q.Add("addr", h)
+			if i > 0 {
+				q.Add("addr", h)
+			}
 		}
+		c.Host = hosts[0]
 	}
 	c.RawQuery = q.Encode()
 	retries := 0

@@ -99,6 +99,17 @@ func (r *Redis) stop() {
 	r.cmd = nil
 }
 
+// Stop shuts the server down cleanly (SIGTERM): with AppendOnly, every
+// write it acknowledged is in the AOF when Stop returns.
+func (r *Redis) Stop() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
 // Kill stops the server with SIGKILL, as a crash would.
 func (r *Redis) Kill() { r.stop() }
 

@@ -2,6 +2,7 @@ package redismq_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +15,12 @@ import (
 	_ "github.com/groundwork-go/groundwork/mq/redismq"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runChild() // re-executed by TestConsumerSIGKILL
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // testParams keep heartbeats, blocking reads and timeouts short so that
 // joins, hand-overs and outages play out within a test's patience.

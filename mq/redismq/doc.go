@@ -1,0 +1,118 @@
+// Package redismq is the Redis Streams provider of package mq, on go-redis
+// v9. It works with a standalone server, Sentinel and Redis Cluster (7.0
+// or later). Import it for its side effect:
+//
+//	import _ "github.com/groundwork-go/groundwork/mq/redismq"
+//
+//	client, err := mq.Open(ctx, "redis://localhost:6379/0?partitions=8")
+//
+// or wrap a go-redis client built yourself:
+//
+//	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+//	conn, err := redismq.New(rdb, &redismq.Options{Partitions: 16})
+//	client, err := mq.NewClient(conn)
+//
+// # URLs
+//
+//	redis://[user:password@]host:port[/db][?param=value&...]
+//	rediss://...                              (TLS)
+//	redis://host1:port,host2:port,host3:port[?...]   (Redis Cluster)
+//	redis://host1:port?cluster=true[&addr=host2:port...]   (the same)
+//
+// Parameters of this package (any parameter not listed here goes to
+// go-redis's ParseURL or ParseClusterURL — dial_timeout, read_timeout,
+// pool_size, protocol, ... — and an unknown one is an error):
+//
+//   - partitions: streams per topic, for topics this client creates;
+//     default 8, at most 1024. See Topics.
+//   - max_len: cap on each partition stream, applied by every XADD as
+//     MAXLEN ~; default 1000000; -1 for none.
+//   - max_age: entries older than this are trimmed (XTRIM MINID ~, by the
+//     entry ID's timestamp, sent by publishers at most once a minute per
+//     client); a Go duration, default 168h; -1 for none.
+//   - visibility_timeout: how long a member that stops renewing its
+//     membership (because it died, hung or lost Redis) keeps its partitions
+//     before live members take them over and reclaim what it had received
+//     and not acknowledged; default 30s.
+//   - heartbeat_interval: how often members renew their leases and notice
+//     members joining or leaving; default visibility_timeout/10, at most
+//     half of it.
+//   - block: how long one XREADGROUP waits for entries; default 1s. Closing
+//     a subscription waits up to this long for its readers.
+//   - read_count: entries per XREADGROUP; default 256.
+//   - ack_interval: how long acknowledgements may wait to be sent together
+//     in one XACK per partition; default 100ms.
+//   - max_message_bytes: the largest message (key, payload, headers)
+//     Publish accepts; default 1048576. Larger ones fail with
+//     mq.ErrTooLarge before anything is sent.
+//   - cluster: true for a Redis Cluster (implied by a host list).
+//
+// go-redis's own retries are off for clients opened from a URL unless
+// max_retries is given: mq's retry policy and outage buffer own retrying.
+//
+// # Topics
+//
+// A topic is a fixed number of partition streams, mq:{topic/0} ...
+// mq:{topic/N-1}, each under its own hash tag so that in a Cluster each
+// lives in one slot and the partitions spread over the masters. A
+// message's key picks its partition by 32-bit FNV-1a of the key modulo N;
+// keyless messages go round-robin. The partition count is stored in
+// mq:{topic}:meta by the first client that uses the topic and read by every
+// later one, whatever its own partitions parameter says; changing it means
+// a new topic. Each entry holds the fields id, key, time (Unix
+// nanoseconds), payload, and one field "h:<name>" per header. Entries added
+// by other tools arrive with their fields as headers, and with the ID
+// "<stream>/<entry ID>".
+//
+// # Guarantees
+//
+// Publishing: Publish returns once Redis has appended every message (one
+// pipelined XADD each). Durability is the server's: with appendfsync
+// everysec an acknowledged message survives a clean restart and at most
+// the last second of them is lost if the server crashes.
+//
+// Consuming: every Subscribe is a member of a consumer group on each of the
+// topic's streams. The group is created on every partition, from the
+// stream's end, before Subscribe returns, so everything published after it
+// reaches the group. Members own partitions exclusively through leases
+// (mq:{topic/p}:lease:<group>, renewed every heartbeat); the assignment is
+// recomputed whenever members join or leave, and Subscribe waits (up to
+// visibility_timeout) until the new member owns its share. A member gives a
+// partition up only after the entries it fetched from it are handled and
+// acknowledged, so the next owner continues in order: messages with one
+// key are handled in publish order across members and hand-overs. Entries
+// are fetched in batches by one reader per owned partition and handled
+// concurrently by mq's per-key workers.
+//
+// A member that dies without leaving keeps its partitions until its lease
+// runs out (visibility_timeout); the next owner then claims the entries it
+// had received and not acknowledged (XAUTOCLAIM) and handles them before
+// anything newer. Redis counts deliveries: an entry delivered more often
+// than the subscription's WithMaxAttempts — every member that took it died
+// — goes to the dead-letter topic without running the handler again. So
+// delivery is at least once, with duplicates limited to what a dead member
+// handled in its last ack_interval, or had handled and not acknowledged.
+//
+// Retention: trimming ignores consumer groups. A group that lags by more
+// than max_len entries or max_age loses the entries trimmed before it read
+// them, as a Kafka consumer past retention does; entries it had received
+// and that were trimmed before it acknowledged them are logged and dropped
+// from its pending list when claimed. Size max_len and max_age to the
+// longest outage of a consumer you want to ride out.
+//
+// # Errors
+//
+// Network failures, timeouts, a server loading its data, CLUSTERDOWN,
+// TRYAGAIN, READONLY, MASTERDOWN and an exhausted connection pool wrap
+// mq.ErrUnreachable (retryable). Bad URLs wrap mq.ErrBadURL and name the
+// parameter.
+//
+// # As
+//
+// Client.As accepts a *redis.UniversalClient.
+//
+// # Connections
+//
+// Each owned partition holds one pooled connection while its XREADGROUP
+// blocks: size pool_size above (subscriptions × partitions) + publishers.
+package redismq
