@@ -159,6 +159,16 @@ func TestConsumerSIGKILL(t *testing.T) {
 	waitFor(t, "the group to have nothing pending", func() bool {
 		return pendingOf(t, rdb, topic) == 0
 	})
+	// The dead member's consumer is gone from every partition's group.
+	for p := range 8 {
+		cs, err := rdb.XInfoConsumers(context.Background(), "mq:{"+topic+"/"+strconv.Itoa(p)+"}", "g").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 1 {
+			t.Errorf("partition %d still lists %d consumers: %+v", p, len(cs), cs)
+		}
+	}
 	mu.Lock()
 	dups := 0
 	for _, k := range survivor {

@@ -319,6 +319,11 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 			}
 		}
 		if next == "0-0" {
+			// Everything is claimed: the consumers that held it are
+			// empty now and go, so departed members do not pile up.
+			if err := pruneScript.Run(ctx, r.c.rdb, []string{p.stream}, r.group, r.name).Err(); err != nil && ctx.Err() == nil {
+				r.log.Debug("redismq: pruning departed consumers failed", "stream", p.stream, "err", err)
+			}
 			break
 		}
 		start = next

@@ -21,6 +21,10 @@ var (
 	releaseLua    string
 	releaseScript = redis.NewScript(releaseLua)
 
+	//go:embed scripts/prune.lua
+	pruneLua    string
+	pruneScript = redis.NewScript(pruneLua)
+
 	//go:embed scripts/forget.lua
 	forgetLua    string
 	forgetScript = redis.NewScript(forgetLua)
