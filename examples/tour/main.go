@@ -20,6 +20,7 @@ import (
 
 	"github.com/groundwork-go/groundwork/mq"
 	_ "github.com/groundwork-go/groundwork/mq/kafkamq"
+	_ "github.com/groundwork-go/groundwork/mq/redismq"
 	"github.com/groundwork-go/groundwork/mq/memmq"
 )
 
@@ -31,10 +32,14 @@ func main() {
 }
 
 // brokerURL is mem:// (the in-process broker) unless GROUNDWORK_KAFKA_BROKERS
-// names a Kafka cluster to run the messaging part against.
+// names a Kafka cluster or GROUNDWORK_REDIS_URL a Redis server to run the
+// messaging part against.
 func brokerURL() string {
 	if b := os.Getenv("GROUNDWORK_KAFKA_BROKERS"); b != "" {
 		return "kafka://" + b
+	}
+	if u := os.Getenv("GROUNDWORK_REDIS_URL"); u != "" {
+		return u
 	}
 	return "mem://tour"
 }

@@ -42,6 +42,16 @@ func harness(url string, outage func(testing.TB) func()) mqtest.Harness {
 }
 
 func TestConformance(t *testing.T) {
+	if u := os.Getenv("GROUNDWORK_REDIS_URL"); u != "" {
+		// The user's own server: everything but the outages, which need
+		// a server process this test controls.
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		mqtest.RunConformanceTests(t, harness(u+sep+testParams, nil))
+		return
+	}
 	r := testserver.StartRedis(t, nil)
 	mqtest.RunConformanceTests(t, harness(r.URL+"?"+testParams, func(testing.TB) func() {
 		r.Pause()
