@@ -81,9 +81,11 @@
 //
 // # Observability
 //
-// Spans ("mq publish" as producer when the caller's span is recording,
-// "mq process" as consumer) go to WithTracerProvider (default: the global
-// provider). Counters mq.published and mq.consumed, by outcome, and the
+// Spans go to WithTracerProvider (default: the global provider): "mq
+// publish" (producer) when the caller's span is recording, and "mq process"
+// (consumer) for a message that carries a trace context, continuing it.
+// Messages outside any trace are handled without a span, so tracing costs
+// nothing per message for services that do not trace. Counters mq.published and mq.consumed, by outcome, and the
 // gauge mq.outage_buffer.publishes go to WithMeterProvider (default: the
 // global provider). They are observed at collection time, so the hot path
 // only bumps atomics. Background failures are logged to WithLogger

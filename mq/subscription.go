@@ -300,21 +300,29 @@ func (s *Subscription) sleep(d time.Duration) bool {
 	}
 }
 
-// call runs the handler once, turning a panic into an error.
+// call runs the handler once, turning a panic into an error. A message
+// that carries a trace context is handled under an "mq process" span that
+// continues it; an untraced one gets no span (a root span per message costs
+// allocations even when nothing records it).
 func (s *Subscription) call(d *driver.Delivery, attempt int) (err error) {
 	ctx := s.c.extractTrace(s.work, d.Headers)
-	ctx, span := s.c.tel.tracer.Start(ctx, "mq process", consumerKind)
-	defer span.End()
-	if span.IsRecording() {
-		span.SetAttributes(attribute.String("messaging.destination.name", s.topic),
-			attribute.String("messaging.consumer.group.name", s.group),
-			attribute.String("messaging.message.id", d.ID), attribute.Int("mq.attempt", attempt))
+	var span trace.Span
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		ctx, span = s.c.tel.tracer.Start(ctx, "mq process", consumerKind)
+		defer span.End()
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("messaging.destination.name", s.topic),
+				attribute.String("messaging.consumer.group.name", s.group),
+				attribute.String("messaging.message.id", d.ID), attribute.Int("mq.attempt", attempt))
+		}
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("mq: handler panic: %v", r)
 		}
-		spanError(span, err)
+		if span != nil {
+			spanError(span, err)
+		}
 	}()
 	return s.h(ctx, fromDelivery(d, attempt))
 }

@@ -61,6 +61,9 @@ func TestTelemetry(t *testing.T) {
 	if kinds["mq publish"] != trace.SpanKindProducer || kinds["mq process"] != trace.SpanKindConsumer {
 		t.Fatalf("spans %v: want a producer \"mq publish\" and consumer \"mq process\"", kinds)
 	}
+	if n := len(spans.Ended()); n != 4 {
+		t.Fatalf("%d spans ended, want 4: the test's request, one publish, two attempts", n)
+	}
 
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(ctx, &rm); err != nil {
@@ -79,5 +82,37 @@ func TestTelemetry(t *testing.T) {
 	}
 	if got["mq.published/ok"] != 1 || got["mq.consumed/retry"] != 1 || got["mq.consumed/ok"] != 1 {
 		t.Fatalf("counters %v: want 1 published, 1 retry, 1 ok", got)
+	}
+}
+
+// TestUntracedMessageHasNoSpan: a message published outside any trace is
+// handled without a span, even with a recording provider.
+func TestUntracedMessageHasNoSpan(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	ctx := context.Background()
+	defer tp.Shutdown(ctx)
+	c, err := mq.Open(ctx, "mem://untraced", mq.WithTracerProvider(tp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	handled := make(chan trace.SpanContext, 1)
+	sub, err := c.Subscribe(ctx, "plain", "g", func(ctx context.Context, _ *mq.Message) error {
+		handled <- trace.SpanContextFromContext(ctx)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx, &mq.Message{Topic: "plain"}); err != nil {
+		t.Fatal(err)
+	}
+	if sc := <-handled; sc.IsValid() {
+		t.Fatalf("handler context carries span %v for an untraced message", sc)
+	}
+	sub.Close()
+	if n := len(spans.Ended()); n != 0 {
+		t.Fatalf("%d spans for an untraced message, want 0", n)
 	}
 }

@@ -136,30 +136,36 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 	if c.closed.Load() {
 		return fmt.Errorf("redismq: %w", mq.ErrClosed)
 	}
-	if len(msgs) == 1 && !c.trimDue(time.Now()) {
-		args, err := c.xaddArgs(ctx, &msgs[0])
-		if err != nil {
+	// One allocation each for the batch's XADD arguments and field lists.
+	args := make([]redis.XAddArgs, len(msgs))
+	nvals := 0
+	for i := range msgs {
+		nvals += 8 + 2*len(msgs[i].Headers)
+	}
+	vals := make([]any, 0, nvals)
+	for i := range msgs {
+		var err error
+		if vals, err = c.xaddArgs(ctx, &args[i], &msgs[i], vals); err != nil {
 			return err
 		}
-		return mapErr("publish", c.rdb.XAdd(ctx, args).Err())
+	}
+	if len(msgs) == 1 && !c.trimDue(time.Now()) {
+		return mapErr("publish", c.rdb.XAdd(ctx, &args[0]).Err())
 	}
 	pipe := c.rdb.Pipeline()
-	for i := range msgs {
-		args, err := c.xaddArgs(ctx, &msgs[i])
-		if err != nil {
-			return err
-		}
-		pipe.XAdd(ctx, args)
+	for i := range args {
+		pipe.XAdd(ctx, &args[i])
 	}
 	c.queueTrims(ctx, pipe)
 	_, err := pipe.Exec(ctx)
 	return mapErr("publish", err)
 }
 
-func (c *conn) xaddArgs(ctx context.Context, m *driver.Message) (*redis.XAddArgs, error) {
+// xaddArgs fills a with m's XADD, its fields appended to vals.
+func (c *conn) xaddArgs(ctx context.Context, a *redis.XAddArgs, m *driver.Message, vals []any) ([]any, error) {
 	k, err := c.topic(ctx, m.Topic)
 	if err != nil {
-		return nil, err
+		return vals, err
 	}
 	var p int
 	if m.Key != "" {
@@ -167,16 +173,16 @@ func (c *conn) xaddArgs(ctx context.Context, m *driver.Message) (*redis.XAddArgs
 	} else {
 		p = int(c.roundRobin.Add(1) % uint32(len(k.streams)))
 	}
-	values := make([]any, 0, 8+2*len(m.Headers))
-	values = append(values, fieldID, m.ID, fieldKey, m.Key, fieldTime, strconv.FormatInt(m.Time.UnixNano(), 10), fieldPayload, m.Payload)
+	start := len(vals)
+	vals = append(vals, fieldID, m.ID, fieldKey, m.Key, fieldTime, strconv.FormatInt(m.Time.UnixNano(), 10), fieldPayload, m.Payload)
 	for name, v := range m.Headers {
-		values = append(values, headerPrefix+name, v)
+		vals = append(vals, headerPrefix+name, v)
 	}
-	a := &redis.XAddArgs{Stream: k.streams[p], Values: values, Approx: true}
+	*a = redis.XAddArgs{Stream: k.streams[p], Values: vals[start:len(vals):len(vals)], Approx: true}
 	if c.o.MaxLen > 0 {
 		a.MaxLen = c.o.MaxLen
 	}
-	return a, nil
+	return vals, nil
 }
 
 // trimEvery bounds how often one stream is trimmed by age.
