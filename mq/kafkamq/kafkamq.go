@@ -304,12 +304,15 @@ func toRecords(msgs []driver.Message) []*kgo.Record {
 	return ptrs
 }
 
-func fromRecord(r *kgo.Record) driver.Message {
-	m := driver.Message{Topic: r.Topic, Key: string(r.Key), Payload: r.Value, Time: r.Timestamp}
+// fromRecord turns a record into a delivery's message, its strings cut
+// from sb: one buffer for a whole batch's keys, IDs and header values
+// instead of an allocation each.
+func fromRecord(r *kgo.Record, sb *strings.Builder) driver.Message {
+	m := driver.Message{Topic: r.Topic, Key: cut(sb, r.Key), Payload: r.Value, Time: r.Timestamp}
 	for _, h := range r.Headers {
 		switch h.Key {
 		case headerID:
-			m.ID = string(h.Value)
+			m.ID = cut(sb, h.Value)
 			continue
 		case headerTime:
 			if ns, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil {
@@ -320,12 +323,39 @@ func fromRecord(r *kgo.Record) driver.Message {
 		if m.Headers == nil {
 			m.Headers = make(map[string]string, len(r.Headers))
 		}
-		m.Headers[h.Key] = string(h.Value)
+		m.Headers[h.Key] = cut(sb, h.Value)
 	}
 	if m.ID == "" {
-		m.ID = fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset)
+		start := sb.Len()
+		sb.WriteString(r.Topic)
+		sb.WriteByte('/')
+		sb.WriteString(strconv.FormatInt(int64(r.Partition), 10))
+		sb.WriteByte('/')
+		sb.WriteString(strconv.FormatInt(r.Offset, 10))
+		m.ID = sb.String()[start:]
 	}
 	return m
+}
+
+// cut appends b to sb and returns it as a string sharing sb's buffer.
+// Bytes written to a strings.Builder are never changed, so the string
+// stays valid however sb grows later.
+func cut(sb *strings.Builder, b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	start := sb.Len()
+	sb.Write(b)
+	return sb.String()[start:]
+}
+
+// stringBytes estimates what fromRecord writes to its builder for r.
+func stringBytes(r *kgo.Record) int {
+	n := len(r.Key) + len(r.Topic) + 42
+	for _, h := range r.Headers {
+		n += len(h.Value)
+	}
+	return n
 }
 
 // mapErr wraps kgo errors in mq's sentinels.

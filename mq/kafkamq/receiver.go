@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -212,7 +213,16 @@ func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, er
 func (r *receiver) handOut(max int) []*driver.Delivery {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []*driver.Delivery
+	// One allocation each for the batch's deliveries, handles, pointers
+	// and strings.
+	k, size := min(max, len(r.pending)), 0
+	for _, rec := range r.pending[:k] {
+		size += stringBytes(rec)
+	}
+	ds, hs := make([]driver.Delivery, k), make([]handle, k)
+	out := make([]*driver.Delivery, 0, k)
+	var sb strings.Builder
+	sb.Grow(size)
 	n := 0
 	for _, rec := range r.pending {
 		n++
@@ -222,12 +232,11 @@ func (r *receiver) handOut(max int) []*driver.Delivery {
 		}
 		part.window = append(part.window, slot{offset: rec.Offset})
 		part.next = rec.Offset + 1
-		out = append(out, &driver.Delivery{
-			Message: fromRecord(rec),
-			Attempt: 1,
-			Handle:  handle{partition: rec.Partition, offset: rec.Offset},
-		})
-		if len(out) == max {
+		i := len(out)
+		hs[i] = handle{partition: rec.Partition, offset: rec.Offset}
+		ds[i] = driver.Delivery{Message: fromRecord(rec, &sb), Attempt: 1, Handle: &hs[i]}
+		out = append(out, &ds[i])
+		if len(out) == k {
 			break
 		}
 	}
@@ -236,7 +245,7 @@ func (r *receiver) handOut(max int) []*driver.Delivery {
 }
 
 func (r *receiver) settle(d *driver.Delivery, state slotState) error {
-	h, ok := d.Handle.(handle)
+	h, ok := d.Handle.(*handle)
 	if !ok {
 		return fmt.Errorf("kafkamq: delivery %s is not from kafkamq", d.ID)
 	}
