@@ -11,14 +11,15 @@ import (
 	"testing"
 )
 
-// The child side of TestSIGKILLMidAppend: append forever, acking now and
-// then, and report each acknowledged Append and Ack on stdout only after
-// it returned. The parent kills it with SIGKILL at a point of its choosing.
-func TestCrashChild(t *testing.T) {
-	dir := os.Getenv("GROUNDWORK_WAL_CRASH_DIR")
-	if dir == "" {
-		t.Skip("child process of TestSIGKILLMidAppend")
-	}
+// crashChildEnv, set, makes TestMain run crashChild instead of the tests.
+const crashChildEnv = "GROUNDWORK_WAL_CRASH_DIR"
+
+// crashChild is the child side of TestSIGKILLMidAppend: append forever,
+// acking now and then, and report each acknowledged Append and Ack on
+// stdout only after it returned. The parent kills it with SIGKILL at a
+// point of its choosing.
+func crashChild() {
+	dir := os.Getenv(crashChildEnv)
 	policy, _ := strconv.Atoi(os.Getenv("GROUNDWORK_WAL_CRASH_SYNC"))
 	w, err := Open(dir, &Options{SegmentBytes: 4096, Sync: SyncPolicy(policy)})
 	if err != nil {
@@ -54,9 +55,6 @@ func TestCrashChild(t *testing.T) {
 // different points, and checks that the reopened WAL replays every
 // acknowledged record, in order, and nothing else.
 func TestSIGKILLMidAppend(t *testing.T) {
-	if os.Getenv("GROUNDWORK_WAL_CRASH_DIR") != "" {
-		t.Skip("in the child")
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +63,8 @@ func TestSIGKILLMidAppend(t *testing.T) {
 	lastAppended, lastAcked, acking := int64(-1), int64(-1), int64(-1)
 	for round := range 12 {
 		policy := SyncPolicy(round % 3)
-		cmd := exec.Command(exe, "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "GROUNDWORK_WAL_CRASH_DIR="+dir, fmt.Sprintf("GROUNDWORK_WAL_CRASH_SYNC=%d", policy))
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, fmt.Sprintf("GROUNDWORK_WAL_CRASH_SYNC=%d", policy))
 		stdout, _ := cmd.StdoutPipe()
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {

@@ -13,7 +13,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		crashChild() // re-executed by TestSIGKILLMidAppend; never returns
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func open(t *testing.T, dir string, o *Options) *WAL {
 	t.Helper()

@@ -121,3 +121,20 @@ func FuzzParseURL(f *testing.F) {
 		rdb.Close()
 	})
 }
+
+// FuzzDecode: any stream entry, including ones written by other tools,
+// decodes into a delivery with an ID, never a panic.
+func FuzzDecode(f *testing.F) {
+	f.Add("id", "m1", "time", "123", "h:traceparent", "00-abc")
+	f.Add("payload", "x", "time", "not-a-number", "other", "field")
+	f.Add("", "", "h:", "", "key", "k")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, k3, v3 string) {
+		r := &receiver{topic: "t"}
+		p := &partition{stream: "mq:{t/0}"}
+		var d driver.Delivery
+		r.decode(&d, p, &redis.XMessage{ID: "1-1", Values: map[string]any{k1: v1, k2: v2, k3: v3}})
+		if d.ID == "" || d.Topic != "t" {
+			t.Fatalf("decoded %+v: no ID or topic", d)
+		}
+	})
+}
