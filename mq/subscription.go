@@ -18,6 +18,11 @@ import (
 
 // Subscription is one member of a consumer group, running a Handler. End
 // it with Close or Shutdown.
+//
+// Deliveries are queued per key (keyRun) and run by a fixed pool of
+// WithConcurrency workers: a worker takes a runnable key and handles its
+// queue in order. A key whose message failed waits for its redelivery
+// backoff on a timer, not on a worker, so it holds back only itself.
 type Subscription struct {
 	c            *Client
 	topic, group string
@@ -25,7 +30,6 @@ type Subscription struct {
 	o            *subOptions
 	recv         driver.Receiver
 
-	slots    chan struct{} // one token per running handler (concurrency)
 	inflight atomic.Int64  // received and not yet settled (prefetch)
 	freed    chan struct{} // signalled when inflight drops
 
@@ -39,13 +43,32 @@ type Subscription struct {
 	abandon   context.CancelFunc
 	abandoned atomic.Bool
 
-	mu   sync.Mutex
-	keys map[string][]*driver.Delivery // waiting deliveries of each busy key
-	wg   sync.WaitGroup                // running key and message workers
+	mu       sync.Mutex
+	wake     *sync.Cond           // on mu: ready grew, or the pool is to end
+	keys     map[string]*keyRun   // keys with deliveries waiting, running or retrying
+	ready    []*keyRun            // runnable, oldest first
+	retrying map[*keyRun]struct{} // waiting on a redelivery timer
+	spare    []*keyRun            // finished runs, for reuse
+	draining bool                 // no more deliveries come: workers end when idle
+	wg       sync.WaitGroup       // workers
 
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
+
+// keyRun is one key's queue of deliveries, head first. The head is the
+// one running or waiting for its redelivery; attempt and bo are its.
+type keyRun struct {
+	key     string
+	queue   []*driver.Delivery
+	attempt int // attempt number of the head's next try; 0 before the first
+	bo      backoff.BackOff
+	timer   *time.Timer
+}
+
+// maxRun bounds how many deliveries of one key a worker handles before it
+// puts the key back in line, so that a busy key cannot starve others.
+const maxRun = 64
 
 var consumerKind = trace.WithSpanKind(trace.SpanKindConsumer)
 
@@ -88,12 +111,13 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 	}
 	s := &Subscription{
 		c: c, topic: topic, group: group, h: h, o: o, recv: recv,
-		slots:    make(chan struct{}, o.concurrency),
 		freed:    make(chan struct{}, 1),
 		recvDone: make(chan struct{}),
 		stopping: make(chan struct{}),
-		keys:     map[string][]*driver.Delivery{},
+		keys:     map[string]*keyRun{},
+		retrying: map[*keyRun]struct{}{},
 	}
+	s.wake = sync.NewCond(&s.mu)
 	s.work, s.abandon = context.WithCancel(context.WithoutCancel(ctx))
 	c.mu.Lock()
 	if c.isClosed() {
@@ -106,12 +130,16 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 	c.mu.Unlock()
 	var recvCtx context.Context
 	recvCtx, s.stopRecv = context.WithCancel(context.Background())
+	s.wg.Add(o.concurrency)
+	for range o.concurrency {
+		go s.worker()
+	}
 	go s.receiveLoop(recvCtx)
 	return s, nil
 }
 
-// receiveLoop pulls deliveries while there is prefetch room and hands each
-// to its key's worker, in the order the broker gave them.
+// receiveLoop pulls deliveries while there is prefetch room and queues
+// them on their keys, in the order the broker gave them.
 func (s *Subscription) receiveLoop(ctx context.Context) {
 	defer close(s.recvDone)
 	bo := s.c.opts.retry.NewLoopBackOff()
@@ -148,53 +176,138 @@ func (s *Subscription) receiveLoop(ctx context.Context) {
 			bo.Reset()
 		}
 		s.inflight.Add(int64(len(dels)))
-		for _, d := range dels {
-			s.dispatch(d)
+		s.dispatch(dels)
+	}
+}
+
+// dispatch queues each delivery behind its key's earlier ones, making
+// keys that were idle runnable. Keyless deliveries are runs of their own.
+func (s *Subscription) dispatch(dels []*driver.Delivery) {
+	s.mu.Lock()
+	runnable := 0
+	for _, d := range dels {
+		if d.Key != "" {
+			if kr, busy := s.keys[d.Key]; busy {
+				kr.queue = append(kr.queue, d)
+				continue
+			}
+		}
+		kr := s.newRun(d.Key)
+		kr.queue = append(kr.queue, d)
+		if d.Key != "" {
+			s.keys[d.Key] = kr
+		}
+		s.ready = append(s.ready, kr)
+		runnable++
+	}
+	s.mu.Unlock()
+	if runnable >= s.o.concurrency {
+		s.wake.Broadcast()
+	} else {
+		for range runnable {
+			s.wake.Signal()
 		}
 	}
 }
 
-// dispatch runs d now if its key is idle, else queues it behind the
-// key's running worker. Keyless messages run on their own.
-func (s *Subscription) dispatch(d *driver.Delivery) {
-	if d.Key == "" {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.process(d)
-		}()
-		return
+// newRun returns an empty keyRun, reusing a finished one. Called with mu.
+func (s *Subscription) newRun(key string) *keyRun {
+	if n := len(s.spare); n > 0 {
+		kr := s.spare[n-1]
+		s.spare = s.spare[:n-1]
+		kr.key = key
+		return kr
 	}
-	s.mu.Lock()
-	if q, busy := s.keys[d.Key]; busy {
-		s.keys[d.Key] = append(q, d)
-		s.mu.Unlock()
-		return
-	}
-	s.keys[d.Key] = nil
-	s.mu.Unlock()
-	s.wg.Add(1)
-	go s.runKey(d)
+	return &keyRun{key: key}
 }
 
-// runKey processes d and then every delivery queued behind it for the
-// same key, one at a time.
-func (s *Subscription) runKey(d *driver.Delivery) {
+// worker runs runnable keys until the pool ends.
+func (s *Subscription) worker() {
 	defer s.wg.Done()
-	key := d.Key
 	for {
-		s.process(d)
-		s.mu.Lock()
-		q := s.keys[key]
-		if len(q) == 0 {
-			delete(s.keys, key)
+		kr := s.next()
+		if kr == nil {
+			return
+		}
+		s.run(kr)
+	}
+}
+
+// next waits for a runnable key; nil when the pool is to end: on abandon,
+// or when draining and nothing is runnable or waiting for a redelivery.
+func (s *Subscription) next() *keyRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if s.abandoned.Load() {
+			return nil
+		}
+		if len(s.ready) > 0 {
+			kr := s.ready[0]
+			s.ready[0] = nil
+			s.ready = s.ready[1:]
+			return kr
+		}
+		if s.draining && len(s.retrying) == 0 {
+			return nil
+		}
+		s.wake.Wait()
+	}
+}
+
+// run handles kr's queue in order: up to maxRun deliveries, or until one
+// fails and waits for its redelivery.
+func (s *Subscription) run(kr *keyRun) {
+	s.mu.Lock()
+	batch := kr.queue[:min(len(kr.queue), maxRun)]
+	s.mu.Unlock()
+	for i, d := range batch {
+		retryIn, retry := s.handle(kr, d)
+		if s.abandoned.Load() {
+			return // the broker redelivers what is left
+		}
+		if retry {
+			s.mu.Lock()
+			s.popDone(kr, i)
+			s.retrying[kr] = struct{}{}
+			kr.timer = time.AfterFunc(retryIn, func() { s.retryReady(kr) })
 			s.mu.Unlock()
 			return
 		}
-		d, q[0] = q[0], nil
-		s.keys[key] = q[1:]
-		s.mu.Unlock()
+		kr.attempt, kr.bo = 0, nil
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.popDone(kr, len(batch))
+	if len(kr.queue) > 0 {
+		s.ready = append(s.ready, kr) // more arrived, or the run hit maxRun
+		s.wake.Signal()
+		return
+	}
+	if kr.key != "" {
+		delete(s.keys, kr.key)
+	}
+	kr.queue = kr.queue[:0]
+	s.spare = append(s.spare, kr)
+}
+
+// popDone drops the first n deliveries of kr's queue, which are settled.
+// Called with mu.
+func (s *Subscription) popDone(kr *keyRun, n int) {
+	clear(kr.queue[:n])
+	kr.queue = kr.queue[n:]
+}
+
+// retryReady makes kr runnable again when its redelivery backoff ends.
+func (s *Subscription) retryReady(kr *keyRun) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.retrying[kr]; !ok {
+		return // shutdown took it over
+	}
+	delete(s.retrying, kr)
+	s.ready = append(s.ready, kr)
+	s.wake.Signal()
 }
 
 func (s *Subscription) settled() {
@@ -214,77 +327,66 @@ func (s *Subscription) isStopping() bool {
 	}
 }
 
-// process runs the handler for d until it succeeds or the attempts run
-// out, then acknowledges d; on shutdown it hands d back instead.
-func (s *Subscription) process(d *driver.Delivery) {
-	defer s.settled()
+// handle makes one attempt at d, the head of kr, and settles it unless it
+// is to be tried again after retryIn. On shutdown it hands d back.
+func (s *Subscription) handle(kr *keyRun, d *driver.Delivery) (retryIn time.Duration, retry bool) {
 	if s.isStopping() {
 		s.nack(d)
-		return
+		s.settled()
+		return 0, false
 	}
 	tel := s.c.tel
-	if store := s.c.opts.dedup; store != nil {
-		seen, err := store.Seen(s.work, s.group, d.ID)
-		if err != nil {
-			s.c.opts.logger.Warn("mq: dedup lookup failed; handling the message", "topic", s.topic, "id", d.ID, "err", err)
-		}
-		if seen {
-			tel.conDedupe.add(1)
-			s.ack(d)
-			return
-		}
-	}
-	if d.Attempt > s.o.maxAttempts {
-		// Delivered more often than allowed without being settled: the
-		// members it reached died handling it (a poison message).
-		tel.conDLQ.add(1)
-		s.deadLetter(d, fmt.Errorf("mq: delivered %d times, over the limit of %d attempts, without being settled", d.Attempt, s.o.maxAttempts), d.Attempt-1)
-		return
-	}
-	var bo backoff.BackOff
-	for attempt := max(d.Attempt, 1); ; attempt++ {
-		if !s.acquireSlot() {
-			s.nack(d)
-			return
-		}
-		err := s.call(d, attempt)
-		<-s.slots
-		if s.abandoned.Load() {
-			return // the broker redelivers it
-		}
-		if err == nil {
-			tel.conOK.add(1)
-			if store := s.c.opts.dedup; store != nil {
-				if err := store.MarkDone(s.work, s.group, d.ID); err != nil {
-					s.c.opts.logger.Warn("mq: dedup mark failed", "topic", s.topic, "id", d.ID, "err", err)
-				}
-			}
-			s.ack(d)
-			return
-		}
-		if attempt >= s.o.maxAttempts {
+	if kr.attempt == 0 {
+		if d.Attempt > s.o.maxAttempts {
+			// Delivered more often than allowed without being settled:
+			// the members it reached died handling it (a poison message).
 			tel.conDLQ.add(1)
-			s.deadLetter(d, err, attempt)
-			return
+			s.deadLetter(d, fmt.Errorf("mq: delivered %d times, over the limit of %d attempts, without being settled", d.Attempt, s.o.maxAttempts), d.Attempt-1)
+			s.settled()
+			return 0, false
 		}
+		if store := s.c.opts.dedup; store != nil {
+			seen, err := store.Seen(s.work, s.group, d.ID)
+			if err != nil {
+				s.c.opts.logger.Warn("mq: dedup lookup failed; handling the message", "topic", s.topic, "id", d.ID, "err", err)
+			}
+			if seen {
+				tel.conDedupe.add(1)
+				s.ack(d)
+				s.settled()
+				return 0, false
+			}
+		}
+		kr.attempt = max(d.Attempt, 1)
+	}
+	err := s.call(d, kr.attempt)
+	if s.abandoned.Load() {
+		return 0, false // the broker redelivers it
+	}
+	switch {
+	case err == nil:
+		tel.conOK.add(1)
+		if store := s.c.opts.dedup; store != nil {
+			if err := store.MarkDone(s.work, s.group, d.ID); err != nil {
+				s.c.opts.logger.Warn("mq: dedup mark failed", "topic", s.topic, "id", d.ID, "err", err)
+			}
+		}
+		s.ack(d)
+	case kr.attempt >= s.o.maxAttempts:
+		tel.conDLQ.add(1)
+		s.deadLetter(d, err, kr.attempt)
+	case s.isStopping():
+		s.nack(d)
+	default:
 		tel.conRetry.add(1)
-		if bo == nil {
-			bo = s.o.redelivery.NewBackOff()
+		if kr.bo == nil {
+			kr.bo = s.o.redelivery.NewBackOff()
 		}
-		if !s.sleep(bo.NextBackOff()) {
-			s.nack(d)
-			return
-		}
+		kr.attempt++
+		return kr.bo.NextBackOff(), true
 	}
-}
-
-func (s *Subscription) acquireSlot() bool {
-	select {
-	case s.slots <- struct{}{}:
-		return true
-	case <-s.stopping:
-		return false
-	}
+	s.settled()
+	return 0, false
 }
 
 // sleep waits d, or less if the subscription stops; it reports whether the
@@ -384,16 +486,26 @@ func (s *Subscription) nack(d *driver.Delivery) {
 // Close stops receiving and waits for in-flight handlers: see Shutdown.
 func (s *Subscription) Close() error { return s.Shutdown(context.Background()) }
 
-// Shutdown stops receiving, hands back messages received but not started,
-// and waits for running handlers to finish and be acknowledged. If ctx
-// ends first, the handlers' context is cancelled and what they were
-// handling is left unacknowledged, for the broker to redeliver. The member
-// then leaves its group. It is idempotent.
+// Shutdown stops receiving, hands back messages received but not started
+// (and those waiting for a redelivery), and waits for running handlers to
+// finish and be acknowledged. If ctx ends first, the handlers' context is
+// cancelled and what they were handling is left unacknowledged, for the
+// broker to redeliver. The member then leaves its group. It is idempotent.
 func (s *Subscription) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		close(s.stopping)
 		s.stopRecv()
 		<-s.recvDone
+		s.mu.Lock()
+		for kr := range s.retrying {
+			if kr.timer.Stop() {
+				delete(s.retrying, kr)
+				s.ready = append(s.ready, kr) // to be handed back
+			}
+		}
+		s.draining = true
+		s.wake.Broadcast()
+		s.mu.Unlock()
 		idle := make(chan struct{})
 		go func() {
 			s.wg.Wait()
@@ -403,6 +515,9 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		case <-idle:
 		case <-ctx.Done():
 			s.abandoned.Store(true)
+			s.mu.Lock()
+			s.wake.Broadcast()
+			s.mu.Unlock()
 			s.shutdownErr = fmt.Errorf("mq: shutdown of %q/%q abandoned running handlers: %w", s.topic, s.group, ctx.Err())
 		}
 		s.abandon()

@@ -20,8 +20,8 @@ import (
 
 	"github.com/groundwork-go/groundwork/mq"
 	_ "github.com/groundwork-go/groundwork/mq/kafkamq"
-	_ "github.com/groundwork-go/groundwork/mq/redismq"
 	"github.com/groundwork-go/groundwork/mq/memmq"
+	_ "github.com/groundwork-go/groundwork/mq/redismq"
 )
 
 func main() {

@@ -305,14 +305,14 @@ func toRecords(msgs []driver.Message) []*kgo.Record {
 }
 
 // fromRecord turns a record into a delivery's message, its strings cut
-// from sb: one buffer for a whole batch's keys, IDs and header values
+// from a: a batch's keys, IDs and header values share a few buffers
 // instead of an allocation each.
-func fromRecord(r *kgo.Record, sb *strings.Builder) driver.Message {
-	m := driver.Message{Topic: r.Topic, Key: cut(sb, r.Key), Payload: r.Value, Time: r.Timestamp}
+func fromRecord(r *kgo.Record, a *stringArena) driver.Message {
+	m := driver.Message{Topic: r.Topic, Key: a.cut(r.Key), Payload: r.Value, Time: r.Timestamp}
 	for _, h := range r.Headers {
 		switch h.Key {
 		case headerID:
-			m.ID = cut(sb, h.Value)
+			m.ID = a.cut(h.Value)
 			continue
 		case headerTime:
 			if ns, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil {
@@ -323,39 +323,38 @@ func fromRecord(r *kgo.Record, sb *strings.Builder) driver.Message {
 		if m.Headers == nil {
 			m.Headers = make(map[string]string, len(r.Headers))
 		}
-		m.Headers[h.Key] = cut(sb, h.Value)
+		m.Headers[h.Key] = a.cut(h.Value)
 	}
 	if m.ID == "" {
-		start := sb.Len()
-		sb.WriteString(r.Topic)
-		sb.WriteByte('/')
-		sb.WriteString(strconv.FormatInt(int64(r.Partition), 10))
-		sb.WriteByte('/')
-		sb.WriteString(strconv.FormatInt(r.Offset, 10))
-		m.ID = sb.String()[start:]
+		var b [128]byte
+		id := append(append(b[:0], r.Topic...), '/')
+		id = append(strconv.AppendInt(id, int64(r.Partition), 10), '/')
+		m.ID = a.cut(strconv.AppendInt(id, r.Offset, 10))
 	}
 	return m
 }
 
-// cut appends b to sb and returns it as a string sharing sb's buffer.
-// Bytes written to a strings.Builder are never changed, so the string
-// stays valid however sb grows later.
-func cut(sb *strings.Builder, b []byte) string {
+// stringArena turns many short byte slices into strings with few
+// allocations: they are copied into a chunk and cut out of it. Bytes
+// written to a strings.Builder never change, so every string cut stays
+// valid after the arena moves on to a new chunk.
+type stringArena struct{ sb strings.Builder }
+
+// arenaChunk keeps chunks in the small-object size classes, which the
+// runtime recycles, rather than fresh pages.
+const arenaChunk = 16 << 10
+
+func (a *stringArena) cut(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	start := sb.Len()
-	sb.Write(b)
-	return sb.String()[start:]
-}
-
-// stringBytes estimates what fromRecord writes to its builder for r.
-func stringBytes(r *kgo.Record) int {
-	n := len(r.Key) + len(r.Topic) + 42
-	for _, h := range r.Headers {
-		n += len(h.Value)
+	if a.sb.Cap()-a.sb.Len() < len(b) {
+		a.sb = strings.Builder{}
+		a.sb.Grow(max(arenaChunk, len(b)))
 	}
-	return n
+	start := a.sb.Len()
+	a.sb.Write(b)
+	return a.sb.String()[start:]
 }
 
 // mapErr wraps kgo errors in mq's sentinels.

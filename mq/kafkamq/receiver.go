@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -213,16 +212,12 @@ func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, er
 func (r *receiver) handOut(max int) []*driver.Delivery {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// One allocation each for the batch's deliveries, handles, pointers
-	// and strings.
-	k, size := min(max, len(r.pending)), 0
-	for _, rec := range r.pending[:k] {
-		size += stringBytes(rec)
-	}
+	// One allocation each for the batch's deliveries, handles and
+	// pointers, and a few for its strings.
+	k := min(max, len(r.pending))
 	ds, hs := make([]driver.Delivery, k), make([]handle, k)
 	out := make([]*driver.Delivery, 0, k)
-	var sb strings.Builder
-	sb.Grow(size)
+	var strs stringArena
 	n := 0
 	for _, rec := range r.pending {
 		n++
@@ -234,7 +229,7 @@ func (r *receiver) handOut(max int) []*driver.Delivery {
 		part.next = rec.Offset + 1
 		i := len(out)
 		hs[i] = handle{partition: rec.Partition, offset: rec.Offset}
-		ds[i] = driver.Delivery{Message: fromRecord(rec, &sb), Attempt: 1, Handle: &hs[i]}
+		ds[i] = driver.Delivery{Message: fromRecord(rec, &strs), Attempt: 1, Handle: &hs[i]}
 		out = append(out, &ds[i])
 		if len(out) == k {
 			break
