@@ -79,6 +79,9 @@ func (c *Client) Publish(ctx context.Context, msgs ...*Message) error {
 		defer span.End()
 	}
 	now := time.Now()
+	if err := newIDs(msgs, now); err != nil {
+		return spanError(span, err)
+	}
 	batch := make([]driver.Message, len(msgs))
 	for i, m := range msgs {
 		dm, err := c.prepare(ctx, m, i, now)

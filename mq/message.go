@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -46,7 +44,8 @@ const (
 	HeaderDLQGroup    = "mq-dlq-group"    // the group that gave up on it
 )
 
-// prepare validates m, fills its ID and Time, and converts it. Headers
+// prepare validates m, fills its Time, and converts it (newIDs has filled
+// its ID). Headers
 // are shared with the caller's map unless trace context must be added.
 func (c *Client) prepare(ctx context.Context, m *Message, i int, now time.Time) (driver.Message, error) {
 	if m == nil {
@@ -54,13 +53,6 @@ func (c *Client) prepare(ctx context.Context, m *Message, i int, now time.Time) 
 	}
 	if m.Topic == "" {
 		return driver.Message{}, fmt.Errorf("%w: message %d has an empty Topic", ErrInvalid, i)
-	}
-	if m.ID == "" {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return driver.Message{}, fmt.Errorf("mq: new message ID: %w", err)
-		}
-		m.ID = id.String()
 	}
 	if m.Time.IsZero() {
 		m.Time = now

@@ -48,8 +48,11 @@
 // broker under the acks setting. Keys pick partitions with Kafka's murmur2
 // partitioner, the same as the Java client and librdkafka, so records
 // interoperate with every other Kafka client. The message ID travels in the
-// "mq-id" header and Time in "mq-time"; the record timestamp is when it
-// was produced (for a message held in the outage buffer, later than Time).
+// "mq-id" header. The record timestamp is when the record was produced;
+// Message.Time is that timestamp (millisecond precision) for a fresh
+// publish, and travels in the "mq-time" header (nanoseconds) when it is
+// older — a message held in the outage buffer, or one whose Time the caller
+// set.
 //
 // Consuming: every Subscribe is a group member with its own kgo client,
 // balanced cooperative-sticky. Records are fetched in batches and handled

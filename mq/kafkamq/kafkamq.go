@@ -256,11 +256,13 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 // bytes of keys and header values out of three allocations for the whole
 // batch: kgo holds them only until ProduceSync returns.
 //
-// The records' timestamps are left for kgo to set to now: kgo measures the
+// The records' timestamps are now, as kgo would set them: kgo measures the
 // delivery timeout from them, and new groups are positioned by them, so a
 // message republished from the outage buffer must carry the time it is
-// produced, not the time it was first published, which travels in the
-// mq-time header instead.
+// produced. Message.Time travels as that timestamp (Kafka's millisecond
+// precision) when it falls in the same millisecond, as it does for a fresh
+// publish; otherwise (a buffered or back-dated message) in the mq-time
+// header, in nanoseconds.
 func toRecords(msgs []driver.Message) []*kgo.Record {
 	nh, nb := 0, 0
 	for i := range msgs {
@@ -271,6 +273,7 @@ func toRecords(msgs []driver.Message) []*kgo.Record {
 			nb += len(v)
 		}
 	}
+	now := time.Now()
 	recs := make([]kgo.Record, len(msgs))
 	ptrs := make([]*kgo.Record, len(msgs))
 	hdrs := make([]kgo.RecordHeader, 0, nh)
@@ -283,18 +286,17 @@ func toRecords(msgs []driver.Message) []*kgo.Record {
 	}
 	for i := range msgs {
 		m, r := &msgs[i], &recs[i]
-		r.Topic, r.Value = m.Topic, m.Payload
+		r.Topic, r.Value, r.Timestamp = m.Topic, m.Payload, now
 		if m.Key != "" {
 			r.Key = carve(m.Key)
 		}
-		ts := len(buf)
-		buf = strconv.AppendInt(buf, m.Time.UnixNano(), 10)
-		timeValue := buf[ts:len(buf):len(buf)]
-		idValue := carve(m.ID)
 		start := len(hdrs)
-		hdrs = append(hdrs,
-			kgo.RecordHeader{Key: headerID, Value: idValue},
-			kgo.RecordHeader{Key: headerTime, Value: timeValue})
+		hdrs = append(hdrs, kgo.RecordHeader{Key: headerID, Value: carve(m.ID)})
+		if m.Time.UnixMilli() != now.UnixMilli() {
+			ts := len(buf)
+			buf = strconv.AppendInt(buf, m.Time.UnixNano(), 10)
+			hdrs = append(hdrs, kgo.RecordHeader{Key: headerTime, Value: buf[ts:len(buf):len(buf)]})
+		}
 		for k, v := range m.Headers {
 			hdrs = append(hdrs, kgo.RecordHeader{Key: k, Value: carve(v)})
 		}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
@@ -57,4 +58,33 @@ func FuzzParseURL(f *testing.F) {
 			t.Fatalf("%q: %v does not wrap ErrBadURL", s, err)
 		}
 	})
+}
+
+// TestRecordTime: a fresh message's Time rides on the record timestamp; an
+// older one (buffered, or set by the caller) travels in mq-time, exactly.
+func TestRecordTime(t *testing.T) {
+	old := time.Unix(1_700_000_000, 123_456_789)
+	recs := toRecords([]driver.Message{
+		{ID: "fresh", Topic: "t", Time: time.Now()},
+		{ID: "old", Topic: "t", Time: old},
+	})
+	var a stringArena
+	for i, r := range recs {
+		has := false
+		for _, h := range r.Headers {
+			has = has || h.Key == headerTime
+		}
+		// A fresh message may straddle a millisecond boundary; then it
+		// carries the header, which is also right.
+		if i == 1 && !has {
+			t.Fatalf("a message from 2023 has no %s header", headerTime)
+		}
+		m := fromRecord(r, &a)
+		if i == 1 && !m.Time.Equal(old) {
+			t.Fatalf("old message: Time %v, want %v", m.Time, old)
+		}
+		if i == 0 && !has && !m.Time.Equal(r.Timestamp) {
+			t.Fatalf("fresh message: Time %v, want the record timestamp %v", m.Time, r.Timestamp)
+		}
+	}
 }
