@@ -67,8 +67,9 @@ func (c *Client) prepare(ctx context.Context, m *Message, i int, now time.Time) 
 	return dm, nil
 }
 
-func fromDelivery(d *driver.Delivery, attempt int) *Message {
-	return &Message{
+// fillMessage sets m to what a handler sees of d at attempt.
+func fillMessage(m *Message, d *driver.Delivery, attempt int) {
+	*m = Message{
 		ID: d.ID, Topic: d.Topic, Key: d.Key, Payload: d.Payload,
 		Headers: d.Headers, Time: d.Time, Attempt: attempt,
 	}

@@ -256,17 +256,25 @@ func (s *Subscription) next() *keyRun {
 }
 
 // run handles kr's queue in order: up to maxRun deliveries, or until one
-// fails and waits for its redelivery.
+// fails and waits for its redelivery. The deliveries handled are
+// acknowledged together when the run ends, and their messages are
+// allocated together when it starts.
 func (s *Subscription) run(kr *keyRun) {
 	s.mu.Lock()
 	batch := kr.queue[:min(len(kr.queue), maxRun)]
 	s.mu.Unlock()
+	msgs := make([]Message, len(batch))
+	var done []*driver.Delivery
 	for i, d := range batch {
-		retryIn, retry := s.handle(kr, d)
+		retryIn, retry, handled := s.handle(kr, d, &msgs[i])
 		if s.abandoned.Load() {
 			return // the broker redelivers what is left
 		}
+		if handled {
+			done = append(done, d)
+		}
 		if retry {
+			s.ackAll(done)
 			s.mu.Lock()
 			s.popDone(kr, i)
 			s.retrying[kr] = struct{}{}
@@ -276,6 +284,7 @@ func (s *Subscription) run(kr *keyRun) {
 		}
 		kr.attempt, kr.bo = 0, nil
 	}
+	s.ackAll(done)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.popDone(kr, len(batch))
@@ -328,12 +337,15 @@ func (s *Subscription) isStopping() bool {
 }
 
 // handle makes one attempt at d, the head of kr, and settles it unless it
-// is to be tried again after retryIn. On shutdown it hands d back.
-func (s *Subscription) handle(kr *keyRun, d *driver.Delivery) (retryIn time.Duration, retry bool) {
+// is to be tried again after retryIn, or was handled (the handler returned
+// nil, or the group had handled it before) and waits to be acknowledged
+// with the rest of the run. On shutdown it hands d back. msg is where the
+// first attempt's Message goes.
+func (s *Subscription) handle(kr *keyRun, d *driver.Delivery, msg *Message) (retryIn time.Duration, retry, handled bool) {
 	if s.isStopping() {
 		s.nack(d)
 		s.settled()
-		return 0, false
+		return 0, false, false
 	}
 	tel := s.c.tel
 	if kr.attempt == 0 {
@@ -343,7 +355,7 @@ func (s *Subscription) handle(kr *keyRun, d *driver.Delivery) (retryIn time.Dura
 			tel.conDLQ.add(1)
 			s.deadLetter(d, fmt.Errorf("mq: delivered %d times, over the limit of %d attempts, without being settled", d.Attempt, s.o.maxAttempts), d.Attempt-1)
 			s.settled()
-			return 0, false
+			return 0, false, false
 		}
 		if store := s.c.opts.dedup; store != nil {
 			seen, err := store.Seen(s.work, s.group, d.ID)
@@ -352,16 +364,17 @@ func (s *Subscription) handle(kr *keyRun, d *driver.Delivery) (retryIn time.Dura
 			}
 			if seen {
 				tel.conDedupe.add(1)
-				s.ack(d)
-				s.settled()
-				return 0, false
+				return 0, false, true
 			}
 		}
 		kr.attempt = max(d.Attempt, 1)
+	} else {
+		msg = new(Message) // the handler may keep the last attempt's
 	}
-	err := s.call(d, kr.attempt)
+	fillMessage(msg, d, kr.attempt)
+	err := s.call(d, msg)
 	if s.abandoned.Load() {
-		return 0, false // the broker redelivers it
+		return 0, false, false // the broker redelivers it
 	}
 	switch {
 	case err == nil:
@@ -371,7 +384,7 @@ func (s *Subscription) handle(kr *keyRun, d *driver.Delivery) (retryIn time.Dura
 				s.c.opts.logger.Warn("mq: dedup mark failed", "topic", s.topic, "id", d.ID, "err", err)
 			}
 		}
-		s.ack(d)
+		return 0, false, true
 	case kr.attempt >= s.o.maxAttempts:
 		tel.conDLQ.add(1)
 		s.deadLetter(d, err, kr.attempt)
@@ -383,10 +396,10 @@ func (s *Subscription) handle(kr *keyRun, d *driver.Delivery) (retryIn time.Dura
 			kr.bo = s.o.redelivery.NewBackOff()
 		}
 		kr.attempt++
-		return kr.bo.NextBackOff(), true
+		return kr.bo.NextBackOff(), true, false
 	}
 	s.settled()
-	return 0, false
+	return 0, false, false
 }
 
 // sleep waits d, or less if the subscription stops; it reports whether the
@@ -406,7 +419,7 @@ func (s *Subscription) sleep(d time.Duration) bool {
 // that carries a trace context is handled under an "mq process" span that
 // continues it; an untraced one gets no span (a root span per message costs
 // allocations even when nothing records it).
-func (s *Subscription) call(d *driver.Delivery, attempt int) (err error) {
+func (s *Subscription) call(d *driver.Delivery, m *Message) (err error) {
 	ctx := s.c.extractTrace(s.work, d.Headers)
 	var span trace.Span
 	if trace.SpanContextFromContext(ctx).IsValid() {
@@ -415,7 +428,7 @@ func (s *Subscription) call(d *driver.Delivery, attempt int) (err error) {
 		if span.IsRecording() {
 			span.SetAttributes(attribute.String("messaging.destination.name", s.topic),
 				attribute.String("messaging.consumer.group.name", s.group),
-				attribute.String("messaging.message.id", d.ID), attribute.Int("mq.attempt", attempt))
+				attribute.String("messaging.message.id", d.ID), attribute.Int("mq.attempt", m.Attempt))
 		}
 	}
 	defer func() {
@@ -426,7 +439,7 @@ func (s *Subscription) call(d *driver.Delivery, attempt int) (err error) {
 			spanError(span, err)
 		}
 	}()
-	return s.h(ctx, fromDelivery(d, attempt))
+	return s.h(ctx, m)
 }
 
 // deadLetter publishes d to the dead-letter topic, then acknowledges it.
@@ -471,6 +484,29 @@ func (s *Subscription) ack(d *driver.Delivery) {
 	})
 	if err != nil && !s.abandoned.Load() {
 		s.c.opts.logger.Warn("mq: ack failed; the message will be redelivered", "topic", s.topic, "id", d.ID, "err", err)
+	}
+}
+
+// ackAll acknowledges ds, in one call where the receiver can, and settles
+// them.
+func (s *Subscription) ackAll(ds []*driver.Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	if ba, ok := s.recv.(driver.BatchAcker); ok && len(ds) > 1 {
+		err := s.c.opts.retry.Do(s.work, s.c.conn.IsRetryable, func(ctx context.Context) error {
+			return ba.AckBatch(ctx, ds)
+		})
+		if err != nil && !s.abandoned.Load() {
+			s.c.opts.logger.Warn("mq: ack failed; the messages will be redelivered", "topic", s.topic, "count", len(ds), "err", err)
+		}
+	} else {
+		for _, d := range ds {
+			s.ack(d)
+		}
+	}
+	for range ds {
+		s.settled()
 	}
 }
 

@@ -109,6 +109,13 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// BatchAcker is an optional capability of a Receiver: acknowledging many
+// deliveries in one call, as mq does for the messages one worker handled in
+// a row. Its effect must equal Ack on each, in order.
+type BatchAcker interface {
+	AckBatch(ctx context.Context, ds []*Delivery) error
+}
+
 // SizeLimiter reports the largest message (by Message.Size) the provider
 // accepts, so that mq rejects larger ones with ErrTooLarge before sending.
 type SizeLimiter interface {

@@ -2,6 +2,7 @@ package kafkamq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -60,7 +61,10 @@ type handle struct {
 	offset    int64
 }
 
-var _ driver.Receiver = (*receiver)(nil)
+var (
+	_ driver.Receiver   = (*receiver)(nil)
+	_ driver.BatchAcker = (*receiver)(nil)
+)
 
 func newReceiver(topic string, commitInterval time.Duration) *receiver {
 	r := &receiver{topic: topic, commitInterval: commitInterval, parts: map[int32]*partition{},
@@ -240,12 +244,21 @@ func (r *receiver) handOut(max int) []*driver.Delivery {
 }
 
 func (r *receiver) settle(d *driver.Delivery, state slotState) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.settleLocked(d, state); err != nil {
+		return err
+	}
+	r.settled.Broadcast()
+	return nil
+}
+
+// settleLocked marks d's slot; called with mu.
+func (r *receiver) settleLocked(d *driver.Delivery, state slotState) error {
 	h, ok := d.Handle.(*handle)
 	if !ok {
 		return fmt.Errorf("kafkamq: delivery %s is not from kafkamq", d.ID)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	part, ok := r.parts[h.partition]
 	if !ok {
 		return nil // the partition was lost or given up: the next owner redelivers
@@ -256,8 +269,21 @@ func (r *receiver) settle(d *driver.Delivery, state slotState) error {
 	}
 	part.window[i].state = state
 	part.compact()
-	r.settled.Broadcast()
 	return nil
+}
+
+// AckBatch acknowledges ds under one lock.
+func (r *receiver) AckBatch(_ context.Context, ds []*driver.Delivery) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for _, d := range ds {
+		if err := r.settleLocked(d, acked); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r.settled.Broadcast()
+	return errors.Join(errs...)
 }
 
 // Ack marks d handled; its offset is committed once every earlier record

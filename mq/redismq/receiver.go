@@ -62,6 +62,8 @@ type partition struct {
 	acks []string // entry IDs acked and not yet sent
 }
 
+var _ driver.BatchAcker = (*receiver)(nil)
+
 // handle is a delivery's token for Ack and Nack.
 type handle struct {
 	p  *partition
@@ -165,6 +167,37 @@ func (r *receiver) Ack(_ context.Context, d *driver.Delivery) error {
 		case r.ackSignal <- struct{}{}:
 		default:
 		}
+	}
+	return nil
+}
+
+// AckBatch queues the acknowledgements of ds, taking each partition's lock
+// once per run of deliveries from it.
+func (r *receiver) AckBatch(ctx context.Context, ds []*driver.Delivery) error {
+	for i := 0; i < len(ds); {
+		h, ok := ds[i].Handle.(*handle)
+		if !ok {
+			return fmt.Errorf("redismq: Ack: delivery not from this provider")
+		}
+		p, j := h.p, i
+		p.mu.Lock()
+		for ; j < len(ds); j++ {
+			hj, ok := ds[j].Handle.(*handle)
+			if !ok || hj.p != p {
+				break
+			}
+			p.acks = append(p.acks, hj.id)
+		}
+		n := len(p.acks)
+		p.mu.Unlock()
+		p.inflight.Add(-int64(j - i))
+		if n >= r.c.o.ReadCount {
+			select {
+			case r.ackSignal <- struct{}{}:
+			default:
+			}
+		}
+		i = j
 	}
 	return nil
 }
