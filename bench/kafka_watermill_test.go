@@ -23,7 +23,7 @@ func BenchmarkKafkaPublishWatermill(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { pub.Close() })
-	t := topic("wm-pub")
+	t := kafkaTopic(b, k, "wm-pub")
 	b.SetBytes(batch * 1024)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -37,7 +37,7 @@ func BenchmarkKafkaPublishWatermill(b *testing.B) {
 func BenchmarkKafkaConsumeWatermill(b *testing.B) {
 	k := testserver.StartKafka(b)
 	ctx := context.Background()
-	t := topic("wm-con")
+	t := kafkaTopic(b, k, "wm-con")
 	n := b.N * batch
 	cl := rawClient(b, k)
 	for i := 0; i < n; i += batch {
