@@ -20,7 +20,7 @@ import (
 
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/asyncrpc"
-	_ "github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/mq/memmq"
 )
 
 const patience = 2 * time.Minute
@@ -463,5 +463,36 @@ func TestOptionsValidated(t *testing.T) {
 	asyncrpc.Handler(nil, echo, asyncrpc.ServerOptions{}).ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "misconfigured") {
 		t.Errorf("misconfigured Handler: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestResponseSurvivesBrokerOutage: the broker is down when the work
+// finishes; the server's outage buffer holds the response and sends it
+// once the broker is back, and the callback runs.
+func TestResponseSurvivesBrokerOutage(t *testing.T) {
+	broker, err := memmq.Named("outage", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverMQ := memMQ(t, "outage", mq.WithOutageBuffer(t.TempDir()),
+		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 2}),
+		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 20 * time.Millisecond}))
+	release := make(chan struct{})
+	_, url := serve(t, serverMQ, func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
+		<-release
+		return echo(ctx, r)
+	}, asyncrpc.ServerOptions{})
+	c := client(t, memMQ(t, "outage"), asyncrpc.ClientOptions{})
+	call, err := c.Post(context.Background(), url, "text/plain", strings.NewReader("buffered"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker.SetReachable(false)
+	close(release)
+	waitFor(t, "the response in the outage buffer", func() bool { return serverMQ.Buffered() > 0 })
+	broker.SetReachable(true)
+	r, err := call.Wait(context.Background())
+	if err != nil || string(r.Body) != "BUFFERED" {
+		t.Fatalf("after the outage: %v %v", r, err)
 	}
 }

@@ -1,0 +1,251 @@
+package asyncrpc_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/asyncrpc"
+	_ "github.com/groundwork-go/groundwork/mq/kafkamq"
+	_ "github.com/groundwork-go/groundwork/mq/redismq"
+)
+
+func open(t *testing.T, url string) *mq.Client {
+	t.Helper()
+	c, err := mq.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// redisParams keep redismq's hand-overs and reads short for tests.
+const redisParams = "?visibility_timeout=3s&heartbeat_interval=100ms&block=100ms&ack_interval=20ms"
+
+// TestManyCallsOnBrokers: 1,000 concurrent calls from 2 client instances,
+// each with its own mq connection, to 2 server instances sharing a Redis
+// idempotency store: every callback runs exactly once, with its own
+// response.
+func TestManyCallsOnBrokers(t *testing.T) {
+	r := testserver.StartRedis(t, nil)
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	brokers := map[string]func() string{
+		"redis": func() string { return r.URL + redisParams },
+		"kafka": func() string {
+			k := testserver.StartKafka(t)
+			return "kafka://" + strings.Join(k.Brokers, ",") + "?session_timeout=3s&heartbeat_interval=100ms&commit_interval=100ms"
+		},
+	}
+	for name, url := range brokers {
+		t.Run(name, func(t *testing.T) {
+			u := url()
+			store := asyncrpc.NewRedisIdempotency(rdb, "e2e:"+name+":")
+			var servers []string
+			for range 2 {
+				_, addr := serve(t, open(t, u), echo, asyncrpc.ServerOptions{Idempotency: store, Concurrency: 256})
+				servers = append(servers, addr)
+			}
+			clients := []*asyncrpc.Client{
+				client(t, open(t, u), asyncrpc.ClientOptions{ResponseTopic: "e2e.responses", Timeout: time.Minute}),
+				client(t, open(t, u), asyncrpc.ClientOptions{ResponseTopic: "e2e.responses", Timeout: time.Minute}),
+			}
+			const n = 1000
+			out := newOutcome()
+			var wg sync.WaitGroup
+			errs := make(chan error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					id := fmt.Sprint("call-", i)
+					// Saturation answers 503; a real caller retries, so do we.
+					for {
+						_, err := clients[i%2].Post(context.Background(), servers[(i/2)%2], "text/plain", strings.NewReader(id), out.callback(id))
+						if err == nil || !strings.Contains(err.Error(), "503") {
+							errs <- err
+							return
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "every callback", func() bool {
+				out.mu.Lock()
+				defer out.mu.Unlock()
+				return len(out.calls) == n
+			})
+			time.Sleep(200 * time.Millisecond) // a second callback would land now
+			out.mu.Lock()
+			defer out.mu.Unlock()
+			for i := range n {
+				id := fmt.Sprint("call-", i)
+				if out.calls[id] != 1 || out.errs[id] != nil || string(out.resps[id].Body) != strings.ToUpper(id) {
+					t.Fatalf("%s: callback ran %d times, err %v, body %q", id, out.calls[id], out.errs[id], out.resps[id].Body)
+				}
+			}
+			for i, c := range clients {
+				if s := c.Stats(); s.Late != 0 {
+					t.Errorf("client %d: %d late responses", i, s.Late)
+				}
+			}
+		})
+	}
+}
+
+// TestRedisIdempotencyStore: the claim protocol on a real redis-server.
+func TestRedisIdempotencyStore(t *testing.T) {
+	r := testserver.StartRedis(t, nil)
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	s := asyncrpc.NewRedisIdempotency(rdb, "")
+	ctx := context.Background()
+	step := func(what string, got, want asyncrpc.ClaimResult, err error) {
+		t.Helper()
+		if err != nil || got != want {
+			t.Fatalf("%s: %v, %v; want %v", what, got, err, want)
+		}
+	}
+	got, err := s.Claim(ctx, "k", "a", time.Minute)
+	step("first claim", got, asyncrpc.Claimed, err)
+	got, err = s.Claim(ctx, "k", "b", time.Minute)
+	step("claim while a runs it", got, asyncrpc.Running, err)
+	if ok, err := s.Renew(ctx, "k", "b", time.Minute); ok || err != nil {
+		t.Fatalf("b renewed a's claim: %v %v", ok, err)
+	}
+	if err := s.Release(ctx, "k", "b"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Claim(ctx, "k", "b", time.Minute)
+	step("b's release did not drop a's claim", got, asyncrpc.Running, err)
+	if err := s.Release(ctx, "k", "a"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Claim(ctx, "k", "b", 50*time.Millisecond)
+	step("claim after a released", got, asyncrpc.Claimed, err)
+	waitFor(t, "b's short lease to expire", func() bool {
+		got, err := s.Claim(ctx, "k", "c", time.Minute)
+		return err == nil && got == asyncrpc.Claimed
+	})
+	if err := s.Complete(ctx, "k", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Claim(ctx, "k", "d", time.Minute)
+	step("claim after completion", got, asyncrpc.Completed, err)
+}
+
+// The child process of TestServerKilledMidWork: a server on Redis that
+// starts the work, counts it, and hangs until it is killed.
+const childEnv = "GROUNDWORK_ASYNCRPC_CHILD"
+
+func runChild() {
+	url, redisAddr := os.Getenv("CHILD_MQ_URL"), os.Getenv("CHILD_REDIS_ADDR")
+	mqc, err := mq.Open(context.Background(), url)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	s, err := asyncrpc.NewServer(mqc, func(ctx context.Context, _ *asyncrpc.Request) (*asyncrpc.Response, error) {
+		rdb.Incr(ctx, "work-started")
+		select {} // mid-work until SIGKILL
+	}, asyncrpc.ServerOptions{Idempotency: asyncrpc.NewRedisIdempotency(rdb, ""), Lease: time.Second})
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
+	hs := httptest.NewServer(s)
+	fmt.Println(hs.URL)
+	select {}
+}
+
+// TestServerKilledMidWork: a server process dies while running a call;
+// the client resends the same request, which reaches another server once
+// the dead one's lease has run out. The work completes exactly once and
+// the callback runs once, with the second server's response.
+func TestServerKilledMidWork(t *testing.T) {
+	r := testserver.StartRedis(t, nil)
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	u := r.URL + redisParams
+	child := startChild(t, u, r.Addr)
+
+	var completed int64
+	var mu sync.Mutex
+	survivor, survivorURL := serve(t, open(t, u), func(ctx context.Context, req *asyncrpc.Request) (*asyncrpc.Response, error) {
+		rdb.Incr(ctx, "work-started")
+		mu.Lock()
+		completed++
+		mu.Unlock()
+		return &asyncrpc.Response{StatusCode: 200, Body: []byte("done by the survivor")}, nil
+	}, asyncrpc.ServerOptions{Idempotency: asyncrpc.NewRedisIdempotency(rdb, ""), Lease: time.Second})
+	_ = survivor
+	// One address for the callers, as a load balancer gives: the child
+	// first, the survivor once the child is gone.
+	var target sync.Map
+	target.Store("url", child.url)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		to, _ := target.Load("url")
+		out, _ := http.NewRequestWithContext(req.Context(), req.Method, to.(string)+req.URL.Path, req.Body)
+		out.Header = req.Header.Clone()
+		resp, err := http.DefaultClient.Do(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+	}))
+	defer front.Close()
+
+	c := client(t, open(t, u), asyncrpc.ClientOptions{ResponseTopic: "killed.responses", Timeout: time.Minute})
+	out := newOutcome()
+	call, err := c.Post(context.Background(), front.URL, "text/plain", strings.NewReader("order-1"), out.callback("order-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the child to start the work", func() bool { return rdb.Get(context.Background(), "work-started").Val() == "1" })
+	child.kill()
+	target.Store("url", survivorURL)
+	// Resend until the survivor takes the call over: while the dead
+	// server's lease lasts, a resend is accepted without running.
+	waitFor(t, "the survivor to complete the call", func() bool {
+		if err := call.Resend(context.Background()); err != nil {
+			t.Logf("resend: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return completed > 0
+	})
+	resp, err := call.Wait(context.Background())
+	if err != nil || string(resp.Body) != "done by the survivor" {
+		t.Fatalf("outcome %v %v", resp, err)
+	}
+	time.Sleep(200 * time.Millisecond) // a second completion or callback would land now
+	mu.Lock()
+	defer mu.Unlock()
+	if completed != 1 || out.count("order-1") != 1 {
+		t.Fatalf("work completed %d times, callback ran %d times; want 1 and 1", completed, out.count("order-1"))
+	}
+	if started := rdb.Get(context.Background(), "work-started").Val(); started != "2" {
+		t.Fatalf("work started %s times, want 2 (the killed run and the survivor's)", started)
+	}
+}
