@@ -2,6 +2,7 @@ package asyncrpc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -107,6 +108,7 @@ func TestManyCallsOnBrokers(t *testing.T) {
 					t.Errorf("client %d: %d late responses", i, s.Late)
 				}
 			}
+			testTimeoutOn(t, u)
 		})
 	}
 }
@@ -247,5 +249,29 @@ func TestServerKilledMidWork(t *testing.T) {
 	}
 	if started := rdb.Get(context.Background(), "work-started").Val(); started != "2" {
 		t.Fatalf("work started %s times, want 2 (the killed run and the survivor's)", started)
+	}
+}
+
+// testTimeoutOn: a call whose work outlasts the client's timeout gets
+// ErrTimeout once, and its response, when it comes, is counted as late.
+func testTimeoutOn(t *testing.T, u string) {
+	release := make(chan struct{})
+	_, url := serve(t, open(t, u), func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
+		<-release
+		return echo(ctx, r)
+	}, asyncrpc.ServerOptions{})
+	c := client(t, open(t, u), asyncrpc.ClientOptions{ResponseTopic: "e2e.timeouts", Timeout: 200 * time.Millisecond})
+	out := newOutcome()
+	call, err := c.Post(context.Background(), url, "text/plain", strings.NewReader("slow"), out.callback("slow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call.Wait(context.Background()); !errors.Is(err, asyncrpc.ErrTimeout) {
+		t.Fatalf("Wait: %v, want ErrTimeout", err)
+	}
+	close(release)
+	waitFor(t, "the late response", func() bool { return c.Stats().Late == 1 })
+	if n := out.count("slow"); n != 1 {
+		t.Fatalf("callback ran %d times", n)
 	}
 }
