@@ -174,6 +174,7 @@ type subOptions struct {
 	noDLQ       bool
 	prefetch    int
 	redelivery  RetryPolicy
+	ephemeral   bool
 }
 
 func newSubOptions(topic string, opts []SubscribeOption) (*subOptions, error) {
@@ -241,6 +242,19 @@ func WithPrefetch(n int) SubscribeOption {
 			return fmt.Errorf("%w: WithPrefetch(%d): want at least 1", ErrInvalid, n)
 		}
 		o.prefetch = n
+		return nil
+	}
+}
+
+// WithEphemeralGroup deletes the group from the broker when the
+// subscription ends, overriding the default of keeping it (its offsets or
+// pending entries) for the next member. For groups made for one
+// subscription, such as a per-instance group with a random name; never for
+// a group other members share. Subscribe fails with ErrUnsupported when the
+// provider cannot delete groups.
+func WithEphemeralGroup() SubscribeOption {
+	return func(o *subOptions) error {
+		o.ephemeral = true
 		return nil
 	}
 }

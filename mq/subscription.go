@@ -95,6 +95,9 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 	if !o.noDLQ && o.dlqTopic == topic {
 		return nil, fmt.Errorf("%w: Subscribe: dead-letter topic %q is the topic itself", ErrInvalid, topic)
 	}
+	if _, ok := c.conn.(driver.GroupDeleter); o.ephemeral && !ok {
+		return nil, fmt.Errorf("%w: WithEphemeralGroup: %s cannot delete groups", ErrUnsupported, c.provider)
+	}
 	var recv driver.Receiver
 	err = c.opts.retry.Do(ctx, c.retryable, func(ctx context.Context) error {
 		return c.breaker.Do(func() error {
@@ -558,6 +561,14 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		}
 		s.abandon()
 		s.shutdownErr = errors.Join(s.shutdownErr, s.recv.Close())
+		if s.o.ephemeral {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			err := s.c.conn.(driver.GroupDeleter).DeleteGroup(dctx, s.topic, s.group)
+			cancel()
+			if err != nil {
+				s.shutdownErr = errors.Join(s.shutdownErr, fmt.Errorf("mq: delete group %q of %q: %w", s.group, s.topic, err))
+			}
+		}
 		s.c.mu.Lock()
 		delete(s.c.subs, s)
 		s.c.mu.Unlock()

@@ -103,7 +103,9 @@ func NewClient(ctx context.Context, mqc *mq.Client, o ClientOptions) (*Client, e
 	recent, _ := lru.New[string, bool](16384) // size is positive: no error
 	c := &Client{mqc: mqc, o: o, sem: make(chan struct{}, o.CallbackConcurrency), calls: map[string]*Call{}, recent: recent}
 	group := "asyncrpc." + newKey()
-	c.sub, err = mqc.Subscribe(ctx, o.ResponseTopic, group, c.onResponse, mq.WithConcurrency(o.CallbackConcurrency))
+	// The group is this instance's alone and is deleted when it closes.
+	c.sub, err = mqc.Subscribe(ctx, o.ResponseTopic, group, c.onResponse,
+		mq.WithConcurrency(o.CallbackConcurrency), mq.WithEphemeralGroup())
 	if err != nil {
 		return nil, fmt.Errorf("asyncrpc: subscribe to responses: %w", err)
 	}

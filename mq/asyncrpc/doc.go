@@ -40,10 +40,11 @@
 // subscribed before NewClient returns, so no response is missed. Each
 // client subscribes in a consumer group of its own, so client instances
 // can share a response topic: each sees every response and keeps its own.
-// The price is that every instance reads every response on the topic, and
-// that each instance leaves a consumer group behind on the broker (Kafka
-// expires idle groups' offsets; on Redis the group stays on the topic's
-// streams until removed).
+// The price is that every instance reads every response on the topic. The
+// group is deleted from the broker when the client closes
+// (mq.WithEphemeralGroup); an instance that dies without closing leaves
+// its group behind (on Kafka until the broker expires its offsets, on
+// Redis until someone deletes it).
 //
 // Server: the work for one message key runs at most once while the key is
 // remembered (Remember, default 24h), across servers that share an

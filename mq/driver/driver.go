@@ -109,6 +109,14 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// GroupDeleter is an optional capability of a Conn: removing a consumer
+// group and what the broker keeps for it (offsets, pending entries), for
+// groups made for one subscription (mq.WithEphemeralGroup). It is called
+// after the group's last member left.
+type GroupDeleter interface {
+	DeleteGroup(ctx context.Context, topic, group string) error
+}
+
 // BatchAcker is an optional capability of a Receiver: acknowledging many
 // deliveries in one call, as mq does for the messages one worker handled in
 // a row. Its effect must equal Ack on each, in order.

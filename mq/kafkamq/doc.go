@@ -68,8 +68,10 @@
 //
 // A new group starts at the records published from the moment its first
 // Subscribe began (the group's offsets are set by timestamp before it
-// joins), so nothing published after Subscribe returned is missed, and a
-// new group does not replay the topic's history. Kafka has no delivery
+// joins, to Kafka's millisecond: records of that same millisecond are
+// included), so nothing published after Subscribe returned is missed, and a
+// new group does not replay the topic's history. WithEphemeralGroup
+// deletes the group (kadm DeleteGroup) when its subscription ends. Kafka has no delivery
 // count: Message.Attempt counts attempts within one member only. Records
 // not produced by mq (no "mq-id" header) get the ID "topic/partition/offset".
 //

@@ -420,3 +420,25 @@ func (c *conn) Close() error {
 	}
 	return nil
 }
+
+var _ driver.GroupDeleter = (*conn)(nil)
+
+// DeleteGroup deletes group and its committed offsets. A group a member
+// is still leaving answers NON_EMPTY_GROUP (or a coordinator error) for a
+// moment; those are retryable, and mq's caller retries through its policy.
+func (c *conn) DeleteGroup(ctx context.Context, _ string, group string) error {
+	for {
+		_, err := c.adm.DeleteGroup(ctx, group)
+		if err == nil || errors.Is(err, kerr.GroupIDNotFound) {
+			return nil
+		}
+		if !errors.Is(err, kerr.NonEmptyGroup) && !kerr.IsRetriable(err) {
+			return mapErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return mapErr(err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -210,3 +210,23 @@ func (c *conn) Close() error {
 	c.closed = true
 	return nil
 }
+
+var _ driver.GroupDeleter = (*conn)(nil)
+
+// DeleteGroup forgets group on topic; it must have no members left.
+func (c *conn) DeleteGroup(_ context.Context, topic, group string) error {
+	b := c.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.topics[topic]
+	if !ok {
+		return nil
+	}
+	if g, ok := t.groups[group]; ok {
+		if len(g.members) > 0 {
+			return fmt.Errorf("memmq: delete group %q: %d members left", group, len(g.members))
+		}
+		delete(t.groups, group)
+	}
+	return nil
+}

@@ -37,6 +37,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"OutageWithoutBuffer", testOutageWithoutBuffer},
 		{"Dedup", testDedup},
 		{"CloseDrains", testCloseDrains},
+		{"EphemeralGroup", testEphemeralGroup},
 		{"BadInput", testBadInput},
 	}
 	for _, tc := range tests {
@@ -693,5 +694,49 @@ func testBadInput(t *testing.T, h Harness) {
 	defer in.mu.Unlock()
 	if p := string(in.msgs[0].Payload); p != "marker" {
 		t.Fatalf("first message after a rejected batch is %q: part of the batch was sent", p)
+	}
+}
+
+// testEphemeralGroup: a group subscribed WithEphemeralGroup is gone from
+// the broker once its subscription ends: the same name subscribed again is
+// a new group, which does not get what was published in between.
+func testEphemeralGroup(t *testing.T, h Harness) {
+	topic := uniqueTopic(t)
+	c := h.client(t)
+	var first inbox
+	sub, err := c.Subscribe(context.Background(), topic, "once", first.handler, h.subOpts(mq.WithEphemeralGroup())...)
+	if errors.Is(err, mq.ErrUnsupported) {
+		t.Skip("provider cannot delete groups")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(context.Background(), &mq.Message{Topic: topic, ID: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "m1", func() bool { return first.len() == 1 })
+	if err := sub.Close(); err != nil {
+		t.Fatalf("Close of an ephemeral group: %v", err)
+	}
+	if err := c.Publish(context.Background(), &mq.Message{Topic: topic, ID: "m2"}); err != nil {
+		t.Fatal(err)
+	}
+	// Brokers that place a new group by timestamp (Kafka) do so to the
+	// millisecond: let the clock leave m2's millisecond first.
+	for ms := time.Now().UnixMilli(); time.Now().UnixMilli() <= ms+1; {
+		time.Sleep(100 * time.Microsecond)
+	}
+	var again inbox
+	sub2, err := c.Subscribe(context.Background(), topic, "once", again.handler, h.subOpts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub2.Close()
+	if err := c.Publish(context.Background(), &mq.Message{Topic: topic, ID: "m3"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(t, "m3 in the new group", func() bool { return again.ids()["m3"] > 0 })
+	if again.ids()["m2"] > 0 {
+		t.Fatal("the group outlived its ephemeral subscription: m2, published between, reached the same name")
 	}
 }

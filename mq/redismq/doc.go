@@ -93,6 +93,10 @@
 // delivery is at least once, with duplicates limited to what a dead member
 // handled in its last ack_interval, or had handled and not acknowledged.
 //
+// WithEphemeralGroup destroys the group on every partition stream (with
+// its pending entries) and removes its member set and leases when the
+// subscription ends.
+//
 // Retention: trimming ignores consumer groups. A group that lags by more
 // than max_len entries or max_age loses the entries trimmed before it read
 // them, as a Kafka consumer past retention does; entries it had received

@@ -259,3 +259,22 @@ func mapErr(op string, err error) error {
 	}
 	return fmt.Errorf("redismq: %s: %w", op, err)
 }
+
+var _ driver.GroupDeleter = (*conn)(nil)
+
+// DeleteGroup destroys group on every partition stream of topic (with its
+// pending entries) and removes its member set and leases.
+func (c *conn) DeleteGroup(ctx context.Context, topic, group string) error {
+	k, err := c.topic(ctx, topic)
+	if err != nil {
+		return err
+	}
+	pipe := c.rdb.Pipeline()
+	for _, s := range k.streams {
+		pipe.XGroupDestroy(ctx, s, group)
+		pipe.Del(ctx, leaseKey(s, group))
+	}
+	pipe.Del(ctx, membersKey(topic, group))
+	_, err = pipe.Exec(ctx)
+	return mapErr("delete group", err)
+}
