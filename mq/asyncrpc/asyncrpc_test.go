@@ -496,3 +496,37 @@ func TestResponseSurvivesBrokerOutage(t *testing.T) {
 		t.Fatalf("after the outage: %v %v", r, err)
 	}
 }
+
+// TestCallbackConcurrencyIsBounded: no more than CallbackConcurrency
+// callbacks run at once, however many responses are waiting.
+func TestCallbackConcurrencyIsBounded(t *testing.T) {
+	mqc := memMQ(t, "cbbound")
+	_, url := serve(t, mqc, echo, asyncrpc.ServerOptions{})
+	c := client(t, mqc, asyncrpc.ClientOptions{CallbackConcurrency: 2})
+	var running, peak atomic.Int32
+	release := make(chan struct{})
+	var calls []*asyncrpc.Call
+	for range 10 {
+		call, err := c.Post(context.Background(), url, "text/plain", strings.NewReader("x"), func(*asyncrpc.Response, error) {
+			n := running.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			<-release
+			running.Add(-1)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, call)
+	}
+	waitFor(t, "two callbacks to be running", func() bool { return running.Load() == 2 })
+	close(release)
+	for _, call := range calls {
+		if _, err := call.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := peak.Load(); p != 2 {
+		t.Fatalf("%d callbacks ran at once, want at most (and here exactly) 2", p)
+	}
+}
