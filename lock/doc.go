@@ -1,0 +1,70 @@
+// Package lock provides distributed locks on Redis: a single-instance lock
+// (standalone, Sentinel or Cluster) and Redlock over N independent
+// masters, both with fencing tokens and an optional watchdog.
+//
+//	locker := lock.New(rdb)
+//	lk, err := locker.Obtain(ctx, "invoice:42", 10*time.Second, lock.WithWatchdog())
+//	if errors.Is(err, lock.ErrNotObtained) { ... } // someone else holds it
+//	defer lk.Release(ctx)
+//	err = store.Write(lk.Context(), invoice, lk.Token()) // the store rejects stale tokens
+//
+// or, for a critical section, locker.Do(ctx, key, ttl, fn).
+//
+// # Keys
+//
+// A lock named K lives in "lock:{K}" (the prefix is WithKeyPrefix's) and
+// its fencing counter in "lock:{K}:fence"; both share the hash tag {K}, so
+// one script touches both in a Cluster. The counter is never deleted: it
+// is what makes tokens grow across holders.
+//
+// # Guarantees
+//
+// Mutual exclusion holds while the holder's Context is not cancelled: on
+// a single instance, Obtain is one script (SET NX PX, then INCR of the
+// fencing counter), one round trip; Refresh and Release are one
+// compare-value script each, so a holder can never extend or release
+// another's lock, and releasing a lock that expired is ErrNotHeld, not a
+// silent success.
+//
+// Without a watchdog, Context is cancelled at the lock's local expiry
+// (obtain time + validity, moved by Refresh): from then on the holder
+// cannot know it still holds the lock. With WithWatchdog the lock is
+// refreshed every ttl/3; if a refresh cannot succeed before the local
+// expiry, Context is cancelled first, with a cause wrapping ErrLost.
+//
+// Redlock (NewRedlock): the lock is taken on all N instances at once, each
+// call bounded by max(ttl/20, 50ms), and held only if a quorum of N/2+1
+// took it within the validity time, ttl − elapsed − drift (drift = 1% of
+// ttl + 2ms); otherwise it is released everywhere and Obtain fails with
+// ErrNotObtained. With at most N/2 instances down, locks still work.
+//
+// Fencing tokens are strictly increasing per key over all holders. On one
+// instance that is the counter incremented with the lock. On Redlock the
+// per-instance counters drift apart (an attempt that failed still
+// incremented the minority where it got the lock), so the maximum of one
+// quorum's counters is not by itself monotonic. After winning a quorum,
+// Obtain takes the maximum M of its counters and raises the counter to at
+// least M on a majority (a second round trip) before it checks validity
+// and succeeds. Any later quorum intersects that majority, and the
+// instance in both increments a counter already at M or more, so the next
+// token exceeds M. Obtain thus costs one round trip on a single instance
+// and two on Redlock.
+//
+// What no lock on timeouts protects against: a holder that pauses (GC,
+// swap, SIGSTOP) past its ttl and then acts, believing it still holds the
+// lock. Its Context is cancelled by then, but an action already under way
+// is not stopped by that. This is what the fencing token is for: the
+// guarded resource must compare tokens. Redlock also assumes the masters'
+// clocks advance at about the same rate, and that an instance restarted
+// after a crash either kept its data (AOF with fsync) or stays out for a
+// ttl: otherwise a lock it forgot can be taken twice.
+//
+// # Errors
+//
+// ErrNotObtained (held elsewhere, after retries; on Redlock also when too
+// few instances answered, with their errors in the message), ErrNotHeld
+// (Refresh, Release or TTL of a lock that expired or changed hands),
+// ErrLost (the cause of a cancelled Context), ErrInvalid (empty key, ttl
+// not above twice the drift, nil or no clients). Redis failures on a
+// single instance come back wrapped as they are.
+package lock

@@ -1,0 +1,200 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Lock is a held lock.
+type Lock struct {
+	l                      *Locker
+	key, lockKey, fenceKey string
+	value                  string // random ID, NUL, metadata: what compare scripts check
+	ttl                    time.Duration
+	cfg                    config
+	token                  uint64
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu       sync.Mutex
+	deadline time.Time   // local expiry: when the holder can no longer know it holds the lock
+	expiry   *time.Timer // cancels ctx at deadline (no watchdog)
+	done     bool        // released or lost
+	stopDog  chan struct{}
+	dogDone  chan struct{}
+}
+
+func (lk *Lock) start(token uint64, validity time.Duration) {
+	lk.token = token
+	lk.ctx, lk.cancel = context.WithCancelCause(context.Background())
+	lk.deadline = time.Now().Add(validity)
+	if lk.cfg.watchdog {
+		lk.stopDog, lk.dogDone = make(chan struct{}), make(chan struct{})
+		go lk.watchdog()
+		return
+	}
+	lk.expiry = time.AfterFunc(validity, func() { lk.lose(fmt.Errorf("%w: %q reached its ttl without a refresh", ErrLost, lk.key)) })
+}
+
+// Key returns the lock's name.
+func (lk *Lock) Key() string { return lk.key }
+
+// Token returns the fencing token: strictly greater than that of every
+// earlier holder of the key. Pass it to the resource the lock guards, which
+// rejects writes carrying a token lower than one it has seen.
+func (lk *Lock) Token() uint64 { return lk.token }
+
+// Metadata returns what WithMetadata stored with the lock.
+func (lk *Lock) Metadata() string {
+	_, meta, _ := strings.Cut(lk.value, "\x00")
+	return meta
+}
+
+// Context is cancelled when the lock is released or lost: without a
+// watchdog at its local expiry (obtain time + validity, moved by Refresh);
+// with one when it cannot be refreshed in time. context.Cause says which.
+func (lk *Lock) Context() context.Context { return lk.ctx }
+
+// Refresh extends the lock to ttl from now; ErrNotHeld if it expired or is
+// someone else's (and then Context is cancelled).
+func (lk *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
+	if ttl <= 2*drift(ttl) {
+		return fmt.Errorf("%w: ttl %v: must exceed twice the clock drift allowed for", ErrInvalid, ttl)
+	}
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	if lk.done {
+		return fmt.Errorf("%w: %q was released or lost", ErrNotHeld, lk.key)
+	}
+	return lk.refreshLocked(ctx, ttl)
+}
+
+func (lk *Lock) refreshLocked(ctx context.Context, ttl time.Duration) error {
+	start := time.Now()
+	n, errs := lk.l.count(ctx, lk, refreshScript, ttl.Milliseconds())
+	if n < lk.l.quorum {
+		if len(lk.l.clients) == 1 && errs[0] != nil {
+			return fmt.Errorf("lock: refresh %q: %w", lk.key, errs[0])
+		}
+		if n == 0 && allFailed(errs) {
+			return fmt.Errorf("lock: refresh %q: %s", lk.key, summary(errs))
+		}
+		lk.loseLocked(fmt.Errorf("%w: %q is no longer held (refresh matched %d instances)", ErrLost, lk.key, n))
+		return fmt.Errorf("%w: %q", ErrNotHeld, lk.key)
+	}
+	lk.ttl = ttl
+	lk.deadline = start.Add(ttl - drift(ttl))
+	if lk.expiry != nil {
+		lk.expiry.Reset(time.Until(lk.deadline))
+	}
+	return nil
+}
+
+func allFailed(errs []error) bool {
+	for _, err := range errs {
+		if err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// TTL returns how long the lock has left, as the quorum sees it;
+// ErrNotHeld if it is not held.
+func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) { return lk.l.pttl(ctx, lk) }
+
+// Release gives the lock up; ErrNotHeld if it had expired or was someone
+// else's by then. Context is cancelled either way.
+func (lk *Lock) Release(ctx context.Context) error {
+	lk.stopWatchdog()
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	if lk.expiry != nil {
+		lk.expiry.Stop()
+	}
+	if lk.done {
+		return fmt.Errorf("%w: %q was already released or lost", ErrNotHeld, lk.key)
+	}
+	n, errs := lk.l.count(ctx, lk, releaseScript)
+	lk.done = true
+	lk.cancel(errReleased)
+	if n < lk.l.quorum {
+		if len(lk.l.clients) == 1 && errs[0] != nil {
+			return fmt.Errorf("lock: release %q: %w", lk.key, errs[0])
+		}
+		return fmt.Errorf("%w: %q had expired or changed hands", ErrNotHeld, lk.key)
+	}
+	return nil
+}
+
+func (lk *Lock) lose(cause error) {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	lk.loseLocked(cause)
+}
+
+func (lk *Lock) loseLocked(cause error) {
+	if !lk.done {
+		lk.done = true
+		lk.cancel(cause)
+	}
+}
+
+func (lk *Lock) stopWatchdog() {
+	if lk.stopDog == nil {
+		return
+	}
+	select {
+	case <-lk.stopDog:
+	default:
+		close(lk.stopDog)
+	}
+	<-lk.dogDone
+}
+
+// watchdog refreshes the lock every ttl/3. A refresh that fails is tried
+// again until the local expiry is near; then the lock counts as lost.
+func (lk *Lock) watchdog() {
+	defer close(lk.dogDone)
+	wait := lk.ttl / 3
+	var lastErr error
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-lk.stopDog:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		lk.mu.Lock()
+		if lk.done {
+			lk.mu.Unlock()
+			return
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), lk.deadline)
+		err := lk.refreshLocked(ctx, lk.ttl)
+		cancel()
+		switch {
+		case err == nil:
+			wait, lastErr = lk.ttl/3, nil
+		case errors.Is(err, ErrNotHeld):
+			lk.mu.Unlock()
+			return // refreshLocked cancelled the context with the cause
+		default:
+			lastErr = err
+			left := time.Until(lk.deadline)
+			if left <= drift(lk.ttl) {
+				lk.loseLocked(fmt.Errorf("%w: %q could not be refreshed before it expired: %v", ErrLost, lk.key, lastErr))
+				lk.mu.Unlock()
+				return
+			}
+			wait = min(lk.ttl/10, left-drift(lk.ttl))
+		}
+		lk.mu.Unlock()
+	}
+}

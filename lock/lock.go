@@ -1,0 +1,172 @@
+package lock
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/internal/redisx"
+)
+
+// Errors, matched with errors.Is.
+var (
+	// ErrNotObtained: the lock is held by someone else (after any retries).
+	ErrNotObtained = errors.New("lock: not obtained")
+	// ErrNotHeld: the lock expired or is held by someone else.
+	ErrNotHeld = errors.New("lock: not held")
+	// ErrLost is the cause of a Lock.Context cancelled because the lock
+	// expired or could not be kept.
+	ErrLost = errors.New("lock: lost")
+	// ErrInvalid: an argument is invalid; the message names it.
+	ErrInvalid = errors.New("lock: invalid argument")
+)
+
+// Locker obtains locks on one Redis (standalone, Sentinel or Cluster) or,
+// made with NewRedlock, on a quorum of independent masters.
+type Locker struct {
+	clients []redis.UniversalClient
+	quorum  int
+	cfg     config
+	bad     error // from New's arguments, returned by Obtain
+}
+
+// New returns a Locker on client.
+func New(client redis.UniversalClient, opts ...Option) *Locker {
+	l := &Locker{clients: []redis.UniversalClient{client}, quorum: 1, cfg: defaults(opts)}
+	if client == nil {
+		l.bad = fmt.Errorf("%w: New: nil client", ErrInvalid)
+	}
+	return l
+}
+
+// NewRedlock returns a Locker holding each lock on a majority (N/2+1) of
+// clients, N independent masters (not replicas of one another).
+func NewRedlock(clients []redis.UniversalClient, opts ...Option) (*Locker, error) {
+	if len(clients) == 0 {
+		return nil, fmt.Errorf("%w: NewRedlock: no clients", ErrInvalid)
+	}
+	for i, c := range clients {
+		if c == nil {
+			return nil, fmt.Errorf("%w: NewRedlock: client %d is nil", ErrInvalid, i)
+		}
+	}
+	return &Locker{clients: append([]redis.UniversalClient(nil), clients...), quorum: len(clients)/2 + 1, cfg: defaults(opts)}, nil
+}
+
+func defaults(opts []Option) config {
+	c := config{retry: NoRetry(), prefix: "lock:"}
+	for _, o := range opts {
+		if o != nil {
+			o.applyLocker(&c)
+		}
+	}
+	return c
+}
+
+// drift is the clock drift allowed for: 1% of ttl plus 2ms.
+func drift(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Millisecond }
+
+// Obtain takes the lock key for ttl, retrying as the Locker's (or opts')
+// RetryStrategy says; ErrNotObtained if it stays held by someone else.
+func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts ...ObtainOption) (*Lock, error) {
+	cfg := l.cfg
+	for _, o := range opts {
+		if o != nil {
+			o.applyObtain(&cfg)
+		}
+	}
+	switch {
+	case l.bad != nil:
+		return nil, l.bad
+	case key == "":
+		return nil, fmt.Errorf("%w: empty key", ErrInvalid)
+	case ttl <= 2*drift(ttl):
+		return nil, fmt.Errorf("%w: ttl %v: must exceed twice the clock drift allowed for (1%% + 2ms)", ErrInvalid, ttl)
+	case strings.Contains(cfg.metadata, "\x00"):
+		return nil, fmt.Errorf("%w: metadata contains a NUL byte", ErrInvalid)
+	}
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	lk := &Lock{l: l, key: key, ttl: ttl, cfg: cfg,
+		lockKey:  cfg.prefix + redisx.HashTag(key),
+		value:    hex.EncodeToString(id[:]) + "\x00" + cfg.metadata}
+	lk.fenceKey = lk.lockKey + ":fence"
+
+	// Retrying ends with ctx or, when ctx has none, after ttl.
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ttl)
+		defer cancel()
+	}
+	bo := backoff.WithContext(cfg.retry.NewBackOff(), ctx)
+	for {
+		token, validity, err := l.obtainOnce(ctx, lk)
+		if err == nil {
+			lk.start(token, validity)
+			return lk, nil
+		}
+		if !errors.Is(err, ErrNotObtained) {
+			return nil, err
+		}
+		wait := bo.NextBackOff()
+		if wait == backoff.Stop {
+			return nil, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+	}
+}
+
+// Do runs fn holding key, with a watchdog keeping the lock for as long as
+// fn runs. fn's context is cancelled when ctx ends or the lock is lost.
+func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(ctx context.Context) error) error {
+	lk, err := l.Obtain(ctx, key, ttl, WithWatchdog())
+	if err != nil {
+		return err
+	}
+	fctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(lk.Context(), func() { cancel(context.Cause(lk.Context())) })
+	err = fn(fctx)
+	stop()
+	cancel(nil)
+	if rerr := lk.Release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
+		return rerr
+	}
+	return err
+}
+
+// Holder returns the metadata stored by the holder of key (WithMetadata),
+// or ErrNotHeld when it is free. On Redlock it asks the instances in turn
+// and returns the first holder found.
+func (l *Locker) Holder(ctx context.Context, key string) (string, error) {
+	if l.bad != nil {
+		return "", l.bad
+	}
+	var lastErr error
+	for _, c := range l.clients {
+		v, err := c.Get(ctx, l.cfg.prefix+redisx.HashTag(key)).Result()
+		switch {
+		case err == nil:
+			_, meta, _ := strings.Cut(v, "\x00")
+			return meta, nil
+		case !errors.Is(err, redis.Nil):
+			lastErr = err
+		}
+	}
+	if lastErr != nil {
+		return "", fmt.Errorf("lock: holder of %q: %w", key, lastErr)
+	}
+	return "", ErrNotHeld
+}
