@@ -95,8 +95,8 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 	var id [16]byte
 	_, _ = rand.Read(id[:])
 	lk := &Lock{l: l, key: key, ttl: ttl, cfg: cfg,
-		lockKey:  cfg.prefix + redisx.HashTag(key),
-		value:    hex.EncodeToString(id[:]) + "\x00" + cfg.metadata}
+		lockKey: cfg.prefix + redisx.HashTag(key),
+		value:   hex.EncodeToString(id[:]) + "\x00" + cfg.metadata}
 	lk.fenceKey = lk.lockKey + ":fence"
 
 	token, validity, err := l.obtainOnce(ctx, lk)
