@@ -17,13 +17,7 @@ const patience = 2 * time.Minute
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", patience, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testserver.WaitFor(t, patience, what, cond)
 }
 
 func client(t testing.TB, addr string) *redis.Client {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"testing"
+	"time"
 )
 
 // Unavailable skips t, or fails it under CI=true, explaining why the
@@ -34,4 +35,18 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitFor polls cond until it holds, failing t if it does not within
+// patience: tests wait on events with generous deadlines, never on fixed
+// sleeps.
+func WaitFor(t testing.TB, patience time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting for %s", patience, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/asyncrpc"
 	"github.com/groundwork-go/groundwork/mq/memmq"
@@ -27,13 +28,7 @@ const patience = 2 * time.Minute
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", patience, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testserver.WaitFor(t, patience, what, cond)
 }
 
 func memMQ(t *testing.T, name string, opts ...mq.Option) *mq.Client {
@@ -267,28 +262,7 @@ func TestSameKeyRunsOnce(t *testing.T) {
 	}
 }
 
-func TestTimeoutThenLateResponse(t *testing.T) {
-	mqc := memMQ(t, "timeout")
-	release := make(chan struct{})
-	_, url := serve(t, mqc, func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
-		<-release
-		return echo(ctx, r)
-	}, asyncrpc.ServerOptions{})
-	c := client(t, mqc, asyncrpc.ClientOptions{Timeout: 100 * time.Millisecond})
-	out := newOutcome()
-	call, err := c.Post(context.Background(), url, "text/plain", strings.NewReader("slow"), out.callback("slow"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := call.Wait(context.Background()); !errors.Is(err, asyncrpc.ErrTimeout) {
-		t.Fatalf("Wait: %v, want ErrTimeout", err)
-	}
-	close(release)
-	waitFor(t, "the late response to be counted", func() bool { return c.Stats().Late == 1 })
-	if n := out.count("slow"); n != 1 || !errors.Is(out.errs["slow"], asyncrpc.ErrTimeout) {
-		t.Fatalf("callback ran %d times, last with %v; want once with ErrTimeout", n, out.errs["slow"])
-	}
-}
+func TestTimeoutThenLateResponse(t *testing.T) { testTimeoutOn(t, "mem://timeout") }
 
 func TestDuplicateResponseIgnored(t *testing.T) {
 	mqc := memMQ(t, "dup")

@@ -25,13 +25,7 @@ const patience = 2 * time.Minute
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", patience, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testserver.WaitFor(t, patience, what, cond)
 }
 
 func open(t *testing.T, url string, opts ...mq.Option) *mq.Client {
