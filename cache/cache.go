@@ -15,6 +15,8 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/groundwork-go/groundwork/lock"
 )
 
 // Errors, matched with errors.Is.
@@ -56,6 +58,7 @@ type Cache[V any] struct {
 	closed atomic.Bool
 	stop   context.CancelFunc
 	ps     *redis.PubSub // invalidations; nil without Redis or L1
+	locker *lock.Locker  // WithDistributedLoad
 	wg     sync.WaitGroup
 }
 
@@ -81,9 +84,15 @@ func New[V any](client redis.UniversalClient, opts ...Option) (*Cache[V], error)
 	if client == nil && o.localSize == 0 {
 		return nil, fmt.Errorf("%w: no Redis client and L1 off: nothing to cache in", ErrInvalid)
 	}
+	if client == nil && o.distLoad {
+		return nil, fmt.Errorf("%w: WithDistributedLoad needs a Redis client", ErrInvalid)
+	}
 	var id [8]byte
 	_, _ = crand.Read(id[:])
 	c := &Cache[V]{rdb: client, o: o, id: hex.EncodeToString(id[:])}
+	if o.distLoad {
+		c.locker = lock.New(client, lock.WithKeyPrefix(o.prefix+"load:"))
+	}
 	if o.localSize > 0 {
 		c.l1, _ = lru.New[string, *local[V]](o.localSize) // size > 0: no error
 	}
@@ -325,6 +334,13 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 		if v, err := c.Get(lctx, key); err == nil || errors.Is(err, ErrNotFound) {
 			return v, err
 		}
+		if c.locker != nil {
+			held, v, err := c.awaitLoadLock(lctx, key)
+			if held == nil {
+				return v, err // another process loaded it, or Redis failed
+			}
+			defer held.Release(lctx)
+		}
 		c.stats.loads.Add(1)
 		v, err := load(lctx)
 		switch {
@@ -369,4 +385,39 @@ func (c *Cache[V]) Close() error {
 	}
 	c.wg.Wait()
 	return err
+}
+
+// loadLockTTL is the ttl of the distributed load lock, kept alive by its
+// watchdog for as long as the load runs.
+const loadLockTTL = 10 * time.Second
+
+// awaitLoadLock takes the load lock for key, or waits until another
+// process's load has stored the value (returned with a nil lock) or its
+// lock is gone (then tries again). Having the lock, it looks at Redis once
+// more, since the last holder may have stored the value just before.
+func (c *Cache[V]) awaitLoadLock(ctx context.Context, key string) (*lock.Lock, V, error) {
+	var zero V
+	for {
+		lk, err := c.locker.Obtain(ctx, key, loadLockTTL, lock.WithWatchdog())
+		switch {
+		case err == nil:
+			if v, err := c.Get(ctx, key); err == nil || errors.Is(err, ErrNotFound) {
+				_ = lk.Release(ctx)
+				return nil, v, err
+			}
+			return lk, zero, nil
+		case !errors.Is(err, lock.ErrNotObtained):
+			return nil, zero, fmt.Errorf("cache: load lock for %q: %w", key, err)
+		}
+		// Someone else loads: wait for the value or for the lock to go.
+		for {
+			if v, err := c.Get(ctx, key); err == nil || errors.Is(err, ErrNotFound) {
+				return nil, v, err
+			}
+			if _, err := c.locker.Holder(ctx, key); errors.Is(err, lock.ErrNotHeld) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }

@@ -291,3 +291,48 @@ func TestLocalOnly(t *testing.T) {
 		t.Fatalf("Get after Close: %v", err)
 	}
 }
+
+// TestDistributedLoadRunsOnce: with WithDistributedLoad, 1,000 concurrent
+// GetOrLoad of a cold key from 4 instances run the loader exactly once.
+func TestDistributedLoadRunsOnce(t *testing.T) {
+	rdb := rclient(t, testserver.StartRedis(t, nil).Addr)
+	var caches []*cache.Cache[string]
+	for range 4 {
+		caches = append(caches, newCache[string](t, rdb, cache.WithDistributedLoad()))
+	}
+	var loads atomic.Int32
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for i := range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := caches[i%4].GetOrLoad(context.Background(), "cold", func(context.Context) (string, error) {
+				loads.Add(1)
+				<-release
+				return "loaded", nil
+			})
+			if err == nil && v != "loaded" {
+				err = fmt.Errorf("got %q", v)
+			}
+			errs <- err
+		}()
+	}
+	testserver.WaitFor(t, patience, "a load to start", func() bool { return loads.Load() > 0 })
+	time.Sleep(50 * time.Millisecond) // give a second load every chance to start
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("the loader ran %d times across 4 instances", n)
+	}
+	if _, err := cache.New[string](nil, cache.WithDistributedLoad()); !errors.Is(err, cache.ErrInvalid) {
+		t.Fatalf("distributed load without Redis: %v", err)
+	}
+}

@@ -23,7 +23,9 @@
 //
 // GetOrLoad runs the loader once per process for concurrent misses of one
 // key (singleflight, with a second look at Redis before loading); other
-// processes may load the same key too. A loader's ErrNotFound is cached for
+// processes may load the same key too, unless WithDistributedLoad: then one
+// process in all loads it, holding a lock (package lock, with a watchdog)
+// while the others wait for the value in Redis, each bounded by its ctx. A loader's ErrNotFound is cached for
 // the negative TTL (default 10s); other loader errors are not cached. TTLs
 // are spread by ±10% (WithJitter) so that entries written together do not
 // expire together.
@@ -45,8 +47,7 @@
 //
 // # Not yet
 //
-// Distributed single-flight (WithDistributedLoad, on package lock), tags
-// and InvalidateTags, refresh-ahead (XFetch), write-through and
+// Tags and InvalidateTags, refresh-ahead (XFetch), write-through and
 // write-behind stores, hot-key detection and read-your-writes versions are
 // not implemented yet.
 //

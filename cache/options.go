@@ -31,6 +31,7 @@ type options struct {
 	negativeTTL time.Duration
 	codec       Codec
 	fallback    bool
+	distLoad    bool
 	logger      *slog.Logger
 }
 
@@ -115,6 +116,19 @@ func WithCodec(c Codec) Option {
 func WithFallbackToLoader() Option {
 	return func(o *options) error {
 		o.fallback = true
+		return nil
+	}
+}
+
+// WithDistributedLoad makes concurrent misses of one key load once across
+// every process sharing the Redis, overriding the default of once per
+// process: the loading process holds a lock (package lock, with a
+// watchdog) on "<prefix>load:<key>", the others wait for the value to
+// appear in Redis (or the lock to be freed, then try to take it), each
+// caller bounded by its ctx. It needs a Redis client.
+func WithDistributedLoad() Option {
+	return func(o *options) error {
+		o.distLoad = true
 		return nil
 	}
 }
