@@ -119,33 +119,10 @@ func TestLoaderRunsOncePerInstance(t *testing.T) {
 		caches = append(caches, newCache[string](t, rdb))
 	}
 	release := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, 1000)
-	for i := range 1000 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n := i % 4
-			v, err := caches[n].GetOrLoad(context.Background(), "cold", func(context.Context) (string, error) {
-				perInstance[n].Add(1)
-				<-release
-				return "loaded", nil
-			})
-			if err == nil && v != "loaded" {
-				err = fmt.Errorf("got %q", v)
-			}
-			errs <- err
-		}()
-	}
-	time.Sleep(50 * time.Millisecond) // let the callers pile up on the loads
-	close(release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	loadConcurrently(t, caches, func(n int) { perInstance[n].Add(1) }, release, func() {
+		time.Sleep(50 * time.Millisecond) // let the callers pile up on the loads
+		close(release)
+	})
 	total := int32(0)
 	for i := range perInstance {
 		if n := perInstance[i].Load(); n > 1 {
@@ -302,14 +279,33 @@ func TestDistributedLoadRunsOnce(t *testing.T) {
 	}
 	var loads atomic.Int32
 	release := make(chan struct{})
+	loadConcurrently(t, caches, func(int) { loads.Add(1) }, release, func() {
+		testserver.WaitFor(t, patience, "a load to start", func() bool { return loads.Load() > 0 })
+		time.Sleep(50 * time.Millisecond) // give a second load every chance to start
+		close(release)
+	})
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("the loader ran %d times across 4 instances", n)
+	}
+	if _, err := cache.New[string](nil, cache.WithDistributedLoad()); !errors.Is(err, cache.ErrInvalid) {
+		t.Fatalf("distributed load without Redis: %v", err)
+	}
+}
+
+// loadConcurrently runs 1,000 GetOrLoad of key "cold" spread over caches,
+// each loading "loaded" through load once release is closed, and fails t
+// on any error or wrong value.
+func loadConcurrently(t *testing.T, caches []*cache.Cache[string], load func(n int), release <-chan struct{}, started func()) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, 1000)
 	for i := range 1000 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v, err := caches[i%4].GetOrLoad(context.Background(), "cold", func(context.Context) (string, error) {
-				loads.Add(1)
+			n := i % len(caches)
+			v, err := caches[n].GetOrLoad(context.Background(), "cold", func(context.Context) (string, error) {
+				load(n)
 				<-release
 				return "loaded", nil
 			})
@@ -319,20 +315,12 @@ func TestDistributedLoadRunsOnce(t *testing.T) {
 			errs <- err
 		}()
 	}
-	testserver.WaitFor(t, patience, "a load to start", func() bool { return loads.Load() > 0 })
-	time.Sleep(50 * time.Millisecond) // give a second load every chance to start
-	close(release)
+	started()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if n := loads.Load(); n != 1 {
-		t.Fatalf("the loader ran %d times across 4 instances", n)
-	}
-	if _, err := cache.New[string](nil, cache.WithDistributedLoad()); !errors.Is(err, cache.ErrInvalid) {
-		t.Fatalf("distributed load without Redis: %v", err)
 	}
 }

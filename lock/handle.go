@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// errReleased is the cause of the Context of a released lock.
+var errReleased = errors.New("lock: released")
+
 // Lock is a held lock.
 type Lock struct {
 	l                      *Locker

@@ -99,23 +99,26 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 		value:   hex.EncodeToString(id[:]) + "\x00" + cfg.metadata}
 	lk.fenceKey = lk.lockKey + ":fence"
 
-	token, validity, err := l.obtainOnce(ctx, lk)
-	if err == nil {
-		lk.start(token, validity)
-		return lk, nil
-	}
-	if !errors.Is(err, ErrNotObtained) {
-		return nil, err
-	}
-	// Held: retry as the strategy says, until ctx ends or, when ctx has
-	// no deadline, for ttl.
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, ttl)
-		defer cancel()
-	}
-	bo := backoff.WithContext(cfg.retry.NewBackOff(), ctx)
+	var bo backoff.BackOff
 	for {
+		token, validity, err := l.obtainOnce(ctx, lk)
+		if err == nil {
+			lk.start(token, validity)
+			return lk, nil
+		}
+		if !errors.Is(err, ErrNotObtained) {
+			return nil, err
+		}
+		if bo == nil {
+			// Held: retry as the strategy says, until ctx ends or, when
+			// ctx has no deadline, for ttl.
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, ttl)
+				defer cancel()
+			}
+			bo = backoff.WithContext(cfg.retry.NewBackOff(), ctx)
+		}
 		wait := bo.NextBackOff()
 		if wait == backoff.Stop {
 			return nil, err
@@ -125,14 +128,6 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, err
-		}
-		token, validity, err = l.obtainOnce(ctx, lk)
-		if err == nil {
-			lk.start(token, validity)
-			return lk, nil
-		}
-		if !errors.Is(err, ErrNotObtained) {
 			return nil, err
 		}
 	}

@@ -2,7 +2,6 @@ package lock
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -145,5 +144,3 @@ func (l *Locker) pttl(ctx context.Context, lk *Lock) (time.Duration, error) {
 	slices.Reverse(held)
 	return time.Duration(held[l.quorum-1]) * time.Millisecond, nil
 }
-
-var errReleased = errors.New("lock: released")

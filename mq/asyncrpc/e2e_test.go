@@ -192,14 +192,13 @@ func TestServerKilledMidWork(t *testing.T) {
 
 	var completed int64
 	var mu sync.Mutex
-	survivor, survivorURL := serve(t, open(t, u), func(ctx context.Context, req *asyncrpc.Request) (*asyncrpc.Response, error) {
+	_, survivorURL := serve(t, open(t, u), func(ctx context.Context, req *asyncrpc.Request) (*asyncrpc.Response, error) {
 		rdb.Incr(ctx, "work-started")
 		mu.Lock()
 		completed++
 		mu.Unlock()
 		return &asyncrpc.Response{StatusCode: 200, Body: []byte("done by the survivor")}, nil
 	}, asyncrpc.ServerOptions{Idempotency: asyncrpc.NewRedisIdempotency(rdb, ""), Lease: time.Second})
-	_ = survivor
 	// One address for the callers, as a load balancer gives: the child
 	// first, the survivor once the child is gone.
 	var target sync.Map

@@ -101,8 +101,7 @@ func newReceiver(ctx context.Context, c *conn, topic, group string, k keys) (*re
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	settled, err := r.join(ctx)
 	if err != nil {
-		r.cancel()
-		r.stopReaders()
+		_ = r.Close() // gives back the leases and membership taken so far
 		return nil, err
 	}
 	r.wg.Add(2)
@@ -152,23 +151,8 @@ func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, er
 
 // Ack queues d's acknowledgement for the acker, which sends it within
 // AckInterval (sooner when ReadCount of them pile up).
-func (r *receiver) Ack(_ context.Context, d *driver.Delivery) error {
-	h, ok := d.Handle.(*handle)
-	if !ok {
-		return fmt.Errorf("redismq: Ack: delivery not from this provider")
-	}
-	h.p.mu.Lock()
-	h.p.acks = append(h.p.acks, h.id)
-	n := len(h.p.acks)
-	h.p.mu.Unlock()
-	h.p.inflight.Add(-1)
-	if n >= r.c.o.ReadCount {
-		select {
-		case r.ackSignal <- struct{}{}:
-		default:
-		}
-	}
-	return nil
+func (r *receiver) Ack(ctx context.Context, d *driver.Delivery) error {
+	return r.AckBatch(ctx, []*driver.Delivery{d})
 }
 
 // AckBatch queues the acknowledgements of ds, taking each partition's lock
