@@ -31,41 +31,50 @@ var (
 	ErrClosed = errors.New("cache: closed")
 	// ErrInvalid: an argument or option is invalid.
 	ErrInvalid = errors.New("cache: invalid argument")
-)
-
-// Entry kinds in Redis: the first byte of the stored value.
-const (
-	kindValue    = 'v'
-	kindNegative = 'n'
+	// ErrUnsaved: Shutdown or Close gave up on write-behind writes that
+	// the store did not take; they are lost.
+	ErrUnsaved = errors.New("cache: writes not saved")
 )
 
 // Cache is a two-layer cache of V values under string keys: an in-process
 // LRU (L1) in front of Redis (L2). It is safe for concurrent use.
 type Cache[V any] struct {
-	rdb    redis.UniversalClient // nil: local only
-	o      options
-	l1     *lru.Cache[string, *local[V]]
-	flight singleflight.Group
-	id     string // this instance, to skip its own invalidations
+	rdb redis.UniversalClient // nil: local only
+	o   options
+	id  string // this instance, to skip its own invalidations
 
-	// epoch grows with every invalidation received (and on resubscribe):
-	// a Redis read that saw it change does not fill L1, since what it read
-	// may be the value just invalidated.
+	l1   *lru.Cache[string, *entry[V]] // nil when off
+	hotL *lru.Cache[string, *entry[V]] // the hot keys; nil without WithHotKeys
+	hot  *hotKeys
+	// seen holds the writes whose invalidation has reached this instance
+	// (and its own writes), for read-your-writes tokens.
+	seen *lru.Cache[uint64, struct{}]
+	// tagSeen maps a tag to its newest version known here: a local copy
+	// written under an older version is stale.
+	tagMu   sync.RWMutex
+	tagSeen map[string]string
+
+	// epoch grows with every write and every invalidation received (and
+	// on resubscribe); fillMu orders L1 fills after their epoch check
+	// against invalidations, so that what a read or write saw before
+	// another write never lands in L1 after it.
+	fillMu     sync.Mutex
 	epoch      atomic.Uint64
 	subscribed atomic.Bool // L1 is filled only while invalidations arrive
 
+	flight     singleflight.Group
+	refreshing sync.Map     // keys being refreshed ahead
+	locker     *lock.Locker // WithDistributedLoad
+	through    Store[V]     // WithStore
+	behind     *writeBehind[V]
+
 	stats  counters
 	closed atomic.Bool
+	bgMu   sync.Mutex // orders background starts before Close's Wait
+	bgCtx  context.Context
 	stop   context.CancelFunc
-	ps     *redis.PubSub // invalidations; nil without Redis or L1
-	locker *lock.Locker  // WithDistributedLoad
+	ps     *redis.PubSub // invalidations; nil without Redis or a local layer
 	wg     sync.WaitGroup
-}
-
-type local[V any] struct {
-	v        V
-	negative bool
-	expires  time.Time
 }
 
 // New returns a cache on client (standalone, Sentinel or Cluster), or an
@@ -81,34 +90,49 @@ func New[V any](client redis.UniversalClient, opts ...Option) (*Cache[V], error)
 			return nil, err
 		}
 	}
-	if client == nil && o.localSize == 0 {
-		return nil, fmt.Errorf("%w: no Redis client and L1 off: nothing to cache in", ErrInvalid)
-	}
-	if client == nil && o.distLoad {
+	switch {
+	case client == nil && o.localSize == 0 && o.hotTop == 0:
+		return nil, fmt.Errorf("%w: no Redis client and no local layer: nothing to cache in", ErrInvalid)
+	case client == nil && o.distLoad:
 		return nil, fmt.Errorf("%w: WithDistributedLoad needs a Redis client", ErrInvalid)
+	}
+	store, err := storeFor[V](o.store)
+	if err != nil {
+		return nil, err
 	}
 	var id [8]byte
 	_, _ = crand.Read(id[:])
-	c := &Cache[V]{rdb: client, o: o, id: hex.EncodeToString(id[:])}
+	c := &Cache[V]{rdb: client, o: o, id: hex.EncodeToString(id[:]), tagSeen: map[string]string{}}
+	c.seen, _ = lru.New[uint64, struct{}](seenWrites) // size > 0: no error
+	c.bgCtx, c.stop = context.WithCancel(context.Background())
 	if o.distLoad {
 		c.locker = lock.New(client, lock.WithKeyPrefix(o.prefix+"load:"))
 	}
 	if o.localSize > 0 {
-		c.l1, _ = lru.New[string, *local[V]](o.localSize) // size > 0: no error
+		c.l1, _ = lru.New[string, *entry[V]](o.localSize)
 	}
-	if client == nil {
+	if o.hotTop > 0 {
+		c.hot = newHotKeys(o.hotTop)
+		c.hotL, _ = lru.New[string, *entry[V]](o.hotTop)
+		c.background(c.watchHotKeys)
+	}
+	if o.behind != nil {
+		c.behind = newWriteBehind(store, *o.behind, o.logger)
+	} else {
+		c.through = store
+	}
+	if client == nil || (c.l1 == nil && c.hotL == nil) {
 		c.subscribed.Store(true)
 		return c, nil
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	c.stop = stop
-	if c.l1 != nil {
-		c.ps = client.Subscribe(ctx, c.channel())
-		c.wg.Add(1)
-		go c.listen(ctx, c.ps)
-	}
+	c.ps = client.Subscribe(c.bgCtx, c.channel())
+	c.background(func(ctx context.Context) { c.listen(ctx, c.ps) })
 	return c, nil
 }
+
+// seenWrites bounds how many recent writes an instance remembers for
+// read-your-writes: a token for a write older than that reads Redis.
+const seenWrites = 8192
 
 func (c *Cache[V]) redisKey(key string) string { return c.o.prefix + key }
 
@@ -128,14 +152,26 @@ func (c *Cache[V]) check(key string) error {
 // returned as a hit.
 func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	var zero V
-	if err := c.check(key); err != nil {
+	e, err := c.lookup(ctx, key)
+	switch {
+	case err != nil:
 		return zero, err
+	case e.negative:
+		return zero, ErrNotFound
 	}
-	if v, ok, err := c.getLocal(key); ok {
-		return v, err
+	return e.v, nil
+}
+
+// lookup finds key's entry in L1, else in Redis.
+func (c *Cache[V]) lookup(ctx context.Context, key string) (*entry[V], error) {
+	if err := c.check(key); err != nil {
+		return nil, err
+	}
+	if e, ok := c.getLocal(ctx, key); ok {
+		return e, nil
 	}
 	if c.rdb == nil {
-		return zero, ErrMiss
+		return nil, ErrMiss
 	}
 	epoch := c.epoch.Load()
 	pipe := c.rdb.Pipeline()
@@ -144,99 +180,37 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	_, err := pipe.Exec(ctx)
 	if errors.Is(err, redis.Nil) || errors.Is(get.Err(), redis.Nil) {
 		c.stats.l2Misses.Add(1)
-		return zero, ErrMiss
+		return nil, ErrMiss
 	}
 	if err != nil {
-		return zero, fmt.Errorf("cache: get %q: %w", key, err)
+		return nil, fmt.Errorf("cache: get %q: %w", key, err)
 	}
-	c.stats.l2Hits.Add(1)
 	raw, _ := get.Bytes()
 	e, err := c.decode(raw)
 	if err != nil {
-		return zero, fmt.Errorf("cache: get %q: %w", key, err)
+		return nil, fmt.Errorf("cache: get %q: %w", key, err)
 	}
-	if ttl := pttl.Val(); ttl > 0 && c.epoch.Load() == epoch {
-		c.putLocal(key, e, ttl)
+	if len(e.tags) > 0 {
+		current, err := c.tagsCurrentInRedis(ctx, e.tags)
+		if err != nil {
+			return nil, fmt.Errorf("cache: get %q: %w", key, err)
+		}
+		if !current { // a tag was invalidated since the entry was written
+			c.stats.l2Misses.Add(1)
+			return nil, ErrMiss
+		}
 	}
-	if e.negative {
-		return zero, ErrNotFound
-	}
-	return e.v, nil
-}
-
-func (c *Cache[V]) getLocal(key string) (V, bool, error) {
-	var zero V
-	if c.l1 == nil {
-		return zero, false, nil
-	}
-	e, ok := c.l1.Get(key)
-	if !ok || time.Now().After(e.expires) {
-		c.stats.l1Misses.Add(1)
-		return zero, false, nil
-	}
-	c.stats.l1Hits.Add(1)
-	if e.negative {
-		return zero, true, ErrNotFound
-	}
-	return e.v, true, nil
-}
-
-// putLocal keeps e in L1 for the shorter of ttl and the L1 ttl, and only
-// while invalidations are being received.
-func (c *Cache[V]) putLocal(key string, e *local[V], ttl time.Duration) {
-	if c.l1 == nil || !c.subscribed.Load() {
-		return
-	}
-	e.expires = time.Now().Add(min(ttl, c.o.localTTL))
-	if c.l1.Add(key, e) {
-		c.stats.evictions.Add(1)
-	}
-}
-
-func (c *Cache[V]) encode(v V) ([]byte, error) {
-	if b, ok := any(v).([]byte); ok {
-		return append([]byte{kindValue}, b...), nil
-	}
-	data, err := c.o.codec.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("cache: encode: %w", err)
-	}
-	return append([]byte{kindValue}, data...), nil
-}
-
-func (c *Cache[V]) decode(raw []byte) (*local[V], error) {
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("%w: empty entry", ErrInvalid)
-	}
-	e := &local[V]{}
-	switch raw[0] {
-	case kindNegative:
-		e.negative = true
-		return e, nil
-	case kindValue:
-	default:
-		return nil, fmt.Errorf("%w: entry of unknown kind %q (not written by this package?)", ErrInvalid, raw[0])
-	}
-	if p, ok := any(&e.v).(*[]byte); ok {
-		*p = append([]byte(nil), raw[1:]...)
-		return e, nil
-	}
-	if err := c.o.codec.Unmarshal(raw[1:], &e.v); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
+	c.stats.l2Hits.Add(1)
+	if ttl := pttl.Val(); ttl > 0 {
+		e.staleAt = time.Now().Add(ttl)
+		c.fill(key, e, ttl, epoch)
 	}
 	return e, nil
 }
 
-// jittered spreads d by ±jitter.
-func (c *Cache[V]) jittered(d time.Duration) time.Duration {
-	if c.o.jitter == 0 {
-		return d
-	}
-	return time.Duration(float64(d) * (1 + c.o.jitter*(2*rand.Float64()-1)))
-}
-
 // Set stores v under key in Redis and L1 and evicts key from every other
-// instance's L1.
+// instance's L1. With WithStore it saves v to the store first; with
+// WithWriteBehind it queues v for the store after caching it.
 func (c *Cache[V]) Set(ctx context.Context, key string, v V, opts ...SetOption) error {
 	if err := c.check(key); err != nil {
 		return err
@@ -245,61 +219,99 @@ func (c *Cache[V]) Set(ctx context.Context, key string, v V, opts ...SetOption) 
 	for _, opt := range opts {
 		opt(&so)
 	}
-	if so.ttl <= 0 {
-		return fmt.Errorf("%w: Set %q: ttl %v", ErrInvalid, key, so.ttl)
+	if err := so.check(key); err != nil {
+		return fmt.Errorf("cache: set: %w", err)
 	}
-	return c.store(ctx, key, &local[V]{v: v}, c.jittered(so.ttl))
-}
-
-// store writes e to Redis, announces it, then keeps it in L1.
-func (c *Cache[V]) store(ctx context.Context, key string, e *local[V], ttl time.Duration) error {
-	if c.rdb == nil {
-		c.putLocal(key, e, ttl)
-		return nil
-	}
-	raw := []byte{kindNegative}
-	if !e.negative {
-		var err error
-		if raw, err = c.encode(e.v); err != nil {
-			return err
+	if c.through != nil {
+		if err := c.through.Save(ctx, map[string]V{key: v}); err != nil {
+			return fmt.Errorf("cache: set %q: store: %w", key, err)
 		}
 	}
-	if c.l1 != nil {
-		c.l1.Remove(key) // a failed write must not leave the old value here
-	}
-	pipe := c.rdb.Pipeline()
-	pipe.Set(ctx, c.redisKey(key), raw, ttl)
-	pipe.Publish(ctx, c.channel(), c.id+"\x00"+key)
-	_, err := pipe.Exec(ctx)
-	c.epoch.Add(1) // a read of the old value in flight must not fill L1
+	write, err := c.store(ctx, key, &entry[V]{v: v}, c.jittered(so.ttl), so.tags)
 	if err != nil {
-		return fmt.Errorf("cache: set %q: %w", key, err)
+		return err
 	}
-	c.putLocal(key, e, ttl)
+	if c.behind != nil {
+		if err := c.behind.add(key, v); err != nil {
+			return fmt.Errorf("cache: set %q: cached, not queued for the store: %w", key, err)
+		}
+	}
+	if so.token != nil {
+		*so.token = Token{Key: key, write: write}
+	}
 	return nil
 }
 
-// Delete removes keys from Redis and from every instance's L1.
+// store writes e to Redis under tags, announces it, then keeps it in L1.
+// It returns the write's id.
+func (c *Cache[V]) store(ctx context.Context, key string, e *entry[V], ttl time.Duration, tags []string) (uint64, error) {
+	write := newWriteID()
+	c.seen.Add(write, struct{}{})
+	epoch := c.epoch.Load()
+	e.staleAt = time.Now().Add(ttl)
+	if c.rdb == nil {
+		e.tags = c.localTagVersions(tags)
+		c.afterWrite(key, e, ttl, epoch, true)
+		return write, nil
+	}
+	if len(tags) > 0 {
+		var err error
+		if e.tags, err = c.tagVersions(ctx, key, tags, ttl); err != nil {
+			c.afterWrite(key, nil, 0, epoch, false)
+			return 0, fmt.Errorf("cache: set %q: %w", key, err)
+		}
+	}
+	raw, err := c.encode(e)
+	if err != nil {
+		return 0, err
+	}
+	c.removeLocal(key) // a failed write must not leave the old value here
+	pipe := c.rdb.Pipeline()
+	pipe.Set(ctx, c.redisKey(key), raw, ttl)
+	pipe.Publish(ctx, c.channel(), c.message(write, msgKey, key))
+	_, err = pipe.Exec(ctx)
+	c.afterWrite(key, e, ttl, epoch, err == nil)
+	if err != nil {
+		return 0, fmt.Errorf("cache: set %q: %w", key, err)
+	}
+	return write, nil
+}
+
+func newWriteID() uint64 {
+	for {
+		if w := rand.Uint64(); w != 0 {
+			return w
+		}
+	}
+}
+
+// Delete removes keys from Redis and from every instance's L1. With
+// WithWriteBehind, writes of the keys still waiting for the store are
+// saved all the same: Delete empties the cache, not the store.
 func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
 		if err := c.check(k); err != nil {
 			return err
 		}
-		if c.l1 != nil {
-			c.l1.Remove(k)
-		}
 	}
-	if c.rdb == nil || len(keys) == 0 {
+	if len(keys) == 0 {
+		return nil
+	}
+	if c.rdb == nil {
+		c.invalidate(keys...)
 		return nil
 	}
 	// One DEL per key: in a Cluster the keys may sit in different slots.
 	pipe := c.rdb.Pipeline()
 	for _, k := range keys {
+		write := newWriteID()
+		c.seen.Add(write, struct{}{})
 		pipe.Del(ctx, c.redisKey(k))
-		pipe.Publish(ctx, c.channel(), c.id+"\x00"+k)
+		pipe.Publish(ctx, c.channel(), c.message(write, msgKey, k))
 	}
+	c.invalidate(keys...)
 	_, err := pipe.Exec(ctx)
-	c.epoch.Add(1)
+	c.invalidate(keys...) // and whatever a read filled meanwhile
 	if err != nil {
 		return fmt.Errorf("cache: delete: %w", err)
 	}
@@ -311,80 +323,130 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 // returning ErrNotFound caches the absence for the negative TTL; any other
 // load error is returned and not cached. The load runs with a context that
 // is not cancelled with this caller's (others may wait for it); this
-// caller stops waiting when ctx ends.
+// caller stops waiting when ctx ends. With WithRefreshAhead, a hit close
+// to its expiry may start a reload in the background (see there).
 func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (V, error), opts ...LoadOption) (V, error) {
-	v, err := c.Get(ctx, key)
-	switch {
-	case err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid):
-		return v, err
-	case !errors.Is(err, ErrMiss) && !c.o.fallback:
-		return v, err
-	}
+	var zero V
 	if load == nil {
-		return v, fmt.Errorf("%w: GetOrLoad %q: nil loader", ErrInvalid, key)
+		return zero, fmt.Errorf("%w: GetOrLoad %q: nil loader", ErrInvalid, key)
 	}
 	so := setOptions{ttl: c.o.ttl}
 	for _, opt := range opts {
 		opt(&so)
 	}
+	if err := so.check(key); err != nil {
+		return zero, fmt.Errorf("cache: GetOrLoad: %w", err)
+	}
+	e, err := c.lookup(ctx, key)
+	switch {
+	case err == nil && e.negative:
+		return zero, ErrNotFound
+	case err == nil:
+		if c.dueForRefresh(e) {
+			c.refreshAhead(key, load, so)
+		}
+		return e.v, nil
+	case errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid):
+		return zero, err
+	case !errors.Is(err, ErrMiss) && !c.o.fallback:
+		return zero, err
+	}
 	ch := c.flight.DoChan(key, func() (any, error) {
 		lctx := context.WithoutCancel(ctx)
 		// A caller that missed just before an earlier load stored its
 		// value starts a new flight: look again before loading.
-		if v, err := c.Get(lctx, key); err == nil || errors.Is(err, ErrNotFound) {
-			return v, err
+		if e, err := c.lookup(lctx, key); err == nil {
+			return e, nil
 		}
 		if c.locker != nil {
-			held, v, err := c.awaitLoadLock(lctx, key)
+			held, e, err := c.awaitLoadLock(lctx, key)
 			if held == nil {
-				return v, err // another process loaded it, or Redis failed
+				return e, err // another process loaded it, or Redis failed
 			}
 			defer held.Release(lctx)
 		}
-		c.stats.loads.Add(1)
-		v, err := load(lctx)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			if serr := c.store(lctx, key, &local[V]{negative: true}, c.o.negativeTTL); serr != nil {
-				c.o.logger.Warn("cache: storing a negative entry failed", "key", key, "err", serr)
-			}
-			return v, ErrNotFound
-		case err != nil:
-			c.stats.loadErrors.Add(1)
-			return v, err
-		}
-		if serr := c.store(lctx, key, &local[V]{v: v}, c.jittered(so.ttl)); serr != nil {
-			c.o.logger.Warn("cache: storing a loaded value failed", "key", key, "err", serr)
-		}
-		return v, nil
+		return c.loadAndStore(lctx, key, load, so)
 	})
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			var zero V
 			return zero, r.Err
 		}
-		return r.Val.(V), nil
+		if e := r.Val.(*entry[V]); !e.negative {
+			return e.v, nil
+		}
+		return zero, ErrNotFound
 	case <-ctx.Done():
-		var zero V
 		return zero, ctx.Err()
 	}
 }
 
-// Close stops listening for invalidations. It is idempotent.
-func (c *Cache[V]) Close() error {
-	if c.closed.Swap(true) {
+// loadAndStore runs load and caches what it returns: the value, or the
+// absence for ErrNotFound. A failure to cache is logged, not returned:
+// the caller has its value.
+func (c *Cache[V]) loadAndStore(ctx context.Context, key string, load func(context.Context) (V, error), so setOptions) (*entry[V], error) {
+	c.stats.loads.Add(1)
+	start := time.Now()
+	v, err := load(ctx)
+	e, ttl := &entry[V]{v: v, delta: min(time.Since(start), maxDelta)}, c.jittered(so.ttl)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		e, ttl = &entry[V]{negative: true}, c.o.negativeTTL
+	case err != nil:
+		c.stats.loadErrors.Add(1)
+		return nil, err
+	}
+	if _, serr := c.store(ctx, key, e, ttl, so.tags); serr != nil {
+		c.o.logger.Warn("cache: caching a loaded value failed", "key", key, "err", serr)
+	}
+	return e, nil
+}
+
+// Shutdown saves what write-behind holds (waiting until ctx ends at the
+// most), then closes the cache as Close does. Writes the store has not
+// taken by then are lost: the error says how many (ErrUnsaved).
+func (c *Cache[V]) Shutdown(ctx context.Context) error {
+	c.bgMu.Lock()
+	first := !c.closed.Swap(true)
+	c.bgMu.Unlock()
+	if !first {
 		return nil
 	}
-	if c.stop != nil {
-		c.stop()
+	var errs []error
+	if c.behind != nil {
+		errs = append(errs, c.behind.shutdown(ctx))
 	}
-	var err error
+	c.stop()
 	if c.ps != nil {
-		err = c.ps.Close()
+		errs = append(errs, c.ps.Close())
 	}
 	c.wg.Wait()
-	return err
+	return errors.Join(errs...)
+}
+
+// Close closes the cache: it saves what write-behind holds, for up to 10
+// seconds (use Shutdown to choose), and stops every background task. It
+// is idempotent; afterwards every method returns ErrClosed.
+func (c *Cache[V]) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+	defer cancel()
+	return c.Shutdown(ctx)
+}
+
+// background runs f on its own goroutine until Close, unless the cache
+// is closed already.
+func (c *Cache[V]) background(f func(ctx context.Context)) bool {
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.closed.Load() {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f(c.bgCtx)
+	}()
+	return true
 }
 
 // loadLockTTL is the ttl of the distributed load lock, kept alive by its
@@ -395,24 +457,23 @@ const loadLockTTL = 10 * time.Second
 // process's load has stored the value (returned with a nil lock) or its
 // lock is gone (then tries again). Having the lock, it looks at Redis once
 // more, since the last holder may have stored the value just before.
-func (c *Cache[V]) awaitLoadLock(ctx context.Context, key string) (*lock.Lock, V, error) {
-	var zero V
+func (c *Cache[V]) awaitLoadLock(ctx context.Context, key string) (*lock.Lock, *entry[V], error) {
 	for {
 		lk, err := c.locker.Obtain(ctx, key, loadLockTTL, lock.WithWatchdog())
 		switch {
 		case err == nil:
-			if v, err := c.Get(ctx, key); err == nil || errors.Is(err, ErrNotFound) {
+			if e, err := c.lookup(ctx, key); err == nil {
 				_ = lk.Release(ctx)
-				return nil, v, err
+				return nil, e, nil
 			}
-			return lk, zero, nil
+			return lk, nil, nil
 		case !errors.Is(err, lock.ErrNotObtained):
-			return nil, zero, fmt.Errorf("cache: load lock for %q: %w", key, err)
+			return nil, nil, fmt.Errorf("cache: load lock for %q: %w", key, err)
 		}
 		// Someone else loads: wait for the value or for the lock to go.
 		for {
-			if v, err := c.Get(ctx, key); err == nil || errors.Is(err, ErrNotFound) {
-				return nil, v, err
+			if e, err := c.lookup(ctx, key); err == nil {
+				return nil, e, nil
 			}
 			if _, err := c.locker.Holder(ctx, key); errors.Is(err, lock.ErrNotHeld) {
 				break

@@ -82,7 +82,7 @@ func TestGetSetDelete(t *testing.T) {
 	if err := raw.Set(ctx, "b", []byte{0, 1, 2, 255}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := rdb.Get(ctx, "raw:b").Bytes(); string(got) != "v\x00\x01\x02\xff" {
+	if got, _ := rdb.Get(ctx, "raw:b").Bytes(); string(got) != "v\x00\x00\x00\x01\x02\xff" {
 		t.Fatalf("stored %q", got)
 	}
 	if _, err := c.Get(ctx, ""); !errors.Is(err, cache.ErrInvalid) {

@@ -33,6 +33,12 @@ type options struct {
 	fallback    bool
 	distLoad    bool
 	logger      *slog.Logger
+	beta        float64           // XFetch; 0: no refresh-ahead
+	localKeys   func(string) bool // which keys L1 holds; nil: all
+	hotTop      int
+	hotWindow   time.Duration
+	store       any // Store[V], checked by New
+	behind      *behindOptions
 }
 
 // Option configures New. Each says what default it overrides.
@@ -145,16 +151,96 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithRefreshAhead makes GetOrLoad reload a key in the background before
+// its entry expires, overriding the default of reloading only on a miss.
+// A read at time t starts the reload when
+//
+//	t − Δ·β·ln(rand()) ≥ expiry
+//
+// with Δ how long the last load took (XFetch, Vattani et al.): the closer
+// the expiry and the slower the load, the likelier, so that under steady
+// load a key is reloaded once, shortly before it expires, and no caller
+// waits for it. β = 1 is the usual choice; larger refreshes earlier.
+func WithRefreshAhead(beta float64) Option {
+	return func(o *options) error {
+		if !(beta > 0 && beta <= 100) {
+			return fmt.Errorf("%w: WithRefreshAhead(%v): want 0 < beta <= 100", ErrInvalid, beta)
+		}
+		o.beta = beta
+		return nil
+	}
+}
+
+// WithLocalKeys restricts L1 to the keys for which keep returns true,
+// overriding the default of keeping every key. Hot keys (WithHotKeys) are
+// kept locally whatever keep says.
+func WithLocalKeys(keep func(key string) bool) Option {
+	return func(o *options) error {
+		if keep == nil {
+			return fmt.Errorf("%w: WithLocalKeys: nil func", ErrInvalid)
+		}
+		o.localKeys = keep
+		return nil
+	}
+}
+
+// WithHotKeys turns on the hot-key detector, overriding the default of
+// none: it counts reads per key over a sliding window (two halves of
+// window, space-saving top-k) and keeps the top most-read keys, those read
+// at least twice in the window, in a local layer of their own, even where
+// L1 is off (WithLocal(0, ...)) or WithLocalKeys leaves them out. HotKeys
+// reports them.
+func WithHotKeys(top int, window time.Duration) Option {
+	return func(o *options) error {
+		if top <= 0 || top > 1<<16 || window < 10*time.Millisecond {
+			return fmt.Errorf("%w: WithHotKeys(%d, %v): want 0 < top <= 65536 and window >= 10ms", ErrInvalid, top, window)
+		}
+		o.hotTop, o.hotWindow = top, window
+		return nil
+	}
+}
+
 // SetOption configures one Set.
 type SetOption func(*setOptions)
 
-type setOptions struct{ ttl time.Duration }
+type setOptions struct {
+	ttl   time.Duration
+	tags  []string
+	token *Token
+}
 
 // SetTTL overrides the cache's TTL for this entry.
 func SetTTL(d time.Duration) SetOption { return func(o *setOptions) { o.ttl = d } }
+
+// SetTags tags the entry: InvalidateTags of any of them removes it.
+func SetTags(tags ...string) SetOption {
+	return func(o *setOptions) { o.tags = append(o.tags, tags...) }
+}
+
+// ReturnToken stores in *t the token of this write, for read-your-writes
+// (see Token).
+func ReturnToken(t *Token) SetOption { return func(o *setOptions) { o.token = t } }
 
 // LoadOption configures one GetOrLoad.
 type LoadOption func(*setOptions)
 
 // LoadTTL overrides the cache's TTL for the loaded entry.
 func LoadTTL(d time.Duration) LoadOption { return func(o *setOptions) { o.ttl = d } }
+
+// LoadTags tags the loaded entry (see SetTags).
+func LoadTags(tags ...string) LoadOption {
+	return func(o *setOptions) { o.tags = append(o.tags, tags...) }
+}
+
+// check validates one write's options.
+func (so *setOptions) check(key string) error {
+	if so.ttl <= 0 {
+		return fmt.Errorf("%w: %q: ttl %v", ErrInvalid, key, so.ttl)
+	}
+	for _, t := range so.tags {
+		if t == "" {
+			return fmt.Errorf("%w: %q: empty tag", ErrInvalid, key)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/groundwork-go/groundwork/lock"
+)
+
+// dueForRefresh is XFetch's test: now − Δ·β·ln(rand) ≥ expiry, for
+// entries a load produced (Δ > 0).
+func (c *Cache[V]) dueForRefresh(e *entry[V]) bool {
+	if c.o.beta == 0 || e.delta <= 0 || e.staleAt.IsZero() {
+		return false
+	}
+	gap := float64(e.delta) * c.o.beta * -math.Log(1-rand.Float64()) // 1-rand: never ln(0)
+	return time.Now().Add(time.Duration(gap)).After(e.staleAt)
+}
+
+// refreshAhead reloads key in the background, once at a time per key in
+// this process, and with WithDistributedLoad once across processes: one
+// that finds the load lock taken leaves the refresh to its holder.
+func (c *Cache[V]) refreshAhead(key string, load func(context.Context) (V, error), so setOptions) {
+	if _, busy := c.refreshing.LoadOrStore(key, struct{}{}); busy {
+		return
+	}
+	started := c.background(func(ctx context.Context) {
+		defer c.refreshing.Delete(key)
+		if c.locker != nil {
+			lk, err := c.locker.Obtain(ctx, key, loadLockTTL, lock.WithWatchdog())
+			if err != nil {
+				if !errors.Is(err, lock.ErrNotObtained) && ctx.Err() == nil {
+					c.o.logger.Warn("cache: refresh-ahead: load lock", "key", key, "err", err)
+				}
+				return
+			}
+			defer lk.Release(context.WithoutCancel(ctx))
+		}
+		c.stats.refreshes.Add(1)
+		if _, err := c.loadAndStore(ctx, key, load, so); err != nil && ctx.Err() == nil {
+			c.o.logger.Warn("cache: refresh-ahead load failed; the entry stays until it expires", "key", key, "err", err)
+		}
+	})
+	if !started {
+		c.refreshing.Delete(key)
+	}
+}
