@@ -174,18 +174,14 @@ func (c *Cache[V]) lookup(ctx context.Context, key string) (*entry[V], error) {
 		return nil, ErrMiss
 	}
 	epoch := c.epoch.Load()
-	pipe := c.rdb.Pipeline()
-	get := pipe.Get(ctx, c.redisKey(key))
-	pttl := pipe.PTTL(ctx, c.redisKey(key))
-	_, err := pipe.Exec(ctx)
-	if errors.Is(err, redis.Nil) || errors.Is(get.Err(), redis.Nil) {
+	raw, ttl, err := c.readRedis(ctx, key)
+	if errors.Is(err, redis.Nil) {
 		c.stats.l2Misses.Add(1)
 		return nil, ErrMiss
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cache: get %q: %w", key, err)
 	}
-	raw, _ := get.Bytes()
 	e, err := c.decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("cache: get %q: %w", key, err)
@@ -201,11 +197,28 @@ func (c *Cache[V]) lookup(ctx context.Context, key string) (*entry[V], error) {
 		}
 	}
 	c.stats.l2Hits.Add(1)
-	if ttl := pttl.Val(); ttl > 0 {
+	if ttl > 0 {
 		e.staleAt = time.Now().Add(ttl)
 		c.fill(key, e, ttl, epoch)
 	}
 	return e, nil
+}
+
+// readRedis reads key's raw entry, and its remaining ttl when a local
+// layer or refresh-ahead needs it (else ttl is 0: one command, not two).
+func (c *Cache[V]) readRedis(ctx context.Context, key string) (raw []byte, ttl time.Duration, err error) {
+	if c.l1 == nil && c.hotL == nil && c.o.beta == 0 {
+		raw, err = c.rdb.Get(ctx, c.redisKey(key)).Bytes()
+		return raw, 0, err
+	}
+	pipe := c.rdb.Pipeline()
+	get := pipe.Get(ctx, c.redisKey(key))
+	pttl := pipe.PTTL(ctx, c.redisKey(key))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, 0, err
+	}
+	raw, _ = get.Bytes()
+	return raw, pttl.Val(), nil
 }
 
 // Set stores v under key in Redis and L1 and evicts key from every other

@@ -208,6 +208,15 @@ func TestCrossInstanceInvalidation(t *testing.T) {
 			}
 		}
 	}
+	if err := a.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*cache.Cache[int]{b, c} {
+		testserver.WaitFor(t, patience, "the Delete to reach the other instances", func() bool {
+			_, err := x.Get(ctx, "k")
+			return errors.Is(err, cache.ErrMiss)
+		})
+	}
 	if b.Stats().Invalidations == 0 || b.Stats().L1Hits == 0 {
 		t.Fatalf("stats %+v: want invalidations and L1 hits", b.Stats())
 	}

@@ -112,7 +112,10 @@ func (c *Cache[V]) decode(raw []byte) (*entry[V], error) {
 			return nil, fmt.Errorf("%w: negative entry with a payload", ErrInvalid)
 		}
 	case isBytes[V]():
-		*any(&e.v).(*[]byte) = append([]byte(nil), rest...)
+		// raw is the caller's own copy (go-redis copies a reply out):
+		// keep its tail rather than copying again. Capped, so that an
+		// append by the user reallocates instead of writing past it.
+		*any(&e.v).(*[]byte) = rest[:len(rest):len(rest)]
 	default:
 		if err := c.o.codec.Unmarshal(rest, &e.v); err != nil {
 			return nil, fmt.Errorf("decode: %w", err)

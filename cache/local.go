@@ -14,6 +14,8 @@ import (
 func (c *Cache[V]) getLocal(ctx context.Context, key string) (*entry[V], bool) {
 	if c.hot != nil {
 		c.hot.record(key)
+	} else if c.l1 == nil {
+		return nil, false // no local layer at all
 	}
 	// Tokens first: once their writes are seen, the copies below are
 	// the writes' or newer.

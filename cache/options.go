@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-// Codec turns values into bytes for Redis. []byte values bypass it.
+// Codec turns values into bytes for Redis. []byte values bypass it; a
+// []byte a Cache returns may be shared with its L1 and other callers, so
+// it must not be modified.
 type Codec interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error
