@@ -1,0 +1,65 @@
+// Package filestore is one file API over local disk, memory, S3 and NFS
+// (HDFS to come): Store, opened from a URL with the backend registered by
+// a blank import, in the manner of database/sql and gocloud.dev/blob.
+//
+//	import _ "github.com/groundwork-go/groundwork/filestore/localstore"
+//
+//	s, err := filestore.Open(ctx, "file:///srv/files")
+//	info, err := s.Put(ctx, "invoices/2026/42.pdf", r, &filestore.PutOptions{ContentType: "application/pdf"})
+//	rd, err := s.Open(ctx, "invoices/2026/42.pdf") // io.ReadSeekCloser + io.ReaderAt
+//	for info, err := range s.List(ctx, "invoices/2026/") { ... }
+//	data, err := fs.ReadFile(s.FS(), "invoices/2026/42.pdf") // any io/fs code
+//
+// # URLs
+//
+//	mem://                                   memstore: in-process, for tests and examples
+//	file:///dir[?mkdir=true&fsync=false]     localstore
+//
+// Each backend's package doc lists its parameters; an unknown parameter is
+// an error (ErrBadURL), and an unregistered scheme's error lists the
+// registered ones.
+//
+// # Names
+//
+// Names are slash-separated relative paths as io/fs.ValidPath defines
+// them, without NUL: "a/b.txt", never "/a", "a/../b", "a//b", "a/" or ""
+// (ValidName; fs.ErrInvalid). Listing is flat and lexicographic by bytes,
+// as in S3; the FS view shows the name prefixes as directories.
+//
+// # Guarantees
+//
+//   - Put streams through one fixed buffer (256 KiB, WithBufferSize):
+//     memory stays bounded whatever the size (measured: a 1 GiB Put to
+//     local disk grows RSS by about 5 MiB).
+//   - A reader never sees a partial object: backends write to a temporary
+//     name and rename (local disk, NFS) or use the store's own atomic
+//     upload (S3). A failed or cancelled Put leaves the name as it was.
+//   - Put computes the SHA-256 while streaming and stores it with the
+//     object (Info.SHA256); with PutOptions.SHA256 (or Size) a mismatch
+//     fails the Put and nothing becomes visible.
+//   - IfNotExist makes creation exclusive: of racing Puts exactly one
+//     succeeds, the others get fs.ErrExist.
+//   - Rename is atomic where the backend renames (local disk, NFS); on S3
+//     it is a copy then a delete.
+//
+// # Errors
+//
+// fs.ErrNotExist (missing name), fs.ErrExist (IfNotExist, or a name a
+// file system cannot hold), fs.ErrInvalid (bad name, option or argument),
+// ErrDigestMismatch, ErrSizeMismatch, ErrClosed, ErrBadURL,
+// ErrUnsupported; backend errors are wrapped with the operation, name and
+// backend. Context errors and io.EOF are returned as they are.
+//
+// # As
+//
+// Store.As reaches a backend's native client; each backend's package doc
+// lists the types it accepts.
+//
+// # Backends
+//
+// A backend implements the small interfaces of package driver and passes
+// storetest.RunConformanceTests against a real server. The portable layer
+// does name checks, digests, paging, seeking, the io/fs view and the
+// fallbacks (range reads where a backend cannot seek, copy-then-delete
+// where it cannot rename).
+package filestore

@@ -1,0 +1,70 @@
+package filestore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/groundwork-go/groundwork/filestore/driver"
+)
+
+// Errors, matched with errors.Is. A missing name is fs.ErrNotExist, an
+// IfNotExist Put on an existing name fs.ErrExist, a bad name or argument
+// fs.ErrInvalid, so that io/fs code works unchanged.
+var (
+	// ErrClosed: the Store (or Service) was closed.
+	ErrClosed = errors.New("filestore: closed")
+	// ErrDigestMismatch: the content's SHA-256 is not the one PutOptions
+	// expected; nothing was stored.
+	ErrDigestMismatch = errors.New("filestore: content does not match the expected SHA-256")
+	// ErrSizeMismatch: the content's length is not the one PutOptions
+	// announced; nothing was stored.
+	ErrSizeMismatch = errors.New("filestore: content length differs from the announced size")
+	// ErrUnsupported: the backend lacks what the call needs.
+	ErrUnsupported = driver.ErrUnsupported
+	// ErrBadURL: the URL is malformed or has an unknown parameter.
+	ErrBadURL = driver.ErrBadURL
+)
+
+// ValidName reports whether name can name an object: a slash-separated
+// relative path as io/fs.ValidPath defines it (no "." or ".." element, no
+// leading or trailing or doubled slash, not empty, not "."), without NUL.
+// The error wraps fs.ErrInvalid and says what is wrong.
+func ValidName(name string) error {
+	switch {
+	case name == "" || name == ".":
+		return fmt.Errorf("%w: empty name", fs.ErrInvalid)
+	case strings.IndexByte(name, 0) >= 0:
+		return fmt.Errorf("%w: name %q contains NUL", fs.ErrInvalid, name)
+	case !fs.ValidPath(name):
+		return fmt.Errorf("%w: name %q is not a slash-separated relative path (no leading, trailing or doubled /, no . or .. element)", fs.ErrInvalid, name)
+	}
+	return nil
+}
+
+// normalizeMetadata lower-cases keys and checks that keys and values
+// travel through every backend unchanged (S3 sends them as HTTP headers).
+func normalizeMetadata(m map[string]string) (map[string]string, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		lk := strings.ToLower(k)
+		if lk == "" || strings.IndexFunc(lk, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		}) >= 0 {
+			return nil, fmt.Errorf("%w: metadata key %q: want letters, digits, '-' and '_'", fs.ErrInvalid, k)
+		}
+		if _, dup := out[lk]; dup {
+			return nil, fmt.Errorf("%w: metadata keys %q collide once lower-cased", fs.ErrInvalid, k)
+		}
+		if !utf8.ValidString(v) {
+			return nil, fmt.Errorf("%w: metadata %q: value is not UTF-8", fs.ErrInvalid, k)
+		}
+		out[lk] = v
+	}
+	return out, nil
+}

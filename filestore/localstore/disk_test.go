@@ -1,0 +1,200 @@
+package localstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/filestore/localstore"
+	"github.com/groundwork-go/groundwork/internal/testserver"
+)
+
+var ctx = context.Background()
+
+// TestOnDisk: objects are plain files, byte for byte; attributes written
+// by Put are dropped when another program rewrites the file; reserved
+// names are refused; an emptied directory disappears.
+func TestOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, "")
+	data := []byte("exactly these bytes\x00\xff")
+	if _, err := s.Put(ctx, "docs/report.pdf", bytes.NewReader(data), &filestore.PutOptions{ContentType: "application/x-custom"}); err != nil {
+		t.Fatal(err)
+	}
+	onDisk, err := os.ReadFile(filepath.Join(dir, "docs", "report.pdf"))
+	if err != nil || !bytes.Equal(onDisk, data) {
+		t.Fatalf("file on disk: %q %v", onDisk, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "docs", "report.pdf"), []byte("rewritten elsewhere"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stat(ctx, "docs/report.pdf")
+	if err != nil || st.SHA256 != nil || st.ContentType != "application/pdf" || st.Size != 19 {
+		t.Fatalf("Stat of a file rewritten by another program: %+v %v", st, err)
+	}
+	// A file another program put in the tree is an object too.
+	if err := os.WriteFile(filepath.Join(dir, "foreign.txt"), []byte("hi"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(must(s.Open(ctx, "foreign.txt"))); err != nil || string(got) != "hi" {
+		t.Fatalf("foreign file: %q %v", got, err)
+	}
+	for _, n := range []string{".filestore/x", ".filestore"} {
+		if _, err := s.Put(ctx, n, bytes.NewReader(nil), nil); !errors.Is(err, fs.ErrInvalid) {
+			t.Fatalf("reserved name %q: %v", n, err)
+		}
+	}
+	if err := s.Delete(ctx, "docs/report.pdf"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docs")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("emptied directory still there: %v", err)
+	}
+}
+
+func must(r *filestore.Reader, err error) io.Reader {
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func TestURLs(t *testing.T) {
+	dir := t.TempDir()
+	for _, u := range []string{"file://host/dir", "file://", "file:///" + dir + "?bogus=1", "file:///" + dir + "?fsync=maybe",
+		"file://" + filepath.Join(dir, "missing")} {
+		if _, err := filestore.Open(ctx, u); err == nil {
+			t.Errorf("%s accepted", u)
+		}
+	}
+	s, err := filestore.Open(ctx, "file://"+filepath.Join(dir, "new", "sub")+"?mkdir=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := localstore.New(filepath.Join(dir, "new", "sub", ".filestore"), nil); err != nil {
+		t.Fatal(err) // a directory named .filestore is fine as a root
+	}
+}
+
+// TestPutMemoryBounded: a 1 GiB Put grows the process's RSS by well
+// under 64 MiB (sampled while it runs).
+func TestPutMemoryBounded(t *testing.T) {
+	s := open(t, t.TempDir(), "fsync=false")
+	const size = 1 << 30
+	base := rss(t)
+	peak := base
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				peak = max(peak, rss(t))
+			}
+		}
+	}()
+	info, err := s.Put(ctx, "big", &zeros{n: size}, nil)
+	close(stop)
+	<-sampled
+	if err != nil || info.Size != size {
+		t.Fatalf("Put: %+v %v", info, err)
+	}
+	growth := peak - base
+	t.Logf("RSS %d MiB before, peak %d MiB during a 1 GiB Put: +%d MiB", base>>20, peak>>20, growth>>20)
+	if growth >= 64<<20 {
+		t.Fatalf("RSS grew by %d MiB during a 1 GiB Put, want well under 64 MiB", growth>>20)
+	}
+	want := sha256.New()
+	_, _ = io.Copy(want, &zeros{n: size})
+	if !bytes.Equal(info.SHA256, want.Sum(nil)) {
+		t.Fatal("digest of the 1 GiB object is wrong")
+	}
+}
+
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), z.n)
+	clear(p[:k])
+	z.n -= k
+	return int(k), nil
+}
+
+// rss is the process's resident set size in bytes.
+func rss(t *testing.T) int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skip("no /proc/self/statm:", err)
+	}
+	f := strings.Fields(string(data))
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+// TestKilledMidPut: a process SIGKILLed in the middle of a Put leaves
+// nothing visible under the name, and the previous content intact.
+func TestKilledMidPut(t *testing.T) {
+	if dir := os.Getenv("LOCALSTORE_CHILD_DIR"); dir != "" {
+		child(dir)
+		return
+	}
+	dir := t.TempDir()
+	s := open(t, dir, "")
+	if _, err := s.Put(ctx, "doc", bytes.NewReader([]byte("old content")), nil); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledMidPut$")
+	cmd.Env = append(os.Environ(), "LOCALSTORE_CHILD_DIR="+dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	// The child streams forever; kill it once its temporary file is big.
+	testserver.WaitFor(t, 2*time.Minute, "the child's Put to be under way", func() bool {
+		entries, _ := os.ReadDir(filepath.Join(dir, ".filestore", "tmp"))
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && info.Size() > 8<<20 {
+				return true
+			}
+		}
+		return false
+	})
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	if got, err := io.ReadAll(must(s.Open(ctx, "doc"))); err != nil || string(got) != "old content" {
+		t.Fatalf("after the writer died: %q %v", got, err)
+	}
+	if _, err := s.Stat(ctx, "fresh"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the new object of the killed Put: %v", err)
+	}
+}
+
+// child replaces "doc" and creates "fresh" from an endless reader.
+func child(dir string) {
+	s, err := filestore.Open(ctx, "file://"+dir)
+	if err != nil {
+		os.Exit(2)
+	}
+	go func() { _, _ = s.Put(ctx, "fresh", &zeros{n: 1 << 62}, nil) }()
+	_, _ = s.Put(ctx, "doc", &zeros{n: 1 << 62}, nil)
+	os.Exit(3)
+}
