@@ -14,6 +14,7 @@
 //
 //	mem://                                   memstore: in-process, for tests and examples
 //	file:///dir[?mkdir=true&fsync=false]     localstore
+//	s3://bucket[/prefix/]?region=...         s3store (endpoint=...&path_style=true for S3-compatible servers)
 //
 // Each backend's package doc lists its parameters; an unknown parameter is
 // an error (ErrBadURL), and an unregistered scheme's error lists the

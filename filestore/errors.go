@@ -58,6 +58,9 @@ func normalizeMetadata(m map[string]string) (map[string]string, error) {
 		}) >= 0 {
 			return nil, fmt.Errorf("%w: metadata key %q: want letters, digits, '-' and '_'", fs.ErrInvalid, k)
 		}
+		if strings.HasPrefix(lk, "filestore-") {
+			return nil, fmt.Errorf("%w: metadata key %q: the prefix filestore- is reserved", fs.ErrInvalid, k)
+		}
 		if _, dup := out[lk]; dup {
 			return nil, fmt.Errorf("%w: metadata keys %q collide once lower-cased", fs.ErrInvalid, k)
 		}

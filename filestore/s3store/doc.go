@@ -1,0 +1,55 @@
+// Package s3store is the S3 filestore backend, scheme s3://, on
+// aws-sdk-go-v2 (service/s3 and the transfer manager), for AWS and for
+// S3-compatible servers (MinIO, Ceph, versitygw, ...).
+//
+// # URLs
+//
+//	s3://bucket[/prefix/]?region=eu-west-1
+//	s3://bucket?endpoint=http://127.0.0.1:9000&region=us-east-1&path_style=true
+//
+// Parameters:
+//   - region: the bucket's region (else the SDK's configuration).
+//   - endpoint: an S3-compatible server's URL.
+//   - path_style=true: bucket in the path, not the host name (most
+//     S3-compatible servers need it).
+//   - profile: a shared-configuration profile.
+//   - part_size, multipart_threshold (bytes), concurrency: see Options.
+//
+// Credentials come from the SDK's default chain: environment variables,
+// the shared configuration and credentials files, web identity, container
+// and instance roles. A prefix in the path confines the store to the keys
+// under it. Unknown parameters are an error. The SDK's own retries are off
+// for clients built from a URL: the portable layer and the storage
+// Service own retrying.
+//
+// # Guarantees
+//
+// An object becomes visible whole or not at all: a Put up to
+// multipart_threshold (8 MiB) is one PutObject, larger ones a multipart
+// upload that is completed only once everything is sent and aborted on
+// failure or cancellation (with a fresh 30 s context, so that parts are
+// not left behind when the caller's ctx is what ended it). IfNotExist is
+// S3's conditional write (If-None-Match: *). A Put holds at most about
+// multipart_threshold + (concurrency+1) × part_size in memory (measured:
+// +14 MiB RSS for a 1 GiB Put with the defaults).
+//
+// The SHA-256 is stored as the user metadata "filestore-sha256" (and, on
+// a single PutObject, as S3's own checksum, which the server verifies).
+// A multipart upload without PutOptions.SHA256 learns the digest only at
+// the end and records it by copying the object onto itself with the new
+// metadata, conditional on the upload's ETag; objects over 5 GiB (S3's
+// single-copy limit) are then left without it. Metadata values that are
+// not printable ASCII travel RFC 2047-encoded, as S3 returns them.
+//
+// Rename is Copy then Delete (S3 has no rename); Copy is server-side, up
+// to 5 GiB. List returns size and time for each object, not the
+// metadata: Stat has it. S3 deletes missing keys silently, so Delete asks
+// first to report fs.ErrNotExist.
+//
+// Servers that store objects as files (versitygw's posix backend) cannot
+// hold "a" and "a/b" at once; that is reported as fs.ErrExist.
+//
+// # As
+//
+// *s3.Client and *transfermanager.Client.
+package s3store

@@ -1,0 +1,145 @@
+package s3store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/groundwork-go/groundwork/filestore"
+)
+
+// TestGatewayPausedMidUpload: the gateway stops answering in the middle
+// of a multipart Put; the Put fails when its ctx ends, nothing becomes
+// visible, and the multipart upload is aborted (no parts left behind).
+func TestGatewayPausedMidUpload(t *testing.T) {
+	gw := gateway(t)
+	s, err := filestore.Open(context.Background(), storeURL(gw, "faults/", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	src := &signallingReader{r: &zeroReader{n: 64 << 20}, at: 20 << 20, reached: make(chan struct{})}
+	var resumed sync.WaitGroup
+	resumed.Add(1)
+	go func() {
+		defer resumed.Done()
+		<-src.reached // well into the multipart upload
+		gw.Pause()
+		<-ctx.Done() // the Put gives up; let its abort through
+		gw.Resume()
+	}()
+	_, err = s.Put(ctx, "big", src, nil)
+	resumed.Wait()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Put against a paused gateway: %v, want context.DeadlineExceeded", err)
+	}
+	if _, err := s.Stat(context.Background(), "big"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after the failed Put: %v, want ErrNotExist", err)
+	}
+	var client *s3.Client
+	if !s.As(&client) {
+		t.Fatal("As(*s3.Client) failed")
+	}
+	ups, err := client.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups.Uploads) != 0 {
+		t.Fatalf("%d multipart uploads left behind: %+v", len(ups.Uploads), ups.Uploads[0])
+	}
+	// And the store works again.
+	if _, err := s.Put(context.Background(), "after", bytes.NewReader([]byte("ok")), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPutMemoryBounded: a 1 GiB multipart Put grows RSS by well under
+// 64 MiB.
+func TestPutMemoryBounded(t *testing.T) {
+	gw := gateway(t)
+	s, err := filestore.Open(context.Background(), storeURL(gw, "mem/", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const size = 1 << 30
+	base := rss(t)
+	var peak int64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				peak = max(peak, rss(t))
+			}
+		}
+	}()
+	info, err := s.Put(context.Background(), "gib", &zeroReader{n: size}, nil)
+	close(stop)
+	<-sampled
+	if err != nil || info.Size != size {
+		t.Fatalf("Put: %+v %v", info, err)
+	}
+	growth := peak - base
+	t.Logf("RSS %d MiB before, peak %d MiB during a 1 GiB Put: +%d MiB", base>>20, peak>>20, growth>>20)
+	if growth >= 64<<20 {
+		t.Fatalf("RSS grew by %d MiB during a 1 GiB Put, want well under 64 MiB", growth>>20)
+	}
+	if st, err := s.Stat(context.Background(), "gib"); err != nil || st.Size != size || !bytes.Equal(st.SHA256, info.SHA256) {
+		t.Fatalf("Stat: %+v %v", st, err)
+	}
+}
+
+type zeroReader struct{ n int64 }
+
+func (z *zeroReader) Read(p []byte) (int, error) {
+	if z.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), z.n)
+	clear(p[:k])
+	z.n -= k
+	return int(k), nil
+}
+
+// signallingReader closes reached once at bytes have been read.
+type signallingReader struct {
+	r       io.Reader
+	n, at   int64
+	reached chan struct{}
+	once    sync.Once
+}
+
+func (s *signallingReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n += int64(n)
+	if s.n >= s.at {
+		s.once.Do(func() { close(s.reached) })
+	}
+	return n, err
+}
+
+func rss(t *testing.T) int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skip("no /proc/self/statm:", err)
+	}
+	pages, _ := strconv.ParseInt(strings.Fields(string(data))[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
