@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -37,15 +39,15 @@ type Options struct {
 	Prefix string
 	// PartSize is the multipart part size, default (and minimum) 5 MiB;
 	// MultipartThreshold the size from which a Put is a multipart upload,
-	// default 8 MiB; Concurrency the parts uploaded at once, default 3.
-	// A Put holds at most about MultipartThreshold + (Concurrency+1) ×
+	// default 5 MiB; Concurrency the parts uploaded at once, default 2.
+	// A Put holds at most about MultipartThreshold + (Concurrency+2) ×
 	// PartSize in memory.
 	PartSize, MultipartThreshold int64
 	Concurrency                  int
 }
 
 func (o *Options) withDefaults() (*Options, error) {
-	c := Options{PartSize: 5 << 20, MultipartThreshold: 8 << 20, Concurrency: 3}
+	c := Options{PartSize: 5 << 20, MultipartThreshold: 5 << 20, Concurrency: 2}
 	if o != nil {
 		c.Prefix = o.Prefix
 		if o.PartSize != 0 {
@@ -138,6 +140,9 @@ type bucket struct {
 	tm     *transfermanager.Client
 	bucket string
 	o      *Options
+	// bufs holds the buffers a Put collects its first MultipartThreshold
+	// bytes in: allocated once at full size, reused across Puts.
+	bufs sync.Pool
 }
 
 var (
@@ -157,10 +162,15 @@ func New(client *s3.Client, bucketName string, opts *Options) (driver.Bucket, er
 		return nil, err
 	}
 	tm := transfermanager.New(client, func(to *transfermanager.Options) {
-		to.PartSizeBytes, to.MultipartUploadThreshold, to.Concurrency = o.PartSize, o.MultipartThreshold, o.Concurrency
+		// The transfer manager reads a first part before deciding; ours is
+		// decided already (the stream is over MultipartThreshold), so its
+		// threshold is one part: it reads no more than that ahead.
+		to.PartSizeBytes, to.MultipartUploadThreshold, to.Concurrency = o.PartSize, o.PartSize, o.Concurrency
 		to.FailTimeout = 30 * time.Second // abort a failed upload even when the caller's ctx is what ended it
 	})
-	return &bucket{c: client, tm: tm, bucket: bucketName, o: o}, nil
+	b := &bucket{c: client, tm: tm, bucket: bucketName, o: o}
+	b.bufs.New = func() any { return bytes.NewBuffer(make([]byte, 0, o.MultipartThreshold)) }
+	return b, nil
 }
 
 func (b *bucket) key(name string) string { return b.o.Prefix + name }

@@ -59,6 +59,6 @@ func TestConformance(t *testing.T) {
 		},
 		FileAndDirSameName: false, // versitygw's posix backend: as on local disk
 		ListWithoutDigests: true,
-		LargeSize:          12 << 20, // multipart: over the 8 MiB threshold, parts of 5 MiB
+		LargeSize:          12 << 20, // multipart: over the 5 MiB threshold, parts of 5 MiB
 	})
 }

@@ -38,7 +38,7 @@ type writer struct {
 	b    *bucket
 	name string
 	opts *driver.WriterOptions
-	buf  bytes.Buffer
+	buf  *bytes.Buffer // from b.bufs until streaming starts or the Put ends
 
 	pw     *io.PipeWriter // streaming: the upload's body
 	done   chan uploadResult
@@ -62,7 +62,9 @@ type uploadResult struct {
 var errAborted = errors.New("s3store: put aborted")
 
 func (b *bucket) NewWriter(ctx context.Context, name string, opts *driver.WriterOptions) (driver.Writer, error) {
-	return &writer{ctx: ctx, b: b, name: name, opts: opts}, nil
+	buf := b.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	return &writer{ctx: ctx, b: b, name: name, opts: opts, buf: buf}, nil
 }
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -73,11 +75,20 @@ func (w *writer) Write(p []byte) (int, error) {
 		return w.buf.Write(p)
 	}
 	w.startUpload()
-	if _, err := w.pw.Write(w.buf.Bytes()); err != nil {
+	_, err := w.pw.Write(w.buf.Bytes())
+	w.releaseBuf()
+	if err != nil {
 		return 0, err
 	}
-	w.buf = bytes.Buffer{}
 	return w.pw.Write(p)
+}
+
+// releaseBuf gives the buffer back for the next Put.
+func (w *writer) releaseBuf() {
+	if w.buf != nil {
+		w.b.bufs.Put(w.buf)
+		w.buf = nil
+	}
 }
 
 func (w *writer) ifNoneMatch() *string {
@@ -111,6 +122,7 @@ func (w *writer) startUpload() {
 
 func (w *writer) Commit(sum []byte) error {
 	if w.pw == nil {
+		defer w.releaseBuf()
 		_, err := w.b.c.PutObject(w.ctx, &s3.PutObjectInput{Bucket: aws.String(w.b.bucket), Key: aws.String(w.b.key(w.name)),
 			Body: bytes.NewReader(w.buf.Bytes()), ContentLength: aws.Int64(int64(w.buf.Len())), ContentType: w.contentType(),
 			Metadata: encodeMeta(w.opts.Metadata, sum), IfNoneMatch: w.ifNoneMatch(),
@@ -138,7 +150,7 @@ func (w *writer) Commit(sum []byte) error {
 
 func (w *writer) Abort() error {
 	if w.pw == nil {
-		w.buf = bytes.Buffer{}
+		w.releaseBuf()
 		return nil
 	}
 	w.pw.CloseWithError(errAborted)
