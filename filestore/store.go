@@ -267,3 +267,11 @@ func (s *Store) Close() error {
 	}
 	return s.b.Close()
 }
+
+// IsRetryable reports whether err, from this store, is a failure a later
+// attempt may not meet (the network, a busy server), as the backend
+// classifies it; false when the backend does not say.
+func (s *Store) IsRetryable(err error) bool {
+	r, ok := s.b.(driver.Retryer)
+	return ok && err != nil && r.IsRetryable(err)
+}

@@ -137,3 +137,21 @@ type Aser interface {
 type Retryer interface {
 	IsRetryable(err error) bool
 }
+
+// CompletedPart is a part of a native multipart upload.
+type CompletedPart struct {
+	Number int
+	ETag   string
+}
+
+// Multiparter is a Bucket with native multipart uploads (S3): parts are
+// stored by the backend and assembled into one object on Complete.
+// Backends without it get parts stored as objects and composed by the
+// portable layer.
+type Multiparter interface {
+	CreateMultipart(ctx context.Context, name string, opts *WriterOptions) (uploadID string, err error)
+	// UploadPart stores part n (from 1) of size bytes read from r.
+	UploadPart(ctx context.Context, name, uploadID string, n int, r io.ReadSeeker, size int64) (etag string, err error)
+	CompleteMultipart(ctx context.Context, name, uploadID string, parts []CompletedPart) error
+	AbortMultipart(ctx context.Context, name, uploadID string) error
+}

@@ -43,6 +43,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"net/url"
 	"os"
@@ -109,7 +110,9 @@ type bucket struct {
 	tmp    string
 	attrs  string
 	noSync bool
-	locks  sync.Map // name -> *sync.Mutex: one commit at a time per name
+	// locks serialise commits to one name (striped: a fixed set, so
+	// that memory does not grow with the names seen).
+	locks [64]sync.Mutex
 }
 
 var (
@@ -175,8 +178,9 @@ func checkName(name string) error {
 // lock serialises commits to one name in this process, so that a file
 // and its attributes are written by the same Put.
 func (b *bucket) lock(name string) func() {
-	m, _ := b.locks.LoadOrStore(name, &sync.Mutex{})
-	mu := m.(*sync.Mutex)
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(name))
+	mu := &b.locks[h.Sum32()%uint32(len(b.locks))]
 	mu.Lock()
 	return mu.Unlock
 }

@@ -103,3 +103,9 @@ func (s *S3) Pause() { _ = s.cmd.Process.Signal(syscall.SIGSTOP) }
 
 // Resume continues a paused gateway.
 func (s *S3) Resume() { _ = s.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Kill stops the gateway with SIGKILL: connections are refused from then
+// on.
+func (s *S3) Kill() {
+	_ = s.cmd.Process.Kill()
+}

@@ -1,0 +1,207 @@
+package filestore
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+)
+
+// FileState is where a file's row is in its life: a row is written
+// (pending) before its object, and marked ready only once the object is
+// whole; a delete marks it deleting before removing the object. Only
+// ready files are visible; Service.Cleanup finishes or undoes the rest.
+type FileState string
+
+// File states.
+const (
+	FilePending  FileState = "pending"
+	FileReady    FileState = "ready"
+	FileDeleting FileState = "deleting"
+)
+
+// FileRecord is a stored file's metadata.
+type FileRecord struct {
+	ID          string
+	Name        string
+	Size        int64
+	SHA256      []byte
+	ContentType string
+	Backend     string // the name of the backend holding it
+	Path        string // its name in that backend
+	Owner       string
+	Created     time.Time
+	State       FileState
+}
+
+// UploadRecord is a resumable upload in progress.
+type UploadRecord struct {
+	ID      string
+	Options UploadOptions
+	Backend string
+	Path    string // the final object's name
+	// Native is the backend's own multipart upload ID (S3), or "" when
+	// parts are objects composed on Complete.
+	Native  string
+	Created time.Time
+}
+
+// PartRecord is one stored part of a resumable upload.
+type PartRecord struct {
+	Number int
+	Size   int64
+	SHA256 []byte
+	ETag   string // the backend's part identifier (native multipart)
+}
+
+// MetadataStore keeps files' and uploads' metadata. Missing records are
+// fs.ErrNotExist. Implementations: NewMemoryMetadata, and PostgreSQL in
+// package filestore/pgmeta.
+type MetadataStore interface {
+	// PutFile inserts or replaces a file's record.
+	PutFile(ctx context.Context, f *FileRecord) error
+	GetFile(ctx context.Context, id string) (*FileRecord, error)
+	DeleteFile(ctx context.Context, id string) error
+	// StaleFiles returns records not ready (pending or deleting) created
+	// before the time given.
+	StaleFiles(ctx context.Context, before time.Time) ([]*FileRecord, error)
+
+	PutUpload(ctx context.Context, u *UploadRecord) error
+	GetUpload(ctx context.Context, id string) (*UploadRecord, error)
+	// PutPart records a part (replacing one with its number).
+	PutPart(ctx context.Context, uploadID string, p PartRecord) error
+	// Parts returns an upload's parts ordered by number.
+	Parts(ctx context.Context, uploadID string) ([]PartRecord, error)
+	// DeleteUpload removes an upload and its parts' records.
+	DeleteUpload(ctx context.Context, id string) error
+	// StaleUploads returns uploads created before the time given.
+	StaleUploads(ctx context.Context, before time.Time) ([]*UploadRecord, error)
+}
+
+// NewMemoryMetadata returns a MetadataStore in process memory, for tests
+// and single-process use: it goes with the process.
+func NewMemoryMetadata() MetadataStore {
+	return &memoryMeta{files: map[string]FileRecord{}, uploads: map[string]UploadRecord{}, parts: map[string]map[int]PartRecord{}}
+}
+
+type memoryMeta struct {
+	mu      sync.Mutex
+	files   map[string]FileRecord
+	uploads map[string]UploadRecord
+	parts   map[string]map[int]PartRecord
+}
+
+func notFound(kind, id string) error { return fmt.Errorf("%s %q: %w", kind, id, fs.ErrNotExist) }
+
+func (m *memoryMeta) PutFile(_ context.Context, f *FileRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := *f
+	c.SHA256 = slices.Clone(f.SHA256)
+	m.files[f.ID] = c
+	return nil
+}
+
+func (m *memoryMeta) GetFile(_ context.Context, id string) (*FileRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.files[id]
+	if !ok {
+		return nil, notFound("file", id)
+	}
+	f.SHA256 = slices.Clone(f.SHA256)
+	return &f, nil
+}
+
+func (m *memoryMeta) DeleteFile(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.files[id]; !ok {
+		return notFound("file", id)
+	}
+	delete(m.files, id)
+	return nil
+}
+
+func (m *memoryMeta) StaleFiles(_ context.Context, before time.Time) ([]*FileRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*FileRecord
+	for _, f := range m.files {
+		if f.State != FileReady && f.Created.Before(before) {
+			c := f
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (m *memoryMeta) PutUpload(_ context.Context, u *UploadRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := *u
+	c.Options.Metadata = maps.Clone(u.Options.Metadata)
+	m.uploads[u.ID] = c
+	return nil
+}
+
+func (m *memoryMeta) GetUpload(_ context.Context, id string) (*UploadRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.uploads[id]
+	if !ok {
+		return nil, notFound("upload", id)
+	}
+	return &u, nil
+}
+
+func (m *memoryMeta) PutPart(_ context.Context, uploadID string, p PartRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.uploads[uploadID]; !ok {
+		return notFound("upload", uploadID)
+	}
+	if m.parts[uploadID] == nil {
+		m.parts[uploadID] = map[int]PartRecord{}
+	}
+	m.parts[uploadID][p.Number] = p
+	return nil
+}
+
+func (m *memoryMeta) Parts(_ context.Context, uploadID string) ([]PartRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.uploads[uploadID]; !ok {
+		return nil, notFound("upload", uploadID)
+	}
+	out := slices.Collect(maps.Values(m.parts[uploadID]))
+	slices.SortFunc(out, func(a, b PartRecord) int { return a.Number - b.Number })
+	return out, nil
+}
+
+func (m *memoryMeta) DeleteUpload(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.uploads[id]; !ok {
+		return notFound("upload", id)
+	}
+	delete(m.uploads, id)
+	delete(m.parts, id)
+	return nil
+}
+
+func (m *memoryMeta) StaleUploads(_ context.Context, before time.Time) ([]*UploadRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*UploadRecord
+	for _, u := range m.uploads {
+		if u.Created.Before(before) {
+			c := u
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,244 @@
+// Package pgmeta keeps the storage Service's metadata in PostgreSQL,
+// through pgx: filestore.MetadataStore on a *pgxpool.Pool.
+//
+//	pool, err := pgxpool.New(ctx, "postgres://app@db/app")
+//	meta, err := pgmeta.New(ctx, pool, nil) // creates its tables if missing
+//	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: ..., Metadata: meta})
+//
+// # Tables
+//
+// <prefix>files, <prefix>uploads and <prefix>parts (prefix "filestore_"
+// unless Options.TablePrefix), created with CREATE TABLE IF NOT EXISTS by
+// New. A part references its upload and goes with it (ON DELETE CASCADE).
+// Records not ready are indexed by creation time for Cleanup.
+//
+// # Guarantees
+//
+// Each method is one statement, atomic on its own; the Service orders
+// them (pending record, object, ready record) so that no record points at
+// a missing object. Missing records are fs.ErrNotExist.
+package pgmeta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/groundwork-go/groundwork/filestore"
+)
+
+// Options configure New; nil means all defaults.
+type Options struct {
+	// TablePrefix prefixes the table names, default "filestore_"; letters,
+	// digits and underscores only.
+	TablePrefix string
+}
+
+// Store is a filestore.MetadataStore in PostgreSQL.
+type Store struct {
+	pool                  *pgxpool.Pool
+	files, uploads, parts string
+}
+
+var _ filestore.MetadataStore = (*Store)(nil)
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// New creates the tables if they are missing and returns the store.
+func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error) {
+	prefix := "filestore_"
+	if opts != nil && opts.TablePrefix != "" {
+		prefix = opts.TablePrefix
+	}
+	if pool == nil || !identifier.MatchString(prefix) {
+		return nil, fmt.Errorf("%w: pgmeta.New: nil pool or table prefix %q not an identifier", fs.ErrInvalid, prefix)
+	}
+	s := &Store{pool: pool, files: prefix + "files", uploads: prefix + "uploads", parts: prefix + "parts"}
+	ddl := fmt.Sprintf(`
+CREATE TABLE IF NOT EXISTS %[1]s (
+  id text PRIMARY KEY, name text NOT NULL, size bigint NOT NULL, sha256 bytea, content_type text NOT NULL,
+  backend text NOT NULL, path text NOT NULL, owner text NOT NULL, created timestamptz NOT NULL, state text NOT NULL);
+CREATE INDEX IF NOT EXISTS %[1]s_unfinished ON %[1]s (created) WHERE state <> 'ready';
+CREATE TABLE IF NOT EXISTS %[2]s (
+  id text PRIMARY KEY, options jsonb NOT NULL, backend text NOT NULL, path text NOT NULL, native text NOT NULL,
+  created timestamptz NOT NULL);
+CREATE INDEX IF NOT EXISTS %[2]s_created ON %[2]s (created);
+CREATE TABLE IF NOT EXISTS %[3]s (
+  upload_id text NOT NULL REFERENCES %[2]s (id) ON DELETE CASCADE, number int NOT NULL, size bigint NOT NULL,
+  sha256 bytea, etag text NOT NULL, PRIMARY KEY (upload_id, number));`, s.files, s.uploads, s.parts)
+	if _, err := pool.Exec(ctx, ddl); err != nil {
+		return nil, fmt.Errorf("pgmeta: create tables: %w", err)
+	}
+	return s, nil
+}
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("pgmeta: %s %q: %w", kind, id, fs.ErrNotExist)
+}
+
+// PutFile implements filestore.MetadataStore.
+func (s *Store) PutFile(ctx context.Context, f *filestore.FileRecord) error {
+	_, err := s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (id, name, size, sha256, content_type, backend, path, owner, created, state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (id) DO UPDATE SET name = $2, size = $3, sha256 = $4, content_type = $5, backend = $6, path = $7, owner = $8,
+  created = $9, state = $10`, s.files),
+		f.ID, f.Name, f.Size, f.SHA256, f.ContentType, f.Backend, f.Path, f.Owner, f.Created, string(f.State))
+	if err != nil {
+		return fmt.Errorf("pgmeta: put file %q: %w", f.ID, err)
+	}
+	return nil
+}
+
+const fileColumns = "id, name, size, sha256, content_type, backend, path, owner, created, state"
+
+func scanFile(row pgx.Row) (*filestore.FileRecord, error) {
+	f := &filestore.FileRecord{}
+	var state string
+	err := row.Scan(&f.ID, &f.Name, &f.Size, &f.SHA256, &f.ContentType, &f.Backend, &f.Path, &f.Owner, &f.Created, &state)
+	f.State = filestore.FileState(state)
+	return f, err
+}
+
+// GetFile implements filestore.MetadataStore.
+func (s *Store) GetFile(ctx context.Context, id string) (*filestore.FileRecord, error) {
+	f, err := scanFile(s.pool.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE id = $1", fileColumns, s.files), id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("file", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgmeta: get file %q: %w", id, err)
+	}
+	return f, nil
+}
+
+// DeleteFile implements filestore.MetadataStore.
+func (s *Store) DeleteFile(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, s.files, "file", id)
+}
+
+func (s *Store) deleteOne(ctx context.Context, table, kind, id string) error {
+	tag, err := s.pool.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE id = $1", table), id)
+	if err != nil {
+		return fmt.Errorf("pgmeta: delete %s %q: %w", kind, id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound(kind, id)
+	}
+	return nil
+}
+
+// StaleFiles implements filestore.MetadataStore.
+func (s *Store) StaleFiles(ctx context.Context, before time.Time) ([]*filestore.FileRecord, error) {
+	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE state <> 'ready' AND created < $1 ORDER BY created",
+		fileColumns, s.files), before)
+	if err != nil {
+		return nil, fmt.Errorf("pgmeta: stale files: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*filestore.FileRecord, error) { return scanFile(r) })
+	if err != nil {
+		return nil, fmt.Errorf("pgmeta: stale files: %w", err)
+	}
+	return out, nil
+}
+
+// PutUpload implements filestore.MetadataStore.
+func (s *Store) PutUpload(ctx context.Context, u *filestore.UploadRecord) error {
+	opts, err := json.Marshal(u.Options)
+	if err != nil {
+		return fmt.Errorf("pgmeta: put upload %q: %w", u.ID, err)
+	}
+	_, err = s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (id, options, backend, path, native, created) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (id) DO UPDATE SET options = $2, backend = $3, path = $4, native = $5, created = $6`, s.uploads),
+		u.ID, opts, u.Backend, u.Path, u.Native, u.Created)
+	if err != nil {
+		return fmt.Errorf("pgmeta: put upload %q: %w", u.ID, err)
+	}
+	return nil
+}
+
+const uploadColumns = "id, options, backend, path, native, created"
+
+func scanUpload(row pgx.Row) (*filestore.UploadRecord, error) {
+	u := &filestore.UploadRecord{}
+	var opts []byte
+	if err := row.Scan(&u.ID, &opts, &u.Backend, &u.Path, &u.Native, &u.Created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(opts, &u.Options); err != nil {
+		return nil, fmt.Errorf("upload %q: options: %w", u.ID, err)
+	}
+	return u, nil
+}
+
+// GetUpload implements filestore.MetadataStore.
+func (s *Store) GetUpload(ctx context.Context, id string) (*filestore.UploadRecord, error) {
+	u, err := scanUpload(s.pool.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE id = $1", uploadColumns, s.uploads), id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("upload", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgmeta: get upload %q: %w", id, err)
+	}
+	return u, nil
+}
+
+// PutPart implements filestore.MetadataStore.
+func (s *Store) PutPart(ctx context.Context, uploadID string, p filestore.PartRecord) error {
+	_, err := s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (upload_id, number, size, sha256, etag) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (upload_id, number) DO UPDATE SET size = $3, sha256 = $4, etag = $5`, s.parts),
+		uploadID, p.Number, p.Size, p.SHA256, p.ETag)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23503" { // foreign key: no such upload
+		return notFound("upload", uploadID)
+	}
+	if err != nil {
+		return fmt.Errorf("pgmeta: put part %d of %q: %w", p.Number, uploadID, err)
+	}
+	return nil
+}
+
+// Parts implements filestore.MetadataStore.
+func (s *Store) Parts(ctx context.Context, uploadID string) ([]filestore.PartRecord, error) {
+	if _, err := s.GetUpload(ctx, uploadID); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT number, size, sha256, etag FROM %s WHERE upload_id = $1 ORDER BY number", s.parts), uploadID)
+	if err != nil {
+		return nil, fmt.Errorf("pgmeta: parts of %q: %w", uploadID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (filestore.PartRecord, error) {
+		var p filestore.PartRecord
+		err := r.Scan(&p.Number, &p.Size, &p.SHA256, &p.ETag)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgmeta: parts of %q: %w", uploadID, err)
+	}
+	return out, nil
+}
+
+// DeleteUpload implements filestore.MetadataStore; its parts go with it.
+func (s *Store) DeleteUpload(ctx context.Context, id string) error {
+	return s.deleteOne(ctx, s.uploads, "upload", id)
+}
+
+// StaleUploads implements filestore.MetadataStore.
+func (s *Store) StaleUploads(ctx context.Context, before time.Time) ([]*filestore.UploadRecord, error) {
+	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE created < $1 ORDER BY created", uploadColumns, s.uploads), before)
+	if err != nil {
+		return nil, fmt.Errorf("pgmeta: stale uploads: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*filestore.UploadRecord, error) { return scanUpload(r) })
+	if err != nil {
+		return nil, fmt.Errorf("pgmeta: stale uploads: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,477 @@
+package filestore
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/groundwork-go/groundwork/internal/resilience"
+)
+
+// RetryPolicy is the backoff policy around each backend call; the zero
+// value means the defaults documented on its fields.
+type RetryPolicy = resilience.RetryPolicy
+
+// BreakerPolicy configures the circuit breaker around each backend; the
+// zero value opens after 5 consecutive failures, for 5 seconds.
+type BreakerPolicy = resilience.BreakerPolicy
+
+// ErrBackendDown: the backend's circuit breaker is open after repeated
+// failures; calls to it fail at once until it is probed again.
+var ErrBackendDown = resilience.ErrOpen
+
+// ServiceOptions configure NewService.
+type ServiceOptions struct {
+	// Backends by name ("nfs", "hdfs", "s3", "local" are the names
+	// DefaultPolicy knows). The Service does not close them.
+	Backends map[string]*Store
+	// Policy picks the backends for an upload; nil means DefaultPolicy.
+	Policy Policy
+	// Metadata keeps the records; nil means NewMemoryMetadata().
+	Metadata MetadataStore
+	// Retry and Breaker wrap every call to a backend, one breaker per
+	// backend.
+	Retry   RetryPolicy
+	Breaker BreakerPolicy
+	// Observers are told of every file uploaded and deleted.
+	Observers []Observer
+	// StaleAfter is how old an unfinished upload (resumable, or a row
+	// whose object never completed) must be for Cleanup to remove it;
+	// default 24 hours.
+	StaleAfter time.Duration
+	// CleanupEvery runs Cleanup in the background at this interval; 0
+	// (the default) leaves it to the caller.
+	CleanupEvery time.Duration
+	Logger       *slog.Logger
+}
+
+// UploadOptions describe a file to store.
+type UploadOptions struct {
+	// Name is the file's name as users know it (any text but NUL; the
+	// backends store the file under a name of the Service's own).
+	Name        string
+	Size        int64 // 0 when unknown; a different length fails the upload
+	ContentType string
+	Priority    Priority
+	Owner       string
+	Metadata    map[string]string
+	SHA256      []byte // the expected digest, if known
+}
+
+func (o *UploadOptions) check() error {
+	switch {
+	case o.Name == "" || strings.IndexByte(o.Name, 0) >= 0:
+		return fmt.Errorf("%w: UploadOptions.Name %q: want non-empty, without NUL", fs.ErrInvalid, o.Name)
+	case o.Size < 0:
+		return fmt.Errorf("%w: UploadOptions.Size %d", fs.ErrInvalid, o.Size)
+	}
+	if err := o.Priority.valid(); err != nil {
+		return fmt.Errorf("%w: UploadOptions.Priority: %v", fs.ErrInvalid, err)
+	}
+	return nil
+}
+
+// EventKind says what happened to a file.
+type EventKind string
+
+// Event kinds.
+const (
+	EventUploaded EventKind = "uploaded"
+	EventDeleted  EventKind = "deleted"
+)
+
+// Event is told to Observers after the fact.
+type Event struct {
+	Kind EventKind
+	File FileRecord
+}
+
+// Observer is told of events, synchronously, after the operation
+// succeeded; a panic is recovered and logged. Publishing to an mq topic
+// is one observer: func(ctx, e) { client.Publish(ctx, ...) }.
+type Observer func(ctx context.Context, e Event)
+
+// Service stores files on several backends under one API: it picks a
+// backend per upload by policy, keeps metadata consistent with the
+// objects, retries and fails over, and runs resumable uploads.
+type Service struct {
+	backends map[string]*backend
+	o        ServiceOptions
+	meta     MetadataStore
+	closed   atomic.Bool
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+type backend struct {
+	name  string
+	s     *Store
+	br    *resilience.Breaker
+	retry RetryPolicy
+}
+
+// NewService checks opts and returns a Service.
+func NewService(opts ServiceOptions) (*Service, error) {
+	if len(opts.Backends) == 0 {
+		return nil, fmt.Errorf("%w: ServiceOptions.Backends is empty", fs.ErrInvalid)
+	}
+	if opts.Policy == nil {
+		opts.Policy = DefaultPolicy
+	}
+	if opts.Metadata == nil {
+		opts.Metadata = NewMemoryMetadata()
+	}
+	if opts.StaleAfter == 0 {
+		opts.StaleAfter = 24 * time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := opts.Retry.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: ServiceOptions.Retry: %v", fs.ErrInvalid, err)
+	}
+	if opts.StaleAfter < 0 || opts.CleanupEvery < 0 {
+		return nil, fmt.Errorf("%w: negative StaleAfter or CleanupEvery", fs.ErrInvalid)
+	}
+	svc := &Service{backends: map[string]*backend{}, o: opts, meta: opts.Metadata, stop: make(chan struct{})}
+	for name, st := range opts.Backends {
+		if st == nil || name == "" {
+			return nil, fmt.Errorf("%w: backend %q is nil or unnamed", fs.ErrInvalid, name)
+		}
+		br, err := resilience.NewBreaker("filestore "+name, opts.Breaker, backendFailure)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ServiceOptions.Breaker: %v", fs.ErrInvalid, err)
+		}
+		svc.backends[name] = &backend{name: name, s: st, br: br, retry: opts.Retry}
+	}
+	if opts.CleanupEvery > 0 {
+		svc.wg.Add(1)
+		go svc.janitor()
+	}
+	return svc, nil
+}
+
+// backendFailure tells the breaker which errors are the backend's fault:
+// not an answer about the request (missing, existing, invalid, a digest
+// mismatch), not the caller's ctx.
+func backendFailure(err error) bool {
+	for _, answered := range []error{fs.ErrNotExist, fs.ErrExist, fs.ErrInvalid, ErrDigestMismatch, ErrSizeMismatch,
+		context.Canceled, context.DeadlineExceeded, errConsumed} {
+		if errors.Is(err, answered) {
+			return false
+		}
+	}
+	return true
+}
+
+// call runs op through the backend's retry policy and breaker.
+func (b *backend) call(ctx context.Context, op func(ctx context.Context) error) error {
+	return b.retry.Do(ctx, func(err error) bool { return !errors.Is(err, ErrBackendDown) && b.s.IsRetryable(err) },
+		func(ctx context.Context) error { return b.br.Do(func() error { return op(ctx) }) })
+}
+
+func (svc *Service) check() error {
+	if svc.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// candidates are the configured backends the policy allows, in its order;
+// if it names none that is configured, every configured one, by name.
+func (svc *Service) candidates(o UploadOptions) []*backend {
+	var out []*backend
+	for _, name := range svc.o.Policy(o) {
+		if b, ok := svc.backends[name]; ok && !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		for _, name := range slices.Sorted(maps.Keys(svc.backends)) {
+			out = append(out, svc.backends[name])
+		}
+	}
+	return out
+}
+
+func newFileID() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func objectPath(id string) string { return "files/" + id[:2] + "/" + id }
+
+// errConsumed: a failed attempt read part of a reader that cannot rewind,
+// so no other backend can be tried.
+var errConsumed = errors.New("filestore: the upload's reader was partly consumed and cannot be rewound")
+
+// countingReader counts what was read, to know whether a failed attempt
+// may be repeated.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// rewind readies r for another attempt.
+func (c *countingReader) rewind() error {
+	if c.n == 0 {
+		return nil
+	}
+	s, ok := c.r.(io.Seeker)
+	if !ok {
+		return errConsumed
+	}
+	if _, err := s.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("%w: %v", errConsumed, err)
+	}
+	c.n = 0
+	return nil
+}
+
+// Upload stores what r yields as a new file and returns its ID and
+// record. The backend comes from the policy; if it fails (or its breaker
+// is open), the upload moves to the next backend the policy allows — from
+// the start of r, which must then be an io.Seeker unless nothing was read
+// yet. The record is written before the object (pending) and marked ready
+// after it, so that no record ever points at a missing object.
+func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (string, *FileRecord, error) {
+	if err := svc.check(); err != nil {
+		return "", nil, err
+	}
+	if err := opts.check(); err != nil {
+		return "", nil, fmt.Errorf("filestore: upload: %w", err)
+	}
+	id := newFileID()
+	rec := &FileRecord{ID: id, Name: opts.Name, ContentType: opts.ContentType, Owner: opts.Owner, Path: objectPath(id),
+		Created: time.Now().UTC(), State: FilePending}
+	src := &countingReader{r: r}
+	var errs []error
+	for _, b := range svc.candidates(opts) {
+		rec.Backend = b.name
+		if err := svc.meta.PutFile(ctx, rec); err != nil {
+			return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
+		}
+		var info *Info
+		err := b.call(ctx, func(ctx context.Context) error {
+			if err := src.rewind(); err != nil {
+				return resilience.Permanent(err)
+			}
+			var err error
+			info, err = b.s.Put(ctx, rec.Path, src, &PutOptions{ContentType: opts.ContentType, Metadata: opts.Metadata,
+				SHA256: opts.SHA256, Size: opts.Size, IfNotExist: true})
+			return err
+		})
+		if err == nil {
+			rec.Size, rec.SHA256, rec.State = info.Size, info.SHA256, FileReady
+			if err := svc.meta.PutFile(ctx, rec); err != nil {
+				// The object stays, pending: Cleanup removes it.
+				return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
+			}
+			svc.emit(ctx, EventUploaded, rec)
+			return id, rec, nil
+		}
+		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
+		if derr := svc.meta.DeleteFile(ctx, id); derr != nil {
+			svc.o.Logger.Warn("filestore: removing the record of a failed upload failed; Cleanup will", "id", id, "err", derr)
+		}
+		if !failover(err) || src.rewind() != nil {
+			break
+		}
+		svc.o.Logger.Warn("filestore: upload failed over to the next backend", "from", b.name, "err", err)
+	}
+	return "", nil, fmt.Errorf("filestore: upload %q: %w", opts.Name, errors.Join(errs...))
+}
+
+// failover reports whether an upload that failed with err may go on to
+// another backend: not if the content or the caller is at fault.
+func failover(err error) bool {
+	return backendFailure(err) || errors.Is(err, ErrBackendDown)
+}
+
+// Stat returns a ready file's record.
+func (svc *Service) Stat(ctx context.Context, id string) (*FileRecord, error) {
+	if err := svc.check(); err != nil {
+		return nil, err
+	}
+	rec, err := svc.meta.GetFile(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: file %q: %w", id, err)
+	}
+	if rec.State != FileReady {
+		return nil, fmt.Errorf("filestore: file %q (%s): %w", id, rec.State, fs.ErrNotExist)
+	}
+	return rec, nil
+}
+
+// Backend returns the store configured under name, or nil.
+func (svc *Service) Backend(name string) *Store {
+	if b, ok := svc.backends[name]; ok {
+		return b.s
+	}
+	return nil
+}
+
+func (svc *Service) backendOf(rec *FileRecord) (*backend, error) {
+	b, ok := svc.backends[rec.Backend]
+	if !ok {
+		return nil, fmt.Errorf("filestore: file %q is on backend %q, which is not configured", rec.ID, rec.Backend)
+	}
+	return b, nil
+}
+
+// Download opens a file for reading. A backend whose breaker is open
+// fails at once with ErrBackendDown.
+func (svc *Service) Download(ctx context.Context, id string) (*Reader, *FileRecord, error) {
+	rec, err := svc.Stat(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := svc.backendOf(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rd *Reader
+	err = b.call(ctx, func(ctx context.Context) error {
+		var err error
+		rd, err = b.s.Open(ctx, rec.Path)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("filestore: download %q from backend %q: %w", id, b.name, err)
+	}
+	return rd, rec, nil
+}
+
+// Delete removes a file: its record is marked deleting (invisible), the
+// object deleted, then the record.
+func (svc *Service) Delete(ctx context.Context, id string) error {
+	rec, err := svc.Stat(ctx, id)
+	if err != nil {
+		return err
+	}
+	b, err := svc.backendOf(rec)
+	if err != nil {
+		return err
+	}
+	rec.State = FileDeleting
+	if err := svc.meta.PutFile(ctx, rec); err != nil {
+		return fmt.Errorf("filestore: delete %q: metadata: %w", id, err)
+	}
+	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
+		return fmt.Errorf("filestore: delete %q from backend %q: %w", id, b.name, err)
+	}
+	if err := svc.meta.DeleteFile(ctx, id); err != nil {
+		return fmt.Errorf("filestore: delete %q: metadata: %w", id, err)
+	}
+	svc.emit(ctx, EventDeleted, rec)
+	return nil
+}
+
+// removeObject deletes path; one already gone is fine.
+func (svc *Service) removeObject(ctx context.Context, b *backend, path string) error {
+	err := b.call(ctx, func(ctx context.Context) error { return b.s.Delete(ctx, path) })
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (svc *Service) emit(ctx context.Context, kind EventKind, rec *FileRecord) {
+	for _, o := range svc.o.Observers {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					svc.o.Logger.Error("filestore: observer panicked", "event", kind, "id", rec.ID, "panic", p)
+				}
+			}()
+			o(ctx, Event{Kind: kind, File: *rec})
+		}()
+	}
+}
+
+// Cleanup finishes what crashed or abandoned operations left, older than
+// StaleAfter: pending records (an upload that never completed) lose their
+// object and record, deleting ones are deleted, and resumable uploads
+// are aborted with their parts.
+func (svc *Service) Cleanup(ctx context.Context) error {
+	if err := svc.check(); err != nil {
+		return err
+	}
+	before := time.Now().Add(-svc.o.StaleAfter)
+	files, err := svc.meta.StaleFiles(ctx, before)
+	if err != nil {
+		return fmt.Errorf("filestore: cleanup: %w", err)
+	}
+	var errs []error
+	for _, rec := range files {
+		if b, ok := svc.backends[rec.Backend]; ok {
+			if err := svc.removeObject(ctx, b, rec.Path); err != nil {
+				errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
+				continue
+			}
+		}
+		if err := svc.meta.DeleteFile(ctx, rec.ID); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	uploads, err := svc.meta.StaleUploads(ctx, before)
+	if err != nil {
+		return fmt.Errorf("filestore: cleanup: %w", err)
+	}
+	for _, u := range uploads {
+		if err := svc.abort(ctx, u); err != nil {
+			errs = append(errs, fmt.Errorf("upload %q: %w", u.ID, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("filestore: cleanup: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func (svc *Service) janitor() {
+	defer svc.wg.Done()
+	t := time.NewTicker(svc.o.CleanupEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-svc.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), svc.o.CleanupEvery)
+		if err := svc.Cleanup(ctx); err != nil {
+			svc.o.Logger.Warn("filestore: background cleanup", "err", err)
+		}
+		cancel()
+	}
+}
+
+// Close stops the background cleanup. It is idempotent; afterwards every
+// method returns ErrClosed. The backends stay open.
+func (svc *Service) Close() error {
+	if svc.closed.Swap(true) {
+		return nil
+	}
+	close(svc.stop)
+	svc.wg.Wait()
+	return nil
+}

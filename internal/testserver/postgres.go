@@ -1,0 +1,105 @@
+package testserver
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// Postgres is a throwaway PostgreSQL cluster.
+type Postgres struct {
+	// URL is its connection string, postgres://postgres@127.0.0.1:port/postgres.
+	URL string
+	dir string
+	bin string
+}
+
+// PostgresURL returns GROUNDWORK_POSTGRES_URL when set, else the URL of a
+// fresh cluster started for t.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	if u := os.Getenv("GROUNDWORK_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return StartPostgres(t).URL
+}
+
+// StartPostgres runs initdb and pg_ctl (as the postgres user when run by
+// root, as PostgreSQL requires) on a free port with fsync off, and stops
+// the cluster when t ends.
+func StartPostgres(t testing.TB) *Postgres {
+	t.Helper()
+	bin := postgresBin()
+	if bin == "" {
+		Unavailable(t, "PostgreSQL is not installed (apt-get install postgresql)")
+	}
+	dir, err := os.MkdirTemp("", "groundwork-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	port := FreePort(t)
+	p := &Postgres{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), dir: dir, bin: bin}
+	runAs := func(args ...string) error {
+		cmd := exec.Command(args[0], args[1:]...)
+		if os.Geteuid() == 0 {
+			u, err := user.Lookup("postgres")
+			if err != nil {
+				return fmt.Errorf("running as root needs a postgres user: %v", err)
+			}
+			uid, _ := strconv.Atoi(u.Uid)
+			if err := os.Chown(dir, uid, -1); err != nil {
+				return err
+			}
+			cmd = exec.Command("su", "postgres", "-s", "/bin/sh", "-c", shellQuote(args))
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%v: %v\n%s", args, err, tail(string(out)))
+		}
+		return nil
+	}
+	data := filepath.Join(dir, "data")
+	if err := runAs(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
+		t.Fatalf("testserver: initdb: %v", err)
+	}
+	if err := runAs(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o",
+		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, dir), "start"); err != nil {
+		t.Fatalf("testserver: pg_ctl start: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = runAs(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
+	})
+	return p
+}
+
+func postgresBin() string {
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(matches) == 0 {
+		return ""
+	}
+	return filepath.Dir(matches[len(matches)-1])
+}
+
+// shellQuote joins args for sh -c.
+func shellQuote(args []string) string {
+	q := make([]byte, 0, 64)
+	for i, a := range args {
+		if i > 0 {
+			q = append(q, ' ')
+		}
+		q = append(q, '\'')
+		for _, c := range []byte(a) {
+			if c == '\'' {
+				q = append(q, `'\''`...)
+			} else {
+				q = append(q, c)
+			}
+		}
+		q = append(q, '\'')
+	}
+	return string(q)
+}
