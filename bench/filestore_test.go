@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -134,12 +133,8 @@ func BenchmarkLocalGet(b *testing.B) {
 // transfer manager with the same part size and concurrency.
 func s3Setup(b *testing.B) (*filestore.Store, *s3.Client, *transfermanager.Client) {
 	gw := testserver.StartS3(b, "bench")
-	b.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
-	b.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
-	b.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	q := url.Values{"endpoint": {gw.Endpoint}, "region": {"us-east-1"}, "path_style": {"true"}}
-	s, err := filestore.Open(context.Background(), "s3://bench/gw/?"+q.Encode())
+	gw.UseCredentials(b)
+	s, err := filestore.Open(context.Background(), gw.URL("bench", "gw/"))
 	must(b, err)
 	b.Cleanup(func() { s.Close() })
 	var client *s3.Client

@@ -1,6 +1,6 @@
-// Package filestore is one file API over local disk, memory, S3 and NFS
-// (HDFS to come): Store, opened from a URL with the backend registered by
-// a blank import, in the manner of database/sql and gocloud.dev/blob.
+// Package filestore is one file API over local disk, memory and S3 (NFS
+// and HDFS to come): Store, opened from a URL with the backend registered
+// by a blank import, in the manner of database/sql and gocloud.dev/blob.
 //
 //	import _ "github.com/groundwork-go/groundwork/filestore/localstore"
 //
@@ -55,6 +55,41 @@
 //
 // Store.As reaches a backend's native client; each backend's package doc
 // lists the types it accepts.
+//
+// # Service
+//
+// Service is the storage service on top: several Stores by name, a
+// Policy choosing one per upload (DefaultPolicy: under 100 MB, NFS when
+// latency matters, else HDFS; from 100 MB, HDFS when durability matters,
+// else S3), metadata in a MetadataStore (memory, or PostgreSQL with
+// package pgmeta), per-backend retries and circuit breakers, and
+// resumable uploads:
+//
+//	svc, err := filestore.NewService(filestore.ServiceOptions{
+//		Backends: map[string]*filestore.Store{"nfs": nfs, "s3": s3, "local": local},
+//		Metadata: meta, // pgmeta.New(ctx, pool, nil)
+//	})
+//	id, rec, err := svc.Upload(ctx, r, filestore.UploadOptions{Name: "scan.pdf", Size: n, Priority: filestore.PriorityLatency})
+//	rd, rec, err := svc.Download(ctx, id)
+//
+//	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "video.mp4"})
+//	_, err = up.WritePart(ctx, 1, part1)            // each part stored and recorded
+//	up, err = svc.ResumeUpload(ctx, up.ID())        // after a restart
+//	parts, err := up.Parts(ctx)                     // resume after the last
+//	id, rec, err = up.Complete(ctx)
+//
+// Its guarantees: a file's record is written (pending) before its object
+// and marked ready after it, and a delete hides the record before
+// removing the object, so no visible record points at a missing object;
+// Cleanup (or ServiceOptions.CleanupEvery) removes what crashes leave.
+// When a backend fails — after its retries, or at once while its breaker
+// is open — an upload moves to the next backend the policy allows (from
+// the start of the reader, which must be an io.Seeker once read from),
+// and reads from it fail fast with ErrBackendDown. Resumable uploads use
+// the backend's native multipart upload (S3; parts of at least 5 MiB
+// but the last) or store each part as an object and compose them on
+// Complete; on S3, Complete reads the assembled object back once for its
+// SHA-256. Observers hear of every upload and delete.
 //
 // # Backends
 //

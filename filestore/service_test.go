@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -37,12 +36,8 @@ func localStore(t *testing.T) *filestore.Store {
 
 func s3Store(t *testing.T) (*filestore.Store, *testserver.S3) {
 	gw := testserver.StartS3(t, "files")
-	t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	q := url.Values{"endpoint": {gw.Endpoint}, "region": {"us-east-1"}, "path_style": {"true"}}
-	s, err := filestore.Open(ctx, "s3://files?"+q.Encode())
+	gw.UseCredentials(t)
+	s, err := filestore.Open(ctx, gw.URL("files", ""))
 	if err != nil {
 		t.Fatal(err)
 	}

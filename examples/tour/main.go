@@ -46,7 +46,7 @@ func brokerURL() string {
 
 func run(ctx context.Context) error {
 	fmt.Printf("== mq: one messaging API (here on %s)\n", brokerURL())
-	for _, step := range []func(context.Context) error{publishAndConsume, retryAndDeadLetter, outageBuffer, locks, caching} {
+	for _, step := range []func(context.Context) error{publishAndConsume, retryAndDeadLetter, outageBuffer, locks, caching, files} {
 		if err := step(ctx); err != nil {
 			return err
 		}

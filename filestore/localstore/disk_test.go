@@ -10,10 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -94,67 +90,28 @@ func TestURLs(t *testing.T) {
 // TestPutMemoryBounded: a 1 GiB Put grows the process's RSS by well
 // under 64 MiB (sampled while it runs).
 func TestPutMemoryBounded(t *testing.T) {
-	s := open(t, t.TempDir(), "fsync=false")
 	if raceEnabled {
 		t.Skip("RSS under -race measures the race detector; scripts/test runs this test without -race")
 	}
+	if testserver.Isolated(t) {
+		return
+	}
+	s := open(t, t.TempDir(), "fsync=false")
 	const size = 1 << 30
-	runtime.GC()
-	debug.FreeOSMemory()
-	base := rss(t)
-	peak := base
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-				peak = max(peak, rss(t))
-			}
-		}
-	}()
-	info, err := s.Put(ctx, "big", &zeros{n: size}, nil)
-	close(stop)
-	<-sampled
+	var info *filestore.Info
+	var err error
+	growth := testserver.PeakRSSGrowth(t, func() { info, err = s.Put(ctx, "big", testserver.Zeros(size), nil) })
 	if err != nil || info.Size != size {
 		t.Fatalf("Put: %+v %v", info, err)
 	}
-	growth := peak - base
-	t.Logf("RSS %d MiB before, peak %d MiB during a 1 GiB Put: +%d MiB", base>>20, peak>>20, growth>>20)
 	if growth >= 64<<20 {
 		t.Fatalf("RSS grew by %d MiB during a 1 GiB Put, want well under 64 MiB", growth>>20)
 	}
 	want := sha256.New()
-	_, _ = io.Copy(want, &zeros{n: size})
+	_, _ = io.Copy(want, testserver.Zeros(size))
 	if !bytes.Equal(info.SHA256, want.Sum(nil)) {
 		t.Fatal("digest of the 1 GiB object is wrong")
 	}
-}
-
-type zeros struct{ n int64 }
-
-func (z *zeros) Read(p []byte) (int, error) {
-	if z.n == 0 {
-		return 0, io.EOF
-	}
-	k := min(int64(len(p)), z.n)
-	clear(p[:k])
-	z.n -= k
-	return int(k), nil
-}
-
-// rss is the process's resident set size in bytes.
-func rss(t *testing.T) int64 {
-	data, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skip("no /proc/self/statm:", err)
-	}
-	f := strings.Fields(string(data))
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
 }
 
 // TestKilledMidPut: a process SIGKILLed in the middle of a Put leaves
@@ -201,7 +158,7 @@ func child(dir string) {
 	if err != nil {
 		os.Exit(2)
 	}
-	go func() { _, _ = s.Put(ctx, "fresh", &zeros{n: 1 << 62}, nil) }()
-	_, _ = s.Put(ctx, "doc", &zeros{n: 1 << 62}, nil)
+	go func() { _, _ = s.Put(ctx, "fresh", testserver.Zeros(1<<62), nil) }()
+	_, _ = s.Put(ctx, "doc", testserver.Zeros(1<<62), nil)
 	os.Exit(3)
 }

@@ -35,12 +35,14 @@
 // manager's pool of concurrency+1 part buffers).
 //
 // The SHA-256 is stored as the user metadata "filestore-sha256" (and, on
-// a single PutObject, as S3's own checksum, which the server verifies).
+// a single PutObject, as S3's own checksum, which the server verifies;
+// the SDK's signer reuses the digest instead of hashing the body again).
 // A multipart upload without PutOptions.SHA256 learns the digest only at
-// the end and records it by copying the object onto itself with the new
-// metadata, conditional on the upload's ETag; objects over 5 GiB (S3's
-// single-copy limit) are then left without it. Metadata values that are
-// not printable ASCII travel RFC 2047-encoded, as S3 returns them.
+// the end and records it as the object tag "filestore-sha256", bound to
+// the upload's ETag (a tag left by an older upload of the name is not
+// believed); Stat and Open of such an object make one more request
+// (GetObjectTagging). Metadata values that are not printable ASCII travel
+// RFC 2047-encoded, as S3 returns them.
 //
 // Rename is Copy then Delete (S3 has no rename); Copy is server-side, up
 // to 5 GiB. List returns size and time for each object, not the

@@ -6,11 +6,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
 // TestGatewayPausedMidUpload: the gateway stops answering in the middle
@@ -26,14 +22,14 @@ import (
 // visible, and the multipart upload is aborted (no parts left behind).
 func TestGatewayPausedMidUpload(t *testing.T) {
 	gw := gateway(t)
-	s, err := filestore.Open(context.Background(), storeURL(gw, "faults/", ""))
+	s, err := filestore.Open(context.Background(), gw.URL(bucket, "faults/"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	src := &signallingReader{r: &zeroReader{n: 64 << 20}, at: 20 << 20, reached: make(chan struct{})}
+	src := &signallingReader{r: testserver.Zeros(64 << 20), at: 20 << 20, reached: make(chan struct{})}
 	var resumed sync.WaitGroup
 	resumed.Add(1)
 	go func() {
@@ -71,58 +67,30 @@ func TestGatewayPausedMidUpload(t *testing.T) {
 // TestPutMemoryBounded: a 1 GiB multipart Put grows RSS by well under
 // 64 MiB.
 func TestPutMemoryBounded(t *testing.T) {
+	if raceEnabled {
+		t.Skip("RSS under -race measures the race detector; scripts/test runs this test without -race")
+	}
+	if testserver.Isolated(t) {
+		return
+	}
 	gw := gateway(t)
-	s, err := filestore.Open(context.Background(), storeURL(gw, "mem/", ""))
+	s, err := filestore.Open(context.Background(), gw.URL(bucket, "mem/"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if raceEnabled {
-		t.Skip("RSS under -race measures the race detector; scripts/test runs this test without -race")
-	}
 	const size = 1 << 30
-	runtime.GC()
-	debug.FreeOSMemory()
-	base := rss(t)
-	var peak int64
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-				peak = max(peak, rss(t))
-			}
-		}
-	}()
-	info, err := s.Put(context.Background(), "gib", &zeroReader{n: size}, nil)
-	close(stop)
-	<-sampled
+	var info *filestore.Info
+	growth := testserver.PeakRSSGrowth(t, func() { info, err = s.Put(context.Background(), "gib", testserver.Zeros(size), nil) })
 	if err != nil || info.Size != size {
 		t.Fatalf("Put: %+v %v", info, err)
 	}
-	growth := peak - base
-	t.Logf("RSS %d MiB before, peak %d MiB during a 1 GiB Put: +%d MiB", base>>20, peak>>20, growth>>20)
 	if growth >= 64<<20 {
 		t.Fatalf("RSS grew by %d MiB during a 1 GiB Put, want well under 64 MiB", growth>>20)
 	}
 	if st, err := s.Stat(context.Background(), "gib"); err != nil || st.Size != size || !bytes.Equal(st.SHA256, info.SHA256) {
 		t.Fatalf("Stat: %+v %v", st, err)
 	}
-}
-
-type zeroReader struct{ n int64 }
-
-func (z *zeroReader) Read(p []byte) (int, error) {
-	if z.n == 0 {
-		return 0, io.EOF
-	}
-	k := min(int64(len(p)), z.n)
-	clear(p[:k])
-	z.n -= k
-	return int(k), nil
 }
 
 // signallingReader closes reached once at bytes have been read.
@@ -140,13 +108,4 @@ func (s *signallingReader) Read(p []byte) (int, error) {
 		s.once.Do(func() { close(s.reached) })
 	}
 	return n, err
-}
-
-func rss(t *testing.T) int64 {
-	data, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skip("no /proc/self/statm:", err)
-	}
-	pages, _ := strconv.ParseInt(strings.Fields(string(data))[1], 10, 64)
-	return pages * int64(os.Getpagesize())
 }

@@ -23,7 +23,7 @@ import (
 func TestInterop(t *testing.T) {
 	gw := gateway(t)
 	ctx := context.Background()
-	s, err := filestore.Open(ctx, storeURL(gw, "", ""))
+	s, err := filestore.Open(ctx, gw.URL(bucket, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

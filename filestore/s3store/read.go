@@ -2,6 +2,7 @@ package s3store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,40 @@ func (b *bucket) Attributes(ctx context.Context, name string) (*driver.Attribute
 	if err != nil {
 		return nil, mapErr(name, err)
 	}
-	return attrs(aws.ToInt64(out.ContentLength), out.LastModified, out.ContentType, out.Metadata), nil
+	a := attrs(aws.ToInt64(out.ContentLength), out.LastModified, out.ContentType, out.Metadata)
+	if err := b.taggedDigest(ctx, name, a, aws.ToString(out.ETag), out.TagCount); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// digestTag binds a digest to the ETag of the object it describes.
+func digestTag(sum []byte, etag string) string {
+	return hex.EncodeToString(sum) + ":" + strings.Trim(etag, `"`)
+}
+
+// taggedDigest fills a.SHA256 from the object's tag when its metadata had
+// none (a multipart upload whose digest came at the end) and the tag
+// still describes this very object (same ETag). tagCount is nil when the
+// server does not say how many tags the object has.
+func (b *bucket) taggedDigest(ctx context.Context, name string, a *driver.Attributes, etag string, tagCount *int32) error {
+	if a.SHA256 != nil || tagCount != nil && *tagCount == 0 || !strings.Contains(etag, "-") {
+		return nil // has it, or no tags, or not a multipart upload
+	}
+	out, err := b.c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(b.bucket), Key: aws.String(b.key(name))})
+	if err != nil {
+		return mapErr(name, err)
+	}
+	for _, t := range out.TagSet {
+		if aws.ToString(t.Key) != shaKey {
+			continue
+		}
+		sum, tagEtag, ok := strings.Cut(aws.ToString(t.Value), ":")
+		if ok && tagEtag == strings.Trim(etag, `"`) {
+			a.SHA256, _ = hex.DecodeString(sum)
+		}
+	}
+	return nil
 }
 
 func attrs(size int64, mod *time.Time, contentType *string, meta map[string]string) *driver.Attributes {
@@ -71,7 +105,12 @@ func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) 
 	if total, ok := totalFromRange(aws.ToString(out.ContentRange)); ok {
 		size = total
 	}
-	return &reader{body: out.Body, attrs: attrs(size, out.LastModified, out.ContentType, out.Metadata)}, nil
+	a := attrs(size, out.LastModified, out.ContentType, out.Metadata)
+	if err := b.taggedDigest(ctx, name, a, aws.ToString(out.ETag), out.TagCount); err != nil {
+		out.Body.Close()
+		return nil, err
+	}
+	return &reader{body: out.Body, attrs: a}, nil
 }
 
 // totalFromRange reads the object's size from "bytes 0-99/1000".

@@ -3,7 +3,6 @@ package s3store_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sync/atomic"
 	"testing"
 
@@ -26,20 +25,8 @@ const bucket = "groundwork"
 // at its keys (environment variables, as a deployment would).
 func gateway(t *testing.T) *testserver.S3 {
 	gw := testserver.StartS3(t, bucket)
-	t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", gw.SecretKey)
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	gw.UseCredentials(t)
 	return gw
-}
-
-func storeURL(gw *testserver.S3, prefix string, extra string) string {
-	q := url.Values{"endpoint": {gw.Endpoint}, "region": {"us-east-1"}, "path_style": {"true"}}
-	u := url.URL{Scheme: "s3", Host: bucket, Path: "/" + prefix, RawQuery: q.Encode()}
-	if extra != "" {
-		u.RawQuery += "&" + extra
-	}
-	return u.String()
 }
 
 var tests atomic.Int32
@@ -50,7 +37,7 @@ func TestConformance(t *testing.T) {
 		NewStore: func(t *testing.T, opts ...filestore.Option) *filestore.Store {
 			// Each test its own prefix of one bucket: the prefix option is
 			// exercised by every test.
-			s, err := filestore.Open(context.Background(), storeURL(gw, fmt.Sprintf("t%d/", tests.Add(1)), ""), opts...)
+			s, err := filestore.Open(context.Background(), gw.URL(bucket, fmt.Sprintf("t%d/", tests.Add(1))), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}

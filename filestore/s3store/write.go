@@ -8,16 +8,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
+	"io/fs"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
+	"github.com/groundwork-go/groundwork/internal/resilience"
 )
 
 func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
@@ -30,9 +34,9 @@ func pathEscape(key string) string { return strings.ReplaceAll(url.PathEscape(ke
 // checksum (the server checks it). If not, the buffer and the rest stream
 // through an io.Pipe into the transfer manager's multipart upload, which
 // completes (and becomes visible) only on Commit and is aborted on Abort;
-// the digest, unknown when the upload began unless the caller gave it,
-// is then added by copying the object onto itself with the new metadata,
-// conditional on its ETag (a concurrent Put in between keeps its own).
+// the digest, unknown when the upload began unless the caller gave it
+// (then it rides as metadata), is then recorded as an object tag bound to
+// the upload's ETag — no copy of the data.
 type writer struct {
 	ctx  context.Context
 	b    *bucket
@@ -69,18 +73,28 @@ func (b *bucket) NewWriter(ctx context.Context, name string, opts *driver.Writer
 
 func (w *writer) Write(p []byte) (int, error) {
 	if w.pw != nil {
-		return w.pw.Write(p)
+		return w.pipeWrite(p)
 	}
 	if int64(w.buf.Len()+len(p)) <= w.b.o.MultipartThreshold {
 		return w.buf.Write(p)
 	}
 	w.startUpload()
-	_, err := w.pw.Write(w.buf.Bytes())
+	_, err := w.pipeWrite(w.buf.Bytes())
 	w.releaseBuf()
 	if err != nil {
 		return 0, err
 	}
-	return w.pw.Write(p)
+	return w.pipeWrite(p)
+}
+
+// pipeWrite feeds the upload; when it has failed because the caller's
+// ctx ended, that is the error to return.
+func (w *writer) pipeWrite(p []byte) (int, error) {
+	n, err := w.pw.Write(p)
+	if err != nil && w.ctx.Err() != nil {
+		err = w.ctx.Err()
+	}
+	return n, err
 }
 
 // releaseBuf gives the buffer back for the next Put.
@@ -115,6 +129,9 @@ func (w *writer) startUpload() {
 	}
 	go func() {
 		out, err := w.b.tm.UploadObject(w.ctx, in)
+		if err != nil {
+			w.b.cleanUp(*in.Key, err)
+		}
 		pr.CloseWithError(err) // unblock a Write the upload will not read
 		w.done <- uploadResult{out, err}
 	}()
@@ -126,22 +143,25 @@ func (w *writer) Commit(sum []byte) error {
 		_, err := w.b.c.PutObject(w.ctx, &s3.PutObjectInput{Bucket: aws.String(w.b.bucket), Key: aws.String(w.b.key(w.name)),
 			Body: bytes.NewReader(w.buf.Bytes()), ContentLength: aws.Int64(int64(w.buf.Len())), ContentType: w.contentType(),
 			Metadata: encodeMeta(w.opts.Metadata, sum), IfNoneMatch: w.ifNoneMatch(),
-			ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum))})
+			ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum))}, withPayloadHash(sum))
 		return mapErr(w.name, err)
 	}
 	_ = w.pw.Close()
 	r := w.wait()
+	if r.err != nil && w.ctx.Err() != nil {
+		return w.ctx.Err()
+	}
 	if r.err != nil {
 		return mapErr(w.name, r.err)
 	}
 	if w.opts.SHA256 != nil {
 		return nil // sent with the upload
 	}
-	key := w.b.key(w.name)
-	_, err := w.b.c.CopyObject(w.ctx, &s3.CopyObjectInput{Bucket: aws.String(w.b.bucket), Key: aws.String(key),
-		CopySource: aws.String(w.b.bucket + "/" + pathEscape(key)), CopySourceIfMatch: r.out.ETag,
-		MetadataDirective: types.MetadataDirectiveReplace, ContentType: w.contentType(),
-		Metadata: encodeMeta(maps.Clone(w.opts.Metadata), sum)})
+	// Tag the object with its digest and the ETag it belongs to: the tag
+	// is believed only while the object still has that ETag, so that a
+	// concurrent Put of the same name cannot be described by ours.
+	_, err := w.b.c.PutObjectTagging(w.ctx, &s3.PutObjectTaggingInput{Bucket: aws.String(w.b.bucket), Key: aws.String(w.b.key(w.name)),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String(shaKey), Value: aws.String(digestTag(sum, aws.ToString(r.out.ETag)))}}}})
 	if err != nil {
 		return fmt.Errorf("uploaded, but recording its SHA-256 failed: %w", mapErr(w.name, err))
 	}
@@ -158,4 +178,44 @@ func (w *writer) Abort() error {
 		return r.err
 	}
 	return nil
+}
+
+// payloadHashID is the SDK's middleware that hashes the payload to sign.
+const payloadHashID = "ComputePayloadHash"
+
+// withPayloadHash hands the SigV4 signer the body's SHA-256, which the
+// portable layer has computed already: the signer would hash the body
+// again to sign it (over plain HTTP, where the payload is signed).
+func withPayloadHash(sum []byte) func(*s3.Options) {
+	hash := hex.EncodeToString(sum)
+	return s3.WithAPIOptions(func(stack *middleware.Stack) error {
+		if _, ok := stack.Finalize.Get(payloadHashID); !ok {
+			return nil // a signer that hashes no payload: nothing to spare
+		}
+		return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("groundworkPayloadHash",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				return next.HandleFinalize(v4.SetPayloadHash(ctx, hash), in)
+			}), payloadHashID, middleware.Before)
+	})
+}
+
+// cleanUp makes sure a failed multipart upload leaves no parts: the
+// transfer manager aborts it once, and that abort may itself fail (a
+// server still busy with a part it was sent, or down); abort again, a few
+// times, with a context of its own. An upload already gone is done.
+func (b *bucket) cleanUp(key string, err error) {
+	var mue transfermanager.MultipartUploadError
+	if !errors.As(err, &mue) || mue.UploadID() == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = resilience.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaxAttempts: 5}.Do(ctx, nil, func(ctx context.Context) error {
+		_, err := b.c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(b.bucket), Key: aws.String(key),
+			UploadId: aws.String(mue.UploadID())})
+		if errors.Is(mapUploadErr(key, err), fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	})
 }

@@ -3,6 +3,7 @@ package testserver
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,4 +109,22 @@ func (s *S3) Resume() { _ = s.cmd.Process.Signal(syscall.SIGCONT) }
 // on.
 func (s *S3) Kill() {
 	_ = s.cmd.Process.Kill()
+}
+
+// UseCredentials points the AWS SDK's default chain at the gateway's keys
+// for the rest of t, through the environment (as a deployment would), and
+// keeps it off the machine's own AWS configuration.
+func (s *S3) UseCredentials(t testing.TB) {
+	t.Setenv("AWS_ACCESS_KEY_ID", s.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s.SecretKey)
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+}
+
+// URL is the filestore URL of bucket (under prefix, if any) on the
+// gateway.
+func (s *S3) URL(bucket, prefix string) string {
+	q := url.Values{"endpoint": {s.Endpoint}, "region": {"us-east-1"}, "path_style": {"true"}}
+	u := url.URL{Scheme: "s3", Host: bucket, Path: "/" + prefix, RawQuery: q.Encode()}
+	return u.String()
 }
