@@ -11,8 +11,8 @@ import (
 // Delete checks that name exists (S3 deletes missing keys silently), then
 // deletes it.
 func (b *bucket) Delete(ctx context.Context, name string) error {
-	if _, err := b.Attributes(ctx, name); err != nil {
-		return err
+	if _, err := b.c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.key(name))}); err != nil {
+		return mapErr(name, err)
 	}
 	_, err := b.c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.key(name))})
 	return mapErr(name, err)
