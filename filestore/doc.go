@@ -1,5 +1,5 @@
-// Package filestore is one file API over local disk, memory and S3 (NFS
-// and HDFS to come): Store, opened from a URL with the backend registered
+// Package filestore is one file API over local disk, memory, S3 and NFS
+// (HDFS to come): Store, opened from a URL with the backend registered
 // by a blank import, in the manner of database/sql and gocloud.dev/blob.
 //
 //	import _ "github.com/groundwork-go/groundwork/filestore/localstore"
@@ -15,6 +15,7 @@
 //	mem://                                   memstore: in-process, for tests and examples
 //	file:///dir[?mkdir=true&fsync=false]     localstore
 //	s3://bucket[/prefix/]?region=...         s3store (endpoint=...&path_style=true for S3-compatible servers)
+//	nfs://server/export/dir                  nfsstore (NFSv3, user space)
 //
 // Each backend's package doc lists its parameters; an unknown parameter is
 // an error (ErrBadURL), and an unregistered scheme's error lists the
@@ -31,7 +32,7 @@
 //
 //   - Put streams through one fixed buffer (256 KiB, WithBufferSize):
 //     memory stays bounded whatever the size (measured: a 1 GiB Put to
-//     local disk grows RSS by about 5 MiB).
+//     local disk grows RSS by about 1 MiB).
 //   - A reader never sees a partial object: backends write to a temporary
 //     name and rename (local disk, NFS) or use the store's own atomic
 //     upload (S3). A failed or cancelled Put leaves the name as it was.

@@ -95,7 +95,10 @@ type NFS struct {
 // StartNFS starts ganesha in the current network namespace (see
 // InNetns), exporting a fresh directory read-write without root
 // squashing, and stops it when t ends.
-func StartNFS(t *testing.T) *NFS {
+func StartNFS(t *testing.T) *NFS { return StartNFSB(t) }
+
+// StartNFSB is StartNFS for benchmarks (run through scripts/netns-run).
+func StartNFSB(t testing.TB) *NFS {
 	t.Helper()
 	if os.Getenv(netnsEnv) == "" {
 		t.Fatal("testserver: StartNFS outside a network namespace: call InNetns first")

@@ -1,0 +1,46 @@
+// Package nfsstore is the NFSv3 filestore backend, scheme nfs://, on
+// vmware/go-nfs-client — in user space, no kernel mount, with the NFSv3
+// procedures that client lacks (RENAME, LINK, SETATTR, and positional
+// READ/WRITE on file handles) added over its rpc.Client.
+//
+// # URLs
+//
+//	nfs://server/export/path              mount /export/path (an export, or a directory in one)
+//	nfs://server/export?uid=1000&gid=1000  AUTH_SYS credentials (default 0, 0)
+//	nfs://server/export?timeout=10s        the bound on each RPC (default 30s)
+//
+// The client asks the server's portmapper (port 111) for the mount and
+// NFS ports, as go-nfs-client always does. Unknown parameters are an
+// error.
+//
+// # Layout
+//
+// As localstore's: the object "a/b.txt" is the file a/b.txt under the
+// mounted directory, byte for byte; directories are made as needed and
+// removed with their last object; .filestore/ holds files being written
+// and each object's attributes (JSON, trusted while the file's id, size
+// and time match); names under ".filestore/" are reserved; one name
+// cannot be both a file and a directory (fs.ErrExist).
+//
+// # Guarantees
+//
+// Put writes a temporary file with FILE_SYNC writes (on the server's
+// stable storage as each returns) and renames it over the name (RENAME3,
+// atomic on the server); IfNotExist links it instead (LINK3 fails if the
+// name exists). A reader never sees part of an object. NFSv3 keeps no
+// open-file state, though: the handle of a file replaced while being read
+// goes stale. A Reader reads in whole READs of up to 1 MiB, follows the
+// name if the object was replaced before anything was read, and fails
+// with ErrReplaced — never mixing two versions — if it is replaced in the
+// middle of a larger object.
+//
+// Every RPC is bounded by the timeout; a connection that fails or times
+// out is dropped and the next call mounts again (IsRetryable says so, for
+// the storage Service's retries). Calls share one connection, one at a
+// time.
+//
+// # As
+//
+// Nothing: the connection is replaced on failure, so handing it out would
+// hand out a connection that may close.
+package nfsstore

@@ -1,0 +1,42 @@
+package nfsstore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/groundwork-go/groundwork/filestore"
+	_ "github.com/groundwork-go/groundwork/filestore/nfsstore"
+	"github.com/groundwork-go/groundwork/filestore/storetest"
+	"github.com/groundwork-go/groundwork/internal/testserver"
+)
+
+var n atomic.Int32
+
+// TestConformance runs the suite against nfs-ganesha (in its own network
+// namespace, see testserver.InNetns); each test mounts a directory of its
+// own inside the export.
+func TestConformance(t *testing.T) {
+	if testserver.InNetns(t) {
+		return
+	}
+	srv := testserver.StartNFS(t)
+	storetest.RunConformanceTests(t, storetest.Harness{
+		NewStore: func(t *testing.T, opts ...filestore.Option) *filestore.Store {
+			dir := filepath.Join(srv.Export, fmt.Sprint("t", n.Add(1)))
+			if err := os.Mkdir(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			s, err := filestore.Open(context.Background(), "nfs://"+srv.Host+dir, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		LargeSize: 4 << 20,
+	})
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package nfsstore_test
+
+const raceEnabled = false
