@@ -34,10 +34,11 @@
 // with ErrReplaced — never mixing two versions — if it is replaced in the
 // middle of a larger object.
 //
-// Every RPC is bounded by the timeout; a connection that fails or times
-// out is dropped and the next call mounts again (IsRetryable says so, for
-// the storage Service's retries). Calls share one connection, one at a
-// time.
+// Every RPC is bounded by the timeout, or by the ctx's deadline when that
+// comes first (a Reader's by the ctx it was opened with); cancellation is
+// seen between RPCs. A connection that fails or times out is dropped and
+// the next call mounts again (IsRetryable says so, for the storage
+// Service's retries). Calls share one connection, one at a time.
 //
 // # As
 //

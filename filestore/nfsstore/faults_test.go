@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/groundwork-go/groundwork/filestore"
 	"github.com/groundwork-go/groundwork/internal/testserver"
@@ -90,6 +91,18 @@ func TestServerPaused(t *testing.T) {
 		if _, err := s.Stat(ctx, name); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+	}
+	// The caller's deadline bounds a call too, shorter than the timeout.
+	srv.Pause()
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err = s.Stat(short, "after")
+	cancel()
+	srv.Resume()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stat against a paused server with a 300ms deadline: %v", err)
+	}
+	if _, err := s.Stat(ctx, "after"); err != nil {
+		t.Fatalf("Stat once the server is back: %v", err)
 	}
 }
 

@@ -107,7 +107,7 @@ func New(host, export string, opts *Options) (driver.Bucket, error) {
 		}
 	}
 	b := &bucket{host: host, export: path.Clean(export), o: o, auth: rpc.NewAuthUnix("groundwork", o.UID, o.GID).Auth()}
-	if err := b.do(func(*nfs.Target) error { return nil }); err != nil {
+	if err := b.do(context.Background(), func(*nfs.Target) error { return nil }); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -147,9 +147,14 @@ func (b *bucket) disconnect() {
 	}
 }
 
-// do runs fn with the connection, connecting first if needed; a failure
-// of the connection itself drops it, so that the next call reconnects.
-func (b *bucket) do(fn func(t *nfs.Target) error) error {
+// do runs fn with the connection, connecting first if needed, its RPCs
+// bounded by the timeout or ctx's deadline, whichever comes first; a
+// failure of the connection itself (or a call cut short) drops it, so
+// that the next call reconnects. ctx's cancellation is seen between RPCs.
+func (b *bucket) do(ctx context.Context, fn func(t *nfs.Target) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.t == nil {
@@ -157,9 +162,17 @@ func (b *bucket) do(fn func(t *nfs.Target) error) error {
 			return err
 		}
 	}
+	timeout := b.o.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(dl)), time.Millisecond)
+	}
+	b.t.SetTimeout(timeout)
 	err := fn(b.t)
 	if connErr(err) {
 		b.disconnect()
+	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
 	return err
 }

@@ -169,12 +169,12 @@ func (b *bucket) renameIn(t *nfs.Target, from, to string) error {
 	return rename(t, b.auth, fromDir, path.Base(from), toDir, path.Base(to))
 }
 
-func (b *bucket) Attributes(_ context.Context, name string) (*driver.Attributes, error) {
+func (b *bucket) Attributes(ctx context.Context, name string) (*driver.Attributes, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
 	var out *driver.Attributes
-	err := b.do(func(t *nfs.Target) error {
+	err := b.do(ctx, func(t *nfs.Target) error {
 		a, _, err := lookupFile(t, name)
 		if err != nil {
 			return err
@@ -205,7 +205,7 @@ func (b *bucket) NewWriter(ctx context.Context, name string, opts *driver.Writer
 		return nil, err
 	}
 	w := &writer{ctx: ctx, b: b, name: name, opts: opts, tmp: tmpName("put-")}
-	err := b.do(func(t *nfs.Target) error {
+	err := b.do(ctx, func(t *nfs.Target) error {
 		if err := mkdirAll(t, reserved+"/tmp"); err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ func (w *writer) Write(p []byte) (int, error) {
 		chunk := p[written:min(len(p), written+int(w.b.wtPref))]
 		var n int
 		var verf uint64
-		err := w.b.do(func(t *nfs.Target) error {
+		err := w.b.do(w.ctx, func(t *nfs.Target) error {
 			var err error
 			n, verf, err = write3(t, w.b.auth, w.fh, w.off, chunk, unstable)
 			return err
@@ -250,7 +250,7 @@ func (w *writer) Commit(sum []byte) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
-	return w.b.do(func(t *nfs.Target) error {
+	return w.b.do(w.ctx, func(t *nfs.Target) error {
 		verf, err := commit(t, w.b.auth, w.fh)
 		if err != nil {
 			return err
@@ -311,8 +311,12 @@ func inTheWay(name string, err error) error {
 	return err
 }
 
+// Abort removes the temporary file, with a context of its own: the
+// caller's may be what ended the Put.
 func (w *writer) Abort() error {
-	return w.b.do(func(t *nfs.Target) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.b.o.Timeout)
+	defer cancel()
+	return w.b.do(ctx, func(t *nfs.Target) error {
 		if err := t.Remove(w.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -324,6 +328,7 @@ func (w *writer) Abort() error {
 // and reads at offsets natively, and survives a reconnect (handles are
 // persistent).
 type reader struct {
+	ctx        context.Context // NewRangeReader's: bounds every READ
 	b          *bucket
 	name       string
 	read       bool // something was returned: the version is chosen
@@ -338,12 +343,12 @@ type reader struct {
 	bufAt uint64
 }
 
-func (b *bucket) NewRangeReader(_ context.Context, name string, off, n int64) (driver.Reader, error) {
+func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) (driver.Reader, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	r := &reader{b: b, name: name}
-	err := b.do(func(t *nfs.Target) error {
+	r := &reader{ctx: ctx, b: b, name: name}
+	err := b.do(ctx, func(t *nfs.Target) error {
 		a, fh, err := lookupFile(t, name)
 		if err != nil {
 			return err
@@ -400,7 +405,7 @@ func (r *reader) Read(p []byte) (int, error) {
 
 // relookup points a whole-object reader at the name's current file.
 func (r *reader) relookup() error {
-	return r.b.do(func(t *nfs.Target) error {
+	return r.b.do(r.ctx, func(t *nfs.Target) error {
 		a, fh, err := lookupFile(t, r.name)
 		if err != nil {
 			return err
@@ -420,7 +425,7 @@ func (r *reader) ReadAt(p []byte, off int64) (int, error) {
 	for uint64(got) < want {
 		var data []byte
 		var eof bool
-		err := r.b.do(func(t *nfs.Target) error {
+		err := r.b.do(r.ctx, func(t *nfs.Target) error {
 			var err error
 			data, eof, err = read3(t, r.b.auth, r.fh, at+uint64(got), uint32(min(want-uint64(got), uint64(r.b.rtPref))))
 			return err
@@ -453,11 +458,11 @@ func (r *reader) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
-func (b *bucket) Delete(_ context.Context, name string) error {
+func (b *bucket) Delete(ctx context.Context, name string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	return b.do(func(t *nfs.Target) error {
+	return b.do(ctx, func(t *nfs.Target) error {
 		if _, _, err := lookupFile(t, name); err != nil {
 			return err
 		}
@@ -481,11 +486,11 @@ func pruneDirs(t *nfs.Target, dir, top string) {
 	}
 }
 
-func (b *bucket) Rename(_ context.Context, from, to string) error {
+func (b *bucket) Rename(ctx context.Context, from, to string) error {
 	if err := checkName(to); err != nil {
 		return err
 	}
-	return b.do(func(t *nfs.Target) error {
+	return b.do(ctx, func(t *nfs.Target) error {
 		if _, _, err := lookupFile(t, from); err != nil {
 			return err
 		}
@@ -536,9 +541,9 @@ func (b *bucket) Copy(ctx context.Context, dst, src string) error {
 	return nil
 }
 
-func (b *bucket) List(_ context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
+func (b *bucket) List(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
 	page := &driver.ListPage{}
-	err := b.do(func(t *nfs.Target) error {
+	err := b.do(ctx, func(t *nfs.Target) error {
 		var walk func(dir string) (bool, error)
 		walk = func(dir string) (bool, error) {
 			entries, err := t.ReadDirPlus(strings.TrimSuffix(dir, "/"))
