@@ -138,10 +138,15 @@ func (b *bucket) connect() error {
 	return nil
 }
 
-func (b *bucket) disconnect() {
+// disconnect drops the connection; with unmount, it tells the server
+// first (a courtesy: NFSv3's mount list is advisory), which a failed
+// connection skips rather than wait for a server that does not answer.
+func (b *bucket) disconnect(unmount bool) {
 	if b.t != nil {
 		b.t.Close()
-		_ = b.m.Unmount()
+		if unmount {
+			_ = b.m.Unmount()
+		}
 		b.m.Close()
 		b.t, b.m = nil, nil
 	}
@@ -169,7 +174,7 @@ func (b *bucket) do(ctx context.Context, fn func(t *nfs.Target) error) error {
 	b.t.SetTimeout(timeout)
 	err := fn(b.t)
 	if connErr(err) {
-		b.disconnect()
+		b.disconnect(false)
 	}
 	if err != nil && ctx.Err() != nil {
 		return ctx.Err()
@@ -192,7 +197,7 @@ func (b *bucket) IsRetryable(err error) bool { return connErr(err) }
 func (b *bucket) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.disconnect()
+	b.disconnect(true)
 	return nil
 }
 
