@@ -167,17 +167,23 @@ func (b *bucket) do(ctx context.Context, fn func(t *nfs.Target) error) error {
 			return err
 		}
 	}
-	timeout := b.o.Timeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = max(min(timeout, time.Until(dl)), time.Millisecond)
+	timeout, byCtx := b.o.Timeout, false
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout, byCtx = max(time.Until(dl), time.Millisecond), true
 	}
 	b.t.SetTimeout(timeout)
 	err := fn(b.t)
 	if connErr(err) {
 		b.disconnect(false)
 	}
-	if err != nil && ctx.Err() != nil {
+	var ne net.Error
+	switch {
+	case err != nil && ctx.Err() != nil:
 		return ctx.Err()
+	case byCtx && errors.As(err, &ne) && ne.Timeout():
+		// The socket deadline, set from ctx's, can fire a hair before
+		// ctx's own timer: it is ctx's deadline that passed.
+		return context.DeadlineExceeded
 	}
 	return err
 }

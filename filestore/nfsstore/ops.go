@@ -383,7 +383,7 @@ func (r *reader) Read(p []byte) (int, error) {
 		n, err := r.ReadAt(chunk, int64(r.pos))
 		// Replaced before anything was read: follow the name (again, should
 		// it be replaced again meanwhile).
-		for try := 0; try < 10 && nfsErr(err) == nfs.NFS3ErrStale && !r.read && r.start == 0 && r.pos == 0; try++ {
+		for try := 0; try < 100 && nfsErr(err) == nfs.NFS3ErrStale && !r.read && r.start == 0 && r.pos == 0; try++ {
 			if err = r.relookup(); err == nil {
 				chunk = make([]byte, min(uint64(r.b.rtPref), r.end))
 				n, err = r.ReadAt(chunk, 0)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmware/go-nfs-client/nfs"
 )
 
 // NFS runs here as nfs-ganesha (user space: the kernel has no nfsd) with
@@ -40,6 +42,17 @@ func InNetns(t *testing.T) bool {
 	if err != nil {
 		Unavailable(t, "rpcbind is not installed (apt-get install rpcbind nfs-ganesha nfs-ganesha-vfs): %v", err)
 	}
+	// rpcbind's lock and socket are files (/run/rpcbind.*), shared by all
+	// namespaces: one rpcbind at a time on this host, so one NFS test at a
+	// time across processes (go test runs packages in parallel).
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "groundwork-nfs.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Close() }) // releases the lock, after the cleanups below (LIFO)
 	ns := fmt.Sprintf("groundwork-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	run := func(args ...string) {
 		if out, err := exec.Command(ip, args...).CombinedOutput(); err != nil {
@@ -145,7 +158,20 @@ EXPORT { Export_Id = 1; Path = %[2]s; Pseudo = %[2]s; Access_Type = RW; Squash =
 		log, _ := os.ReadFile(filepath.Join(dir, "ganesha.log"))
 		t.Fatalf("testserver: ganesha: %v\n%s", err, tail(string(log)))
 	}
-	return n
+	// Listening is not ready: clients find the mount service through
+	// rpcbind, where ganesha registers it a moment later.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := nfs.DialMount(n.Host)
+		if err == nil {
+			m.Close()
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testserver: ganesha's mount service not registered with rpcbind within 30s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // waitListening waits up to 30 s for addr to accept connections.
@@ -164,8 +190,34 @@ func waitListening(addr string) error {
 	}
 }
 
-// Pause stops ganesha with SIGSTOP; Resume continues it.
-func (n *NFS) Pause() { _ = n.cmd.Process.Signal(syscall.SIGSTOP) }
+// Pause stops ganesha with SIGSTOP and returns once every one of its
+// threads has stopped (a thread busy on another core would otherwise
+// still answer a request or two); Resume continues it.
+func (n *NFS) Pause() {
+	_ = n.cmd.Process.Signal(syscall.SIGSTOP)
+	waitStopped(n.cmd.Process.Pid)
+}
+
+// waitStopped waits (up to 10 s) until every thread of pid is stopped.
+func waitStopped(pid int) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		stopped := len(stats) > 0
+		for _, p := range stats {
+			data, err := os.ReadFile(p)
+			// the state follows the ")" that ends the command name
+			if i := strings.LastIndexByte(string(data), ')'); err != nil || i < 0 || i+2 >= len(data) || (data[i+2] != 'T' && data[i+2] != 't') {
+				stopped = false
+				break
+			}
+		}
+		if stopped {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // Resume continues a paused ganesha.
 func (n *NFS) Resume() { _ = n.cmd.Process.Signal(syscall.SIGCONT) }
