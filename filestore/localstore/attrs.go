@@ -36,12 +36,20 @@ func (a *attrsFile) describes(info fs.FileInfo) bool {
 	return a.Inode == inode(info) && a.Size == info.Size() && a.ModTimeNs == info.ModTime().UnixNano()
 }
 
-// attributes reads name's attributes for the file info describes.
+// xattrName is the extended attribute that holds an object's attributes
+// where the file system has them: set on the temporary file before the
+// rename, it arrives with the data, in one step.
+const xattrName = "user.groundwork.filestore"
+
+// attributes reads name's attributes for the file info describes: from
+// its extended attribute, else from the attributes file beside the tree.
 func (b *bucket) attributes(name string, info fs.FileInfo) *driver.Attributes {
 	out := &driver.Attributes{Size: info.Size(), ModTime: info.ModTime(), ContentType: mime.TypeByExtension(path.Ext(name))}
-	data, err := os.ReadFile(b.attrsPath(name))
+	data, err := getXattr(b.path(name))
 	if err != nil {
-		return out
+		if data, err = os.ReadFile(b.attrsPath(name)); err != nil {
+			return out
+		}
 	}
 	var a attrsFile
 	if json.Unmarshal(data, &a) != nil || !a.describes(info) {
@@ -52,14 +60,45 @@ func (b *bucket) attributes(name string, info fs.FileInfo) *driver.Attributes {
 	return out
 }
 
-// writeAttrs stores the attributes of name's file, as info describes it,
-// replacing the attributes file atomically.
-func (b *bucket) writeAttrs(name string, info fs.FileInfo, sum []byte, contentType string, meta map[string]string) error {
-	data, err := json.Marshal(attrsFile{Inode: inode(info), Size: info.Size(), ModTimeNs: info.ModTime().UnixNano(),
+// encodeAttrs lays out the attributes of the file info describes.
+func encodeAttrs(info fs.FileInfo, sum []byte, contentType string, meta map[string]string) ([]byte, error) {
+	return json.Marshal(attrsFile{Inode: inode(info), Size: info.Size(), ModTimeNs: info.ModTime().UnixNano(),
 		SHA256: hex.EncodeToString(sum), ContentType: contentType, Metadata: meta})
-	if err != nil {
-		return err
+}
+
+// setXattr stores data as path's attributes; false when the file system
+// (or the value's size) does not allow it, and the attributes file must
+// serve.
+func (b *bucket) setXattr(path string, data []byte) bool {
+	if b.noXattrs.Load() {
+		return false
 	}
+	err := syscall.Setxattr(path, xattrName, data, 0)
+	if errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EPERM) {
+		b.noXattrs.Store(true) // this file system has none: stop trying
+	}
+	return err == nil
+}
+
+// getXattr reads path's attributes from its extended attribute.
+func getXattr(path string) ([]byte, error) {
+	buf := make([]byte, 1024)
+	for {
+		n, err := syscall.Getxattr(path, xattrName, buf)
+		if errors.Is(err, syscall.ERANGE) && len(buf) < 1<<16 {
+			buf = make([]byte, 4*len(buf))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return buf[:n], nil
+	}
+}
+
+// writeAttrs stores data as the attributes file of name, replacing it
+// atomically.
+func (b *bucket) writeAttrs(name string, data []byte) error {
 	f, err := os.CreateTemp(b.tmp, "attrs-*")
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@
 //	file:///srv/files                 the directory must exist
 //	file:///srv/files?mkdir=true      create it (and its parents) if missing
 //	file:///srv/files?fsync=false     skip fsync (faster; a crash may lose recent Puts)
+//	file:///srv/files?xattrs=false    keep attributes in files, not extended attributes
 //
 // Unknown parameters are an error.
 //
@@ -13,10 +14,13 @@
 // An object named "a/b.txt" is the file <dir>/a/b.txt, byte for byte, so
 // other programs read (and write) the tree directly; directories are
 // created as needed and removed when their last object is deleted. The
-// directory <dir>/.filestore holds temporary files and each object's
-// attributes (SHA-256, content type, metadata) as JSON under
-// .filestore/attrs/; names starting with ".filestore/" are reserved
-// (fs.ErrInvalid). Attributes record the file's inode, size and
+// directory <dir>/.filestore holds temporary files; names starting with
+// ".filestore/" are reserved (fs.ErrInvalid). An object's attributes
+// (SHA-256, content type, metadata) are JSON in the file's extended
+// attribute user.groundwork.filestore, set before the rename so that they
+// arrive with the data; on a file system without user extended
+// attributes (or for attributes too large for one) they are a file under
+// .filestore/attrs/. Attributes record the file's inode, size and
 // modification time and are ignored when these no longer match (a file
 // rewritten by another program): Stat then reports no SHA-256 and a
 // content type guessed from the extension.
@@ -51,6 +55,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/groundwork-go/groundwork/filestore"
@@ -82,8 +87,12 @@ func (localDriver) Open(_ context.Context, u *url.URL) (driver.Bucket, error) {
 			var sync bool
 			sync, err = strconv.ParseBool(v)
 			o.NoSync = !sync
+		case "xattrs":
+			var x bool
+			x, err = strconv.ParseBool(v)
+			o.NoXattrs = !x
 		default:
-			return nil, fmt.Errorf("%w: unknown parameter %q (known: mkdir, fsync)", driver.ErrBadURL, k)
+			return nil, fmt.Errorf("%w: unknown parameter %q (known: mkdir, fsync, xattrs)", driver.ErrBadURL, k)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: parameter %s=%q: %v", driver.ErrBadURL, k, v, err)
@@ -99,6 +108,10 @@ type Options struct {
 	// NoSync skips fsync of files and directories on Put, Copy and
 	// Rename.
 	NoSync bool
+	// NoXattrs keeps attributes in files under .filestore/attrs even
+	// where the file system has extended attributes (for trees copied by
+	// tools that drop them).
+	NoXattrs bool
 }
 
 // reserved is the directory, under the root, of temporary files and
@@ -110,6 +123,9 @@ type bucket struct {
 	tmp    string
 	attrs  string
 	noSync bool
+	// noXattrs: the file system has no user extended attributes; the
+	// attributes go to files under .filestore/attrs instead.
+	noXattrs atomic.Bool
 	// locks serialise commits to one name (striped: a fixed set, so
 	// that memory does not grow with the names seen).
 	locks [64]sync.Mutex
@@ -142,6 +158,7 @@ func New(dir string, opts *Options) (driver.Bucket, error) {
 		return nil, fmt.Errorf("%s: %w: not a directory", root, fs.ErrInvalid)
 	}
 	b := &bucket{root: root, tmp: filepath.Join(root, reserved, "tmp"), attrs: filepath.Join(root, reserved, "attrs"), noSync: opts.NoSync}
+	b.noXattrs.Store(opts.NoXattrs)
 	for _, d := range []string{b.tmp, b.attrs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err

@@ -26,7 +26,7 @@ func open(t *testing.T, dir string, query string, opts ...filestore.Option) *fil
 }
 
 func TestConformance(t *testing.T) {
-	for _, q := range []string{"", "fsync=false"} {
+	for _, q := range []string{"", "fsync=false", "xattrs=false"} {
 		t.Run("query="+q, func(t *testing.T) {
 			storetest.RunConformanceTests(t, storetest.Harness{
 				NewStore: func(t *testing.T, opts ...filestore.Option) *filestore.Store {

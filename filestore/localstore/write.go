@@ -67,6 +67,11 @@ func (b *bucket) commit(tmp, name string, ifNotExist bool, sum []byte, contentTy
 	if err != nil {
 		return err
 	}
+	data, err := encodeAttrs(info, sum, contentType, maps.Clone(meta))
+	if err != nil {
+		return err
+	}
+	inXattr := b.setXattr(tmp, data)
 	unlock := b.lock(name)
 	defer unlock()
 	dst := b.path(name)
@@ -76,7 +81,11 @@ func (b *bucket) commit(tmp, name string, ifNotExist bool, sum []byte, contentTy
 	if err := b.syncDir(filepath.Dir(dst)); err != nil {
 		return err
 	}
-	return b.writeAttrs(name, info, sum, contentType, maps.Clone(meta))
+	if inXattr {
+		_ = os.Remove(b.attrsPath(name)) // an older version's, if it had one
+		return nil
+	}
+	return b.writeAttrs(name, data)
 }
 
 // place puts tmp at dst, creating dst's directories; a concurrent Delete
