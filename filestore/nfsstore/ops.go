@@ -12,7 +12,6 @@ import (
 	"mime"
 	"os"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/vmware/go-nfs-client/nfs"
@@ -541,84 +540,42 @@ func (b *bucket) Copy(ctx context.Context, dst, src string) error {
 	return nil
 }
 
+// List walks the export's tree (driver.Walk) with READDIRPLUS, which
+// brings each file's attributes along, leaving out .filestore.
 func (b *bucket) List(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
-	page := &driver.ListPage{}
+	var page *driver.ListPage
 	err := b.do(ctx, func(t *nfs.Target) error {
-		var walk func(dir string) (bool, error)
-		walk = func(dir string) (bool, error) {
+		fattrs := map[string]nfs.Fattr{}
+		readDir := func(dir string) ([]driver.WalkEntry, error) {
 			entries, err := t.ReadDirPlus(strings.TrimSuffix(dir, "/"))
-			if err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return true, nil
-				}
-				return false, err
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, nil
 			}
-			keys := make([]string, 0, len(entries))
-			kind := map[string]*nfs.EntryPlus{}
+			if err != nil {
+				return nil, err
+			}
+			out := make([]driver.WalkEntry, 0, len(entries))
 			for _, e := range entries {
 				if e.FileName == "." || e.FileName == ".." || dir+e.FileName == reserved {
 					continue
 				}
-				k := dir + e.FileName
-				if e.Attr.Attr.Type == nf3Dir {
-					k += "/"
+				isDir := e.Attr.Attr.Type == nf3Dir
+				if !isDir {
+					fattrs[dir+e.FileName] = e.Attr.Attr
 				}
-				keys = append(keys, k)
-				kind[k] = e
+				out = append(out, driver.WalkEntry{Name: e.FileName, Dir: isDir})
 			}
-			slices.Sort(keys)
-			for _, k := range keys {
-				if !strings.HasSuffix(k, "/") {
-					if strings.HasPrefix(k, opts.Prefix) && k > opts.After {
-						if len(page.Entries) == opts.PageSize {
-							page.More = true
-							return false, nil
-						}
-						a := kind[k].Attr.Attr
-						page.Entries = append(page.Entries, driver.ListEntry{Name: k, Attributes: b.attributes(t, k, &a)})
-					}
-					continue
-				}
-				switch {
-				case !strings.HasPrefix(opts.Prefix, k) && !strings.HasPrefix(k, opts.Prefix):
-					continue
-				case k <= opts.After && !strings.HasPrefix(opts.After, k):
-					continue
-				case opts.Delimiter != "" && strings.HasPrefix(k, opts.Prefix) && len(k) > len(opts.Prefix):
-					if k > opts.After && hasObjects(t, k) {
-						if len(page.Entries) == opts.PageSize {
-							page.More = true
-							return false, nil
-						}
-						page.Entries = append(page.Entries, driver.ListEntry{Name: k, Dir: true})
-					}
-					continue
-				}
-				if more, err := walk(k); !more || err != nil {
-					return false, err
-				}
-			}
-			return true, nil
+			return out, nil
 		}
-		_, err := walk("")
+		var err error
+		page, err = driver.Walk(opts, readDir, func(name string) *driver.Attributes {
+			a, ok := fattrs[name]
+			if !ok {
+				return nil
+			}
+			return b.attributes(t, name, &a)
+		})
 		return err
 	})
 	return page, err
-}
-
-// hasObjects reports whether directory dir (ending in "/") holds a file.
-func hasObjects(t *nfs.Target, dir string) bool {
-	entries, err := t.ReadDirPlus(strings.TrimSuffix(dir, "/"))
-	if err != nil {
-		return false
-	}
-	for _, e := range entries {
-		if e.FileName == "." || e.FileName == ".." {
-			continue
-		}
-		if e.Attr.Attr.Type != nf3Dir || hasObjects(t, dir+e.FileName+"/") {
-			return true
-		}
-	}
-	return false
 }
