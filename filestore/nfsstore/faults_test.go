@@ -23,13 +23,8 @@ func TestOnServerDisk(t *testing.T) {
 	if testserver.InNetns(t) {
 		return
 	}
-	srv := testserver.StartNFS(t)
+	srv, s := server(t, "")
 	ctx := context.Background()
-	s, err := filestore.Open(ctx, "nfs://"+srv.Host+srv.Export)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	data := make([]byte, 3<<20+17)
 	if _, err := rand.Read(data); err != nil {
 		t.Fatal(err)
@@ -62,18 +57,13 @@ func TestServerPaused(t *testing.T) {
 	if testserver.InNetns(t) {
 		return
 	}
-	srv := testserver.StartNFS(t)
+	srv, s := server(t, "timeout=1s")
 	ctx := context.Background()
-	s, err := filestore.Open(ctx, "nfs://"+srv.Host+srv.Export+"?timeout=1s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	if _, err := s.Put(ctx, "before", bytes.NewReader([]byte("ok")), nil); err != nil {
 		t.Fatal(err)
 	}
 	src := &pausingReader{n: 8 << 20, at: 2 << 20, pause: srv.Pause}
-	_, err = s.Put(ctx, "during", src, nil)
+	_, err := s.Put(ctx, "during", src, nil)
 	if err == nil {
 		t.Fatal("Put succeeded against a paused server")
 	}
@@ -136,15 +126,11 @@ func TestPutMemoryBounded(t *testing.T) {
 	if testserver.InNetns(t) {
 		return
 	}
-	srv := testserver.StartNFS(t)
+	_, s := server(t, "")
 	ctx := context.Background()
-	s, err := filestore.Open(ctx, "nfs://"+srv.Host+srv.Export)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	const size = 1 << 30
 	var info *filestore.Info
+	var err error
 	growth := testserver.PeakRSSGrowth(t, func() { info, err = s.Put(ctx, "gib", testserver.Zeros(size), nil) })
 	if err != nil || info.Size != size {
 		t.Fatalf("Put: %+v %v", info, err)

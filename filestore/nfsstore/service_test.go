@@ -21,13 +21,8 @@ func TestServiceOnNFS(t *testing.T) {
 	if testserver.InNetns(t) {
 		return
 	}
-	srv := testserver.StartNFS(t)
+	srv, nfs := server(t, "")
 	ctx := context.Background()
-	nfs, err := filestore.Open(ctx, "nfs://"+srv.Host+srv.Export)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nfs.Close()
 	local, err := filestore.Open(ctx, "file://"+t.TempDir())
 	if err != nil {
 		t.Fatal(err)
