@@ -54,6 +54,20 @@ func InNetns(t *testing.T) bool {
 	}
 	t.Cleanup(func() { lock.Close() }) // releases the lock, after the cleanups below (LIFO)
 	ns := fmt.Sprintf("groundwork-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	// A run killed outright (go test's timeout) leaves its rpcbind, which
+	// drops privileges and so outlives its parent: with the lock ours, the
+	// one recorded is such a leftover.
+	state := lock.Name() + ".last"
+	if last, err := os.ReadFile(state); err == nil {
+		var pid int
+		var lastNS string
+		if _, err := fmt.Sscan(string(last), &pid, &lastNS); err == nil {
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "rpcbind" {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			_ = exec.Command(ip, "netns", "del", lastNS).Run()
+		}
+	}
 	run := func(args ...string) {
 		if out, err := exec.Command(ip, args...).CombinedOutput(); err != nil {
 			t.Fatalf("testserver: ip %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -69,16 +83,20 @@ func InNetns(t *testing.T) bool {
 	t.Cleanup(func() { rbLog.Close(); os.Remove(rbLog.Name()) })
 	rb := exec.Command(ip, "netns", "exec", ns, rpcbind, "-f")
 	rb.Stdout, rb.Stderr = rbLog, rbLog
-	rb.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	rb.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := rb.Start(); err != nil {
 		t.Fatalf("testserver: rpcbind: %v", err)
 	}
+	_ = os.WriteFile(state, fmt.Appendf(nil, "%d %s\n", rb.Process.Pid, ns), 0o600)
 	t.Cleanup(func() {
 		_ = syscall.Kill(-rb.Process.Pid, syscall.SIGKILL)
 		_ = rb.Wait()
 	})
 	cmd := exec.Command(ip, "netns", "exec", ns, os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), netnsEnv+"="+ns)
+	// If this process dies (go test's timeout), the child and what it
+	// started must not outlive it holding the host's one rpcbind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
 	t.Logf("run in network namespace %s:\n%s", ns, out)
 	switch {
@@ -146,7 +164,7 @@ EXPORT { Export_Id = 1; Path = %[2]s; Pseudo = %[2]s; Access_Type = RW; Squash =
 	n := &NFS{Host: "127.0.0.1", Export: export}
 	n.cmd = exec.Command(bin, "-F", "-L", filepath.Join(dir, "ganesha.log"), "-f", filepath.Join(dir, "ganesha.conf"),
 		"-p", filepath.Join(dir, "ganesha.pid"))
-	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := n.cmd.Start(); err != nil {
 		t.Fatalf("testserver: ganesha: %v", err)
 	}
