@@ -98,36 +98,15 @@ func BenchmarkKafkaPublish(b *testing.B) {
 	ctx := context.Background()
 	b.Run("franz-go", func(b *testing.B) {
 		cl, t := rawClient(b, k), kafkaTopic(b, k, "raw-pub")
-		b.SetBytes(batch * 1024)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := cl.ProduceSync(ctx, records(t, batch)...).FirstErr(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		publishBatches(b, batch, func() error { return cl.ProduceSync(ctx, records(t, batch)...).FirstErr() })
 	})
 	b.Run("franz-go-id-header", func(b *testing.B) {
 		cl, t := rawClient(b, k), kafkaTopic(b, k, "raw-pub-id")
-		b.SetBytes(batch * 1024)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := cl.ProduceSync(ctx, recordsWithID(t, batch)...).FirstErr(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		publishBatches(b, batch, func() error { return cl.ProduceSync(ctx, recordsWithID(t, batch)...).FirstErr() })
 	})
 	b.Run("groundwork", func(b *testing.B) {
 		c, t := mqClient(b, k), kafkaTopic(b, k, "gw-pub")
-		b.SetBytes(batch * 1024)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := c.Publish(ctx, messages(t, batch)...); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		publishBatches(b, batch, func() error { return c.Publish(ctx, messages(t, batch)...) })
 	})
 }
 
@@ -181,21 +160,41 @@ func BenchmarkKafkaConsume(b *testing.B) {
 			b.Fatal(err)
 		}
 		c := mqClient(b, k)
-		var got atomic.Int64
-		done := make(chan struct{})
-		b.ResetTimer()
-		sub, err := c.Subscribe(ctx, t, "bench", func(context.Context, *mq.Message) error {
-			if got.Add(1) == n {
-				close(done)
-			}
-			return nil
-		}, mq.WithConcurrency(8), mq.WithPrefetch(2000))
-		if err != nil {
+		consumeGroundwork(b, c, t, n)
+	})
+}
+
+// publishBatches runs publish (one batch of batch 1 KiB messages) for
+// b.N rounds and reports messages per second.
+func publishBatches(b *testing.B, batch int, publish func() error) {
+	b.SetBytes(int64(batch) * 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := publish(); err != nil {
 			b.Fatal(err)
 		}
-		<-done
-		b.StopTimer()
-		sub.Close()
-		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
-	})
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// consumeGroundwork times a subscription of c's handling the n messages
+// waiting in topic, and reports messages per second.
+func consumeGroundwork(b *testing.B, c *mq.Client, topic string, n int64) {
+	var got atomic.Int64
+	done := make(chan struct{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	sub, err := c.Subscribe(context.Background(), topic, "bench", func(context.Context, *mq.Message) error {
+		if got.Add(1) == n {
+			close(done)
+		}
+		return nil
+	}, mq.WithConcurrency(8), mq.WithPrefetch(2000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	<-done
+	b.StopTimer()
+	sub.Close()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 )
@@ -52,9 +53,15 @@ func BenchmarkKafkaConsumeWatermill(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	drainWatermill(b, sub, t, n)
+}
+
+// drainWatermill times a watermill subscriber receiving and acking the n
+// messages waiting in topic, and reports messages per second.
+func drainWatermill(b *testing.B, sub message.Subscriber, topic string, n int) {
 	b.ReportAllocs()
 	b.ResetTimer()
-	ch, err := sub.Subscribe(ctx, t)
+	ch, err := sub.Subscribe(context.Background(), topic)
 	if err != nil {
 		b.Fatal(err)
 	}

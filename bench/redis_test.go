@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,36 +89,15 @@ func BenchmarkRedisPublish(b *testing.B) {
 	ctx := context.Background()
 	b.Run("go-redis", func(b *testing.B) {
 		rdb, t := redisClient(b, r), redisTopic(b, r, "raw-pub")
-		b.SetBytes(batch * 1024)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := rawXAdd(ctx, rdb, t, batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		publishBatches(b, batch, func() error { return rawXAdd(ctx, rdb, t, batch) })
 	})
 	b.Run("go-redis-same-fields", func(b *testing.B) {
 		rdb, t := redisClient(b, r), redisTopic(b, r, "raw-pub-fields")
-		b.SetBytes(batch * 1024)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := rawXAddSameFields(ctx, rdb, t, batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		publishBatches(b, batch, func() error { return rawXAddSameFields(ctx, rdb, t, batch) })
 	})
 	b.Run("groundwork", func(b *testing.B) {
 		c, t := redisMQ(b, r), redisTopic(b, r, "gw-pub")
-		b.SetBytes(batch * 1024)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := c.Publish(ctx, messages(t, batch)...); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		publishBatches(b, batch, func() error { return c.Publish(ctx, messages(t, batch)...) })
 	})
 	b.Run("watermill", func(b *testing.B) {
 		pub, err := redisstream.NewPublisher(redisstream.PublisherConfig{Client: redisClient(b, r), DefaultMaxlen: 1_000_000}, watermill.NopLogger{})
@@ -127,14 +105,7 @@ func BenchmarkRedisPublish(b *testing.B) {
 			b.Fatal(err)
 		}
 		t := redisTopic(b, r, "wm-pub")
-		b.SetBytes(batch * 1024)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := pub.Publish(t, watermillMessages(batch)...); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "msgs/s")
+		publishBatches(b, batch, func() error { return pub.Publish(t, watermillMessages(batch)...) })
 	})
 }
 
@@ -194,23 +165,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		var got atomic.Int64
-		done := make(chan struct{})
-		b.ReportAllocs()
-		b.ResetTimer()
-		sub, err := c.Subscribe(ctx, t, "bench", func(context.Context, *mq.Message) error {
-			if got.Add(1) == n {
-				close(done)
-			}
-			return nil
-		}, mq.WithConcurrency(8), mq.WithPrefetch(2000))
-		if err != nil {
-			b.Fatal(err)
-		}
-		<-done
-		b.StopTimer()
-		sub.Close()
-		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+		consumeGroundwork(b, c, t, n)
 	})
 	b.Run("watermill", func(b *testing.B) {
 		rdb, t := redisClient(b, r), redisTopic(b, r, "wm-con")
@@ -229,17 +184,6 @@ func BenchmarkRedisConsume(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		ch, err := sub.Subscribe(ctx, t)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for range n {
-			(<-ch).Ack()
-		}
-		b.StopTimer()
-		sub.Close()
-		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+		drainWatermill(b, sub, t, n)
 	})
 }
