@@ -3,30 +3,63 @@ package mq
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
-// DedupStore remembers which message IDs a consumer group handled
-// successfully. With WithDedup, a subscription asks Seen before running the
-// handler and calls MarkDone after it succeeded. A store error is logged
-// and the message handled anyway: at-least-once wins over exactly-once.
+// DedupStore remembers which message IDs a consumer group handled. With
+// WithDedup, a subscription claims a message's ID before running the
+// handler, so that two deliveries of one ID (a duplicate publish, a
+// redelivery racing the original) never run at once, marks it done after
+// the handler succeeded, and releases the claim when the message is given
+// up (dead-lettered, handed back). A store error is logged and the message
+// handled anyway: at-least-once wins over exactly-once.
+//
+// NewMemoryDedup keeps IDs in process memory; redismq.NewDedup shares them
+// across processes in Redis.
 type DedupStore interface {
-	// Seen reports whether group already handled id.
-	Seen(ctx context.Context, group, id string) (bool, error)
-	// MarkDone records that group handled id.
-	MarkDone(ctx context.Context, group, id string) error
+	// Claim records that owner starts handling id for group, unless group
+	// handled id already (DedupDone) or another owner's claim on it is
+	// live (DedupBusy). A claim lasts until Done, Release, or the store's
+	// lease on it ends (so that a member that died does not hold it for
+	// ever). owner's own live claim is granted again.
+	Claim(ctx context.Context, group, id, owner string) (DedupState, error)
+	// Done records that group handled id, ending any claim on it.
+	Done(ctx context.Context, group, id string) error
+	// Release ends owner's claim on id, if it holds one.
+	Release(ctx context.Context, group, id, owner string) error
 }
 
-// MemoryDedup is a DedupStore in process memory, bounded by an LRU. It
-// only dedups what this process handled.
+// DedupState is the answer of DedupStore.Claim.
+type DedupState int
+
+const (
+	// DedupClaimed: the caller holds the claim and runs the handler.
+	DedupClaimed DedupState = iota
+	// DedupDone: the group handled the ID before; the message is
+	// acknowledged without running the handler.
+	DedupDone
+	// DedupBusy: another delivery of the ID is being handled; the message
+	// waits (the redelivery backoff, not counted as an attempt) and asks
+	// again.
+	DedupBusy
+)
+
+// MemoryDedup is a DedupStore in process memory: the IDs done, bounded by
+// an LRU, and the claims in flight. It only dedups what this process
+// handles.
 type MemoryDedup struct {
-	c *lru.Cache[string, struct{}]
+	done *lru.Cache[string, struct{}]
+
+	mu     sync.Mutex
+	claims map[string]string // dedupKey -> owner
 }
 
-// NewMemoryDedup returns a store remembering the last size IDs.
+// NewMemoryDedup returns a store remembering the last size IDs done.
 func NewMemoryDedup(size int) (*MemoryDedup, error) {
 	if size < 1 {
 		return nil, fmt.Errorf("%w: NewMemoryDedup(%d): size must be positive", ErrInvalid, size)
@@ -35,62 +68,86 @@ func NewMemoryDedup(size int) (*MemoryDedup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &MemoryDedup{c: c}, nil
+	return &MemoryDedup{done: c, claims: map[string]string{}}, nil
 }
 
 func dedupKey(group, id string) string { return group + "\x00" + id }
 
-// Seen implements DedupStore.
-func (m *MemoryDedup) Seen(_ context.Context, group, id string) (bool, error) {
-	return m.c.Contains(dedupKey(group, id)), nil
+// Claim implements DedupStore. Claims have no lease: they live in this
+// process, which releases them itself.
+func (m *MemoryDedup) Claim(_ context.Context, group, id, owner string) (DedupState, error) {
+	k := dedupKey(group, id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done.Contains(k) {
+		return DedupDone, nil
+	}
+	if cur, ok := m.claims[k]; ok && cur != owner {
+		return DedupBusy, nil
+	}
+	m.claims[k] = owner
+	return DedupClaimed, nil
 }
 
-// MarkDone implements DedupStore.
-func (m *MemoryDedup) MarkDone(_ context.Context, group, id string) error {
-	m.c.Add(dedupKey(group, id), struct{}{})
+// Done implements DedupStore.
+func (m *MemoryDedup) Done(_ context.Context, group, id string) error {
+	k := dedupKey(group, id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done.Add(k, struct{}{})
+	delete(m.claims, k)
 	return nil
 }
 
-// RedisDedup is a DedupStore in Redis, shared by every member of a group:
-// one key per handled message, "<prefix><group>:<id>", set with SET NX PX
-// and expiring after the TTL.
-type RedisDedup struct {
-	rdb    redis.UniversalClient
-	ttl    time.Duration
-	prefix string
+// Release implements DedupStore.
+func (m *MemoryDedup) Release(_ context.Context, group, id, owner string) error {
+	k := dedupKey(group, id)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.claims[k] == owner {
+		delete(m.claims, k)
+	}
+	return nil
 }
 
-// NewRedisDedup returns a store in rdb whose entries live for ttl. Keys
-// start with prefix ("mq:dedup:" when empty).
-func NewRedisDedup(rdb redis.UniversalClient, ttl time.Duration, prefix string) (*RedisDedup, error) {
-	if rdb == nil {
-		return nil, fmt.Errorf("%w: NewRedisDedup: nil client", ErrInvalid)
+// claim asks the dedup store, if any, whether d is to be handled: proceed
+// (the claim is held), handled (done before: acknowledge it), or retry
+// (busy elsewhere: wait and ask again, without counting an attempt).
+func (s *Subscription) claim(kr *keyRun, d *driver.Delivery) (outcome, time.Duration) {
+	store := s.c.opts.dedup
+	if store == nil {
+		return proceed, 0
 	}
-	if ttl < time.Millisecond {
-		return nil, fmt.Errorf("%w: NewRedisDedup: ttl %v is below 1ms", ErrInvalid, ttl)
-	}
-	if prefix == "" {
-		prefix = "mq:dedup:"
-	}
-	return &RedisDedup{rdb: rdb, ttl: ttl, prefix: prefix}, nil
-}
-
-func (r *RedisDedup) key(group, id string) string { return r.prefix + group + ":" + id }
-
-// Seen implements DedupStore.
-func (r *RedisDedup) Seen(ctx context.Context, group, id string) (bool, error) {
-	n, err := r.rdb.Exists(ctx, r.key(group, id)).Result()
+	st, err := store.Claim(s.work, s.group, d.ID, s.owner)
 	if err != nil {
-		return false, fmt.Errorf("mq: dedup lookup: %w", err)
+		s.c.opts.logger.Warn("mq: dedup claim failed; handling the message", "topic", s.topic, "id", d.ID, "err", err)
+		return proceed, 0
 	}
-	return n == 1, nil
+	switch st {
+	case DedupDone:
+		s.c.tel.conDedupe.add(1)
+		return handled, 0
+	case DedupBusy:
+		if kr.bo == nil {
+			kr.bo = s.o.redelivery.NewBackOff()
+		}
+		return retry, kr.bo.NextBackOff()
+	}
+	return proceed, 0
 }
 
-// MarkDone implements DedupStore. The first mark wins; a later one (a
-// duplicate that raced past Seen) keeps the original expiry.
-func (r *RedisDedup) MarkDone(ctx context.Context, group, id string) error {
-	if err := r.rdb.SetNX(ctx, r.key(group, id), 1, r.ttl).Err(); err != nil {
-		return fmt.Errorf("mq: dedup mark: %w", err)
+func (s *Subscription) dedupDone(d *driver.Delivery) {
+	if store := s.c.opts.dedup; store != nil {
+		if err := store.Done(s.work, s.group, d.ID); err != nil {
+			s.c.opts.logger.Warn("mq: dedup mark failed", "topic", s.topic, "id", d.ID, "err", err)
+		}
 	}
-	return nil
+}
+
+func (s *Subscription) dedupRelease(d *driver.Delivery) {
+	if store := s.c.opts.dedup; store != nil {
+		if err := store.Release(s.work, s.group, d.ID, s.owner); err != nil {
+			s.c.opts.logger.Debug("mq: dedup release failed; the claim ends with its lease", "topic", s.topic, "id", d.ID, "err", err)
+		}
+	}
 }

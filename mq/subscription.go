@@ -2,15 +2,15 @@ package mq
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/groundwork-go/groundwork/mq/driver"
@@ -29,6 +29,7 @@ type Subscription struct {
 	h            Handler
 	o            *subOptions
 	recv         driver.Receiver
+	owner        string // this member's name in dedup claims
 
 	inflight atomic.Int64  // received and not yet settled (prefetch)
 	freed    chan struct{} // signalled when inflight drops
@@ -37,8 +38,9 @@ type Subscription struct {
 	recvDone chan struct{}
 	stopping chan struct{} // closed when shutdown starts
 
-	// work is the context of handlers, acks and dead-lettering; it is
-	// cancelled only when a shutdown deadline passes (abandon).
+	// work is the context of acks and dead-lettering, and the parent of
+	// the handlers' contexts; it is cancelled only when a shutdown
+	// deadline passes (abandon).
 	work      context.Context
 	abandon   context.CancelFunc
 	abandoned atomic.Bool
@@ -50,7 +52,15 @@ type Subscription struct {
 	retrying map[*keyRun]struct{} // waiting on a redelivery timer
 	spare    []*keyRun            // finished runs, for reuse
 	draining bool                 // no more deliveries come: workers end when idle
-	wg       sync.WaitGroup       // workers
+	workers  []*worker
+	wg       sync.WaitGroup // workers
+
+	// Deliveries the broker took away while a worker was on their key
+	// (revoke.go): the worker hands them back. revoking counts them so
+	// that workers look them up only while there are any.
+	revoked    map[*driver.Delivery]struct{}
+	revoking   atomic.Int32
+	revokeDone *sync.Cond // on mu: a revoked delivery was settled
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -113,14 +123,16 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 		return nil, fmt.Errorf("mq: subscribe to %q as %q via %s: %w", topic, group, c.provider, err)
 	}
 	s := &Subscription{
-		c: c, topic: topic, group: group, h: h, o: o, recv: recv,
+		c: c, topic: topic, group: group, h: h, o: o, recv: recv, owner: newOwner(),
 		freed:    make(chan struct{}, 1),
 		recvDone: make(chan struct{}),
 		stopping: make(chan struct{}),
 		keys:     map[string]*keyRun{},
 		retrying: map[*keyRun]struct{}{},
+		revoked:  map[*driver.Delivery]struct{}{},
 	}
 	s.wake = sync.NewCond(&s.mu)
+	s.revokeDone = sync.NewCond(&s.mu)
 	s.work, s.abandon = context.WithCancel(context.WithoutCancel(ctx))
 	c.mu.Lock()
 	if c.isClosed() {
@@ -131,11 +143,16 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 	}
 	c.subs[s] = struct{}{}
 	c.mu.Unlock()
+	if rv, ok := recv.(driver.Revoker); ok {
+		rv.SetRevokeFunc(s.revoke)
+	}
 	var recvCtx context.Context
 	recvCtx, s.stopRecv = context.WithCancel(context.Background())
 	s.wg.Add(o.concurrency)
 	for range o.concurrency {
-		go s.worker()
+		w := &worker{s: s}
+		s.workers = append(s.workers, w)
+		go w.loop()
 	}
 	go s.receiveLoop(recvCtx)
 	return s, nil
@@ -224,304 +241,6 @@ func (s *Subscription) newRun(key string) *keyRun {
 	return &keyRun{key: key}
 }
 
-// worker runs runnable keys until the pool ends.
-func (s *Subscription) worker() {
-	defer s.wg.Done()
-	for {
-		kr := s.next()
-		if kr == nil {
-			return
-		}
-		s.run(kr)
-	}
-}
-
-// next waits for a runnable key; nil when the pool is to end: on abandon,
-// or when draining and nothing is runnable or waiting for a redelivery.
-func (s *Subscription) next() *keyRun {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for {
-		if s.abandoned.Load() {
-			return nil
-		}
-		if len(s.ready) > 0 {
-			kr := s.ready[0]
-			s.ready[0] = nil
-			s.ready = s.ready[1:]
-			return kr
-		}
-		if s.draining && len(s.retrying) == 0 {
-			return nil
-		}
-		s.wake.Wait()
-	}
-}
-
-// run handles kr's queue in order: up to maxRun deliveries, or until one
-// fails and waits for its redelivery. The deliveries handled are
-// acknowledged together when the run ends, and their messages are
-// allocated together when it starts.
-func (s *Subscription) run(kr *keyRun) {
-	s.mu.Lock()
-	batch := kr.queue[:min(len(kr.queue), maxRun)]
-	s.mu.Unlock()
-	msgs := make([]Message, len(batch))
-	var done []*driver.Delivery
-	for i, d := range batch {
-		retryIn, retry, handled := s.handle(kr, d, &msgs[i])
-		if s.abandoned.Load() {
-			return // the broker redelivers what is left
-		}
-		if handled {
-			done = append(done, d)
-		}
-		if retry {
-			s.ackAll(done)
-			s.mu.Lock()
-			s.popDone(kr, i)
-			s.retrying[kr] = struct{}{}
-			kr.timer = time.AfterFunc(retryIn, func() { s.retryReady(kr) })
-			s.mu.Unlock()
-			return
-		}
-		kr.attempt, kr.bo = 0, nil
-	}
-	s.ackAll(done)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.popDone(kr, len(batch))
-	if len(kr.queue) > 0 {
-		s.ready = append(s.ready, kr) // more arrived, or the run hit maxRun
-		s.wake.Signal()
-		return
-	}
-	if kr.key != "" {
-		delete(s.keys, kr.key)
-	}
-	kr.queue = kr.queue[:0]
-	s.spare = append(s.spare, kr)
-}
-
-// popDone drops the first n deliveries of kr's queue, which are settled.
-// Called with mu.
-func (s *Subscription) popDone(kr *keyRun, n int) {
-	clear(kr.queue[:n])
-	kr.queue = kr.queue[n:]
-}
-
-// retryReady makes kr runnable again when its redelivery backoff ends.
-func (s *Subscription) retryReady(kr *keyRun) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.retrying[kr]; !ok {
-		return // shutdown took it over
-	}
-	delete(s.retrying, kr)
-	s.ready = append(s.ready, kr)
-	s.wake.Signal()
-}
-
-func (s *Subscription) settled() {
-	s.inflight.Add(-1)
-	select {
-	case s.freed <- struct{}{}:
-	default:
-	}
-}
-
-func (s *Subscription) isStopping() bool {
-	select {
-	case <-s.stopping:
-		return true
-	default:
-		return false
-	}
-}
-
-// handle makes one attempt at d, the head of kr, and settles it unless it
-// is to be tried again after retryIn, or was handled (the handler returned
-// nil, or the group had handled it before) and waits to be acknowledged
-// with the rest of the run. On shutdown it hands d back. msg is where the
-// first attempt's Message goes.
-func (s *Subscription) handle(kr *keyRun, d *driver.Delivery, msg *Message) (retryIn time.Duration, retry, handled bool) {
-	if s.isStopping() {
-		s.nack(d)
-		s.settled()
-		return 0, false, false
-	}
-	tel := s.c.tel
-	if kr.attempt == 0 {
-		if d.Attempt > s.o.maxAttempts {
-			// Delivered more often than allowed without being settled:
-			// the members it reached died handling it (a poison message).
-			tel.conDLQ.add(1)
-			s.deadLetter(d, fmt.Errorf("mq: delivered %d times, over the limit of %d attempts, without being settled", d.Attempt, s.o.maxAttempts), d.Attempt-1)
-			s.settled()
-			return 0, false, false
-		}
-		if store := s.c.opts.dedup; store != nil {
-			seen, err := store.Seen(s.work, s.group, d.ID)
-			if err != nil {
-				s.c.opts.logger.Warn("mq: dedup lookup failed; handling the message", "topic", s.topic, "id", d.ID, "err", err)
-			}
-			if seen {
-				tel.conDedupe.add(1)
-				return 0, false, true
-			}
-		}
-		kr.attempt = max(d.Attempt, 1)
-	} else {
-		msg = new(Message) // the handler may keep the last attempt's
-	}
-	fillMessage(msg, d, kr.attempt)
-	err := s.call(d, msg)
-	if s.abandoned.Load() {
-		return 0, false, false // the broker redelivers it
-	}
-	switch {
-	case err == nil:
-		tel.conOK.add(1)
-		if store := s.c.opts.dedup; store != nil {
-			if err := store.MarkDone(s.work, s.group, d.ID); err != nil {
-				s.c.opts.logger.Warn("mq: dedup mark failed", "topic", s.topic, "id", d.ID, "err", err)
-			}
-		}
-		return 0, false, true
-	case kr.attempt >= s.o.maxAttempts:
-		tel.conDLQ.add(1)
-		s.deadLetter(d, err, kr.attempt)
-	case s.isStopping():
-		s.nack(d)
-	default:
-		tel.conRetry.add(1)
-		if kr.bo == nil {
-			kr.bo = s.o.redelivery.NewBackOff()
-		}
-		kr.attempt++
-		return kr.bo.NextBackOff(), true, false
-	}
-	s.settled()
-	return 0, false, false
-}
-
-// sleep waits d, or less if the subscription stops; it reports whether the
-// full wait passed.
-func (s *Subscription) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.stopping:
-		return false
-	}
-}
-
-// call runs the handler once, turning a panic into an error. A message
-// that carries a trace context is handled under an "mq process" span that
-// continues it; an untraced one gets no span (a root span per message costs
-// allocations even when nothing records it).
-func (s *Subscription) call(d *driver.Delivery, m *Message) (err error) {
-	ctx := s.c.extractTrace(s.work, d.Headers)
-	var span trace.Span
-	if trace.SpanContextFromContext(ctx).IsValid() {
-		ctx, span = s.c.tel.tracer.Start(ctx, "mq process", consumerKind)
-		defer span.End()
-		if span.IsRecording() {
-			span.SetAttributes(attribute.String("messaging.destination.name", s.topic),
-				attribute.String("messaging.consumer.group.name", s.group),
-				attribute.String("messaging.message.id", d.ID), attribute.Int("mq.attempt", m.Attempt))
-		}
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("mq: handler panic: %v", r)
-		}
-		if span != nil {
-			spanError(span, err)
-		}
-	}()
-	return s.h(ctx, m)
-}
-
-// deadLetter publishes d to the dead-letter topic, then acknowledges it.
-// Publishing is retried until it succeeds or the subscription stops, in
-// which case d is handed back rather than lost.
-func (s *Subscription) deadLetter(d *driver.Delivery, cause error, attempts int) {
-	if s.o.noDLQ {
-		s.c.opts.logger.Error("mq: dropping message after its last attempt (no dead-letter topic)",
-			"topic", s.topic, "group", s.group, "id", d.ID, "attempts", attempts, "err", cause)
-		s.ack(d)
-		return
-	}
-	h := make(map[string]string, len(d.Headers)+4)
-	for k, v := range d.Headers {
-		h[k] = v
-	}
-	h[HeaderDLQError] = cause.Error()
-	h[HeaderDLQAttempts] = strconv.Itoa(attempts)
-	h[HeaderDLQTopic] = s.topic
-	h[HeaderDLQGroup] = s.group
-	dlq := []driver.Message{{ID: d.ID, Topic: s.o.dlqTopic, Key: d.Key, Payload: d.Payload, Headers: h, Time: d.Time}}
-	p := s.o.redelivery
-	for {
-		err := s.c.send(s.work, dlq)
-		if err == nil {
-			s.ack(d)
-			return
-		}
-		s.c.opts.logger.Warn("mq: dead-letter publish failed; retrying", "topic", s.o.dlqTopic, "id", d.ID, "err", err)
-		if !s.sleep(p.WithDefaults().InitialInterval) {
-			s.nack(d)
-			return
-		}
-	}
-}
-
-// ack acknowledges d, retrying transient failures. A failure that remains
-// is logged: the message will be redelivered, which at-least-once allows.
-func (s *Subscription) ack(d *driver.Delivery) {
-	err := s.c.opts.retry.Do(s.work, s.c.conn.IsRetryable, func(ctx context.Context) error {
-		return s.recv.Ack(ctx, d)
-	})
-	if err != nil && !s.abandoned.Load() {
-		s.c.opts.logger.Warn("mq: ack failed; the message will be redelivered", "topic", s.topic, "id", d.ID, "err", err)
-	}
-}
-
-// ackAll acknowledges ds, in one call where the receiver can, and settles
-// them.
-func (s *Subscription) ackAll(ds []*driver.Delivery) {
-	if len(ds) == 0 {
-		return
-	}
-	if ba, ok := s.recv.(driver.BatchAcker); ok && len(ds) > 1 {
-		err := s.c.opts.retry.Do(s.work, s.c.conn.IsRetryable, func(ctx context.Context) error {
-			return ba.AckBatch(ctx, ds)
-		})
-		if err != nil && !s.abandoned.Load() {
-			s.c.opts.logger.Warn("mq: ack failed; the messages will be redelivered", "topic", s.topic, "count", len(ds), "err", err)
-		}
-	} else {
-		for _, d := range ds {
-			s.ack(d)
-		}
-	}
-	for range ds {
-		s.settled()
-	}
-}
-
-func (s *Subscription) nack(d *driver.Delivery) {
-	if s.abandoned.Load() {
-		return
-	}
-	if err := s.recv.Nack(s.work, d); err != nil {
-		s.c.opts.logger.Debug("mq: nack failed; the broker redelivers on its own", "topic", s.topic, "id", d.ID, "err", err)
-	}
-}
-
 // Close stops receiving and waits for in-flight handlers: see Shutdown.
 func (s *Subscription) Close() error { return s.Shutdown(context.Background()) }
 
@@ -529,8 +248,15 @@ func (s *Subscription) Close() error { return s.Shutdown(context.Background()) }
 // (and those waiting for a redelivery), and waits for running handlers to
 // finish and be acknowledged. If ctx ends first, the handlers' context is
 // cancelled and what they were handling is left unacknowledged, for the
-// broker to redeliver. The member then leaves its group. It is idempotent.
+// broker to redeliver; Shutdown still waits for them to return, so nothing
+// touches the broker after it, and a handler that ignores its context
+// delays it. The member then leaves its group. It is idempotent. Called
+// from inside one of the subscription's own handlers, it would wait for
+// itself: it returns an error wrapping ErrInvalid instead.
 func (s *Subscription) Shutdown(ctx context.Context) error {
+	if s.inHandler() {
+		return fmt.Errorf("%w: Shutdown of %q/%q called from inside its own handler, which it would wait for", ErrInvalid, s.topic, s.group)
+	}
 	s.shutdownOnce.Do(func() {
 		close(s.stopping)
 		s.stopRecv()
@@ -554,9 +280,12 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		case <-idle:
 		case <-ctx.Done():
 			s.abandoned.Store(true)
+			s.abandon() // cancels the handlers' contexts
 			s.mu.Lock()
 			s.wake.Broadcast()
+			s.revokeDone.Broadcast()
 			s.mu.Unlock()
+			<-idle
 			s.shutdownErr = fmt.Errorf("mq: shutdown of %q/%q abandoned running handlers: %w", s.topic, s.group, ctx.Err())
 		}
 		s.abandon()
@@ -574,4 +303,25 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		s.c.mu.Unlock()
 	})
 	return s.shutdownErr
+}
+
+// inHandler reports whether the calling goroutine is one of s's workers.
+func (s *Subscription) inHandler() bool {
+	id := goid()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.workers {
+		if w.goid == id {
+			return true
+		}
+	}
+	return false
+}
+
+// newOwner returns a name for a member's dedup claims, unique across
+// processes.
+func newOwner() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

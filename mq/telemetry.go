@@ -30,6 +30,7 @@ type telemetry struct {
 
 	pubOK, pubBuffered, pubFailed      counter
 	conOK, conRetry, conDLQ, conDedupe counter
+	conDLQFailed, conHandedBack        counter
 }
 
 func newTelemetry(o *clientOptions, provider string, buffered func() int) *telemetry {
@@ -47,6 +48,8 @@ func newTelemetry(o *clientOptions, provider string, buffered func() int) *telem
 	set(&t.conRetry, "retry")
 	set(&t.conDLQ, "dead_letter")
 	set(&t.conDedupe, "duplicate")
+	set(&t.conDLQFailed, "dead_letter_failed")
+	set(&t.conHandedBack, "handed_back")
 	bufOpt := metric.WithAttributeSet(attribute.NewSet(attribute.String("mq.provider", provider)))
 
 	meter := o.meter.Meter(instrumentationName)
@@ -59,7 +62,7 @@ func newTelemetry(o *clientOptions, provider string, buffered func() int) *telem
 		for _, c := range []*counter{&t.pubOK, &t.pubBuffered, &t.pubFailed} {
 			ob.ObserveInt64(published, c.n.Load(), c.opt)
 		}
-		for _, c := range []*counter{&t.conOK, &t.conRetry, &t.conDLQ, &t.conDedupe} {
+		for _, c := range []*counter{&t.conOK, &t.conRetry, &t.conDLQ, &t.conDedupe, &t.conDLQFailed, &t.conHandedBack} {
 			ob.ObserveInt64(consumed, c.n.Load(), c.opt)
 		}
 		ob.ObserveInt64(depth, int64(buffered()), bufOpt)

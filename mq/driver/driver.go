@@ -55,8 +55,13 @@ func (m *Message) Size() int {
 // Delivery is a received message.
 type Delivery struct {
 	Message
-	// Attempt is how many times the broker has delivered this message,
-	// this time included (1 the first time).
+	// Attempt is the attempt number of this delivery: 1 the first time,
+	// plus the attempts earlier members made. A hand-over (a member
+	// leaving, a rebalance) is not an attempt: a provider that counts
+	// deliveries must undo the count of a delivery handed back by Nack.
+	// Before mq nacks a delivery it sets Attempt to the number the next
+	// delivery should carry, so that a provider able to store it (redismq)
+	// keeps counting across members.
 	Attempt int
 	// Handle is the provider's own token for Ack and Nack.
 	Handle any
@@ -94,8 +99,10 @@ type Receiver interface {
 	// Ack marks d handled; it is not delivered to the group again.
 	Ack(ctx context.Context, d *Delivery) error
 	// Nack gives d up unhandled: it is delivered again, to this or
-	// another member, at the latest once this member has left the group
-	// (mq nacks only while shutting a subscription down).
+	// another member, at the latest once this member has left the group.
+	// mq nacks what it hands back (shutting down, partitions revoked) and
+	// a message whose dead-lettering failed. A Nack does not count as an
+	// attempt (see Delivery.Attempt).
 	Nack(ctx context.Context, d *Delivery) error
 	// Close leaves the group. Deliveries neither acked nor nacked are
 	// redelivered to the remaining members.
@@ -129,3 +136,23 @@ type BatchAcker interface {
 type SizeLimiter interface {
 	MaxMessageBytes() int
 }
+
+// Revoker is an optional capability of a Receiver whose broker takes
+// deliveries away from a member that holds them: a Kafka rebalance, a lost
+// Redis lease. mq calls SetRevokeFunc once, before the first Receive.
+type Revoker interface {
+	SetRevokeFunc(fn RevokeFunc)
+}
+
+// RevokeFunc tells mq that the deliveries for which taken reports true
+// are taken away from this member (or are about to be). mq nacks those not
+// yet started, and returns once none of them is being handled or ctx ends.
+// With lost false (the member still owns them, as in a Kafka revoke) it
+// waits for running handlers; with lost true (ownership is already gone)
+// it first cancels their context. Either way a handler that succeeds is
+// acknowledged, and one that fails is nacked, not retried or counted as a
+// failed attempt: the next owner handles the message. taken is
+// called with mq's lock held: it must be quick and must not call back into
+// the Receiver. A receiver must not call the RevokeFunc from Receive, Ack,
+// Nack or AckBatch.
+type RevokeFunc func(ctx context.Context, taken func(*Delivery) bool, lost bool)

@@ -29,3 +29,13 @@ var (
 	forgetLua    string
 	forgetScript = redis.NewScript(forgetLua)
 )
+
+var (
+	//go:embed scripts/dedup_claim.lua
+	dedupClaimLua    string
+	dedupClaimScript = redis.NewScript(dedupClaimLua)
+
+	//go:embed scripts/dedup_release.lua
+	dedupReleaseLua    string
+	dedupReleaseScript = redis.NewScript(dedupReleaseLua)
+)
