@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -28,6 +29,10 @@ type receiver struct {
 	parts   map[int32]*partition
 	pending []*kgo.Record // polled, not yet handed out
 	closing bool
+
+	// revoke tells mq which deliveries a rebalance takes away (set once,
+	// before the first Receive; a rebalance may come before it is set).
+	revoke atomic.Pointer[driver.RevokeFunc]
 
 	joined     chan struct{}
 	joinedOnce sync.Once
@@ -64,7 +69,24 @@ type handle struct {
 var (
 	_ driver.Receiver   = (*receiver)(nil)
 	_ driver.BatchAcker = (*receiver)(nil)
+	_ driver.Revoker    = (*receiver)(nil)
 )
+
+// SetRevokeFunc implements driver.Revoker.
+func (r *receiver) SetRevokeFunc(fn driver.RevokeFunc) { r.revoke.Store(&fn) }
+
+// handBack has mq drop the deliveries of ps it has not started and wait
+// for (lost: cancel) those running.
+func (r *receiver) handBack(ctx context.Context, ps []int32, lost bool) {
+	fn := r.revoke.Load()
+	if fn == nil || len(ps) == 0 {
+		return
+	}
+	(*fn)(ctx, func(d *driver.Delivery) bool {
+		h, ok := d.Handle.(*handle)
+		return ok && slices.Contains(ps, h.partition)
+	}, lost)
+}
 
 func newReceiver(topic string, commitInterval time.Duration) *receiver {
 	r := &receiver{topic: topic, commitInterval: commitInterval, parts: map[int32]*partition{},
@@ -115,8 +137,13 @@ func (r *receiver) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	r.joinedOnce.Do(func() { close(r.joined) })
 }
 
-// revoked stops handing out records of the revoked partitions, waits for
-// those in flight to be settled, commits, and lets the partitions go.
+// revoked stops handing out records of the revoked partitions, has mq
+// hand back those it has not started (they stay uncommitted, for the next
+// owner) and waits only for the handlers running, then commits and lets
+// the partitions go. So a rebalance takes as long as the slowest running
+// handler, not the whole prefetch, and stays within the rebalance timeout
+// that would otherwise evict this member while it still handles a key the
+// next owner starts on.
 func (r *receiver) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	ps := revoked[r.topic]
 	r.mu.Lock()
@@ -126,6 +153,11 @@ func (r *receiver) revoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 		}
 	}
 	r.dropPending(ps)
+	r.mu.Unlock()
+	r.handBack(ctx, ps, false)
+	r.mu.Lock()
+	// Deliveries handed out but not yet queued in mq when it looked (the
+	// receive loop's batch in transit) are still in flight: wait for them.
 	for !r.closing && r.anyOutstanding(ps) && ctx.Err() == nil {
 		r.settled.Wait()
 	}
@@ -141,16 +173,19 @@ func (r *receiver) revoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	}
 }
 
-// lost forgets partitions taken away without a chance to commit; their
-// records in flight will be redelivered to the next owner.
-func (r *receiver) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+// lost forgets partitions taken away without a chance to commit: mq
+// cancels the handlers running on them and hands back the rest, all of
+// which the next owner redelivers.
+func (r *receiver) lost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	ps := lost[r.topic]
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.dropPending(lost[r.topic])
-	for _, p := range lost[r.topic] {
+	r.dropPending(ps)
+	for _, p := range ps {
 		delete(r.parts, p)
 	}
 	r.settled.Broadcast()
+	r.mu.Unlock()
+	r.handBack(ctx, ps, true)
 }
 
 func (r *receiver) dropPending(ps []int32) {

@@ -10,14 +10,19 @@ import (
 
 // Partition ownership. Every member renews its entry in the group's member
 // set and, each heartbeat, computes the same assignment from the sorted
-// list of live members: member i of M wants partitions p with p%M == i. It
-// owns a partition only while it holds the partition's lease, a key with
-// the member's name and a VisibilityTimeout expiry. A partition it no
-// longer wants is drained first: its reader stops, the entries already
-// fetched are handled and acknowledged, and only then is the lease given
-// up, so the next owner starts after them and per-key order holds. A
-// member that dies keeps its leases until they expire; the next owner then
-// claims what it left pending.
+// list of live members (assign: rendezvous hashing with fair shares, so a
+// join or leave moves few partitions). It owns a partition only while it
+// holds the partition's lease, a key with the member's name and a
+// VisibilityTimeout expiry. A partition it no longer wants is drained
+// first: its reader stops, mq hands back the entries fetched and not
+// started (Nack: pending, claimable at once, not counted as an attempt),
+// the handlers running finish and are acknowledged, and only then is the
+// lease given up, so the next owner starts after them and per-key order
+// holds. A member that loses a lease it still had (Redis unreachable for
+// VisibilityTimeout, or the key taken) stops reading at once and has mq
+// cancel the handlers running on the partition. A member that dies keeps
+// its leases until they expire; the next owner then claims what it left
+// pending once that has been idle for VisibilityTimeout.
 
 // coordinate runs rounds until the receiver closes: every
 // HeartbeatInterval, or four times as often while a hand-over is under way.
@@ -63,7 +68,8 @@ func (r *receiver) round(ctx context.Context) (settled bool, err error) {
 	}
 	slices.Sort(members)
 	me := slices.Index(members, r.name)
-	wants := func(p *partition) bool { return me >= 0 && p.num%len(members) == me }
+	owner := r.assignment(members)
+	wants := func(p *partition) bool { return me >= 0 && owner[p.num] == me }
 
 	if err := r.renew(ctx); err != nil {
 		return false, err
@@ -76,6 +82,7 @@ func (r *receiver) round(ctx context.Context) (settled bool, err error) {
 			if !p.draining {
 				p.draining = true
 				p.stopRead()
+				r.revokeAsync(p, false)
 			}
 			if !r.drained(p) {
 				continue
@@ -87,6 +94,15 @@ func (r *receiver) round(ctx context.Context) (settled bool, err error) {
 				return false, mapErr("release lease", err)
 			}
 			p.owned, p.draining = false, false
+		case p.owned && p.draining:
+			// Wanted again before the drain finished (the member that
+			// was to take it left): read again once drained, claiming
+			// what was handed back.
+			settled = false
+			if r.drained(p) {
+				p.draining = false
+				r.startReader(p)
+			}
 		case !p.owned && wants(p):
 			// Not before what this member fetched under an earlier lease
 			// is settled, or it would be claimed and delivered twice.
@@ -132,8 +148,7 @@ func (r *receiver) renew(ctx context.Context) error {
 			continue
 		}
 		r.log.Warn("redismq: partition lease lost to another member", "stream", p.stream)
-		p.stopRead()
-		p.owned, p.draining = false, false
+		r.loseLease(p)
 	}
 	return nil
 }
@@ -144,8 +159,7 @@ func (r *receiver) expireLeases() {
 	for _, p := range r.parts {
 		if p.owned && time.Since(p.lastRenew) > r.c.o.VisibilityTimeout {
 			r.log.Warn("redismq: partition lease expired unrenewed", "stream", p.stream)
-			p.stopRead()
-			p.owned, p.draining = false, false
+			r.loseLease(p)
 		}
 	}
 }
@@ -168,4 +182,22 @@ func (r *receiver) startReader(p *partition) {
 	ctx, p.stopRead = context.WithCancel(r.ctx)
 	p.readDone = make(chan struct{})
 	go r.read(ctx, p)
+}
+
+// loseLease stops p's reader and has mq hand back what it holds of p and
+// cancel the handlers running on it: another member may own p now.
+func (r *receiver) loseLease(p *partition) {
+	p.stopRead()
+	p.owned, p.draining = false, false
+	r.revokeAsync(p, true)
+}
+
+// assignment returns assign(members, partitions), computed again only when
+// the member list changed. Only the coordinator calls it.
+func (r *receiver) assignment(members []string) []int {
+	if !slices.Equal(members, r.lastMembers) {
+		r.lastMembers = slices.Clone(members)
+		r.lastOwner = assign(members, len(r.parts))
+	}
+	return r.lastOwner
 }

@@ -32,8 +32,13 @@ type receiver struct {
 	members      string // members key
 	parts        []*partition
 
+	lastMembers []string // the coordinator's cache of assign
+	lastOwner   []int
+
 	out      chan []*driver.Delivery // batches from readers
 	leftover []*driver.Delivery      // the rest of a batch Receive split
+
+	revoke atomic.Pointer[driver.RevokeFunc] // mq's, set before the first Receive
 
 	ctx       context.Context // cancelled by Close: stops every goroutine
 	cancel    context.CancelFunc
@@ -58,11 +63,44 @@ type partition struct {
 
 	inflight atomic.Int64 // fetched and not yet acked or nacked
 
-	mu   sync.Mutex
-	acks []string // entry IDs acked and not yet sent
+	mu    sync.Mutex
+	acks  []string   // entry IDs acked and not yet sent
+	backs []handBack // entries nacked and not yet handed back
 }
 
-var _ driver.BatchAcker = (*receiver)(nil)
+// handBack is a nacked entry and the attempt number its next delivery
+// carries.
+type handBack struct {
+	id      string
+	attempt int
+}
+
+var (
+	_ driver.BatchAcker = (*receiver)(nil)
+	_ driver.Revoker    = (*receiver)(nil)
+)
+
+// SetRevokeFunc implements driver.Revoker.
+func (r *receiver) SetRevokeFunc(fn driver.RevokeFunc) { r.revoke.Store(&fn) }
+
+// revokeAsync has mq hand back what it holds of p and, when lost, cancel
+// the handlers running on it. It runs apart so that the coordinator keeps
+// renewing the other leases meanwhile; the coordinator sees it done when
+// p is drained.
+func (r *receiver) revokeAsync(p *partition, lost bool) {
+	fn := r.revoke.Load()
+	if fn == nil {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		(*fn)(r.ctx, func(d *driver.Delivery) bool {
+			h, ok := d.Handle.(*handle)
+			return ok && h.p == p
+		}, lost)
+	}()
+}
 
 // handle is a delivery's token for Ack and Nack.
 type handle struct {
@@ -186,14 +224,23 @@ func (r *receiver) AckBatch(ctx context.Context, ds []*driver.Delivery) error {
 	return nil
 }
 
-// Nack leaves d pending in the stream's group: the partition's next owner
-// claims and delivers it again, before anything newer.
+// Nack hands d back: the entry stays pending in the group, with an idle
+// time that lets the partition's next owner claim it at once and with its
+// delivery count set back to d.Attempt, so the hand-over is not counted as
+// an attempt. It is sent with the acknowledgements.
 func (r *receiver) Nack(_ context.Context, d *driver.Delivery) error {
 	h, ok := d.Handle.(*handle)
 	if !ok {
 		return fmt.Errorf("redismq: Nack: delivery not from this provider")
 	}
+	h.p.mu.Lock()
+	h.p.backs = append(h.p.backs, handBack{id: h.id, attempt: max(d.Attempt, 1)})
+	h.p.mu.Unlock()
 	h.p.inflight.Add(-1)
+	select {
+	case r.ackSignal <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
@@ -265,27 +312,43 @@ func (r *receiver) ackLoop() {
 	}
 }
 
-// flushAcks sends the queued acknowledgements of only (or of every
-// partition when only is nil) in one pipeline. What fails to send is
-// queued again.
+// flushAcks sends the queued acknowledgements and hand-backs of only (or
+// of every partition when only is nil) in one pipeline. What fails to send
+// is queued again.
 func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
 	type batch struct {
-		p   *partition
-		ids []string
-		cmd *redis.IntCmd
+		p     *partition
+		ids   []string
+		backs []handBack
+		ack   *redis.IntCmd
+		back  *redis.Cmd
 	}
 	var batches []batch
 	pipe := r.c.rdb.Pipeline()
+	idle := r.c.o.VisibilityTimeout.Milliseconds()
 	for _, p := range r.parts {
 		if only != nil && p != only {
 			continue
 		}
 		p.mu.Lock()
-		ids := p.acks
-		p.acks = nil
+		b := batch{p: p, ids: p.acks, backs: p.backs}
+		p.acks, p.backs = nil, nil
 		p.mu.Unlock()
-		if len(ids) > 0 {
-			batches = append(batches, batch{p, ids, pipe.XAck(ctx, p.stream, r.group, ids...)})
+		if len(b.ids) > 0 {
+			b.ack = pipe.XAck(ctx, p.stream, r.group, b.ids...)
+		}
+		if len(b.backs) > 0 {
+			args := make([]any, 0, 3+2*len(b.backs))
+			args = append(args, r.group, r.name, idle)
+			for _, hb := range b.backs {
+				args = append(args, hb.id, hb.attempt)
+			}
+			// Eval, not the script's EVALSHA: a pipeline cannot fall back
+			// on NOSCRIPT.
+			b.back = pipe.Eval(ctx, handBackLua, []string{p.stream}, args...)
+		}
+		if b.ack != nil || b.back != nil {
+			batches = append(batches, b)
 		}
 	}
 	if len(batches) == 0 {
@@ -293,9 +356,16 @@ func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
 	}
 	_, err := pipe.Exec(ctx)
 	for _, b := range batches {
-		if b.cmd.Err() != nil {
+		failedAck := b.ack != nil && b.ack.Err() != nil
+		failedBack := b.back != nil && b.back.Err() != nil
+		if failedAck || failedBack {
 			b.p.mu.Lock()
-			b.p.acks = append(b.ids, b.p.acks...)
+			if failedAck {
+				b.p.acks = append(b.ids, b.p.acks...)
+			}
+			if failedBack {
+				b.p.backs = append(b.backs, b.p.backs...)
+			}
 			b.p.mu.Unlock()
 		}
 	}
@@ -305,12 +375,41 @@ func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
 // read fetches p's entries for this member until ctx ends: first those
 // pending in the group (left by an earlier owner, or by this member before
 // it lost p), claimed with XAUTOCLAIM, then new ones with XREADGROUP.
+//
+// Claims are fenced: an entry is claimed only once it has been idle for
+// VisibilityTimeout, and nothing is claimed or read before every pending
+// entry is, so that a member that lost its lease (and is being told to
+// stop through its handlers' context) is not handling an entry while this
+// one starts on it or on a later entry of its key. Entries a member handed
+// back (Nack) carry that idle time already: a graceful hand-over waits for
+// nothing.
 func (r *receiver) read(ctx context.Context, p *partition) {
 	defer close(p.readDone)
 	bo := newPause(ctx)
+	vt := r.c.o.VisibilityTimeout
+	for ctx.Err() == nil {
+		wait, err := r.youngestPending(ctx, p)
+		if err != nil {
+			if isNoGroup(err) {
+				break
+			}
+			bo.wait(r, "list pending entries", err)
+			continue
+		}
+		bo.reset()
+		if wait <= 0 {
+			break
+		}
+		t := time.NewTimer(min(wait, r.handOverPoll()))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	for start := "0-0"; ctx.Err() == nil; {
 		msgs, next, deleted, err := r.c.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
-			Stream: p.stream, Group: r.group, Consumer: r.name, Start: start, Count: int64(r.c.o.ReadCount),
+			Stream: p.stream, Group: r.group, Consumer: r.name, MinIdle: vt, Start: start, Count: int64(r.c.o.ReadCount),
 		}).Result()
 		if err != nil {
 			if isNoGroup(err) {
@@ -372,6 +471,28 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 	}
 }
 
+// youngestPending returns how long until every entry pending in p's group
+// has been idle for VisibilityTimeout (0 or less: they all have).
+func (r *receiver) youngestPending(ctx context.Context, p *partition) (time.Duration, error) {
+	vt := r.c.o.VisibilityTimeout
+	var wait time.Duration
+	for start := "-"; ; {
+		const page = 1000
+		pend, err := r.c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: p.stream, Group: r.group,
+			Start: start, End: "+", Count: page}).Result()
+		if err != nil {
+			return 0, err
+		}
+		for _, e := range pend {
+			wait = max(wait, vt-e.Idle)
+		}
+		if len(pend) < page {
+			return wait, nil
+		}
+		start = "(" + pend[len(pend)-1].ID
+	}
+}
+
 func isNoGroup(err error) bool { return redis.HasErrorPrefix(err, "NOGROUP") }
 
 // deliveryCounts returns how often each claimed entry has been delivered,
@@ -400,7 +521,11 @@ func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMess
 		r.decode(d, p, &msgs[i])
 		d.Attempt = 1
 		if counts != nil {
-			d.Attempt = max(counts[msgs[i].ID], 1)
+			// The claim counted one delivery more. The first member
+			// that held an entry and died may never have started it,
+			// so that one is not counted; every later holder that died
+			// is (a hand-back sets the count back, see Nack).
+			d.Attempt = max(counts[msgs[i].ID]-1, 1)
 		}
 		hs[i] = handle{p: p, id: msgs[i].ID}
 		d.Handle = &hs[i]

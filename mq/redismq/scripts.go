@@ -28,9 +28,7 @@ var (
 	//go:embed scripts/forget.lua
 	forgetLua    string
 	forgetScript = redis.NewScript(forgetLua)
-)
 
-var (
 	//go:embed scripts/dedup_claim.lua
 	dedupClaimLua    string
 	dedupClaimScript = redis.NewScript(dedupClaimLua)
@@ -38,4 +36,8 @@ var (
 	//go:embed scripts/dedup_release.lua
 	dedupReleaseLua    string
 	dedupReleaseScript = redis.NewScript(dedupReleaseLua)
+
+	//go:embed scripts/handback.lua
+	handBackLua    string
+	handBackScript = redis.NewScript(handBackLua)
 )
