@@ -3,6 +3,7 @@ package mq
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -118,7 +119,15 @@ func (s *Subscription) claim(kr *keyRun, d *driver.Delivery) (outcome, time.Dura
 	if store == nil {
 		return proceed, 0
 	}
-	st, err := store.Claim(s.work, s.group, d.ID, s.owner)
+	// Each delivery claims under its own name: two deliveries of one ID
+	// in this member must exclude each other too.
+	owner := s.owner + "-" + strconv.FormatUint(s.claimSeq.Add(1), 36)
+	st, err := store.Claim(s.work, s.group, d.ID, owner)
+	if err == nil && st == DedupClaimed {
+		s.mu.Lock()
+		s.claims[d] = owner
+		s.mu.Unlock()
+	}
 	if err != nil {
 		s.c.opts.logger.Warn("mq: dedup claim failed; handling the message", "topic", s.topic, "id", d.ID, "err", err)
 		return proceed, 0
@@ -137,17 +146,36 @@ func (s *Subscription) claim(kr *keyRun, d *driver.Delivery) (outcome, time.Dura
 }
 
 func (s *Subscription) dedupDone(d *driver.Delivery) {
-	if store := s.c.opts.dedup; store != nil {
-		if err := store.Done(s.work, s.group, d.ID); err != nil {
-			s.c.opts.logger.Warn("mq: dedup mark failed", "topic", s.topic, "id", d.ID, "err", err)
-		}
+	store := s.c.opts.dedup
+	if store == nil {
+		return
+	}
+	s.takeClaim(d)
+	if err := store.Done(s.work, s.group, d.ID); err != nil {
+		s.c.opts.logger.Warn("mq: dedup mark failed", "topic", s.topic, "id", d.ID, "err", err)
 	}
 }
 
+// dedupRelease gives up d's dedup claim, if it holds one.
 func (s *Subscription) dedupRelease(d *driver.Delivery) {
-	if store := s.c.opts.dedup; store != nil {
-		if err := store.Release(s.work, s.group, d.ID, s.owner); err != nil {
-			s.c.opts.logger.Debug("mq: dedup release failed; the claim ends with its lease", "topic", s.topic, "id", d.ID, "err", err)
-		}
+	store := s.c.opts.dedup
+	if store == nil {
+		return
 	}
+	owner := s.takeClaim(d)
+	if owner == "" {
+		return
+	}
+	if err := store.Release(s.work, s.group, d.ID, owner); err != nil {
+		s.c.opts.logger.Debug("mq: dedup release failed; the claim ends with its lease", "topic", s.topic, "id", d.ID, "err", err)
+	}
+}
+
+// takeClaim forgets and returns the name d's claim was made under.
+func (s *Subscription) takeClaim(d *driver.Delivery) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owner := s.claims[d]
+	delete(s.claims, d)
+	return owner
 }

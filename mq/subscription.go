@@ -29,7 +29,9 @@ type Subscription struct {
 	h            Handler
 	o            *subOptions
 	recv         driver.Receiver
-	owner        string // this member's name in dedup claims
+	revoker      driver.Revoker // recv, when it can revoke; else nil
+	owner        string // this member's name, which starts its dedup claims' names
+	claimSeq     atomic.Uint64
 
 	inflight atomic.Int64  // received and not yet settled (prefetch)
 	freed    chan struct{} // signalled when inflight drops
@@ -61,6 +63,8 @@ type Subscription struct {
 	revoked    map[*driver.Delivery]struct{}
 	revoking   atomic.Int32
 	revokeDone *sync.Cond // on mu: a revoked delivery was settled
+
+	claims map[*driver.Delivery]string // dedup claims held, by the name they were made under
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -130,6 +134,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 		keys:     map[string]*keyRun{},
 		retrying: map[*keyRun]struct{}{},
 		revoked:  map[*driver.Delivery]struct{}{},
+		claims:   map[*driver.Delivery]string{},
 	}
 	s.wake = sync.NewCond(&s.mu)
 	s.revokeDone = sync.NewCond(&s.mu)
@@ -144,6 +149,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 	c.subs[s] = struct{}{}
 	c.mu.Unlock()
 	if rv, ok := recv.(driver.Revoker); ok {
+		s.revoker = rv
 		rv.SetRevokeFunc(s.revoke)
 	}
 	var recvCtx context.Context
@@ -203,9 +209,14 @@ func (s *Subscription) receiveLoop(ctx context.Context) {
 // dispatch queues each delivery behind its key's earlier ones, making
 // keys that were idle runnable. Keyless deliveries are runs of their own.
 func (s *Subscription) dispatch(dels []*driver.Delivery) {
+	var back []*driver.Delivery
 	s.mu.Lock()
 	runnable := 0
 	for _, d := range dels {
+		if s.revoker != nil && s.revoker.Revoked(d) {
+			back = append(back, d) // revoked while in transit
+			continue
+		}
 		if d.Key != "" {
 			if kr, busy := s.keys[d.Key]; busy {
 				kr.queue = append(kr.queue, d)
@@ -228,6 +239,7 @@ func (s *Subscription) dispatch(dels []*driver.Delivery) {
 			s.wake.Signal()
 		}
 	}
+	s.handBack(back, nil)
 }
 
 // newRun returns an empty keyRun, reusing a finished one. Called with mu.

@@ -140,8 +140,20 @@ type SizeLimiter interface {
 // Revoker is an optional capability of a Receiver whose broker takes
 // deliveries away from a member that holds them: a Kafka rebalance, a lost
 // Redis lease. mq calls SetRevokeFunc once, before the first Receive.
+//
+// When it takes a partition away, the receiver first makes Revoked report
+// true for every delivery of the partition it handed out, and stops
+// handing out more, then calls the RevokeFunc. mq asks Revoked of every
+// delivery it queues, under the same lock the RevokeFunc takes, so a
+// delivery Receive returned just before the revocation (in transit to
+// mq's queues) is handed back too, never handled after the ones before it
+// were handed back.
 type Revoker interface {
 	SetRevokeFunc(fn RevokeFunc)
+	// Revoked reports whether d's partition was taken from this member
+	// since d was handed out. It is called with mq's lock held and must
+	// be quick (an atomic load).
+	Revoked(d *Delivery) bool
 }
 
 // RevokeFunc tells mq that the deliveries for which taken reports true

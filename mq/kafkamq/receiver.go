@@ -46,6 +46,7 @@ type partition struct {
 	next      int64  // commit point when window is empty: last offset + 1
 	committed int64  // last commit point the broker took
 	revoking  bool
+	revoked   atomic.Bool // set with revoking, read without mu (Revoked)
 }
 
 type slotState uint8
@@ -64,6 +65,7 @@ type slot struct {
 type handle struct {
 	partition int32
 	offset    int64
+	part      *partition // as assigned when handed out
 }
 
 var (
@@ -74,6 +76,12 @@ var (
 
 // SetRevokeFunc implements driver.Revoker.
 func (r *receiver) SetRevokeFunc(fn driver.RevokeFunc) { r.revoke.Store(&fn) }
+
+// Revoked implements driver.Revoker.
+func (r *receiver) Revoked(d *driver.Delivery) bool {
+	h, ok := d.Handle.(*handle)
+	return ok && h.part.revoked.Load()
+}
 
 // handBack has mq drop the deliveries of ps it has not started and wait
 // for (lost: cancel) those running.
@@ -150,14 +158,15 @@ func (r *receiver) revoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	for _, p := range ps {
 		if part, ok := r.parts[p]; ok {
 			part.revoking = true
+			part.revoked.Store(true)
 		}
 	}
 	r.dropPending(ps)
 	r.mu.Unlock()
 	r.handBack(ctx, ps, false)
 	r.mu.Lock()
-	// Deliveries handed out but not yet queued in mq when it looked (the
-	// receive loop's batch in transit) are still in flight: wait for them.
+	// What mq had not queued yet when it looked, it hands back as it
+	// queues it (Revoked); wait for that too.
 	for !r.closing && r.anyOutstanding(ps) && ctx.Err() == nil {
 		r.settled.Wait()
 	}
@@ -181,6 +190,9 @@ func (r *receiver) lost(ctx context.Context, _ *kgo.Client, lost map[string][]in
 	r.mu.Lock()
 	r.dropPending(ps)
 	for _, p := range ps {
+		if part, ok := r.parts[p]; ok {
+			part.revoked.Store(true)
+		}
 		delete(r.parts, p)
 	}
 	r.settled.Broadcast()
@@ -267,7 +279,7 @@ func (r *receiver) handOut(max int) []*driver.Delivery {
 		part.window = append(part.window, slot{offset: rec.Offset})
 		part.next = rec.Offset + 1
 		i := len(out)
-		hs[i] = handle{partition: rec.Partition, offset: rec.Offset}
+		hs[i] = handle{partition: rec.Partition, offset: rec.Offset, part: part}
 		ds[i] = driver.Delivery{Message: fromRecord(rec, &strs), Attempt: 1, Handle: &hs[i]}
 		out = append(out, &ds[i])
 		if len(out) == k {
@@ -294,8 +306,8 @@ func (r *receiver) settleLocked(d *driver.Delivery, state slotState) error {
 	if !ok {
 		return fmt.Errorf("kafkamq: delivery %s is not from kafkamq", d.ID)
 	}
-	part, ok := r.parts[h.partition]
-	if !ok {
+	part := h.part
+	if r.parts[h.partition] != part {
 		return nil // the partition was lost or given up: the next owner redelivers
 	}
 	i, found := slices.BinarySearchFunc(part.window, h.offset, func(s slot, off int64) int { return int(s.offset - off) })

@@ -153,6 +153,10 @@ type groupPart struct {
 	inflight  map[int64]*receiver
 	redeliver []int64 // handed back, delivered again before next
 	attempts  map[int64]int
+	// orphaned: offsets a member left holding once already. Like
+	// redismq, the first such hand-over is not counted as an attempt (the
+	// member may never have started the message); later ones are.
+	orphaned map[int64]bool
 }
 
 func (b *Broker) join(topicName, groupName string) (*receiver, error) {
@@ -169,7 +173,7 @@ func (b *Broker) join(topicName, groupName string) (*receiver, error) {
 			// A new group starts at the end: it gets what is published
 			// from now on.
 			g.parts[i] = &groupPart{next: p.end(), committed: p.end(),
-				acked: map[int64]bool{}, inflight: map[int64]*receiver{}, attempts: map[int64]int{}}
+				acked: map[int64]bool{}, inflight: map[int64]*receiver{}, attempts: map[int64]int{}, orphaned: map[int64]bool{}}
 		}
 		t.groups[groupName] = g
 	}
@@ -344,12 +348,16 @@ func (r *receiver) settle(d *driver.Delivery, ack bool) error {
 	if ack {
 		gp.acked[h.offset] = true
 		delete(gp.attempts, h.offset)
+		delete(gp.orphaned, h.offset)
 		for gp.acked[gp.committed] {
 			delete(gp.acked, gp.committed)
 			gp.committed++
 		}
 		r.g.t.trim(h.part)
 	} else {
+		// A hand-back is not an attempt: the next delivery carries the
+		// attempt number mq set (see driver.Delivery.Attempt).
+		gp.attempts[h.offset] = max(d.Attempt, 1) - 1
 		insertSorted(&gp.redeliver, h.offset)
 	}
 	gp.handOver()
@@ -387,6 +395,10 @@ func (r *receiver) Close() error {
 			if owner == r {
 				delete(gp.inflight, off)
 				insertSorted(&gp.redeliver, off)
+				if !gp.orphaned[off] {
+					gp.orphaned[off] = true
+					gp.attempts[off]--
+				}
 			}
 		}
 		if gp.owner == r {

@@ -36,6 +36,8 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"OutageWithBuffer", testOutageWithBuffer},
 		{"OutageWithoutBuffer", testOutageWithoutBuffer},
 		{"Dedup", testDedup},
+		{"DedupConcurrentDuplicates", testDedupConcurrentDuplicates},
+		{"MembershipChurn", testMembershipChurn},
 		{"CloseDrains", testCloseDrains},
 		{"EphemeralGroup", testEphemeralGroup},
 		{"BadInput", testBadInput},
@@ -208,6 +210,10 @@ func testFanOutAndLoadSharing(t *testing.T, h Harness) {
 // arrive counting up from 0 with no gap, never two at once; a payload at
 // or below one already seen is a redelivery, counted but allowed.
 type OrderChecker struct {
+	// Pause holds each message this long inside the exclusivity window,
+	// as a slow handler would; zero for none.
+	Pause time.Duration
+
 	mu       sync.Mutex
 	next     map[string]int // next new sequence number expected per key
 	running  map[string]*atomic.Int32
@@ -247,6 +253,9 @@ func (oc *OrderChecker) Handle(_ context.Context, m *mq.Message) error {
 		oc.fail("key %s: two handlers at once", m.Key)
 	}
 	defer r.Add(-1)
+	if oc.Pause > 0 {
+		time.Sleep(oc.Pause)
+	}
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	switch want := oc.next[m.Key]; {

@@ -81,7 +81,6 @@ func (r *receiver) round(ctx context.Context) (settled bool, err error) {
 			settled = false
 			if !p.draining {
 				p.draining = true
-				p.stopRead()
 				r.revokeAsync(p, false)
 			}
 			if !r.drained(p) {
@@ -178,6 +177,7 @@ func (r *receiver) drained(p *partition) bool {
 }
 
 func (r *receiver) startReader(p *partition) {
+	p.revoked.Store(false) // drained: nothing fetched under the old lease is left
 	var ctx context.Context
 	ctx, p.stopRead = context.WithCancel(r.ctx)
 	p.readDone = make(chan struct{})
@@ -187,7 +187,6 @@ func (r *receiver) startReader(p *partition) {
 // loseLease stops p's reader and has mq hand back what it holds of p and
 // cancel the handlers running on it: another member may own p now.
 func (r *receiver) loseLease(p *partition) {
-	p.stopRead()
 	p.owned, p.draining = false, false
 	r.revokeAsync(p, true)
 }

@@ -62,6 +62,7 @@ type partition struct {
 	readDone        chan struct{} // closed when the reader exits; nil before the first
 
 	inflight atomic.Int64 // fetched and not yet acked or nacked
+	revoked  atomic.Bool  // taken from this member: what it fetched goes back
 
 	mu    sync.Mutex
 	acks  []string   // entry IDs acked and not yet sent
@@ -83,11 +84,19 @@ var (
 // SetRevokeFunc implements driver.Revoker.
 func (r *receiver) SetRevokeFunc(fn driver.RevokeFunc) { r.revoke.Store(&fn) }
 
-// revokeAsync has mq hand back what it holds of p and, when lost, cancel
-// the handlers running on it. It runs apart so that the coordinator keeps
-// renewing the other leases meanwhile; the coordinator sees it done when
-// p is drained.
+// Revoked implements driver.Revoker.
+func (r *receiver) Revoked(d *driver.Delivery) bool {
+	h, ok := d.Handle.(*handle)
+	return ok && h.p.revoked.Load()
+}
+
+// revokeAsync stops p's reader and has mq hand back what it holds of p
+// and, when lost, cancel the handlers running on it. The waiting runs
+// apart so that the coordinator keeps renewing the other leases
+// meanwhile; the coordinator sees it done when p is drained.
 func (r *receiver) revokeAsync(p *partition, lost bool) {
+	p.revoked.Store(true)
+	p.stopRead()
 	fn := r.revoke.Load()
 	if fn == nil {
 		return
