@@ -30,7 +30,7 @@ type Subscription struct {
 	o            *subOptions
 	recv         driver.Receiver
 	revoker      driver.Revoker // recv, when it can revoke; else nil
-	owner        string // this member's name, which starts its dedup claims' names
+	owner        string         // this member's name, which starts its dedup claims' names
 	claimSeq     atomic.Uint64
 
 	inflight atomic.Int64  // received and not yet settled (prefetch)
