@@ -171,7 +171,8 @@ func (c *Client) Buffered() int {
 func (c *Client) As(target any) bool { return c.conn.As(target) }
 
 // Close closes every Subscription (waiting for their in-flight handlers)
-// and the connection. Unlike Shutdown it does not wait for the outage
+// and the connection; called from inside a handler, it returns an error
+// wrapping ErrInvalid instead of waiting for itself. Unlike Shutdown it does not wait for the outage
 // buffer to drain: what is left stays on disk for the next Client opened
 // on the same directory. It is idempotent.
 func (c *Client) Close() error { return c.shutdown(context.Background(), false) }
@@ -187,6 +188,12 @@ func (c *Client) Shutdown(ctx context.Context) error { return c.shutdown(ctx, tr
 
 func (c *Client) shutdown(ctx context.Context, drain bool) error {
 	c.mu.Lock()
+	for s := range c.subs {
+		if s.inHandler() {
+			c.mu.Unlock()
+			return fmt.Errorf("%w: Close of the client called from inside a handler of its subscription to %q, which it would wait for", ErrInvalid, s.topic)
+		}
+	}
 	if c.closed.Swap(true) {
 		c.mu.Unlock()
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +222,53 @@ func receiveN(t *testing.T, r driver.Receiver, n int) []*driver.Delivery {
 		out = append(out, dels...)
 	}
 	return out
+}
+
+// TestRebalanceWithSlowHandlers: with slow handlers and a deep prefetch, a
+// member joining makes the others give up partitions whose queued records
+// would take far longer than the rebalance timeout to handle. The revoke
+// hands those back and waits only for running handlers, so the rebalance
+// completes in time and no key ever runs on two members at once or out of
+// order (waiting for the whole prefetch got the member evicted while it
+// still handled, and the next owner started on the same keys).
+func TestRebalanceWithSlowHandlers(t *testing.T) {
+	k := testserver.StartKafka(t)
+	url := "kafka://" + strings.Join(k.Brokers, ",") +
+		"?partitions=6&session_timeout=3s&heartbeat_interval=100ms&rebalance_timeout=2s&commit_interval=100ms"
+	open := func() *mq.Client {
+		c, err := mq.Open(context.Background(), url, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	const topic = "slow"
+	oc := mqtest.NewOrderChecker()
+	oc.Pause = 10 * time.Millisecond
+	opts := []mq.SubscribeOption{mq.WithConcurrency(2), mq.WithPrefetch(2000)}
+	var members []*mq.Subscription
+	join := func() {
+		sub, err := open().Subscribe(context.Background(), topic, "g", oc.Handle, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, sub)
+	}
+	join()
+	const keys, perKey = 30, 40
+	mqtest.PublishSequenced(t, open(), topic, keys, perKey)
+	// 1,200 records at 10ms over 2 workers: about 6s for one member, 3x
+	// the rebalance timeout, and most of it prefetched.
+	waitFor(t, "the first member to start", func() bool { return oc.Handled() >= 20 })
+	join()
+	waitFor(t, "the second member to start", func() bool { return oc.Handled() >= 200 || oc.Done(-1) })
+	join()
+	waitFor(t, "every record in order", func() bool { return oc.Done(keys * perKey) })
+	oc.Check(t)
+	for _, m := range members {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -1,0 +1,219 @@
+package mq_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/driver"
+	"github.com/groundwork-go/groundwork/mq/memmq"
+)
+
+// refusingConn is a memmq connection whose publishes to one topic fail.
+type refusingConn struct {
+	driver.Conn
+	topic string
+	err   error
+	tries atomic.Int32
+}
+
+func (c *refusingConn) Publish(ctx context.Context, msgs []driver.Message) error {
+	if msgs[0].Topic == c.topic {
+		c.tries.Add(1)
+		return c.err
+	}
+	return c.Conn.Publish(ctx, msgs)
+}
+
+// syncBuffer is a log destination safe for the subscription's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestDeadLetterPublishFailureEnds: a dead-letter topic the broker keeps
+// refusing holds up neither the key nor the subscription: the publish is
+// tried as the retry policy says, then the message is handed back for
+// redelivery with a log line, and the next message of the key is handled.
+func TestDeadLetterPublishFailureEnds(t *testing.T) {
+	conn := &refusingConn{Conn: memmq.New(memmq.NewBroker(nil)), topic: "orders.dlq",
+		err: fmt.Errorf("refused: %w", driver.ErrUnreachable)}
+	var logs syncBuffer
+	c, err := mq.NewClient(conn, mq.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3}),
+		mq.WithBreaker(mq.BreakerPolicy{ConsecutiveFailures: 1000}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var good atomic.Bool
+	sub, err := c.Subscribe(context.Background(), "orders", "g", func(_ context.Context, m *mq.Message) error {
+		if string(m.Payload) == "bad" {
+			return errors.New("cannot handle")
+		}
+		good.Store(true)
+		return nil
+	}, mq.WithMaxAttempts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	err = c.Publish(context.Background(), &mq.Message{Topic: "orders", Key: "k", Payload: []byte("bad")},
+		&mq.Message{Topic: "orders", Key: "k", Payload: []byte("good")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the message behind the one that cannot be dead-lettered", good.Load)
+	waitUntil(t, "the failure in the log", func() bool { return strings.Contains(logs.String(), "dead-letter publish failed") })
+	if n := conn.tries.Load(); n < 3 {
+		t.Errorf("dead-letter publish tried %d times, want the retry policy's 3", n)
+	}
+}
+
+// TestDeadLetterErrorTruncated: a long handler error is cut so that the
+// dead-lettered message stays within the provider's size limit (the
+// message itself was within it).
+func TestDeadLetterErrorTruncated(t *testing.T) {
+	c, err := mq.Open(context.Background(), "mem://truncate?max_message_bytes=2048")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got := make(chan *mq.Message, 1)
+	dlq, err := c.Subscribe(context.Background(), "t.dlq", "ops", func(_ context.Context, m *mq.Message) error {
+		got <- m
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlq.Close()
+	long := strings.Repeat("é", 20000) // multi-byte: the cut must not split one
+	sub, err := c.Subscribe(context.Background(), "t", "g", func(context.Context, *mq.Message) error {
+		return errors.New(long)
+	}, mq.WithMaxAttempts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if err := c.Publish(context.Background(), &mq.Message{Topic: "t", Key: "k", Payload: bytes.Repeat([]byte("p"), 1500)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		e := m.Headers[mq.HeaderDLQError]
+		if e == "" || !strings.HasPrefix(long, e) || len(e) >= len(long) {
+			t.Fatalf("error header of %d bytes, want a non-empty prefix of the %d-byte error", len(e), len(long))
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the message never reached the dead-letter topic")
+	}
+}
+
+// TestCloseFromHandler: closing the subscription or the client from inside
+// a handler returns an error instead of waiting for the handler itself.
+func TestCloseFromHandler(t *testing.T) {
+	c, err := mq.Open(context.Background(), "mem://close-in-handler")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var sub *mq.Subscription
+	ready := make(chan struct{})
+	errs := make(chan error, 2)
+	sub, err = c.Subscribe(context.Background(), "t", "g", func(context.Context, *mq.Message) error {
+		<-ready
+		errs <- sub.Close()
+		errs <- c.Close()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(ready)
+	if err := c.Publish(context.Background(), &mq.Message{Topic: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, mq.ErrInvalid) {
+				t.Fatalf("Close from inside a handler: %v, want ErrInvalid", err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("Close from inside a handler did not return")
+		}
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatalf("Close from outside afterwards: %v", err)
+	}
+}
+
+// TestShutdownWaitsForAbandonedHandlers: past its deadline, Shutdown
+// cancels the handlers' context and returns only once they returned, so
+// nothing touches the broker after it.
+func TestShutdownWaitsForAbandonedHandlers(t *testing.T) {
+	c, err := mq.Open(context.Background(), "mem://abandon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cancelled, release := make(chan struct{}), make(chan struct{})
+	var returned atomic.Bool
+	sub, err := c.Subscribe(context.Background(), "t", "g", func(ctx context.Context, _ *mq.Message) error {
+		<-ctx.Done()
+		close(cancelled)
+		<-release // a handler slow to notice
+		returned.Store(true)
+		return ctx.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(context.Background(), &mq.Message{Topic: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	expired, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- sub.Shutdown(expired) }()
+	<-cancelled
+	close(release)
+	if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v, want the deadline", err)
+	}
+	if !returned.Load() {
+		t.Fatal("Shutdown returned before the abandoned handler did")
+	}
+}
