@@ -41,6 +41,15 @@ func memMQ(t *testing.T, name string, opts ...mq.Option) *mq.Client {
 	return c
 }
 
+// gate holds work back until unblock is called, which may be done more
+// than once: a test unblocks mid-way and defers unblock too, so that
+// a test failing before that does not leave Shutdown waiting on held work.
+func gate() (held <-chan struct{}, unblock func()) {
+	ch := make(chan struct{})
+	var once sync.Once
+	return ch, func() { once.Do(func() { close(ch) }) }
+}
+
 // echo answers with the request body, upper-cased, and the message key.
 func echo(_ context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 	return &asyncrpc.Response{StatusCode: 200, Header: http.Header{"X-Key": {r.MessageKey}}, Body: bytes.ToUpper(r.Body)}, nil
@@ -221,7 +230,8 @@ func TestServerValidation(t *testing.T) {
 // gets 503 with Retry-After, and its key stays free for its retry.
 func TestFullQueueAnswers503(t *testing.T) {
 	mqc := memMQ(t, "saturation")
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	var started atomic.Int32
 	_, url := serve(t, mqc, func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 		started.Add(1)
@@ -250,7 +260,7 @@ func TestFullQueueAnswers503(t *testing.T) {
 	if resp, m := post(t, url, h, ""); resp.StatusCode != 503 || !strings.Contains(m["error"], "queue is full") {
 		t.Fatalf("queue full by count: %d %v, want 503", resp.StatusCode, m)
 	}
-	close(release)
+	unblock()
 	// The refused keys were released: their retries are accepted and run.
 	waitFor(t, "the queue to drain", func() bool { return started.Load() == 3 })
 	for _, key := range []string{"too-many", "too-many-bytes"} {
@@ -486,7 +496,8 @@ func TestResponseSurvivesBrokerOutage(t *testing.T) {
 	serverMQ := memMQ(t, "outage", mq.WithOutageBuffer(t.TempDir()),
 		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 2}),
 		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 20 * time.Millisecond}))
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	_, url := serve(t, serverMQ, func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 		<-release
 		return echo(ctx, r)
@@ -497,7 +508,7 @@ func TestResponseSurvivesBrokerOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	broker.SetReachable(false)
-	close(release)
+	unblock()
 	waitFor(t, "the response in the outage buffer", func() bool { return serverMQ.Buffered() > 0 })
 	broker.SetReachable(true)
 	r, err := call.Wait(context.Background())
@@ -513,7 +524,8 @@ func TestCallbackConcurrencyIsBounded(t *testing.T) {
 	_, url := serve(t, mqc, echo, asyncrpc.ServerOptions{})
 	c := client(t, mqc, asyncrpc.ClientOptions{CallbackConcurrency: 2})
 	var running, peak atomic.Int32
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	var calls []*asyncrpc.Call
 	for range 10 {
 		call, err := c.Post(context.Background(), url, "text/plain", strings.NewReader("x"), func(*asyncrpc.Response, error) {
@@ -529,7 +541,7 @@ func TestCallbackConcurrencyIsBounded(t *testing.T) {
 		calls = append(calls, call)
 	}
 	waitFor(t, "two callbacks to be running", func() bool { return running.Load() == 2 })
-	close(release)
+	unblock()
 	for _, call := range calls {
 		if _, err := call.Wait(context.Background()); err != nil {
 			t.Fatal(err)

@@ -268,7 +268,8 @@ func TestServerKilledMidWork(t *testing.T) {
 // testTimeoutOn: a call whose work outlasts the client's timeout gets
 // ErrTimeout once, and its response, when it comes, is counted as late.
 func testTimeoutOn(t *testing.T, u string) {
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	_, url := serve(t, open(t, u), func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 		<-release
 		return echo(ctx, r)
@@ -282,7 +283,7 @@ func testTimeoutOn(t *testing.T, u string) {
 	if _, err := call.Wait(context.Background()); !errors.Is(err, asyncrpc.ErrTimeout) {
 		t.Fatalf("Wait: %v, want ErrTimeout", err)
 	}
-	close(release)
+	unblock()
 	waitFor(t, "the late response", func() bool { return c.Stats().Late == 1 })
 	if n := out.count("slow"); n != 1 {
 		t.Fatalf("callback ran %d times", n)

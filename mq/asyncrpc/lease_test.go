@@ -81,7 +81,8 @@ func TestLostLeaseCancelsTheWork(t *testing.T) {
 // the work a second time.
 func TestQueuedPastItsLease(t *testing.T) {
 	store := asyncrpc.NewMemoryIdempotency()
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	var aRuns, bRuns atomic.Int32
 	a, aURL := serve(t, memMQ(t, "pastlease"), func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 		aRuns.Add(1)
@@ -116,7 +117,7 @@ func TestQueuedPastItsLease(t *testing.T) {
 		post(t, bURL, h, "queued")
 		return bRuns.Load() == 1
 	})
-	close(release)
+	unblock()
 	if r, err := call.Wait(context.Background()); err != nil || string(r.Body) != "done by B" {
 		t.Fatalf("outcome %+v %v, want B's stored response, published by A", r, err)
 	}
