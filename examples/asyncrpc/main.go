@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -29,7 +30,7 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "asyncrpc:", err)
 		os.Exit(1)
 	}
@@ -68,8 +69,9 @@ func confirm(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, erro
 	return &asyncrpc.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}, nil
 }
 
-func run(ctx context.Context) error {
-	fmt.Printf("== asyncrpc over %s\n", brokerURL())
+// run writes what it does to w, which the test reads.
+func run(ctx context.Context, w io.Writer) error {
+	fmt.Fprintf(w, "== asyncrpc over %s\n", brokerURL())
 	mqc, err := mq.Open(ctx, brokerURL())
 	if err != nil {
 		return err
@@ -119,7 +121,7 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("   POST order %s: 202 Accepted at once\n", o.ID)
+		fmt.Fprintf(w, "   POST order %s: 202 Accepted at once\n", o.ID)
 		calls = append(calls, call)
 	}
 	for _, call := range calls {
@@ -130,14 +132,14 @@ func run(ctx context.Context) error {
 	mu.Lock()
 	sort.Strings(lines) // callbacks run concurrently; print them by order
 	for _, l := range lines {
-		fmt.Println(strings.TrimRight(l, "\n"))
+		fmt.Fprintln(w, strings.TrimRight(l, "\n"))
 	}
 	mu.Unlock()
 
 	// A request the server refuses comes back from Post itself; its
 	// callback never runs.
 	if _, err := c.Post(ctx, url+"/unknown", "application/json", strings.NewReader("{}"), nil); err != nil {
-		fmt.Printf("   a refused request fails at once: %v\n", err)
+		fmt.Fprintf(w, "   a refused request fails at once: %v\n", err)
 	} else {
 		return errors.New("a request to an unknown path was accepted")
 	}

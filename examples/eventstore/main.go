@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"sync"
@@ -29,7 +30,7 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "eventstore:", err)
 		os.Exit(1)
 	}
@@ -84,7 +85,8 @@ func (b *balances) applied(n int) bool {
 	return total == n
 }
 
-func run(ctx context.Context) error {
+// run writes what it does to w, which the test reads.
+func run(ctx context.Context, w io.Writer) error {
 	redisURL, mqURL := os.Getenv("GROUNDWORK_REDIS_URL"), "mem://eventstore-example"
 	if redisURL == "" {
 		mr, err := miniredis.Run()
@@ -117,7 +119,7 @@ func run(ctx context.Context) error {
 	}
 	defer sub.Close()
 
-	fmt.Println("== eventstore: accounts on Redis, events on", mqURL)
+	fmt.Fprintln(w, "== eventstore: accounts on Redis, events on", mqURL)
 	appended := 0
 	for _, acct := range []string{"alice", "bob"} {
 		v, err := store.Append(ctx, acct, 0, []string{"Opened", "Deposited"}, []any{struct{}{}, amount{10000}})
@@ -125,7 +127,7 @@ func run(ctx context.Context) error {
 			return err
 		}
 		appended += v
-		fmt.Printf("   %s opened with $100.00 (version %d)\n", acct, v)
+		fmt.Fprintf(w, "   %s opened with $100.00 (version %d)\n", acct, v)
 	}
 
 	// Two writers read alice at version 2 and both try to withdraw.
@@ -144,9 +146,9 @@ func run(ctx context.Context) error {
 		switch {
 		case err == nil:
 			won++
-			fmt.Printf("   writer %d appended version 3\n", i+1)
+			fmt.Fprintf(w, "   writer %d appended version 3\n", i+1)
 		case errors.Is(err, ErrConflict):
-			fmt.Printf("   writer %d lost the race: %v\n", i+1, err)
+			fmt.Fprintf(w, "   writer %d lost the race: %v\n", i+1, err)
 		default:
 			return err
 		}
@@ -164,9 +166,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("   alice's history from version 2:")
+	fmt.Fprintln(w, "   alice's history from version 2:")
 	for _, e := range history {
-		fmt.Printf("     v%d %s %s\n", e.Version, e.Type, e.Data)
+		fmt.Fprintf(w, "     v%d %s %s\n", e.Version, e.Type, e.Data)
 	}
 
 	deadline := time.Now().Add(time.Minute)
@@ -186,9 +188,9 @@ func run(ctx context.Context) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Println("   projected balances (built by a subscriber, in per-account order):")
+	fmt.Fprintln(w, "   projected balances (built by a subscriber, in per-account order):")
 	for _, n := range names {
-		fmt.Printf("     %-5s $%d.%02d at version %d\n", n, proj.cents[n]/100, proj.cents[n]%100, proj.version[n])
+		fmt.Fprintf(w, "     %-5s $%d.%02d at version %d\n", n, proj.cents[n]/100, proj.cents[n]%100, proj.version[n])
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func StartRedis(t testing.TB, o *RedisOptions) *Redis {
 func (r *Redis) start() error {
 	r.cmd = exec.Command(r.bin, r.args...)
 	// Its own process group, so that a signal to the test never reaches it.
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	r.cmd.SysProcAttr = ownProcessGroup()
 	if err := r.cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
@@ -124,10 +124,10 @@ func (r *Redis) Restart(t testing.TB) {
 
 // Pause stops the server with SIGSTOP: it keeps its sockets but answers
 // nothing.
-func (r *Redis) Pause() { _ = r.cmd.Process.Signal(syscall.SIGSTOP) }
+func (r *Redis) Pause() { _ = pause(r.cmd.Process) }
 
 // Resume continues a paused server.
-func (r *Redis) Resume() { _ = r.cmd.Process.Signal(syscall.SIGCONT) }
+func (r *Redis) Resume() { _ = resume(r.cmd.Process) }
 
 func tail(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")

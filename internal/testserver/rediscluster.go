@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,13 +32,13 @@ func (rc *RedisCluster) Outage(t testing.TB) (restore func()) {
 		t.Fatal("testserver: cannot pause a Redis Cluster named by GROUNDWORK_REDIS_CLUSTER_ADDRS")
 	}
 	for _, p := range rc.procs {
-		_ = p.Signal(syscall.SIGSTOP)
+		_ = pause(p)
 	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			for _, p := range rc.procs {
-				_ = p.Signal(syscall.SIGCONT)
+				_ = resume(p)
 			}
 		})
 	}
@@ -73,7 +72,7 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 		cmd := exec.Command(server, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
 			"--dir", node, "--logfile", filepath.Join(node, "redis.log"))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr = ownProcessGroup()
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("testserver: start cluster node: %v", err)
 		}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -69,7 +68,7 @@ func StartS3(t testing.TB, buckets ...string) *S3 {
 	port := FreePort(t)
 	s := &S3{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), AccessKey: "groundwork", SecretKey: "groundwork-secret", Root: root}
 	s.cmd = exec.Command(bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--port", fmt.Sprintf("127.0.0.1:%d", port), "posix", root)
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	s.cmd.SysProcAttr = ownProcessGroup()
 	logf, err := os.Create(filepath.Join(root, "versitygw.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -100,10 +99,10 @@ func StartS3(t testing.TB, buckets ...string) *S3 {
 
 // Pause stops the gateway with SIGSTOP: it keeps its socket but answers
 // nothing until Resume.
-func (s *S3) Pause() { _ = s.cmd.Process.Signal(syscall.SIGSTOP) }
+func (s *S3) Pause() { _ = pause(s.cmd.Process) }
 
 // Resume continues a paused gateway.
-func (s *S3) Resume() { _ = s.cmd.Process.Signal(syscall.SIGCONT) }
+func (s *S3) Resume() { _ = resume(s.cmd.Process) }
 
 // Kill stops the gateway with SIGKILL: connections are refused from then
 // on.

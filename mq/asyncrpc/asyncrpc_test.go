@@ -41,6 +41,15 @@ func memMQ(t *testing.T, name string, opts ...mq.Option) *mq.Client {
 	return c
 }
 
+// gate holds work back until unblock is called, which may be done more
+// than once: a test unblocks mid-way and defers unblock too, so that
+// a test failing before that does not leave Shutdown waiting on held work.
+func gate() (held <-chan struct{}, unblock func()) {
+	ch := make(chan struct{})
+	var once sync.Once
+	return ch, func() { once.Do(func() { close(ch) }) }
+}
+
 // echo answers with the request body, upper-cased, and the message key.
 func echo(_ context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 	return &asyncrpc.Response{StatusCode: 200, Header: http.Header{"X-Key": {r.MessageKey}}, Body: bytes.ToUpper(r.Body)}, nil
@@ -66,7 +75,7 @@ func serve(t *testing.T, mqc *mq.Client, work asyncrpc.WorkFunc, o asyncrpc.Serv
 func client(t *testing.T, mqc *mq.Client, o asyncrpc.ClientOptions) *asyncrpc.Client {
 	t.Helper()
 	if o.ResponseTopic == "" {
-		o.ResponseTopic = "responses"
+		o.ResponseTopic = "test.responses"
 	}
 	c, err := asyncrpc.NewClient(context.Background(), mqc, o)
 	if err != nil {
@@ -216,26 +225,51 @@ func TestServerValidation(t *testing.T) {
 	}
 }
 
-func TestSaturationAnswers503(t *testing.T) {
+// TestFullQueueAnswers503: requests beyond the running work wait in the
+// queue; only a request that finds the queue full (by count or by bytes)
+// gets 503 with Retry-After, and its key stays free for its retry.
+func TestFullQueueAnswers503(t *testing.T) {
 	mqc := memMQ(t, "saturation")
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	var started atomic.Int32
 	_, url := serve(t, mqc, func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 		started.Add(1)
 		<-release
 		return echo(ctx, r)
-	}, asyncrpc.ServerOptions{Concurrency: 1, RetryAfter: 3 * time.Second})
-	defer close(release)
-	h := map[string]string{asyncrpc.HeaderMessageKey: "first", asyncrpc.HeaderResponseTopic: "r"}
+	}, asyncrpc.ServerOptions{Concurrency: 1, MaxQueued: 2, MaxBodyBytes: 100, MaxQueuedBytes: 350, RetryAfter: 3 * time.Second})
+	h := map[string]string{asyncrpc.HeaderMessageKey: "running", asyncrpc.HeaderResponseTopic: "r.responses"}
 	if resp, _ := post(t, url, h, ""); resp.StatusCode != 202 {
 		t.Fatalf("first request: %d", resp.StatusCode)
 	}
 	waitFor(t, "the first work to start", func() bool { return started.Load() == 1 })
-	h[asyncrpc.HeaderMessageKey] = "second"
-	resp, m := post(t, url, h, "")
-	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "3" || m["error"] == "" {
-		t.Fatalf("saturated: %d Retry-After %q %v, want 503, 3 and an error", resp.StatusCode, resp.Header.Get("Retry-After"), m)
+	h[asyncrpc.HeaderMessageKey] = "queued"
+	if resp, m := post(t, url, h, strings.Repeat("q", 100)); resp.StatusCode != 202 {
+		t.Fatalf("a request queued behind the running one: %d %v", resp.StatusCode, m)
 	}
+	h[asyncrpc.HeaderMessageKey] = "too-many-bytes"
+	resp, m := post(t, url, h, strings.Repeat("b", 100)) // with its headers, past 350 bytes queued
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "3" || !strings.Contains(m["error"], "queue is full") {
+		t.Fatalf("queue full by bytes: %d Retry-After %q %v, want 503, 3 and an error", resp.StatusCode, resp.Header.Get("Retry-After"), m)
+	}
+	h[asyncrpc.HeaderMessageKey] = "queued-2"
+	if resp, m := post(t, url, h, ""); resp.StatusCode != 202 {
+		t.Fatalf("a second queued request: %d %v", resp.StatusCode, m)
+	}
+	h[asyncrpc.HeaderMessageKey] = "too-many"
+	if resp, m := post(t, url, h, ""); resp.StatusCode != 503 || !strings.Contains(m["error"], "queue is full") {
+		t.Fatalf("queue full by count: %d %v, want 503", resp.StatusCode, m)
+	}
+	unblock()
+	// The refused keys were released: their retries are accepted and run.
+	waitFor(t, "the queue to drain", func() bool { return started.Load() == 3 })
+	for _, key := range []string{"too-many", "too-many-bytes"} {
+		h[asyncrpc.HeaderMessageKey] = key
+		if resp, m := post(t, url, h, ""); resp.StatusCode != 202 {
+			t.Fatalf("retry of %s: %d %v", key, resp.StatusCode, m)
+		}
+	}
+	waitFor(t, "the retried calls to run", func() bool { return started.Load() == 5 })
 }
 
 func TestSameKeyRunsOnce(t *testing.T) {
@@ -245,7 +279,7 @@ func TestSameKeyRunsOnce(t *testing.T) {
 		runs.Add(1)
 		return echo(ctx, r)
 	}, asyncrpc.ServerOptions{})
-	h := map[string]string{asyncrpc.HeaderMessageKey: "once", asyncrpc.HeaderResponseTopic: "r"}
+	h := map[string]string{asyncrpc.HeaderMessageKey: "once", asyncrpc.HeaderResponseTopic: "r.responses"}
 	for range 3 {
 		if resp, _ := post(t, url, h, "x"); resp.StatusCode != 202 {
 			t.Fatalf("status %d", resp.StatusCode)
@@ -281,7 +315,7 @@ func TestDuplicateResponseIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	// At-least-once: the same response again.
-	dup := &mq.Message{Topic: "responses", Key: call.Key(), Payload: []byte("X"), Headers: map[string]string{"asyncrpc-status": "200"}}
+	dup := &mq.Message{Topic: "test.responses", Key: call.Key(), Payload: []byte("X"), Headers: map[string]string{"asyncrpc-status": "200"}}
 	if err := mqc.Publish(context.Background(), dup); err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +439,7 @@ func TestCloseEndsPendingCalls(t *testing.T) {
 		<-release
 		return echo(ctx, r)
 	}, asyncrpc.ServerOptions{})
-	c, err := asyncrpc.NewClient(context.Background(), mqc, asyncrpc.ClientOptions{ResponseTopic: "closing"})
+	c, err := asyncrpc.NewClient(context.Background(), mqc, asyncrpc.ClientOptions{ResponseTopic: "closing.responses"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,8 +464,19 @@ func TestOptionsValidated(t *testing.T) {
 	if _, err := asyncrpc.NewClient(context.Background(), mqc, asyncrpc.ClientOptions{}); !errors.Is(err, asyncrpc.ErrInvalid) {
 		t.Errorf("no response topic: %v", err)
 	}
-	if _, err := asyncrpc.NewServer(mqc, echo, asyncrpc.ServerOptions{Concurrency: -1}); !errors.Is(err, asyncrpc.ErrInvalid) {
-		t.Errorf("negative concurrency: %v", err)
+	for name, o := range map[string]asyncrpc.ServerOptions{
+		"negative concurrency":       {Concurrency: -1},
+		"negative queue":             {MaxQueued: -1},
+		"queue smaller than a body":  {MaxBodyBytes: 1 << 20, MaxQueuedBytes: 1 << 10},
+		"queue smaller than default": {MaxQueuedBytes: 1 << 10},
+	} {
+		if _, err := asyncrpc.NewServer(mqc, echo, o); !errors.Is(err, asyncrpc.ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := asyncrpc.NewClient(context.Background(), mqc, asyncrpc.ClientOptions{ResponseTopic: "x.responses",
+		Retry: mq.RetryPolicy{Jitter: 2}}); !errors.Is(err, asyncrpc.ErrInvalid) {
+		t.Errorf("bad retry policy: %v", err)
 	}
 	rec := httptest.NewRecorder()
 	asyncrpc.Handler(nil, echo, asyncrpc.ServerOptions{}).ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
@@ -451,7 +496,8 @@ func TestResponseSurvivesBrokerOutage(t *testing.T) {
 	serverMQ := memMQ(t, "outage", mq.WithOutageBuffer(t.TempDir()),
 		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 2}),
 		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 20 * time.Millisecond}))
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	_, url := serve(t, serverMQ, func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 		<-release
 		return echo(ctx, r)
@@ -462,7 +508,7 @@ func TestResponseSurvivesBrokerOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	broker.SetReachable(false)
-	close(release)
+	unblock()
 	waitFor(t, "the response in the outage buffer", func() bool { return serverMQ.Buffered() > 0 })
 	broker.SetReachable(true)
 	r, err := call.Wait(context.Background())
@@ -478,7 +524,8 @@ func TestCallbackConcurrencyIsBounded(t *testing.T) {
 	_, url := serve(t, mqc, echo, asyncrpc.ServerOptions{})
 	c := client(t, mqc, asyncrpc.ClientOptions{CallbackConcurrency: 2})
 	var running, peak atomic.Int32
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	var calls []*asyncrpc.Call
 	for range 10 {
 		call, err := c.Post(context.Background(), url, "text/plain", strings.NewReader("x"), func(*asyncrpc.Response, error) {
@@ -494,7 +541,7 @@ func TestCallbackConcurrencyIsBounded(t *testing.T) {
 		calls = append(calls, call)
 	}
 	waitFor(t, "two callbacks to be running", func() bool { return running.Load() == 2 })
-	close(release)
+	unblock()
 	for _, call := range calls {
 		if _, err := call.Wait(context.Background()); err != nil {
 			t.Fatal(err)

@@ -30,9 +30,16 @@ type ClientOptions struct {
 	ResponseTopic string
 	// HTTPClient sends the requests; default http.DefaultClient.
 	HTTPClient *http.Client
-	// Timeout is how long a call waits for its response, from Do; default
-	// 30s.
+	// Timeout is how long a call waits for its response once the server
+	// accepted it; default 30s.
 	Timeout time.Duration
+	// Retry bounds the resending of a request the server refused with 503
+	// or 429, under the same message key (safe: the server runs a key at
+	// most once). A Retry-After in the refusal is waited for when it is
+	// longer than the policy's wait. Default: 5 attempts, waits from 50ms
+	// doubling to 5s with jitter, 30s in all; MaxAttempts 1 turns retries
+	// off. The ctx of Post, Do or Resend bounds it too.
+	Retry mq.RetryPolicy
 	// CallbackConcurrency bounds the callbacks running at once; default 16.
 	CallbackConcurrency int
 	// Propagator writes the trace context into the request headers;
@@ -50,6 +57,10 @@ func (o *ClientOptions) withDefaults() (ClientOptions, error) {
 	if r.Timeout < 0 || r.CallbackConcurrency < 0 {
 		return r, fmt.Errorf("%w: ClientOptions: negative Timeout or CallbackConcurrency", ErrInvalid)
 	}
+	if err := r.Retry.Validate(); err != nil {
+		return r, fmt.Errorf("%w: ClientOptions.Retry: %v", ErrInvalid, err)
+	}
+	r.Retry = r.Retry.WithDefaults()
 	if r.HTTPClient == nil {
 		r.HTTPClient = http.DefaultClient
 	}
@@ -80,6 +91,9 @@ type Client struct {
 	o   ClientOptions
 	sub *mq.Subscription
 	sem chan struct{} // bounds running callbacks
+	// wait sleeps between attempts of a request; tests replace it to see
+	// the waits without spending them.
+	wait func(ctx context.Context, d time.Duration) error
 
 	mu     sync.Mutex
 	calls  map[string]*Call
@@ -101,7 +115,8 @@ func NewClient(ctx context.Context, mqc *mq.Client, o ClientOptions) (*Client, e
 		return nil, err
 	}
 	recent, _ := lru.New[string, bool](16384) // size is positive: no error
-	c := &Client{mqc: mqc, o: o, sem: make(chan struct{}, o.CallbackConcurrency), calls: map[string]*Call{}, recent: recent}
+	c := &Client{mqc: mqc, o: o, sem: make(chan struct{}, o.CallbackConcurrency), wait: sleep,
+		calls: map[string]*Call{}, recent: recent}
 	group := "asyncrpc." + newKey()
 	// The group is this instance's alone and is deleted when it closes.
 	c.sub, err = mqc.Subscribe(ctx, o.ResponseTopic, group, c.onResponse,
@@ -123,7 +138,8 @@ type Stats struct {
 // Stats returns the counts so far.
 func (c *Client) Stats() Stats { return Stats{Late: c.late.Load(), Duplicates: c.dups.Load()} }
 
-// Post sends body to url with Do.
+// Post sends body to url with Do. To retry a failed Post under the same
+// message key, build the request and use Do.
 func (c *Client) Post(ctx context.Context, url, contentType string, body io.Reader, cb Callback) (*Call, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
 	if err != nil {
@@ -134,11 +150,17 @@ func (c *Client) Post(ctx context.Context, url, contentType string, body io.Read
 }
 
 // Do sends req with a fresh X-Message-Key (or the one req carries, for a
-// request that repeats an earlier one) and the client's X-Response-Topic.
+// request that repeats an earlier one) and the client's X-Response-Topic,
+// resending it while the server answers 503 or 429 (ClientOptions.Retry).
 // It returns once the server accepted the request with 202; any other
-// outcome (a transport error, another status) is returned here and cb is
-// never called. Otherwise cb runs exactly once: with the response, or with
+// outcome (a transport error, another status, 503 or 429 once the retries
+// are spent) is returned here and cb is never called. Otherwise cb runs exactly once: with the response, or with
 // ErrTimeout when Timeout passes first.
+//
+// Do writes the key into req's X-Message-Key header and leaves req's body
+// ready to be read again, so that after a failure (a dropped connection
+// may hide an accepted request) doing req again repeats the same call:
+// the server runs a key at most once.
 func (c *Client) Do(ctx context.Context, req *http.Request, cb Callback) (*Call, error) {
 	var body []byte
 	if req.Body != nil {
@@ -147,18 +169,21 @@ func (c *Client) Do(ctx context.Context, req *http.Request, cb Callback) (*Call,
 			return nil, fmt.Errorf("asyncrpc: read request body: %w", err)
 		}
 		req.Body.Close()
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	if req.Header == nil {
+		req.Header = http.Header{}
 	}
 	key := req.Header.Get(HeaderMessageKey)
 	if key == "" {
 		key = newKey()
+		req.Header.Set(HeaderMessageKey, key)
 	} else if err := validKey(key); err != nil {
 		return nil, err
 	}
 	call := &Call{c: c, key: key, method: req.Method, url: req.URL.String(), header: req.Header.Clone(), body: body,
 		cb: cb, done: make(chan struct{})}
-	if call.header == nil {
-		call.header = http.Header{}
-	}
 	c.mu.Lock()
 	switch {
 	case c.closed:
@@ -172,12 +197,18 @@ func (c *Client) Do(ctx context.Context, req *http.Request, cb Callback) (*Call,
 	// back before the 202 does.
 	c.calls[key] = call
 	c.live.Add(1)
-	call.timer = time.AfterFunc(c.o.Timeout, func() { call.finish(nil, ErrTimeout, true) })
 	c.mu.Unlock()
 	if err := call.send(ctx); err != nil {
 		call.withdraw(err)
 		return nil, err
 	}
+	// The deadline runs from the acceptance, so that time spent waiting
+	// on a busy server does not eat into the time given to the work.
+	c.mu.Lock()
+	if !call.settled.Load() {
+		call.timer = time.AfterFunc(c.o.Timeout, func() { call.finish(nil, ErrTimeout, true) })
+	}
+	c.mu.Unlock()
 	return call, nil
 }
 
@@ -249,7 +280,7 @@ type Call struct {
 	header http.Header
 	body   []byte
 	cb     Callback
-	timer  *time.Timer
+	timer  *time.Timer // armed once the request is accepted; guarded by c.mu
 
 	settled atomic.Bool
 	done    chan struct{} // closed once the outcome is set and cb returned
@@ -273,34 +304,13 @@ func (call *Call) Wait(ctx context.Context) (*Response, error) {
 
 // Resend sends the request again with the same X-Message-Key, for example
 // after a server that accepted it died: the server side runs the work at
-// most once per key. The deadline stays the first one.
+// most once per key, and answers a repeat of a completed call by
+// publishing its stored response again. The deadline stays the first one.
 func (call *Call) Resend(ctx context.Context) error {
 	if call.settled.Load() {
 		return fmt.Errorf("%w: call %s already has its outcome", ErrInvalid, call.key)
 	}
 	return call.send(ctx)
-}
-
-func (call *Call) send(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, call.method, call.url, bytes.NewReader(call.body))
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	req.Header = call.header.Clone()
-	req.Header.Set(HeaderMessageKey, call.key)
-	req.Header.Set(HeaderResponseTopic, call.c.o.ResponseTopic)
-	call.c.o.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
-	resp, err := call.c.o.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("asyncrpc: %s %s: %w", call.method, call.url, err)
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("%w: %s %s: %s: %s", ErrRejected, call.method, call.url, resp.Status, bytes.TrimSpace(snippet))
-	}
-	return nil
 }
 
 // finish settles the call once: the first of the response, the timeout
@@ -311,7 +321,9 @@ func (call *Call) finish(r *Response, err error, timedOut bool) {
 	}
 	c := call.c
 	c.mu.Lock() // timer is set under mu, perhaps after it fired
-	call.timer.Stop()
+	if call.timer != nil {
+		call.timer.Stop()
+	}
 	delete(c.calls, call.key)
 	c.recent.Add(call.key, timedOut)
 	c.mu.Unlock()
@@ -329,8 +341,7 @@ func (call *Call) withdraw(err error) {
 	}
 	c := call.c
 	c.mu.Lock()
-	call.timer.Stop()
-	delete(c.calls, call.key)
+	delete(c.calls, call.key) // no timer yet: it is armed on acceptance
 	c.mu.Unlock()
 	call.err = err
 	close(call.done)

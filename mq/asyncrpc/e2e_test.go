@@ -55,7 +55,7 @@ func TestManyCallsOnBrokers(t *testing.T) {
 			store := asyncrpc.NewRedisIdempotency(rdb, "e2e:"+name+":")
 			var servers []string
 			for range 2 {
-				_, addr := serve(t, open(t, u), echo, asyncrpc.ServerOptions{Idempotency: store, Concurrency: 256})
+				_, addr := serve(t, open(t, u), echo, asyncrpc.ServerOptions{Idempotency: store})
 				servers = append(servers, addr)
 			}
 			clients := []*asyncrpc.Client{
@@ -71,15 +71,8 @@ func TestManyCallsOnBrokers(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					id := fmt.Sprint("call-", i)
-					// Saturation answers 503; a real caller retries, so do we.
-					for {
-						_, err := clients[i%2].Post(context.Background(), servers[(i/2)%2], "text/plain", strings.NewReader(id), out.callback(id))
-						if err == nil || !strings.Contains(err.Error(), "503") {
-							errs <- err
-							return
-						}
-						time.Sleep(10 * time.Millisecond)
-					}
+					_, err := clients[i%2].Post(context.Background(), servers[(i/2)%2], "text/plain", strings.NewReader(id), out.callback(id))
+					errs <- err
 				}()
 			}
 			wg.Wait()
@@ -94,7 +87,13 @@ func TestManyCallsOnBrokers(t *testing.T) {
 				defer out.mu.Unlock()
 				return len(out.calls) == n
 			})
-			time.Sleep(200 * time.Millisecond) // a second callback would land now
+			// Close waits for callbacks in flight and no callback runs
+			// after it: the counts below are final.
+			for _, c := range clients {
+				if err := c.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
 			out.mu.Lock()
 			defer out.mu.Unlock()
 			for i := range n {
@@ -120,38 +119,53 @@ func TestRedisIdempotencyStore(t *testing.T) {
 	defer rdb.Close()
 	s := asyncrpc.NewRedisIdempotency(rdb, "")
 	ctx := context.Background()
-	step := func(what string, got, want asyncrpc.ClaimResult, err error) {
+	step := func(what string, want asyncrpc.ClaimResult, owner string, lease time.Duration) []byte {
 		t.Helper()
+		got, stored, err := s.Claim(ctx, "k", owner, lease)
 		if err != nil || got != want {
 			t.Fatalf("%s: %v, %v; want %v", what, got, err, want)
 		}
+		return stored
 	}
-	got, err := s.Claim(ctx, "k", "a", time.Minute)
-	step("first claim", got, asyncrpc.Claimed, err)
-	got, err = s.Claim(ctx, "k", "b", time.Minute)
-	step("claim while a runs it", got, asyncrpc.Running, err)
+	step("first claim", asyncrpc.Claimed, "a", time.Minute)
+	step("claim while a runs it", asyncrpc.Running, "b", time.Minute)
 	if ok, err := s.Renew(ctx, "k", "b", time.Minute); ok || err != nil {
 		t.Fatalf("b renewed a's claim: %v %v", ok, err)
+	}
+	if ok, err := s.Complete(ctx, "k", "b", []byte("b's"), time.Hour); ok || err != nil {
+		t.Fatalf("b completed a's claim: %v %v", ok, err)
 	}
 	if err := s.Release(ctx, "k", "b"); err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.Claim(ctx, "k", "b", time.Minute)
-	step("b's release did not drop a's claim", got, asyncrpc.Running, err)
+	step("b's release did not drop a's claim", asyncrpc.Running, "b", time.Minute)
 	if err := s.Release(ctx, "k", "a"); err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.Claim(ctx, "k", "b", 50*time.Millisecond)
-	step("claim after a released", got, asyncrpc.Claimed, err)
+	step("claim after a released", asyncrpc.Claimed, "b", 50*time.Millisecond)
 	waitFor(t, "b's short lease to expire", func() bool {
-		got, err := s.Claim(ctx, "k", "c", time.Minute)
+		got, _, err := s.Claim(ctx, "k", "c", time.Minute)
 		return err == nil && got == asyncrpc.Claimed
 	})
-	if err := s.Complete(ctx, "k", time.Hour); err != nil {
-		t.Fatal(err)
+	stored := []byte("c's response \x00\xff, binary-safe")
+	if ok, err := s.Complete(ctx, "k", "c", stored, time.Hour); !ok || err != nil {
+		t.Fatalf("c completed its claim: %v %v", ok, err)
 	}
-	got, err = s.Claim(ctx, "k", "d", time.Minute)
-	step("claim after completion", got, asyncrpc.Completed, err)
+	if got := step("claim after completion", asyncrpc.Completed, "d", time.Minute); string(got) != string(stored) {
+		t.Fatalf("stored response %q, want %q", got, stored)
+	}
+	if ok, err := s.Complete(ctx, "k", "d", []byte("again"), time.Hour); ok || err != nil {
+		t.Fatalf("a completed key completed again: %v %v", ok, err)
+	}
+	// A lease that ran out with nobody claiming since: the late owner's
+	// completion still counts (the work did run).
+	if got, _, err := s.Claim(ctx, "k2", "e", 50*time.Millisecond); got != asyncrpc.Claimed || err != nil {
+		t.Fatalf("claim of k2: %v %v", got, err)
+	}
+	waitFor(t, "e's lease on k2 to run out", func() bool { return rdb.Exists(ctx, "asyncrpc:k2").Val() == 0 })
+	if ok, err := s.Complete(ctx, "k2", "e", []byte("late"), time.Hour); !ok || err != nil {
+		t.Fatalf("completion after the lease ran out, unclaimed since: %v %v", ok, err)
+	}
 }
 
 // The child process of TestServerKilledMidWork: a server on Redis that
@@ -254,12 +268,13 @@ func TestServerKilledMidWork(t *testing.T) {
 // testTimeoutOn: a call whose work outlasts the client's timeout gets
 // ErrTimeout once, and its response, when it comes, is counted as late.
 func testTimeoutOn(t *testing.T, u string) {
-	release := make(chan struct{})
+	release, unblock := gate()
+	defer unblock()
 	_, url := serve(t, open(t, u), func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {
 		<-release
 		return echo(ctx, r)
 	}, asyncrpc.ServerOptions{})
-	c := client(t, open(t, u), asyncrpc.ClientOptions{ResponseTopic: "e2e.timeouts", Timeout: 200 * time.Millisecond})
+	c := client(t, open(t, u), asyncrpc.ClientOptions{ResponseTopic: "timeouts.responses", Timeout: 200 * time.Millisecond})
 	out := newOutcome()
 	call, err := c.Post(context.Background(), url, "text/plain", strings.NewReader("slow"), out.callback("slow"))
 	if err != nil {
@@ -268,7 +283,7 @@ func testTimeoutOn(t *testing.T, u string) {
 	if _, err := call.Wait(context.Background()); !errors.Is(err, asyncrpc.ErrTimeout) {
 		t.Fatalf("Wait: %v, want ErrTimeout", err)
 	}
-	close(release)
+	unblock()
 	waitFor(t, "the late response", func() bool { return c.Stats().Late == 1 })
 	if n := out.count("slow"); n != 1 {
 		t.Fatalf("callback ran %d times", n)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -28,25 +27,35 @@ type ServerOptions struct {
 	// MaxBodyBytes bounds a request body; larger ones get 413. Default
 	// 1 MiB.
 	MaxBodyBytes int64
-	// Concurrency bounds the work running at once; a request beyond it
-	// gets 503 with Retry-After. Default 64.
+	// Concurrency bounds the work running at once; accepted requests
+	// beyond it wait in the queue. Default 64.
 	Concurrency int
+	// MaxQueued bounds the accepted requests waiting for a worker; a
+	// request beyond it gets 503 with Retry-After. Default 10,000.
+	MaxQueued int
+	// MaxQueuedBytes bounds the bodies and headers of the requests
+	// waiting for a worker, likewise. Default 64 MiB, or MaxBodyBytes if
+	// that is larger; it may not be below MaxBodyBytes.
+	MaxQueuedBytes int64
 	// RetryAfter is the Retry-After of a 503; default 1s.
 	RetryAfter time.Duration
 	// WorkTimeout bounds one run of the work function; default 5m.
 	WorkTimeout time.Duration
-	// Idempotency keeps a message key from running twice; default
-	// NewMemoryIdempotency(), which covers one process only: use
-	// NewRedisIdempotency when several servers take the same calls.
+	// Idempotency keeps a message key from running twice and keeps its
+	// response for repeats; default NewMemoryIdempotency(), which covers
+	// one process only: use NewRedisIdempotency when several servers take
+	// the same calls.
 	Idempotency IdempotencyStore
 	// Lease is how long a claim on a call outlives its server's last
 	// renewal (renewed every Lease/3 while the work runs); default 30s.
 	Lease time.Duration
-	// Remember is how long a completed key is remembered; default 24h.
+	// Remember is how long a completed key and its response are kept;
+	// default 24h.
 	Remember time.Duration
-	// AllowResponseTopic, when set, must accept X-Response-Topic, or the
-	// request gets 400: without it a caller may have responses published
-	// to any topic.
+	// AllowResponseTopic must accept X-Response-Topic, or the request
+	// gets 400. Default IsResponseTopic: only topics named
+	// "<name>.responses". AllowAnyResponseTopic lets every caller have
+	// responses published to any topic.
 	AllowResponseTopic func(topic string) bool
 	// Propagator reads the trace context from the request headers;
 	// default W3C traceparent.
@@ -57,7 +66,8 @@ type ServerOptions struct {
 
 func (o *ServerOptions) withDefaults() (ServerOptions, error) {
 	r := *o
-	if r.MaxBodyBytes < 0 || r.Concurrency < 0 || r.RetryAfter < 0 || r.WorkTimeout < 0 || r.Lease < 0 || r.Remember < 0 {
+	if r.MaxBodyBytes < 0 || r.Concurrency < 0 || r.MaxQueued < 0 || r.MaxQueuedBytes < 0 ||
+		r.RetryAfter < 0 || r.WorkTimeout < 0 || r.Lease < 0 || r.Remember < 0 {
 		return r, fmt.Errorf("%w: ServerOptions: negative value", ErrInvalid)
 	}
 	if r.MaxBodyBytes == 0 {
@@ -65,6 +75,16 @@ func (o *ServerOptions) withDefaults() (ServerOptions, error) {
 	}
 	if r.Concurrency == 0 {
 		r.Concurrency = 64
+	}
+	if r.MaxQueued == 0 {
+		r.MaxQueued = 10000
+	}
+	switch {
+	case r.MaxQueuedBytes == 0:
+		r.MaxQueuedBytes = max(64<<20, r.MaxBodyBytes)
+	case r.MaxQueuedBytes < r.MaxBodyBytes:
+		// A body the server accepts must fit in its queue.
+		return r, fmt.Errorf("%w: ServerOptions: MaxQueuedBytes %d is below MaxBodyBytes %d", ErrInvalid, r.MaxQueuedBytes, r.MaxBodyBytes)
 	}
 	if r.RetryAfter == 0 {
 		r.RetryAfter = time.Second
@@ -81,6 +101,9 @@ func (o *ServerOptions) withDefaults() (ServerOptions, error) {
 	if r.Remember == 0 {
 		r.Remember = 24 * time.Hour
 	}
+	if r.AllowResponseTopic == nil {
+		r.AllowResponseTopic = IsResponseTopic
+	}
 	if r.Propagator == nil {
 		r.Propagator = propagation.TraceContext{}
 	}
@@ -90,20 +113,18 @@ func (o *ServerOptions) withDefaults() (ServerOptions, error) {
 	return r, nil
 }
 
-// Server accepts asynchronous requests: it validates them, answers 202 at
-// once and runs the work in the background, publishing the response.
+// Server accepts asynchronous requests: it validates them, claims their
+// message key, queues them and answers 202 at once; workers run the work
+// in the background and publish the responses.
 type Server struct {
 	mqc   *mq.Client
 	work  WorkFunc
 	o     ServerOptions
 	owner string // this server's name in idempotency claims
-	slots chan struct{}
+	q     *queue
 
 	ctx    context.Context // cancelled by Shutdown's deadline
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	closed bool
 }
 
 // NewServer returns a Server publishing responses with mqc.
@@ -115,7 +136,8 @@ func NewServer(mqc *mq.Client, work WorkFunc, o ServerOptions) (*Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{mqc: mqc, work: work, o: o, owner: newKey(), slots: make(chan struct{}, o.Concurrency)}
+	s := &Server{mqc: mqc, work: work, o: o, owner: newKey()}
+	s.q = &queue{maxJobs: o.MaxQueued, maxBytes: o.MaxQueuedBytes, maxWorkers: o.Concurrency, run: s.run}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -145,8 +167,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if s.o.AllowResponseTopic != nil && !s.o.AllowResponseTopic(topic) {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s %q is not allowed here", HeaderResponseTopic, topic))
+	if !s.o.AllowResponseTopic(topic) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s %q is not allowed here (by default a response topic is named <name>%s)",
+			HeaderResponseTopic, topic, ResponseTopicSuffix))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
@@ -159,42 +182,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "reading the body: "+err.Error())
 		return
 	}
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		s.busy(w, "the server is at its concurrency limit")
-		return
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		<-s.slots
-		s.busy(w, "the server is shutting down")
-		return
-	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	started := false
-	defer func() {
-		if !started {
-			<-s.slots
-			s.wg.Done()
-		}
-	}()
-	claim, err := s.o.Idempotency.Claim(r.Context(), key, s.owner, s.o.Lease)
+	res, stored, err := s.o.Idempotency.Claim(r.Context(), key, s.owner, s.o.Lease)
 	if err != nil {
 		s.o.Logger.Warn("asyncrpc: idempotency store failed; refusing the request", "key", key, "err", err)
 		s.busy(w, "cannot check the message key now")
 		return
 	}
-	if claim == Claimed {
-		req := &Request{Method: r.Method, URL: r.URL.String(), Header: r.Header.Clone(), Body: body, MessageKey: key}
-		ctx := s.o.Propagator.Extract(s.ctx, propagation.HeaderCarrier(r.Header))
-		started = true
-		go s.run(ctx, req, topic)
+	j := &job{
+		req:   &Request{Method: r.Method, URL: r.URL.String(), Header: r.Header.Clone(), Body: body, MessageKey: key},
+		topic: topic, claimed: time.Now(),
 	}
-	// Running or Completed: a repeat of a call already under way or done;
-	// it is accepted again without running the work.
+	switch res {
+	case Completed:
+		// A repeat of a finished call, perhaps because its response was
+		// lost: publish the stored one again, from the queue like any work.
+		j.completed, j.stored = true, stored
+	case Running:
+		// A repeat of a call under way: its response is coming.
+		accepted(w, key)
+		return
+	}
+	j.size = int64(len(j.req.Body)+len(j.req.URL)+len(j.stored)) + headerSize(j.req.Header)
+	if err := s.q.push(j); err != nil {
+		if res == Claimed {
+			s.release(key)
+		}
+		s.busy(w, err.Error())
+		return
+	}
+	accepted(w, key)
+}
+
+func accepted(w http.ResponseWriter, key string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	_ = json.NewEncoder(w).Encode(map[string]string{"messageKey": key})
@@ -205,96 +224,23 @@ func (s *Server) busy(w http.ResponseWriter, why string) {
 	writeError(w, http.StatusServiceUnavailable, why)
 }
 
-// run does the work of req while renewing its claim, publishes the
-// response, and completes the key. If the response cannot be published
-// the claim is released, so that a retry runs the call again.
-func (s *Server) run(ctx context.Context, req *Request, topic string) {
-	defer s.wg.Done()
-	defer func() { <-s.slots }()
-	stopRenew := s.renew(req.MessageKey)
-	resp := s.call(ctx, req)
-	stopRenew()
-	// Published even when Shutdown's deadline cancelled the work: the
-	// caller is owed its (error) response. mq's retry policy and outage
-	// buffer bound and carry the publish.
-	bg := context.WithoutCancel(ctx)
-	msg, err := resp.toMessage(topic, req.MessageKey)
-	if err == nil {
-		err = s.mqc.Publish(bg, msg)
-	}
-	if err != nil {
-		s.o.Logger.Error("asyncrpc: publishing the response failed; a retry will run the call again",
-			"key", req.MessageKey, "topic", topic, "err", err)
-		if err := s.o.Idempotency.Release(bg, req.MessageKey, s.owner); err != nil {
-			s.o.Logger.Warn("asyncrpc: releasing the claim failed", "key", req.MessageKey, "err", err)
+func headerSize(h http.Header) int64 {
+	var n int
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v)
 		}
-		return
 	}
-	if err := s.o.Idempotency.Complete(bg, req.MessageKey, s.o.Remember); err != nil {
-		s.o.Logger.Warn("asyncrpc: recording the call as done failed", "key", req.MessageKey, "err", err)
-	}
+	return int64(n)
 }
 
-// call runs the work function, turning an error or a panic into a 500
-// response and a nil response into 204.
-func (s *Server) call(ctx context.Context, req *Request) (resp *Response) {
-	ctx, cancel := context.WithTimeout(ctx, s.o.WorkTimeout)
-	defer cancel()
-	defer func() {
-		if p := recover(); p != nil {
-			resp = errorResponse(fmt.Errorf("work panicked: %v", p))
-		}
-	}()
-	resp, err := s.work(ctx, req)
-	switch {
-	case err != nil:
-		return errorResponse(err)
-	case resp == nil:
-		return &Response{StatusCode: http.StatusNoContent}
-	case resp.StatusCode == 0:
-		resp.StatusCode = http.StatusOK
-	}
-	return resp
-}
-
-func errorResponse(err error) *Response {
-	body, _ := json.Marshal(map[string]string{"error": err.Error()})
-	return &Response{StatusCode: http.StatusInternalServerError, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
-}
-
-// renew keeps the claim on key alive until the returned function is called.
-func (s *Server) renew(key string) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(s.o.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if ok, err := s.o.Idempotency.Renew(s.ctx, key, s.owner, s.o.Lease); err != nil || !ok {
-					s.o.Logger.Warn("asyncrpc: renewing the claim failed", "key", key, "held", ok, "err", err)
-				}
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
-}
-
-// Shutdown stops accepting requests (503) and waits for the work in
-// flight to finish and publish its response. If ctx ends first, the
-// work's context is cancelled; the calls it was running publish error
-// responses.
+// Shutdown stops accepting requests (503) and waits for the queued and
+// running work to finish and publish its responses. If ctx ends first,
+// the running work's context is cancelled (those calls publish error
+// responses) and the calls still queued are released unanswered, so that
+// a resend runs them on another server.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	idle := make(chan struct{})
-	go func() { s.wg.Wait(); close(idle) }()
+	idle := s.q.close()
 	select {
 	case <-idle:
 		s.cancel()

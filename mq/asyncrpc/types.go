@@ -40,6 +40,11 @@ var (
 	ErrBadResponse = errors.New("asyncrpc: malformed response message")
 	// ErrInvalid: an argument or option is invalid.
 	ErrInvalid = errors.New("asyncrpc: invalid argument")
+	// ErrLeaseLost is the cause (context.Cause) of a work context that the
+	// server cancelled because its claim on the call could not be renewed:
+	// another server may be running the call now, so this one publishes
+	// nothing for it.
+	ErrLeaseLost = errors.New("asyncrpc: claim lease lost")
 )
 
 // Request is an accepted request as the server's work function sees it.
