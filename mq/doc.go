@@ -41,11 +41,23 @@
 // only its own key; then it is published to the dead-letter topic
 // ("<topic>.dlq" unless WithDeadLetterTopic says otherwise) with the
 // HeaderDLQ* headers naming the error, the attempts, the topic and the
-// group, and acknowledged. Attempts count across members where the
-// provider keeps a delivery count (redismq does, Kafka does not): a message
-// whose handling kills its member every time is dead-lettered, without
-// running the handler, once it has been delivered more often than the
+// group, and acknowledged. If the dead-letter publish itself fails after
+// the client's retry policy (WithRetry), the message is handed back for
+// redelivery, logged and counted (mq.consumed outcome
+// "dead_letter_failed"), and its key moves on; on Kafka its offset stays
+// uncommitted until then. Attempts count handler runs, not deliveries: a
+// message handed back because its member left, a partition was revoked or
+// the subscription shut down is not a failed attempt. They count across
+// members where the provider keeps a count (redismq and memmq do, Kafka
+// does not): a message whose handling kills its member every time is
+// dead-lettered, without running the handler, once its attempts pass the
 // limit.
+//
+// Rebalances. When a provider moves a partition to another member, the
+// messages this member queued and had not started are handed back at
+// once, and only the handlers running are waited for (or, when ownership
+// is already lost, told through their context); so a hand-over takes as
+// long as the slowest running handler, not the whole prefetch.
 //
 // Order. Messages with one key reach handlers in publish order and never
 // concurrently, with any WithConcurrency and any number of members in the
@@ -53,7 +65,11 @@
 // not ordered.
 //
 // Dedup. With WithDedup, a message whose ID the group already handled
-// successfully is acknowledged without running the handler.
+// successfully is acknowledged without running the handler, and two
+// deliveries of one ID never run at once: the ID is claimed in the store
+// before the handler starts (the second waits, without counting an
+// attempt). NewMemoryDedup serves one process; redismq.NewDedup shares
+// the IDs across processes.
 //
 // Content. ID (a UUIDv7 when left empty), Key, Headers and Payload arrive
 // unchanged. The trace context of the publishing context travels in the
@@ -63,7 +79,9 @@
 // and acknowledge their messages; messages received but not started are
 // handed back to the group. Shutdown(ctx) bounds the wait: past it,
 // handlers' contexts are cancelled and their messages left for
-// redelivery. No goroutine outlives Close.
+// redelivery, and Shutdown returns once they have returned. Close called
+// from inside a handler is refused with ErrInvalid (it would wait for
+// itself). No goroutine outlives Close.
 //
 // # Errors
 //

@@ -105,7 +105,7 @@ func WithOutageBufferMaxBytes(n int64) Option {
 
 // WithDedup makes every subscription of the Client skip messages whose ID
 // its group already handled successfully, as recorded in store, overriding
-// the default of no dedup. See NewMemoryDedup and NewRedisDedup.
+// the default of no dedup. See NewMemoryDedup and redismq.NewDedup.
 func WithDedup(store DedupStore) Option {
 	return func(o *clientOptions) error {
 		if store == nil {

@@ -59,12 +59,18 @@
 // concurrently by mq's per-key workers. An offset is committed only over
 // the contiguous run of handled records of its partition: a slow or
 // retrying record never lets a later offset be committed past it, while
-// other keys of the partition keep flowing. When a partition is revoked,
-// the member stops taking its records, waits for those in flight to finish
-// and commits them before giving it up, so the next owner continues in
-// order. A member that dies leaves its uncommitted records to the next
-// owner: at-least-once, with duplicates limited to what was handled after
-// the last commit (commit_interval).
+// other keys of the partition keep flowing. When a partition is revoked
+// (a member joins or leaves), the member stops taking its records, hands
+// back to the group the ones mq has queued but not started (including a
+// record waiting out a retry backoff), waits only for the handlers
+// running, and commits before giving the partition up: a rebalance takes
+// as long as the slowest running handler, not the whole prefetch, so it
+// stays within rebalance_timeout and no key runs on two members at once.
+// The next owner continues in order from the commit. A partition lost
+// without a chance to commit (the member was evicted) has its running
+// handlers' context cancelled. A member that dies leaves its uncommitted
+// records to the next owner: at-least-once, with duplicates limited to
+// what was handled after the last commit (commit_interval).
 //
 // A new group starts at the records published from the moment its first
 // Subscribe began (the group's offsets are set by timestamp before it

@@ -76,22 +76,40 @@
 // stream's end, before Subscribe returns, so everything published after it
 // reaches the group. Members own partitions exclusively through leases
 // (mq:{topic/p}:lease:<group>, renewed every heartbeat); the assignment is
-// recomputed whenever members join or leave, and Subscribe waits (up to
-// visibility_timeout) until the new member owns its share. A member gives a
-// partition up only after the entries it fetched from it are handled and
-// acknowledged, so the next owner continues in order: messages with one
-// key are handled in publish order across members and hand-overs. Entries
-// are fetched in batches by one reader per owned partition and handled
-// concurrently by mq's per-key workers.
+// recomputed whenever members join or leave (rendezvous hashing with fair
+// shares: a member joining takes about partitions/members of them and few
+// others move), and Subscribe waits (up to visibility_timeout) until the
+// new member owns its share. A member gives a partition up by handing back
+// the entries it fetched and has not started (they stay pending, marked
+// claimable at once) and waiting only for the handlers running; the next
+// owner claims the handed-back entries first and continues in order:
+// messages with one key are handled in publish order across members and
+// hand-overs. Entries are fetched in batches by one reader per owned
+// partition and handled concurrently by mq's per-key workers.
 //
-// A member that dies without leaving keeps its partitions until its lease
-// runs out (visibility_timeout); the next owner then claims the entries it
-// had received and not acknowledged (XAUTOCLAIM) and handles them before
-// anything newer. Redis counts deliveries: an entry delivered more often
-// than the subscription's WithMaxAttempts — every member that took it died
-// — goes to the dead-letter topic without running the handler again. So
-// delivery is at least once, with duplicates limited to what a dead member
-// handled in its last ack_interval, or had handled and not acknowledged.
+// Fencing: a member that cannot renew a lease within visibility_timeout
+// (Redis unreachable, a long pause), or finds it taken, stops reading the
+// partition at once, cancels the context of the handlers running on it,
+// and hands back the rest. The next owner claims (XAUTOCLAIM) only entries
+// idle for visibility_timeout, and reads nothing of the partition before
+// every pending entry is: so it never starts on an entry, or on a later
+// entry of the same key, while an earlier holder may still be handling
+// one.
+//
+// Attempts: a hand-over is not an attempt. A handed-back entry's delivery
+// count is set back to its attempt number, so Message.Attempt counts
+// handler runs across members. A member that dies without leaving keeps
+// its partitions until its lease runs out (visibility_timeout); the next
+// owner then claims what it held and handles it before anything newer.
+// Whether the dead member started an entry is unknown: the first such
+// death is not counted (so WithMaxAttempts(1) survives a member crash),
+// later ones are, and an entry whose attempts passed the subscription's
+// WithMaxAttempts — the members that claimed it kept dying — goes to the
+// dead-letter topic without running the handler again. So delivery is at
+// least once, with duplicates limited to what a dead member handled in its
+// last ack_interval, or had handled and not acknowledged.
+//
+// Dedup: NewDedup is an mq.DedupStore in Redis, usable with any provider.
 //
 // WithEphemeralGroup destroys the group on every partition stream (with
 // its pending entries) and removes its member set and leases when the
