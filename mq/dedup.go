@@ -179,3 +179,24 @@ func (s *Subscription) takeClaim(d *driver.Delivery) string {
 	delete(s.claims, d)
 	return owner
 }
+
+// releaseClaims gives up the dedup claims of handlers abandoned by
+// Shutdown, so that the redelivered messages are not held up by them (a
+// MemoryDedup claim has no lease to end it).
+func (s *Subscription) releaseClaims(ctx context.Context) {
+	store := s.c.opts.dedup
+	s.mu.Lock()
+	claims := s.claims
+	s.claims = map[*driver.Delivery]string{}
+	s.mu.Unlock()
+	if store == nil || len(claims) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for d, owner := range claims {
+		if err := store.Release(ctx, s.group, d.ID, owner); err != nil {
+			s.c.opts.logger.Debug("mq: dedup release failed; the claim ends with its lease", "topic", s.topic, "id", d.ID, "err", err)
+		}
+	}
+}

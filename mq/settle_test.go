@@ -217,3 +217,54 @@ func TestShutdownWaitsForAbandonedHandlers(t *testing.T) {
 		t.Fatal("Shutdown returned before the abandoned handler did")
 	}
 }
+
+// TestAbandonedClaimReleased: a handler abandoned by Shutdown gives up its
+// dedup claim, so another member sharing the store handles the message
+// when it is redelivered (an in-memory claim has no lease to end it).
+func TestAbandonedClaimReleased(t *testing.T) {
+	store, err := mq.NewMemoryDedup(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "mem://abandoned-claim"
+	first, err := mq.Open(context.Background(), url, mq.WithDedup(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	started := make(chan struct{})
+	sub, err := first.Subscribe(context.Background(), "t", "g", func(ctx context.Context, _ *mq.Message) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Publish(context.Background(), &mq.Message{Topic: "t", ID: "once", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = sub.Shutdown(expired)
+	second, err := mq.Open(context.Background(), url, mq.WithDedup(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	handled := make(chan struct{})
+	sub2, err := second.Subscribe(context.Background(), "t", "g", func(context.Context, *mq.Message) error {
+		close(handled)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub2.Close()
+	select {
+	case <-handled:
+	case <-time.After(time.Minute):
+		t.Fatal("the redelivered message was held up by the abandoned handler's claim")
+	}
+}

@@ -300,6 +300,7 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 			<-idle
 			s.shutdownErr = fmt.Errorf("mq: shutdown of %q/%q abandoned running handlers: %w", s.topic, s.group, ctx.Err())
 		}
+		s.releaseClaims(ctx)
 		s.abandon()
 		s.shutdownErr = errors.Join(s.shutdownErr, s.recv.Close())
 		if s.o.ephemeral {
