@@ -41,6 +41,8 @@ func (s *Subscription) revoke(ctx context.Context, taken func(*driver.Delivery) 
 		} else {
 			s.dropRunLocked(kr)
 		}
+		// A draining pool waits for retrying to empty: wake it.
+		s.wake.Broadcast()
 	}
 	for _, w := range s.workers {
 		kr := w.cur

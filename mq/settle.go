@@ -112,6 +112,15 @@ func (s *Subscription) dlqMessage(d *driver.Delivery, cause error, attempts int)
 		room = min(room, max(0, s.c.maxBytes-m.Size()))
 	}
 	h[HeaderDLQError] = truncateUTF8(cause.Error(), room)
+	// A message at the limit leaves no room for the headers at all: drop
+	// them, least useful first, rather than have the dead-letter topic
+	// refuse it for ever. The message itself fit when it was received.
+	for _, k := range []string{HeaderDLQError, HeaderDLQGroup, HeaderDLQAttempts, HeaderDLQTopic} {
+		if s.c.maxBytes == 0 || m.Size() <= s.c.maxBytes {
+			break
+		}
+		delete(h, k)
+	}
 	return m
 }
 

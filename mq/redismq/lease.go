@@ -18,38 +18,71 @@ import (
 // started (Nack: pending, claimable at once, not counted as an attempt),
 // the handlers running finish and are acknowledged, and only then is the
 // lease given up, so the next owner starts after them and per-key order
-// holds. A member that loses a lease it still had (Redis unreachable for
-// VisibilityTimeout, or the key taken) stops reading at once and has mq
-// cancel the handlers running on the partition. A member that dies keeps
+// holds. A member that loses a lease it still had (the key taken, or not
+// renewed by HeartbeatInterval before it could expire) stops reading at
+// once and has mq cancel the handlers running on the partition. A member that dies keeps
 // its leases until they expire; the next owner then claims what it left
 // pending once that has been idle for VisibilityTimeout.
 
 // coordinate runs rounds until the receiver closes: every
-// HeartbeatInterval, or four times as often while a hand-over is under way.
+// HeartbeatInterval, four times as often while a hand-over is under way,
+// and after a failure with a backoff. No wait and no round outlasts the
+// fence of a lease this member holds: the moment, HeartbeatInterval before
+// the lease can expire on the server, when the member gives the partition
+// up unless it renewed it (expireLeases). So a member cut off from Redis
+// has cancelled its handlers on a partition before another member can own
+// it.
 func (r *receiver) coordinate(settled bool) {
 	defer r.wg.Done()
 	bo := newPause(r.ctx)
+	var failed error
 	for {
 		wait := r.c.o.HeartbeatInterval
-		if !settled {
+		switch {
+		case failed != nil:
+			wait = bo.next(r, "heartbeat", failed)
+		case !settled:
 			wait = r.handOverPoll()
 		}
-		t := time.NewTimer(wait)
+		fence, fenced := r.nextFence()
+		if fenced {
+			wait = min(wait, time.Until(fence))
+		}
+		t := time.NewTimer(max(wait, 0))
 		select {
 		case <-r.ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
 		}
-		var err error
-		settled, err = r.round(r.ctx)
-		if err != nil {
+		ctx, cancel := r.ctx, context.CancelFunc(func() {})
+		if fence, fenced = r.nextFence(); fenced {
+			ctx, cancel = context.WithDeadline(r.ctx, fence)
+		}
+		settled, failed = r.round(ctx)
+		cancel()
+		if failed != nil {
 			r.expireLeases()
-			bo.wait(r, "heartbeat", err)
 			continue
 		}
 		bo.reset()
 	}
+}
+
+// fenceAt is when this member gives p up unless it renewed the lease.
+func (r *receiver) fenceAt(p *partition) time.Time {
+	return p.lastRenew.Add(r.c.o.VisibilityTimeout - r.c.o.HeartbeatInterval)
+}
+
+// nextFence is the earliest fence of the leases this member holds.
+func (r *receiver) nextFence() (time.Time, bool) {
+	var at time.Time
+	for _, p := range r.parts {
+		if p.owned && (at.IsZero() || r.fenceAt(p).Before(at)) {
+			at = r.fenceAt(p)
+		}
+	}
+	return at, !at.IsZero()
 }
 
 // handOverPoll is how often rounds run while a hand-over is under way.
@@ -109,6 +142,7 @@ func (r *receiver) round(ctx context.Context) (settled bool, err error) {
 				settled = false
 				continue
 			}
+			asked := time.Now() // the lease runs from no earlier than this
 			got, err := leaseScript.Run(ctx, r.c.rdb, []string{p.lease}, r.name, ttl).Int()
 			if err != nil {
 				return false, mapErr("take lease", err)
@@ -117,7 +151,7 @@ func (r *receiver) round(ctx context.Context) (settled bool, err error) {
 				settled = false // its owner is draining it, or dead
 				continue
 			}
-			p.owned, p.lastRenew = true, time.Now()
+			p.owned, p.lastRenew = true, asked
 			r.startReader(p)
 		}
 	}
@@ -152,11 +186,12 @@ func (r *receiver) renew(ctx context.Context) error {
 	return nil
 }
 
-// expireLeases stops reading partitions whose lease may have expired
-// while Redis could not be reached, since another member may own them now.
+// expireLeases gives up the partitions whose fence passed while Redis
+// could not be reached: their leases expire soon, and another member may
+// own them then.
 func (r *receiver) expireLeases() {
 	for _, p := range r.parts {
-		if p.owned && time.Since(p.lastRenew) > r.c.o.VisibilityTimeout {
+		if p.owned && !time.Now().Before(r.fenceAt(p)) {
 			r.log.Warn("redismq: partition lease expired unrenewed", "stream", p.stream)
 			r.loseLease(p)
 		}

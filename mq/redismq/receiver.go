@@ -63,11 +63,19 @@ type partition struct {
 
 	inflight atomic.Int64 // fetched and not yet acked or nacked
 	revoked  atomic.Bool  // taken from this member: what it fetched goes back
+	reclaim  atomic.Bool  // an entry was handed back while owned: claim it again
 
 	mu    sync.Mutex
 	acks  []string   // entry IDs acked and not yet sent
 	backs []handBack // entries nacked and not yet handed back
 }
+
+// handBackIdle is the idle time a handed-back entry is given: past any
+// visibility timeout, so that the next owner claims it at once, and far
+// beyond any entry really in flight, so that the owner can claim its own
+// hand-backs (minIdle = handBackIdle) without taking an entry a handler
+// of its is still on.
+const handBackIdle = 365 * 24 * time.Hour
 
 // handBack is a nacked entry and the attempt number its next delivery
 // carries.
@@ -242,15 +250,28 @@ func (r *receiver) Nack(_ context.Context, d *driver.Delivery) error {
 	if !ok {
 		return fmt.Errorf("redismq: Nack: delivery not from this provider")
 	}
-	h.p.mu.Lock()
-	h.p.backs = append(h.p.backs, handBack{id: h.id, attempt: max(d.Attempt, 1)})
-	h.p.mu.Unlock()
-	h.p.inflight.Add(-1)
+	r.handBackFetched(h.p, []*driver.Delivery{d})
+	if !h.p.revoked.Load() {
+		// Handed back while this member still owns the partition (its
+		// dead-lettering failed): its reader claims it again.
+		h.p.reclaim.Store(true)
+	}
 	select {
 	case r.ackSignal <- struct{}{}:
 	default:
 	}
 	return nil
+}
+
+// handBackFetched queues the hand-back of ds, all fetched from p, and
+// frees their place in p's in-flight count.
+func (r *receiver) handBackFetched(p *partition, ds []*driver.Delivery) {
+	p.mu.Lock()
+	for _, d := range ds {
+		p.backs = append(p.backs, handBack{id: d.Handle.(*handle).id, attempt: max(d.Attempt, 1)})
+	}
+	p.mu.Unlock()
+	p.inflight.Add(-int64(len(ds)))
 }
 
 // Close stops the readers, sends the acknowledgements still queued, gives
@@ -261,6 +282,7 @@ func (r *receiver) Close() error {
 		r.cancel()
 		r.wg.Wait()
 		r.stopReaders()
+		r.handBackUnreceived()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		var errs []error
@@ -279,6 +301,35 @@ func (r *receiver) Close() error {
 		r.closeErr = errors.Join(errs...)
 	})
 	return r.closeErr
+}
+
+// handBackUnreceived hands back what the readers fetched and mq never
+// received (the batches waiting for Receive), so that the next owner
+// claims it at once and without counting an attempt. The readers have
+// exited: nothing more arrives.
+func (r *receiver) handBackUnreceived() {
+	batches := [][]*driver.Delivery{r.leftover}
+	r.leftover = nil
+	for {
+		select {
+		case b := <-r.out:
+			batches = append(batches, b)
+			continue
+		default:
+		}
+		break
+	}
+	for _, b := range batches {
+		for len(b) > 0 {
+			p := b[0].Handle.(*handle).p
+			n := 1
+			for n < len(b) && b[n].Handle.(*handle).p == p {
+				n++
+			}
+			r.handBackFetched(p, b[:n])
+			b = b[n:]
+		}
+	}
 }
 
 // stopReaders cancels every reader and waits for it to exit.
@@ -334,7 +385,7 @@ func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
 	}
 	var batches []batch
 	pipe := r.c.rdb.Pipeline()
-	idle := r.c.o.VisibilityTimeout.Milliseconds()
+	idle := handBackIdle.Milliseconds()
 	for _, p := range r.parts {
 		if only != nil && p != only {
 			continue
@@ -416,46 +467,24 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 			t.Stop()
 		}
 	}
-	for start := "0-0"; ctx.Err() == nil; {
-		msgs, next, deleted, err := r.c.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
-			Stream: p.stream, Group: r.group, Consumer: r.name, MinIdle: vt, Start: start, Count: int64(r.c.o.ReadCount),
-		}).Result()
-		if err != nil {
-			if isNoGroup(err) {
-				break // nothing pending; the XREADGROUP below recreates the group
-			}
-			bo.wait(r, "claim", err)
-			continue
-		}
-		bo.reset()
-		if len(deleted) > 0 {
-			r.log.Warn("redismq: pending entries were trimmed from the stream before they were handled",
-				"stream", p.stream, "count", len(deleted))
-			_ = r.c.rdb.XAck(ctx, p.stream, r.group, deleted...).Err()
-		}
-		if len(msgs) > 0 {
-			counts, err := r.deliveryCounts(ctx, p, msgs)
-			if err != nil {
-				bo.wait(r, "read delivery counts", err)
-				continue // claiming again from start is harmless
-			}
-			if !r.deliver(ctx, p, msgs, counts) {
-				return
-			}
-		}
-		if next == "0-0" {
-			// Everything is claimed: the consumers that held it are
-			// empty now and go, so departed members do not pile up.
-			if err := pruneScript.Run(ctx, r.c.rdb, []string{p.stream}, r.group, r.name).Err(); err != nil && ctx.Err() == nil {
-				r.log.Debug("redismq: pruning departed consumers failed", "stream", p.stream, "err", err)
-			}
-			break
-		}
-		start = next
+	if !r.claim(ctx, p, bo, vt, true) {
+		return
 	}
 	args := &redis.XReadGroupArgs{Group: r.group, Consumer: r.name, Streams: []string{p.stream, ">"},
 		Count: int64(r.c.o.ReadCount), Block: r.c.o.Block}
+	var lastReclaim time.Time
 	for ctx.Err() == nil {
+		if p.reclaim.Load() && time.Since(lastReclaim) >= r.c.o.HeartbeatInterval {
+			// At most once a heartbeat, so that a message the group keeps
+			// handing back does not spin.
+			p.reclaim.Store(false)
+			lastReclaim = time.Now()
+			if err := r.flushAcks(ctx, p); err != nil {
+				p.reclaim.Store(true)
+			} else if !r.claim(ctx, p, bo, handBackIdle, false) {
+				return
+			}
+		}
 		res, err := r.c.rdb.XReadGroup(ctx, args).Result()
 		switch {
 		case errors.Is(err, redis.Nil):
@@ -478,6 +507,52 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 			return
 		}
 	}
+}
+
+// claim delivers the entries pending in p's group that have been idle for
+// minIdle, oldest first, and with prune removes the consumers left empty;
+// false when ctx ended first.
+func (r *receiver) claim(ctx context.Context, p *partition, bo *pause, minIdle time.Duration, prune bool) bool {
+	for start := "0-0"; ctx.Err() == nil; {
+		msgs, next, deleted, err := r.c.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
+			Stream: p.stream, Group: r.group, Consumer: r.name, MinIdle: minIdle, Start: start, Count: int64(r.c.o.ReadCount),
+		}).Result()
+		if err != nil {
+			if isNoGroup(err) {
+				return true // nothing pending; XREADGROUP recreates the group
+			}
+			bo.wait(r, "claim", err)
+			continue
+		}
+		bo.reset()
+		if len(deleted) > 0 {
+			r.log.Warn("redismq: pending entries were trimmed from the stream before they were handled",
+				"stream", p.stream, "count", len(deleted))
+			_ = r.c.rdb.XAck(ctx, p.stream, r.group, deleted...).Err()
+		}
+		if len(msgs) > 0 {
+			counts, err := r.deliveryCounts(ctx, p, msgs)
+			if err != nil {
+				bo.wait(r, "read delivery counts", err)
+				continue // claiming again from start is harmless
+			}
+			if !r.deliver(ctx, p, msgs, counts) {
+				return false
+			}
+		}
+		if next == "0-0" {
+			if prune {
+				// Everything is claimed: the consumers that held it are
+				// empty now and go, so departed members do not pile up.
+				if err := pruneScript.Run(ctx, r.c.rdb, []string{p.stream}, r.group, r.name).Err(); err != nil && ctx.Err() == nil {
+					r.log.Debug("redismq: pruning departed consumers failed", "stream", p.stream, "err", err)
+				}
+			}
+			return true
+		}
+		start = next
+	}
+	return false
 }
 
 // youngestPending returns how long until every entry pending in p's group
@@ -545,7 +620,10 @@ func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMess
 	case r.out <- batch:
 		return true
 	case <-ctx.Done():
-		p.inflight.Add(-int64(len(batch)))
+		// Stopped (revoked, or closing) with the batch fetched: it is
+		// pending for this member, so hand it back rather than leave it
+		// for the next owner to wait out and count as an attempt.
+		r.handBackFetched(p, batch)
 		return false
 	}
 }
@@ -592,15 +670,21 @@ func newPause(ctx context.Context) *pause {
 	return &pause{ctx: ctx, bo: resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: time.Second}.NewLoopBackOff()}
 }
 
+// next logs the first failure of a run and returns the wait before the
+// next try.
+func (b *pause) next(r *receiver, op string, err error) time.Duration {
+	if !b.failing && b.ctx.Err() == nil {
+		r.log.Warn("redismq: "+op+" failed; retrying", "err", err)
+		b.failing = true
+	}
+	return b.bo.NextBackOff()
+}
+
 func (b *pause) wait(r *receiver, op string, err error) {
 	if b.ctx.Err() != nil {
 		return
 	}
-	if !b.failing {
-		r.log.Warn("redismq: "+op+" failed; retrying", "err", err)
-		b.failing = true
-	}
-	t := time.NewTimer(b.bo.NextBackOff())
+	t := time.NewTimer(b.next(r, op, err))
 	defer t.Stop()
 	select {
 	case <-t.C:

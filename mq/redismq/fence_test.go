@@ -1,0 +1,138 @@
+package redismq_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/mq"
+)
+
+// cutProxy forwards to target until cut: then it closes every connection
+// and refuses new ones (member A is partitioned from Redis; B is not).
+type cutProxy struct {
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	cut   atomic.Bool
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if p.cut.Load() {
+				c.Close()
+				continue
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { l.Close(); p.Cut() })
+	return p
+}
+
+func (p *cutProxy) Cut() {
+	p.cut.Store(true)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestCutOffOwnerStopsBeforeTakeover: member A is cut off from Redis while
+// handling key k, with more of k prefetched and fetched longer than the
+// visibility timeout ago (so the next owner's idle check alone would not
+// hold it back). A must cancel its handler on k before its lease can
+// expire and B can take the partition over: B never starts k while A's
+// handler runs.
+func TestCutOffOwnerStopsBeforeTakeover(t *testing.T) {
+	r := testserver.StartRedis(t, nil)
+	const params = "?partitions=1&visibility_timeout=2s&heartbeat_interval=100ms&block=100ms&ack_interval=20ms&dial_timeout=300ms&read_timeout=300ms&write_timeout=300ms"
+	px := newCutProxy(t, r.Addr)
+	a := open(t, "redis://"+px.l.Addr().String()+"/0"+params)
+	b := open(t, r.URL+params)
+	var aRunning atomic.Bool
+	var aStopped atomic.Int64
+	started := make(chan struct{})
+	var once sync.Once
+	subA, err := a.Subscribe(context.Background(), "f", "g", func(ctx context.Context, m *mq.Message) error {
+		aRunning.Store(true)
+		once.Do(func() { close(started) })
+		<-ctx.Done() // honours its context, as the contract asks
+		aRunning.Store(false)
+		aStopped.Store(time.Now().UnixNano())
+		return ctx.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer subA.Shutdown(context.Background())
+	for i := 0; i < 5; i++ {
+		if err := b.Publish(context.Background(), &mq.Message{Topic: "f", Key: "k", Payload: []byte{byte('0' + i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-started
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	defer rdb.Close()
+	waitFor(t, "A's entries to be idle past the visibility timeout", func() bool {
+		pend, err := rdb.XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: "mq:{f/0}", Group: "g", Start: "-", End: "+", Count: 10}).Result()
+		if err != nil || len(pend) == 0 {
+			return false
+		}
+		for _, e := range pend {
+			if e.Idle <= 2*time.Second {
+				return false
+			}
+		}
+		return true
+	})
+	px.Cut()
+	cutAt := time.Now()
+	var overlap atomic.Bool
+	var bStart atomic.Int64
+	subB, err := b.Subscribe(context.Background(), "f", "g", func(ctx context.Context, m *mq.Message) error {
+		bStart.CompareAndSwap(0, time.Now().UnixNano())
+		if aRunning.Load() {
+			overlap.Store(true)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer subB.Close()
+	waitFor(t, "B to start on k", func() bool { return bStart.Load() != 0 })
+	waitFor(t, "A's handler to stop", func() bool { return aStopped.Load() != 0 })
+	t.Logf("cut at 0; B started k at %v; A's handler on k stopped at %v",
+		time.Duration(bStart.Load()-cutAt.UnixNano()), time.Duration(aStopped.Load()-cutAt.UnixNano()))
+	if overlap.Load() {
+		t.Error("key k ran on two members at once: B started it while A's handler was still running")
+	}
+}
