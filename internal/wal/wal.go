@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,6 +115,30 @@ func Open(dir string, opts *Options) (*WAL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
+	return openRoot(root, dir, o)
+}
+
+// OpenIn opens (creating if needed) the WAL in the directory name inside
+// parent. The directory is reached through parent, so neither name nor a
+// link in its place leads outside parent. The WAL does not keep parent.
+func OpenIn(parent *os.Root, name string, opts *Options) (*WAL, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := parent.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	root, err := parent.OpenRoot(name)
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	return openRoot(root, filepath.Join(parent.Name(), name), o)
+}
+
+// openRoot recovers the WAL in root, which it takes over; dir names it in
+// errors.
+func openRoot(root *os.Root, dir string, o Options) (*WAL, error) {
 	lock, err := lockDir(root, dir)
 	if err != nil {
 		root.Close()

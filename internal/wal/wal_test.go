@@ -361,3 +361,36 @@ func TestLinkOutOfTheDirectoryIsNotFollowed(t *testing.T) {
 		t.Fatalf("the file outside was changed: %q", b)
 	}
 }
+
+// TestOpenInStaysInsideParent: OpenIn creates and opens a WAL below a
+// root, and refuses a link in its place that leads outside.
+func TestOpenInStaysInsideParent(t *testing.T) {
+	parent, outside := t.TempDir(), t.TempDir()
+	root, err := os.OpenRoot(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	w, err := OpenIn(root, "sub", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, w, 0, 3)
+	w.Close()
+	w, err = OpenIn(root, "sub", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRecords(t, replayAll(t, w), 0, 3)
+	w.Close()
+	if err := os.Symlink(outside, filepath.Join(parent, "link")); err != nil {
+		t.Skipf("cannot make a symbolic link here: %v", err)
+	}
+	if w, err := OpenIn(root, "link", nil); err == nil {
+		w.Close()
+		t.Fatal("OpenIn followed a link out of its parent")
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("OpenIn wrote outside its parent: %v", entries)
+	}
+}
