@@ -246,14 +246,21 @@ func TestCrashBetweenQuarantineAndAck(t *testing.T) {
 	defer mq.SetTestHookQuarantined(nil)
 	dir := t.TempDir()
 	r := newRig(t, memmq.NewBroker(nil), dir)
+	var unfreeze sync.Once
+	thaw := func() { unfreeze.Do(func() { close(release) }) }
+	t.Cleanup(thaw) // before the Client's Close, which waits for the flusher
 	r.broker.SetTopicMaxMessageBytes("t.dlq", topicLimit)
 	r.bufferAll(t, []*mq.Message{msg("0"), poison(1)}, []*mq.Message{msg("2")})
-	<-frozen
+	select {
+	case <-frozen:
+	case <-time.After(time.Minute):
+		t.Fatal("the poison never reached the quarantine")
+	}
 	crashed := filepath.Join(t.TempDir(), "copy")
 	if err := os.CopyFS(crashed, os.DirFS(dir)); err != nil {
 		t.Fatal(err)
 	}
-	close(release)
+	thaw()
 	mq.SetTestHookQuarantined(nil)
 
 	after := newRig(t, memmq.NewBroker(nil), crashed)
