@@ -68,10 +68,14 @@ func (w *WAL) replaySegment(s segment, from, end uint64, hint replayHint, fn fun
 	var visited *replayHint
 	for ; pos < end; pos++ {
 		data, err := readRecord(r, nil)
-		if err != nil {
+		if errors.Is(err, errTorn) || err == io.EOF {
 			// Records below end were acknowledged appends (or were cut
-			// already on Open): failing to read one is damage.
-			return visited, fmt.Errorf("%w: %s at offset %d (position %d): %v", ErrCorrupt, s.name, off, pos, err)
+			// already on Open): failing to read one, or finding the
+			// file ends before them, is damage.
+			return visited, &DamageError{Segment: s.name, Offset: off, First: pos, Last: end - 1, Cause: err}
+		}
+		if err != nil {
+			return visited, fmt.Errorf("wal: replay: %w", err)
 		}
 		off += int64(recHeaderSize + len(data))
 		if pos < from {

@@ -8,7 +8,9 @@
 // os.Root on the directory, so no name or link leads outside it. Every record carries a CRC32C. On Open
 // a torn tail left by a crash (a record cut short or failing its checksum
 // at the end of the newest segment) is cut off and never replayed; damage
-// anywhere else is reported as ErrCorrupt, never skipped silently.
+// anywhere else is reported as ErrCorrupt (a *DamageError from Replay),
+// never skipped silently: Damaged hands their bytes to the caller, who
+// then gives them up with Ack.
 //
 // Durability: with SyncAlways every acknowledged Append survives a power
 // loss; with SyncInterval it survives a process crash, and a power loss
@@ -68,9 +70,10 @@ type Options struct {
 }
 
 type segment struct {
-	first uint64 // position of the first record
-	name  string // file name in the WAL's directory
-	size  int64
+	first  uint64 // position of the first record
+	name   string // file name in the WAL's directory
+	size   int64
+	sealed bool // no more appends, though not full (Damaged)
 }
 
 // WAL is a write-ahead log in one directory. It is safe for concurrent use.
@@ -305,7 +308,7 @@ func (w *WAL) Append(data []byte) (uint64, error) {
 // the newest segment after Open, and seals a full one for a new one.
 func (w *WAL) ensureActive() error {
 	n := len(w.segs)
-	if n > 0 && w.segs[n-1].size < w.opts.SegmentBytes {
+	if n > 0 && w.segs[n-1].size < w.opts.SegmentBytes && !w.segs[n-1].sealed {
 		if w.active != nil {
 			return nil
 		}
