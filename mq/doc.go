@@ -44,7 +44,8 @@
 // when that is refused too, it goes to the quarantine, a crash-safe file in
 // the buffer's directory (Client.Quarantined lists it,
 // Client.RedriveQuarantined publishes it again). A buffered record that
-// does not decode goes to the quarantine as bytes. Each such message is
+// does not decode, or the part of a buffer file damaged on disk (whose
+// records cannot be read), goes to the quarantine as bytes. Each such message is
 // logged at error level with its topic and the error, and counted. Nothing
 // is dropped, and nothing holds up the messages behind it: the entry is
 // durable before the buffer lets go of the message, so a crash in between

@@ -185,7 +185,15 @@ type recordEnd struct {
 func (b *outageBuffer) flush(ctx context.Context) error {
 	for {
 		p, bad, err := b.next()
+		var damage *wal.DamageError
 		switch {
+		case errors.As(err, &damage):
+			// Part of a segment cannot be read: keep its bytes in the
+			// quarantine and give the records in it up, or nothing
+			// behind them would ever be sent.
+			if err := b.quarantineDamage(damage); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		case bad != nil:
@@ -219,8 +227,9 @@ type badRecord struct {
 }
 
 // next reads up to flushBatch messages from the oldest records. A record
-// that does not decode is returned alone, as bad, once the records before
-// it are settled.
+// that does not decode is returned alone, as bad, and damage the WAL
+// reports (a *wal.DamageError) as the error, once the records before
+// either are settled.
 func (b *outageBuffer) next() (*pending, *badRecord, error) {
 	p := &pending{}
 	var bad *badRecord
@@ -239,6 +248,9 @@ func (b *outageBuffer) next() (*pending, *badRecord, error) {
 		}
 		return nil
 	})
+	if errors.Is(err, wal.ErrCorrupt) && len(p.recs) > 0 {
+		err = nil // send what comes before the damage first
+	}
 	return p, bad, err
 }
 

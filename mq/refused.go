@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/groundwork-go/groundwork/internal/wal"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -75,6 +76,29 @@ func (b *outageBuffer) quarantineRecord(r *badRecord) error {
 	b.afterQuarantine()
 	b.refusals.quarantined.add(1)
 	b.c.opts.logger.Error("mq: outage buffer record does not decode; quarantined its bytes",
+		"provider", b.c.provider, "quarantine", b.q.dir(), "err", reason)
+	return nil
+}
+
+// quarantineDamage keeps the bytes of a damaged part of the buffer in the
+// quarantine, then gives the records in it up: they cannot be read, so
+// the bytes are all that can be saved for someone to look at, and the
+// records behind them can be sent.
+func (b *outageBuffer) quarantineDamage(d *wal.DamageError) error {
+	raw, last, err := b.w.Damaged(d)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errBufferWrite, err)
+	}
+	reason := fmt.Sprintf("outage buffer damaged: %v; publishes up to position %d given up", d, last)
+	if err := b.q.add(quarantineEntry{raw: raw, reason: reason}); err != nil {
+		return err
+	}
+	b.afterQuarantine()
+	if err := b.w.Ack(last); err != nil {
+		return err
+	}
+	b.refusals.quarantined.add(1)
+	b.c.opts.logger.Error("mq: outage buffer damaged; quarantined the unreadable bytes and gave up the publishes in them",
 		"provider", b.c.provider, "quarantine", b.q.dir(), "err", reason)
 	return nil
 }

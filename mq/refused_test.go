@@ -361,3 +361,86 @@ func TestQuarantineWithoutBufferAndAfterClose(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+// TestDamagedBufferSegmentHoldsUpNothing: a byte flipped in a sealed
+// segment of the buffer (on disk while no Client ran) makes the records
+// from there to the segment's end unreadable. The next Client keeps their
+// bytes in the quarantine, gives them up, and sends everything else.
+func TestDamagedBufferSegmentHoldsUpNothing(t *testing.T) {
+	dir := t.TempDir()
+	broker := memmq.NewBroker(nil)
+	// A 64 KiB cap makes 8 KiB segments: 1 KiB messages fill several.
+	first, err := mq.NewClient(memmq.New(broker), mq.WithOutageBuffer(dir), mq.WithOutageBufferMaxBytes(64<<10), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker.SetReachable(false)
+	const n = 30
+	for i := range n {
+		p := []byte("#" + strconv.Itoa(i) + ":" + strings.Repeat("x", 1<<10))
+		if err := first.Publish(context.Background(), &mq.Message{Topic: "big", Key: "k", Payload: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.Close()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) < 3 {
+		t.Fatalf("%d segments, want several", len(segs))
+	}
+	b, err := os.ReadFile(segs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In a run of payload, clear of the "#i:xxx" that tells messages apart.
+	mid := len(b)/2 + bytes.Index(b[len(b)/2:], bytes.Repeat([]byte("x"), 16)) + 8
+	b[mid] ^= 0xff
+	if err := os.WriteFile(segs[1], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	broker.SetReachable(true)
+	var arrived collector
+	reader, err := mq.NewClient(memmq.New(broker), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if _, err := reader.Subscribe(context.Background(), "big", "g", arrived.handle); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := mq.NewClient(memmq.New(broker), mq.WithOutageBuffer(dir), mq.WithOutageBufferMaxBytes(64<<10), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	waitUntil(t, "the buffer to drain past the damage", func() bool { return pub.Buffered() == 0 })
+	q, err := pub.Quarantined(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q) != 1 || q[0].Message != nil || !strings.Contains(q[0].Reason, "damaged") || len(q[0].Raw) == 0 {
+		t.Fatalf("quarantine %+v: want one entry with the damaged bytes", q)
+	}
+	inRaw := func(i int) bool { return bytes.Contains(q[0].Raw, []byte("#"+strconv.Itoa(i)+":xxx")) }
+	lost := 0
+	for i := range n {
+		if inRaw(i) {
+			lost++
+		}
+	}
+	if lost == 0 || lost == n {
+		t.Fatalf("%d of %d messages in the quarantined bytes", lost, n)
+	}
+	waitUntil(t, "the messages outside the damage", func() bool { return len(arrived.payloads()) == n-lost })
+	got := arrived.payloads()
+	for i, next := 0, 0; i < n; i++ {
+		if inRaw(i) {
+			continue
+		}
+		if next >= len(got) || !strings.HasPrefix(got[next], "#"+strconv.Itoa(i)+":") {
+			t.Fatalf("message %d is neither in the quarantined bytes nor next to arrive", i)
+		}
+		next++
+	}
+	t.Logf("%d of %d messages arrived; %d were in the damaged part, kept as bytes", len(got), n, lost)
+}
