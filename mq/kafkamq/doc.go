@@ -59,6 +59,15 @@
 // older — a message held in the outage buffer, or one whose Time the caller
 // set.
 //
+// A record batch the broker refuses for good (MESSAGE_TOO_LARGE: a message
+// over the topic's max.message.bytes, or max_message_bytes set above the
+// broker's limit) makes franz-go fail the records of that partition
+// buffered behind it, but records one Publish call hands it after that may
+// still be written. When the outage buffer then resends the failed ones
+// (see mq, "Refused while buffered"), messages of that partition can arrive
+// out of publish order. With max_message_bytes at or below the broker's
+// limit, only a message the topic's own, lower limit refuses can cause it.
+//
 // Consuming: every Subscribe is a group member with its own kgo client,
 // balanced cooperative-sticky. Records are fetched in batches and handled
 // concurrently by mq's per-key workers. An offset is committed only over
