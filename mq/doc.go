@@ -32,6 +32,27 @@
 // gives an error after the retry policy, and then ErrCircuitOpen at once
 // while the breaker is open.
 //
+// Refused while buffered. A Publish that has returned nil can no longer
+// report an error, so the flusher classifies what the broker answers: a
+// transient failure (the provider calls it retryable, or the breaker is
+// open) is retried with the retry policy's backoff, for as long as it
+// lasts; anything else is the broker refusing the messages for good. A
+// refused batch is split in halves down to single messages, so that only
+// the messages refused on their own are set aside, and the rest go on in
+// order. Such a message is published to "<topic>.dlq" with HeaderDLQError
+// (the broker's answer) and HeaderDLQTopic set, and no HeaderDLQGroup;
+// when that is refused too, it goes to the quarantine, a crash-safe file in
+// the buffer's directory (Client.Quarantined lists it,
+// Client.RedriveQuarantined publishes it again). A buffered record that
+// does not decode, or the part of a buffer file damaged on disk (whose
+// records cannot be read), goes to the quarantine as bytes. Each such message is
+// logged at error level with its topic and the error, and counted. Nothing
+// is dropped, and nothing holds up the messages behind it: the entry is
+// durable before the buffer lets go of the message, so a crash in between
+// gives it twice (at least once), never not at all. The buffer's size cap
+// (WithOutageBufferMaxBytes) counts acknowledged records only until the
+// segment holding them is full, an eighth of the cap at most.
+//
 // Delivery is at least once, to every consumer group. A message is
 // acknowledged only after its handler returned nil. A group receives every
 // message published after its first Subscribe returned.
@@ -103,9 +124,10 @@
 // publish" (producer) when the caller's span is recording, and "mq process"
 // (consumer) for a message that carries a trace context, continuing it.
 // Messages outside any trace are handled without a span, so tracing costs
-// nothing per message for services that do not trace. Counters mq.published and mq.consumed, by outcome, and the
-// gauge mq.outage_buffer.publishes go to WithMeterProvider (default: the
-// global provider). They are observed at collection time, so the hot path
+// nothing per message for services that do not trace. Counters mq.published and mq.consumed, by outcome,
+// mq.outage_buffer.refused (outcome dead_letter or quarantined), and the
+// gauges mq.outage_buffer.publishes and mq.outage_buffer.quarantined go to
+// WithMeterProvider (default: the global provider). They are observed at collection time, so the hot path
 // only bumps atomics. Background failures are logged to WithLogger
 // (default slog.Default()), once per streak.
 package mq

@@ -79,7 +79,11 @@ func WithBreaker(p BreakerPolicy) Option {
 // while the buffer holds anything go through it too, so per-key order is
 // kept. Every buffered Publish is fsynced before it returns. What is still
 // buffered when the Client closes is sent by the next Client opened on dir.
-// One directory serves one Client at a time.
+// One directory serves one Client at a time. A buffered message the broker
+// refuses for good goes to "<topic>.dlq", or, if that is refused too, to
+// the quarantine in dir/quarantine (see the package doc and
+// Client.Quarantined); it never holds up the messages behind it. Files are
+// reached only through an os.Root on dir.
 func WithOutageBuffer(dir string) Option {
 	return func(o *clientOptions) error {
 		if dir == "" {
@@ -92,7 +96,9 @@ func WithOutageBuffer(dir string) Option {
 
 // WithOutageBufferMaxBytes caps the outage buffer's size on disk,
 // overriding the default of 1 GiB. Past it, Publish returns ErrBufferFull
-// while the broker is unreachable.
+// while the broker is unreachable. Sent records are reclaimed a segment at
+// a time, and a segment is an eighth of the cap (at most 8 MiB), so they
+// take at most about that much of it. The quarantine is not counted.
 func WithOutageBufferMaxBytes(n int64) Option {
 	return func(o *clientOptions) error {
 		if n < 1 {

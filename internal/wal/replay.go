@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 // Replay calls fn with every unacknowledged record, oldest first, as of
@@ -53,7 +52,7 @@ func (w *WAL) Replay(fn func(pos uint64, data []byte) error) error {
 // replaySegment visits records [from, end) of s. It returns where the
 // record after the last visited one starts, for the next Replay.
 func (w *WAL) replaySegment(s segment, from, end uint64, hint replayHint, fn func(uint64, []byte) error) (*replayHint, error) {
-	f, err := os.Open(s.path)
+	f, err := w.root.Open(s.name)
 	if err != nil {
 		return nil, fmt.Errorf("wal: replay: %w", err)
 	}
@@ -69,10 +68,14 @@ func (w *WAL) replaySegment(s segment, from, end uint64, hint replayHint, fn fun
 	var visited *replayHint
 	for ; pos < end; pos++ {
 		data, err := readRecord(r, nil)
-		if err != nil {
+		if errors.Is(err, errTorn) || err == io.EOF {
 			// Records below end were acknowledged appends (or were cut
-			// already on Open): failing to read one is damage.
-			return visited, fmt.Errorf("%w: %s at offset %d (position %d): %v", ErrCorrupt, filepath.Base(s.path), off, pos, err)
+			// already on Open): failing to read one, or finding the
+			// file ends before them, is damage.
+			return visited, &DamageError{Segment: s.name, Offset: off, First: pos, Last: end - 1, Cause: err}
+		}
+		if err != nil {
+			return visited, fmt.Errorf("wal: replay: %w", err)
 		}
 		off += int64(recHeaderSize + len(data))
 		if pos < from {
@@ -89,8 +92,8 @@ func (w *WAL) replaySegment(s segment, from, end uint64, hint replayHint, fn fun
 // cutTornTail scans the newest segment, truncates it at the first record
 // that is short or fails its checksum, and returns how many good records
 // it holds. A segment whose header never made it to disk is removed.
-func cutTornTail(s *segment) (uint64, error) {
-	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+func cutTornTail(root *os.Root, s *segment) (uint64, error) {
+	f, err := root.OpenFile(s.name, os.O_RDWR, 0)
 	if err != nil {
 		return 0, fmt.Errorf("wal: %w", err)
 	}
@@ -105,7 +108,7 @@ func cutTornTail(s *segment) (uint64, error) {
 		return 0, rewriteHeader(f, s)
 	}
 	if first, err := decodeSegmentHeader(hdr); err != nil || first != s.first {
-		return 0, fmt.Errorf("%w: %s: header does not match its name", ErrCorrupt, filepath.Base(s.path))
+		return 0, fmt.Errorf("%w: %s: header does not match its name", ErrCorrupt, s.name)
 	}
 	r := bufio.NewReaderSize(f, 64<<10)
 	var count uint64
@@ -147,8 +150,8 @@ func rewriteHeader(f *os.File, s *segment) error {
 // The ack file holds the first unacknowledged position and its checksum.
 const ackFile = "ACK"
 
-func readAck(dir string) uint64 {
-	b, err := os.ReadFile(filepath.Join(dir, ackFile))
+func readAck(root *os.Root) uint64 {
+	b, err := root.ReadFile(ackFile)
 	if err != nil || len(b) != 12 || crc32.Checksum(b[:8], castagnoli) != binary.LittleEndian.Uint32(b[8:]) {
 		// No ack (or a damaged one) means replaying from the oldest
 		// segment: a redelivery, never a loss.
@@ -157,12 +160,12 @@ func readAck(dir string) uint64 {
 	return binary.LittleEndian.Uint64(b[:8])
 }
 
-func writeAck(dir string, firstOpen uint64, sync bool) error {
+func writeAck(root *os.Root, firstOpen uint64, sync bool) error {
 	b := make([]byte, 12)
 	binary.LittleEndian.PutUint64(b, firstOpen)
 	binary.LittleEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
-	tmp := filepath.Join(dir, ackFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	const tmp = ackFile + ".tmp"
+	f, err := root.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("wal: ack: %w", err)
 	}
@@ -174,7 +177,7 @@ func writeAck(dir string, firstOpen uint64, sync bool) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, ackFile))
+		err = root.Rename(tmp, ackFile)
 	}
 	if err != nil {
 		return fmt.Errorf("wal: ack: %w", err)

@@ -4,10 +4,13 @@
 // Records get consecutive positions. Append returns once its record is
 // durable under the sync policy; Replay yields the unacknowledged records
 // oldest first; Ack(pos) acknowledges every record up to pos and reclaims
-// space by deleting whole segments. Every record carries a CRC32C. On Open
+// space by deleting whole segments. Every file is reached through an
+// os.Root on the directory, so no name or link leads outside it. Every record carries a CRC32C. On Open
 // a torn tail left by a crash (a record cut short or failing its checksum
 // at the end of the newest segment) is cut off and never replayed; damage
-// anywhere else is reported as ErrCorrupt, never skipped silently.
+// anywhere else is reported as ErrCorrupt (a *DamageError from Replay),
+// never skipped silently: Damaged hands their bytes to the caller, who
+// then gives them up with Ack.
 //
 // Durability: with SyncAlways every acknowledged Append survives a power
 // loss; with SyncInterval it survives a process crash, and a power loss
@@ -19,6 +22,7 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -52,10 +56,12 @@ var (
 // Options tunes a WAL. The zero value (or nil) is usable.
 type Options struct {
 	// SegmentBytes is the size at which the active segment is sealed and
-	// a new one started. Default 8 MiB.
+	// a new one started. Default an eighth of MaxBytes, at most 8 MiB
+	// and at least 64 bytes.
 	SegmentBytes int64
-	// MaxBytes caps the bytes held on disk; Append beyond it fails with
-	// ErrFull. Default 1 GiB; negative means no cap.
+	// MaxBytes caps the bytes held on disk, acknowledged records not yet
+	// reclaimed included; Append beyond it fails with ErrFull. Default
+	// 1 GiB; negative means no cap.
 	MaxBytes int64
 	// Sync is the fsync policy. Default SyncAlways.
 	Sync SyncPolicy
@@ -64,14 +70,16 @@ type Options struct {
 }
 
 type segment struct {
-	first uint64 // position of the first record
-	path  string
-	size  int64
+	first  uint64 // position of the first record
+	name   string // file name in the WAL's directory
+	size   int64
+	sealed bool // no more appends, though not full (Damaged)
 }
 
 // WAL is a write-ahead log in one directory. It is safe for concurrent use.
 type WAL struct {
 	dir  string
+	root *os.Root // every file operation goes through it
 	opts Options
 	lock *os.File
 
@@ -106,13 +114,43 @@ func Open(dir string, opts *Options) (*WAL, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
-	lock, err := lockDir(dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	return openRoot(root, dir, o)
+}
+
+// OpenIn opens (creating if needed) the WAL in the directory name inside
+// parent. The directory is reached through parent, so neither name nor a
+// link in its place leads outside parent. The WAL does not keep parent.
+func OpenIn(parent *os.Root, name string, opts *Options) (*WAL, error) {
+	o, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	w := &WAL{dir: dir, opts: o, lock: lock}
+	if err := parent.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	root, err := parent.OpenRoot(name)
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	return openRoot(root, filepath.Join(parent.Name(), name), o)
+}
+
+// openRoot recovers the WAL in root, which it takes over; dir names it in
+// errors.
+func openRoot(root *os.Root, dir string, o Options) (*WAL, error) {
+	lock, err := lockDir(root, dir)
+	if err != nil {
+		root.Close()
+		return nil, err
+	}
+	w := &WAL{dir: dir, root: root, opts: o, lock: lock}
 	if err := w.recover(); err != nil {
 		lock.Close()
+		root.Close()
 		return nil, err
 	}
 	if o.Sync == SyncInterval {
@@ -135,11 +173,18 @@ func (o *Options) withDefaults() (Options, error) {
 	case r.SyncInterval < 0:
 		return r, fmt.Errorf("wal: SyncInterval %v is negative", r.SyncInterval)
 	}
-	if r.SegmentBytes == 0 {
-		r.SegmentBytes = 8 << 20
-	}
 	if r.MaxBytes == 0 {
 		r.MaxBytes = 1 << 30
+	}
+	if r.SegmentBytes == 0 {
+		// Space comes back a whole segment at a time, so acknowledged
+		// records sit in the active segment until it is sealed and they
+		// still count against the cap. A segment of an eighth of the cap
+		// bounds that dead weight to an eighth, whatever the cap.
+		r.SegmentBytes = 8 << 20
+		if r.MaxBytes > 0 {
+			r.SegmentBytes = min(r.SegmentBytes, max(r.MaxBytes/8, minSegmentBytes))
+		}
 	}
 	if r.SyncInterval == 0 {
 		r.SyncInterval = 200 * time.Millisecond
@@ -147,12 +192,16 @@ func (o *Options) withDefaults() (Options, error) {
 	return r, nil
 }
 
+// minSegmentBytes keeps a derived segment size above a header and a small
+// record, so that tiny caps do not make a file per few bytes.
+const minSegmentBytes = 64
+
 func segmentName(first uint64) string { return fmt.Sprintf("%020d.seg", first) }
 
 // recover lists the segments, reads the ack file, cuts a torn tail and drops
 // segments that are wholly acknowledged.
 func (w *WAL) recover() error {
-	entries, err := os.ReadDir(w.dir)
+	entries, err := fs.ReadDir(w.root.FS(), ".")
 	if err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
@@ -169,23 +218,23 @@ func (w *WAL) recover() error {
 		if err != nil {
 			return fmt.Errorf("wal: %w", err)
 		}
-		w.segs = append(w.segs, segment{first: first, path: filepath.Join(w.dir, name), size: info.Size()})
+		w.segs = append(w.segs, segment{first: first, name: name, size: info.Size()})
 	}
 	sort.Slice(w.segs, func(i, j int) bool { return w.segs[i].first < w.segs[j].first })
 
-	w.firstOpen = readAck(w.dir)
+	w.firstOpen = readAck(w.root)
 	if len(w.segs) == 0 {
 		w.next = w.firstOpen
 		return nil
 	}
 	last := &w.segs[len(w.segs)-1]
-	count, err := cutTornTail(last)
+	count, err := cutTornTail(w.root, last)
 	if err != nil {
 		return err
 	}
 	w.next = last.first + count
 	for _, s := range w.segs[:len(w.segs)-1] {
-		if err := checkHeader(s); err != nil {
+		if err := checkHeader(w.root, s); err != nil {
 			return err
 		}
 	}
@@ -198,18 +247,18 @@ func (w *WAL) recover() error {
 	return w.reclaim()
 }
 
-func checkHeader(s segment) error {
-	f, err := os.Open(s.path)
+func checkHeader(root *os.Root, s segment) error {
+	f, err := root.Open(s.name)
 	if err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
 	defer f.Close()
 	hdr := make([]byte, segHeaderSize)
 	if _, err := f.ReadAt(hdr, 0); err != nil {
-		return fmt.Errorf("%w: %s: header: %v", ErrCorrupt, s.path, err)
+		return fmt.Errorf("%w: %s: header: %v", ErrCorrupt, s.name, err)
 	}
 	if first, err := decodeSegmentHeader(hdr); err != nil || first != s.first {
-		return fmt.Errorf("%w: %s: header does not match its name", ErrCorrupt, s.path)
+		return fmt.Errorf("%w: %s: header does not match its name", ErrCorrupt, s.name)
 	}
 	return nil
 }
@@ -259,11 +308,11 @@ func (w *WAL) Append(data []byte) (uint64, error) {
 // the newest segment after Open, and seals a full one for a new one.
 func (w *WAL) ensureActive() error {
 	n := len(w.segs)
-	if n > 0 && w.segs[n-1].size < w.opts.SegmentBytes {
+	if n > 0 && w.segs[n-1].size < w.opts.SegmentBytes && !w.segs[n-1].sealed {
 		if w.active != nil {
 			return nil
 		}
-		f, err := os.OpenFile(w.segs[n-1].path, os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := w.root.OpenFile(w.segs[n-1].name, os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("wal: %w", err)
 		}
@@ -279,8 +328,8 @@ func (w *WAL) ensureActive() error {
 		}
 		w.active = nil
 	}
-	s := segment{first: w.next, path: filepath.Join(w.dir, segmentName(w.next)), size: segHeaderSize}
-	f, err := os.OpenFile(s.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	s := segment{first: w.next, name: segmentName(w.next), size: segHeaderSize}
+	f, err := w.root.OpenFile(s.name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
@@ -289,10 +338,10 @@ func (w *WAL) ensureActive() error {
 	}
 	if err != nil {
 		f.Close()
-		os.Remove(s.path)
+		w.root.Remove(s.name)
 		return fmt.Errorf("wal: new segment: %w", err)
 	}
-	syncDir(w.dir)
+	syncDir(w.root)
 	w.active = f
 	w.segs = append(w.segs, s)
 	w.total += segHeaderSize
@@ -314,7 +363,7 @@ func (w *WAL) Ack(pos uint64) error {
 		return nil
 	}
 	w.firstOpen = pos + 1
-	if err := writeAck(w.dir, w.firstOpen, w.opts.Sync == SyncAlways); err != nil {
+	if err := writeAck(w.root, w.firstOpen, w.opts.Sync == SyncAlways); err != nil {
 		return err
 	}
 	return w.reclaim()
@@ -339,7 +388,7 @@ func (w *WAL) reclaim() error {
 			}
 			w.active = nil
 		}
-		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := w.root.Remove(s.name); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("wal: %w", err)
 		}
 		w.total -= s.size
@@ -412,11 +461,14 @@ func (w *WAL) Close() error {
 		close(w.stopSync)
 		<-w.syncDone
 	}
-	return errors.Join(err, w.lock.Close())
+	return errors.Join(err, w.lock.Close(), w.root.Close())
 }
 
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
+// syncDir makes a created file's directory entry durable. Where a
+// directory cannot be synced (Windows) the error is ignored: there the
+// file system does not need it.
+func syncDir(root *os.Root) {
+	if d, err := root.Open("."); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}

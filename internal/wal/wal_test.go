@@ -314,3 +314,83 @@ func TestConcurrentAppendsAllReplayed(t *testing.T) {
 		w.Close()
 	}
 }
+
+// TestSmallCapCountsOnlyWhatIsNotReclaimable: with a cap below the old
+// fixed 8 MiB segment, a reader that keeps one record behind the writer
+// must never see ErrFull: acknowledged records may not fill the cap.
+func TestSmallCapCountsOnlyWhatIsNotReclaimable(t *testing.T) {
+	const cap = 4096
+	dir := t.TempDir()
+	w := open(t, dir, &Options{MaxBytes: cap})
+	rec := bytes.Repeat([]byte("r"), 100)
+	for i := range 2000 {
+		if _, err := w.Append(rec); err != nil {
+			t.Fatalf("append %d with only record %d unacknowledged: %v (%d bytes held)", i, i-1, err, w.Size())
+		}
+		if i > 0 {
+			if err := w.Ack(uint64(i - 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if w.Size() > cap {
+			t.Fatalf("append %d: %d bytes held, over the %d cap", i, w.Size(), cap)
+		}
+	}
+	if w.Len() != 1 {
+		t.Fatalf("Len %d, want the one record not acknowledged", w.Len())
+	}
+}
+
+// TestLinkOutOfTheDirectoryIsNotFollowed: the WAL reaches its files only
+// through an os.Root, so a segment that is a symbolic link to a file
+// outside the directory is an error, not a file read or truncated.
+func TestLinkOutOfTheDirectoryIsNotFollowed(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	target := filepath.Join(outside, "victim")
+	if err := os.WriteFile(target, append(encodeSegmentHeader(0), "precious"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, segmentName(0))); err != nil {
+		t.Skipf("cannot make a symbolic link here: %v", err)
+	}
+	if w, err := Open(dir, nil); err == nil {
+		w.Close()
+		t.Fatal("Open followed a segment link out of its directory")
+	}
+	if b, _ := os.ReadFile(target); !bytes.HasSuffix(b, []byte("precious")) {
+		t.Fatalf("the file outside was changed: %q", b)
+	}
+}
+
+// TestOpenInStaysInsideParent: OpenIn creates and opens a WAL below a
+// root, and refuses a link in its place that leads outside.
+func TestOpenInStaysInsideParent(t *testing.T) {
+	parent, outside := t.TempDir(), t.TempDir()
+	root, err := os.OpenRoot(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	w, err := OpenIn(root, "sub", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, w, 0, 3)
+	w.Close()
+	w, err = OpenIn(root, "sub", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRecords(t, replayAll(t, w), 0, 3)
+	w.Close()
+	if err := os.Symlink(outside, filepath.Join(parent, "link")); err != nil {
+		t.Skipf("cannot make a symbolic link here: %v", err)
+	}
+	if w, err := OpenIn(root, "link", nil); err == nil {
+		w.Close()
+		t.Fatal("OpenIn followed a link out of its parent")
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("OpenIn wrote outside its parent: %v", entries)
+	}
+}

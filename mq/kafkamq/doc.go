@@ -8,7 +8,7 @@
 // or build the kgo client yourself and wrap it:
 //
 //	cl, err := kgo.NewClient(kgo.SeedBrokers("broker1:9092"), kgo.SASL(...))
-//	conn, err := kafkamq.New(cl, &kafkamq.Options{MaxMessageBytes: 1 << 20})
+//	conn, err := kafkamq.New(cl, &kafkamq.Options{Partitions: 12})
 //	client, err := mq.NewClient(conn)
 //
 // # URLs
@@ -24,9 +24,14 @@
 //     default 0 (send as soon as possible; franz-go still batches what
 //     accumulates while a request is in flight).
 //   - compression: none (default), gzip, snappy, lz4 or zstd.
-//   - max_message_bytes: the largest message (key, value, headers) that
-//     Publish accepts; match the broker's message.max.bytes. Default
-//     1048576. Larger messages fail with mq.ErrTooLarge before sending.
+//   - max_message_bytes: the broker's message.max.bytes (or the topic's
+//     max.message.bytes), the largest record batch it takes. The producer
+//     keeps its batches to it, and Publish accepts messages (key, value,
+//     headers) of up to max_message_bytes-512 bytes, room for a record's
+//     framing; larger ones fail with mq.ErrTooLarge before sending.
+//     Default 1000012 (franz-go's default batch cap, which Kafka's
+//     default of 1048588 accepts). A value above the broker's limit has
+//     the broker refuse full batches; the outage buffer then splits them.
 //   - delivery_timeout: how long one publish attempt may take before it
 //     fails (retryably) and mq's retry policy or outage buffer takes over;
 //     default 30s.
@@ -53,6 +58,15 @@
 // publish, and travels in the "mq-time" header (nanoseconds) when it is
 // older — a message held in the outage buffer, or one whose Time the caller
 // set.
+//
+// A record batch the broker refuses for good (MESSAGE_TOO_LARGE: a message
+// over the topic's max.message.bytes, or max_message_bytes set above the
+// broker's limit) makes franz-go fail the records of that partition
+// buffered behind it, but records one Publish call hands it after that may
+// still be written. When the outage buffer then resends the failed ones
+// (see mq, "Refused while buffered"), messages of that partition can arrive
+// out of publish order. With max_message_bytes at or below the broker's
+// limit, only a message the topic's own, lower limit refuses can cause it.
 //
 // Consuming: every Subscribe is a group member with its own kgo client,
 // balanced cooperative-sticky. Records are fetched in batches and handled

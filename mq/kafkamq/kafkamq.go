@@ -24,6 +24,17 @@ const Scheme = "kafka"
 
 func init() { mq.Register(Scheme, kafkaDriver{}) }
 
+const (
+	// defaultMaxMessageBytes is franz-go's default cap on a record batch,
+	// below Kafka's default message.max.bytes (1,048,588).
+	defaultMaxMessageBytes = 1_000_012
+	// batchFraming is what a one-record batch adds to a message's Size:
+	// the batch header (61 bytes), the record's varints and attributes,
+	// and the mq-id and mq-time headers come to under 140 bytes; the rest
+	// leaves room for the varints of a few dozen headers of the caller's.
+	batchFraming = 512
+)
+
 // Record headers carrying what Kafka records have no field for.
 const (
 	headerID   = "mq-id"   // the message ID
@@ -33,8 +44,13 @@ const (
 // Options configures a connection made by New. The zero value (or nil) is
 // usable.
 type Options struct {
-	// MaxMessageBytes is the largest message Publish accepts (key, value
-	// and headers); default 1 MiB.
+	// MaxMessageBytes is the largest record batch the broker accepts
+	// (its message.max.bytes, or the topic's max.message.bytes). A
+	// message must fit in one batch with its framing, so Publish accepts
+	// messages (key, value and headers) of up to MaxMessageBytes-512
+	// bytes. Default 1,000,012, franz-go's default batch cap, which
+	// Kafka's defaults accept. A client built by the caller should cap its
+	// batches to it (kgo.ProducerBatchMaxBytes); the URL form does.
 	MaxMessageBytes int
 	// Partitions is the partition count of topics Subscribe creates;
 	// default -1 (the broker's default).
@@ -55,7 +71,7 @@ func (o *Options) withDefaults() Options {
 		r = *o
 	}
 	if r.MaxMessageBytes <= 0 {
-		r.MaxMessageBytes = 1 << 20
+		r.MaxMessageBytes = defaultMaxMessageBytes
 	}
 	if r.Partitions == 0 {
 		r.Partitions = -1
@@ -142,10 +158,15 @@ func parseURL(u *url.URL) ([]kgo.Opt, Options, error) {
 			opts = append(opts, kgo.ProducerBatchCompression(codec))
 		case "max_message_bytes":
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1<<30 {
-				return nil, o, fmt.Errorf("%w: max_message_bytes=%q: want a positive integer up to 1 GiB", driver.ErrBadURL, v)
+			if err != nil || n < 2*batchFraming || n > 1<<30 {
+				return nil, o, fmt.Errorf("%w: max_message_bytes=%q: want an integer from %d to 1 GiB", driver.ErrBadURL, v, 2*batchFraming)
 			}
 			o.MaxMessageBytes = n
+			// Batches are kept to what the broker takes: a batch over its
+			// limit is refused whole (MESSAGE_TOO_LARGE), records that
+			// would each have fitted included. Without the parameter
+			// kgo's own cap, which is the default, stays.
+			opts = append(opts, kgo.ProducerBatchMaxBytes(int32(n)))
 		case "delivery_timeout":
 			d, err := dur(k, v)
 			if err != nil {
@@ -191,8 +212,6 @@ func parseURL(u *url.URL) ([]kgo.Opt, Options, error) {
 		// (with its default partitions), as Subscribe does.
 		opts = append(opts, kgo.AllowAutoTopicCreation())
 	}
-	// A batch must hold the largest message plus record overhead.
-	opts = append(opts, kgo.ProducerBatchMaxBytes(int32(max(o.MaxMessageBytes+64<<10, 1<<20))))
 	o.GroupOpts = groupOpts
 	return opts, o, nil
 }
@@ -224,6 +243,9 @@ func New(cl *kgo.Client, opts *Options) (driver.Conn, error) {
 		return nil, fmt.Errorf("kafkamq: New: %w: nil client", mq.ErrInvalid)
 	}
 	o := opts.withDefaults()
+	if o.MaxMessageBytes < 2*batchFraming {
+		return nil, fmt.Errorf("kafkamq: New: %w: MaxMessageBytes %d: want at least %d", mq.ErrInvalid, o.MaxMessageBytes, 2*batchFraming)
+	}
 	return newConn(cl, &o), nil
 }
 
@@ -237,7 +259,9 @@ func (c *conn) isClosed() bool {
 	return c.closed
 }
 
-func (c *conn) MaxMessageBytes() int { return c.opts.MaxMessageBytes }
+// MaxMessageBytes leaves room for a record's framing in a batch of
+// Options.MaxMessageBytes, so that any message mq lets through fits one.
+func (c *conn) MaxMessageBytes() int { return c.opts.MaxMessageBytes - batchFraming }
 
 // Publish produces msgs and waits for the broker's acknowledgement. A
 // publish the broker does not confirm within the delivery timeout fails

@@ -2,9 +2,12 @@ package kafkamq_test
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
@@ -32,12 +35,45 @@ func harness(k *testserver.Kafka) mqtest.Harness {
 			}
 			return c
 		},
-		MaxMessageBytes: 2 << 20,
+		MaxMessageBytes: 2<<20 - 512, // max_message_bytes less a record's framing
+		Refuse: func(t testing.TB, topic string, _ []string) *mq.Message {
+			createTopic(t, k, topic, map[string]string{"max.message.bytes": "16384"})
+			return &mq.Message{Topic: topic, Key: "poison", Payload: incompressible(32 << 10)}
+		},
 	}
 	if k.Cluster != nil {
 		h.Outage = k.Outage
 	}
 	return h
+}
+
+// createTopic creates topic with the broker's default partitions and
+// replication and the given topic-level configs.
+func createTopic(t testing.TB, k *testserver.Kafka, topic string, configs map[string]string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	cfg := map[string]*string{}
+	for name, v := range configs {
+		cfg[name] = &v
+	}
+	resp, err := kadm.NewClient(cl).CreateTopic(context.Background(), -1, -1, cfg, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic %s: %v", topic, err)
+	}
+}
+
+// incompressible returns n random bytes: what no codec makes smaller.
+func incompressible(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
 }
 
 func TestConformance(t *testing.T) {

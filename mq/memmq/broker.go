@@ -16,13 +16,29 @@ type Broker struct {
 
 	mu        sync.Mutex
 	topics    map[string]*topic
+	limits    map[string]int // topic-level max message bytes
 	reachable bool
 }
 
 // NewBroker returns a broker of its own, not shared by name (nil o for the
 // defaults).
 func NewBroker(o *Options) *Broker {
-	return &Broker{opts: o.withDefaults(), topics: map[string]*topic{}, reachable: true}
+	return &Broker{opts: o.withDefaults(), topics: map[string]*topic{}, limits: map[string]int{}, reachable: true}
+}
+
+// SetTopicMaxMessageBytes gives topic a size limit of its own, below the
+// broker's, as Kafka's topic-level max.message.bytes does: Publish refuses
+// a larger message on topic with mq.ErrTooLarge, though the connection's
+// limit (which mq checks before sending) lets it through. 0 removes it.
+// Tests use it to have the broker refuse a message for good.
+func (b *Broker) SetTopicMaxMessageBytes(topic string, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n <= 0 {
+		delete(b.limits, topic)
+		return
+	}
+	b.limits[topic] = n
 }
 
 // SetReachable switches the fault switch: while false, Publish, Subscribe,
@@ -105,6 +121,12 @@ func (b *Broker) publish(msgs []driver.Message) error {
 	defer b.mu.Unlock()
 	if err := b.checkLocked(); err != nil {
 		return err
+	}
+	for i := range msgs {
+		if limit, ok := b.limits[msgs[i].Topic]; ok && msgs[i].Size() > limit {
+			return fmt.Errorf("memmq: message %d is %d bytes, over the limit %d of topic %q: %w",
+				i, msgs[i].Size(), limit, msgs[i].Topic, driver.ErrTooLarge)
+		}
 	}
 	for i := range msgs {
 		m := msgs[i]

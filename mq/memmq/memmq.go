@@ -34,12 +34,14 @@
 //
 // Broker.SetReachable(false) makes the broker fail publishing, joining and
 // receiving with mq.ErrUnreachable until it is reachable again; tests use it to stage
-// outages.
+// outages. Broker.SetTopicMaxMessageBytes gives a topic a lower size limit
+// of its own, as Kafka's topic-level max.message.bytes does; tests use it
+// to have the broker refuse a message that the client's check lets through.
 //
 // # Errors
 //
-// Publish over max_message_bytes fails with mq.ErrTooLarge before anything
-// is stored; calls on an unreachable broker fail with mq.ErrUnreachable
+// Publish over max_message_bytes, or over a topic's own limit, fails with
+// mq.ErrTooLarge before anything is stored; calls on an unreachable broker fail with mq.ErrUnreachable
 // (retryable); calls after Close fail with an error wrapping mq.ErrClosed.
 //
 // # As

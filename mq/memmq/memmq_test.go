@@ -17,6 +17,18 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func harness(t *testing.T, url string) mqtest.Harness {
+	broker := func(t testing.TB) *memmq.Broker {
+		var b *memmq.Broker
+		c, err := mq.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if !c.As(&b) {
+			t.Fatal("As(**memmq.Broker) failed")
+		}
+		return b
+	}
 	return mqtest.Harness{
 		NewClient: func(t testing.TB, opts ...mq.Option) *mq.Client {
 			c, err := mq.Open(context.Background(), url, opts...)
@@ -26,17 +38,14 @@ func harness(t *testing.T, url string) mqtest.Harness {
 			return c
 		},
 		Outage: func(t testing.TB) func() {
-			var b *memmq.Broker
-			c, err := mq.Open(context.Background(), url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if !c.As(&b) {
-				t.Fatal("As(**memmq.Broker) failed")
-			}
+			b := broker(t)
 			b.SetReachable(false)
 			return func() { b.SetReachable(true) }
+		},
+		// A topic-level limit of 1 KiB, far below the client's 2 MiB.
+		Refuse: func(t testing.TB, topic string, _ []string) *mq.Message {
+			broker(t).SetTopicMaxMessageBytes(topic, 1<<10)
+			return &mq.Message{Topic: topic, Key: "poison", Payload: make([]byte, 2<<10)}
 		},
 		MaxMessageBytes: 2 << 20,
 	}

@@ -34,6 +34,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"DeadLetter", testDeadLetter},
 		{"MemberDiesWithoutAck", testMemberDies},
 		{"OutageWithBuffer", testOutageWithBuffer},
+		{"RefusedInBuffer", testRefusedInBuffer},
 		{"OutageWithoutBuffer", testOutageWithoutBuffer},
 		{"Dedup", testDedup},
 		{"DedupConcurrentDuplicates", testDedupConcurrentDuplicates},
@@ -486,47 +487,6 @@ func testMemberDies(t *testing.T, h Harness) {
 		}
 		return true
 	})
-}
-
-func testOutageWithBuffer(t *testing.T, h Harness) {
-	if h.Outage == nil {
-		t.Skip("harness cannot stage an outage")
-	}
-	topic := uniqueTopic(t)
-	oc := NewOrderChecker()
-	sub, err := h.client(t).Subscribe(context.Background(), topic, "g", oc.Handle, h.subOpts(mq.WithConcurrency(4))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	pub := h.client(t, mq.WithOutageBuffer(t.TempDir()),
-		mq.WithRetry(mq.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond}),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
-	const keys, perKey = 10, 30
-	PublishSequenced(t, pub, topic, keys, perKey/3)
-	restore := h.Outage(t)
-	restored := false
-	defer func() {
-		if !restored {
-			restore()
-		}
-	}()
-	for i := perKey / 3; i < perKey; i++ {
-		for k := range keys {
-			m := &mq.Message{Topic: topic, Key: "key-" + strconv.Itoa(k), Payload: []byte(strconv.Itoa(i))}
-			if err := pub.Publish(context.Background(), m); err != nil {
-				t.Fatalf("publish during the outage: %v", err)
-			}
-		}
-	}
-	if pub.Buffered() == 0 {
-		t.Fatal("nothing went to the outage buffer during the outage")
-	}
-	restore()
-	restored = true
-	h.waitFor(t, "every buffered message", func() bool { return oc.Done(keys * perKey) })
-	oc.Check(t)
-	h.waitFor(t, "the buffer to drain", func() bool { return pub.Buffered() == 0 })
 }
 
 func testOutageWithoutBuffer(t *testing.T, h Harness) {

@@ -9,8 +9,10 @@
 // keep ID, key, headers and payload; fan-out across groups and load
 // sharing within one; per-key order under concurrency with two members;
 // redelivery, dead-lettering and panics; a member dying without acking;
-// outages with and without the outage buffer; dedup; Close draining; and
-// bad input. It waits on events with generous deadlines and never on fixed
+// outages with and without the outage buffer, publishing on while it
+// drains; a buffered message the broker refuses for good reaching the
+// dead-letter topic or the quarantine while later ones still arrive;
+// dedup; Close draining; and bad input. It waits on events with generous deadlines and never on fixed
 // sleeps.
 package mqtest
 
@@ -35,6 +37,13 @@ type Harness struct {
 	// until the returned function is called. Nil skips the outage tests
 	// (and says so).
 	Outage func(t testing.TB) (restore func())
+	// Refuse, when set, prepares topic so that the broker refuses one
+	// message for good although the client's own checks let it through
+	// (for example one over a topic-level size limit below the client's
+	// limit), and returns that message. Messages on topic whose key is in
+	// accept must still be accepted. Nil skips the refused-message test
+	// (and says so).
+	Refuse func(t testing.TB, topic string, accept []string) *mq.Message
 	// MaxMessageBytes is the provider's size limit as configured for the
 	// clients; 0 skips the ErrTooLarge test. It must allow 1 MiB.
 	MaxMessageBytes int
