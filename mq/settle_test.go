@@ -51,17 +51,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // TestDeadLetterPublishFailureEnds: a dead-letter topic the broker keeps
 // refusing holds up neither the key nor the subscription: the publish is
 // tried as the retry policy says, then the message is handed back for
