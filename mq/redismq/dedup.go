@@ -30,8 +30,10 @@ type DedupOptions struct {
 	TTL time.Duration
 	// Lease is how long a claim lives unless its member marks the ID done
 	// or releases it: a member that dies mid-handler blocks redeliveries
-	// of that ID for at most this long, and a handler running longer may
-	// see a duplicate start. Default 1 minute.
+	// of that ID for at most this long. Claims are not renewed, so a
+	// handler running longer, or a message whose retries (handler time
+	// plus redelivery backoffs) last longer, may see a duplicate start.
+	// Default 1 minute.
 	Lease time.Duration
 	// Prefix starts every key; default "mq:dedup:".
 	Prefix string

@@ -44,6 +44,7 @@ type receiver struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	ackSignal chan struct{}
+	flushMu   sync.Mutex // serializes flushAcks
 	closeOnce sync.Once
 	closeErr  error
 	log       *slog.Logger
@@ -376,6 +377,11 @@ func (r *receiver) ackLoop() {
 // of every partition when only is nil) in one pipeline. What fails to send
 // is queued again.
 func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
+	// One flush at a time: a partition's lease is released right after
+	// its flush returns, which must not be while the ack loop's flush of
+	// the same acknowledgements is still on the wire.
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
 	type batch struct {
 		p     *partition
 		ids   []string
