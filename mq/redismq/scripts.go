@@ -37,7 +37,8 @@ var (
 	dedupReleaseLua    string
 	dedupReleaseScript = redis.NewScript(dedupReleaseLua)
 
+	// Sent with EVAL inside the ack pipeline (a pipeline cannot fall
+	// back from EVALSHA on NOSCRIPT), so it has no Script.
 	//go:embed scripts/handback.lua
-	handBackLua    string
-	handBackScript = redis.NewScript(handBackLua)
+	handBackLua string
 )
