@@ -90,20 +90,20 @@
 // Fencing: a member that cannot renew a lease within visibility_timeout
 // (Redis unreachable, a long pause), or finds it taken, stops reading the
 // partition at once, cancels the context of the handlers running on it,
-// and hands back the rest. The next owner claims (XAUTOCLAIM) only entries
+// and hands back the rest. The next owner claims (XCLAIM) only entries
 // idle for visibility_timeout, and reads nothing of the partition before
 // every pending entry is: so it never starts on an entry, or on a later
 // entry of the same key, while an earlier holder may still be handling
 // one.
 //
 // Attempts: a hand-over is not an attempt. A handed-back entry's delivery
-// count is set back to its attempt number, so Message.Attempt counts
-// handler runs across members. A member that dies without leaving keeps
-// its partitions until its lease runs out (visibility_timeout); the next
-// owner then claims what it held and handles it before anything newer.
-// Whether the dead member started an entry is unknown: the first such
-// death is not counted (so WithMaxAttempts(1) survives a member crash),
-// later ones are, and an entry whose attempts passed the subscription's
+// count is set to its attempt number, and entries are claimed with XCLAIM
+// and an explicit count, so Message.Attempt counts handler runs across
+// members. A member that dies without leaving keeps its partitions until
+// its lease runs out (visibility_timeout); the next owner then claims what
+// it held and handles it before anything newer. Whether the dead member
+// started an entry is unknown: the first death while holding it is not
+// counted (so WithMaxAttempts(1) survives a member crash), later ones are, and an entry whose attempts passed the subscription's
 // WithMaxAttempts — the members that claimed it kept dying — goes to the
 // dead-letter topic without running the handler again. So delivery is at
 // least once, with duplicates limited to what a dead member handled in its

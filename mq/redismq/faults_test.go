@@ -71,7 +71,7 @@ func runChild() {
 
 // TestConsumerSIGKILL kills a member process that holds fetched,
 // unacknowledged entries. The survivor must take its partitions over once
-// its leases expire and handle every entry it left pending (XAUTOCLAIM),
+// its leases expire and handle every entry it left pending (XCLAIM),
 // so that every message is handled by one of the two.
 func TestConsumerSIGKILL(t *testing.T) {
 	r := testserver.StartRedis(t, nil)

@@ -26,7 +26,7 @@ type Options struct {
 	MaxAge time.Duration
 	// VisibilityTimeout is how long a member may go without renewing its
 	// membership and partition leases before it counts as dead: its
-	// partitions pass to live members, which reclaim (XAUTOCLAIM) what it
+	// partitions pass to live members, which reclaim (XCLAIM) what it
 	// had received and not acknowledged. Default 30s.
 	VisibilityTimeout time.Duration
 	// HeartbeatInterval is how often a member renews its leases and looks

@@ -440,7 +440,7 @@ func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
 
 // read fetches p's entries for this member until ctx ends: first those
 // pending in the group (left by an earlier owner, or by this member before
-// it lost p), claimed with XAUTOCLAIM, then new ones with XREADGROUP.
+// it lost p), claimed with XCLAIM (see claim), then new ones with XREADGROUP.
 //
 // Claims are fenced: an entry is claimed only once it has been idle for
 // VisibilityTimeout, and nothing is claimed or read before every pending
@@ -479,6 +479,7 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 	args := &redis.XReadGroupArgs{Group: r.group, Consumer: r.name, Streams: []string{p.stream, ">"},
 		Count: int64(r.c.o.ReadCount), Block: r.c.o.Block}
 	var lastReclaim time.Time
+	call := context.WithoutCancel(ctx) // see claim
 	for ctx.Err() == nil {
 		if p.reclaim.Load() && time.Since(lastReclaim) >= r.c.o.HeartbeatInterval {
 			// At most once a heartbeat, so that a message the group keeps
@@ -491,7 +492,7 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 				return
 			}
 		}
-		res, err := r.c.rdb.XReadGroup(ctx, args).Result()
+		res, err := r.c.rdb.XReadGroup(call, args).Result()
 		switch {
 		case errors.Is(err, redis.Nil):
 			continue
@@ -518,47 +519,96 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 // claim delivers the entries pending in p's group that have been idle for
 // minIdle, oldest first, and with prune removes the consumers left empty;
 // false when ctx ended first.
+//
+// Each entry is claimed with XCLAIM and an explicit delivery count, so
+// that attempts count handler runs: an entry handed back (its idle time
+// is handBackIdle or more) keeps its count, which is its attempt number;
+// an entry orphaned by a member that died gets one more, since that
+// member may have started it. Its attempt is its count before the claim:
+// the first death is not counted (the member may never have started it),
+// later ones are.
 func (r *receiver) claim(ctx context.Context, p *partition, bo *pause, minIdle time.Duration, prune bool) bool {
-	for start := "0-0"; ctx.Err() == nil; {
-		msgs, next, deleted, err := r.c.rdb.XAutoClaimWithDeleted(ctx, &redis.XAutoClaimArgs{
-			Stream: p.stream, Group: r.group, Consumer: r.name, MinIdle: minIdle, Start: start, Count: int64(r.c.o.ReadCount),
-		}).Result()
+	// The calls that take entries run to their end even when the reader
+	// is stopped (they are bounded by the client's timeouts): cancelled
+	// mid-way, Redis may have handed entries to this member that it never
+	// sees, which would then wait out the fence and count as an attempt.
+	call := context.WithoutCancel(ctx)
+	for start := "-"; ctx.Err() == nil; {
+		pend, err := r.c.rdb.XPendingExt(call, &redis.XPendingExtArgs{Stream: p.stream, Group: r.group,
+			Idle: minIdle, Start: start, End: "+", Count: int64(r.c.o.ReadCount)}).Result()
 		if err != nil {
 			if isNoGroup(err) {
 				return true // nothing pending; XREADGROUP recreates the group
 			}
-			bo.wait(r, "claim", err)
+			bo.wait(r, "list pending entries", err)
 			continue
 		}
 		bo.reset()
-		if len(deleted) > 0 {
+		if len(pend) == 0 {
+			break
+		}
+		start = "(" + pend[len(pend)-1].ID
+		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend)
+		for err != nil && ctx.Err() == nil {
+			bo.wait(r, "claim", err)
+			msgs, attempts, err = r.claimEntries(call, p, minIdle, pend)
+		}
+		if err != nil {
+			return false // stopped while Redis fails; the next owner claims them
+		}
+		if trimmed := len(pend) - len(msgs); trimmed > 0 {
+			// Redis drops a pending entry the stream no longer has when
+			// it is claimed.
 			r.log.Warn("redismq: pending entries were trimmed from the stream before they were handled",
-				"stream", p.stream, "count", len(deleted))
-			_ = r.c.rdb.XAck(ctx, p.stream, r.group, deleted...).Err()
+				"stream", p.stream, "count", trimmed)
 		}
-		if len(msgs) > 0 {
-			counts, err := r.deliveryCounts(ctx, p, msgs)
-			if err != nil {
-				bo.wait(r, "read delivery counts", err)
-				continue // claiming again from start is harmless
-			}
-			if !r.deliver(ctx, p, msgs, counts) {
-				return false
-			}
+		if len(msgs) > 0 && !r.deliver(ctx, p, msgs, attempts) { // hands them back if stopped
+			return false
 		}
-		if next == "0-0" {
-			if prune {
-				// Everything is claimed: the consumers that held it are
-				// empty now and go, so departed members do not pile up.
-				if err := pruneScript.Run(ctx, r.c.rdb, []string{p.stream}, r.group, r.name).Err(); err != nil && ctx.Err() == nil {
-					r.log.Debug("redismq: pruning departed consumers failed", "stream", p.stream, "err", err)
-				}
-			}
-			return true
-		}
-		start = next
 	}
-	return false
+	if ctx.Err() != nil {
+		return false
+	}
+	if prune {
+		// Everything is claimed: the consumers that held it are empty now
+		// and go, so departed members do not pile up.
+		if err := pruneScript.Run(ctx, r.c.rdb, []string{p.stream}, r.group, r.name).Err(); err != nil && ctx.Err() == nil {
+			r.log.Debug("redismq: pruning departed consumers failed", "stream", p.stream, "err", err)
+		}
+	}
+	return true
+}
+
+// claimEntries claims pend for this member in one pipeline, in order, and
+// returns the entries still in the stream with their attempt numbers.
+// Claiming an entry again (after an error) is harmless: it is this
+// member's already, and its count is set, not incremented.
+func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.Duration, pend []redis.XPendingExt) ([]redis.XMessage, map[string]int, error) {
+	pipe := r.c.rdb.Pipeline()
+	cmds := make([]*redis.XMessageSliceCmd, len(pend))
+	attempts := make(map[string]int, len(pend))
+	for i, e := range pend {
+		count := e.RetryCount
+		if e.Idle < handBackIdle {
+			count++ // orphaned: its holder may have started it
+		}
+		attempts[e.ID] = max(int(e.RetryCount), 1)
+		cmds[i] = redis.NewXMessageSliceCmd(ctx, "XCLAIM", p.stream, r.group, r.name, minIdle.Milliseconds(), e.ID, "RETRYCOUNT", count)
+		_ = pipe.Process(ctx, cmds[i])
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, err
+	}
+	var msgs []redis.XMessage
+	for _, cmd := range cmds {
+		ms, _ := cmd.Result()
+		for _, m := range ms {
+			if m.Values != nil {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	return msgs, attempts, nil
 }
 
 // youngestPending returns how long until every entry pending in p's group
@@ -585,24 +635,9 @@ func (r *receiver) youngestPending(ctx context.Context, p *partition) (time.Dura
 
 func isNoGroup(err error) bool { return redis.HasErrorPrefix(err, "NOGROUP") }
 
-// deliveryCounts returns how often each claimed entry has been delivered,
-// this time included.
-func (r *receiver) deliveryCounts(ctx context.Context, p *partition, msgs []redis.XMessage) (map[string]int, error) {
-	pend, err := r.c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: p.stream, Group: r.group,
-		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)), Consumer: r.name}).Result()
-	if err != nil {
-		return nil, err
-	}
-	counts := make(map[string]int, len(pend))
-	for _, e := range pend {
-		counts[e.ID] = int(e.RetryCount)
-	}
-	return counts, nil
-}
-
 // deliver hands msgs to Receive as one batch; false when ctx ended first
 // (the entries stay pending for the partition's next owner).
-func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMessage, counts map[string]int) bool {
+func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMessage, attempts map[string]int) bool {
 	ds := make([]driver.Delivery, len(msgs))
 	hs := make([]handle, len(msgs))
 	batch := make([]*driver.Delivery, len(msgs))
@@ -610,12 +645,8 @@ func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMess
 		d := &ds[i]
 		r.decode(d, p, &msgs[i])
 		d.Attempt = 1
-		if counts != nil {
-			// The claim counted one delivery more. The first member
-			// that held an entry and died may never have started it,
-			// so that one is not counted; every later holder that died
-			// is (a hand-back sets the count back, see Nack).
-			d.Attempt = max(counts[msgs[i].ID]-1, 1)
+		if attempts != nil {
+			d.Attempt = max(attempts[msgs[i].ID], 1) // claimed: see claim
 		}
 		hs[i] = handle{p: p, id: msgs[i].ID}
 		d.Handle = &hs[i]
