@@ -83,6 +83,9 @@ func (w *worker) next() *keyRun {
 			return kr
 		}
 		if s.draining && len(s.retrying) == 0 {
+			// The last retry may have been made ready with a Signal that
+			// woke only this worker: wake the others to end too.
+			s.wake.Broadcast()
 			return nil
 		}
 		s.wake.Wait()
