@@ -11,8 +11,12 @@ import (
 // Settling a delivery: acknowledging it, handing it back, or
 // dead-lettering it. Each frees one unit of prefetch (settled).
 
-func (s *Subscription) settled() {
-	s.inflight.Add(-1)
+func (s *Subscription) settled() { s.settledN(1) }
+
+// settledN frees n units of prefetch at once, as for a run acknowledged
+// together.
+func (s *Subscription) settledN(n int) {
+	s.inflight.Add(-int64(n))
 	select {
 	case s.freed <- struct{}{}:
 	default:
@@ -48,9 +52,7 @@ func (s *Subscription) ackAll(ds []*driver.Delivery) {
 			s.ack(d)
 		}
 	}
-	for range ds {
-		s.settled()
-	}
+	s.settledN(len(ds))
 }
 
 // nack hands d back to the broker unhandled, telling the provider the

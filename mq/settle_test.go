@@ -178,9 +178,10 @@ func TestShutdownWaitsForAbandonedHandlers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	cancelled, release := make(chan struct{}), make(chan struct{})
+	started, cancelled, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var returned atomic.Bool
 	sub, err := c.Subscribe(context.Background(), "t", "g", func(ctx context.Context, _ *mq.Message) error {
+		close(started)
 		<-ctx.Done()
 		close(cancelled)
 		<-release // a handler slow to notice
@@ -193,6 +194,9 @@ func TestShutdownWaitsForAbandonedHandlers(t *testing.T) {
 	if err := c.Publish(context.Background(), &mq.Message{Topic: "t"}); err != nil {
 		t.Fatal(err)
 	}
+	// Running before Shutdown starts: a message still on its way when
+	// Shutdown stops receiving would never reach the handler.
+	<-started
 	expired, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)

@@ -46,6 +46,9 @@ type Subscription struct {
 	work      context.Context
 	abandon   context.CancelFunc
 	abandoned atomic.Bool
+	// traced: work carries a span context (from Subscribe's ctx), so
+	// every message's handler runs under a span even without headers.
+	traced bool
 
 	mu       sync.Mutex
 	wake     *sync.Cond           // on mu: ready grew, or the pool is to end
@@ -139,6 +142,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 	s.wake = sync.NewCond(&s.mu)
 	s.revokeDone = sync.NewCond(&s.mu)
 	s.work, s.abandon = context.WithCancel(context.WithoutCancel(ctx))
+	s.traced = trace.SpanContextFromContext(s.work).IsValid()
 	c.mu.Lock()
 	if c.isClosed() {
 		c.mu.Unlock()

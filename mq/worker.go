@@ -22,6 +22,9 @@ type worker struct {
 	// makes a fresh one before its next run.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// done collects the deliveries a run handled, for ackAll; reused run
+	// after run (receivers do not keep the slice).
+	done []*driver.Delivery
 }
 
 // outcome is what became of one attempt at a delivery.
@@ -103,7 +106,11 @@ func (w *worker) run(kr *keyRun) {
 	ctx := w.ctx
 	s.mu.Unlock()
 	msgs := make([]Message, len(batch))
-	var done []*driver.Delivery
+	done := w.done[:0]
+	defer func() {
+		clear(done) // holds no delivery past its run
+		w.done = done[:0]
+	}()
 	for i, d := range batch {
 		if s.revoking.Load() > 0 && s.isRevoked(d) {
 			s.endRun(kr, done, i, 0, false) // hands d and what follows of its partition back
@@ -252,15 +259,19 @@ func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Deliver
 // continues it; an untraced one gets no span (a root span per message costs
 // allocations even when nothing records it).
 func (s *Subscription) call(ctx context.Context, d *driver.Delivery, m *Message) (err error) {
-	ctx = s.c.extractTrace(ctx, d.Headers)
+	// Only headers or Subscribe's context can carry a trace context; not
+	// looking where neither can saves a context lookup per message.
 	var span trace.Span
-	if trace.SpanContextFromContext(ctx).IsValid() {
-		ctx, span = s.c.tel.tracer.Start(ctx, "mq process", consumerKind)
-		defer span.End()
-		if span.IsRecording() {
-			span.SetAttributes(attribute.String("messaging.destination.name", s.topic),
-				attribute.String("messaging.consumer.group.name", s.group),
-				attribute.String("messaging.message.id", d.ID), attribute.Int("mq.attempt", m.Attempt))
+	if len(d.Headers) > 0 || s.traced {
+		ctx = s.c.extractTrace(ctx, d.Headers)
+		if trace.SpanContextFromContext(ctx).IsValid() {
+			ctx, span = s.c.tel.tracer.Start(ctx, "mq process", consumerKind)
+			defer span.End()
+			if span.IsRecording() {
+				span.SetAttributes(attribute.String("messaging.destination.name", s.topic),
+					attribute.String("messaging.consumer.group.name", s.group),
+					attribute.String("messaging.message.id", d.ID), attribute.Int("mq.attempt", m.Attempt))
+			}
 		}
 	}
 	defer func() {

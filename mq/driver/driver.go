@@ -126,7 +126,8 @@ type GroupDeleter interface {
 
 // BatchAcker is an optional capability of a Receiver: acknowledging many
 // deliveries in one call, as mq does for the messages one worker handled in
-// a row. Its effect must equal Ack on each, in order.
+// a row. Its effect must equal Ack on each, in order. ds is mq's to reuse
+// once AckBatch returns: a receiver keeps no reference to it.
 type BatchAcker interface {
 	AckBatch(ctx context.Context, ds []*Delivery) error
 }

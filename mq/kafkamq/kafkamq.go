@@ -330,11 +330,12 @@ func toRecords(msgs []driver.Message) []*kgo.Record {
 	return ptrs
 }
 
-// fromRecord turns a record into a delivery's message, its strings cut
-// from a: a batch's keys, IDs and header values share a few buffers
-// instead of an allocation each.
-func fromRecord(r *kgo.Record, a *stringArena) driver.Message {
-	m := driver.Message{Topic: r.Topic, Key: a.cut(r.Key), Payload: r.Value, Time: r.Timestamp}
+// fromRecord sets m to the message r carries, its strings cut from a: a
+// batch's keys, IDs and header values share a few buffers instead of an
+// allocation each. They are copies, so that a handler keeping one (a key
+// in a map, an ID in a dedup store) does not keep r's fetch buffer.
+func fromRecord(r *kgo.Record, a *stringArena, m *driver.Message) {
+	*m = driver.Message{Topic: r.Topic, Key: a.cut(r.Key), Payload: r.Value, Time: r.Timestamp}
 	for _, h := range r.Headers {
 		switch h.Key {
 		case headerID:
@@ -357,7 +358,6 @@ func fromRecord(r *kgo.Record, a *stringArena) driver.Message {
 		id = append(strconv.AppendInt(id, int64(r.Partition), 10), '/')
 		m.ID = a.cut(strconv.AppendInt(id, r.Offset, 10))
 	}
-	return m
 }
 
 // stringArena turns many short byte slices into strings with few

@@ -79,7 +79,8 @@ func TestRecordTime(t *testing.T) {
 		if i == 1 && !has {
 			t.Fatalf("a message from 2023 has no %s header", headerTime)
 		}
-		m := fromRecord(r, &a)
+		var m driver.Message
+		fromRecord(r, &a, &m)
 		if i == 1 && !m.Time.Equal(old) {
 			t.Fatalf("old message: Time %v, want %v", m.Time, old)
 		}

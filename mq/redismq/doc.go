@@ -59,10 +59,15 @@
 // keyless messages go round-robin. The partition count is stored in
 // mq:{topic}:meta by the first client that uses the topic and read by every
 // later one, whatever its own partitions parameter says; changing it means
-// a new topic. Each entry holds the fields id, key, time (Unix
-// nanoseconds), payload, and one field "h:<name>" per header. Entries added
-// by other tools arrive with their fields as headers, and with the ID
-// "<stream>/<entry ID>".
+// a new topic. Each entry holds the fields id, key, payload, and one field
+// "h:<name>" per header. Message.Time is not stored twice: the ID Publish
+// gives a message is a UUIDv7, which carries its publish time to the
+// millisecond, and a receiver reads Time from it. Only a message whose Time
+// differs from its ID's (one given an ID or a back-dated Time by the
+// caller) has a time field too, in Unix nanoseconds; entries written
+// before this layout have it always, and it wins. Entries added by other
+// tools arrive with their fields as headers, with the ID
+// "<stream>/<entry ID>" and the entry ID's time.
 //
 // # Guarantees
 //

@@ -667,7 +667,8 @@ func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMess
 
 // decode fills d from entry x. Fields not written by this package (an
 // entry added by another tool) arrive as headers; such an entry's ID is
-// "stream/entryID".
+// "stream/entryID". Entries written before the time field became optional
+// have it always, and it wins.
 func (r *receiver) decode(d *driver.Delivery, p *partition, x *redis.XMessage) {
 	d.Topic = r.topic
 	for k, v := range x.Values {
@@ -693,6 +694,24 @@ func (r *receiver) decode(d *driver.Delivery, p *partition, x *redis.XMessage) {
 	if d.ID == "" {
 		d.ID = p.stream + "/" + x.ID
 	}
+	if d.Time.IsZero() {
+		// No time field: the UUIDv7 ID carries the time (timeInID); an
+		// entry added by another tool has the entry ID's.
+		ms, ok := uuidV7Millis(d.ID)
+		if !ok {
+			ms, ok = entryMillis(x.ID)
+		}
+		if ok {
+			d.Time = time.UnixMilli(ms)
+		}
+	}
+}
+
+// entryMillis returns the Unix milliseconds of a stream entry ID ("ms-seq").
+func entryMillis(id string) (int64, bool) {
+	ms, _, _ := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	return n, err == nil
 }
 
 // pause backs off between failed calls of one loop and logs the first

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +33,7 @@ func init() {
 const (
 	fieldID      = "id"
 	fieldKey     = "key"
-	fieldTime    = "time" // unix nanoseconds
+	fieldTime    = "time" // unix nanoseconds; only when the ID does not carry the time (timeInID)
 	fieldPayload = "payload"
 	headerPrefix = "h:"
 )
@@ -87,6 +88,7 @@ type conn struct {
 	ownsClient bool
 	closed     atomic.Bool
 
+	maxLen     any          // MaxLen boxed once for every XADD; nil for no cap
 	topics     sync.Map     // topic -> keys
 	nextTrim   atomic.Int64 // unix nanoseconds when streams are next trimmed by age
 	roundRobin atomic.Uint32
@@ -102,7 +104,11 @@ func newConn(rdb redis.UniversalClient, opts *Options) (*conn, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	return &conn{rdb: rdb, o: o}, nil
+	c := &conn{rdb: rdb, o: o}
+	if o.MaxLen > 0 {
+		c.maxLen = o.MaxLen
+	}
+	return c, nil
 }
 
 // topic returns the keys of topic, creating its metadata the first time
@@ -136,53 +142,100 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 	if c.closed.Load() {
 		return fmt.Errorf("redismq: %w", mq.ErrClosed)
 	}
-	// One allocation each for the batch's XADD arguments and field lists.
-	args := make([]redis.XAddArgs, len(msgs))
-	nvals := 0
+	// The batch's XADD arguments share one slice. IDs, keys and payloads
+	// go in as pointers to msgs' fields, which go-redis writes as it would
+	// the values: boxing the values themselves costs an allocation each.
+	nargs := 0
 	for i := range msgs {
-		nvals += 8 + 2*len(msgs[i].Headers)
+		nargs += 14 + 2*len(msgs[i].Headers)
 	}
-	vals := make([]any, 0, nvals)
+	args := make([]any, 0, nargs)
+	cmds := make([]*redis.StringCmd, len(msgs))
 	for i := range msgs {
-		var err error
-		if vals, err = c.xaddArgs(ctx, &args[i], &msgs[i], vals); err != nil {
+		m := &msgs[i]
+		k, err := c.topic(ctx, m.Topic)
+		if err != nil {
 			return err
 		}
+		var p int
+		if m.Key != "" {
+			p = partitionOf(m.Key, len(k.streams))
+		} else {
+			p = int(c.roundRobin.Add(1) % uint32(len(k.streams)))
+		}
+		start := len(args)
+		args = append(args, "xadd", &k.streams[p])
+		if c.maxLen != nil {
+			args = append(args, "maxlen", "~", c.maxLen)
+		}
+		args = append(args, "*", fieldID, &m.ID, fieldKey, &m.Key)
+		if !timeInID(m) {
+			args = append(args, fieldTime, strconv.FormatInt(m.Time.UnixNano(), 10))
+		}
+		args = append(args, fieldPayload, (*bytesArg)(&m.Payload))
+		for name, v := range m.Headers {
+			args = append(args, headerPrefix+name, v)
+		}
+		cmds[i] = redis.NewStringCmd(ctx, args[start:len(args):len(args)]...)
 	}
 	if len(msgs) == 1 && !c.trimDue(time.Now()) {
-		return mapErr("publish", c.rdb.XAdd(ctx, &args[0]).Err())
+		return mapErr("publish", c.rdb.Process(ctx, cmds[0]))
 	}
 	pipe := c.rdb.Pipeline()
-	for i := range args {
-		pipe.XAdd(ctx, &args[i])
+	for _, cmd := range cmds {
+		_ = pipe.Process(ctx, cmd) // queued; Exec reports errors
 	}
 	c.queueTrims(ctx, pipe)
 	_, err := pipe.Exec(ctx)
 	return mapErr("publish", err)
 }
 
-// xaddArgs fills a with m's XADD, its fields appended to vals.
-func (c *conn) xaddArgs(ctx context.Context, a *redis.XAddArgs, m *driver.Message, vals []any) ([]any, error) {
-	k, err := c.topic(ctx, m.Topic)
-	if err != nil {
-		return vals, err
+// bytesArg hands a payload to go-redis by pointer, which boxes without an
+// allocation; go-redis writes a BinaryMarshaler's bytes as they are.
+type bytesArg []byte
+
+func (b *bytesArg) MarshalBinary() ([]byte, error) { return *b, nil }
+
+// timeInID reports whether m's ID is a UUIDv7 whose timestamp is m.Time to
+// the millisecond, as for every message Publish gave an ID (also when it
+// is published again from the outage buffer): then the entry needs no
+// time field, and m.Time is read back from the ID.
+func timeInID(m *driver.Message) bool {
+	ms, ok := uuidV7Millis(m.ID)
+	return ok && ms == m.Time.UnixMilli()
+}
+
+// uuidV7Millis returns the Unix milliseconds of a UUIDv7 in canonical
+// form (8-4-4-4-12 hex digits, version 7, variant 10): its first 48 bits.
+func uuidV7Millis(id string) (int64, bool) {
+	if len(id) != 36 || id[14] != '7' || !strings.ContainsRune("89abAB", rune(id[19])) {
+		return 0, false
 	}
-	var p int
-	if m.Key != "" {
-		p = partitionOf(m.Key, len(k.streams))
-	} else {
-		p = int(c.roundRobin.Add(1) % uint32(len(k.streams)))
+	var ms int64
+	for i := range len(id) {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if id[i] != '-' {
+				return 0, false
+			}
+			continue
+		}
+		c := id[i]
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		if i < 13 {
+			ms = ms<<4 | int64(d)
+		}
 	}
-	start := len(vals)
-	vals = append(vals, fieldID, m.ID, fieldKey, m.Key, fieldTime, strconv.FormatInt(m.Time.UnixNano(), 10), fieldPayload, m.Payload)
-	for name, v := range m.Headers {
-		vals = append(vals, headerPrefix+name, v)
-	}
-	*a = redis.XAddArgs{Stream: k.streams[p], Values: vals[start:len(vals):len(vals)], Approx: true}
-	if c.o.MaxLen > 0 {
-		a.MaxLen = c.o.MaxLen
-	}
-	return vals, nil
+	return ms, true
 }
 
 // trimEvery bounds how often one stream is trimmed by age.
