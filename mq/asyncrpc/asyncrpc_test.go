@@ -106,6 +106,32 @@ func (o *outcome) callback(id string) asyncrpc.Callback {
 	}
 }
 
+// checkEachOnce waits for the callbacks of calls "call-0".."call-<n-1>",
+// closes the clients (Close waits for callbacks in flight and no callback
+// runs after it, so the counts are final) and checks that each call's
+// callback ran exactly once with its echoed, upper-cased response.
+func (o *outcome) checkEachOnce(t *testing.T, clients []*asyncrpc.Client, n int) {
+	t.Helper()
+	waitFor(t, "every callback", func() bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return len(o.calls) == n
+	})
+	for _, c := range clients {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := range n {
+		id := fmt.Sprint("call-", i)
+		if r := o.resps[id]; o.calls[id] != 1 || o.errs[id] != nil || r == nil || string(r.Body) != strings.ToUpper(id) {
+			t.Fatalf("%s: callback ran %d times, err %v, response %+v", id, o.calls[id], o.errs[id], r)
+		}
+	}
+}
+
 func (o *outcome) count(id string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()

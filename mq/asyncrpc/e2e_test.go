@@ -82,26 +82,7 @@ func TestManyCallsOnBrokers(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, "every callback", func() bool {
-				out.mu.Lock()
-				defer out.mu.Unlock()
-				return len(out.calls) == n
-			})
-			// Close waits for callbacks in flight and no callback runs
-			// after it: the counts below are final.
-			for _, c := range clients {
-				if err := c.Close(); err != nil {
-					t.Fatal(err)
-				}
-			}
-			out.mu.Lock()
-			defer out.mu.Unlock()
-			for i := range n {
-				id := fmt.Sprint("call-", i)
-				if out.calls[id] != 1 || out.errs[id] != nil || string(out.resps[id].Body) != strings.ToUpper(id) {
-					t.Fatalf("%s: callback ran %d times, err %v, body %q", id, out.calls[id], out.errs[id], out.resps[id].Body)
-				}
-			}
+			out.checkEachOnce(t, clients, n)
 			for i, c := range clients {
 				if s := c.Stats(); s.Late != 0 {
 					t.Errorf("client %d: %d late responses", i, s.Late)
