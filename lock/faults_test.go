@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -187,7 +186,7 @@ func TestPausedHolderLosesTheLock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %q", line)
 	}
-	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := testserver.PauseProcess(cmd.Process); err != nil {
 		t.Fatal(err)
 	}
 	l := lock.New(client(t, r.Addr))
@@ -200,7 +199,7 @@ func TestPausedHolderLosesTheLock(t *testing.T) {
 	if lk.Token() <= first {
 		t.Fatalf("token %d after the paused holder's %d", lk.Token(), first)
 	}
-	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := testserver.ResumeProcess(cmd.Process); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintln(stdin, "go")

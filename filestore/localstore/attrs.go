@@ -25,13 +25,6 @@ type attrsFile struct {
 	Metadata    map[string]string `json:"metadata,omitempty"`
 }
 
-func inode(info fs.FileInfo) uint64 {
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
-	}
-	return 0
-}
-
 func (a *attrsFile) describes(info fs.FileInfo) bool {
 	return a.Inode == inode(info) && a.Size == info.Size() && a.ModTimeNs == info.ModTime().UnixNano()
 }
@@ -73,28 +66,15 @@ func (b *bucket) setXattr(path string, data []byte) bool {
 	if b.noXattrs.Load() {
 		return false
 	}
-	err := syscall.Setxattr(path, xattrName, data, 0)
-	if errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EPERM) {
+	err := setXattr(path, data)
+	if errors.Is(err, errNoXattrs) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EPERM) {
 		b.noXattrs.Store(true) // this file system has none: stop trying
 	}
 	return err == nil
 }
 
-// getXattr reads path's attributes from its extended attribute.
-func getXattr(path string) ([]byte, error) {
-	buf := make([]byte, 1024)
-	for {
-		n, err := syscall.Getxattr(path, xattrName, buf)
-		if errors.Is(err, syscall.ERANGE) && len(buf) < 1<<16 {
-			buf = make([]byte, 4*len(buf))
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return buf[:n], nil
-	}
-}
+// errNoXattrs: the platform has no extended attributes (xattr_other.go).
+var errNoXattrs = errors.New("localstore: no extended attributes on this platform")
 
 // writeAttrs stores data as the attributes file of name, replacing it
 // atomically.

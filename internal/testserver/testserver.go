@@ -50,3 +50,10 @@ func WaitFor(t testing.TB, patience time.Duration, what string, cond func() bool
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// PauseProcess stops p (SIGSTOP) as a hung process would be, for tests of
+// what happens to its peers; an error where the platform cannot.
+func PauseProcess(p *os.Process) error { return pause(p) }
+
+// ResumeProcess continues p after PauseProcess.
+func ResumeProcess(p *os.Process) error { return resume(p) }
