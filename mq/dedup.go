@@ -112,7 +112,7 @@ func (m *MemoryDedup) Release(_ context.Context, group, id, owner string) error 
 }
 
 // claim asks the dedup store, if any, whether d is to be handled: proceed
-// (the claim is held), handled (done before: acknowledge it), or retry
+// (the claim is held), duplicate (done before: acknowledge it), or retry
 // (busy elsewhere: wait and ask again, without counting an attempt).
 func (s *Subscription) claim(kr *keyRun, d *driver.Delivery) (outcome, time.Duration) {
 	store := s.c.opts.dedup
@@ -135,7 +135,7 @@ func (s *Subscription) claim(kr *keyRun, d *driver.Delivery) (outcome, time.Dura
 	switch st {
 	case DedupDone:
 		s.c.tel.conDedupe.add(1)
-		return handled, 0
+		return duplicate, 0
 	case DedupBusy:
 		if kr.bo == nil {
 			kr.bo = s.o.redelivery.NewBackOff()

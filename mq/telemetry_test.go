@@ -65,23 +65,49 @@ func TestTelemetry(t *testing.T) {
 		t.Fatalf("%d spans ended, want 4: the test's request, one publish, two attempts", n)
 	}
 
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
-				for _, dp := range sum.DataPoints {
-					outcome, _ := dp.Attributes.Value("outcome")
-					got[m.Name+"/"+outcome.AsString()] += dp.Value
-				}
-			}
-		}
-	}
+	got := collectCounters(t, reader)
 	if got["mq.published/ok"] != 1 || got["mq.consumed/retry"] != 1 || got["mq.consumed/ok"] != 1 {
 		t.Fatalf("counters %v: want 1 published, 1 retry, 1 ok", got)
+	}
+}
+
+// TestDuplicateCountedApart: a message dedup skips counts as "duplicate",
+// not as a handler success.
+func TestDuplicateCountedApart(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	ctx := context.Background()
+	defer mp.Shutdown(ctx)
+	store, err := mq.NewMemoryDedup(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := mq.Open(ctx, "mem://dupcount", mq.WithMeterProvider(mp), mq.WithDedup(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	last := make(chan struct{})
+	calls := 0
+	sub, err := c.Subscribe(ctx, "t", "g", func(_ context.Context, m *mq.Message) error {
+		calls++ // one key: never concurrent
+		if m.ID == "last" {
+			close(last)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx, &mq.Message{Topic: "t", Key: "k", ID: "same"}, &mq.Message{Topic: "t", Key: "k", ID: "same"},
+		&mq.Message{Topic: "t", Key: "k", ID: "last"}); err != nil {
+		t.Fatal(err)
+	}
+	<-last
+	sub.Close()
+	got := collectCounters(t, reader)
+	if calls != 2 || got["mq.consumed/ok"] != 2 || got["mq.consumed/duplicate"] != 1 {
+		t.Fatalf("%d handler calls, counters %v: want 2 calls, 2 ok, 1 duplicate", calls, got)
 	}
 }
 
@@ -115,4 +141,25 @@ func TestUntracedMessageHasNoSpan(t *testing.T) {
 	if n := len(spans.Ended()); n != 0 {
 		t.Fatalf("%d spans for an untraced message, want 0", n)
 	}
+}
+
+// collectCounters reads reader's counters as "name/outcome" totals.
+func collectCounters(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+				for _, dp := range sum.DataPoints {
+					outcome, _ := dp.Attributes.Value("outcome")
+					got[m.Name+"/"+outcome.AsString()] += dp.Value
+				}
+			}
+		}
+	}
+	return got
 }

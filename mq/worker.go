@@ -31,11 +31,12 @@ type worker struct {
 type outcome uint8
 
 const (
-	handled  outcome = iota // the handler succeeded (or dedup skipped it): ack with the run
-	settled                 // acknowledged, dead-lettered or nacked already
-	retry                   // not settled: try the head again after a backoff
-	handBack                // not settled: taken away while running; nack it
-	proceed                 // (dedup claim only) run the handler
+	handled   outcome = iota // the handler succeeded: ack with the run
+	duplicate                // dedup found it handled already: ack with the run
+	settled                  // acknowledged, dead-lettered or nacked already
+	retry                    // not settled: try the head again after a backoff
+	handBack                 // not settled: taken away while running; nack it
+	proceed                  // (dedup claim only) run the handler
 )
 
 // loop runs runnable keys until the pool ends.
@@ -107,9 +108,11 @@ func (w *worker) run(kr *keyRun) {
 	s.mu.Unlock()
 	msgs := make([]Message, len(batch))
 	done := w.done[:0]
+	ok := 0 // handler successes, counted once per run: one atomic add, not one a message
 	defer func() {
 		clear(done) // holds no delivery past its run
 		w.done = done[:0]
+		s.c.tel.conOK.add(ok)
 	}()
 	for i, d := range batch {
 		if s.revoking.Load() > 0 && s.isRevoked(d) {
@@ -122,6 +125,9 @@ func (w *worker) run(kr *keyRun) {
 		}
 		switch out {
 		case handled:
+			ok++
+			done = append(done, d)
+		case duplicate:
 			done = append(done, d)
 		case retry, handBack:
 			s.endRun(kr, done, i, retryIn, out == retry)
@@ -225,7 +231,6 @@ func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Deliver
 		return settled, 0 // not settled: the broker redelivers it
 	}
 	if err == nil {
-		tel.conOK.add(1)
 		s.dedupDone(d)
 		return handled, 0
 	}

@@ -333,8 +333,11 @@ func toRecords(msgs []driver.Message) []*kgo.Record {
 // fromRecord sets m to the message r carries, its strings cut from a: a
 // batch's keys, IDs and header values share a few buffers instead of an
 // allocation each. They are copies, so that a handler keeping one (a key
-// in a map, an ID in a dedup store) does not keep r's fetch buffer.
-func fromRecord(r *kgo.Record, a *stringArena, m *driver.Message) {
+// in a map, an ID in a dedup store) does not keep r's fetch buffer. A
+// record without an ID header (not published by mq) gets
+// "<topic>/<partition>/<offset>"; idPrefix, when not empty, is its
+// "<topic>/<partition>/", made once per run of a partition's records.
+func fromRecord(r *kgo.Record, a *stringArena, m *driver.Message, idPrefix string) {
 	*m = driver.Message{Topic: r.Topic, Key: a.cut(r.Key), Payload: r.Value, Time: r.Timestamp}
 	for _, h := range r.Headers {
 		switch h.Key {
@@ -353,11 +356,18 @@ func fromRecord(r *kgo.Record, a *stringArena, m *driver.Message) {
 		m.Headers[h.Key] = a.cut(h.Value)
 	}
 	if m.ID == "" {
+		if idPrefix == "" {
+			idPrefix = recordIDPrefix(r)
+		}
 		var b [128]byte
-		id := append(append(b[:0], r.Topic...), '/')
-		id = append(strconv.AppendInt(id, int64(r.Partition), 10), '/')
-		m.ID = a.cut(strconv.AppendInt(id, r.Offset, 10))
+		m.ID = a.cut(strconv.AppendInt(append(b[:0], idPrefix...), r.Offset, 10))
 	}
+}
+
+// recordIDPrefix is "<topic>/<partition>/", the start of the ID of r if
+// it has no ID header.
+func recordIDPrefix(r *kgo.Record) string {
+	return r.Topic + "/" + strconv.FormatInt(int64(r.Partition), 10) + "/"
 }
 
 // stringArena turns many short byte slices into strings with few

@@ -64,6 +64,12 @@ type slot struct {
 	state  slotState
 }
 
+// handedOut is a delivery with its handle, allocated together.
+type handedOut struct {
+	d driver.Delivery
+	h handle
+}
+
 type handle struct {
 	partition int32
 	seq       int64      // its slot is part.window[seq-part.base]
@@ -266,31 +272,34 @@ func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, er
 func (r *receiver) handOut(max int) []*driver.Delivery {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// One allocation each for the batch's deliveries, handles and
-	// pointers, and a few for its strings.
+	// One allocation for the batch's deliveries with their handles, one
+	// for the pointers, and a few for its strings.
 	k := min(max, len(r.pending))
 	r.touch(r.pending[:k])
-	ds, hs := make([]driver.Delivery, k), make([]handle, k)
+	slab := make([]handedOut, k)
 	out := make([]*driver.Delivery, 0, k)
 	var strs stringArena
 	n := 0
 	var part *partition // of the record before, as records come in runs of one partition
+	var idPrefix string
 	for _, rec := range r.pending {
 		n++
 		if part == nil || rec.Partition != r.pending[n-2].Partition {
-			part = r.parts[rec.Partition]
+			part, idPrefix = r.parts[rec.Partition], ""
 		}
 		if part == nil || part.revoking {
 			continue // revoked after the poll: the next owner reads it
 		}
 		part.window = append(part.window, slot{offset: rec.Offset})
 		part.next = rec.Offset + 1
-		i := len(out)
-		d, h := &ds[i], &hs[i]
-		*h = handle{partition: rec.Partition, seq: part.base + int64(len(part.window)) - 1, part: part}
-		fromRecord(rec, &strs, &d.Message)
-		d.Attempt, d.Handle = 1, h
-		out = append(out, d)
+		ho := &slab[len(out)]
+		ho.h = handle{partition: rec.Partition, seq: part.base + int64(len(part.window)) - 1, part: part}
+		if idPrefix == "" && !hasIDHeader(rec) {
+			idPrefix = recordIDPrefix(rec)
+		}
+		fromRecord(rec, &strs, &ho.d.Message, idPrefix)
+		ho.d.Attempt, ho.d.Handle = 1, &ho.h
+		out = append(out, &ho.d)
 		if len(out) == k {
 			break
 		}
@@ -432,6 +441,15 @@ func (r *receiver) Close() error {
 	r.commit()
 	r.cl.Close() // leaves the group; revoked commits again, without waiting
 	return nil
+}
+
+func hasIDHeader(rec *kgo.Record) bool {
+	for _, h := range rec.Headers {
+		if h.Key == headerID {
+			return true
+		}
+	}
+	return false
 }
 
 // touch reads each record's partition, offset and key's first byte. A

@@ -80,7 +80,7 @@ func TestRecordTime(t *testing.T) {
 			t.Fatalf("a message from 2023 has no %s header", headerTime)
 		}
 		var m driver.Message
-		fromRecord(r, &a, &m)
+		fromRecord(r, &a, &m, "")
 		if i == 1 && !m.Time.Equal(old) {
 			t.Fatalf("old message: Time %v, want %v", m.Time, old)
 		}
