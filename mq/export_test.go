@@ -5,3 +5,12 @@ package mq
 // crash-safety test of package mq_test; nil removes it. Set it before
 // making the Client.
 func SetTestHookQuarantined(f func()) { testHookQuarantined = f }
+
+// SetTestHookSwept sets the hook that runs in Shutdown right after it
+// swept the retry timers; nil removes it. Set it before Subscribe.
+func SetTestHookSwept(f func()) { testHookSwept = f }
+
+// SetTestHookRetry sets the hook that runs when a handler failure is about
+// to be retried, before the retry is armed; nil removes it. Set it before
+// Subscribe.
+func SetTestHookRetry(f func()) { testHookRetry = f }

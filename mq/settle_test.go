@@ -261,3 +261,59 @@ func TestAbandonedClaimReleased(t *testing.T) {
 		t.Fatal("the redelivered message was held up by the abandoned handler's claim")
 	}
 }
+
+// TestRetryAfterShutdownSweep: a failure whose retry is armed after
+// Shutdown swept the retry timers must not arm one (Shutdown would wait it
+// out: an hour here); its message is handed back for the next member.
+func TestRetryAfterShutdownSweep(t *testing.T) {
+	c, err := mq.Open(context.Background(), "mem://sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var sub *mq.Subscription
+	subscribed, swept := make(chan struct{}), make(chan struct{})
+	shut := make(chan error, 1)
+	mq.SetTestHookSwept(func() { close(swept) })
+	// Between the failure and the arming of its retry, Shutdown runs up
+	// to its sweep.
+	mq.SetTestHookRetry(func() {
+		<-subscribed
+		go func() { shut <- sub.Close() }()
+		<-swept
+	})
+	defer mq.SetTestHookSwept(nil)
+	defer mq.SetTestHookRetry(nil)
+	sub, err = c.Subscribe(context.Background(), "t", "g", func(context.Context, *mq.Message) error {
+		return errors.New("fails")
+	}, mq.WithRedeliveryBackoff(mq.RetryPolicy{InitialInterval: time.Hour, MaxInterval: time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(subscribed)
+	if err := c.Publish(context.Background(), &mq.Message{Topic: "t", Key: "k", ID: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Shutdown still waits for a retry armed after its sweep")
+	}
+	mq.SetTestHookSwept(nil)
+	mq.SetTestHookRetry(nil)
+	got := make(chan *mq.Message, 1)
+	next, err := c.Subscribe(context.Background(), "t", "g", func(_ context.Context, m *mq.Message) error {
+		got <- m
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	if m := <-got; m.ID != "m" || m.Attempt != 2 {
+		t.Fatalf("redelivered %q at attempt %d, want m at attempt 2", m.ID, m.Attempt)
+	}
+}

@@ -287,6 +287,9 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		s.draining = true
 		s.wake.Broadcast()
 		s.mu.Unlock()
+		if testHookSwept != nil {
+			testHookSwept()
+		}
 		idle := make(chan struct{})
 		go func() {
 			s.wg.Wait()
@@ -321,6 +324,10 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 	})
 	return s.shutdownErr
 }
+
+// testHookSwept, when set (by tests only, before the Subscription is
+// made), runs in Shutdown after it has swept the retry timers.
+var testHookSwept func()
 
 // inHandler reports whether the calling goroutine is one of s's workers.
 func (s *Subscription) inHandler() bool {

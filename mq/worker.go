@@ -130,6 +130,9 @@ func (w *worker) run(kr *keyRun) {
 		case duplicate:
 			done = append(done, d)
 		case retry, handBack:
+			if out == retry && testHookRetry != nil {
+				testHookRetry()
+			}
 			s.endRun(kr, done, i, retryIn, out == retry)
 			return
 		}
@@ -174,6 +177,10 @@ func (s *Subscription) endRun(kr *keyRun, done []*driver.Delivery, n int, retryI
 	s.mu.Unlock()
 	s.handBack(back, release)
 }
+
+// testHookRetry, when set (by tests only, before the Subscription is
+// made), runs when a handler failure is about to be retried.
+var testHookRetry func()
 
 // retryReady makes kr runnable again when its redelivery backoff ends.
 func (s *Subscription) retryReady(kr *keyRun) {
