@@ -87,6 +87,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/groundwork-go/groundwork/filestore"
@@ -277,6 +278,8 @@ func (b *bucket) mapErr(name string, err error) error {
 		return fmt.Errorf("%q: %w", name, fs.ErrNotExist)
 	case isNotDir(err):
 		return fmt.Errorf("%q: %w (a parent of it is an object)", name, fs.ErrNotExist)
+	case errors.Is(err, syscall.ELOOP):
+		return fmt.Errorf("%q: %w (symbolic links on its path lead in a loop)", name, fs.ErrNotExist)
 	}
 	return err
 }

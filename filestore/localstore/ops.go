@@ -95,7 +95,7 @@ func (b *bucket) Rename(_ context.Context, from, to string) error {
 		return b.inTheWay(to, err)
 	}
 	if err := b.syncDir(filepath.Dir(dst)); err != nil {
-		return err
+		return b.mapErr(to, err)
 	}
 	if err := b.root.MkdirAll(filepath.Dir(attrsRel(to)), 0o755); err == nil {
 		_ = b.root.Rename(attrsRel(from), attrsRel(to))

@@ -103,7 +103,7 @@ func (b *bucket) commit(f *os.File, tmp, name string, ifNotExist bool, sum []byt
 		return b.inTheWay(name, err)
 	}
 	if err := b.syncDir(filepath.Dir(rel(name))); err != nil {
-		return err
+		return b.mapErr(name, err)
 	}
 	if inXattr {
 		_ = b.root.Remove(attrsRel(name)) // an older version's, if it had one

@@ -19,9 +19,10 @@ import (
 // program that can write the tree could — to a directory and a file
 // outside the store, absolute and relative ("..", from the root and from
 // a subdirectory), to the directory beside the store's (for NFS, inside
-// the same export), dangling out, and a loop — then checks that no call
-// reads, writes, renames or deletes anything outside the store through
-// them, and that List neither lists them nor loops.
+// the same export), dangling out, back to the root, and two links in a
+// cycle — then checks that no call reads, writes, renames or deletes
+// anything outside the store through them, and that List neither lists
+// them nor loops.
 func testLinks(t *testing.T, h Harness) {
 	s, dir := h.NewStoreOnDisk(t)
 	outside := t.TempDir() // elsewhere on this machine
@@ -58,6 +59,8 @@ func testLinks(t *testing.T, h Harness) {
 		"deep/er/up": "../../..",
 		"loop":       ".",
 		"dangling":   "nowhere",
+		"cycle1":     "cycle2",
+		"cycle2":     "cycle1",
 	}
 	for name, target := range links {
 		if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(name))); err != nil {
@@ -65,9 +68,10 @@ func testLinks(t *testing.T, h Harness) {
 		}
 	}
 
-	// Names that lead, through a link, to a file outside the store.
+	// Names that lead, through a link, to a file outside the store (or
+	// round a cycle of links).
 	reads := []string{"abs/secret", "abs/sub/secret", "absfile", "up/" + besideBase + "/secret",
-		"rel/secret", "relfile", "deep/er/up/" + besideBase + "/secret"}
+		"rel/secret", "relfile", "deep/er/up/" + besideBase + "/secret", "cycle1", "cycle1/x"}
 	for _, n := range reads {
 		_, err := s.Stat(ctx, n)
 		checkRefused(t, "Stat", n, err)
@@ -87,7 +91,7 @@ func testLinks(t *testing.T, h Harness) {
 
 	// Names that lead, through a link, to a place outside the store.
 	writes := []string{"abs/planted", "abs/sub/planted", "absmissing/planted", "up/planted", "up/" + besideBase + "/planted",
-		"rel/planted", "deep/er/up/planted", "deep/er/up/" + besideBase + "/planted"}
+		"rel/planted", "deep/er/up/planted", "deep/er/up/" + besideBase + "/planted", "cycle1/planted"}
 	for _, n := range writes {
 		if _, err := s.Put(ctx, n, bytes.NewReader([]byte("planted")), nil); err == nil {
 			t.Errorf("Put %q (through a link out of the store) succeeded", n)
