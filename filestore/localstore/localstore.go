@@ -55,7 +55,8 @@
 //
 // # Errors
 //
-// A missing name, or one that is a directory, is fs.ErrNotExist; Put of
+// A missing name, one that is a directory, and one whose symbolic links
+// loop, is fs.ErrNotExist; Put of
 // a name where a directory is or under an object, and IfNotExist on an
 // existing name, fs.ErrExist; a name under .filestore/ fs.ErrInvalid; a
 // name a symbolic link leads out of the directory fs.ErrPermission.
