@@ -34,13 +34,14 @@ func (a *attrsFile) describes(info fs.FileInfo) bool {
 // rename, it arrives with the data, in one step.
 const xattrName = "user.groundwork.filestore"
 
-// attributes reads name's attributes for the file info describes: from
-// its extended attribute, else from the attributes file beside the tree.
-func (b *bucket) attributes(name string, info fs.FileInfo) *driver.Attributes {
+// attributes reads name's attributes for its open file f, which info
+// describes: from f's extended attribute, else from the attributes file
+// beside the tree.
+func (b *bucket) attributes(name string, f *os.File, info fs.FileInfo) *driver.Attributes {
 	out := &driver.Attributes{Size: info.Size(), ModTime: info.ModTime(), ContentType: mime.TypeByExtension(path.Ext(name))}
-	data, err := getXattr(b.path(name))
+	data, err := getXattr(f)
 	if err != nil {
-		if data, err = os.ReadFile(b.attrsPath(name)); err != nil {
+		if data, err = b.root.ReadFile(attrsRel(name)); err != nil {
 			return out
 		}
 	}
@@ -59,14 +60,14 @@ func encodeAttrs(info fs.FileInfo, sum []byte, contentType string, meta map[stri
 		SHA256: hex.EncodeToString(sum), ContentType: contentType, Metadata: meta})
 }
 
-// setXattr stores data as path's attributes; false when the file system
-// (or the value's size) does not allow it, and the attributes file must
-// serve.
-func (b *bucket) setXattr(path string, data []byte) bool {
+// setXattr stores data as the attributes of the open file f; false when
+// the file system (or the value's size) does not allow it, and the
+// attributes file must serve.
+func (b *bucket) setXattr(f *os.File, data []byte) bool {
 	if b.noXattrs.Load() {
 		return false
 	}
-	err := setXattr(path, data)
+	err := setXattr(f, data)
 	if errors.Is(err, errNoXattrs) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EPERM) {
 		b.noXattrs.Store(true) // this file system has none: stop trying
 	}
@@ -79,11 +80,11 @@ var errNoXattrs = errors.New("localstore: no extended attributes on this platfor
 // writeAttrs stores data as the attributes file of name, replacing it
 // atomically.
 func (b *bucket) writeAttrs(name string, data []byte) error {
-	f, err := os.CreateTemp(b.tmp, "attrs-*")
+	f, tmp, err := b.createTemp("attrs-")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // gone once renamed
+	defer b.root.Remove(tmp) // gone once renamed
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
@@ -91,11 +92,11 @@ func (b *bucket) writeAttrs(name string, data []byte) error {
 	if err := b.closeFile(f); err != nil {
 		return err
 	}
-	dst := b.attrsPath(name)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
+	dst := attrsRel(name)
+	if err := b.root.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return b.mapErr(filepath.ToSlash(dst), err)
 	}
-	return os.Rename(f.Name(), dst)
+	return b.mapErr(filepath.ToSlash(dst), b.root.Rename(tmp, dst))
 }
 
 // closeFile fsyncs (unless NoSync) and closes f.
@@ -109,12 +110,13 @@ func (b *bucket) closeFile(f *os.File) error {
 	return f.Close()
 }
 
-// syncDir fsyncs a directory, making a rename in it durable.
+// syncDir fsyncs a directory (relative to the root), making a rename in
+// it durable.
 func (b *bucket) syncDir(dir string) error {
 	if b.noSync {
 		return nil
 	}
-	d, err := os.Open(dir)
+	d, err := b.root.Open(dir)
 	if err != nil {
 		return err
 	}

@@ -4,36 +4,56 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
+	"path"
 	"strings"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
 )
 
-// List walks the directory tree (driver.Walk), leaving out .filestore.
+// List walks the directory tree (driver.Walk) through the root, leaving
+// out .filestore. A symbolic link is listed when it leads to a regular
+// file inside the root (as Open follows it); a link to a directory is not
+// descended — it would list objects twice, or for ever if it leads to an
+// ancestor — and one leading out of the root is no object. FIFOs,
+// sockets and devices are no objects either.
 func (b *bucket) List(_ context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
 	readDir := func(dir string) ([]driver.WalkEntry, error) {
-		entries, err := os.ReadDir(b.path(strings.TrimSuffix(dir, "/")))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
+		dir = strings.TrimSuffix(dir, "/")
+		d, err := b.root.Open(rel(path.Join(".", dir)))
+		if err != nil {
+			if err = b.mapErr(dir, err); errors.Is(err, fs.ErrNotExist) {
+				return nil, nil // gone meanwhile
+			}
+			return nil, err
 		}
+		entries, err := d.ReadDir(-1)
+		d.Close()
 		if err != nil {
 			return nil, err
 		}
 		out := make([]driver.WalkEntry, 0, len(entries))
 		for _, e := range entries {
-			if dir == "" && e.Name() == reserved {
-				continue
+			name := path.Join(dir, e.Name())
+			switch typ := e.Type(); {
+			case name == reserved: // the store's own files
+			case typ.IsDir():
+				out = append(out, driver.WalkEntry{Name: e.Name(), Dir: true})
+			case typ.IsRegular():
+				out = append(out, driver.WalkEntry{Name: e.Name()})
+			case typ&fs.ModeSymlink != 0:
+				if info, err := b.root.Stat(rel(name)); err == nil && info.Mode().IsRegular() {
+					out = append(out, driver.WalkEntry{Name: e.Name()})
+				}
 			}
-			out = append(out, driver.WalkEntry{Name: e.Name(), Dir: e.IsDir()})
 		}
 		return out, nil
 	}
 	return driver.Walk(opts, readDir, func(name string) *driver.Attributes {
-		info, err := os.Stat(b.path(name))
-		if err != nil || !info.Mode().IsRegular() {
+		f, info, err := b.openObject(name)
+		if err != nil {
 			return nil
 		}
-		return b.attributes(name, info)
+		defer f.Close()
+		return b.attributes(name, f, info)
 	})
 }

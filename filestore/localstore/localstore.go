@@ -29,6 +29,38 @@
 // while "a" is an object (or of "a" while "a/..." objects exist) fails
 // with fs.ErrExist.
 //
+// # Symbolic links
+//
+// Every file operation goes through an os.Root on the directory, so that
+// no name reaches outside it. A symbolic link met on a name's path is
+// followed only while it stays inside: it must be relative (os.Root
+// refuses absolute targets, even ones pointing inside). A name that a
+// link leads out of the directory — to a directory or file elsewhere, or
+// up through ".." — fails the call with fs.ErrPermission, naming the
+// name, and nothing outside is read, written or deleted. Names are
+// resolved anew at every step, so a link swapped in between two calls (or
+// two steps of one) cannot redirect a step outside either.
+//
+// A link that stays inside is followed: Open and Stat read its target,
+// and a Put under a link to a directory writes into that directory.
+// Delete, Rename and Put at the link's own name act on the link, never
+// on its target. List lists a link to a file, but does not descend a
+// link to a directory (objects would be listed twice, or for ever with a
+// link to an ancestor). FIFOs, sockets and devices are no objects, and a
+// file the process cannot read is not listed.
+//
+// A hard link is the file itself: one made to a file elsewhere on the
+// same file system is read as an object, though Put and Delete replace or
+// remove the name only.
+//
+// # Errors
+//
+// A missing name, one that is a directory, and one whose symbolic links
+// loop, is fs.ErrNotExist; Put of
+// a name where a directory is or under an object, and IfNotExist on an
+// existing name, fs.ErrExist; a name under .filestore/ fs.ErrInvalid; a
+// name a symbolic link leads out of the directory fs.ErrPermission.
+//
 // # Guarantees
 //
 // Put writes a temporary file, fsyncs it, and renames it over the name
@@ -56,6 +88,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/groundwork-go/groundwork/filestore"
@@ -118,11 +151,20 @@ type Options struct {
 // attributes.
 const reserved = ".filestore"
 
+// tmpDir and attrsDir hold temporary files and attributes files,
+// relative to the root.
+var (
+	tmpDir   = filepath.Join(reserved, "tmp")
+	attrsDir = filepath.Join(reserved, "attrs")
+)
+
 type bucket struct {
-	root   string
-	tmp    string
-	attrs  string
-	noSync bool
+	// root is the directory: every file operation goes through it, so
+	// that no name — nor a symbolic link met on the way — reaches outside.
+	root *os.Root
+	// escapes is the error root gives for a name that leads out of it.
+	escapes error
+	noSync  bool
 	// noXattrs: the file system has no user extended attributes; the
 	// attributes go to files under .filestore/attrs instead.
 	noXattrs atomic.Bool
@@ -141,49 +183,72 @@ func New(dir string, opts *Options) (driver.Bucket, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	root, err := filepath.Abs(dir)
+	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	if opts.Mkdir {
-		if err := os.MkdirAll(root, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
 	}
-	st, err := os.Stat(root)
+	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("directory %s: %w", root, err)
+		return nil, fmt.Errorf("directory %s: %w", dir, err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("%s: %w: not a directory", root, fs.ErrInvalid)
+		return nil, fmt.Errorf("%s: %w: not a directory", dir, fs.ErrInvalid)
 	}
-	b := &bucket{root: root, tmp: filepath.Join(root, reserved, "tmp"), attrs: filepath.Join(root, reserved, "attrs"), noSync: opts.NoSync}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("directory %s: %w", dir, err)
+	}
+	b := &bucket{root: root, escapes: escapeError(root), noSync: opts.NoSync}
 	b.noXattrs.Store(opts.NoXattrs)
-	for _, d := range []string{b.tmp, b.attrs} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
+	for _, d := range []string{tmpDir, attrsDir} {
+		if err := root.MkdirAll(d, 0o755); err != nil {
+			root.Close()
+			return nil, fmt.Errorf("directory %s: %w", dir, b.mapErr(filepath.ToSlash(d), err))
 		}
 	}
 	b.removeStaleTemps()
 	return b, nil
 }
 
+// escapeError is the error an os.Root gives for a name that leads out of
+// it (by "..", an absolute path or a symbolic link). The os package does
+// not export it, so it is had from the root itself, by asking for "..",
+// which the root refuses before any I/O.
+func escapeError(root *os.Root) error {
+	_, err := root.Lstat("..")
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // removeStaleTemps deletes temporary files a crashed process left, a day
 // old or more (younger ones may belong to a Put in flight elsewhere).
 func (b *bucket) removeStaleTemps() {
-	entries, _ := os.ReadDir(b.tmp)
+	d, err := b.root.Open(tmpDir)
+	if err != nil {
+		return
+	}
+	entries, _ := d.ReadDir(-1)
+	d.Close()
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
-			_ = os.Remove(filepath.Join(b.tmp, e.Name()))
+			_ = b.root.Remove(filepath.Join(tmpDir, e.Name()))
 		}
 	}
 }
 
-func (b *bucket) path(name string) string { return filepath.Join(b.root, filepath.FromSlash(name)) }
+// rel is the path of the object name relative to the root.
+func rel(name string) string { return filepath.FromSlash(name) }
 
-func (b *bucket) attrsPath(name string) string {
-	return filepath.Join(b.attrs, filepath.FromSlash(name)+".json")
-}
+// attrsRel is the path of name's attributes file relative to the root.
+func attrsRel(name string) string { return filepath.Join(attrsDir, rel(name)+".json") }
 
 func checkName(name string) error {
 	if name == reserved || strings.HasPrefix(name, reserved+"/") {
@@ -204,16 +269,26 @@ func (b *bucket) lock(name string) func() {
 
 // mapErr turns the os errors of a name into the io/fs sentinels the
 // portable layer promises.
-func mapErr(name string, err error) error {
+func (b *bucket) mapErr(name string, err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, b.escapes):
+		return b.escaped(name)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%q: %w", name, fs.ErrNotExist)
 	case isNotDir(err):
 		return fmt.Errorf("%q: %w (a parent of it is an object)", name, fs.ErrNotExist)
+	case errors.Is(err, syscall.ELOOP):
+		return fmt.Errorf("%q: %w (symbolic links on its path lead in a loop)", name, fs.ErrNotExist)
 	}
 	return err
 }
 
-func (b *bucket) Close() error { return nil }
+// escaped is the error of a name that a symbolic link leads out of the
+// directory: the call is refused, nothing outside is read or written.
+func (b *bucket) escaped(name string) error {
+	return fmt.Errorf("%q: %w: a symbolic link on its path leads out of the store's directory (links must be relative and stay inside it)", name, fs.ErrPermission)
+}
+
+func (b *bucket) Close() error { return b.root.Close() }

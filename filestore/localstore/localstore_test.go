@@ -32,6 +32,10 @@ func TestConformance(t *testing.T) {
 				NewStore: func(t *testing.T, opts ...filestore.Option) *filestore.Store {
 					return open(t, t.TempDir(), q, opts...)
 				},
+				NewStoreOnDisk: func(t *testing.T) (*filestore.Store, string) {
+					dir := t.TempDir()
+					return open(t, dir, q), dir
+				},
 			})
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 )
 
@@ -16,20 +15,29 @@ func (b *bucket) Delete(_ context.Context, name string) error {
 	}
 	unlock := b.lock(name)
 	defer unlock()
-	if err := os.Remove(b.path(name)); err != nil {
-		return mapErr(name, err)
+	if testHook != nil {
+		testHook("delete", name)
 	}
-	_ = os.Remove(b.attrsPath(name))
-	b.pruneDirs(filepath.Dir(b.path(name)), b.root)
-	b.pruneDirs(filepath.Dir(b.attrsPath(name)), b.attrs)
+	// A link at the name is removed itself, never its target.
+	if err := b.root.Remove(rel(name)); err != nil {
+		return b.mapErr(name, err)
+	}
+	_ = b.root.Remove(attrsRel(name))
+	b.pruneDirs(filepath.Dir(rel(name)), ".")
+	b.pruneDirs(filepath.Dir(attrsRel(name)), attrsDir)
 	return nil
 }
 
-// pruneDirs removes dir and its parents up to (not including) top while
-// they are empty, so that a directory lives only while objects are in it.
+// pruneDirs removes dir and its parents up to (not including) top, all
+// relative to the root, while they are empty directories, so that a
+// directory lives only while objects are in it. A link to a directory is
+// left alone (Remove would unlink the link).
 func (b *bucket) pruneDirs(dir, top string) {
-	for dir != top && len(dir) > len(top) {
-		if os.Remove(dir) != nil { // not empty (or gone): stop
+	for dir != top && dir != "." {
+		if info, err := b.root.Lstat(dir); err != nil || !info.IsDir() {
+			return
+		}
+		if b.root.Remove(dir) != nil { // not empty (or gone): stop
 			return
 		}
 		dir = filepath.Dir(dir)
@@ -43,21 +51,17 @@ func (b *bucket) Copy(_ context.Context, dst, src string) error {
 	if err := checkName(dst); err != nil {
 		return err
 	}
-	info, err := b.stat(src)
+	in, info, err := b.openObject(src)
 	if err != nil {
 		return err
-	}
-	attrs := b.attributes(src, info)
-	in, err := os.Open(b.path(src))
-	if err != nil {
-		return mapErr(src, err)
 	}
 	defer in.Close()
-	out, err := os.CreateTemp(b.tmp, "copy-*")
+	attrs := b.attributes(src, in, info)
+	out, tmp, err := b.createTemp("copy-")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(out.Name())
+	defer b.root.Remove(tmp)
 	sum := attrs.SHA256
 	if sum == nil {
 		h := sha256.New()
@@ -66,19 +70,16 @@ func (b *bucket) Copy(_ context.Context, dst, src string) error {
 	} else {
 		_, err = io.Copy(out, in)
 	}
-	if err == nil {
-		err = b.closeFile(out)
-	} else {
-		out.Close()
-	}
 	if err != nil {
+		out.Close()
 		return err
 	}
-	return b.commit(out.Name(), dst, false, sum, attrs.ContentType, attrs.Metadata)
+	return b.commit(out, tmp, dst, false, sum, attrs.ContentType, attrs.Metadata)
 }
 
 // Rename is rename(2) of the file, then of its attributes (which stay
-// valid: the inode, size and time do not change).
+// valid: the inode, size and time do not change). A link at from is
+// moved itself, not its target.
 func (b *bucket) Rename(_ context.Context, from, to string) error {
 	if err := checkName(to); err != nil {
 		return err
@@ -86,20 +87,20 @@ func (b *bucket) Rename(_ context.Context, from, to string) error {
 	if _, err := b.stat(from); err != nil {
 		return err
 	}
-	src, dst := b.path(from), b.path(to)
+	src, dst := rel(from), rel(to)
 	if err := b.place(src, dst, false); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return mapErr(from, err)
+			return b.mapErr(from, err)
 		}
-		return inTheWay(to, err)
+		return b.inTheWay(to, err)
 	}
 	if err := b.syncDir(filepath.Dir(dst)); err != nil {
-		return err
+		return b.mapErr(to, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(b.attrsPath(to)), 0o755); err == nil {
-		_ = os.Rename(b.attrsPath(from), b.attrsPath(to))
+	if err := b.root.MkdirAll(filepath.Dir(attrsRel(to)), 0o755); err == nil {
+		_ = b.root.Rename(attrsRel(from), attrsRel(to))
 	}
-	b.pruneDirs(filepath.Dir(src), b.root)
-	b.pruneDirs(filepath.Dir(b.attrsPath(from)), b.attrs)
+	b.pruneDirs(filepath.Dir(src), ".")
+	b.pruneDirs(filepath.Dir(attrsRel(from)), attrsDir)
 	return nil
 }

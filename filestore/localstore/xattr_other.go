@@ -2,13 +2,16 @@
 
 package localstore
 
-import "io/fs"
+import (
+	"io/fs"
+	"os"
+)
 
 // inode is 0 where the platform gives no file identity: attributes are
 // then matched by size and modification time alone.
 func inode(fs.FileInfo) uint64 { return 0 }
 
 // Without extended attributes the attributes file beside the tree serves.
-func setXattr(string, []byte) error { return errNoXattrs }
+func setXattr(*os.File, []byte) error { return errNoXattrs }
 
-func getXattr(string) ([]byte, error) { return nil, errNoXattrs }
+func getXattr(*os.File) ([]byte, error) { return nil, errNoXattrs }

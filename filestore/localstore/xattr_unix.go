@@ -5,6 +5,7 @@ package localstore
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -18,15 +19,21 @@ func inode(info fs.FileInfo) uint64 {
 	return 0
 }
 
-func setXattr(path string, data []byte) error {
-	return unix.Setxattr(path, xattrName, data, 0)
+// setXattr sets the open file's attributes by its descriptor: no path is
+// resolved, so no link can redirect them.
+func setXattr(f *os.File, data []byte) error {
+	return withFd(f, func(fd int) error { return unix.Fsetxattr(fd, xattrName, data, 0) })
 }
 
-// getXattr reads path's attributes from its extended attribute.
-func getXattr(path string) ([]byte, error) {
+// getXattr reads the open file's attributes from its extended attribute.
+func getXattr(f *os.File) ([]byte, error) {
 	buf := make([]byte, 1024)
 	for {
-		n, err := unix.Getxattr(path, xattrName, buf)
+		var n int
+		err := withFd(f, func(fd int) (err error) {
+			n, err = unix.Fgetxattr(fd, xattrName, buf)
+			return err
+		})
 		if errors.Is(err, unix.ERANGE) && len(buf) < 1<<16 {
 			buf = make([]byte, 4*len(buf))
 			continue
@@ -36,4 +43,18 @@ func getXattr(path string) ([]byte, error) {
 		}
 		return buf[:n], nil
 	}
+}
+
+// withFd runs fn with f's descriptor, which stays open meanwhile (f.Fd
+// would also switch f to blocking mode).
+func withFd(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var fnErr error
+	if err := rc.Control(func(fd uintptr) { fnErr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return fnErr
 }

@@ -22,6 +22,18 @@
 // and time match); names under ".filestore/" are reserved; one name
 // cannot be both a file and a directory (fs.ErrExist).
 //
+// # Symbolic links
+//
+// Names are resolved here, one LOOKUP per element from the mounted
+// directory's handle, and LOOKUP never follows a symbolic link: a link
+// in the exported tree (made on the server's side) is not an object and
+// is never followed, whether it leads inside the mounted directory or out
+// of it. A name through one is fs.ErrNotExist, Stat and Delete of the
+// link's own name are fs.ErrNotExist, Put under it is fs.ErrExist (a
+// parent is not a directory), Put at its name replaces the link, and List
+// lists regular files only. No name reaches outside the mounted
+// directory.
+//
 // # Guarantees
 //
 // Put writes a temporary file with FILE_SYNC writes (on the server's

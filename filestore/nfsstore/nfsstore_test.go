@@ -18,25 +18,34 @@ var n atomic.Int32
 
 // TestConformance runs the suite against nfs-ganesha (in its own network
 // namespace, see testserver.InNetns); each test mounts a directory of its
-// own inside the export.
+// own inside the export, and the symbolic-link test plants server-side
+// links in it that lead out of it — beside it in the export, and out of
+// the export.
 func TestConformance(t *testing.T) {
 	if testserver.InNetns(t) {
 		return
 	}
 	srv := testserver.StartNFS(t)
+	newStore := func(t *testing.T, opts ...filestore.Option) (*filestore.Store, string) {
+		dir := filepath.Join(srv.Export, fmt.Sprint("t", n.Add(1)))
+		if err := os.Mkdir(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		s, err := filestore.Open(context.Background(), "nfs://"+srv.Host+dir, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, dir
+	}
 	storetest.RunConformanceTests(t, storetest.Harness{
 		NewStore: func(t *testing.T, opts ...filestore.Option) *filestore.Store {
-			dir := filepath.Join(srv.Export, fmt.Sprint("t", n.Add(1)))
-			if err := os.Mkdir(dir, 0o777); err != nil {
-				t.Fatal(err)
-			}
-			s, err := filestore.Open(context.Background(), "nfs://"+srv.Host+dir, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
+			s, _ := newStore(t, opts...)
 			return s
 		},
-		LargeSize: 4 << 20,
+		// The links are made on the server's side, in the export's
+		// directory, beside the store's own (t<n>.beside) and out of it.
+		NewStoreOnDisk: func(t *testing.T) (*filestore.Store, string) { return newStore(t) },
+		LargeSize:      4 << 20,
 	})
 }

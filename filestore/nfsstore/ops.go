@@ -541,7 +541,10 @@ func (b *bucket) Copy(ctx context.Context, dst, src string) error {
 }
 
 // List walks the export's tree (driver.Walk) with READDIRPLUS, which
-// brings each file's attributes along, leaving out .filestore.
+// brings each file's attributes along, leaving out .filestore. Only
+// regular files are objects and only directories are descended: a
+// symbolic link is neither (LOOKUP never follows one), nor is a FIFO, a
+// socket or a device.
 func (b *bucket) List(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
 	var page *driver.ListPage
 	err := b.do(ctx, func(t *nfs.Target) error {
@@ -559,11 +562,22 @@ func (b *bucket) List(ctx context.Context, opts *driver.ListOptions) (*driver.Li
 				if e.FileName == "." || e.FileName == ".." || dir+e.FileName == reserved {
 					continue
 				}
-				isDir := e.Attr.Attr.Type == nf3Dir
-				if !isDir {
-					fattrs[dir+e.FileName] = e.Attr.Attr
+				a := e.Attr.Attr
+				if !e.Attr.IsSet { // the server left the attributes out: ask
+					fi, _, err := t.Lookup(dir + e.FileName)
+					fa, _ := fi.(*nfs.Fattr)
+					if err != nil || fa == nil {
+						continue // gone meanwhile
+					}
+					a = *fa
 				}
-				out = append(out, driver.WalkEntry{Name: e.FileName, Dir: isDir})
+				switch a.Type {
+				case nf3Dir:
+					out = append(out, driver.WalkEntry{Name: e.FileName, Dir: true})
+				case nf3Reg:
+					fattrs[dir+e.FileName] = a
+					out = append(out, driver.WalkEntry{Name: e.FileName})
+				}
 			}
 			return out, nil
 		}

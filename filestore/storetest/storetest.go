@@ -34,6 +34,13 @@ type Harness struct {
 	// ListWithoutDigests: listed objects carry size and time only (S3
 	// lists no metadata); Stat has the rest.
 	ListWithoutDigests bool
+	// NewStoreOnDisk, for backends whose objects are files in a directory
+	// tree that other programs on this machine can write (localstore;
+	// nfsstore, whose export is a directory on the server's disk),
+	// returns an empty store, as NewStore does, and the directory that
+	// holds its objects. The suite then plants symbolic links there and
+	// checks that none leads a call out of the store. Nil skips the test.
+	NewStoreOnDisk func(t *testing.T) (*filestore.Store, string)
 }
 
 // RunConformanceTests runs every test of the suite as a subtest.
@@ -68,6 +75,9 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
+	}
+	if h.NewStoreOnDisk != nil {
+		t.Run("SymbolicLinks", func(t *testing.T) { testLinks(t, h) })
 	}
 }
 
