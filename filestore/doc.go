@@ -43,14 +43,21 @@
 //     succeeds, the others get fs.ErrExist.
 //   - Rename is atomic where the backend renames (local disk, NFS); on S3
 //     it is a copy then a delete.
+//   - A Reader reads the version Open found: where it reads again (after
+//     a Seek, a ReadAt on S3, any READ on NFS) and the name now holds
+//     another version, the read fails with ErrReplaced — it never returns
+//     the new version's bytes, nor the old one cut short.
 //
 // # Errors
 //
 // fs.ErrNotExist (missing name), fs.ErrExist (IfNotExist, or a name a
 // file system cannot hold), fs.ErrInvalid (bad name, option or argument),
 // ErrDigestMismatch, ErrSizeMismatch, ErrClosed, ErrBadURL,
-// ErrUnsupported; backend errors are wrapped with the operation, name and
-// backend. Context errors and io.EOF are returned as they are.
+// ErrUnsupported, ErrReplaced (a Reader's object was replaced: open it
+// again), ErrConflict (a metadata record moved first: see
+// MetadataStore.UpdateFile), ErrBackendDown (the Service's breaker for a
+// backend is open); backend errors are wrapped with the operation, name
+// and backend. Context errors and io.EOF are returned as they are.
 //
 // # As
 //
