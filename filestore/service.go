@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -46,10 +48,15 @@ type ServiceOptions struct {
 	Breaker BreakerPolicy
 	// Observers are told of every file uploaded and deleted.
 	Observers []Observer
-	// StaleAfter is how old an unfinished upload (resumable, or a row
-	// whose object never completed) must be for Cleanup to remove it;
-	// default 24 hours.
+	// StaleAfter is how old an unfinished upload (a resumable one since
+	// its last part, or a row whose object never completed) and an object
+	// no record names must be for Cleanup to remove them; default 24
+	// hours.
 	StaleAfter time.Duration
+	// MaxPartSize bounds each part of a resumable upload (and so the
+	// temporary file a part is spooled to for S3); default and maximum
+	// 5 GiB, S3's own limit.
+	MaxPartSize int64
 	// CleanupEvery runs Cleanup in the background at this interval; 0
 	// (the default) leaves it to the caller.
 	CleanupEvery time.Duration
@@ -112,6 +119,7 @@ type Service struct {
 	closed   atomic.Bool
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	now      func() time.Time // the clock; tests move it
 }
 
 type backend struct {
@@ -144,7 +152,13 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	if opts.StaleAfter < 0 || opts.CleanupEvery < 0 {
 		return nil, fmt.Errorf("%w: negative StaleAfter or CleanupEvery", fs.ErrInvalid)
 	}
-	svc := &Service{backends: map[string]*backend{}, o: opts, meta: opts.Metadata, stop: make(chan struct{})}
+	if opts.MaxPartSize == 0 {
+		opts.MaxPartSize = MaxPartSize
+	}
+	if opts.MaxPartSize < 0 || opts.MaxPartSize > MaxPartSize {
+		return nil, fmt.Errorf("%w: ServiceOptions.MaxPartSize %d: want 1 byte to 5 GiB", fs.ErrInvalid, opts.MaxPartSize)
+	}
+	svc := &Service{backends: map[string]*backend{}, o: opts, meta: opts.Metadata, stop: make(chan struct{}), now: time.Now}
 	for name, st := range opts.Backends {
 		if st == nil || name == "" {
 			return nil, fmt.Errorf("%w: backend %q is nil or unnamed", fs.ErrInvalid, name)
@@ -211,7 +225,14 @@ func newFileID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func objectPath(id string) string { return "files/" + id[:2] + "/" + id }
+// The Service's names in each backend: files/<2 hex>/<id> for files,
+// uploads/<id>/<part> for the parts of a resumable upload.
+const (
+	filesPrefix   = "files/"
+	uploadsPrefix = "uploads/"
+)
+
+func objectPath(id string) string { return filesPrefix + id[:2] + "/" + id }
 
 // errConsumed: a failed attempt read part of a reader that cannot rewind,
 // so no other backend can be tried.
@@ -251,7 +272,11 @@ func (c *countingReader) rewind() error {
 // is open), the upload moves to the next backend the policy allows — from
 // the start of r, which must then be an io.Seeker unless nothing was read
 // yet. The record is written before the object (pending) and marked ready
-// after it, so that no record ever points at a missing object.
+// after it (compare-and-set), so that no record ever points at a missing
+// object. A retried Put that finds the object an earlier attempt stored
+// (its answer lost) succeeds if the digests match; a failed attempt's
+// object and record are removed, or left pending for Cleanup when the
+// backend cannot be reached.
 func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (string, *FileRecord, error) {
 	if err := svc.check(); err != nil {
 		return "", nil, err
@@ -259,14 +284,17 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 	if err := opts.check(); err != nil {
 		return "", nil, fmt.Errorf("filestore: upload: %w", err)
 	}
-	id := newFileID()
-	rec := &FileRecord{ID: id, Name: opts.Name, ContentType: opts.ContentType, Owner: opts.Owner, Path: objectPath(id),
-		Created: time.Now().UTC(), State: FilePending}
 	src := &countingReader{r: r}
+	putOpts := &PutOptions{ContentType: opts.ContentType, Metadata: opts.Metadata, SHA256: opts.SHA256, Size: opts.Size, IfNotExist: true}
 	var errs []error
-	for _, b := range svc.candidates(opts) {
-		rec.Backend = b.name
-		if err := svc.meta.PutFile(ctx, rec); err != nil {
+	cands := svc.candidates(opts)
+	for i, b := range cands {
+		// An ID per attempt: a failed attempt's record may have to stay
+		// (pending, for Cleanup) while the next one goes elsewhere.
+		id := newFileID()
+		rec := &FileRecord{ID: id, Name: opts.Name, ContentType: opts.ContentType, Owner: opts.Owner, Backend: b.name,
+			Path: objectPath(id), Created: svc.now().UTC(), State: FilePending}
+		if err := svc.meta.CreateFile(ctx, rec); err != nil {
 			return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
 		}
 		var info *Info
@@ -275,29 +303,52 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 				return resilience.Permanent(err)
 			}
 			var err error
-			info, err = b.s.Put(ctx, rec.Path, src, &PutOptions{ContentType: opts.ContentType, Metadata: opts.Metadata,
-				SHA256: opts.SHA256, Size: opts.Size, IfNotExist: true})
+			info, err = b.s.put(ctx, rec.Path, src, putOpts)
+			if errors.Is(err, fs.ErrExist) && info != nil && svc.landed(ctx, b, rec.Path, info) {
+				return nil // an earlier attempt stored it; its answer was lost
+			}
 			return err
 		})
 		if err == nil {
-			rec.Size, rec.SHA256, rec.State = info.Size, info.SHA256, FileReady
-			if err := svc.meta.PutFile(ctx, rec); err != nil {
-				// The object stays, pending: Cleanup removes it.
+			ready := *rec
+			ready.Size, ready.SHA256, ready.State = info.Size, info.SHA256, FileReady
+			if err := svc.meta.UpdateFile(ctx, &ready, FilePending); err != nil {
+				// The object stays, its record pending: Cleanup removes both.
 				return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
 			}
-			svc.emit(ctx, EventUploaded, rec)
-			return id, rec, nil
+			svc.emit(ctx, EventUploaded, &ready)
+			return id, &ready, nil
 		}
 		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
-		if derr := svc.meta.DeleteFile(ctx, id); derr != nil {
-			svc.o.Logger.Warn("filestore: removing the record of a failed upload failed; Cleanup will", "id", id, "err", derr)
-		}
-		if !failover(err) || src.rewind() != nil {
+		svc.discard(ctx, b, rec)
+		if i == len(cands)-1 || !failover(err) || src.rewind() != nil {
 			break
 		}
 		svc.o.Logger.Warn("filestore: upload failed over to the next backend", "from", b.name, "err", err)
 	}
 	return "", nil, fmt.Errorf("filestore: upload %q: %w", opts.Name, errors.Join(errs...))
+}
+
+// landed reports whether the object at path is the content info
+// describes: same size and SHA-256. An IfNotExist Put meets its own
+// earlier attempt this way when that attempt's commit succeeded but its
+// answer was lost; the path holds a fresh ID, so nobody else writes there.
+func (svc *Service) landed(ctx context.Context, b *backend, path string, info *Info) bool {
+	st, err := b.s.Stat(ctx, path)
+	return err == nil && st.SHA256 != nil && st.Size == info.Size && bytes.Equal(st.SHA256, info.SHA256)
+}
+
+// discard undoes a failed upload attempt: its object (a commit may have
+// landed unseen), then its record. If the object cannot be removed, the
+// record stays pending so that Cleanup removes both later.
+func (svc *Service) discard(ctx context.Context, b *backend, rec *FileRecord) {
+	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
+		svc.o.Logger.Warn("filestore: removing a failed upload's object failed; Cleanup will", "id", rec.ID, "err", err)
+		return
+	}
+	if err := svc.meta.DeleteFile(ctx, rec.ID); err != nil {
+		svc.o.Logger.Warn("filestore: removing the record of a failed upload failed; Cleanup will", "id", rec.ID, "err", err)
+	}
 }
 
 // failover reports whether an upload that failed with err may go on to
@@ -360,8 +411,9 @@ func (svc *Service) Download(ctx context.Context, id string) (*Reader, *FileReco
 	return rd, rec, nil
 }
 
-// Delete removes a file: its record is marked deleting (invisible), the
-// object deleted, then the record.
+// Delete removes a file: its record is marked deleting (invisible; a
+// compare-and-set from ready, so that of concurrent Deletes one goes on
+// and the others find no file), the object deleted, then the record.
 func (svc *Service) Delete(ctx context.Context, id string) error {
 	rec, err := svc.Stat(ctx, id)
 	if err != nil {
@@ -372,7 +424,9 @@ func (svc *Service) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	rec.State = FileDeleting
-	if err := svc.meta.PutFile(ctx, rec); err != nil {
+	if err := svc.meta.UpdateFile(ctx, rec, FileReady); errors.Is(err, ErrConflict) {
+		return fmt.Errorf("filestore: delete %q: %w (deleted concurrently: %v)", id, fs.ErrNotExist, err)
+	} else if err != nil {
 		return fmt.Errorf("filestore: delete %q: metadata: %w", id, err)
 	}
 	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
@@ -409,19 +463,56 @@ func (svc *Service) emit(ctx context.Context, kind EventKind, rec *FileRecord) {
 
 // Cleanup finishes what crashed or abandoned operations left, older than
 // StaleAfter: pending records (an upload that never completed) lose their
-// object and record, deleting ones are deleted, and resumable uploads
-// are aborted with their parts.
+// object and record (moved to deleting first, by compare-and-set, so that
+// an upload finishing meanwhile wins), deleting ones are deleted,
+// resumable uploads idle since StaleAfter (no part stored) are aborted
+// with their parts, and objects under the Service's names (files/ and
+// uploads/ in each backend) that no record names are removed. The last
+// lists every backend and looks each object older than StaleAfter up in
+// the metadata: its cost grows with the number of files.
 func (svc *Service) Cleanup(ctx context.Context) error {
 	if err := svc.check(); err != nil {
 		return err
 	}
-	before := time.Now().Add(-svc.o.StaleAfter)
-	files, err := svc.meta.StaleFiles(ctx, before)
+	before := svc.now().Add(-svc.o.StaleAfter)
+	errs, err := svc.cleanFiles(ctx, before)
 	if err != nil {
 		return fmt.Errorf("filestore: cleanup: %w", err)
 	}
-	var errs []error
+	uploads, err := svc.meta.StaleUploads(ctx, before)
+	if err != nil {
+		return fmt.Errorf("filestore: cleanup: %w", err)
+	}
+	for _, u := range uploads {
+		if err := svc.abort(ctx, u); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("upload %q: %w", u.ID, err))
+		}
+	}
+	errs = append(errs, svc.cleanOrphans(ctx, before)...)
+	if len(errs) > 0 {
+		return fmt.Errorf("filestore: cleanup: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// cleanFiles removes stale pending and deleting records with their
+// objects; err is set when the stale records cannot be listed.
+func (svc *Service) cleanFiles(ctx context.Context, before time.Time) (errs []error, err error) {
+	files, err := svc.meta.StaleFiles(ctx, before)
+	if err != nil {
+		return nil, err
+	}
 	for _, rec := range files {
+		if rec.State == FilePending {
+			del := *rec
+			del.State = FileDeleting
+			if err := svc.meta.UpdateFile(ctx, &del, FilePending); errors.Is(err, ErrConflict) || errors.Is(err, fs.ErrNotExist) {
+				continue // finished (ready) or undone meanwhile
+			} else if err != nil {
+				errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
+				continue
+			}
+		}
 		if b, ok := svc.backends[rec.Backend]; ok {
 			if err := svc.removeObject(ctx, b, rec.Path); err != nil {
 				errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
@@ -432,19 +523,58 @@ func (svc *Service) Cleanup(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	uploads, err := svc.meta.StaleUploads(ctx, before)
-	if err != nil {
-		return fmt.Errorf("filestore: cleanup: %w", err)
-	}
-	for _, u := range uploads {
-		if err := svc.abort(ctx, u); err != nil {
-			errs = append(errs, fmt.Errorf("upload %q: %w", u.ID, err))
+	return errs, nil
+}
+
+// cleanOrphans removes objects under files/ and uploads/ older than
+// before that no record names: what an upload left when its commit landed
+// after the Service gave up on it, or parts a finished upload could not
+// delete. Records are written before their objects and removed after
+// them, so an object without one is never an upload in progress.
+func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(svc.backends)) {
+		b := svc.backends[name]
+		for _, prefix := range []string{filesPrefix, uploadsPrefix} {
+			for info, err := range b.s.List(ctx, prefix) {
+				if err != nil {
+					errs = append(errs, fmt.Errorf("backend %q: listing %s: %w", name, prefix, err))
+					break
+				}
+				if !info.ModTime.Before(before) {
+					continue
+				}
+				orphan, err := svc.orphan(ctx, b, info.Name)
+				if err == nil && orphan {
+					err = svc.removeObject(ctx, b, info.Name)
+				}
+				if err != nil {
+					errs = append(errs, fmt.Errorf("backend %q: %s: %w", name, info.Name, err))
+				}
+			}
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("filestore: cleanup: %w", errors.Join(errs...))
+	return errs
+}
+
+// orphan reports whether no record names the object at name in b: a file
+// record with its path there, or the upload its part belongs to.
+func (svc *Service) orphan(ctx context.Context, b *backend, name string) (bool, error) {
+	var err error
+	if rest, ok := strings.CutPrefix(name, uploadsPrefix); ok {
+		id, _, _ := strings.Cut(rest, "/")
+		_, err = svc.meta.GetUpload(ctx, id)
+	} else {
+		var rec *FileRecord
+		rec, err = svc.meta.GetFile(ctx, path.Base(name))
+		if err == nil && (rec.Backend != b.name || rec.Path != name) {
+			return true, nil
+		}
 	}
-	return nil
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	return false, err
 }
 
 func (svc *Service) janitor() {
