@@ -92,6 +92,7 @@ type lossyBucket struct {
 	driver.Bucket
 	loseCommits atomic.Int32 // the next n commits happen but report errLost
 	failDeletes atomic.Bool
+	failWrites  atomic.Bool // every write fails (errLost) before storing anything
 }
 
 func newLossy(t *testing.T) (*lossyBucket, *filestore.Store) {
@@ -107,6 +108,9 @@ func newLossy(t *testing.T) (*lossyBucket, *filestore.Store) {
 func (b *lossyBucket) IsRetryable(err error) bool { return errors.Is(err, errLost) }
 
 func (b *lossyBucket) NewWriter(ctx context.Context, name string, o *driver.WriterOptions) (driver.Writer, error) {
+	if b.failWrites.Load() {
+		return nil, errLost
+	}
 	w, err := b.Bucket.NewWriter(ctx, name, o)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/groundwork-go/groundwork/internal/resilience"
 )
 
@@ -61,6 +66,13 @@ type ServiceOptions struct {
 	// (the default) leaves it to the caller.
 	CleanupEvery time.Duration
 	Logger       *slog.Logger
+	// MeterProvider receives the Service's metrics (operations, bytes
+	// and latency by backend and outcome, breaker states, uploads in
+	// flight, what Cleanup removed) and TracerProvider its spans (one per
+	// operation); nil means the global providers, no-ops until the
+	// application installs an SDK.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // UploadOptions describe a file to store.
@@ -120,6 +132,7 @@ type Service struct {
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	now      func() time.Time // the clock; tests move it
+	tel      *telemetry
 }
 
 type backend struct {
@@ -127,6 +140,7 @@ type backend struct {
 	s     *Store
 	br    *resilience.Breaker
 	retry RetryPolicy
+	tel   *backendTel
 }
 
 // NewService checks opts and returns a Service.
@@ -169,6 +183,13 @@ func NewService(opts ServiceOptions) (*Service, error) {
 		}
 		svc.backends[name] = &backend{name: name, s: st, br: br, retry: opts.Retry}
 	}
+	if opts.MeterProvider == nil {
+		opts.MeterProvider = otel.GetMeterProvider()
+	}
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = otel.GetTracerProvider()
+	}
+	svc.tel = newTelemetry(opts.TracerProvider, opts.MeterProvider, svc.backends)
 	if opts.CleanupEvery > 0 {
 		svc.wg.Add(1)
 		go svc.janitor()
@@ -277,13 +298,15 @@ func (c *countingReader) rewind() error {
 // (its answer lost) succeeds if the digests match; a failed attempt's
 // object and record are removed, or left pending for Cleanup when the
 // backend cannot be reached.
-func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (string, *FileRecord, error) {
+func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (_ string, _ *FileRecord, err error) {
 	if err := svc.check(); err != nil {
 		return "", nil, err
 	}
 	if err := opts.check(); err != nil {
 		return "", nil, fmt.Errorf("filestore: upload: %w", err)
 	}
+	ctx, span := svc.tel.startSpan(ctx, opUpload)
+	defer func() { endSpan(span, err) }()
 	src := &countingReader{r: r}
 	putOpts := &PutOptions{ContentType: opts.ContentType, Metadata: opts.Metadata, SHA256: opts.SHA256, Size: opts.Size, IfNotExist: true}
 	var errs []error
@@ -294,9 +317,14 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 		id := newFileID()
 		rec := &FileRecord{ID: id, Name: opts.Name, ContentType: opts.ContentType, Owner: opts.Owner, Backend: b.name,
 			Path: objectPath(id), Created: svc.now().UTC(), State: FilePending}
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("filestore.file_id", id), attribute.String("filestore.backend", b.name))
+		}
 		if err := svc.meta.CreateFile(ctx, rec); err != nil {
 			return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
 		}
+		svc.tel.pending.Add(1)
+		start := time.Now()
 		var info *Info
 		err := b.call(ctx, func(ctx context.Context) error {
 			if err := src.rewind(); err != nil {
@@ -312,15 +340,21 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 		if err == nil {
 			ready := *rec
 			ready.Size, ready.SHA256, ready.State = info.Size, info.SHA256, FileReady
-			if err := svc.meta.UpdateFile(ctx, &ready, FilePending); err != nil {
+			err = svc.meta.UpdateFile(ctx, &ready, FilePending)
+			svc.tel.pending.Add(-1)
+			svc.tel.observe(ctx, b, opUpload, start, err)
+			if err != nil {
 				// The object stays, its record pending: Cleanup removes both.
 				return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
 			}
+			b.tel.uploaded.n.Add(info.Size)
 			svc.emit(ctx, EventUploaded, &ready)
 			return id, &ready, nil
 		}
+		svc.tel.observe(ctx, b, opUpload, start, err)
 		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
 		svc.discard(ctx, b, rec)
+		svc.tel.pending.Add(-1)
 		if i == len(cands)-1 || !failover(err) || src.rewind() != nil {
 			break
 		}
@@ -390,8 +424,14 @@ func (svc *Service) backendOf(rec *FileRecord) (*backend, error) {
 
 // Download opens a file for reading. A backend whose breaker is open
 // fails at once with ErrBackendDown.
-func (svc *Service) Download(ctx context.Context, id string) (*Reader, *FileRecord, error) {
-	rec, err := svc.Stat(ctx, id)
+// The span covers opening, not reading: the Reader outlives the call.
+func (svc *Service) Download(ctx context.Context, id string) (_ *Reader, _ *FileRecord, err error) {
+	spanCtx, span := svc.tel.startSpan(ctx, opDownload)
+	defer func() { endSpan(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("filestore.file_id", id))
+	}
+	rec, err := svc.Stat(spanCtx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -399,22 +439,30 @@ func (svc *Service) Download(ctx context.Context, id string) (*Reader, *FileReco
 	if err != nil {
 		return nil, nil, err
 	}
+	start := time.Now()
 	var rd *Reader
-	err = b.call(ctx, func(ctx context.Context) error {
+	err = b.call(spanCtx, func(context.Context) error {
 		var err error
-		rd, err = b.s.Open(ctx, rec.Path)
+		rd, err = b.s.Open(ctx, rec.Path) // the caller's ctx: it governs the Reader
 		return err
 	})
+	svc.tel.observe(ctx, b, opDownload, start, err)
 	if err != nil {
 		return nil, nil, fmt.Errorf("filestore: download %q from backend %q: %w", id, b.name, err)
 	}
+	rd.counted = &b.tel.downloaded.n
 	return rd, rec, nil
 }
 
 // Delete removes a file: its record is marked deleting (invisible; a
 // compare-and-set from ready, so that of concurrent Deletes one goes on
 // and the others find no file), the object deleted, then the record.
-func (svc *Service) Delete(ctx context.Context, id string) error {
+func (svc *Service) Delete(ctx context.Context, id string) (err error) {
+	ctx, span := svc.tel.startSpan(ctx, opDelete)
+	defer func() { endSpan(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("filestore.file_id", id))
+	}
 	rec, err := svc.Stat(ctx, id)
 	if err != nil {
 		return err
@@ -423,6 +471,8 @@ func (svc *Service) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
+	defer func() { svc.tel.observe(ctx, b, opDelete, start, err) }()
 	rec.State = FileDeleting
 	if err := svc.meta.UpdateFile(ctx, rec, FileReady); errors.Is(err, ErrConflict) {
 		return fmt.Errorf("filestore: delete %q: %w (deleted concurrently: %v)", id, fs.ErrNotExist, err)
@@ -470,10 +520,12 @@ func (svc *Service) emit(ctx context.Context, kind EventKind, rec *FileRecord) {
 // uploads/ in each backend) that no record names are removed. The last
 // lists every backend and looks each object older than StaleAfter up in
 // the metadata: its cost grows with the number of files.
-func (svc *Service) Cleanup(ctx context.Context) error {
+func (svc *Service) Cleanup(ctx context.Context) (err error) {
 	if err := svc.check(); err != nil {
 		return err
 	}
+	ctx, span := svc.tel.tracer.Start(ctx, "filestore cleanup")
+	defer func() { endSpan(span, err) }()
 	before := svc.now().Add(-svc.o.StaleAfter)
 	errs, err := svc.cleanFiles(ctx, before)
 	if err != nil {
@@ -486,7 +538,9 @@ func (svc *Service) Cleanup(ctx context.Context) error {
 	for _, u := range uploads {
 		if err := svc.abort(ctx, u); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("upload %q: %w", u.ID, err))
+			continue
 		}
+		svc.tel.cleaned[cleanStaleUpload].n.Add(1)
 	}
 	errs = append(errs, svc.cleanOrphans(ctx, before)...)
 	if len(errs) > 0 {
@@ -521,7 +575,9 @@ func (svc *Service) cleanFiles(ctx context.Context, before time.Time) (errs []er
 		}
 		if err := svc.meta.DeleteFile(ctx, rec.ID); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
+			continue
 		}
+		svc.tel.cleaned[cleanStaleFile].n.Add(1)
 	}
 	return errs, nil
 }
@@ -546,7 +602,9 @@ func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error 
 				}
 				orphan, err := svc.orphan(ctx, b, info.Name)
 				if err == nil && orphan {
-					err = svc.removeObject(ctx, b, info.Name)
+					if err = svc.removeObject(ctx, b, info.Name); err == nil {
+						svc.tel.cleaned[cleanOrphan].n.Add(1)
+					}
 				}
 				if err != nil {
 					errs = append(errs, fmt.Errorf("backend %q: %s: %w", name, info.Name, err))
@@ -558,7 +616,10 @@ func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error 
 }
 
 // orphan reports whether no record names the object at name in b: a file
-// record with its path there, or the upload its part belongs to.
+// record with its path there, the upload its part belongs to, or — for a
+// file without a record — the resumable upload whose Complete may be
+// writing it (a retried Complete writes its record first, but after this
+// look-up could have missed it).
 func (svc *Service) orphan(ctx context.Context, b *backend, name string) (bool, error) {
 	var err error
 	if rest, ok := strings.CutPrefix(name, uploadsPrefix); ok {
@@ -566,9 +627,13 @@ func (svc *Service) orphan(ctx context.Context, b *backend, name string) (bool, 
 		_, err = svc.meta.GetUpload(ctx, id)
 	} else {
 		var rec *FileRecord
-		rec, err = svc.meta.GetFile(ctx, path.Base(name))
+		id := path.Base(name)
+		rec, err = svc.meta.GetFile(ctx, id)
 		if err == nil && (rec.Backend != b.name || rec.Path != name) {
 			return true, nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			_, err = svc.meta.GetUpload(ctx, id)
 		}
 	}
 	if errors.Is(err, fs.ErrNotExist) {
@@ -603,5 +668,6 @@ func (svc *Service) Close() error {
 	}
 	close(svc.stop)
 	svc.wg.Wait()
+	svc.tel.close()
 	return nil
 }

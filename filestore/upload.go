@@ -8,6 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
 	"github.com/groundwork-go/groundwork/internal/resilience"
@@ -27,6 +30,9 @@ type Upload struct {
 	// done is the file once this Upload knows it complete (ResumeUpload
 	// of a completed upload, or Complete).
 	done *FileRecord
+	// pending: this Complete created the file's pending record, counted
+	// in the pending gauge until it returns.
+	pending bool
 }
 
 // MaxParts bounds a resumable upload's part numbers.
@@ -38,49 +44,70 @@ const MaxPartSize = 5 << 30
 
 // StartUpload begins a resumable upload on the first backend the policy
 // allows whose breaker is closed.
-func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (*Upload, error) {
+func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (_ *Upload, err error) {
 	if err := svc.check(); err != nil {
 		return nil, err
 	}
 	if err := opts.check(); err != nil {
 		return nil, fmt.Errorf("filestore: start upload: %w", err)
 	}
+	meta, err := normalizeMetadata(opts.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: start upload: %w", err)
+	}
 	id := newFileID()
+	ctx, span := svc.tel.startSpan(ctx, opStartUpload)
+	defer func() { endSpan(span, err) }()
 	rec := &UploadRecord{ID: id, Options: opts, Path: objectPath(id), Created: svc.now().UTC()}
 	var errs []error
 	for _, b := range svc.candidates(opts) {
-		rec.Backend = b.name
-		if mp, ok := b.s.b.(driver.Multiparter); ok {
-			meta, err := normalizeMetadata(opts.Metadata)
-			if err != nil {
-				return nil, fmt.Errorf("filestore: start upload: %w", err)
-			}
-			err = b.call(ctx, func(ctx context.Context) error {
-				var err error
-				rec.Native, err = mp.CreateMultipart(ctx, rec.Path, &driver.WriterOptions{ContentType: opts.ContentType, Metadata: meta, Size: -1})
-				return err
-			})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
-				if failover(err) {
-					continue
-				}
-				break
-			}
-		} else if b.br.State() == resilience.StateOpen {
-			errs = append(errs, fmt.Errorf("backend %q: %w", b.name, ErrBackendDown))
-			continue
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("filestore.upload_id", id), attribute.String("filestore.backend", b.name))
 		}
-		if err := svc.meta.PutUpload(ctx, rec); err != nil {
-			if mp, ok := b.s.b.(driver.Multiparter); ok && rec.Native != "" {
-				// Nothing will name the native upload: abort it now.
-				_ = b.call(ctx, func(ctx context.Context) error { return mp.AbortMultipart(ctx, rec.Path, rec.Native) })
-			}
-			return nil, fmt.Errorf("filestore: start upload: metadata: %w", err)
+		rec.Backend, rec.Native = b.name, ""
+		start := time.Now()
+		err := svc.startOn(ctx, b, rec, meta)
+		svc.tel.observe(ctx, b, opStartUpload, start, err)
+		if err == nil {
+			return &Upload{svc: svc, rec: rec, b: b}, nil
 		}
-		return &Upload{svc: svc, rec: rec, b: b}, nil
+		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
+		if errors.Is(err, errMetadata) || !failover(err) {
+			break
+		}
 	}
 	return nil, fmt.Errorf("filestore: start upload %q: %w", opts.Name, errors.Join(errs...))
+}
+
+// errMetadata marks a failure of the metadata store, which no other
+// backend would avoid.
+var errMetadata = errors.New("metadata")
+
+// startOn begins the upload rec on b: the native multipart upload where
+// b has them (else a check that b's breaker is not open), then the
+// record.
+func (svc *Service) startOn(ctx context.Context, b *backend, rec *UploadRecord, meta map[string]string) error {
+	mp, native := b.s.b.(driver.Multiparter)
+	if native {
+		err := b.call(ctx, func(ctx context.Context) error {
+			var err error
+			rec.Native, err = mp.CreateMultipart(ctx, rec.Path, &driver.WriterOptions{ContentType: rec.Options.ContentType, Metadata: meta, Size: -1})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	} else if b.br.State() == resilience.StateOpen {
+		return ErrBackendDown
+	}
+	if err := svc.meta.PutUpload(ctx, rec); err != nil {
+		if native {
+			// Nothing will name the native upload: abort it now.
+			_ = b.call(ctx, func(ctx context.Context) error { return mp.AbortMultipart(ctx, rec.Path, rec.Native) })
+		}
+		return fmt.Errorf("%w: %w", errMetadata, err)
+	}
+	return nil
 }
 
 // ResumeUpload picks up an upload started earlier, perhaps by another
@@ -124,7 +151,7 @@ func (u *Upload) partPath(n int) string { return fmt.Sprintf("%s%s/%06d", upload
 // part n; it is recorded once stored whole. A part larger than
 // ServiceOptions.MaxPartSize fails with fs.ErrInvalid, and ctx ending
 // stops the copy at once.
-func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (PartRecord, error) {
+func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (_ PartRecord, err error) {
 	if err := u.svc.check(); err != nil {
 		return PartRecord{}, err
 	}
@@ -134,8 +161,9 @@ func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (PartRecord,
 	if u.done != nil {
 		return PartRecord{}, fmt.Errorf("filestore: upload %q: %w: it is complete", u.rec.ID, fs.ErrInvalid)
 	}
+	ctx, end := u.observe(ctx, opWritePart)
+	defer func() { end(err) }()
 	var p PartRecord
-	var err error
 	if mp, ok := u.b.s.b.(driver.Multiparter); ok && u.rec.Native != "" {
 		p, err = u.writeNativePart(ctx, mp, n, r)
 	} else {
@@ -160,7 +188,22 @@ func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (PartRecord,
 	if err := u.svc.meta.PutPart(ctx, u.rec.ID, p); err != nil {
 		return PartRecord{}, fmt.Errorf("filestore: upload %q part %d: metadata: %w", u.rec.ID, n, err)
 	}
+	u.b.tel.uploaded.n.Add(p.Size)
 	return p, nil
+}
+
+// observe starts the span of an operation on the upload and returns the
+// function that ends it, counting the operation.
+func (u *Upload) observe(ctx context.Context, o op) (context.Context, func(error)) {
+	ctx, span := u.svc.tel.startSpan(ctx, o)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("filestore.upload_id", u.rec.ID), attribute.String("filestore.backend", u.b.name))
+	}
+	start := time.Now()
+	return ctx, func(err error) {
+		u.svc.tel.observe(ctx, u.b, o, start, err)
+		endSpan(span, err)
+	}
 }
 
 // partSource reads a part: it stops when ctx ends and fails once more
@@ -230,10 +273,18 @@ func (u *Upload) writeNativePart(ctx context.Context, mp driver.Multiparter, n i
 // record moved to ready by compare-and-set, and only then are the parts
 // removed: a Complete that failed half-way (the final metadata write, say)
 // leaves everything the next one needs.
-func (u *Upload) Complete(ctx context.Context) (string, *FileRecord, error) {
+func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err error) {
 	if err := u.svc.check(); err != nil {
 		return "", nil, err
 	}
+	ctx, end := u.observe(ctx, opComplete)
+	defer func() {
+		if u.pending { // ready now, or left pending for a retry or Cleanup
+			u.svc.tel.pending.Add(-1)
+			u.pending = false
+		}
+		end(err)
+	}()
 	if rec, err := u.readyFile(ctx); err != nil || rec != nil {
 		return u.completed(ctx, rec, err)
 	}
@@ -312,6 +363,10 @@ func (u *Upload) pendingFile(ctx context.Context) (*FileRecord, error) {
 	rec := &FileRecord{ID: u.rec.ID, Name: o.Name, ContentType: o.ContentType, Owner: o.Owner, Backend: u.b.name,
 		Path: u.rec.Path, Created: u.svc.now().UTC(), State: FilePending}
 	err := u.svc.meta.CreateFile(ctx, rec)
+	if err == nil {
+		u.svc.tel.pending.Add(1)
+		u.pending = true
+	}
 	if errors.Is(err, fs.ErrExist) {
 		rec, err = u.svc.meta.GetFile(ctx, u.rec.ID)
 		if err == nil && rec.State != FilePending && rec.State != FileReady {
@@ -426,10 +481,12 @@ func (u *Upload) completeNative(ctx context.Context, mp driver.Multiparter, part
 }
 
 // Abort discards the upload and its parts.
-func (u *Upload) Abort(ctx context.Context) error {
+func (u *Upload) Abort(ctx context.Context) (err error) {
 	if err := u.svc.check(); err != nil {
 		return err
 	}
+	ctx, end := u.observe(ctx, opAbort)
+	defer func() { end(err) }()
 	return u.svc.abort(ctx, u.rec)
 }
 
