@@ -372,6 +372,9 @@ func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) 
 		if err != nil {
 			return nil, err
 		}
+		if afterLookup != nil {
+			afterLookup()
+		}
 		if r.start == r.end {
 			return r, nil
 		}
@@ -381,6 +384,10 @@ func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) 
 		}
 	}
 }
+
+// afterLookup, when set (by tests), runs between a reader's LOOKUP and
+// its first READ.
+var afterLookup func()
 
 func (r *reader) Attributes() *driver.Attributes { return r.attrs }
 func (r *reader) Close() error                   { return nil }
