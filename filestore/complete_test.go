@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io/fs"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -264,4 +265,24 @@ func countObjects(t *testing.T, s *filestore.Store, prefix string) int {
 		n++
 	}
 	return n
+}
+
+// TestLostMetadataAnswer: marking the file ready happens but its answer
+// is lost; Upload and Complete find the record ready and succeed.
+func TestLostMetadataAnswer(t *testing.T) {
+	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
+	st := localStore(t)
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta})
+	meta.loseAnswer.Store(true)
+	id, rec, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "a"})
+	if err != nil || rec.State != filestore.FileReady || string(download(t, svc, id)) != "kept" {
+		t.Fatalf("Upload whose ready answer was lost: %+v %v", rec, err)
+	}
+	up, whole := resumable(t, svc)
+	meta.loseAnswer.Store(true)
+	id, rec, err = up.Complete(ctx)
+	if err != nil {
+		t.Fatalf("Complete whose ready answer was lost: %v", err)
+	}
+	checkComplete(t, svc, st, "local", id, rec, whole)
 }

@@ -15,12 +15,14 @@ import (
 
 // Hooks that make races and lost answers happen on command, in order.
 
-// hookedMeta is a MetadataStore whose UpdateFile runs a hook first; the
-// hook may fail the call or hold it.
+// hookedMeta is a MetadataStore whose UpdateFile runs a hook first (it
+// may fail the call or hold it), and can lose the answer of the next
+// update it makes.
 type hookedMeta struct {
 	filestore.MetadataStore
 	mu           sync.Mutex
 	beforeUpdate func(f *filestore.FileRecord, from filestore.FileState) error
+	loseAnswer   atomic.Bool // the next UpdateFile happens but reports an error
 }
 
 func (m *hookedMeta) setBeforeUpdate(h func(f *filestore.FileRecord, from filestore.FileState) error) {
@@ -38,7 +40,11 @@ func (m *hookedMeta) UpdateFile(ctx context.Context, f *filestore.FileRecord, fr
 			return err
 		}
 	}
-	return m.MetadataStore.UpdateFile(ctx, f, from)
+	err := m.MetadataStore.UpdateFile(ctx, f, from)
+	if err == nil && m.loseAnswer.CompareAndSwap(true, false) {
+		return errors.New("test: the database's answer was lost")
+	}
+	return err
 }
 
 // failOnce returns a hook failing the first move to state with err.

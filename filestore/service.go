@@ -341,6 +341,13 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 			ready := *rec
 			ready.Size, ready.SHA256, ready.State = info.Size, info.SHA256, FileReady
 			err = svc.meta.UpdateFile(ctx, &ready, FilePending)
+			if err != nil && !errors.Is(err, ErrConflict) {
+				// The answer may be what failed: only this call makes
+				// this ID ready, so a ready record is this call's.
+				if cur, gerr := svc.meta.GetFile(ctx, id); gerr == nil && cur.State == FileReady {
+					ready, err = *cur, nil
+				}
+			}
 			svc.tel.pending.Add(-1)
 			svc.tel.observe(ctx, b, opUpload, start, err)
 			if err != nil {
@@ -482,7 +489,7 @@ func (svc *Service) Delete(ctx context.Context, id string) (err error) {
 	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
 		return fmt.Errorf("filestore: delete %q from backend %q: %w", id, b.name, err)
 	}
-	if err := svc.meta.DeleteFile(ctx, id); err != nil {
+	if err := svc.meta.DeleteFile(ctx, id); err != nil && !errors.Is(err, fs.ErrNotExist) { // gone: Cleanup finished it
 		return fmt.Errorf("filestore: delete %q: metadata: %w", id, err)
 	}
 	svc.emit(ctx, EventDeleted, rec)

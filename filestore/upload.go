@@ -331,8 +331,10 @@ func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err err
 	}
 	rec.State = FileReady
 	if err := u.svc.meta.UpdateFile(ctx, rec, FilePending); err != nil {
-		if ready, _ := u.readyFile(ctx); errors.Is(err, ErrConflict) && ready != nil {
-			return u.completed(ctx, ready, nil) // another Complete won the compare-and-set
+		// Another Complete won the compare-and-set, or the store's answer
+		// was lost after the move: the file is ready either way.
+		if ready, _ := u.readyFile(ctx); ready != nil {
+			return u.completed(ctx, ready, nil)
 		}
 		return "", nil, fmt.Errorf("filestore: complete upload %q: metadata: %w", u.rec.ID, err)
 	}
