@@ -43,14 +43,21 @@
 //     succeeds, the others get fs.ErrExist.
 //   - Rename is atomic where the backend renames (local disk, NFS); on S3
 //     it is a copy then a delete.
+//   - A Reader reads the version Open found: where it reads again (after
+//     a Seek, a ReadAt on S3, any READ on NFS) and the name now holds
+//     another version, the read fails with ErrReplaced — it never returns
+//     the new version's bytes, nor the old one cut short.
 //
 // # Errors
 //
 // fs.ErrNotExist (missing name), fs.ErrExist (IfNotExist, or a name a
 // file system cannot hold), fs.ErrInvalid (bad name, option or argument),
 // ErrDigestMismatch, ErrSizeMismatch, ErrClosed, ErrBadURL,
-// ErrUnsupported; backend errors are wrapped with the operation, name and
-// backend. Context errors and io.EOF are returned as they are.
+// ErrUnsupported, ErrReplaced (a Reader's object was replaced: open it
+// again), ErrConflict (a metadata record moved first: see
+// MetadataStore.UpdateFile), ErrBackendDown (the Service's breaker for a
+// backend is open); backend errors are wrapped with the operation, name
+// and backend. Context errors and io.EOF are returned as they are.
 //
 // # As
 //
@@ -81,8 +88,19 @@
 //
 // Its guarantees: a file's record is written (pending) before its object
 // and marked ready after it, and a delete hides the record before
-// removing the object, so no visible record points at a missing object;
-// Cleanup (or ServiceOptions.CleanupEvery) removes what crashes leave.
+// removing the object, so no visible record points at a missing object.
+// Records move by compare-and-set, forward only (pending → ready, never
+// back; ready → deleting), so every completion step can be repeated: a
+// retried Upload whose first commit landed unseen finds its own object
+// (same SHA-256) and succeeds; Complete keeps the parts until the file is
+// ready, and a repeated, resumed or concurrent Complete returns the same
+// record (observers hear of it once). Cleanup (or
+// ServiceOptions.CleanupEvery) removes what crashes leave, older than
+// StaleAfter: pending records with their objects, resumable uploads idle
+// that long since their last part, and objects under the Service's names
+// (files/, uploads/) that no record names. Native S3 multipart uploads
+// left by a crash before their record was written are invisible to it:
+// give the bucket a lifecycle rule (AbortIncompleteMultipartUpload).
 // When a backend fails — after its retries, or at once while its breaker
 // is open — an upload moves to the next backend the policy allows (from
 // the start of the reader, which must be an io.Seeker once read from),
@@ -90,7 +108,24 @@
 // the backend's native multipart upload (S3; parts of at least 5 MiB
 // but the last) or store each part as an object and compose them on
 // Complete; on S3, Complete reads the assembled object back once for its
-// SHA-256. Observers hear of every upload and delete.
+// SHA-256. Parts are bounded by ServiceOptions.MaxPartSize (5 GiB).
+// Observers hear of every upload and delete.
+//
+// # Metrics and traces
+//
+// The Service exports OpenTelemetry metrics through
+// ServiceOptions.MeterProvider (default: the global one):
+// filestore.operations and filestore.operation.duration (seconds) by
+// filestore.backend, filestore.operation (upload, download, delete,
+// start_upload, write_part, complete, abort) and outcome (ok, error,
+// backend_down); filestore.bytes by backend and direction (upload;
+// download as the Reader is read); filestore.breaker.state (0 closed,
+// 1 half-open, 2 open); filestore.records.pending (uploads in flight);
+// filestore.cleanup.removed by kind (stale_file, stale_upload, orphan).
+// Counters and gauges are atomics read at collection time; the latency
+// histogram is recorded as each operation ends (a no-op until an SDK is
+// installed). Each operation is a span ("filestore upload", ...) from
+// ServiceOptions.TracerProvider, with the file or upload ID and backend.
 //
 // # Backends
 //

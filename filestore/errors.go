@@ -26,6 +26,14 @@ var (
 	ErrUnsupported = driver.ErrUnsupported
 	// ErrBadURL: the URL is malformed or has an unknown parameter.
 	ErrBadURL = driver.ErrBadURL
+	// ErrReplaced: a Reader's object was replaced after it was opened,
+	// and a read (after a Seek, a ReadAt, or on NFS any read past the
+	// first) would have mixed in the new version; open it again.
+	ErrReplaced = driver.ErrReplaced
+	// ErrConflict: a metadata record was not in the state a
+	// compare-and-set expected (MetadataStore.UpdateFile): another
+	// caller moved it first, or the move is one states never make.
+	ErrConflict = errors.New("filestore: record is not in the expected state")
 )
 
 // ValidName reports whether name can name an object: a slash-separated

@@ -14,6 +14,8 @@ import (
 // (pending) before its object, and marked ready only once the object is
 // whole; a delete marks it deleting before removing the object. Only
 // ready files are visible; Service.Cleanup finishes or undoes the rest.
+// A row moves by compare-and-set (MetadataStore.UpdateFile) and only
+// forward (CanBecome): a ready file never becomes pending again.
 type FileState string
 
 // File states.
@@ -22,6 +24,19 @@ const (
 	FileReady    FileState = "ready"
 	FileDeleting FileState = "deleting"
 )
+
+// CanBecome reports whether a record may move from state s to state to:
+// pending → ready, pending → deleting (Cleanup undoing an upload),
+// ready → deleting. Nothing moves back.
+func (s FileState) CanBecome(to FileState) bool {
+	switch s {
+	case FilePending:
+		return to == FileReady || to == FileDeleting
+	case FileReady:
+		return to == FileDeleting
+	}
+	return false
+}
 
 // FileRecord is a stored file's metadata.
 type FileRecord struct {
@@ -55,29 +70,44 @@ type PartRecord struct {
 	Size   int64
 	SHA256 []byte
 	ETag   string // the backend's part identifier (native multipart)
+	// Stored is when the part was stored: an upload is stale only
+	// StaleAfter past its last part.
+	Stored time.Time
 }
 
 // MetadataStore keeps files' and uploads' metadata. Missing records are
-// fs.ErrNotExist. Implementations: NewMemoryMetadata, and PostgreSQL in
-// package filestore/pgmeta.
+// fs.ErrNotExist. A file record is created once and then moves only by
+// compare-and-set, so that of two callers racing to finish (or undo) the
+// same file exactly one moves it and the other learns so. Implementations:
+// NewMemoryMetadata, and PostgreSQL in package filestore/pgmeta; both
+// pass storetest.RunMetadataTests.
 type MetadataStore interface {
-	// PutFile inserts or replaces a file's record.
-	PutFile(ctx context.Context, f *FileRecord) error
+	// CreateFile inserts a file's record; fs.ErrExist (wrapped) if a
+	// record with its ID exists, which is left as it is.
+	CreateFile(ctx context.Context, f *FileRecord) error
+	// UpdateFile replaces the record with ID f.ID by f if, and only if,
+	// its stored state is from and from.CanBecome(f.State); otherwise it
+	// changes nothing and returns ErrConflict (wrapped), or fs.ErrNotExist
+	// if there is no such record.
+	UpdateFile(ctx context.Context, f *FileRecord, from FileState) error
 	GetFile(ctx context.Context, id string) (*FileRecord, error)
 	DeleteFile(ctx context.Context, id string) error
 	// StaleFiles returns records not ready (pending or deleting) created
 	// before the time given.
 	StaleFiles(ctx context.Context, before time.Time) ([]*FileRecord, error)
 
+	// PutUpload inserts or replaces an upload's record.
 	PutUpload(ctx context.Context, u *UploadRecord) error
 	GetUpload(ctx context.Context, id string) (*UploadRecord, error)
-	// PutPart records a part (replacing one with its number).
+	// PutPart records a part (replacing one with its number);
+	// fs.ErrNotExist if the upload has no record.
 	PutPart(ctx context.Context, uploadID string, p PartRecord) error
 	// Parts returns an upload's parts ordered by number.
 	Parts(ctx context.Context, uploadID string) ([]PartRecord, error)
 	// DeleteUpload removes an upload and its parts' records.
 	DeleteUpload(ctx context.Context, id string) error
-	// StaleUploads returns uploads created before the time given.
+	// StaleUploads returns the uploads idle since before the time given:
+	// created before it, and no part stored (PartRecord.Stored) since.
 	StaleUploads(ctx context.Context, before time.Time) ([]*UploadRecord, error)
 }
 
@@ -96,13 +126,46 @@ type memoryMeta struct {
 
 func notFound(kind, id string) error { return fmt.Errorf("%s %q: %w", kind, id, fs.ErrNotExist) }
 
-func (m *memoryMeta) PutFile(_ context.Context, f *FileRecord) error {
+func (m *memoryMeta) CreateFile(_ context.Context, f *FileRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, ok := m.files[f.ID]; ok {
+		return fmt.Errorf("file %q: %w", f.ID, fs.ErrExist)
+	}
+	m.files[f.ID] = copyFile(f)
+	return nil
+}
+
+func (m *memoryMeta) UpdateFile(_ context.Context, f *FileRecord, from FileState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.files[f.ID]
+	if !ok {
+		return notFound("file", f.ID)
+	}
+	if err := checkMove(f.ID, cur.State, from, f.State); err != nil {
+		return err
+	}
+	m.files[f.ID] = copyFile(f)
+	return nil
+}
+
+// checkMove is UpdateFile's compare: the record is in state cur; the
+// caller expects from and wants to.
+func checkMove(id string, cur, from, to FileState) error {
+	switch {
+	case !from.CanBecome(to):
+		return fmt.Errorf("file %q: %w: a record never moves from %s to %s", id, ErrConflict, from, to)
+	case cur != from:
+		return fmt.Errorf("file %q: %w: it is %s, not %s", id, ErrConflict, cur, from)
+	}
+	return nil
+}
+
+func copyFile(f *FileRecord) FileRecord {
 	c := *f
 	c.SHA256 = slices.Clone(f.SHA256)
-	m.files[f.ID] = c
-	return nil
+	return c
 }
 
 func (m *memoryMeta) GetFile(_ context.Context, id string) (*FileRecord, error) {
@@ -167,6 +230,7 @@ func (m *memoryMeta) PutPart(_ context.Context, uploadID string, p PartRecord) e
 	if m.parts[uploadID] == nil {
 		m.parts[uploadID] = map[int]PartRecord{}
 	}
+	p.SHA256 = slices.Clone(p.SHA256)
 	m.parts[uploadID][p.Number] = p
 	return nil
 }
@@ -197,8 +261,12 @@ func (m *memoryMeta) StaleUploads(_ context.Context, before time.Time) ([]*Uploa
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*UploadRecord
-	for _, u := range m.uploads {
-		if u.Created.Before(before) {
+	for id, u := range m.uploads {
+		idle := u.Created.Before(before)
+		for _, p := range m.parts[id] {
+			idle = idle && p.Stored.Before(before)
+		}
+		if idle {
 			c := u
 			out = append(out, &c)
 		}

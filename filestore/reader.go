@@ -1,28 +1,35 @@
 package filestore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
 )
 
 // Reader reads one object: an io.ReadSeekCloser and an io.ReaderAt. Where
-// the backend seeks and reads at offsets natively (local disk, memory) it
-// does so; elsewhere a Seek reopens the object at the new offset on the
-// next Read, and ReadAt reads a range. The ctx given to Store.Open
-// governs the Reader until Close.
+// the backend seeks and reads at offsets natively (local disk, memory,
+// NFS) it does so; elsewhere a Seek reopens the object at the new offset
+// on the next Read, and ReadAt reads a range. Every read is of the
+// version Open found: a re-read that would meet a newer one fails with
+// ErrReplaced (S3 asks for the opened ETag with If-Match). The ctx given
+// to Store.Open governs the Reader until Close.
 type Reader struct {
-	s    *Store
-	ctx  context.Context
-	name string
-	info *Info
+	s     *Store
+	ctx   context.Context
+	name  string
+	info  *Info
+	attrs *driver.Attributes // as opened: what re-reads must still find
+	// counted, when set (the Service's downloads), adds the bytes read.
+	counted *atomic.Int64
 
 	mu     sync.Mutex // Read, Seek and Close; ReadAt needs no lock
-	r      driver.Reader
+	r      io.ReadCloser
 	rpos   int64 // the offset r reads next
 	pos    int64 // the offset Read reads next
 	closed bool
@@ -41,7 +48,7 @@ func (s *Store) Open(ctx context.Context, name string) (*Reader, error) {
 	if err != nil {
 		return nil, s.wrap("open", name, err)
 	}
-	rd := &Reader{s: s, ctx: ctx, name: name, info: infoOf(name, r.Attributes()), r: r}
+	rd := &Reader{s: s, ctx: ctx, name: name, info: infoOf(name, r.Attributes()), attrs: r.Attributes(), r: r}
 	if sk, ok := r.(io.Seeker); ok {
 		if ra, ok := r.(io.ReaderAt); ok {
 			rd.seeker, rd.ra = sk, ra
@@ -74,10 +81,46 @@ func (r *Reader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	r.pos += int64(n)
 	r.rpos = r.pos
+	r.count(n)
 	if err != nil && err != io.EOF {
 		err = r.s.wrap("read", r.name, err)
 	}
 	return n, err
+}
+
+func (r *Reader) count(n int) {
+	if r.counted != nil && n > 0 {
+		r.counted.Add(int64(n))
+	}
+}
+
+// rangeReader reads n bytes from off of the version opened: by version
+// where the backend reads by one (one request, the attributes known
+// already), else by a range read whose attributes must match those seen
+// at Open.
+func (r *Reader) rangeReader(off, n int64) (io.ReadCloser, error) {
+	if vr, ok := r.s.b.(driver.VersionReader); ok && r.attrs.Version != "" {
+		rc, err := vr.NewVersionRangeReader(r.ctx, r.name, r.attrs.Version, off, n)
+		if err != nil {
+			return nil, r.s.wrap("read", r.name, err)
+		}
+		return rc, nil
+	}
+	rr, err := r.s.b.NewRangeReader(r.ctx, r.name, off, n)
+	if err != nil {
+		return nil, r.s.wrap("read", r.name, err)
+	}
+	if !sameVersion(r.attrs, rr.Attributes()) {
+		_ = rr.Close()
+		return nil, r.s.wrap("read", r.name, driver.ErrReplaced)
+	}
+	return rr, nil
+}
+
+// sameVersion reports whether b describes the version a does, as far as
+// the backend tells: version name, size, time and digest.
+func sameVersion(a, b *driver.Attributes) bool {
+	return a.Version == b.Version && a.Size == b.Size && a.ModTime.Equal(b.ModTime) && bytes.Equal(a.SHA256, b.SHA256)
 }
 
 // reopen points the stream at pos: by seeking where the backend's reader
@@ -91,9 +134,10 @@ func (r *Reader) reopen() error {
 		return nil
 	}
 	_ = r.r.Close()
-	nr, err := r.s.b.NewRangeReader(r.ctx, r.name, r.pos, -1)
+	r.r = io.NopCloser(eofReader{}) // until replaced: Close must not close the old one twice
+	nr, err := r.rangeReader(r.pos, -1)
 	if err != nil {
-		return r.s.wrap("read", r.name, err)
+		return err
 	}
 	r.r, r.rpos = nr, r.pos
 	return nil
@@ -126,22 +170,35 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("filestore: read %q: %w: negative offset %d", r.name, fs.ErrInvalid, off)
 	}
 	if r.ra != nil {
-		return r.ra.ReadAt(p, off)
+		n, err := r.ra.ReadAt(p, off)
+		r.count(n)
+		if err != nil && err != io.EOF {
+			err = r.s.wrap("read", r.name, err)
+		}
+		return n, err
 	}
 	if off >= r.info.Size {
 		return 0, io.EOF
 	}
-	rr, err := r.s.b.NewRangeReader(r.ctx, r.name, off, int64(len(p)))
+	rr, err := r.rangeReader(off, min(int64(len(p)), r.info.Size-off))
 	if err != nil {
-		return 0, r.s.wrap("read", r.name, err)
+		return 0, err
 	}
 	defer rr.Close()
 	n, err := io.ReadFull(rr, p)
-	if err == io.ErrUnexpectedEOF {
+	r.count(n)
+	switch {
+	case err == io.ErrUnexpectedEOF:
 		err = io.EOF
+	case err != nil && err != io.EOF:
+		err = r.s.wrap("read", r.name, err)
 	}
 	return n, err
 }
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // Close implements io.Closer.
 func (r *Reader) Close() error {

@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
@@ -10,11 +11,17 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/groundwork-go/groundwork/internal/resilience"
 )
@@ -46,14 +53,26 @@ type ServiceOptions struct {
 	Breaker BreakerPolicy
 	// Observers are told of every file uploaded and deleted.
 	Observers []Observer
-	// StaleAfter is how old an unfinished upload (resumable, or a row
-	// whose object never completed) must be for Cleanup to remove it;
-	// default 24 hours.
+	// StaleAfter is how old an unfinished upload (a resumable one since
+	// its last part, or a row whose object never completed) and an object
+	// no record names must be for Cleanup to remove them; default 24
+	// hours.
 	StaleAfter time.Duration
+	// MaxPartSize bounds each part of a resumable upload (and so the
+	// temporary file a part is spooled to for S3); default and maximum
+	// 5 GiB, S3's own limit.
+	MaxPartSize int64
 	// CleanupEvery runs Cleanup in the background at this interval; 0
 	// (the default) leaves it to the caller.
 	CleanupEvery time.Duration
 	Logger       *slog.Logger
+	// MeterProvider receives the Service's metrics (operations, bytes
+	// and latency by backend and outcome, breaker states, uploads in
+	// flight, what Cleanup removed) and TracerProvider its spans (one per
+	// operation); nil means the global providers, no-ops until the
+	// application installs an SDK.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // UploadOptions describe a file to store.
@@ -112,6 +131,8 @@ type Service struct {
 	closed   atomic.Bool
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	now      func() time.Time // the clock; tests move it
+	tel      *telemetry
 }
 
 type backend struct {
@@ -119,6 +140,7 @@ type backend struct {
 	s     *Store
 	br    *resilience.Breaker
 	retry RetryPolicy
+	tel   *backendTel
 }
 
 // NewService checks opts and returns a Service.
@@ -144,7 +166,13 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	if opts.StaleAfter < 0 || opts.CleanupEvery < 0 {
 		return nil, fmt.Errorf("%w: negative StaleAfter or CleanupEvery", fs.ErrInvalid)
 	}
-	svc := &Service{backends: map[string]*backend{}, o: opts, meta: opts.Metadata, stop: make(chan struct{})}
+	if opts.MaxPartSize == 0 {
+		opts.MaxPartSize = MaxPartSize
+	}
+	if opts.MaxPartSize < 0 || opts.MaxPartSize > MaxPartSize {
+		return nil, fmt.Errorf("%w: ServiceOptions.MaxPartSize %d: want 1 byte to 5 GiB", fs.ErrInvalid, opts.MaxPartSize)
+	}
+	svc := &Service{backends: map[string]*backend{}, o: opts, meta: opts.Metadata, stop: make(chan struct{}), now: time.Now}
 	for name, st := range opts.Backends {
 		if st == nil || name == "" {
 			return nil, fmt.Errorf("%w: backend %q is nil or unnamed", fs.ErrInvalid, name)
@@ -155,6 +183,13 @@ func NewService(opts ServiceOptions) (*Service, error) {
 		}
 		svc.backends[name] = &backend{name: name, s: st, br: br, retry: opts.Retry}
 	}
+	if opts.MeterProvider == nil {
+		opts.MeterProvider = otel.GetMeterProvider()
+	}
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = otel.GetTracerProvider()
+	}
+	svc.tel = newTelemetry(opts.TracerProvider, opts.MeterProvider, svc.backends)
 	if opts.CleanupEvery > 0 {
 		svc.wg.Add(1)
 		go svc.janitor()
@@ -211,7 +246,14 @@ func newFileID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func objectPath(id string) string { return "files/" + id[:2] + "/" + id }
+// The Service's names in each backend: files/<2 hex>/<id> for files,
+// uploads/<id>/<part> for the parts of a resumable upload.
+const (
+	filesPrefix   = "files/"
+	uploadsPrefix = "uploads/"
+)
+
+func objectPath(id string) string { return filesPrefix + id[:2] + "/" + id }
 
 // errConsumed: a failed attempt read part of a reader that cannot rewind,
 // so no other backend can be tried.
@@ -251,53 +293,103 @@ func (c *countingReader) rewind() error {
 // is open), the upload moves to the next backend the policy allows — from
 // the start of r, which must then be an io.Seeker unless nothing was read
 // yet. The record is written before the object (pending) and marked ready
-// after it, so that no record ever points at a missing object.
-func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (string, *FileRecord, error) {
+// after it (compare-and-set), so that no record ever points at a missing
+// object. A retried Put that finds the object an earlier attempt stored
+// (its answer lost) succeeds if the digests match; a failed attempt's
+// object and record are removed, or left pending for Cleanup when the
+// backend cannot be reached.
+func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (_ string, _ *FileRecord, err error) {
 	if err := svc.check(); err != nil {
 		return "", nil, err
 	}
 	if err := opts.check(); err != nil {
 		return "", nil, fmt.Errorf("filestore: upload: %w", err)
 	}
-	id := newFileID()
-	rec := &FileRecord{ID: id, Name: opts.Name, ContentType: opts.ContentType, Owner: opts.Owner, Path: objectPath(id),
-		Created: time.Now().UTC(), State: FilePending}
+	ctx, span := svc.tel.startSpan(ctx, opUpload)
+	defer func() { endSpan(span, err) }()
 	src := &countingReader{r: r}
+	putOpts := &PutOptions{ContentType: opts.ContentType, Metadata: opts.Metadata, SHA256: opts.SHA256, Size: opts.Size, IfNotExist: true}
 	var errs []error
-	for _, b := range svc.candidates(opts) {
-		rec.Backend = b.name
-		if err := svc.meta.PutFile(ctx, rec); err != nil {
+	cands := svc.candidates(opts)
+	for i, b := range cands {
+		// An ID per attempt: a failed attempt's record may have to stay
+		// (pending, for Cleanup) while the next one goes elsewhere.
+		id := newFileID()
+		rec := &FileRecord{ID: id, Name: opts.Name, ContentType: opts.ContentType, Owner: opts.Owner, Backend: b.name,
+			Path: objectPath(id), Created: svc.now().UTC(), State: FilePending}
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("filestore.file_id", id), attribute.String("filestore.backend", b.name))
+		}
+		if err := svc.meta.CreateFile(ctx, rec); err != nil {
 			return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
 		}
+		svc.tel.pending.Add(1)
+		start := time.Now()
 		var info *Info
 		err := b.call(ctx, func(ctx context.Context) error {
 			if err := src.rewind(); err != nil {
 				return resilience.Permanent(err)
 			}
 			var err error
-			info, err = b.s.Put(ctx, rec.Path, src, &PutOptions{ContentType: opts.ContentType, Metadata: opts.Metadata,
-				SHA256: opts.SHA256, Size: opts.Size, IfNotExist: true})
+			info, err = b.s.put(ctx, rec.Path, src, putOpts)
+			if errors.Is(err, fs.ErrExist) && info != nil && svc.landed(ctx, b, rec.Path, info) {
+				return nil // an earlier attempt stored it; its answer was lost
+			}
 			return err
 		})
 		if err == nil {
-			rec.Size, rec.SHA256, rec.State = info.Size, info.SHA256, FileReady
-			if err := svc.meta.PutFile(ctx, rec); err != nil {
-				// The object stays, pending: Cleanup removes it.
+			ready := *rec
+			ready.Size, ready.SHA256, ready.State = info.Size, info.SHA256, FileReady
+			err = svc.meta.UpdateFile(ctx, &ready, FilePending)
+			if err != nil && !errors.Is(err, ErrConflict) {
+				// The answer may be what failed: only this call makes
+				// this ID ready, so a ready record is this call's.
+				if cur, gerr := svc.meta.GetFile(ctx, id); gerr == nil && cur.State == FileReady {
+					ready, err = *cur, nil
+				}
+			}
+			svc.tel.pending.Add(-1)
+			svc.tel.observe(ctx, b, opUpload, start, err)
+			if err != nil {
+				// The object stays, its record pending: Cleanup removes both.
 				return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
 			}
-			svc.emit(ctx, EventUploaded, rec)
-			return id, rec, nil
+			b.tel.uploaded.n.Add(info.Size)
+			svc.emit(ctx, EventUploaded, &ready)
+			return id, &ready, nil
 		}
+		svc.tel.observe(ctx, b, opUpload, start, err)
 		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
-		if derr := svc.meta.DeleteFile(ctx, id); derr != nil {
-			svc.o.Logger.Warn("filestore: removing the record of a failed upload failed; Cleanup will", "id", id, "err", derr)
-		}
-		if !failover(err) || src.rewind() != nil {
+		svc.discard(ctx, b, rec)
+		svc.tel.pending.Add(-1)
+		if i == len(cands)-1 || !failover(err) || src.rewind() != nil {
 			break
 		}
 		svc.o.Logger.Warn("filestore: upload failed over to the next backend", "from", b.name, "err", err)
 	}
 	return "", nil, fmt.Errorf("filestore: upload %q: %w", opts.Name, errors.Join(errs...))
+}
+
+// landed reports whether the object at path is the content info
+// describes: same size and SHA-256. An IfNotExist Put meets its own
+// earlier attempt this way when that attempt's commit succeeded but its
+// answer was lost; the path holds a fresh ID, so nobody else writes there.
+func (svc *Service) landed(ctx context.Context, b *backend, path string, info *Info) bool {
+	st, err := b.s.Stat(ctx, path)
+	return err == nil && st.SHA256 != nil && st.Size == info.Size && bytes.Equal(st.SHA256, info.SHA256)
+}
+
+// discard undoes a failed upload attempt: its object (a commit may have
+// landed unseen), then its record. If the object cannot be removed, the
+// record stays pending so that Cleanup removes both later.
+func (svc *Service) discard(ctx context.Context, b *backend, rec *FileRecord) {
+	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
+		svc.o.Logger.Warn("filestore: removing a failed upload's object failed; Cleanup will", "id", rec.ID, "err", err)
+		return
+	}
+	if err := svc.meta.DeleteFile(ctx, rec.ID); err != nil {
+		svc.o.Logger.Warn("filestore: removing the record of a failed upload failed; Cleanup will", "id", rec.ID, "err", err)
+	}
 }
 
 // failover reports whether an upload that failed with err may go on to
@@ -339,8 +431,14 @@ func (svc *Service) backendOf(rec *FileRecord) (*backend, error) {
 
 // Download opens a file for reading. A backend whose breaker is open
 // fails at once with ErrBackendDown.
-func (svc *Service) Download(ctx context.Context, id string) (*Reader, *FileRecord, error) {
-	rec, err := svc.Stat(ctx, id)
+// The span covers opening, not reading: the Reader outlives the call.
+func (svc *Service) Download(ctx context.Context, id string) (_ *Reader, _ *FileRecord, err error) {
+	spanCtx, span := svc.tel.startSpan(ctx, opDownload)
+	defer func() { endSpan(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("filestore.file_id", id))
+	}
+	rec, err := svc.Stat(spanCtx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -348,21 +446,30 @@ func (svc *Service) Download(ctx context.Context, id string) (*Reader, *FileReco
 	if err != nil {
 		return nil, nil, err
 	}
+	start := time.Now()
 	var rd *Reader
-	err = b.call(ctx, func(ctx context.Context) error {
+	err = b.call(spanCtx, func(context.Context) error {
 		var err error
-		rd, err = b.s.Open(ctx, rec.Path)
+		rd, err = b.s.Open(ctx, rec.Path) // the caller's ctx: it governs the Reader
 		return err
 	})
+	svc.tel.observe(ctx, b, opDownload, start, err)
 	if err != nil {
 		return nil, nil, fmt.Errorf("filestore: download %q from backend %q: %w", id, b.name, err)
 	}
+	rd.counted = &b.tel.downloaded.n
 	return rd, rec, nil
 }
 
-// Delete removes a file: its record is marked deleting (invisible), the
-// object deleted, then the record.
-func (svc *Service) Delete(ctx context.Context, id string) error {
+// Delete removes a file: its record is marked deleting (invisible; a
+// compare-and-set from ready, so that of concurrent Deletes one goes on
+// and the others find no file), the object deleted, then the record.
+func (svc *Service) Delete(ctx context.Context, id string) (err error) {
+	ctx, span := svc.tel.startSpan(ctx, opDelete)
+	defer func() { endSpan(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("filestore.file_id", id))
+	}
 	rec, err := svc.Stat(ctx, id)
 	if err != nil {
 		return err
@@ -371,14 +478,18 @@ func (svc *Service) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
+	defer func() { svc.tel.observe(ctx, b, opDelete, start, err) }()
 	rec.State = FileDeleting
-	if err := svc.meta.PutFile(ctx, rec); err != nil {
+	if err := svc.meta.UpdateFile(ctx, rec, FileReady); errors.Is(err, ErrConflict) {
+		return fmt.Errorf("filestore: delete %q: %w (deleted concurrently: %v)", id, fs.ErrNotExist, err)
+	} else if err != nil {
 		return fmt.Errorf("filestore: delete %q: metadata: %w", id, err)
 	}
 	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
 		return fmt.Errorf("filestore: delete %q from backend %q: %w", id, b.name, err)
 	}
-	if err := svc.meta.DeleteFile(ctx, id); err != nil {
+	if err := svc.meta.DeleteFile(ctx, id); err != nil && !errors.Is(err, fs.ErrNotExist) { // gone: Cleanup finished it
 		return fmt.Errorf("filestore: delete %q: metadata: %w", id, err)
 	}
 	svc.emit(ctx, EventDeleted, rec)
@@ -409,19 +520,60 @@ func (svc *Service) emit(ctx context.Context, kind EventKind, rec *FileRecord) {
 
 // Cleanup finishes what crashed or abandoned operations left, older than
 // StaleAfter: pending records (an upload that never completed) lose their
-// object and record, deleting ones are deleted, and resumable uploads
-// are aborted with their parts.
-func (svc *Service) Cleanup(ctx context.Context) error {
+// object and record (moved to deleting first, by compare-and-set, so that
+// an upload finishing meanwhile wins), deleting ones are deleted,
+// resumable uploads idle since StaleAfter (no part stored) are aborted
+// with their parts, and objects under the Service's names (files/ and
+// uploads/ in each backend) that no record names are removed. The last
+// lists every backend and looks each object older than StaleAfter up in
+// the metadata: its cost grows with the number of files.
+func (svc *Service) Cleanup(ctx context.Context) (err error) {
 	if err := svc.check(); err != nil {
 		return err
 	}
-	before := time.Now().Add(-svc.o.StaleAfter)
-	files, err := svc.meta.StaleFiles(ctx, before)
+	ctx, span := svc.tel.tracer.Start(ctx, "filestore cleanup")
+	defer func() { endSpan(span, err) }()
+	before := svc.now().Add(-svc.o.StaleAfter)
+	errs, err := svc.cleanFiles(ctx, before)
 	if err != nil {
 		return fmt.Errorf("filestore: cleanup: %w", err)
 	}
-	var errs []error
+	uploads, err := svc.meta.StaleUploads(ctx, before)
+	if err != nil {
+		return fmt.Errorf("filestore: cleanup: %w", err)
+	}
+	for _, u := range uploads {
+		if err := svc.abort(ctx, u); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("upload %q: %w", u.ID, err))
+			continue
+		}
+		svc.tel.cleaned[cleanStaleUpload].n.Add(1)
+	}
+	errs = append(errs, svc.cleanOrphans(ctx, before)...)
+	if len(errs) > 0 {
+		return fmt.Errorf("filestore: cleanup: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// cleanFiles removes stale pending and deleting records with their
+// objects; err is set when the stale records cannot be listed.
+func (svc *Service) cleanFiles(ctx context.Context, before time.Time) (errs []error, err error) {
+	files, err := svc.meta.StaleFiles(ctx, before)
+	if err != nil {
+		return nil, err
+	}
 	for _, rec := range files {
+		if rec.State == FilePending {
+			del := *rec
+			del.State = FileDeleting
+			if err := svc.meta.UpdateFile(ctx, &del, FilePending); errors.Is(err, ErrConflict) || errors.Is(err, fs.ErrNotExist) {
+				continue // finished (ready) or undone meanwhile
+			} else if err != nil {
+				errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
+				continue
+			}
+		}
 		if b, ok := svc.backends[rec.Backend]; ok {
 			if err := svc.removeObject(ctx, b, rec.Path); err != nil {
 				errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
@@ -430,21 +582,71 @@ func (svc *Service) Cleanup(ctx context.Context) error {
 		}
 		if err := svc.meta.DeleteFile(ctx, rec.ID); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
+			continue
+		}
+		svc.tel.cleaned[cleanStaleFile].n.Add(1)
+	}
+	return errs, nil
+}
+
+// cleanOrphans removes objects under files/ and uploads/ older than
+// before that no record names: what an upload left when its commit landed
+// after the Service gave up on it, or parts a finished upload could not
+// delete. Records are written before their objects and removed after
+// them, so an object without one is never an upload in progress.
+func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(svc.backends)) {
+		b := svc.backends[name]
+		for _, prefix := range []string{filesPrefix, uploadsPrefix} {
+			for info, err := range b.s.List(ctx, prefix) {
+				if err != nil {
+					errs = append(errs, fmt.Errorf("backend %q: listing %s: %w", name, prefix, err))
+					break
+				}
+				if !info.ModTime.Before(before) {
+					continue
+				}
+				orphan, err := svc.orphan(ctx, b, info.Name)
+				if err == nil && orphan {
+					if err = svc.removeObject(ctx, b, info.Name); err == nil {
+						svc.tel.cleaned[cleanOrphan].n.Add(1)
+					}
+				}
+				if err != nil {
+					errs = append(errs, fmt.Errorf("backend %q: %s: %w", name, info.Name, err))
+				}
+			}
 		}
 	}
-	uploads, err := svc.meta.StaleUploads(ctx, before)
-	if err != nil {
-		return fmt.Errorf("filestore: cleanup: %w", err)
-	}
-	for _, u := range uploads {
-		if err := svc.abort(ctx, u); err != nil {
-			errs = append(errs, fmt.Errorf("upload %q: %w", u.ID, err))
+	return errs
+}
+
+// orphan reports whether no record names the object at name in b: a file
+// record with its path there, the upload its part belongs to, or — for a
+// file without a record — the resumable upload whose Complete may be
+// writing it (a retried Complete writes its record first, but after this
+// look-up could have missed it).
+func (svc *Service) orphan(ctx context.Context, b *backend, name string) (bool, error) {
+	var err error
+	if rest, ok := strings.CutPrefix(name, uploadsPrefix); ok {
+		id, _, _ := strings.Cut(rest, "/")
+		_, err = svc.meta.GetUpload(ctx, id)
+	} else {
+		var rec *FileRecord
+		id := path.Base(name)
+		rec, err = svc.meta.GetFile(ctx, id)
+		if err == nil && (rec.Backend != b.name || rec.Path != name) {
+			return true, nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			_, err = svc.meta.GetUpload(ctx, id)
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("filestore: cleanup: %w", errors.Join(errs...))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
 	}
-	return nil
+	return false, err
 }
 
 func (svc *Service) janitor() {
@@ -473,5 +675,6 @@ func (svc *Service) Close() error {
 	}
 	close(svc.stop)
 	svc.wg.Wait()
+	svc.tel.close()
 	return nil
 }

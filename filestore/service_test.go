@@ -216,7 +216,7 @@ func TestServiceConsistency(t *testing.T) {
 	if _, err := local.Put(ctx, "files/ab/abandoned", strings.NewReader("orphan"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := meta.PutFile(ctx, &filestore.FileRecord{ID: "abandoned", Backend: "local", Path: "files/ab/abandoned",
+	if err := meta.CreateFile(ctx, &filestore.FileRecord{ID: "abandoned", Backend: "local", Path: "files/ab/abandoned",
 		State: filestore.FilePending, Created: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}

@@ -103,6 +103,17 @@ func (s *Store) wrap(op, name string, err error) error {
 // is visible under name until the whole content is stored: a failed or
 // cancelled Put leaves the name as it was.
 func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts *PutOptions) (*Info, error) {
+	info, err := s.put(ctx, name, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// put is Put, which also returns the Info of what it streamed when only
+// the commit failed: the Service compares that digest with an object
+// found under the name (IfNotExist's fs.ErrExist after a lost answer).
+func (s *Store) put(ctx context.Context, name string, r io.Reader, opts *PutOptions) (*Info, error) {
 	if err := s.check("put", name); err != nil {
 		return nil, err
 	}
@@ -141,15 +152,16 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts *PutOpti
 	case err == nil && opts.SHA256 != nil && !bytes.Equal(sum, opts.SHA256):
 		err = fmt.Errorf("%w: got %x, want %x", ErrDigestMismatch, sum, opts.SHA256)
 	}
-	if err == nil {
-		err = w.Commit(sum)
-	}
 	if err != nil {
 		_ = w.Abort()
 		return nil, s.wrap("put", name, err)
 	}
-	return &Info{Name: name, Size: n, ModTime: time.Now(), SHA256: sum, ContentType: opts.ContentType,
-		Metadata: maps.Clone(meta)}, nil
+	info := &Info{Name: name, Size: n, ModTime: time.Now(), SHA256: sum, ContentType: opts.ContentType, Metadata: maps.Clone(meta)}
+	if err := w.Commit(sum); err != nil {
+		_ = w.Abort()
+		return info, s.wrap("put", name, err)
+	}
+	return info, nil
 }
 
 // Stat returns name's Info.

@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/groundwork-go/groundwork/filestore/driver"
 	"github.com/groundwork-go/groundwork/internal/resilience"
 )
@@ -25,61 +27,105 @@ type Upload struct {
 	svc *Service
 	rec *UploadRecord
 	b   *backend
+	// done is the file once this Upload knows it complete (ResumeUpload
+	// of a completed upload, or Complete).
+	done *FileRecord
+	// pending: this Complete created the file's pending record, counted
+	// in the pending gauge until it returns.
+	pending bool
 }
 
 // MaxParts bounds a resumable upload's part numbers.
 const MaxParts = 10_000
 
+// MaxPartSize is the largest part a resumable upload takes (S3's limit),
+// and ServiceOptions.MaxPartSize's default.
+const MaxPartSize = 5 << 30
+
 // StartUpload begins a resumable upload on the first backend the policy
 // allows whose breaker is closed.
-func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (*Upload, error) {
+func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (_ *Upload, err error) {
 	if err := svc.check(); err != nil {
 		return nil, err
 	}
 	if err := opts.check(); err != nil {
 		return nil, fmt.Errorf("filestore: start upload: %w", err)
 	}
+	meta, err := normalizeMetadata(opts.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: start upload: %w", err)
+	}
 	id := newFileID()
-	rec := &UploadRecord{ID: id, Options: opts, Path: objectPath(id), Created: time.Now().UTC()}
+	ctx, span := svc.tel.startSpan(ctx, opStartUpload)
+	defer func() { endSpan(span, err) }()
+	rec := &UploadRecord{ID: id, Options: opts, Path: objectPath(id), Created: svc.now().UTC()}
 	var errs []error
 	for _, b := range svc.candidates(opts) {
-		rec.Backend = b.name
-		if mp, ok := b.s.b.(driver.Multiparter); ok {
-			meta, err := normalizeMetadata(opts.Metadata)
-			if err != nil {
-				return nil, fmt.Errorf("filestore: start upload: %w", err)
-			}
-			err = b.call(ctx, func(ctx context.Context) error {
-				var err error
-				rec.Native, err = mp.CreateMultipart(ctx, rec.Path, &driver.WriterOptions{ContentType: opts.ContentType, Metadata: meta, Size: -1})
-				return err
-			})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
-				if failover(err) {
-					continue
-				}
-				break
-			}
-		} else if b.br.State() == resilience.StateOpen {
-			errs = append(errs, fmt.Errorf("backend %q: %w", b.name, ErrBackendDown))
-			continue
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("filestore.upload_id", id), attribute.String("filestore.backend", b.name))
 		}
-		if err := svc.meta.PutUpload(ctx, rec); err != nil {
-			return nil, fmt.Errorf("filestore: start upload: metadata: %w", err)
+		rec.Backend, rec.Native = b.name, ""
+		start := time.Now()
+		err := svc.startOn(ctx, b, rec, meta)
+		svc.tel.observe(ctx, b, opStartUpload, start, err)
+		if err == nil {
+			return &Upload{svc: svc, rec: rec, b: b}, nil
 		}
-		return &Upload{svc: svc, rec: rec, b: b}, nil
+		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
+		if errors.Is(err, errMetadata) || !failover(err) {
+			break
+		}
 	}
 	return nil, fmt.Errorf("filestore: start upload %q: %w", opts.Name, errors.Join(errs...))
 }
 
+// errMetadata marks a failure of the metadata store, which no other
+// backend would avoid.
+var errMetadata = errors.New("metadata")
+
+// startOn begins the upload rec on b: the native multipart upload where
+// b has them (else a check that b's breaker is not open), then the
+// record.
+func (svc *Service) startOn(ctx context.Context, b *backend, rec *UploadRecord, meta map[string]string) error {
+	mp, native := b.s.b.(driver.Multiparter)
+	if native {
+		err := b.call(ctx, func(ctx context.Context) error {
+			var err error
+			rec.Native, err = mp.CreateMultipart(ctx, rec.Path, &driver.WriterOptions{ContentType: rec.Options.ContentType, Metadata: meta, Size: -1})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	} else if b.br.State() == resilience.StateOpen {
+		return ErrBackendDown
+	}
+	if err := svc.meta.PutUpload(ctx, rec); err != nil {
+		if native {
+			// Nothing will name the native upload: abort it now.
+			_ = b.call(ctx, func(ctx context.Context) error { return mp.AbortMultipart(ctx, rec.Path, rec.Native) })
+		}
+		return fmt.Errorf("%w: %w", errMetadata, err)
+	}
+	return nil
+}
+
 // ResumeUpload picks up an upload started earlier, perhaps by another
-// process.
+// process. An upload already completed resumes too, so that a client
+// retrying Complete after a lost answer gets the file: its Complete
+// returns the file's record, and WritePart fails.
 func (svc *Service) ResumeUpload(ctx context.Context, id string) (*Upload, error) {
 	if err := svc.check(); err != nil {
 		return nil, err
 	}
 	rec, err := svc.meta.GetUpload(ctx, id)
+	if errors.Is(err, fs.ErrNotExist) {
+		if f, ferr := svc.meta.GetFile(ctx, id); ferr == nil && f.State == FileReady {
+			if b, ok := svc.backends[f.Backend]; ok {
+				return &Upload{svc: svc, rec: &UploadRecord{ID: id, Backend: f.Backend, Path: f.Path, Created: f.Created}, b: b, done: f}, nil
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("filestore: resume upload %q: %w", id, err)
 	}
@@ -99,19 +145,25 @@ func (u *Upload) Parts(ctx context.Context) ([]PartRecord, error) {
 	return u.svc.meta.Parts(ctx, u.rec.ID)
 }
 
-func (u *Upload) partPath(n int) string { return fmt.Sprintf("uploads/%s/%06d", u.rec.ID, n) }
+func (u *Upload) partPath(n int) string { return fmt.Sprintf("%s%s/%06d", uploadsPrefix, u.rec.ID, n) }
 
 // WritePart stores part n (1 to MaxParts) from r, replacing an earlier
-// part n; it is recorded once stored whole.
-func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (PartRecord, error) {
+// part n; it is recorded once stored whole. A part larger than
+// ServiceOptions.MaxPartSize fails with fs.ErrInvalid, and ctx ending
+// stops the copy at once.
+func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (_ PartRecord, err error) {
 	if err := u.svc.check(); err != nil {
 		return PartRecord{}, err
 	}
 	if n < 1 || n > MaxParts {
 		return PartRecord{}, fmt.Errorf("filestore: upload %q: %w: part number %d (want 1 to %d)", u.rec.ID, fs.ErrInvalid, n, MaxParts)
 	}
+	if u.done != nil {
+		return PartRecord{}, fmt.Errorf("filestore: upload %q: %w: it is complete", u.rec.ID, fs.ErrInvalid)
+	}
+	ctx, end := u.observe(ctx, opWritePart)
+	defer func() { end(err) }()
 	var p PartRecord
-	var err error
 	if mp, ok := u.b.s.b.(driver.Multiparter); ok && u.rec.Native != "" {
 		p, err = u.writeNativePart(ctx, mp, n, r)
 	} else {
@@ -122,7 +174,7 @@ func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (PartRecord,
 				return resilience.Permanent(err)
 			}
 			var err error
-			info, err = u.b.s.Put(ctx, u.partPath(n), src, nil)
+			info, err = u.b.s.Put(ctx, u.partPath(n), u.partSource(ctx, src), nil)
 			return err
 		})
 		if err == nil {
@@ -132,10 +184,58 @@ func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (PartRecord,
 	if err != nil {
 		return PartRecord{}, fmt.Errorf("filestore: upload %q part %d: %w", u.rec.ID, n, err)
 	}
+	p.Stored = u.svc.now().UTC()
 	if err := u.svc.meta.PutPart(ctx, u.rec.ID, p); err != nil {
 		return PartRecord{}, fmt.Errorf("filestore: upload %q part %d: metadata: %w", u.rec.ID, n, err)
 	}
+	u.b.tel.uploaded.n.Add(p.Size)
 	return p, nil
+}
+
+// observe starts the span of an operation on the upload and returns the
+// function that ends it, counting the operation.
+func (u *Upload) observe(ctx context.Context, o op) (context.Context, func(error)) {
+	ctx, span := u.svc.tel.startSpan(ctx, o)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("filestore.upload_id", u.rec.ID), attribute.String("filestore.backend", u.b.name))
+	}
+	start := time.Now()
+	return ctx, func(err error) {
+		u.svc.tel.observe(ctx, u.b, o, start, err)
+		endSpan(span, err)
+	}
+}
+
+// partSource reads a part: it stops when ctx ends and fails once more
+// than max bytes came, so that no client makes a part (or the file it is
+// spooled to) grow without end.
+type partSource struct {
+	ctx context.Context
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (u *Upload) partSource(ctx context.Context, r io.Reader) *partSource {
+	return &partSource{ctx: ctx, r: r, max: u.svc.o.MaxPartSize}
+}
+
+func (p *partSource) Read(b []byte) (int, error) {
+	if err := p.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if p.n > p.max {
+		return 0, fmt.Errorf("%w: the part is larger than %d bytes (ServiceOptions.MaxPartSize)", fs.ErrInvalid, p.max)
+	}
+	if int64(len(b)) > p.max-p.n+1 {
+		b = b[:p.max-p.n+1] // never read further than one byte past the bound
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if p.n > p.max {
+		return n, fmt.Errorf("%w: the part is larger than %d bytes (ServiceOptions.MaxPartSize)", fs.ErrInvalid, p.max)
+	}
+	return n, err
 }
 
 // writeNativePart spools the part to a temporary file (the backend needs
@@ -149,7 +249,7 @@ func (u *Upload) writeNativePart(ctx context.Context, mp driver.Multiparter, n i
 	defer os.Remove(f.Name())
 	defer f.Close()
 	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(f, h), r)
+	size, err := io.Copy(io.MultiWriter(f, h), u.partSource(ctx, r))
 	if err != nil {
 		return PartRecord{}, err
 	}
@@ -166,12 +266,35 @@ func (u *Upload) writeNativePart(ctx context.Context, mp driver.Multiparter, n i
 }
 
 // Complete assembles the parts (1..N, none missing) into the file and
-// returns its ID and record; the upload is then gone.
-func (u *Upload) Complete(ctx context.Context) (string, *FileRecord, error) {
+// returns its ID and record; the upload is then gone. It is idempotent:
+// called again — a retry after a lost answer, from ResumeUpload in another
+// process, or concurrently — it returns the same record once the file is
+// ready. The file's record is created pending, the object assembled, the
+// record moved to ready by compare-and-set, and only then are the parts
+// removed: a Complete that failed half-way (the final metadata write, say)
+// leaves everything the next one needs.
+func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err error) {
 	if err := u.svc.check(); err != nil {
 		return "", nil, err
 	}
+	ctx, end := u.observe(ctx, opComplete)
+	defer func() {
+		if u.pending { // ready now, or left pending for a retry or Cleanup
+			u.svc.tel.pending.Add(-1)
+			u.pending = false
+		}
+		end(err)
+	}()
+	if rec, err := u.readyFile(ctx); err != nil || rec != nil {
+		return u.completed(ctx, rec, err)
+	}
 	parts, err := u.Parts(ctx)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The upload went since: completed by another call, or aborted.
+		if rec, rerr := u.readyFile(ctx); rec != nil || rerr != nil {
+			return u.completed(ctx, rec, rerr)
+		}
+	}
 	if err != nil {
 		return "", nil, err
 	}
@@ -189,10 +312,9 @@ func (u *Upload) Complete(ctx context.Context) (string, *FileRecord, error) {
 	if o.Size > 0 && total != o.Size {
 		return "", nil, fmt.Errorf("filestore: complete upload %q: %w: parts hold %d bytes, announced %d", u.rec.ID, ErrSizeMismatch, total, o.Size)
 	}
-	rec := &FileRecord{ID: u.rec.ID, Name: o.Name, ContentType: o.ContentType, Owner: o.Owner, Backend: u.b.name,
-		Path: u.rec.Path, Created: time.Now().UTC(), State: FilePending}
-	if err := u.svc.meta.PutFile(ctx, rec); err != nil {
-		return "", nil, fmt.Errorf("filestore: complete upload %q: metadata: %w", u.rec.ID, err)
+	rec, err := u.pendingFile(ctx)
+	if err != nil || rec.State == FileReady {
+		return u.completed(ctx, rec, err)
 	}
 	if mp, ok := u.b.s.b.(driver.Multiparter); ok && u.rec.Native != "" {
 		err = u.completeNative(ctx, mp, parts, rec)
@@ -200,21 +322,84 @@ func (u *Upload) Complete(ctx context.Context) (string, *FileRecord, error) {
 		err = u.compose(ctx, parts, rec)
 	}
 	if err != nil {
+		// A concurrent Complete may have finished first (and removed the
+		// parts this one was reading).
+		if ready, _ := u.readyFile(ctx); ready != nil {
+			return u.completed(ctx, ready, nil)
+		}
 		return "", nil, fmt.Errorf("filestore: complete upload %q: %w", u.rec.ID, err)
 	}
 	rec.State = FileReady
-	if err := u.svc.meta.PutFile(ctx, rec); err != nil {
+	if err := u.svc.meta.UpdateFile(ctx, rec, FilePending); err != nil {
+		// Another Complete won the compare-and-set, or the store's answer
+		// was lost after the move: the file is ready either way.
+		if ready, _ := u.readyFile(ctx); ready != nil {
+			return u.completed(ctx, ready, nil)
+		}
 		return "", nil, fmt.Errorf("filestore: complete upload %q: metadata: %w", u.rec.ID, err)
 	}
-	if err := u.svc.meta.DeleteUpload(ctx, u.rec.ID); err != nil {
-		u.svc.o.Logger.Warn("filestore: removing a completed upload's record failed; Cleanup will", "upload", u.rec.ID, "err", err)
-	}
 	u.svc.emit(ctx, EventUploaded, rec)
-	return rec.ID, rec, nil
+	return u.completed(ctx, rec, nil)
+}
+
+// readyFile returns the upload's file if it is ready, nil if it is not
+// (or has no record yet).
+func (u *Upload) readyFile(ctx context.Context) (*FileRecord, error) {
+	rec, err := u.svc.meta.GetFile(ctx, u.rec.ID)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("filestore: complete upload %q: metadata: %w", u.rec.ID, err)
+	case rec.State != FileReady:
+		return nil, nil
+	}
+	return rec, nil
+}
+
+// pendingFile creates the file's record, pending, or takes over the one
+// an earlier or concurrent Complete created (still pending: assembling
+// again from the same parts yields the same object; or ready already).
+func (u *Upload) pendingFile(ctx context.Context) (*FileRecord, error) {
+	o := u.rec.Options
+	rec := &FileRecord{ID: u.rec.ID, Name: o.Name, ContentType: o.ContentType, Owner: o.Owner, Backend: u.b.name,
+		Path: u.rec.Path, Created: u.svc.now().UTC(), State: FilePending}
+	err := u.svc.meta.CreateFile(ctx, rec)
+	if err == nil {
+		u.svc.tel.pending.Add(1)
+		u.pending = true
+	}
+	if errors.Is(err, fs.ErrExist) {
+		rec, err = u.svc.meta.GetFile(ctx, u.rec.ID)
+		if err == nil && rec.State != FilePending && rec.State != FileReady {
+			err = fmt.Errorf("%w: the file is %s (Cleanup is undoing an earlier attempt); try again", ErrConflict, rec.State)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("filestore: complete upload %q: metadata: %w", u.rec.ID, err)
+	}
+	return rec, nil
+}
+
+// completed ends a Complete that found (or made) the file ready: the
+// upload's parts and record go — as Abort removes them, which a ready
+// file survives — and a failure there is left to Cleanup.
+func (u *Upload) completed(ctx context.Context, rec *FileRecord, err error) (string, *FileRecord, error) {
+	if err != nil {
+		return "", nil, err
+	}
+	if u.done == nil {
+		if err := u.svc.abort(ctx, u.rec); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			u.svc.o.Logger.Warn("filestore: removing a completed upload's parts failed; Cleanup will", "upload", u.rec.ID, "err", err)
+		}
+	}
+	u.done = rec
+	c := *rec
+	return c.ID, &c, nil
 }
 
 // compose streams the part objects, in order, into the final object (the
-// Put computes the digest), then deletes them.
+// Put computes the digest). The parts stay until the file is ready.
 func (u *Upload) compose(ctx context.Context, parts []PartRecord, rec *FileRecord) error {
 	o := u.rec.Options
 	info, err := u.b.s.Put(ctx, rec.Path, &partsReader{ctx: ctx, u: u, parts: parts},
@@ -223,11 +408,6 @@ func (u *Upload) compose(ctx context.Context, parts []PartRecord, rec *FileRecor
 		return err
 	}
 	rec.Size, rec.SHA256 = info.Size, info.SHA256
-	for _, p := range parts {
-		if err := u.svc.removeObject(ctx, u.b, u.partPath(p.Number)); err != nil {
-			u.svc.o.Logger.Warn("filestore: deleting a composed part failed", "upload", u.rec.ID, "part", p.Number, "err", err)
-		}
-	}
 	return nil
 }
 
@@ -272,7 +452,16 @@ func (u *Upload) completeNative(ctx context.Context, mp driver.Multiparter, part
 	for i, p := range parts {
 		done[i] = driver.CompletedPart{Number: p.Number, ETag: p.ETag}
 	}
-	if err := u.b.call(ctx, func(ctx context.Context) error { return mp.CompleteMultipart(ctx, rec.Path, u.rec.Native, done) }); err != nil {
+	err := u.b.call(ctx, func(ctx context.Context) error { return mp.CompleteMultipart(ctx, rec.Path, u.rec.Native, done) })
+	if errors.Is(err, fs.ErrNotExist) {
+		// No such multipart upload: an earlier or concurrent Complete
+		// completed it if the object is there (its path is this
+		// upload's alone); otherwise it was aborted.
+		if _, serr := u.b.s.Stat(ctx, rec.Path); serr == nil {
+			err = nil
+		}
+	}
+	if err != nil {
 		return err
 	}
 	r, err := u.b.s.Open(ctx, rec.Path)
@@ -294,10 +483,12 @@ func (u *Upload) completeNative(ctx context.Context, mp driver.Multiparter, part
 }
 
 // Abort discards the upload and its parts.
-func (u *Upload) Abort(ctx context.Context) error {
+func (u *Upload) Abort(ctx context.Context) (err error) {
 	if err := u.svc.check(); err != nil {
 		return err
 	}
+	ctx, end := u.observe(ctx, opAbort)
+	defer func() { end(err) }()
 	return u.svc.abort(ctx, u.rec)
 }
 
@@ -314,7 +505,7 @@ func (svc *Service) abort(ctx context.Context, rec *UploadRecord) error {
 	} else {
 		// Every part object, recorded or not (a crash may come between
 		// storing a part and recording it).
-		for info, err := range b.s.List(ctx, "uploads/"+rec.ID+"/") {
+		for info, err := range b.s.List(ctx, uploadsPrefix+rec.ID+"/") {
 			if err != nil {
 				return err
 			}

@@ -25,6 +25,9 @@ var (
 	ErrUnsupported = errors.New("filestore: not supported by this backend")
 	// ErrBadURL: the URL is malformed or has an unknown parameter.
 	ErrBadURL = errors.New("filestore: bad URL")
+	// ErrReplaced: the name no longer holds the version a reader opened
+	// (it was replaced); a reader never goes on with another version.
+	ErrReplaced = errors.New("filestore: object replaced since it was opened")
 )
 
 // Driver opens a Bucket from a URL; it is registered under a scheme.
@@ -39,6 +42,10 @@ type Attributes struct {
 	SHA256      []byte // nil when the backend does not know it
 	ContentType string
 	Metadata    map[string]string
+	// Version names the stored version, changing whenever the name is
+	// replaced by other content (S3: the ETag); "" when the backend has
+	// no such name. VersionReader reads by it.
+	Version string
 }
 
 // WriterOptions configure one write.
@@ -68,8 +75,9 @@ type Writer interface {
 }
 
 // Reader reads one object, or a range of it. A Reader may also implement
-// io.ReaderAt (offsets relative to the object's start) when the backend
-// reads at offsets cheaply (a local file).
+// io.ReaderAt and io.Seeker (offsets relative to the object's start) when
+// the backend reads at offsets cheaply (a local file); it then reads the
+// version it opened, or fails with ErrReplaced, never another version.
 type Reader interface {
 	io.ReadCloser
 	// Attributes are those of the object being read.
@@ -119,6 +127,15 @@ type Bucket interface {
 	// Copy copies src to dst, attributes included, replacing dst.
 	Copy(ctx context.Context, dst, src string) error
 	Close() error
+}
+
+// VersionReader is a Bucket that reads a range of one version of an
+// object, by Attributes.Version (S3: GetObject If-Match): ErrReplaced if
+// the name holds another version by then, fs.ErrNotExist if none. The
+// portable layer re-reads with it after a Seek or for ReadAt, already
+// knowing the attributes, so it costs one request.
+type VersionReader interface {
+	NewVersionRangeReader(ctx context.Context, name, version string, offset, length int64) (io.ReadCloser, error)
 }
 
 // Renamer is a Bucket that renames atomically: dst, if it exists, is

@@ -41,10 +41,12 @@
 // atomic on the server); IfNotExist links it instead (LINK3 fails if the
 // name exists). A reader never sees part of an object. NFSv3 keeps no
 // open-file state, though: the handle of a file replaced while being read
-// goes stale. A Reader reads in whole READs of up to 1 MiB, follows the
-// name if the object was replaced before anything was read, and fails
-// with ErrReplaced — never mixing two versions — if it is replaced in the
-// middle of a larger object.
+// goes stale. Open looks the name up and makes the first READ (up to
+// 1 MiB) at once, looking again if the file was replaced in between; from
+// then on the Reader is pinned to that file — Read, Seek and ReadAt read
+// it or fail with filestore.ErrReplaced once it is gone, never another
+// version, never a silent truncation. An object that fits one READ is
+// read whole by Open.
 //
 // Every RPC is bounded by the timeout, or by the ctx's deadline when that
 // comes first (a Reader's by the ctx it was opened with); cancellation is

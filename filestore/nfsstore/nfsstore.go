@@ -38,9 +38,10 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// ErrReplaced: the object was replaced while a Reader was reading it
-// (NFSv3 handles of a renamed-over file go stale); open it again.
-var ErrReplaced = errors.New("nfsstore: object replaced while being read")
+// ErrReplaced is filestore.ErrReplaced: the object was replaced while a
+// Reader was reading it (NFSv3 handles of a renamed-over file go stale);
+// open it again.
+var ErrReplaced = filestore.ErrReplaced
 
 type nfsDriver struct{}
 

@@ -325,12 +325,14 @@ func (w *writer) Abort() error {
 
 // reader reads a range of a file by handle: positional READs, so it seeks
 // and reads at offsets natively, and survives a reconnect (handles are
-// persistent).
+// persistent). The handle pins the version: filestore replaces a name by
+// renaming another file over it, never by writing into it, so a handle
+// reads one version or, once that file is gone, fails as stale
+// (ErrReplaced).
 type reader struct {
 	ctx        context.Context // NewRangeReader's: bounds every READ
 	b          *bucket
 	name       string
-	read       bool // something was returned: the version is chosen
 	fh         []byte
 	start, end uint64 // the range, in the file
 	pos        uint64 // relative to start
@@ -342,78 +344,82 @@ type reader struct {
 	bufAt uint64
 }
 
+// NewRangeReader looks name up and reads the range's first READ at once.
+// NFSv3 keeps no open-file state: a file replaced (renamed over) between
+// the LOOKUP and that READ has a stale handle, and since nothing was
+// handed out yet, it looks the name up again. From then on the reader is
+// pinned to the file it found, and its attributes describe that file.
 func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) (driver.Reader, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	r := &reader{ctx: ctx, b: b, name: name}
-	err := b.do(ctx, func(t *nfs.Target) error {
-		a, fh, err := lookupFile(t, name)
+	for try := 0; ; try++ {
+		r := &reader{ctx: ctx, b: b, name: name}
+		err := b.do(ctx, func(t *nfs.Target) error {
+			a, fh, err := lookupFile(t, name)
+			if err != nil {
+				return err
+			}
+			size := a.Size()
+			off := min(off, size)
+			n := n
+			if n < 0 || off+n > size {
+				n = size - off
+			}
+			r.fh, r.start, r.end, r.attrs = fh, uint64(off), uint64(off+n), b.attributes(t, name, a)
+			return nil
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		size := a.Size()
-		off = min(off, size)
-		if n < 0 || off+n > size {
-			n = size - off
+		if afterLookup != nil {
+			afterLookup()
 		}
-		r.fh, r.start, r.end, r.attrs = fh, uint64(off), uint64(off+n), b.attributes(t, name, a)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		if r.start == r.end {
+			return r, nil
+		}
+		err = r.fill(0)
+		if err == nil || !errors.Is(err, ErrReplaced) || try == 100 {
+			return r, err
+		}
 	}
-	return r, nil
 }
+
+// afterLookup, when set (by tests), runs between a reader's LOOKUP and
+// its first READ.
+var afterLookup func()
 
 func (r *reader) Attributes() *driver.Attributes { return r.attrs }
 func (r *reader) Close() error                   { return nil }
 
-// Read reads on from the position. NFSv3 keeps no open-file state: a
-// file replaced (renamed over) after Open has a stale handle. Before
-// anything was read, the reader follows the name to the new version;
-// after, it fails (ErrReplaced) rather than mix two versions.
+// Read reads on from the position, a whole READ at a time.
 func (r *reader) Read(p []byte) (int, error) {
 	if r.pos < r.bufAt || r.pos >= r.bufAt+uint64(len(r.buf)) {
 		if r.start+r.pos >= r.end {
 			return 0, io.EOF
 		}
-		chunk := make([]byte, min(uint64(r.b.rtPref), r.end-r.start-r.pos))
-		n, err := r.ReadAt(chunk, int64(r.pos))
-		// Replaced before anything was read: follow the name (again, should
-		// it be replaced again meanwhile).
-		for try := 0; try < 100 && nfsErr(err) == nfs.NFS3ErrStale && !r.read && r.start == 0 && r.pos == 0; try++ {
-			if err = r.relookup(); err == nil {
-				chunk = make([]byte, min(uint64(r.b.rtPref), r.end))
-				n, err = r.ReadAt(chunk, 0)
-			}
-		}
-		if nfsErr(err) == nfs.NFS3ErrStale {
-			return 0, fmt.Errorf("%q: %w", r.name, ErrReplaced)
-		}
-		if n == 0 && err != nil {
+		if err := r.fill(r.pos); err != nil {
 			return 0, err
 		}
-		r.buf, r.bufAt = chunk[:n], r.pos
 	}
 	n := copy(p, r.buf[r.pos-r.bufAt:])
 	r.pos += uint64(n)
-	r.read = true
 	return n, nil
 }
 
-// relookup points a whole-object reader at the name's current file.
-func (r *reader) relookup() error {
-	return r.b.do(r.ctx, func(t *nfs.Target) error {
-		a, fh, err := lookupFile(t, r.name)
-		if err != nil {
-			return err
-		}
-		r.fh, r.end, r.attrs = fh, uint64(a.Size()), r.b.attributes(t, r.name, a)
-		return nil
-	})
+// fill reads one READ's worth from pos (relative) into buf.
+func (r *reader) fill(pos uint64) error {
+	chunk := make([]byte, min(uint64(r.b.rtPref), r.end-r.start-pos))
+	n, err := r.ReadAt(chunk, int64(pos))
+	if n == 0 && err != nil {
+		return err
+	}
+	r.buf, r.bufAt = chunk[:n], pos
+	return nil
 }
 
+// ReadAt reads by the handle; a stale handle (the file was replaced and
+// is gone) is ErrReplaced.
 func (r *reader) ReadAt(p []byte, off int64) (int, error) {
 	at := r.start + uint64(off)
 	if at >= r.end {
@@ -429,6 +435,9 @@ func (r *reader) ReadAt(p []byte, off int64) (int, error) {
 			data, eof, err = read3(t, r.b.auth, r.fh, at+uint64(got), uint32(min(want-uint64(got), uint64(r.b.rtPref))))
 			return err
 		})
+		if nfsErr(err) == nfs.NFS3ErrStale {
+			return got, fmt.Errorf("%q: %w", r.name, ErrReplaced)
+		}
 		if err != nil {
 			return got, err
 		}

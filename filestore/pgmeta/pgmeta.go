@@ -12,11 +12,17 @@
 // New. A part references its upload and goes with it (ON DELETE CASCADE).
 // Records not ready are indexed by creation time for Cleanup.
 //
+// Tables made by an older version get the columns added since (ALTER
+// TABLE ... ADD COLUMN IF NOT EXISTS).
+//
 // # Guarantees
 //
 // Each method is one statement, atomic on its own; the Service orders
 // them (pending record, object, ready record) so that no record points at
-// a missing object. Missing records are fs.ErrNotExist.
+// a missing object. UpdateFile is a compare-and-set (UPDATE ... WHERE
+// state = the expected one): of racing callers exactly one moves a
+// record, the others get filestore.ErrConflict. Missing records are
+// fs.ErrNotExist.
 package pgmeta
 
 import (
@@ -73,7 +79,8 @@ CREATE TABLE IF NOT EXISTS %[2]s (
 CREATE INDEX IF NOT EXISTS %[2]s_created ON %[2]s (created);
 CREATE TABLE IF NOT EXISTS %[3]s (
   upload_id text NOT NULL REFERENCES %[2]s (id) ON DELETE CASCADE, number int NOT NULL, size bigint NOT NULL,
-  sha256 bytea, etag text NOT NULL, PRIMARY KEY (upload_id, number));`, s.files, s.uploads, s.parts)
+  sha256 bytea, etag text NOT NULL, stored timestamptz, PRIMARY KEY (upload_id, number));
+ALTER TABLE %[3]s ADD COLUMN IF NOT EXISTS stored timestamptz;`, s.files, s.uploads, s.parts)
 	if _, err := pool.Exec(ctx, ddl); err != nil {
 		return nil, fmt.Errorf("pgmeta: create tables: %w", err)
 	}
@@ -84,17 +91,46 @@ func notFound(kind, id string) error {
 	return fmt.Errorf("pgmeta: %s %q: %w", kind, id, fs.ErrNotExist)
 }
 
-// PutFile implements filestore.MetadataStore.
-func (s *Store) PutFile(ctx context.Context, f *filestore.FileRecord) error {
-	_, err := s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (id, name, size, sha256, content_type, backend, path, owner, created, state)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (id) DO UPDATE SET name = $2, size = $3, sha256 = $4, content_type = $5, backend = $6, path = $7, owner = $8,
-  created = $9, state = $10`, s.files),
+// CreateFile implements filestore.MetadataStore.
+func (s *Store) CreateFile(ctx context.Context, f *filestore.FileRecord) error {
+	tag, err := s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (id, name, size, sha256, content_type, backend, path, owner, created, state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`, s.files),
 		f.ID, f.Name, f.Size, f.SHA256, f.ContentType, f.Backend, f.Path, f.Owner, f.Created, string(f.State))
 	if err != nil {
-		return fmt.Errorf("pgmeta: put file %q: %w", f.ID, err)
+		return fmt.Errorf("pgmeta: create file %q: %w", f.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgmeta: create file %q: %w", f.ID, fs.ErrExist)
 	}
 	return nil
+}
+
+// UpdateFile implements filestore.MetadataStore: one UPDATE whose WHERE
+// holds the expected state.
+func (s *Store) UpdateFile(ctx context.Context, f *filestore.FileRecord, from filestore.FileState) error {
+	if !from.CanBecome(f.State) {
+		return fmt.Errorf("pgmeta: update file %q: %w: a record never moves from %s to %s", f.ID, filestore.ErrConflict, from, f.State)
+	}
+	tag, err := s.pool.Exec(ctx, fmt.Sprintf(`UPDATE %s SET name = $2, size = $3, sha256 = $4, content_type = $5, backend = $6, path = $7,
+  owner = $8, created = $9, state = $10 WHERE id = $1 AND state = $11`, s.files),
+		f.ID, f.Name, f.Size, f.SHA256, f.ContentType, f.Backend, f.Path, f.Owner, f.Created, string(f.State), string(from))
+	if err != nil {
+		return fmt.Errorf("pgmeta: update file %q: %w", f.ID, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	// Nothing matched: say why (the answer may be stale by now, but the
+	// update did not happen either way).
+	var state string
+	err = s.pool.QueryRow(ctx, fmt.Sprintf("SELECT state FROM %s WHERE id = $1", s.files), f.ID).Scan(&state)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return notFound("file", f.ID)
+	case err != nil:
+		return fmt.Errorf("pgmeta: update file %q: %w (and reading its state: %v)", f.ID, filestore.ErrConflict, err)
+	}
+	return fmt.Errorf("pgmeta: update file %q: %w: it is %s, not %s", f.ID, filestore.ErrConflict, state, from)
 }
 
 const fileColumns = "id, name, size, sha256, content_type, backend, path, owner, created, state"
@@ -190,17 +226,22 @@ func (s *Store) GetUpload(ctx context.Context, id string) (*filestore.UploadReco
 	return u, nil
 }
 
-// PutPart implements filestore.MetadataStore.
+// PutPart implements filestore.MetadataStore: the part is inserted only
+// if its upload exists (in the same statement).
 func (s *Store) PutPart(ctx context.Context, uploadID string, p filestore.PartRecord) error {
-	_, err := s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (upload_id, number, size, sha256, etag) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (upload_id, number) DO UPDATE SET size = $3, sha256 = $4, etag = $5`, s.parts),
-		uploadID, p.Number, p.Size, p.SHA256, p.ETag)
+	tag, err := s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (upload_id, number, size, sha256, etag, stored)
+SELECT id, $2, $3, $4, $5, $6 FROM %s WHERE id = $1
+ON CONFLICT (upload_id, number) DO UPDATE SET size = $3, sha256 = $4, etag = $5, stored = $6`, s.parts, s.uploads),
+		uploadID, p.Number, p.Size, p.SHA256, p.ETag, p.Stored)
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23503" { // foreign key: no such upload
+	if errors.As(err, &pe) && pe.Code == "23503" { // foreign key: the upload went meanwhile
 		return notFound("upload", uploadID)
 	}
 	if err != nil {
 		return fmt.Errorf("pgmeta: put part %d of %q: %w", p.Number, uploadID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("upload", uploadID)
 	}
 	return nil
 }
@@ -210,13 +251,17 @@ func (s *Store) Parts(ctx context.Context, uploadID string) ([]filestore.PartRec
 	if _, err := s.GetUpload(ctx, uploadID); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT number, size, sha256, etag FROM %s WHERE upload_id = $1 ORDER BY number", s.parts), uploadID)
+	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT number, size, sha256, etag, stored FROM %s WHERE upload_id = $1 ORDER BY number", s.parts), uploadID)
 	if err != nil {
 		return nil, fmt.Errorf("pgmeta: parts of %q: %w", uploadID, err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (filestore.PartRecord, error) {
 		var p filestore.PartRecord
-		err := r.Scan(&p.Number, &p.Size, &p.SHA256, &p.ETag)
+		var stored *time.Time // NULL in rows from before the column
+		err := r.Scan(&p.Number, &p.Size, &p.SHA256, &p.ETag, &stored)
+		if stored != nil {
+			p.Stored = *stored
+		}
 		return p, err
 	})
 	if err != nil {
@@ -230,9 +275,11 @@ func (s *Store) DeleteUpload(ctx context.Context, id string) error {
 	return s.deleteOne(ctx, s.uploads, "upload", id)
 }
 
-// StaleUploads implements filestore.MetadataStore.
+// StaleUploads implements filestore.MetadataStore: created before the
+// time, and no part stored since.
 func (s *Store) StaleUploads(ctx context.Context, before time.Time) ([]*filestore.UploadRecord, error) {
-	rows, err := s.pool.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE created < $1 ORDER BY created", uploadColumns, s.uploads), before)
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s u WHERE created < $1
+  AND NOT EXISTS (SELECT 1 FROM %s p WHERE p.upload_id = u.id AND p.stored >= $1) ORDER BY created`, uploadColumns, s.uploads, s.parts), before)
 	if err != nil {
 		return nil, fmt.Errorf("pgmeta: stale uploads: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
@@ -104,5 +105,37 @@ func TestServiceRestartOnPostgres(t *testing.T) {
 	k, _ := r.Read(data)
 	if string(data[:k]) != "first half, second half" || rec.Name != "report.pdf" || rec.Size != 23 {
 		t.Fatalf("downloaded %q, record %+v", data[:k], rec)
+	}
+}
+
+// TestUpgradeOldTables: tables made before parts had a stored time get
+// the column from New; their old rows read as stored at the zero time.
+func TestUpgradeOldTables(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, testserver.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `
+CREATE TABLE old_uploads (id text PRIMARY KEY, options jsonb NOT NULL, backend text NOT NULL, path text NOT NULL, native text NOT NULL,
+  created timestamptz NOT NULL);
+CREATE TABLE old_parts (upload_id text NOT NULL REFERENCES old_uploads (id) ON DELETE CASCADE, number int NOT NULL, size bigint NOT NULL,
+  sha256 bytea, etag text NOT NULL, PRIMARY KEY (upload_id, number));
+INSERT INTO old_uploads VALUES ('u', '{"Name": "n"}', 'local', 'p', '', now());
+INSERT INTO old_parts VALUES ('u', 1, 10, NULL, '');`); err != nil {
+		t.Fatal(err)
+	}
+	m, err := pgmeta.New(ctx, pool, &pgmeta.Options{TablePrefix: "old_"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := time.Now().UTC().Truncate(time.Microsecond)
+	if err := m.PutPart(ctx, "u", filestore.PartRecord{Number: 2, Size: 5, Stored: stored}); err != nil {
+		t.Fatal(err)
+	}
+	parts, err := m.Parts(ctx, "u")
+	if err != nil || len(parts) != 2 || !parts[0].Stored.IsZero() || !parts[1].Stored.Equal(stored) {
+		t.Fatalf("parts of an upgraded table: %+v %v", parts, err)
 	}
 }

@@ -41,8 +41,17 @@
 // the end and records it as the object tag "filestore-sha256", bound to
 // the upload's ETag (a tag left by an older upload of the name is not
 // believed); Stat and Open of such an object make one more request
-// (GetObjectTagging). Metadata values that are not printable ASCII travel
-// RFC 2047-encoded, as S3 returns them.
+// (GetObjectTagging). The tag is best effort: if PutObjectTagging fails
+// the Put still succeeds (the object is in place, and an expected digest
+// was checked before the upload completed) and the object simply has no
+// recorded digest; if GetObjectTagging fails (a policy denying it), Stat
+// and Open succeed without one. Metadata values that are not printable
+// ASCII travel RFC 2047-encoded, as S3 returns them.
+//
+// A Reader streams one GetObject; after a Seek, and for each ReadAt, it
+// asks for a range with If-Match on the ETag it opened — one request,
+// no HEAD or tagging — so a replaced object fails with
+// filestore.ErrReplaced instead of mixing versions.
 //
 // Rename is Copy then Delete (S3 has no rename); Copy is server-side, up
 // to 5 GiB. List returns size and time for each object, not the

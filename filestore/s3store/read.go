@@ -22,8 +22,8 @@ func (b *bucket) Attributes(ctx context.Context, name string) (*driver.Attribute
 	if err != nil {
 		return nil, mapErr(name, err)
 	}
-	a := attrs(aws.ToInt64(out.ContentLength), out.LastModified, out.ContentType, out.Metadata)
-	if err := b.taggedDigest(ctx, name, a, aws.ToString(out.ETag), out.TagCount); err != nil {
+	a := attrs(aws.ToInt64(out.ContentLength), out.LastModified, out.ContentType, out.ETag, out.Metadata)
+	if err := b.taggedDigest(ctx, name, a, out.TagCount); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -37,14 +37,18 @@ func digestTag(sum []byte, etag string) string {
 // taggedDigest fills a.SHA256 from the object's tag when its metadata had
 // none (a multipart upload whose digest came at the end) and the tag
 // still describes this very object (same ETag). tagCount is nil when the
-// server does not say how many tags the object has.
-func (b *bucket) taggedDigest(ctx context.Context, name string, a *driver.Attributes, etag string, tagCount *int32) error {
+// server does not say how many tags the object has. The tag is best
+// effort: when it cannot be read (a policy denying GetObjectTagging, a
+// server without tagging) the digest is unknown (nil) and the Stat or
+// Open goes on; only the caller's ctx ending fails it.
+func (b *bucket) taggedDigest(ctx context.Context, name string, a *driver.Attributes, tagCount *int32) error {
+	etag := a.Version
 	if a.SHA256 != nil || tagCount != nil && *tagCount == 0 || !strings.Contains(etag, "-") {
 		return nil // has it, or no tags, or not a multipart upload
 	}
 	out, err := b.c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(b.bucket), Key: aws.String(b.key(name))})
 	if err != nil {
-		return mapErr(name, err)
+		return ctx.Err()
 	}
 	for _, t := range out.TagSet {
 		if aws.ToString(t.Key) != shaKey {
@@ -58,9 +62,12 @@ func (b *bucket) taggedDigest(ctx context.Context, name string, a *driver.Attrib
 	return nil
 }
 
-func attrs(size int64, mod *time.Time, contentType *string, meta map[string]string) *driver.Attributes {
+// attrs builds the Attributes S3 returned; the ETag is the Version, which
+// re-reads ask for with If-Match.
+func attrs(size int64, mod *time.Time, contentType, etag *string, meta map[string]string) *driver.Attributes {
 	m, sum := decodeMeta(meta)
-	return &driver.Attributes{Size: size, ModTime: aws.ToTime(mod), SHA256: sum, ContentType: aws.ToString(contentType), Metadata: m}
+	return &driver.Attributes{Size: size, ModTime: aws.ToTime(mod), SHA256: sum, ContentType: aws.ToString(contentType), Metadata: m,
+		Version: aws.ToString(etag)}
 }
 
 type reader struct {
@@ -105,8 +112,8 @@ func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) 
 	if total, ok := totalFromRange(aws.ToString(out.ContentRange)); ok {
 		size = total
 	}
-	a := attrs(size, out.LastModified, out.ContentType, out.Metadata)
-	if err := b.taggedDigest(ctx, name, a, aws.ToString(out.ETag), out.TagCount); err != nil {
+	a := attrs(size, out.LastModified, out.ContentType, out.ETag, out.Metadata)
+	if err := b.taggedDigest(ctx, name, a, out.TagCount); err != nil {
 		out.Body.Close()
 		return nil, err
 	}
@@ -121,4 +128,33 @@ func totalFromRange(cr string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(total, 10, 64)
 	return n, err == nil
+}
+
+var _ driver.VersionReader = (*bucket)(nil)
+
+// NewVersionRangeReader is one GetObject, ranged, with If-Match on the
+// ETag the reader opened: a replaced object is 412, ErrReplaced. No
+// attributes are fetched (the caller has them), so no tagging request.
+func (b *bucket) NewVersionRangeReader(ctx context.Context, name, version string, off, n int64) (io.ReadCloser, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.key(name)), IfMatch: aws.String(version)}
+	switch {
+	case n == 0:
+		return io.NopCloser(strings.NewReader("")), nil
+	case n > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1))
+	case off > 0:
+		in.Range = aws.String(fmt.Sprintf("bytes=%d-", off))
+	}
+	out, err := b.c.GetObject(ctx, in)
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "InvalidRange" {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	if isPreconditionFailed(err) {
+		return nil, fmt.Errorf("%q: %w", name, driver.ErrReplaced)
+	}
+	if err != nil {
+		return nil, mapErr(name, err)
+	}
+	return out.Body, nil
 }

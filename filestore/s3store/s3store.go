@@ -225,6 +225,17 @@ func mapErr(name string, err error) error {
 	return err
 }
 
+// isPreconditionFailed: S3's answer to an If-Match (or If-None-Match)
+// that did not hold.
+func isPreconditionFailed(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "PreconditionFailed" {
+		return true
+	}
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed
+}
+
 // Metadata. S3 sends user metadata as HTTP headers: keys come back
 // lower-case (the portable layer lower-cases them already) and values
 // must be printable ASCII, so other values travel as RFC 2047 encoded

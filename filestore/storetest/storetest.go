@@ -71,6 +71,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"FS", testFS},
 		{"LargeObject", testLarge},
 		{"ConcurrentReplace", testConcurrentReplace},
+		{"RereadsPinned", testRereadPinned},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,288 @@
+package filestore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io/fs"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/groundwork-go/groundwork/filestore"
+)
+
+// resumable starts an upload of two parts (5 MiB and a tail, as S3's
+// part sizes allow) on the only backend of svc and returns it with the
+// whole content.
+func resumable(t *testing.T, svc *filestore.Service) (*filestore.Upload, []byte) {
+	t.Helper()
+	parts := [][]byte{bytes.Repeat([]byte("a"), 5<<20), []byte("and the tail")}
+	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "clip.mp4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var whole []byte
+	for i, p := range parts {
+		if _, err := up.WritePart(ctx, i+1, bytes.NewReader(p)); err != nil {
+			t.Fatal(err)
+		}
+		whole = append(whole, p...)
+	}
+	return up, whole
+}
+
+// completeBackends are the two ways Complete assembles: part objects
+// composed (local disk) and S3's native multipart upload.
+func completeBackends(t *testing.T) map[string]*filestore.Store {
+	s3s, _ := s3Store(t)
+	return map[string]*filestore.Store{"local": localStore(t), "s3": s3s}
+}
+
+// checkComplete asserts that id is a ready file holding whole, with its
+// digest, and that no part is left behind.
+func checkComplete(t *testing.T, svc *filestore.Service, st *filestore.Store, backend, id string, rec *filestore.FileRecord, whole []byte) {
+	t.Helper()
+	sum := sha256.Sum256(whole)
+	if rec.ID != id || rec.State != filestore.FileReady || rec.Size != int64(len(whole)) || !bytes.Equal(rec.SHA256, sum[:]) {
+		t.Fatalf("record %+v", rec)
+	}
+	if got := download(t, svc, id); !bytes.Equal(got, whole) {
+		t.Fatalf("downloaded %d bytes, want %d", len(got), len(whole))
+	}
+	assertNoObjects(t, st, "uploads/")
+	if backend == "s3" {
+		assertNoMultipart(t, st)
+	}
+}
+
+// TestCompleteRetryAfterFailedWrite: the last metadata write of Complete
+// (marking the file ready) fails; the parts are still there, so Complete
+// again — on the same Upload, or resumed in another process — finishes
+// the file.
+func TestCompleteRetryAfterFailedWrite(t *testing.T) {
+	for name, st := range completeBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
+			opts := filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, Metadata: meta}
+			svc := newService(t, opts)
+			up, whole := resumable(t, svc)
+			meta.setBeforeUpdate(failOnce(filestore.FileReady, errors.New("test: the database went away")))
+			if _, _, err := up.Complete(ctx); err == nil {
+				t.Fatal("Complete succeeded though marking the file ready failed")
+			}
+			if _, err := svc.Stat(ctx, up.ID()); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("a file not marked ready is visible: %v", err)
+			}
+			id, rec, err := up.Complete(ctx)
+			if err != nil {
+				t.Fatalf("Complete retried: %v", err)
+			}
+			checkComplete(t, svc, st, name, id, rec, whole)
+
+			// Once more, from a new process: the same record.
+			again, err := newService(t, opts).ResumeUpload(ctx, id)
+			if err != nil {
+				t.Fatalf("ResumeUpload of a completed upload: %v", err)
+			}
+			id2, rec2, err := again.Complete(ctx)
+			if err != nil || id2 != id || !bytes.Equal(rec2.SHA256, rec.SHA256) || rec2.Size != rec.Size || !rec2.Created.Equal(rec.Created) {
+				t.Fatalf("Complete of a completed upload: %q %+v %v; want %+v", id2, rec2, err, rec)
+			}
+			if _, err := again.WritePart(ctx, 3, bytes.NewReader([]byte("late"))); !errors.Is(err, fs.ErrInvalid) {
+				t.Fatalf("WritePart to a completed upload: %v", err)
+			}
+			assertNoObjects(t, st, "uploads/")
+		})
+	}
+}
+
+// TestCompleteRepeated: a client that lost Complete's answer calls it
+// again through an Upload it resumed before; it gets the same record,
+// and the file stays ready (Cleanup leaves it).
+func TestCompleteRepeated(t *testing.T) {
+	for name, st := range completeBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, StaleAfter: time.Hour})
+			clk := withClock(svc)
+			up, whole := resumable(t, svc)
+			other, err := svc.ResumeUpload(ctx, up.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, rec, err := up.Complete(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id2, rec2, err := other.Complete(ctx)
+			if err != nil || id2 != id || rec2.Size != rec.Size || !bytes.Equal(rec2.SHA256, rec.SHA256) {
+				t.Fatalf("second Complete: %q %+v %v; want the first one's %+v", id2, rec2, err, rec)
+			}
+			clk.advance(2 * time.Hour)
+			if err := svc.Cleanup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			st2, err := svc.Stat(ctx, id)
+			if err != nil || st2.State != filestore.FileReady {
+				t.Fatalf("after a repeated Complete and Cleanup: %+v %v", st2, err)
+			}
+			checkComplete(t, svc, st, name, id, st2, whole)
+		})
+	}
+}
+
+// TestCompleteConcurrent: two Completes of one upload (a client retrying
+// while the first is still running): the second starts once the first
+// has assembled the file and is about to mark it ready, assembles it too
+// (S3: finds the multipart upload completed) and both meet at the move to
+// ready: one wins the compare-and-set, and both return the same record;
+// observers hear of the file once.
+func TestCompleteConcurrent(t *testing.T) {
+	for name, st := range completeBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
+			var events atomic.Int32
+			svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, Metadata: meta,
+				Observers: []filestore.Observer{func(context.Context, filestore.Event) { events.Add(1) }}})
+			up, whole := resumable(t, svc)
+			other, err := svc.ResumeUpload(ctx, up.ID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			hook, first := meetAt(t, filestore.FileReady, 2)
+			meta.setBeforeUpdate(hook)
+			type result struct {
+				id  string
+				rec *filestore.FileRecord
+				err error
+			}
+			results := make([]result, 2)
+			var wg sync.WaitGroup
+			for i, u := range []*filestore.Upload{up, other} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					id, rec, err := u.Complete(ctx)
+					results[i] = result{id, rec, err}
+				}()
+				if i == 0 {
+					select {
+					case <-first:
+					case <-time.After(time.Minute):
+						t.Fatal("the first Complete never reached the move to ready")
+					}
+				}
+			}
+			wg.Wait()
+			for i, r := range results {
+				if r.err != nil {
+					t.Fatalf("Complete %d: %v", i, r.err)
+				}
+			}
+			a, b := results[0], results[1]
+			if a.id != b.id || a.rec.Size != b.rec.Size || !bytes.Equal(a.rec.SHA256, b.rec.SHA256) || !a.rec.Created.Equal(b.rec.Created) {
+				t.Fatalf("concurrent Completes returned %+v and %+v", a.rec, b.rec)
+			}
+			if n := events.Load(); n != 1 {
+				t.Fatalf("%d upload events, want 1", n)
+			}
+			checkComplete(t, svc, st, name, a.id, a.rec, whole)
+		})
+	}
+}
+
+// TestUploadLostAnswer: a Put whose commit landed but whose answer was
+// lost is retried; IfNotExist meets the object, whose digest is the one
+// sent: the upload succeeds, with one object. Without a retry the upload
+// fails and its object is removed with its record; if the object cannot
+// be removed, the record stays pending and Cleanup removes both.
+func TestUploadLostAnswer(t *testing.T) {
+	lossy, st := newLossy(t)
+	meta := filestore.NewMemoryMetadata()
+	opts := filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta, StaleAfter: time.Hour,
+		Retry: filestore.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 3}}
+	svc := newService(t, opts)
+	data := bytes.Repeat([]byte("x"), 300_000)
+
+	lossy.loseCommits.Store(1)
+	id, rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "retried"})
+	if err != nil {
+		t.Fatalf("upload whose first answer was lost: %v", err)
+	}
+	if got := download(t, svc, id); !bytes.Equal(got, data) || rec.State != filestore.FileReady {
+		t.Fatalf("read back %d bytes, record %+v", len(got), rec)
+	}
+	if n := countObjects(t, st, "files/"); n != 1 {
+		t.Fatalf("%d objects under files/, want 1", n)
+	}
+
+	opts.Retry.MaxAttempts = 1
+	once := newService(t, opts)
+	clk := withClock(once)
+	lossy.loseCommits.Store(1)
+	if _, _, err := once.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "unretried"}); !errors.Is(err, errLost) {
+		t.Fatalf("upload whose answer was lost, no retry: %v", err)
+	}
+	if n := countObjects(t, st, "files/"); n != 1 {
+		t.Fatalf("%d objects under files/ after a failed upload, want 1 (the first file's)", n)
+	}
+
+	lossy.loseCommits.Store(1)
+	lossy.failDeletes.Store(true)
+	if _, _, err := once.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "unremovable"}); err == nil {
+		t.Fatal("upload succeeded")
+	}
+	lossy.failDeletes.Store(false)
+	if n := countObjects(t, st, "files/"); n != 2 {
+		t.Fatalf("%d objects under files/, want the first file's and the unremovable one", n)
+	}
+	stale, _ := meta.StaleFiles(ctx, time.Now().Add(time.Minute))
+	if len(stale) != 1 || stale[0].State != filestore.FilePending {
+		t.Fatalf("records left: %+v; want the unremovable object's, pending", stale)
+	}
+	clk.advance(2 * time.Hour)
+	if err := once.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countObjects(t, st, "files/"); n != 1 {
+		t.Fatalf("%d objects under files/ after Cleanup, want 1", n)
+	}
+	if _, err := once.Stat(ctx, id); err != nil {
+		t.Fatalf("the good file after Cleanup: %v", err)
+	}
+}
+
+func countObjects(t *testing.T, s *filestore.Store, prefix string) int {
+	t.Helper()
+	n := 0
+	for _, err := range s.List(ctx, prefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+// TestLostMetadataAnswer: marking the file ready happens but its answer
+// is lost; Upload and Complete find the record ready and succeed.
+func TestLostMetadataAnswer(t *testing.T) {
+	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
+	st := localStore(t)
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta})
+	meta.loseAnswer.Store(true)
+	id, rec, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "a"})
+	if err != nil || rec.State != filestore.FileReady || string(download(t, svc, id)) != "kept" {
+		t.Fatalf("Upload whose ready answer was lost: %+v %v", rec, err)
+	}
+	up, whole := resumable(t, svc)
+	meta.loseAnswer.Store(true)
+	id, rec, err = up.Complete(ctx)
+	if err != nil {
+		t.Fatalf("Complete whose ready answer was lost: %v", err)
+	}
+	checkComplete(t, svc, st, "local", id, rec, whole)
+}

@@ -1,0 +1,197 @@
+package s3store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/filestore/s3store"
+	"github.com/groundwork-go/groundwork/internal/testserver"
+)
+
+// transport sits between the SDK and the gateway: it counts requests by
+// kind and, while denyTagging is set, answers every tagging request (get
+// or put) 403 AccessDenied, as a bucket policy denying s3:GetObjectTagging
+// and s3:PutObjectTagging would.
+type transport struct {
+	denyTagging atomic.Bool
+	mu          sync.Mutex
+	requests    []string // "GET", "GET tagging", "HEAD", ...
+}
+
+func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	kind := req.Method
+	if req.URL.Query().Has("tagging") {
+		kind += " tagging"
+	}
+	tr.mu.Lock()
+	tr.requests = append(tr.requests, kind)
+	tr.mu.Unlock()
+	if strings.HasSuffix(kind, " tagging") && tr.denyTagging.Load() {
+		body := `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`
+		return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/xml"}}, Body: io.NopCloser(strings.NewReader(body)),
+			ContentLength: int64(len(body)), Request: req}, nil
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// since returns the requests made from index i on.
+func (tr *transport) since(i int) []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]string(nil), tr.requests[i:]...)
+}
+
+func (tr *transport) count() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return len(tr.requests)
+}
+
+// storeThrough opens a store on the gateway whose requests go through tr.
+func storeThrough(t *testing.T, gw *testserver.S3, tr *transport, prefix string) *filestore.Store {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"), config.WithRetryMaxAttempts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle, o.BaseEndpoint = true, aws.String(gw.Endpoint)
+		o.HTTPClient = &http.Client{Transport: tr}
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	b, err := s3store.New(client, bucket, &s3store.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := filestore.NewStore(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestTaggingBestEffort: with tagging denied, a multipart Put (whose
+// digest is recorded as a tag after the upload) still succeeds — the new
+// object is in place — and Stat and Open of it work, without a digest;
+// an object tagged earlier is also read, its digest unknown.
+func TestTaggingBestEffort(t *testing.T) {
+	gw := gateway(t)
+	ctx := context.Background()
+	tr := &transport{}
+	s := storeThrough(t, gw, tr, "tagging/")
+	data := random(t, 12<<20) // multipart: over the 5 MiB threshold
+	tagged, err := s.Put(ctx, "tagged", bytes.NewReader(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Stat(ctx, "tagged"); err != nil || !bytes.Equal(st.SHA256, tagged.SHA256) {
+		t.Fatalf("Stat with tagging allowed: %+v %v", st, err)
+	}
+
+	tr.denyTagging.Store(true)
+	if _, err := s.Put(ctx, "old", strings.NewReader("the old version"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "old", bytes.NewReader(data), nil); err != nil {
+		t.Errorf("multipart Put whose tagging is denied: %v (the object replaced the old one all the same)", err)
+	}
+	for _, name := range []string{"tagged", "old"} {
+		st, err := s.Stat(ctx, name)
+		if err != nil || st.Size != int64(len(data)) || st.SHA256 != nil {
+			t.Fatalf("Stat %q with GetObjectTagging denied: %+v %v; want its size, no digest", name, st, err)
+		}
+		r, err := s.Open(ctx, name)
+		if err != nil {
+			t.Fatalf("Open %q with GetObjectTagging denied: %v", name, err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read %q: %d bytes, %v", name, len(got), err)
+		}
+	}
+}
+
+// TestReadAtOneRequest: once open, each ReadAt of an object whose digest
+// is a tag is one ranged GET — no HEAD, no tagging request.
+func TestReadAtOneRequest(t *testing.T) {
+	gw := gateway(t)
+	ctx := context.Background()
+	tr := &transport{}
+	s := storeThrough(t, gw, tr, "readat/")
+	data := random(t, 12<<20)
+	if _, err := s.Put(ctx, "big", bytes.NewReader(data), nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Info().SHA256 == nil {
+		t.Fatal("Open found no digest")
+	}
+	before := tr.count()
+	p := make([]byte, 1000)
+	for _, off := range []int64{0, 7 << 20, int64(len(data)) - 500} {
+		n, err := r.ReadAt(p, off)
+		want := data[off:min(off+1000, int64(len(data)))]
+		if !bytes.Equal(p[:n], want) || (n == 1000) != (err == nil) {
+			t.Fatalf("ReadAt(%d): %d bytes, %v", off, n, err)
+		}
+	}
+	if got := tr.since(before); len(got) != 3 || got[0] != "GET" || got[1] != "GET" || got[2] != "GET" {
+		t.Fatalf("three ReadAt calls made requests %q; want one GET each", got)
+	}
+}
+
+// TestRereadPinned: a Reader re-reads (ReadAt, a Read after Seek) the
+// version it opened; once the object is replaced, those fail with
+// ErrReplaced rather than return the new content.
+func TestRereadPinned(t *testing.T) {
+	gw := gateway(t)
+	ctx := context.Background()
+	s, err := filestore.Open(ctx, gw.URL(bucket, "pinned/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(ctx, "doc", strings.NewReader("version one"), nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(ctx, "doc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p := make([]byte, 3)
+	if n, err := r.ReadAt(p, 8); err != nil || string(p[:n]) != "one" {
+		t.Fatalf("ReadAt before the replacement: %q %v", p[:n], err)
+	}
+	if _, err := s.Put(ctx, "doc", strings.NewReader("VERSION TWO, longer"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.ReadAt(p, 8); !errors.Is(err, filestore.ErrReplaced) {
+		t.Fatalf("ReadAt after the replacement: %q %v, want ErrReplaced", p[:n], err)
+	}
+	if _, err := r.Seek(5, io.SeekStart); err != nil { // away from the open stream's position: a re-read
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(r); !errors.Is(err, filestore.ErrReplaced) {
+		t.Fatalf("Read after Seek and the replacement: %q %v, want ErrReplaced", got, err)
+	}
+}

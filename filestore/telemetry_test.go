@@ -1,0 +1,158 @@
+package filestore_test
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/groundwork-go/groundwork/filestore"
+)
+
+// TestTelemetry checks with the real OpenTelemetry SDK that the Service
+// counts operations and bytes by backend and outcome, records their
+// latency, reports breaker states, uploads in flight and what Cleanup
+// removed, and makes a span per operation.
+func TestTelemetry(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer mp.Shutdown(ctx)
+	defer tp.Shutdown(ctx)
+
+	flaky, a := newLossy(t)
+	_, b := newLossy(t)
+	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"a": a, "b": b}, Metadata: meta,
+		Policy:     func(filestore.UploadOptions) []string { return []string{"a", "b"} },
+		Retry:      filestore.RetryPolicy{MaxAttempts: 1},
+		Breaker:    filestore.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour},
+		StaleAfter: time.Hour, MeterProvider: mp, TracerProvider: tp})
+	clk := withClock(svc)
+
+	var inFlight map[string]int64
+	meta.setBeforeUpdate(func(f *filestore.FileRecord, _ filestore.FileState) error {
+		if f.State == filestore.FileReady && inFlight == nil {
+			inFlight = collect(t, reader)
+		}
+		return nil
+	})
+	id, _, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := svc.Download(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(r); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	flaky.failWrites.Store(true) // a fails, opens its breaker; uploads go to b
+	for range 2 {
+		if _, rec, err := svc.Upload(ctx, strings.NewReader("0123456789"), filestore.UploadOptions{Name: "y"}); err != nil || rec.Backend != "b" {
+			t.Fatalf("upload with a failing: %+v %v", rec, err)
+		}
+	}
+	if _, _, err := svc.Download(ctx, "no-such-file"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(ctx, "files/ab/orphan", strings.NewReader("lost"), nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(2 * time.Hour)
+	// The failed uploads' records stay pending (a's breaker refused the
+	// removal of their objects), and Cleanup cannot reach a either.
+	if err := svc.Cleanup(ctx); !errors.Is(err, filestore.ErrBackendDown) {
+		t.Fatalf("Cleanup with a's breaker open: %v", err)
+	}
+
+	if inFlight["filestore.records.pending"] != 1 {
+		t.Fatalf("uploads in flight while one was: %v", inFlight["filestore.records.pending"])
+	}
+	got := collect(t, reader)
+	want := map[string]int64{
+		"filestore.operations a upload ok":           1,
+		"filestore.operations a upload error":        1,
+		"filestore.operations a upload backend_down": 1,
+		"filestore.operations b upload ok":           2,
+		"filestore.operations a download ok":         1,
+		"filestore.bytes a upload":                   5,
+		"filestore.bytes a download":                 5,
+		"filestore.bytes b upload":                   20,
+		"filestore.operation.duration a upload ok":   1, // histogram: the count
+		"filestore.operation.duration b upload ok":   2,
+		"filestore.breaker.state a":                  2,
+		"filestore.breaker.state b":                  0,
+		"filestore.records.pending":                  0,
+		"filestore.cleanup.removed orphan":           1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %d, want %d", k, got[k], v)
+		}
+	}
+	names := map[string]int{}
+	var failed bool
+	for _, s := range spans.Ended() {
+		names[s.Name()]++
+		if s.Name() == "filestore download" && s.Status().Code == codes.Error {
+			failed = true
+		}
+	}
+	if names["filestore upload"] != 3 || names["filestore download"] != 2 || names["filestore cleanup"] != 1 || !failed {
+		t.Fatalf("spans %v (a failed download: %v); want 3 uploads, 2 downloads (one failed), 1 cleanup", names, failed)
+	}
+}
+
+// collect reads every data point as "metric attr-values...": sums and
+// gauges by value, histograms by count.
+func collect(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	key := func(name string, attrs attribute.Set) string {
+		k := name
+		for _, a := range []attribute.Key{"filestore.backend", "filestore.operation", "direction", "outcome", "kind"} {
+			if v, ok := attrs.Value(a); ok {
+				k += " " + v.AsString()
+			}
+		}
+		return k
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range d.DataPoints {
+					got[key(m.Name, dp.Attributes)] += dp.Value
+				}
+			case metricdata.Gauge[int64]:
+				for _, dp := range d.DataPoints {
+					got[key(m.Name, dp.Attributes)] = dp.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, dp := range d.DataPoints {
+					got[key(m.Name, dp.Attributes)] += int64(dp.Count)
+				}
+			default:
+				t.Fatalf("%s: unexpected metric type %T", m.Name, d)
+			}
+		}
+	}
+	return got
+}
