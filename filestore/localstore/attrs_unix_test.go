@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/filestore/localstore"
 )
 
 // TestAttributesPlace: attributes ride in the file's extended attribute
@@ -34,7 +35,7 @@ func TestAttributesPlace(t *testing.T) {
 			t.Fatalf("%q: Stat after rename: %+v %v", q, st, err)
 		}
 		_, xerr := unix.Getxattr(filepath.Join(dir, "b", "doc.txt"), "user.groundwork.filestore", make([]byte, 4096))
-		_, ferr := os.Stat(filepath.Join(dir, ".filestore", "attrs", "b", "doc.txt.json"))
+		_, ferr := os.Stat(filepath.Join(dir, localstore.AttrsFile("b/doc.txt")))
 		if q == "" && (xerr != nil || ferr == nil) {
 			t.Fatalf("default: xattr %v, attributes file %v; want the xattr alone", xerr, ferr)
 		}

@@ -189,3 +189,35 @@ func TestLinkSwappedIn(t *testing.T) {
 		t.Fatalf("Put wrote outside the root: %v", err)
 	}
 }
+
+// TestRenameOntoHardLink: Rename of a name onto another hard link of the
+// same file (rename(2) would do nothing, and succeed) fails with
+// fs.ErrExist and changes nothing: Delete is the call that removes from.
+func TestRenameOntoHardLink(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, "")
+	if _, err := s.Put(ctx, "from", bytes.NewReader([]byte("x")), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(dir, "from"), filepath.Join(dir, "to")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rename(ctx, "from", "to"); !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "hard link") {
+		t.Errorf("Rename(from, to) onto a hard link of from: %v; want fs.ErrExist saying why", err)
+	}
+	for _, n := range []string{"from", "to"} {
+		if got, err := io.ReadAll(must(s.Open(ctx, n))); err != nil || string(got) != "x" {
+			t.Errorf("%s after the refused Rename: %q %v", n, got, err)
+		}
+	}
+	// A file with one link is renamed as always.
+	if err := s.Delete(ctx, "to"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rename(ctx, "from", "to"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, "from"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("from after Rename: %v", err)
+	}
+}

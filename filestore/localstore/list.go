@@ -15,11 +15,13 @@ import (
 // file inside the root (as Open follows it); a link to a directory is not
 // descended — it would list objects twice, or for ever if it leads to an
 // ancestor — and one leading out of the root is no object. FIFOs,
-// sockets and devices are no objects either.
+// sockets and devices are no objects either. Directories are opened
+// without blocking (openDir): one replaced by a FIFO meanwhile is passed
+// by as gone.
 func (b *bucket) List(_ context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
 	readDir := func(dir string) ([]driver.WalkEntry, error) {
 		dir = strings.TrimSuffix(dir, "/")
-		d, err := b.root.Open(rel(path.Join(".", dir)))
+		d, err := b.openDir(rel(path.Join(".", dir)))
 		if err != nil {
 			if err = b.mapErr(dir, err); errors.Is(err, fs.ErrNotExist) {
 				return nil, nil // gone meanwhile
@@ -35,7 +37,7 @@ func (b *bucket) List(_ context.Context, opts *driver.ListOptions) (*driver.List
 		for _, e := range entries {
 			name := path.Join(dir, e.Name())
 			switch typ := e.Type(); {
-			case name == reserved: // the store's own files
+			case dir == "" && strings.EqualFold(e.Name(), reserved): // the store's own files (checkName's rule)
 			case typ.IsDir():
 				out = append(out, driver.WalkEntry{Name: e.Name(), Dir: true})
 			case typ.IsRegular():
@@ -49,7 +51,9 @@ func (b *bucket) List(_ context.Context, opts *driver.ListOptions) (*driver.List
 		return out, nil
 	}
 	return driver.Walk(opts, readDir, func(name string) *driver.Attributes {
-		f, info, err := b.openObject(name)
+		// No checkParent: the walk met name in a real directory
+		// (it descends no link), which cannot be a reserved one.
+		f, info, err := b.openFile(name)
 		if err != nil {
 			return nil
 		}

@@ -13,17 +13,24 @@
 //
 // An object named "a/b.txt" is the file <dir>/a/b.txt, byte for byte, so
 // other programs read (and write) the tree directly; directories are
-// created as needed and removed when their last object is deleted. The
-// directory <dir>/.filestore holds temporary files; names starting with
-// ".filestore/" are reserved (fs.ErrInvalid). An object's attributes
-// (SHA-256, content type, metadata) are JSON in the file's extended
-// attribute user.groundwork.filestore, set before the rename so that they
-// arrive with the data; on a file system without user extended
-// attributes (or for attributes too large for one) they are a file under
-// .filestore/attrs/. Attributes record the file's inode, size and
+// created as needed and removed when their last object is deleted.
+//
+// The directory <dir>/.filestore is the store's own: temporary files in
+// .filestore/tmp, attributes files in .filestore/attrs. Names whose first
+// element is .filestore, in any case (".FILESTORE" on a case-insensitive
+// file system is the same directory), are reserved (fs.ErrInvalid).
+//
+// An object's attributes (SHA-256, content type, metadata) are JSON in
+// the file's extended attribute user.groundwork.filestore, set on the
+// temporary file before the rename so that they arrive with the data. On
+// a file system without user extended attributes (or for attributes too
+// large for one) they are the file .filestore/attrs/<SHA-256 of the
+// name>.json: one flat directory, with nothing in it that mirrors the
+// objects' directories. Attributes record the file's inode, size and
 // modification time and are ignored when these no longer match (a file
 // rewritten by another program): Stat then reports no SHA-256 and a
-// content type guessed from the extension.
+// content type guessed from the extension. Encoded, one object's
+// attributes take 64 KiB at most; a Put with more is fs.ErrInvalid.
 //
 // On disk one name cannot be both a file and a directory: Put of "a/b"
 // while "a" is an object (or of "a" while "a/..." objects exist) fails
@@ -46,29 +53,98 @@
 // Delete, Rename and Put at the link's own name act on the link, never
 // on its target. List lists a link to a file, but does not descend a
 // link to a directory (objects would be listed twice, or for ever with a
-// link to an ancestor). FIFOs, sockets and devices are no objects, and a
-// file the process cannot read is not listed.
+// link to an ancestor).
+//
+// The reserved directory follows no link. Anyone who can write the tree
+// can replace .filestore, .filestore/tmp or .filestore/attrs by a link
+// (to an object directory, say, where the sweep of stale temporary files
+// would delete objects): New refuses to open a directory where any of
+// them is a link, or anything but a directory, saying which and asking
+// for it to be removed (a missing one is made). New then opens
+// .filestore as a root of its own, and every temporary and attributes
+// file is made, read, renamed and removed through it, so that no link
+// there leads out of .filestore, whatever is swapped in later; a tmp or
+// attrs removed while the store is open is made again, one replaced by
+// a link fails the Puts that need it, saying so. The sweep at New removes
+// only regular files (looked at without following links) whose names
+// start with put-, copy- or attrs-, a day old or more. Conversely a name
+// whose directory a link leads into .filestore, tmp or attrs ("x/tmp/..."
+// with x -> .filestore) fails every call with fs.ErrPermission, and no
+// Put makes a directory inside .filestore through such a link. A link
+// to a single file inside .filestore is read as any link inside the
+// directory: whoever can plant it can read that file already.
 //
 // A hard link is the file itself: one made to a file elsewhere on the
 // same file system is read as an object, though Put and Delete replace or
-// remove the name only.
+// remove the name only. Rename of a name onto another hard link of the
+// same file fails with fs.ErrExist and changes nothing (rename(2) would
+// do nothing and succeed): Delete the name instead.
+//
+// # Other files
+//
+// FIFOs, sockets and devices are no objects (fs.ErrNotExist; List passes
+// them by), and a file the process cannot read is not listed. No open
+// waits on one: objects and attributes files are opened with O_NONBLOCK,
+// and directories with O_DIRECTORY, so a FIFO where a file or directory
+// was (even one swapped in between two steps of a call) fails the step at
+// once instead of waiting for a writer; an attributes file is read only
+// if it is a regular file, and no more of it than two records take
+// (128 KiB).
 //
 // # Errors
 //
-// A missing name, one that is a directory, and one whose symbolic links
-// loop, is fs.ErrNotExist; Put of
-// a name where a directory is or under an object, and IfNotExist on an
-// existing name, fs.ErrExist; a name under .filestore/ fs.ErrInvalid; a
-// name a symbolic link leads out of the directory fs.ErrPermission.
+// A missing name, one that is a directory, a FIFO, a socket or a device,
+// and one whose symbolic links loop, is fs.ErrNotExist; Put of a name
+// where a directory is or under an object, IfNotExist on an existing
+// name, and Rename onto another hard link of the file, fs.ErrExist; a
+// name under .filestore/, and attributes over 64 KiB, fs.ErrInvalid; a
+// name a symbolic link leads out of the directory, or into .filestore,
+// fs.ErrPermission. New fails, naming it, when .filestore, tmp or attrs
+// is not a directory.
 //
 // # Guarantees
 //
-// Put writes a temporary file, fsyncs it, and renames it over the name
-// (link(2) for IfNotExist, which fails if the name exists), then fsyncs
-// the directory: a reader sees the old content or the new, never part of
-// it, and a Put that returned survives a crash (unless fsync=false).
-// Rename is rename(2): atomic. An open Reader keeps reading the content it
-// opened even if the object is replaced or deleted.
+// Put writes a temporary file, sets the attributes on it (the extended
+// attribute) and fsyncs it. Without an extended attribute it then writes
+// the attributes file: a temporary file, fsynced, renamed into place,
+// and .filestore/attrs fsynced. Then it makes the name's missing
+// directories, fsyncing the directory each was made in, renames the file
+// over the name (link(2) for IfNotExist, which fails if the name exists)
+// and fsyncs the directory it lands in. So a reader sees the old content
+// or the new, never part of it; a Put that returned survives a crash,
+// attributes included (unless fsync=false); and a Put that fails leaves
+// the name — content and attributes — as it was. For the last, the
+// attributes file keeps the record of the file at the name beside the
+// new one until the new file is placed (a record counts only for the
+// file it describes), and nothing after the rename can fail but the
+// fsync of the directory: an error saying that the object is in place
+// but may not survive a crash. Copy is a Put of a copy. Rename is
+// rename(2), atomic, after adding from's record in the attributes file
+// (if any) to to's, and fsyncs both directories (and those it made).
+// With fsync on, a crash at any point leaves each name with its old or
+// its new content and attributes, and at worst a temporary file, which a
+// New a day or more later removes.
+//
+// Commits to one name are serialised within the process; processes
+// sharing a directory each keep the file-level guarantees, but where the
+// attributes file is in use two writing one name at once may leave it
+// without its attributes.
+//
+// An open Reader keeps reading the content it opened even if the object
+// is replaced or deleted.
+//
+// # Windows
+//
+// Go's os.Root opens files with FILE_SHARE_DELETE and removes and renames
+// them with POSIX semantics (NTFS, Windows 10 1607 and later), so an open
+// Reader does not block Delete, Rename or a Put over the name; on file
+// systems without those semantics (FAT) it may. Directories are not
+// fsynced (Windows has no fsync of a directory opened for reading), so
+// there a crash may lose a rename that a Put returned after. Names with "\" or ":", or whose first
+// element is .filestore once Windows drops trailing dots and spaces, are
+// refused (fs.ErrInvalid). Attributes files, always in use there, are
+// keyed by the name's bytes: a name spelled in another case than it was
+// written reads the object, but not its attributes.
 //
 // # As
 //
@@ -85,11 +161,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/groundwork-go/groundwork/filestore"
 	"github.com/groundwork-go/groundwork/filestore/driver"
@@ -147,21 +221,17 @@ type Options struct {
 	NoXattrs bool
 }
 
-// reserved is the directory, under the root, of temporary files and
-// attributes.
-const reserved = ".filestore"
-
-// tmpDir and attrsDir hold temporary files and attributes files,
-// relative to the root.
-var (
-	tmpDir   = filepath.Join(reserved, "tmp")
-	attrsDir = filepath.Join(reserved, "attrs")
-)
-
 type bucket struct {
 	// root is the directory: every file operation goes through it, so
 	// that no name — nor a symbolic link met on the way — reaches outside.
 	root *os.Root
+	// meta is the reserved directory .filestore, opened as its own root
+	// at New: temporary and attributes files are made, read and removed
+	// through it, so that no link in the tree leads them elsewhere.
+	meta *os.Root
+	// reservedDirs are .filestore, its tmp and its attrs (checkParent
+	// refuses names that resolve into them).
+	reservedDirs atomic.Pointer[[]fs.FileInfo]
 	// escapes is the error root gives for a name that leads out of it.
 	escapes error
 	noSync  bool
@@ -205,11 +275,9 @@ func New(dir string, opts *Options) (driver.Bucket, error) {
 	}
 	b := &bucket{root: root, escapes: escapeError(root), noSync: opts.NoSync}
 	b.noXattrs.Store(opts.NoXattrs)
-	for _, d := range []string{tmpDir, attrsDir} {
-		if err := root.MkdirAll(d, 0o755); err != nil {
-			root.Close()
-			return nil, fmt.Errorf("directory %s: %w", dir, b.mapErr(filepath.ToSlash(d), err))
-		}
+	if err := b.openReserved(); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("directory %s: %w", dir, err)
 	}
 	b.removeStaleTemps()
 	return b, nil
@@ -228,43 +296,33 @@ func escapeError(root *os.Root) error {
 	return err
 }
 
-// removeStaleTemps deletes temporary files a crashed process left, a day
-// old or more (younger ones may belong to a Put in flight elsewhere).
-func (b *bucket) removeStaleTemps() {
-	d, err := b.root.Open(tmpDir)
-	if err != nil {
-		return
-	}
-	entries, _ := d.ReadDir(-1)
-	d.Close()
-	for _, e := range entries {
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
-			_ = b.root.Remove(filepath.Join(tmpDir, e.Name()))
-		}
-	}
-}
-
-// rel is the path of the object name relative to the root.
-func rel(name string) string { return filepath.FromSlash(name) }
-
-// attrsRel is the path of name's attributes file relative to the root.
-func attrsRel(name string) string { return filepath.Join(attrsDir, rel(name)+".json") }
-
-func checkName(name string) error {
-	if name == reserved || strings.HasPrefix(name, reserved+"/") {
-		return fmt.Errorf("%w: names under %s/ are reserved", fs.ErrInvalid, reserved)
-	}
-	return nil
-}
-
 // lock serialises commits to one name in this process, so that a file
 // and its attributes are written by the same Put.
 func (b *bucket) lock(name string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(name))
-	mu := &b.locks[h.Sum32()%uint32(len(b.locks))]
+	mu := &b.locks[b.stripe(name)]
 	mu.Lock()
 	return mu.Unlock
+}
+
+// lock2 locks two names (Rename's), in the stripes' order so that two
+// calls cannot each hold the lock the other waits for.
+func (b *bucket) lock2(x, y string) func() {
+	i, j := b.stripe(x), b.stripe(y)
+	if i == j {
+		return b.lock(x)
+	}
+	if i > j {
+		i, j = j, i
+	}
+	b.locks[i].Lock()
+	b.locks[j].Lock()
+	return func() { b.locks[j].Unlock(); b.locks[i].Unlock() }
+}
+
+func (b *bucket) stripe(name string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(name))
+	return h.Sum32() % uint32(len(b.locks))
 }
 
 // mapErr turns the os errors of a name into the io/fs sentinels the
@@ -291,4 +349,4 @@ func (b *bucket) escaped(name string) error {
 	return fmt.Errorf("%q: %w: a symbolic link on its path leads out of the store's directory (links must be relative and stay inside it)", name, fs.ErrPermission)
 }
 
-func (b *bucket) Close() error { return b.root.Close() }
+func (b *bucket) Close() error { return errors.Join(b.meta.Close(), b.root.Close()) }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 )
 
@@ -22,26 +24,9 @@ func (b *bucket) Delete(_ context.Context, name string) error {
 	if err := b.root.Remove(rel(name)); err != nil {
 		return b.mapErr(name, err)
 	}
-	_ = b.root.Remove(attrsRel(name))
-	b.pruneDirs(filepath.Dir(rel(name)), ".")
-	b.pruneDirs(filepath.Dir(attrsRel(name)), attrsDir)
+	b.removeAttrsFile(name)
+	b.pruneDirs(filepath.Dir(rel(name)))
 	return nil
-}
-
-// pruneDirs removes dir and its parents up to (not including) top, all
-// relative to the root, while they are empty directories, so that a
-// directory lives only while objects are in it. A link to a directory is
-// left alone (Remove would unlink the link).
-func (b *bucket) pruneDirs(dir, top string) {
-	for dir != top && dir != "." {
-		if info, err := b.root.Lstat(dir); err != nil || !info.IsDir() {
-			return
-		}
-		if b.root.Remove(dir) != nil { // not empty (or gone): stop
-			return
-		}
-		dir = filepath.Dir(dir)
-	}
 }
 
 // Copy copies src's file into a temporary file (copy_file_range where
@@ -61,7 +46,7 @@ func (b *bucket) Copy(_ context.Context, dst, src string) error {
 	if err != nil {
 		return err
 	}
-	defer b.root.Remove(tmp)
+	defer b.removeTemp(tmp)
 	sum := attrs.SHA256
 	if sum == nil {
 		h := sha256.New()
@@ -77,30 +62,66 @@ func (b *bucket) Copy(_ context.Context, dst, src string) error {
 	return b.commit(out, tmp, dst, false, sum, attrs.ContentType, attrs.Metadata)
 }
 
-// Rename is rename(2) of the file, then of its attributes (which stay
-// valid: the inode, size and time do not change). A link at from is
-// moved itself, not its target.
+// Rename is rename(2) of the file (a link at from is moved itself, not
+// its target). Attributes in the extended attribute travel with the
+// file; a record in from's attributes file is first added to to's (it
+// stays valid: inode, size and time do not change), so that a Rename
+// that fails leaves both names as they were.
 func (b *bucket) Rename(_ context.Context, from, to string) error {
 	if err := checkName(to); err != nil {
 		return err
 	}
-	if _, err := b.stat(from); err != nil {
+	info, err := b.stat(from)
+	if err != nil || from == to {
+		return err // (filestore.Store does not pass from == to on)
+	}
+	unlock := b.lock2(from, to)
+	defer unlock()
+	if err := b.oneFile(from, to); err != nil {
 		return err
 	}
+	rec, fresh := b.fileRecord(from, info), false
+	if rec != nil {
+		if fresh, err = b.writeAttrs(to, *rec); err != nil {
+			return err
+		}
+	}
 	src, dst := rel(from), rel(to)
-	if err := b.place(src, dst, false); err != nil {
+	placed, err := b.place(src, to, false)
+	if !placed {
+		if fresh {
+			b.removeAttrsFile(to) // its one record describes from's file
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return b.mapErr(from, err)
 		}
 		return b.inTheWay(to, err)
 	}
-	if err := b.syncDir(filepath.Dir(dst)); err != nil {
-		return b.mapErr(to, err)
+	if rec != nil {
+		b.removeAttrsFile(from)
 	}
-	if err := b.root.MkdirAll(filepath.Dir(attrsRel(to)), 0o755); err == nil {
-		_ = b.root.Rename(attrsRel(from), attrsRel(to))
+	if err == nil && filepath.Dir(src) != filepath.Dir(dst) {
+		if serr := b.fsyncPath(filepath.Dir(src)); serr != nil {
+			err = durabilityErr(to, serr)
+		}
 	}
-	b.pruneDirs(filepath.Dir(src), ".")
-	b.pruneDirs(filepath.Dir(attrsRel(from)), attrsDir)
-	return nil
+	b.pruneDirs(filepath.Dir(src))
+	return err // nil, or an fsync's
+}
+
+// oneFile refuses a Rename of from onto another hard link of the same
+// file: rename(2) would do nothing and succeed, leaving from in place.
+// Rename does not remove from itself: on a case-insensitive file system
+// two spellings of one name are one file too (with more links elsewhere),
+// and removing "from" would remove the object. A file with one link is
+// renamed as usual (there, from and to can only be two spellings).
+func (b *bucket) oneFile(from, to string) error {
+	fi, err := b.root.Lstat(rel(from))
+	if err != nil || hardLinks(fi) < 2 {
+		return nil
+	}
+	if ti, err := b.root.Lstat(rel(to)); err != nil || !os.SameFile(fi, ti) {
+		return nil
+	}
+	return fmt.Errorf("%q: %w: %q is another hard link of the same file, so rename(2) would do nothing; Delete %q instead", to, fs.ErrExist, to, from)
 }

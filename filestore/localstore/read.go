@@ -2,18 +2,21 @@ package localstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
 )
 
 // stat returns the file of name, which must be a regular file (a
-// symbolic link is followed while it stays inside the root).
+// symbolic link is followed while it stays inside the root, and out of
+// the reserved directory).
 func (b *bucket) stat(name string) (fs.FileInfo, error) {
-	if err := checkName(name); err != nil {
+	if err := b.checkNames(name); err != nil {
 		return nil, err
 	}
 	info, err := b.root.Stat(rel(name))
@@ -27,14 +30,24 @@ func (b *bucket) stat(name string) (fs.FileInfo, error) {
 }
 
 // openObject opens the file of name for reading, through the root; it
-// must be a regular file. The open does not block (O_NONBLOCK where the
-// platform has it): another program may have left a FIFO under the name,
-// and opening one for reading would wait for a writer.
+// must be a regular file (see stat).
 func (b *bucket) openObject(name string) (*os.File, fs.FileInfo, error) {
-	if err := checkName(name); err != nil {
+	if err := b.checkNames(name); err != nil {
 		return nil, nil, err
 	}
+	return b.openFile(name)
+}
+
+// openFile opens the file of name, which must be a regular file. The open
+// does not block (O_NONBLOCK where the platform has it): another program
+// may have left a FIFO under the name, and opening one for reading would
+// wait for a writer. A socket cannot be opened (ENXIO; EOPNOTSUPP on
+// BSDs): it is no object either.
+func (b *bucket) openFile(name string) (*os.File, fs.FileInfo, error) {
 	f, err := b.root.OpenFile(rel(name), os.O_RDONLY|oNonblock, 0)
+	if errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EOPNOTSUPP) {
+		return nil, nil, notObject(name)
+	}
 	if err != nil {
 		return nil, nil, b.mapErr(name, err)
 	}

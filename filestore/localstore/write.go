@@ -2,7 +2,7 @@ package localstore
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,28 +18,14 @@ func (b *bucket) NewWriter(ctx context.Context, name string, opts *driver.Writer
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
+	if err := checkAttrsSize(opts.ContentType, opts.Metadata); err != nil {
+		return nil, err
+	}
 	f, tmp, err := b.createTemp("put-")
 	if err != nil {
 		return nil, err
 	}
 	return &writer{ctx: ctx, b: b, name: name, opts: opts, f: f, tmp: tmp}, nil
-}
-
-// createTemp creates a new file in .filestore/tmp, through the root, and
-// returns it with its path relative to the root. The directory is made
-// again if another program removed it.
-func (b *bucket) createTemp(prefix string) (*os.File, string, error) {
-	name := filepath.Join(tmpDir, prefix+rand.Text())
-	f, err := b.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = b.root.MkdirAll(tmpDir, 0o755); err == nil {
-			f, err = b.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		}
-	}
-	if err != nil {
-		return nil, "", b.mapErr(filepath.ToSlash(name), err)
-	}
-	return f, name, nil
 }
 
 type writer struct {
@@ -48,7 +34,7 @@ type writer struct {
 	name string
 	opts *driver.WriterOptions
 	f    *os.File
-	tmp  string // f's path, relative to the root
+	tmp  string // f's name in the temporary directory
 	done bool   // f is closed
 }
 
@@ -64,7 +50,7 @@ func (w *writer) Commit(sum []byte) error {
 		return err
 	}
 	w.done = true
-	defer w.b.root.Remove(w.tmp) // after link(2), or if anything failed
+	defer w.b.removeTemp(w.tmp) // after link(2), or if anything failed
 	return w.b.commit(w.f, w.tmp, w.name, w.opts.IfNotExist, sum, w.opts.ContentType, w.opts.Metadata)
 }
 
@@ -73,20 +59,27 @@ func (w *writer) Abort() error {
 		w.done = true
 		w.f.Close()
 	}
-	return w.b.root.Remove(w.tmp)
+	return w.b.removeTemp(w.tmp)
 }
 
-// commit stores the attributes on the finished temporary file f (at tmp,
-// relative to the root), fsyncs and closes it, and moves it to name —
-// rename(2), or link(2) with ifNotExist — then stores the attributes
-// beside the tree if the file system could not take them.
+// commit stores the attributes of the finished temporary file f (named
+// tmp in the temporary directory), fsyncs and closes it, and moves it to
+// name: rename(2), or link(2) with ifNotExist.
+//
+// The attributes go on the file itself (its extended attribute, set by
+// descriptor before the fsync) or, where the file system takes none, to
+// the attributes file before the move: either way they are durable before
+// the object appears, and nothing after the move can fail the Put but the
+// fsync of the directory. A Put that fails therefore leaves the name, and
+// its attributes, as they were.
 func (b *bucket) commit(f *os.File, tmp, name string, ifNotExist bool, sum []byte, contentType string, meta map[string]string) error {
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return err
 	}
-	data, err := encodeAttrs(info, sum, contentType, maps.Clone(meta))
+	rec := newRecord(info, sum, contentType, maps.Clone(meta))
+	data, err := json.Marshal(rec)
 	if err != nil {
 		f.Close()
 		return err
@@ -99,46 +92,106 @@ func (b *bucket) commit(f *os.File, tmp, name string, ifNotExist bool, sum []byt
 	}
 	unlock := b.lock(name)
 	defer unlock()
-	if err := b.place(tmp, rel(name), ifNotExist); err != nil {
+	fresh := false
+	if !inXattr {
+		if fresh, err = b.writeAttrs(name, rec); err != nil {
+			return err
+		}
+	}
+	src := tempInRoot(tmp)
+	if placed, err := b.place(src, name, ifNotExist); placed {
+		if inXattr {
+			b.removeAttrsFile(name) // an older version's, if it had one
+		}
+		return err // nil, or the fsync's
+	} else if err != nil {
+		if fresh {
+			b.removeAttrsFile(name) // its one record describes the temporary file
+		}
+		if _, serr := b.root.Lstat(src); errors.Is(err, fs.ErrNotExist) && serr != nil {
+			// The root no longer finds the temporary file where the
+			// reserved root made it: not a missing name.
+			return fmt.Errorf("%q: the temporary file is not at %s any more (was %s moved or replaced while the store was open? reopen the store): %v", name, filepath.ToSlash(src), reserved, serr)
+		}
 		return b.inTheWay(name, err)
 	}
-	if err := b.syncDir(filepath.Dir(rel(name))); err != nil {
-		return b.mapErr(name, err)
-	}
-	if inXattr {
-		_ = b.root.Remove(attrsRel(name)) // an older version's, if it had one
-		return nil
-	}
-	return b.writeAttrs(name, data)
+	return nil
 }
 
-// testHook, set by tests, runs before a step that a link swapped in
-// meanwhile could redirect: op is "place" or "delete", name the object's.
+// testHook, set by tests, runs before the steps that tests interleave
+// with other programs' changes: "place" (name: the object's) before a
+// file is renamed or linked to its name, "delete" before an object is
+// removed, "attrs" before an attributes file is renamed into place,
+// "opendir" before a directory is opened and "fsync" before one is
+// fsynced (name: the directory's, relative to the root).
 var testHook func(op, name string)
 
-// place puts tmp at dst (both relative to the root), creating dst's
-// directories; a concurrent Delete may remove an emptied directory
-// between the two, hence the retries. Each step resolves its names anew
-// through the root, so a link swapped in between cannot lead outside.
-func (b *bucket) place(tmp, dst string, ifNotExist bool) error {
-	var err error
+// durabilityErr is the error of a Put, Copy or Rename whose file is in
+// place but whose directory could not be fsynced.
+func durabilityErr(name string, err error) error {
+	return fmt.Errorf("%q is in place, but fsync of its directory failed, so a crash may lose it: %w", name, err)
+}
+
+// place moves the file at src (relative to the root) to name, making
+// name's directories, and fsyncs the directory it lands in; placed tells
+// whether the file is at name (the error is then the fsync's). A concurrent
+// Delete may remove an emptied directory between the two steps, hence
+// the retries. Each step resolves its names anew through the root, so a
+// link swapped in between cannot lead outside; and the directory is
+// opened (for the fsync) before the move and checked not to be the
+// reserved directory, so that nothing after the move but the fsync
+// itself can fail.
+func (b *bucket) place(src, name string, ifNotExist bool) (placed bool, err error) {
+	dst := rel(name)
+	dir := filepath.Dir(dst)
 	for range 5 {
-		if err = b.root.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+		if err = b.mkdirs(dir); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err == errInReserved {
+				err = reservedErr(name)
+			}
+			return false, err
+		}
+		var d *os.File
+		if d, err = b.openDir(dir); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return false, err
+		}
+		if dir != "." {
+			if info, err := d.Stat(); err != nil || b.isReserved(info) {
+				d.Close()
+				if err == nil {
+					err = reservedErr(name)
+				}
+				return false, err
+			}
 		}
 		if testHook != nil {
 			testHook("place", filepath.ToSlash(dst))
 		}
 		if ifNotExist {
-			err = b.root.Link(tmp, dst)
+			err = b.root.Link(src, dst)
 		} else {
-			err = b.root.Rename(tmp, dst)
+			err = b.root.Rename(src, dst)
 		}
+		if err == nil {
+			err = b.fsyncDir(d, filepath.ToSlash(dir))
+			d.Close()
+			if err != nil {
+				return true, durabilityErr(name, err)
+			}
+			return true, nil
+		}
+		d.Close()
 		if !errors.Is(err, fs.ErrNotExist) {
-			return err
+			return false, err
 		}
 	}
-	return err
+	return false, err
 }
 
 // inTheWay explains the errors of placing a file where a directory is, or

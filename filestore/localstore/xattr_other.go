@@ -11,6 +11,10 @@ import (
 // then matched by size and modification time alone.
 func inode(fs.FileInfo) uint64 { return 0 }
 
+// hardLinks is 0 where the platform does not tell: Rename then leaves
+// hard links to rename(2).
+func hardLinks(fs.FileInfo) uint64 { return 0 }
+
 // Without extended attributes the attributes file beside the tree serves.
 func setXattr(*os.File, []byte) error { return errNoXattrs }
 

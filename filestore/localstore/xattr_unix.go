@@ -19,6 +19,14 @@ func inode(info fs.FileInfo) uint64 {
 	return 0
 }
 
+// hardLinks is the file's number of hard links.
+func hardLinks(info fs.FileInfo) uint64 {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 0
+}
+
 // setXattr sets the open file's attributes by its descriptor: no path is
 // resolved, so no link can redirect them.
 func setXattr(f *os.File, data []byte) error {
