@@ -31,6 +31,9 @@ var errLoadTimeout = errors.New("cache: load timed out")
 // joinFlight returns the result of key's flight, starting one running
 // run if none is under way; it stops waiting when ctx ends.
 func (c *Cache[V]) joinFlight(ctx context.Context, key string, run func(ctx context.Context) (*entry[V], error)) (*entry[V], error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // no flight for a caller that will not wait
+	}
 	c.flightMu.Lock()
 	f := c.flights[key]
 	if f == nil || f.ctx.Err() != nil { // none, or one past its end

@@ -34,8 +34,10 @@ func (f StoreFunc[V]) Save(ctx context.Context, batch map[string]V) error { retu
 // then, another write overlapped this one and the key is deleted (the
 // order in which s took the two is unknown, so neither value may stay).
 // A failed save leaves the key uncached, so that the next load reads s;
-// if the marker cannot be written, Set fails without saving. V must be
-// the Cache's value type.
+// if the marker cannot be written, Set fails without saving. Should the
+// process die between marker and value, the key stays a miss (loads of it
+// are not cached) until the marker expires, after the load timeout plus
+// a second. V must be the Cache's value type.
 func WithStore[V any](s Store[V]) Option {
 	return func(o *options) error {
 		if s == nil {
