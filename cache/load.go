@@ -37,7 +37,6 @@ func (c *Cache[V]) loadFlight(ctx context.Context, key string, load func(context
 			return e, nil // another process loaded it
 		}
 		defer c.holdLoadLock(ctx, held)()
-		stale = "" // awaitLoadLock looked again: nothing stale was there
 	}
 	for range 3 {
 		lease, res, err := c.takeLease(ctx, key, stale)
