@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -14,7 +15,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sync/singleflight"
+	"go.opentelemetry.io/otel"
 
 	"github.com/groundwork-go/groundwork/lock"
 )
@@ -54,26 +55,32 @@ type Cache[V any] struct {
 	tagMu   sync.RWMutex
 	tagSeen map[string]string
 
-	// epoch grows with every write and every invalidation received (and
-	// on resubscribe); fillMu orders L1 fills after their epoch check
-	// against invalidations, so that what a read or write saw before
-	// another write never lands in L1 after it.
-	fillMu     sync.Mutex
-	epoch      atomic.Uint64
-	subscribed atomic.Bool // L1 is filled only while invalidations arrive
+	// ep keeps what a read or write saw before an invalidation out of
+	// the local layers (local.go).
+	ep epochs
+	// healthy: invalidations are known to arrive (the subscription is
+	// confirmed and answers pings). The local layers serve and fill only
+	// while it holds.
+	healthy atomic.Bool
 
-	flight     singleflight.Group
-	refreshing sync.Map     // keys being refreshed ahead
-	locker     *lock.Locker // WithDistributedLoad
-	through    Store[V]     // WithStore
-	behind     *writeBehind[V]
+	flightMu   sync.Mutex
+	flights    map[string]*flight[V]
+	refreshing sync.Map // keys being refreshed ahead
+	// forceRefresh makes every hit due for a refresh (tests only:
+	// export_test.go), so that a refresh races a write on cue.
+	forceRefresh atomic.Bool
+	locker       *lock.Locker // WithDistributedLoad
+	through      Store[V]     // WithStore
+	behind       *writeBehind[V]
 
 	stats  counters
+	tel    *telemetry
 	closed atomic.Bool
 	bgMu   sync.Mutex // orders background starts before Close's Wait
 	bgCtx  context.Context
 	stop   context.CancelFunc
-	ps     *redis.PubSub // invalidations; nil without Redis or a local layer
+	psMu   sync.Mutex
+	ps     *redis.PubSub // the invalidation subscription of the moment
 	wg     sync.WaitGroup
 }
 
@@ -81,7 +88,8 @@ type Cache[V any] struct {
 // in-process cache only when client is nil.
 func New[V any](client redis.UniversalClient, opts ...Option) (*Cache[V], error) {
 	o := options{prefix: "cache:", localSize: 10_000, localTTL: time.Minute, ttl: time.Hour, jitter: 0.1,
-		negativeTTL: 10 * time.Second, codec: JSON{}, logger: slog.Default()}
+		negativeTTL: 10 * time.Second, codec: JSON{}, logger: slog.Default(), loadTimeout: 30 * time.Second,
+		pingEvery: time.Second, meter: otel.GetMeterProvider()}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, fmt.Errorf("%w: nil Option", ErrInvalid)
@@ -102,11 +110,13 @@ func New[V any](client redis.UniversalClient, opts ...Option) (*Cache[V], error)
 	}
 	var id [8]byte
 	_, _ = crand.Read(id[:])
-	c := &Cache[V]{rdb: client, o: o, id: hex.EncodeToString(id[:]), tagSeen: map[string]string{}}
+	c := &Cache[V]{rdb: client, o: o, id: hex.EncodeToString(id[:]), tagSeen: map[string]string{},
+		flights: map[string]*flight[V]{}}
+	c.ep.seed = maphash.MakeSeed()
 	c.seen, _ = lru.New[uint64, struct{}](seenWrites) // size > 0: no error
 	c.bgCtx, c.stop = context.WithCancel(context.Background())
 	if o.distLoad {
-		c.locker = lock.New(client, lock.WithKeyPrefix(o.prefix+"load:"))
+		c.locker = lock.New(client, lock.WithKeyPrefix(c.lockPrefix()))
 	}
 	if o.localSize > 0 {
 		c.l1, _ = lru.New[string, *entry[V]](o.localSize)
@@ -121,20 +131,18 @@ func New[V any](client redis.UniversalClient, opts ...Option) (*Cache[V], error)
 	} else {
 		c.through = store
 	}
+	c.tel = newTelemetry(c)
 	if client == nil || (c.l1 == nil && c.hotL == nil) {
-		c.subscribed.Store(true)
+		c.healthy.Store(true) // nothing to invalidate, or no one to miss it
 		return c, nil
 	}
-	c.ps = client.Subscribe(c.bgCtx, c.channel())
-	c.background(func(ctx context.Context) { c.listen(ctx, c.ps) })
+	c.background(c.listen)
 	return c, nil
 }
 
 // seenWrites bounds how many recent writes an instance remembers for
 // read-your-writes: a token for a write older than that reads Redis.
 const seenWrites = 8192
-
-func (c *Cache[V]) redisKey(key string) string { return c.o.prefix + key }
 
 func (c *Cache[V]) check(key string) error {
 	switch {
@@ -162,58 +170,78 @@ func (c *Cache[V]) Get(ctx context.Context, key string) (V, error) {
 	return e.v, nil
 }
 
-// lookup finds key's entry in L1, else in Redis.
+// lookup finds key's entry in the local layers, else in Redis.
 func (c *Cache[V]) lookup(ctx context.Context, key string) (*entry[V], error) {
+	e, _, err := c.lookupStale(ctx, key)
+	return e, err
+}
+
+// lookupStale is lookup that also returns, on a miss for a stale entry
+// (one of its tags was invalidated), that entry's head, which a lease may
+// replace.
+func (c *Cache[V]) lookupStale(ctx context.Context, key string) (e *entry[V], stale string, err error) {
 	if err := c.check(key); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if e, ok := c.getLocal(ctx, key); ok {
-		return e, nil
+		return e, "", nil
 	}
 	if c.rdb == nil {
-		return nil, ErrMiss
+		return nil, "", ErrMiss
 	}
-	epoch := c.epoch.Load()
+	s := c.ep.snap(key)
 	raw, ttl, err := c.readRedis(ctx, key)
-	if errors.Is(err, redis.Nil) {
+	switch {
+	case errors.Is(err, redis.Nil):
 		c.stats.l2Misses.Add(1)
-		return nil, ErrMiss
+		return nil, "", ErrMiss
+	case err != nil:
+		// Redis cannot be reached: a local copy kept while the
+		// invalidation channel was live is the best there is.
+		if !c.healthy.Load() {
+			if e, ok := c.localCopy(ctx, key); ok {
+				return e, "", nil
+			}
+		}
+		return nil, "", fmt.Errorf("cache: get %q: %w", key, err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("cache: get %q: %w", key, err)
-	}
-	e, err := c.decode(raw)
-	if err != nil {
-		return nil, fmt.Errorf("cache: get %q: %w", key, err)
+	e, err = c.decode(raw)
+	switch {
+	case errors.Is(err, errPlaceholder): // a load or a write is under way
+		c.stats.l2Misses.Add(1)
+		return nil, "", ErrMiss
+	case err != nil:
+		return nil, "", fmt.Errorf("cache: get %q: %w", key, err)
 	}
 	if len(e.tags) > 0 {
 		current, err := c.tagsCurrentInRedis(ctx, e.tags)
 		if err != nil {
-			return nil, fmt.Errorf("cache: get %q: %w", key, err)
+			return nil, "", fmt.Errorf("cache: get %q: %w", key, err)
 		}
 		if !current { // a tag was invalidated since the entry was written
 			c.stats.l2Misses.Add(1)
-			return nil, ErrMiss
+			return nil, e.head(), ErrMiss
 		}
 	}
 	c.stats.l2Hits.Add(1)
 	if ttl > 0 {
 		e.staleAt = time.Now().Add(ttl)
-		c.fill(key, e, ttl, epoch)
+		c.fill(key, e, ttl, s)
 	}
-	return e, nil
+	return e, "", nil
 }
 
 // readRedis reads key's raw entry, and its remaining ttl when a local
 // layer or refresh-ahead needs it (else ttl is 0: one command, not two).
 func (c *Cache[V]) readRedis(ctx context.Context, key string) (raw []byte, ttl time.Duration, err error) {
+	rk := c.redisKey(key)
 	if c.l1 == nil && c.hotL == nil && c.o.beta == 0 {
-		raw, err = c.rdb.Get(ctx, c.redisKey(key)).Bytes()
+		raw, err = c.rdb.Get(ctx, rk).Bytes()
 		return raw, 0, err
 	}
 	pipe := c.rdb.Pipeline()
-	get := pipe.Get(ctx, c.redisKey(key))
-	pttl := pipe.PTTL(ctx, c.redisKey(key))
+	get := pipe.Get(ctx, rk)
+	pttl := pipe.PTTL(ctx, rk)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, 0, err
 	}
@@ -235,19 +263,18 @@ func (c *Cache[V]) Set(ctx context.Context, key string, v V, opts ...SetOption) 
 	if err := so.check(key); err != nil {
 		return fmt.Errorf("cache: set: %w", err)
 	}
-	if c.through != nil {
-		if err := c.through.Save(ctx, map[string]V{key: v}); err != nil {
-			return fmt.Errorf("cache: set %q: store: %w", key, err)
-		}
+	var write uint64
+	var err error
+	switch {
+	case c.through != nil:
+		write, err = c.setThrough(ctx, key, v, so)
+	case c.behind != nil:
+		write, err = c.setBehind(ctx, key, v, so)
+	default:
+		write, err = c.store(ctx, key, &entry[V]{v: v}, c.jittered(so.ttl), so.tags, c.ep.snap(key))
 	}
-	write, err := c.store(ctx, key, &entry[V]{v: v}, c.jittered(so.ttl), so.tags)
 	if err != nil {
 		return err
-	}
-	if c.behind != nil {
-		if err := c.behind.add(key, v); err != nil {
-			return fmt.Errorf("cache: set %q: cached, not queued for the store: %w", key, err)
-		}
 	}
 	if so.token != nil {
 		*so.token = Token{Key: key, write: write}
@@ -255,22 +282,24 @@ func (c *Cache[V]) Set(ctx context.Context, key string, v V, opts ...SetOption) 
 	return nil
 }
 
-// store writes e to Redis under tags, announces it, then keeps it in L1.
-// It returns the write's id.
-func (c *Cache[V]) store(ctx context.Context, key string, e *entry[V], ttl time.Duration, tags []string) (uint64, error) {
+// store writes e to Redis under tags, announces it, then keeps it in L1
+// unless a write or invalidation of key overlapped it since s. It
+// returns the write's id. A plain SET: it replaces any lease, so a load
+// under way cannot fill over it.
+func (c *Cache[V]) store(ctx context.Context, key string, e *entry[V], ttl time.Duration, tags []string, s snapshot) (uint64, error) {
 	write := newWriteID()
+	e.id = write
 	c.seen.Add(write, struct{}{})
-	epoch := c.epoch.Load()
 	e.staleAt = time.Now().Add(ttl)
 	if c.rdb == nil {
 		e.tags = c.localTagVersions(tags)
-		c.afterWrite(key, e, ttl, epoch, true)
+		c.afterWrite(key, e, ttl, s, true)
 		return write, nil
 	}
 	if len(tags) > 0 {
 		var err error
 		if e.tags, err = c.tagVersions(ctx, key, tags, ttl); err != nil {
-			c.afterWrite(key, nil, 0, epoch, false)
+			c.afterWrite(key, nil, 0, s, false)
 			return 0, fmt.Errorf("cache: set %q: %w", key, err)
 		}
 	}
@@ -283,7 +312,7 @@ func (c *Cache[V]) store(ctx context.Context, key string, e *entry[V], ttl time.
 	pipe.Set(ctx, c.redisKey(key), raw, ttl)
 	pipe.Publish(ctx, c.channel(), c.message(write, msgKey, key))
 	_, err = pipe.Exec(ctx)
-	c.afterWrite(key, e, ttl, epoch, err == nil)
+	c.afterWrite(key, e, ttl, s, err == nil)
 	if err != nil {
 		return 0, fmt.Errorf("cache: set %q: %w", key, err)
 	}
@@ -334,10 +363,16 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 // GetOrLoad returns key's value, loading it on a miss. Concurrent misses
 // for one key in this process run load once and share its result. A load
 // returning ErrNotFound caches the absence for the negative TTL; any other
-// load error is returned and not cached. The load runs with a context that
-// is not cancelled with this caller's (others may wait for it); this
-// caller stops waiting when ctx ends. With WithRefreshAhead, a hit close
-// to its expiry may start a reload in the background (see there).
+// load error is returned and not cached. What a load returns is cached
+// only if no write of the key (Set, Delete, InvalidateTags of its tags)
+// came while it ran: the write wins. With WithWriteBehind, a write still
+// waiting for the store is served instead of loading.
+//
+// The load runs with a context that ends at the load timeout
+// (WithLoadTimeout), at Close, or once every caller waiting for it has
+// given up; this caller stops waiting when ctx ends. With
+// WithRefreshAhead, a hit close to its expiry may start a reload in the
+// background (see there).
 func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (V, error), opts ...LoadOption) (V, error) {
 	var zero V
 	if load == nil {
@@ -356,7 +391,7 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 		return zero, ErrNotFound
 	case err == nil:
 		if c.dueForRefresh(e) {
-			c.refreshAhead(key, load, so)
+			c.refreshAhead(key, load, so, e)
 		}
 		return e.v, nil
 	case errors.Is(err, ErrClosed) || errors.Is(err, ErrInvalid):
@@ -364,60 +399,22 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 	case !errors.Is(err, ErrMiss) && !c.o.fallback:
 		return zero, err
 	}
-	ch := c.flight.DoChan(key, func() (any, error) {
-		lctx := context.WithoutCancel(ctx)
-		// A caller that missed just before an earlier load stored its
-		// value starts a new flight: look again before loading.
-		if e, err := c.lookup(lctx, key); err == nil {
-			return e, nil
-		}
-		if c.locker != nil {
-			held, e, err := c.awaitLoadLock(lctx, key)
-			if held == nil {
-				return e, err // another process loaded it, or Redis failed
-			}
-			defer held.Release(lctx)
-		}
-		return c.loadAndStore(lctx, key, load, so)
+	e, err = c.joinFlight(ctx, key, func(fctx context.Context) (*entry[V], error) {
+		return c.loadFlight(fctx, key, load, so)
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return zero, r.Err
-		}
-		if e := r.Val.(*entry[V]); !e.negative {
-			return e.v, nil
-		}
-		return zero, ErrNotFound
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	}
-}
-
-// loadAndStore runs load and caches what it returns: the value, or the
-// absence for ErrNotFound. A failure to cache is logged, not returned:
-// the caller has its value.
-func (c *Cache[V]) loadAndStore(ctx context.Context, key string, load func(context.Context) (V, error), so setOptions) (*entry[V], error) {
-	c.stats.loads.Add(1)
-	start := time.Now()
-	v, err := load(ctx)
-	e, ttl := &entry[V]{v: v, delta: min(time.Since(start), maxDelta)}, c.jittered(so.ttl)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		e, ttl = &entry[V]{negative: true}, c.o.negativeTTL
 	case err != nil:
-		c.stats.loadErrors.Add(1)
-		return nil, err
+		return zero, err
+	case e.negative:
+		return zero, ErrNotFound
 	}
-	if _, serr := c.store(ctx, key, e, ttl, so.tags); serr != nil {
-		c.o.logger.Warn("cache: caching a loaded value failed", "key", key, "err", serr)
-	}
-	return e, nil
+	return e.v, nil
 }
 
 // Shutdown saves what write-behind holds (waiting until ctx ends at the
 // most), then closes the cache as Close does. Writes the store has not
-// taken by then are lost: the error says how many (ErrUnsaved).
+// taken by then are lost: the error says how many (ErrUnsaved). Loads
+// under way are cancelled, and waited for.
 func (c *Cache[V]) Shutdown(ctx context.Context) error {
 	c.bgMu.Lock()
 	first := !c.closed.Swap(true)
@@ -430,10 +427,13 @@ func (c *Cache[V]) Shutdown(ctx context.Context) error {
 		errs = append(errs, c.behind.shutdown(ctx))
 	}
 	c.stop()
+	c.psMu.Lock()
 	if c.ps != nil {
-		errs = append(errs, c.ps.Close())
+		_ = c.ps.Close() // interrupts the listener's Receive
 	}
+	c.psMu.Unlock()
 	c.wg.Wait()
+	c.tel.close()
 	return errors.Join(errs...)
 }
 
@@ -449,6 +449,12 @@ func (c *Cache[V]) Close() error {
 // background runs f on its own goroutine until Close, unless the cache
 // is closed already.
 func (c *Cache[V]) background(f func(ctx context.Context)) bool {
+	return c.spawn(func() { f(c.bgCtx) })
+}
+
+// spawn runs f on its own goroutine, which Close waits for, unless the
+// cache is closed already.
+func (c *Cache[V]) spawn(f func()) bool {
 	c.bgMu.Lock()
 	defer c.bgMu.Unlock()
 	if c.closed.Load() {
@@ -457,41 +463,7 @@ func (c *Cache[V]) background(f func(ctx context.Context)) bool {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		f(c.bgCtx)
+		f()
 	}()
 	return true
-}
-
-// loadLockTTL is the ttl of the distributed load lock, kept alive by its
-// watchdog for as long as the load runs.
-const loadLockTTL = 10 * time.Second
-
-// awaitLoadLock takes the load lock for key, or waits until another
-// process's load has stored the value (returned with a nil lock) or its
-// lock is gone (then tries again). Having the lock, it looks at Redis once
-// more, since the last holder may have stored the value just before.
-func (c *Cache[V]) awaitLoadLock(ctx context.Context, key string) (*lock.Lock, *entry[V], error) {
-	for {
-		lk, err := c.locker.Obtain(ctx, key, loadLockTTL, lock.WithWatchdog())
-		switch {
-		case err == nil:
-			if e, err := c.lookup(ctx, key); err == nil {
-				_ = lk.Release(ctx)
-				return nil, e, nil
-			}
-			return lk, nil, nil
-		case !errors.Is(err, lock.ErrNotObtained):
-			return nil, nil, fmt.Errorf("cache: load lock for %q: %w", key, err)
-		}
-		// Someone else loads: wait for the value or for the lock to go.
-		for {
-			if e, err := c.lookup(ctx, key); err == nil {
-				return nil, e, nil
-			}
-			if _, err := c.locker.Holder(ctx, key); errors.Is(err, lock.ErrNotHeld) {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
 }

@@ -82,7 +82,8 @@ func TestGetSetDelete(t *testing.T) {
 	if err := raw.Set(ctx, "b", []byte{0, 1, 2, 255}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := rdb.Get(ctx, "raw:b").Bytes(); string(got) != "v\x00\x00\x00\x01\x02\xff" {
+	// Under <prefix>k:<key>: kind, 8-byte write id, Δ, tag count, payload.
+	if got, _ := rdb.Get(ctx, "raw:k:b").Bytes(); len(got) != 9+2+4 || got[0] != 'v' || string(got[9:]) != "\x00\x00\x00\x01\x02\xff" {
 		t.Fatalf("stored %q", got)
 	}
 	if _, err := c.Get(ctx, ""); !errors.Is(err, cache.ErrInvalid) {
@@ -100,7 +101,7 @@ func TestTTLJitter(t *testing.T) {
 		if err := c.Set(ctx, k, i); err != nil {
 			t.Fatal(err)
 		}
-		d := rdb.PTTL(ctx, "cache:"+k).Val()
+		d := rdb.PTTL(ctx, "cache:k:"+k).Val()
 		lo, hi = min(lo, d), max(hi, d)
 	}
 	if lo < 89*time.Second || hi > 110*time.Second || hi-lo < 5*time.Second {

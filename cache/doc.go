@@ -21,58 +21,101 @@
 //
 // # Keys
 //
-// An entry lives in Redis under <prefix><key> (prefix "cache:" unless
-// WithPrefix). Its value is a header — one byte 'v' (a value) or 'n' (a
-// cached absence), how long the load took, the entry's tags with their
-// versions — then the value, encoded with JSON unless WithCodec ([]byte
-// values are stored as they are). A tag has a version under
-// <prefix>tag:{<tag>} and an index of its entries under
-// <prefix>tag:{<tag>}:keys (one slot per tag). Invalidations travel on
-// the Pub/Sub channel <prefix>__invalidate. Distributed loads lock
-// <prefix>load:<key> (package lock).
+// Everything a cache keeps in Redis lives under its prefix ("cache:"
+// unless WithPrefix), in one namespace per kind, so that no key a caller
+// chooses can reach a tag's version or index or a load lock:
+//
+//	<prefix>k:<key>           the entry (or a lease or write marker in its place)
+//	<prefix>t:{<tag>}         a tag's version
+//	<prefix>t:{<tag>}:keys    the index of the tag's entries (same slot)
+//	<prefix>l:{<key>}         the distributed load lock (package lock)
+//	<prefix>l:{<key>}:fence   its fencing counter
+//
+// An entry's value is a head — one byte 'v' (a value) or 'n' (a cached
+// absence), then the 8-byte id of the write that stored it — then how
+// long the load took, the entry's tags with their versions, then the
+// value, encoded with JSON unless WithCodec ([]byte values are stored as
+// they are). A lease ('l') or a write marker ('w') is a head alone.
+// Invalidations travel on the Pub/Sub channel <prefix>__invalidate.
+//
+// This layout replaced, before 1.0, one that put entries at
+// <prefix><key> beside tags at <prefix>tag:{<tag>} and locks at
+// <prefix>load:{<key>}, where a user key such as "tag:{t}:keys" broke tag
+// t: a cache of this version neither reads nor removes entries written
+// by an older one (they expire), so instances of both should not share a
+// prefix during an upgrade.
 //
 // # Loading
 //
 // GetOrLoad runs the loader once per process for concurrent misses of one
-// key (singleflight, with a second look at Redis before loading); other
-// processes may load the same key too, unless WithDistributedLoad: then one
-// process in all loads it, holding a lock (package lock, with a watchdog)
-// while the others wait for the value in Redis, each bounded by its ctx. A
-// loader's ErrNotFound is cached for the negative TTL (default 10s); other
-// loader errors are not cached. TTLs are spread by ±10% (WithJitter) so
-// that entries written together do not expire together.
+// key (a shared flight, with a second look at Redis before loading);
+// other processes may load the same key too, unless WithDistributedLoad:
+// then one process in all loads it, holding a lock (package lock, with a
+// watchdog) while the others poll Redis, with backoff, for its value. A
+// loader's ErrNotFound is cached for the negative TTL (default 10s);
+// other loader errors are not cached. TTLs are spread by ±10%
+// (WithJitter) so that entries written together do not expire together.
+//
+// A write wins over a load. Before the loader reads the system of record,
+// the load puts a lease in the entry's place in Redis; it stores what it
+// read only if the lease is still there, in one script. A Set, a Delete or
+// an InvalidateTags of its tags in between replaces the lease (or the
+// tags' versions), so the value read before the write is returned to the
+// caller but never cached after it (Facebook's memcache leases). Loads in
+// several processes share one lease; a lease that expires (WithLoadTimeout
+// plus a second) fails the fill: a miss, never a stale value.
+//
+// A load is bounded: it runs with a ctx that ends at the load timeout
+// (WithLoadTimeout, default 30s), at Close, or when every caller waiting
+// for it has given up; each caller stops waiting when its own ctx ends. A
+// loader that ignores its ctx does not hold its key up: once its flight
+// is over, the next miss loads afresh (and the distributed lock is
+// released). Close waits for loaders to return.
 //
 // With WithRefreshAhead(β), a GetOrLoad hit reloads the key in the
 // background with probability rising as expiry nears (XFetch: when
 // now − Δ·β·ln(rand) ≥ expiry, Δ the last load's duration), so that a key
 // read steadily is reloaded shortly before it expires and no caller waits
 // for a load. The reload runs once at a time per key in the process (and
-// across processes with WithDistributedLoad); it stops at Close.
+// across processes with WithDistributedLoad); it replaces the entry only
+// if no write replaced it meanwhile; it stops at Close.
 //
 // # Stores
 //
-// WithStore makes Set write-through: the store first, then the cache; a
-// store error leaves the cache unchanged. WithWriteBehind makes it
-// write-behind: the cache first, the store later, writes to a key
-// coalesced, saved in batches by size or interval, failed batches retried
-// with backoff; Stats().PendingWrites counts what waits. Shutdown and Close
-// save what waits; writes not saved when the process dies are lost (the
-// loss window: up to one interval, longer while the store fails). Delete
-// and InvalidateTags empty the cache, not the store.
+// WithStore makes Set write-through: a write marker takes the key's place
+// in Redis, the store saves the value, then the value replaces the marker
+// — unless another write replaced the marker meanwhile: then the two
+// writes overlapped, the store's order is unknown, and the key is deleted
+// so that the next load reads the store. A failed save, or a Redis
+// failure after it, leaves the key uncached, never the old value; if the
+// marker cannot be written, Set fails before saving.
+//
+// WithWriteBehind makes it write-behind: the cache first, the store
+// later, writes to a key coalesced, saved in batches by size or interval,
+// failed batches retried with backoff; Stats().PendingWrites counts what
+// waits. GetOrLoad serves a write still waiting for the store rather than
+// load the store's older value. Shutdown and Close save what waits;
+// writes not saved when the process dies are lost (the loss window: up to
+// one interval, longer while the store fails). Delete and InvalidateTags
+// empty the cache, not the store.
 //
 // # Consistency across instances
 //
-// Set, Delete and a load write Redis and publish the key in one pipeline;
-// every instance drops it from its local layers when the message arrives,
-// so after a write returns, other instances serve the new value once the
-// invalidation has arrived and not the old one after that. A read (or
-// write) that overlapped an invalidation or another write does not fill
-// L1: what it saw may be older. The local layers are filled only while the
-// invalidation subscription is live and are emptied whenever it is
-// re-established, since Pub/Sub loses what is published while a
-// subscriber is away; the L1 ttl (WithLocal, default 1 minute) bounds
-// staleness should a message still be lost. Why a channel and not CLIENT
-// TRACKING: see invalidate.go.
+// Set, Delete and a load write Redis and publish the key in one pipeline
+// or script; every instance drops it from its local layers when the
+// message arrives, so after a write returns, other instances serve the new
+// value once the invalidation has arrived and not the old one after that.
+// A read (or write) that overlapped an invalidation or another write of
+// the same key does not fill L1: what it saw may be older (writes of
+// other keys do not stop it). The local layers serve and fill only while
+// the invalidation subscription is known to be live — confirmed, and
+// answering a ping after every second of silence (WithInvalidationPing),
+// since a half-open connection reports nothing and delivers nothing —
+// and are emptied whenever it is re-established, since Pub/Sub loses what
+// is published while a subscriber is away. While it is not live, reads go
+// to Redis. The L1 ttl (WithLocal, default 1 minute) bounds staleness
+// should a message still be lost. Why a channel and not CLIENT TRACKING:
+// see invalidate.go.
 //
 // Tags: InvalidateTags gives each tag a new version in one script, so that
 // every entry written under the old version is stale at once for every
@@ -89,15 +132,30 @@
 //
 // When Redis cannot be reached, Get serves what the local layers hold and
 // otherwise returns the error; a zero value is never returned as a hit.
-// GetOrLoad returns the error too, or calls the loader with
-// WithFallbackToLoader.
+// GetOrLoad returns the error too, or calls the loader (without caching
+// what it returns) with WithFallbackToLoader — also when Redis fails
+// while it waits for another process's load.
+//
+// # Metrics
+//
+// OpenTelemetry instruments, on the MeterProvider of WithMeterProvider
+// (default the global one), every data point carrying cache.prefix:
+// cache.lookups (by cache.layer l1|l2 and cache.result hit|miss),
+// cache.loads (by outcome ok|not_found|error), cache.load.duration (a
+// histogram in seconds, by outcome), cache.refreshes, cache.fills.refused
+// (loaded values not cached because a write came first),
+// cache.invalidations (received), cache.evictions,
+// cache.invalidation.live (1 while the local layers serve), and with
+// write-behind cache.write_behind.pending and cache.write_behind.saves
+// (by outcome). Stats returns the same counts.
 //
 // # Errors
 //
 // ErrMiss (not cached), ErrNotFound (a cached absence), ErrClosed,
 // ErrInvalid (empty key or tag, bad options, a malformed entry or token),
-// ErrUnsaved (write-behind writes given up at Shutdown); Redis and store
-// failures are wrapped with the operation and key.
+// ErrUnsaved (write-behind writes given up at Shutdown); a load past
+// WithLoadTimeout returns an error wrapping context.DeadlineExceeded;
+// Redis and store failures are wrapped with the operation and key.
 //
 // # As
 //

@@ -2,16 +2,27 @@ package cache
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 )
 
-// Entry kinds in Redis: the first byte of the stored value.
+// Kinds of what sits under a key in Redis: the first byte of the stored
+// value. A lease ('l') or a write marker ('w') holds the place of an entry
+// while a load or a write-through save is under way (see lease.go); a
+// reader sees either as a miss.
 const (
 	kindValue    = 'v'
 	kindNegative = 'n'
+	kindLease    = 'l'
+	kindWriting  = 'w'
 )
+
+// headLen is the length of a stored value's head: its kind and its id, a
+// random 8 bytes that change with every write. A conditional fill compares
+// heads (see lease.go).
+const headLen = 9
 
 // tagVersionLen is the length of a tag version: 16 hex digits.
 const tagVersionLen = 16
@@ -20,6 +31,9 @@ const tagVersionLen = 16
 type entry[V any] struct {
 	v        V
 	negative bool
+	// id names the write that stored the entry (Set, a load): its head
+	// in Redis is kind|id.
+	id uint64
 	// delta is how long the load that produced v took (0 for Set): the
 	// Δ of XFetch, how early a refresh should start.
 	delta time.Duration
@@ -32,9 +46,26 @@ type entry[V any] struct {
 // the entry is valid while the tag still has that version.
 type tagVersion struct{ tag, version string }
 
+// head is e's kind and id as stored in Redis.
+func (e *entry[V]) head() string {
+	kind := byte(kindValue)
+	if e.negative {
+		kind = kindNegative
+	}
+	return makeHead(kind, e.id)
+}
+
+func makeHead(kind byte, id uint64) string {
+	return string(binary.BigEndian.AppendUint64([]byte{kind}, id))
+}
+
+// errPlaceholder: what sits under the key is a lease or a write marker,
+// not an entry.
+var errPlaceholder = errors.New("cache: a lease, not an entry")
+
 // encode lays an entry out as stored in Redis:
 //
-//	kind byte | uvarint Δ µs | uvarint tag count | (uvarint len, tag, 16-byte version)* | payload
+//	kind byte | 8-byte id | uvarint Δ µs | uvarint tag count | (uvarint len, tag, 16-byte version)* | payload
 //
 // with the payload the codec's bytes ([]byte values as they are), empty for
 // a negative entry.
@@ -50,7 +81,7 @@ func (c *Cache[V]) encode(e *entry[V]) ([]byte, error) {
 			}
 		}
 	}
-	size := 1 + 2*binary.MaxVarintLen64 + len(payload)
+	size := headLen + 2*binary.MaxVarintLen64 + len(payload)
 	for _, t := range e.tags {
 		size += binary.MaxVarintLen64 + len(t.tag) + tagVersionLen
 	}
@@ -59,6 +90,7 @@ func (c *Cache[V]) encode(e *entry[V]) ([]byte, error) {
 	if e.negative {
 		buf[0] = kindNegative
 	}
+	buf = binary.BigEndian.AppendUint64(buf, e.id)
 	buf = binary.AppendUvarint(buf, uint64(e.delta/time.Microsecond))
 	buf = binary.AppendUvarint(buf, uint64(len(e.tags)))
 	for _, t := range e.tags {
@@ -69,8 +101,9 @@ func (c *Cache[V]) encode(e *entry[V]) ([]byte, error) {
 	return append(buf, payload...), nil
 }
 
-// decode parses what encode wrote. raw comes from Redis, where anything
-// may have written it: every length is checked.
+// decode parses what encode wrote; errPlaceholder for a lease or a write
+// marker. raw comes from Redis, where anything may have written it: every
+// length is checked.
 func (c *Cache[V]) decode(raw []byte) (*entry[V], error) {
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("%w: empty entry", ErrInvalid)
@@ -80,10 +113,16 @@ func (c *Cache[V]) decode(raw []byte) (*entry[V], error) {
 	case kindNegative:
 		e.negative = true
 	case kindValue:
+	case kindLease, kindWriting:
+		return nil, errPlaceholder
 	default:
 		return nil, fmt.Errorf("%w: entry of unknown kind %q (not written by this package?)", ErrInvalid, raw[0])
 	}
-	rest := raw[1:]
+	if len(raw) < headLen {
+		return nil, fmt.Errorf("%w: entry without an id", ErrInvalid)
+	}
+	e.id = binary.BigEndian.Uint64(raw[1:headLen])
+	rest := raw[headLen:]
 	delta, n := binary.Uvarint(rest)
 	if n <= 0 || delta > uint64(maxDelta/time.Microsecond) {
 		return nil, fmt.Errorf("%w: entry with a bad load duration", ErrInvalid)

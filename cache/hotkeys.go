@@ -3,10 +3,12 @@ package cache
 import (
 	"cmp"
 	"container/heap"
+	"context"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // HotKey is a key the hot-key detector counts among the most read.
@@ -159,4 +161,37 @@ func (h *ssHeap) Pop() any {
 	it := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return it
+}
+
+// HotKeys returns the keys the hot-key detector counts as hot now, most
+// read first; nil without WithHotKeys.
+func (c *Cache[V]) HotKeys() []HotKey {
+	if c.hot == nil {
+		return nil
+	}
+	return c.hot.topK()
+}
+
+// watchHotKeys recomputes the hot set every quarter window, starts a new
+// half window every other time, and drops keys no longer hot from the
+// hot layer.
+func (c *Cache[V]) watchHotKeys(ctx context.Context) {
+	t := time.NewTicker(c.o.hotWindow / 4)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n%2 == 0 {
+			c.hot.rotate()
+		}
+		hot := c.hot.refresh()
+		for _, k := range c.hotL.Keys() {
+			if _, ok := hot[k]; !ok {
+				c.hotL.Remove(k)
+			}
+		}
+	}
 }

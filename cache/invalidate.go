@@ -2,7 +2,9 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -26,10 +28,11 @@ import (
 // needs no server configuration.
 //
 // Pub/Sub does not deliver what was published while a subscriber was
-// disconnected, so the local layers are filled only while the
-// subscription is live, and emptied each time it is re-established.
-
-func (c *Cache[V]) channel() string { return c.o.prefix + "__invalidate" }
+// disconnected, so the local layers serve and fill only while the
+// subscription is known to be live, and are emptied each time it is
+// re-established. Known to be live: confirmed, and answering a ping
+// whenever it has been silent for a while (WithInvalidationPing) — a
+// half-open connection reports no error, it only stops delivering.
 
 // Message kinds.
 const (
@@ -71,40 +74,90 @@ func parseMessage(s string) (m invalidation, ok bool) {
 	return m, false
 }
 
-// listen runs until Close, which closes ps: go-redis does not interrupt a
-// blocked Receive on ctx, only on Close.
-func (c *Cache[V]) listen(ctx context.Context, ps *redis.PubSub) {
+// listen keeps a subscription to the invalidation channel until Close,
+// replacing it whenever it fails; while none is known to work, the local
+// layers are paused (healthy is false).
+func (c *Cache[V]) listen(ctx context.Context) {
 	bo := resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: time.Second}.NewLoopBackOff()
 	failing := false
 	for {
-		msg, err := ps.Receive(ctx)
-		if ctx.Err() != nil {
+		ps := c.rdb.Subscribe(ctx, c.channel())
+		c.psMu.Lock()
+		if ctx.Err() != nil { // Close came first: it saw no ps to close
+			c.psMu.Unlock()
+			_ = ps.Close()
 			return
 		}
-		if err != nil {
-			// go-redis reconnects on the next Receive; until the
-			// subscription is confirmed again L1 must not fill.
-			c.subscribed.Store(false)
-			if !failing {
-				c.o.logger.Warn("cache: invalidation channel failed; local layers paused until it is back", "err", err)
-				failing = true
-			}
-			select {
-			case <-time.After(bo.NextBackOff()):
-			case <-ctx.Done():
-				return
-			}
-			continue
-		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			// (Re)subscribed: anything published meanwhile was missed.
-			c.purgeLocal()
-			c.subscribed.Store(true)
+		c.ps = ps
+		c.psMu.Unlock()
+		err := c.receive(ctx, ps, func() {
 			if failing {
 				c.o.logger.Info("cache: invalidation channel back; local layers emptied")
 				failing = false
-				bo.Reset()
+			}
+			bo.Reset()
+		})
+		c.healthy.Store(false)
+		_ = ps.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		if !failing {
+			c.o.logger.Warn("cache: invalidation channel failed; local layers paused until it is back", "err", err)
+			failing = true
+		}
+		t := time.NewTimer(bo.NextBackOff())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// errNoPong: the channel stayed silent through a ping.
+var errNoPong = errors.New("cache: the invalidation channel did not answer a ping")
+
+// receive acts on what ps delivers until it fails: an error, or no answer
+// to a ping sent after pingEvery of silence. A half-open connection
+// delivers nothing and reports nothing; only the unanswered ping shows
+// it. Pub/Sub does not deliver what was published while a subscriber was
+// away, so a confirmed (re)subscription empties the local layers before
+// they serve again.
+func (c *Cache[V]) receive(ctx context.Context, ps *redis.PubSub, confirmed func()) error {
+	pinged, subscribed := false, false
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, c.o.pingEvery)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return err
+			}
+			if pinged {
+				return errNoPong
+			}
+			pinged = true
+			if err := ps.Ping(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		pinged = false
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			c.purgeLocal()
+			c.healthy.Store(true)
+			subscribed = true
+			confirmed()
+		case *redis.Pong:
+			// Replies come in order: a pong before the confirmation
+			// means the SUBSCRIBE was lost.
+			if !subscribed {
+				return errors.New("cache: the invalidation channel answered a ping but never confirmed the subscription")
 			}
 		case *redis.Message:
 			inv, ok := parseMessage(m.Payload)

@@ -2,25 +2,86 @@ package cache
 
 import (
 	"context"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // The local layers: L1 (WithLocal, WithLocalKeys) and the hot keys'
 // layer (WithHotKeys). A key is looked up in the hot layer first.
+//
+// A copy enters them only if nothing that could make it old happened
+// since it was read: no write or invalidation of its key, no tag
+// invalidation (for a tagged copy), no purge. Epochs say so: one per
+// stripe of keys, one for tags, one for everything. Per stripe, not one
+// for the cache, so that writes to other keys do not stop fills of this
+// one (one epoch made the L1 hit rate collapse under writes); 512
+// stripes make a write cancel a fill of an unrelated key rarely.
+
+const epochStripes = 512
+
+// epochs guards L1 fills against invalidations that overlap a read.
+type epochs struct {
+	mu      sync.Mutex // orders fills after their check against invalidations
+	all     atomic.Uint64
+	tags    atomic.Uint64
+	stripes [epochStripes]atomic.Uint64
+	seed    maphash.Seed
+}
+
+// snapshot is the epochs a read or write of one key began under.
+type snapshot struct {
+	all, tags, key uint64
+	stripe         *atomic.Uint64
+}
+
+func (ep *epochs) stripe(key string) *atomic.Uint64 {
+	return &ep.stripes[maphash.String(ep.seed, key)%epochStripes]
+}
+
+func (ep *epochs) snap(key string) snapshot {
+	s := ep.stripe(key)
+	return snapshot{all: ep.all.Load(), tags: ep.tags.Load(), key: s.Load(), stripe: s}
+}
+
+// unchanged reports, under mu, whether nothing invalidated key (or, for a
+// tagged copy, any tag) since s, allowing for bumps of key's own stripe.
+func (ep *epochs) unchanged(s snapshot, ownBumps uint64, tagged bool) bool {
+	return s.stripe.Load() == s.key+ownBumps && ep.all.Load() == s.all && (!tagged || ep.tags.Load() == s.tags)
+}
 
 // getLocal returns key's local copy if it is fresh: not expired, written
 // under its tags' newest versions, and reflecting every write ctx's
-// tokens name for key.
+// tokens name for key. While the invalidation channel is not known to be
+// live, the local layers are paused: they may have missed a write.
 func (c *Cache[V]) getLocal(ctx context.Context, key string) (*entry[V], bool) {
 	if c.hot != nil {
 		c.hot.record(key)
 	} else if c.l1 == nil {
 		return nil, false // no local layer at all
 	}
+	if !c.healthy.Load() {
+		c.stats.l1Misses.Add(1)
+		return nil, false
+	}
+	e, ok := c.localCopy(ctx, key)
+	if !ok {
+		c.stats.l1Misses.Add(1)
+		return nil, false
+	}
+	c.stats.l1Hits.Add(1)
+	return e, true
+}
+
+// localCopy is getLocal without the liveness check and the counting.
+func (c *Cache[V]) localCopy(ctx context.Context, key string) (*entry[V], bool) {
+	if c.l1 == nil && c.hotL == nil {
+		return nil, false
+	}
 	// Tokens first: once their writes are seen, the copies below are
 	// the writes' or newer.
 	if !c.tokensSeen(ctx, key) {
-		c.stats.l1Misses.Add(1)
 		return nil, false
 	}
 	var e *entry[V]
@@ -32,10 +93,8 @@ func (c *Cache[V]) getLocal(ctx context.Context, key string) (*entry[V], bool) {
 		e, ok = c.l1.Get(key)
 	}
 	if !ok || time.Now().After(e.expires) || !c.localTagsCurrent(e) {
-		c.stats.l1Misses.Add(1)
 		return nil, false
 	}
-	c.stats.l1Hits.Add(1)
 	return e, true
 }
 
@@ -43,7 +102,7 @@ func (c *Cache[V]) getLocal(ctx context.Context, key string) (*entry[V], bool) {
 // layer if key is hot, else in L1 if it takes key. Only while
 // invalidations are being received.
 func (c *Cache[V]) putLocal(key string, e *entry[V], ttl time.Duration) {
-	if !c.subscribed.Load() {
+	if !c.healthy.Load() {
 		return
 	}
 	localTTL := c.o.localTTL
@@ -69,12 +128,12 @@ func (c *Cache[V]) removeLocal(key string) {
 	}
 }
 
-// fill keeps what a read found, unless a write or an invalidation came
-// since the read began (epoch): what it read may be the old value.
-func (c *Cache[V]) fill(key string, e *entry[V], ttl time.Duration, epoch uint64) {
-	c.fillMu.Lock()
-	defer c.fillMu.Unlock()
-	if c.epoch.Load() == epoch {
+// fill keeps what a read (or a load) found, unless something invalidated
+// key since the read began (s): what it read may be the old value.
+func (c *Cache[V]) fill(key string, e *entry[V], ttl time.Duration, s snapshot) {
+	c.ep.mu.Lock()
+	defer c.ep.mu.Unlock()
+	if c.ep.unchanged(s, 0, len(e.tags) > 0) {
 		c.learnTags(e)
 		c.putLocal(key, e, ttl)
 	}
@@ -83,10 +142,11 @@ func (c *Cache[V]) fill(key string, e *entry[V], ttl time.Duration, epoch uint64
 // afterWrite keeps what a successful write wrote, unless another write
 // or invalidation overlapped it (their order in Redis is unknown here):
 // then, as after a failed write, the key is dropped locally.
-func (c *Cache[V]) afterWrite(key string, e *entry[V], ttl time.Duration, epoch uint64, ok bool) {
-	c.fillMu.Lock()
-	defer c.fillMu.Unlock()
-	if c.epoch.Add(1) == epoch+1 && ok {
+func (c *Cache[V]) afterWrite(key string, e *entry[V], ttl time.Duration, s snapshot, ok bool) {
+	c.ep.mu.Lock()
+	defer c.ep.mu.Unlock()
+	s.stripe.Add(1)
+	if ok && c.ep.unchanged(s, 1, len(e.tags) > 0) {
 		c.learnTags(e)
 		c.putLocal(key, e, ttl)
 		return
@@ -94,59 +154,30 @@ func (c *Cache[V]) afterWrite(key string, e *entry[V], ttl time.Duration, epoch 
 	c.removeLocal(key)
 }
 
-// invalidate drops keys locally and stops reads in flight from filling
-// them.
+// invalidate drops keys locally and stops reads of them in flight from
+// filling them.
 func (c *Cache[V]) invalidate(keys ...string) {
-	c.fillMu.Lock()
-	defer c.fillMu.Unlock()
-	c.epoch.Add(1)
+	c.ep.mu.Lock()
+	defer c.ep.mu.Unlock()
 	for _, k := range keys {
+		c.ep.stripe(k).Add(1)
 		c.removeLocal(k)
 	}
 }
 
 // purgeLocal empties the local layers.
 func (c *Cache[V]) purgeLocal() {
-	c.fillMu.Lock()
-	defer c.fillMu.Unlock()
-	c.epoch.Add(1)
+	c.ep.mu.Lock()
+	defer c.ep.mu.Unlock()
+	c.purgeLocked()
+}
+
+func (c *Cache[V]) purgeLocked() {
+	c.ep.all.Add(1)
 	if c.hotL != nil {
 		c.hotL.Purge()
 	}
 	if c.l1 != nil {
 		c.l1.Purge()
-	}
-}
-
-// HotKeys returns the keys the hot-key detector counts as hot now, most
-// read first; nil without WithHotKeys.
-func (c *Cache[V]) HotKeys() []HotKey {
-	if c.hot == nil {
-		return nil
-	}
-	return c.hot.topK()
-}
-
-// watchHotKeys recomputes the hot set every quarter window, starts a new
-// half window every other time, and drops keys no longer hot from the
-// hot layer.
-func (c *Cache[V]) watchHotKeys(ctx context.Context) {
-	t := time.NewTicker(c.o.hotWindow / 4)
-	defer t.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n%2 == 0 {
-			c.hot.rotate()
-		}
-		hot := c.hot.refresh()
-		for _, k := range c.hotL.Keys() {
-			if _, ok := hot[k]; !ok {
-				c.hotL.Remove(k)
-			}
-		}
 	}
 }

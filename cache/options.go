@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Codec turns values into bytes for Redis. []byte values bypass it; a
@@ -41,6 +43,9 @@ type options struct {
 	hotWindow   time.Duration
 	store       any // Store[V], checked by New
 	behind      *behindOptions
+	loadTimeout time.Duration
+	pingEvery   time.Duration
+	meter       metric.MeterProvider
 }
 
 // Option configures New. Each says what default it overrides.
@@ -120,7 +125,9 @@ func WithCodec(c Codec) Option {
 }
 
 // WithFallbackToLoader makes GetOrLoad call the loader when Redis cannot
-// be reached, overriding the default of returning the error.
+// be reached, overriding the default of returning the error. That holds
+// at every step: the lookup, the distributed load lock and the wait for
+// another process's load, the lease. A value loaded so is not cached.
 func WithFallbackToLoader() Option {
 	return func(o *options) error {
 		o.fallback = true
@@ -131,12 +138,57 @@ func WithFallbackToLoader() Option {
 // WithDistributedLoad makes concurrent misses of one key load once across
 // every process sharing the Redis, overriding the default of once per
 // process: the loading process holds a lock (package lock, with a
-// watchdog) on "<prefix>load:<key>", the others wait for the value to
-// appear in Redis (or the lock to be freed, then try to take it), each
-// caller bounded by its ctx. It needs a Redis client.
+// watchdog) on "<prefix>l:{<key>}", the others poll Redis (with backoff,
+// 5ms up to 200ms) until the value appears or the lock is freed (then
+// try to take it). The wait ends with the load timeout, at Close, or when
+// no caller waits any more; a Redis failure ends it too (see
+// WithFallbackToLoader). It needs a Redis client.
 func WithDistributedLoad() Option {
 	return func(o *options) error {
 		o.distLoad = true
+		return nil
+	}
+}
+
+// WithLoadTimeout bounds a load, overriding the default of 30 seconds:
+// the loader's ctx (and, with WithDistributedLoad, the wait for another
+// process's load) ends after d, and the callers waiting for it get an
+// error wrapping context.DeadlineExceeded. A loader that ignores its ctx
+// no longer holds up its key: the next miss starts a new load. A lease
+// lives d plus a second, so what a load returns after that is not cached.
+func WithLoadTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 10*time.Millisecond {
+			return fmt.Errorf("%w: WithLoadTimeout(%v): want >= 10ms", ErrInvalid, d)
+		}
+		o.loadTimeout = d
+		return nil
+	}
+}
+
+// WithInvalidationPing sets how long the invalidation channel may stay
+// silent before it is pinged, overriding the default of 1 second. If the
+// ping is not answered within as long again, the connection is taken for
+// dead (half-open, say): the local layers are paused — reads go to Redis
+// — until a new subscription is confirmed, and are then emptied.
+func WithInvalidationPing(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 10*time.Millisecond {
+			return fmt.Errorf("%w: WithInvalidationPing(%v): want >= 10ms", ErrInvalid, d)
+		}
+		o.pingEvery = d
+		return nil
+	}
+}
+
+// WithMeterProvider sets where metrics go, overriding the global
+// provider (otel.GetMeterProvider()). See the package doc, # Metrics.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) error {
+		if mp == nil {
+			return fmt.Errorf("%w: WithMeterProvider: nil provider", ErrInvalid)
+		}
+		o.meter = mp
 		return nil
 	}
 }

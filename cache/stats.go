@@ -2,7 +2,8 @@ package cache
 
 import "sync/atomic"
 
-// Stats counts what a Cache did since New.
+// Stats counts what a Cache did since New. The same counts, and a few
+// more, are exported as OpenTelemetry metrics (package doc, # Metrics).
 type Stats struct {
 	// L1Hits and L1Misses count lookups in the local layers (L1 and the
 	// hot keys'); L2Hits and L2Misses those that went on to Redis.
@@ -23,6 +24,7 @@ type Stats struct {
 type counters struct {
 	l1Hits, l1Misses, l2Hits, l2Misses atomic.Int64
 	loads, loadErrors, refreshes       atomic.Int64
+	loadsNotFound, fillsRefused        atomic.Int64
 	evictions, invalidations           atomic.Int64
 }
 

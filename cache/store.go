@@ -28,9 +28,16 @@ type StoreFunc[V any] func(ctx context.Context, batch map[string]V) error
 func (f StoreFunc[V]) Save(ctx context.Context, batch map[string]V) error { return f(ctx, batch) }
 
 // WithStore makes the cache write-through, overriding the default of
-// caching only: Set saves the value to s first and caches it only once s
-// has taken it, so a failed save leaves the cache as it was. V must be
-// the Cache's value type.
+// caching only: Set puts a write marker in the key's place in Redis (a
+// miss for readers, and loads meanwhile are not cached), saves the value
+// to s, then caches it in the marker's place. If the marker is gone by
+// then, another write overlapped this one and the key is deleted (the
+// order in which s took the two is unknown, so neither value may stay).
+// A failed save leaves the key uncached, so that the next load reads s;
+// if the marker cannot be written, Set fails without saving. Should the
+// process die between marker and value, the key stays a miss (loads of it
+// are not cached) until the marker expires, after the load timeout plus
+// a second. V must be the Cache's value type.
 func WithStore[V any](s Store[V]) Option {
 	return func(o *options) error {
 		if s == nil {
@@ -55,7 +62,10 @@ func WithStore[V any](s Store[V]) Option {
 //
 // Loss window: writes not yet saved live only in this process. If it dies
 // they are lost — at most one interval's worth, or more while s is
-// failing. Delete and InvalidateTags do not cancel waiting writes.
+// failing. Delete and InvalidateTags do not cancel waiting writes, and
+// GetOrLoad in this process serves a waiting write rather than load what
+// s holds (older); other processes do not see waiting writes, so one that
+// loads the key after its entry left Redis reads s.
 func WithWriteBehind[V any](s Store[V], batch int, interval time.Duration) Option {
 	return func(o *options) error {
 		switch {
@@ -101,9 +111,13 @@ type writeBehind[V any] struct {
 	o      behindOptions
 	logger *slog.Logger
 
-	mu       sync.Mutex
-	pending  map[string]V
-	saving   int  // keys in the batch being saved
+	mu      sync.Mutex
+	pending map[string]V
+	saving  map[string]V // the batch being saved
+	// writing counts, per key, the Sets between their Redis write and
+	// their queuing here: a load meanwhile may read the store's older
+	// value, and must not cache it.
+	writing  map[string]int
 	stopping bool // Shutdown began: no more writes
 
 	kick chan struct{} // a batch is full
@@ -118,15 +132,33 @@ type writeBehind[V any] struct {
 
 func newWriteBehind[V any](s Store[V], o behindOptions, logger *slog.Logger) *writeBehind[V] {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &writeBehind[V]{store: s, o: o, logger: logger, pending: map[string]V{},
+	w := &writeBehind[V]{store: s, o: o, logger: logger, pending: map[string]V{}, writing: map[string]int{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	go w.run()
 	return w
 }
 
-// add queues a write.
-func (w *writeBehind[V]) add(key string, v V) error {
+// begin announces a write of key about to reach Redis.
+func (w *writeBehind[V]) begin(key string) error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopping {
+		return ErrClosed
+	}
+	w.writing[key]++
+	return nil
+}
+
+// end closes what begin opened, queuing v if the cache took it (ok).
+func (w *writeBehind[V]) end(key string, v V, ok bool) error {
+	w.mu.Lock()
+	if w.writing[key]--; w.writing[key] == 0 {
+		delete(w.writing, key)
+	}
+	if !ok {
+		w.mu.Unlock()
+		return nil
+	}
 	if w.stopping {
 		w.mu.Unlock()
 		return ErrClosed
@@ -143,11 +175,23 @@ func (w *writeBehind[V]) add(key string, v V) error {
 	return nil
 }
 
+// peek returns key's last write not yet in the store, if any, and whether
+// a write of key is on its way here (busy).
+func (w *writeBehind[V]) peek(key string) (v V, ok, busy bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	busy = w.writing[key] > 0
+	if v, ok = w.pending[key]; !ok {
+		v, ok = w.saving[key]
+	}
+	return v, ok, busy
+}
+
 // waiting counts the keys whose last write is not saved yet.
 func (w *writeBehind[V]) waiting() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.pending) + w.saving
+	return len(w.pending) + len(w.saving)
 }
 
 func (w *writeBehind[V]) run() {
@@ -218,12 +262,12 @@ func (w *writeBehind[V]) flush() error {
 		} else {
 			w.pending = make(map[string]V, len(batch))
 		}
-		w.saving = len(batch)
+		w.saving = batch
 		w.mu.Unlock()
 
 		err := w.save(batch)
 		w.mu.Lock()
-		w.saving = 0
+		w.saving = nil
 		if err != nil {
 			for k, v := range batch {
 				if _, newer := w.pending[k]; !newer {
@@ -272,4 +316,71 @@ func (w *writeBehind[V]) shutdown(ctx context.Context) error {
 		return fmt.Errorf("cache: %d write-behind writes not saved: %w", n, ErrUnsaved)
 	}
 	return nil
+}
+
+// setThrough is Set with WithStore (see there): marker, save, fill.
+func (c *Cache[V]) setThrough(ctx context.Context, key string, v V, so setOptions) (uint64, error) {
+	if c.rdb == nil {
+		s := c.ep.snap(key) // before the save: a write that overlaps it is seen
+		if err := c.through.Save(ctx, map[string]V{key: v}); err != nil {
+			c.invalidate(key)
+			return 0, fmt.Errorf("cache: set %q: store: %w", key, err)
+		}
+		return c.store(ctx, key, &entry[V]{v: v}, c.jittered(so.ttl), so.tags, s)
+	}
+	marker := makeHead(kindWriting, newWriteID())
+	c.invalidate(key)
+	s := c.ep.snap(key)
+	pipe := c.rdb.Pipeline()
+	pipe.Set(ctx, c.redisKey(key), marker, c.leaseTTL())
+	pipe.Publish(ctx, c.channel(), c.message(newWriteID(), msgKey, key))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("cache: set %q: not saved: write marker: %w", key, err)
+	}
+	// failed removes the marker, if it is still ours, so that loads
+	// read the store at once rather than when the marker expires.
+	failed := func(err error) (uint64, error) {
+		c.afterWrite(key, nil, 0, s, false)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		_, _ = c.fillIf(rctx, key, marker, nil, 0, false, newWriteID())
+		return 0, err
+	}
+	if err := c.through.Save(ctx, map[string]V{key: v}); err != nil {
+		return failed(fmt.Errorf("cache: set %q: store: %w", key, err))
+	}
+	ttl := c.jittered(so.ttl)
+	e := &entry[V]{v: v, id: newWriteID()}
+	e.staleAt = time.Now().Add(ttl)
+	c.seen.Add(e.id, struct{}{})
+	var err error
+	if len(so.tags) > 0 {
+		if e.tags, err = c.tagVersions(ctx, key, so.tags, ttl); err != nil {
+			return failed(fmt.Errorf("cache: set %q: saved, not cached: %w", key, err))
+		}
+	}
+	raw, err := c.encode(e)
+	if err != nil {
+		return failed(fmt.Errorf("cache: set %q: saved, not cached: %w", key, err))
+	}
+	done, err := c.fillIf(ctx, key, marker, raw, ttl, true, e.id)
+	c.afterWrite(key, e, ttl, s, err == nil && done == fillDone)
+	if err != nil {
+		return 0, fmt.Errorf("cache: set %q: saved, not cached (a miss until the write marker expires): %w", key, err)
+	}
+	return e.id, nil
+}
+
+// setBehind is Set with WithWriteBehind: the cache, then the queue. The
+// write is announced to the queue first (begin), so that a load in
+// between does not cache what the store still holds.
+func (c *Cache[V]) setBehind(ctx context.Context, key string, v V, so setOptions) (uint64, error) {
+	if err := c.behind.begin(key); err != nil {
+		return 0, fmt.Errorf("cache: set %q: %w", key, err)
+	}
+	write, err := c.store(ctx, key, &entry[V]{v: v}, c.jittered(so.ttl), so.tags, c.ep.snap(key))
+	if qerr := c.behind.end(key, v, err == nil); qerr != nil {
+		return 0, fmt.Errorf("cache: set %q: cached, not queued for the store: %w", key, qerr)
+	}
+	return write, err
 }

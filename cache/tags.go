@@ -7,12 +7,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/groundwork-go/groundwork/internal/redisx"
 )
 
-// Tags. Each tag has a version in Redis (<prefix>tag:{tag}) and an index
-// of the entries written under it (<prefix>tag:{tag}:keys, same slot). An
+// Tags. Each tag has a version in Redis (<prefix>t:{tag}) and an index
+// of the entries written under it (<prefix>t:{tag}:keys, same slot). An
 // entry records the versions its tags had when it was written and is
 // valid while they still have them; InvalidateTags gives each tag a new
 // version in one script, which makes every entry under the tag stale at
@@ -32,10 +30,6 @@ var (
 	tagInvalidateLua    string
 	tagInvalidateScript = redis.NewScript(tagInvalidateLua)
 )
-
-func (c *Cache[V]) tagKey(tag string) string { return c.o.prefix + "tag:" + redisx.HashTag(tag) }
-
-func (c *Cache[V]) tagIndexKey(tag string) string { return c.tagKey(tag) + ":keys" }
 
 func newTagVersion() string { return fmt.Sprintf("%016x", newWriteID()) }
 
@@ -139,7 +133,13 @@ const maxTagsSeen = 100_000
 
 // tagInvalidated records tag's new version and drops the local copies
 // written under older ones.
+//
+// Under the epochs' lock, so that no fill of a read that began before
+// (and saw the old version) can record that version after this one.
 func (c *Cache[V]) tagInvalidated(tag, version string) {
+	c.ep.mu.Lock()
+	defer c.ep.mu.Unlock()
+	c.ep.tags.Add(1) // stop fills of tagged reads that began before
 	c.tagMu.Lock()
 	full := len(c.tagSeen) >= maxTagsSeen
 	if full {
@@ -148,10 +148,8 @@ func (c *Cache[V]) tagInvalidated(tag, version string) {
 	c.tagSeen[tag] = version
 	c.tagMu.Unlock()
 	if full {
-		c.purgeLocal()
-		return
+		c.purgeLocked()
 	}
-	c.invalidate() // stop fills of reads that began before
 }
 
 // InvalidateTags removes every entry set with any of tags, on every

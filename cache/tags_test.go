@@ -78,7 +78,7 @@ func testTags(t *testing.T, rdb redis.UniversalClient) {
 		if v, err := b.Get(ctx, fmt.Sprint("k", i)); !errors.Is(err, cache.ErrMiss) {
 			t.Fatalf("b: k%d after the announcement: %q %v", i, v, err)
 		}
-		if ex := rdb.Exists(ctx, fmt.Sprint("cache:k", i)).Val(); ex != 0 {
+		if ex := rdb.Exists(ctx, fmt.Sprint("cache:k:k", i)).Val(); ex != 0 {
 			t.Fatalf("k%d still in Redis", i)
 		}
 	}
@@ -98,7 +98,7 @@ func testTags(t *testing.T, rdb redis.UniversalClient) {
 
 	// The version alone makes entries stale: with the tag's index lost
 	// (as under maxmemory eviction) nothing is deleted, yet all miss.
-	if err := rdb.Del(ctx, "cache:tag:{all}:keys").Err(); err != nil {
+	if err := rdb.Del(ctx, "cache:t:{all}:keys").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.InvalidateTags(ctx, "all"); err != nil {

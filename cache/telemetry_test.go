@@ -1,0 +1,116 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/groundwork-go/groundwork/cache"
+	"github.com/groundwork-go/groundwork/internal/testserver"
+)
+
+// TestTelemetry checks, with the real OpenTelemetry SDK, that lookups by
+// layer, loads by outcome with their durations, invalidations, the
+// channel's liveness and the write-behind backlog are exported.
+func TestTelemetry(t *testing.T) {
+	rdb := rclient(t, testserver.StartRedis(t, nil).Addr)
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	ctx := context.Background()
+	defer mp.Shutdown(ctx)
+	store := &recordingStore{failing: true}
+	c := newCache[int](t, rdb, cache.WithMeterProvider(mp), cache.WithWriteBehind[int](store, 100, time.Hour))
+	defer store.setFailing(false) // let Close save
+	other := newCache[int](t, rdb)
+
+	if err := c.Set(ctx, "a", 1); err != nil { // queued: the store fails
+		t.Fatal(err)
+	}
+	waitSubscribed(t, c, "a") // l1 and l2 lookups of a
+	if _, err := c.Get(ctx, "none"); !errors.Is(err, cache.ErrMiss) {
+		t.Fatal(err)
+	}
+	if _, err := c.GetOrLoad(ctx, "b", func(context.Context) (int, error) { return 2, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetOrLoad(ctx, "gone", func(context.Context) (int, error) { return 0, cache.ErrNotFound }); !errors.Is(err, cache.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if _, err := c.GetOrLoad(ctx, "bad", func(context.Context) (int, error) { return 0, errors.New("db down") }); err == nil {
+		t.Fatal("a failed load succeeded")
+	}
+	loadAround(t, c, "raced", newGate(5), func() { // a write wins over a load
+		if err := c.Delete(ctx, "raced"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err := other.Set(ctx, "b", 3); err != nil {
+		t.Fatal(err)
+	}
+	testserver.WaitFor(t, patience, "the invalidation", func() bool { return c.Stats().Invalidations == 1 })
+
+	got := collect(t, reader)
+	s := c.Stats()
+	want := map[string]int64{
+		"cache.lookups/l1/hit": s.L1Hits, "cache.lookups/l1/miss": s.L1Misses,
+		"cache.lookups/l2/hit": s.L2Hits, "cache.lookups/l2/miss": s.L2Misses,
+		"cache.loads/ok": 2, "cache.loads/not_found": 1, "cache.loads/error": 1, "cache.fills.refused": 1,
+		"cache.load.duration/ok": 2, "cache.load.duration/not_found": 1, "cache.load.duration/error": 1,
+		"cache.invalidations": 1, "cache.invalidation.live": 1, "cache.write_behind.pending": 1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %d, want %d (all: %v)", k, got[k], v, got)
+		}
+	}
+	if s.L1Hits == 0 || s.L2Hits == 0 || s.L2Misses == 0 {
+		t.Fatalf("stats %+v: want hits and misses on both layers", s)
+	}
+}
+
+// collect reads every data point as "name[/layer/result][/outcome]" ->
+// value (a histogram's count), checking each carries the cache's prefix.
+func collect(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	put := func(metric string, attrs attribute.Set, v int64) {
+		if p, ok := attrs.Value("cache.prefix"); !ok || p.AsString() != "cache:" {
+			t.Errorf("%s: no cache.prefix attribute", metric)
+		}
+		name := metric
+		for _, k := range []attribute.Key{"cache.layer", "cache.result", "outcome"} {
+			if a, ok := attrs.Value(k); ok {
+				name += "/" + a.AsString()
+			}
+		}
+		out[name] = v
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					put(m.Name, p.Attributes, p.Value)
+				}
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					put(m.Name, p.Attributes, p.Value)
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					put(m.Name, p.Attributes, int64(p.Count))
+				}
+			}
+		}
+	}
+	return out
+}
