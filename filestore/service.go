@@ -60,8 +60,8 @@ type ServiceOptions struct {
 	// "filestore/"; else a valid name ending in "/". The namespace
 	// belongs to this Service and its MetadataStore alone: Services with
 	// separate metadata that share a backend need namespaces of their
-	// own, and nothing else should write there (RemoveOrphans deletes
-	// what no record names). Changing it leaves existing files readable
+	// own, neither a prefix of the other, and nothing else should write
+	// there (RemoveOrphans deletes what no record names). Changing it leaves existing files readable
 	// (records keep their objects' names) and uploads in flight
 	// resumable (their parts stay where they began), but RemoveOrphans
 	// no longer looks in the old one.
