@@ -493,3 +493,54 @@ func TestUploadLostAnswerS3Multipart(t *testing.T) {
 		t.Fatal("no CompleteMultipartUpload answer was lost")
 	}
 }
+
+// TestCompleteUndoneByCleanupLeavesNothing: a Complete that outlived
+// StaleAfter between creating the file's record and assembling its object
+// finds that Cleanup undid the record meanwhile (the object landing after
+// that): it fails with ErrConflict, the upload left for a retry. When no
+// retry comes and Cleanup aborts the idle upload, the object goes too:
+// nothing is left, RemoveOrphans or not.
+func TestCompleteUndoneByCleanupLeavesNothing(t *testing.T) {
+	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
+	st := localStore(t)
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta,
+		StaleAfter: time.Hour})
+	clk := withClock(svc)
+	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.WritePart(ctx, 1, strings.NewReader("part one")); err != nil {
+		t.Fatal(err)
+	}
+	other, err := svc.ResumeUpload(ctx, up.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once atomic.Bool
+	meta.setAfterCreate(func(*filestore.FileRecord) {
+		if !once.CompareAndSwap(false, true) {
+			return
+		}
+		clk.advance(2 * time.Hour)
+		// The client is still sending parts, so the upload is not idle;
+		// the file's record, two hours old, is stale.
+		if _, err := other.WritePart(ctx, 2, strings.NewReader(", two")); err != nil {
+			t.Error(err)
+		}
+		if err := svc.Cleanup(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, _, err := up.Complete(ctx); !errors.Is(err, filestore.ErrConflict) {
+		t.Fatalf("Complete whose record Cleanup undid: %v, want ErrConflict", err)
+	}
+	if n := countObjects(t, st, "filestore/files/"); n != 1 {
+		t.Fatalf("%d objects under files/ after the undone Complete, want its object (landed after Cleanup)", n)
+	}
+	clk.advance(2 * time.Hour) // no retry comes
+	if err := svc.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertNoObjects(t, st, "")
+}

@@ -33,6 +33,7 @@ type hookedMeta struct {
 	mu           sync.Mutex
 	beforeUpdate func(f *filestore.FileRecord, from filestore.FileState) error
 	beforeCreate func(f *filestore.FileRecord) // runs before CreateFile
+	afterCreate  func(f *filestore.FileRecord) // runs after a CreateFile that succeeded
 	loseAnswer   atomic.Bool                   // the next UpdateFile happens but reports an error
 }
 
@@ -49,7 +50,22 @@ func (m *hookedMeta) CreateFile(ctx context.Context, f *filestore.FileRecord) er
 	if h != nil {
 		h(f)
 	}
-	return m.MetadataStore.CreateFile(ctx, f)
+	if err := m.MetadataStore.CreateFile(ctx, f); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	h = m.afterCreate
+	m.mu.Unlock()
+	if h != nil {
+		h(f)
+	}
+	return nil
+}
+
+func (m *hookedMeta) setAfterCreate(h func(f *filestore.FileRecord)) {
+	m.mu.Lock()
+	m.afterCreate = h
+	m.mu.Unlock()
 }
 
 func (m *hookedMeta) setBeforeUpdate(h func(f *filestore.FileRecord, from filestore.FileState) error) {

@@ -538,8 +538,10 @@ func (u *Upload) Abort(ctx context.Context) (err error) {
 // multipart upload), then its record — in that order, so that a crash
 // between leaves the record for Cleanup to abort again. Once the record
 // is gone no Complete can make the file ready (MetadataStore.CompleteUpload
-// needs it), so a file a Complete had begun (pending) is undone with its
-// object. An upload already gone is fs.ErrNotExist.
+// needs it), so a file a Complete had begun is undone: its pending record
+// with its object, or the object alone where Cleanup undid the record
+// before a Complete's object landed. An upload already gone is
+// fs.ErrNotExist.
 func (svc *Service) abort(ctx context.Context, rec *UploadRecord) error {
 	b, ok := svc.backends[rec.Backend]
 	if !ok {
@@ -565,7 +567,14 @@ func (svc *Service) abort(ctx context.Context, rec *UploadRecord) error {
 	if err := svc.meta.DeleteUpload(ctx, rec.ID); err != nil {
 		return err
 	}
-	if f, err := svc.meta.GetFile(ctx, rec.ID); err == nil && f.State == FilePending {
+	switch f, err := svc.meta.GetFile(ctx, rec.ID); {
+	case errors.Is(err, fs.ErrNotExist):
+		// No record, and none can become ready: an object there is a
+		// Complete's that Cleanup undid before it landed.
+		if err := svc.removeObject(ctx, b, rec.Path); err != nil {
+			svc.o.Logger.Warn("filestore: removing the object of an aborted upload failed", "upload", rec.ID, "err", err)
+		}
+	case err == nil && f.State == FilePending:
 		if err := svc.undo(ctx, f); err != nil && !errors.Is(err, errMoved) {
 			svc.o.Logger.Warn("filestore: undoing the file of an aborted upload failed; Cleanup will", "upload", rec.ID, "err", err)
 		}
