@@ -3,9 +3,11 @@ package filestore_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,7 +55,7 @@ func checkComplete(t *testing.T, svc *filestore.Service, st *filestore.Store, ba
 	if got := download(t, svc, id); !bytes.Equal(got, whole) {
 		t.Fatalf("downloaded %d bytes, want %d", len(got), len(whole))
 	}
-	assertNoObjects(t, st, "uploads/")
+	assertNoObjects(t, st, "filestore/uploads/")
 	if backend == "s3" {
 		assertNoMultipart(t, st)
 	}
@@ -95,7 +97,7 @@ func TestCompleteRetryAfterFailedWrite(t *testing.T) {
 			if _, err := again.WritePart(ctx, 3, bytes.NewReader([]byte("late"))); !errors.Is(err, fs.ErrInvalid) {
 				t.Fatalf("WritePart to a completed upload: %v", err)
 			}
-			assertNoObjects(t, st, "uploads/")
+			assertNoObjects(t, st, "filestore/uploads/")
 		})
 	}
 }
@@ -215,7 +217,7 @@ func TestUploadLostAnswer(t *testing.T) {
 	if got := download(t, svc, id); !bytes.Equal(got, data) || rec.State != filestore.FileReady {
 		t.Fatalf("read back %d bytes, record %+v", len(got), rec)
 	}
-	if n := countObjects(t, st, "files/"); n != 1 {
+	if n := countObjects(t, st, "filestore/files/"); n != 1 {
 		t.Fatalf("%d objects under files/, want 1", n)
 	}
 
@@ -226,7 +228,7 @@ func TestUploadLostAnswer(t *testing.T) {
 	if _, _, err := once.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "unretried"}); !errors.Is(err, errLost) {
 		t.Fatalf("upload whose answer was lost, no retry: %v", err)
 	}
-	if n := countObjects(t, st, "files/"); n != 1 {
+	if n := countObjects(t, st, "filestore/files/"); n != 1 {
 		t.Fatalf("%d objects under files/ after a failed upload, want 1 (the first file's)", n)
 	}
 
@@ -236,7 +238,7 @@ func TestUploadLostAnswer(t *testing.T) {
 		t.Fatal("upload succeeded")
 	}
 	lossy.failDeletes.Store(false)
-	if n := countObjects(t, st, "files/"); n != 2 {
+	if n := countObjects(t, st, "filestore/files/"); n != 2 {
 		t.Fatalf("%d objects under files/, want the first file's and the unremovable one", n)
 	}
 	stale, _ := meta.StaleFiles(ctx, time.Now().Add(time.Minute))
@@ -247,7 +249,7 @@ func TestUploadLostAnswer(t *testing.T) {
 	if err := once.Cleanup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := countObjects(t, st, "files/"); n != 1 {
+	if n := countObjects(t, st, "filestore/files/"); n != 1 {
 		t.Fatalf("%d objects under files/ after Cleanup, want 1", n)
 	}
 	if _, err := once.Stat(ctx, id); err != nil {
@@ -285,4 +287,260 @@ func TestLostMetadataAnswer(t *testing.T) {
 		t.Fatalf("Complete whose ready answer was lost: %v", err)
 	}
 	checkComplete(t, svc, st, "local", id, rec, whole)
+}
+
+// events records what observers hear, as "kind id".
+type events struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (e *events) observer(_ context.Context, ev filestore.Event) {
+	e.mu.Lock()
+	e.got = append(e.got, string(ev.Kind)+" "+ev.File.ID)
+	e.mu.Unlock()
+}
+
+func (e *events) list() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.got)
+}
+
+// TestCompleteAfterDeleteIsNotExist: Complete made the file ready but
+// could not remove the parts (a backend failure right then; or a crash),
+// and answered success all the same. The file is deleted. A client that
+// retries Complete — its first answer lost — through the Upload it has or
+// one it resumes, must not bring the file back under the same ID: the
+// upload ended when its file became ready, so Complete and ResumeUpload
+// fail with fs.ErrNotExist, and observers heard of one upload.
+func TestCompleteAfterDeleteIsNotExist(t *testing.T) {
+	lossy, st := newLossy(t)
+	var ev events
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"mem": st},
+		Retry: filestore.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
+	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range []string{"to be ", "forgotten"} {
+		if _, err := up.WritePart(ctx, i+1, strings.NewReader(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lossy.failDeletes.Store(true) // the parts' removal after ready fails
+	id, _, err := up.Complete(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lossy.failDeletes.Store(false)
+	if n := countObjects(t, st, "filestore/uploads/"); n != 2 {
+		t.Fatalf("%d part objects left, want the 2 whose removal failed", n)
+	}
+	if err := svc.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResumeUpload(ctx, id); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ResumeUpload of an upload whose file was deleted: %v, want fs.ErrNotExist", err)
+	}
+	if _, _, err := up.Complete(ctx); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Complete again after the file was deleted: %v, want fs.ErrNotExist", err)
+	}
+	if rec, err := svc.Stat(ctx, id); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("deleted file %q after a retried Complete: %+v %v", id, rec, err)
+	}
+	if want := []string{"uploaded " + id, "deleted " + id}; !slices.Equal(ev.list(), want) {
+		t.Fatalf("observers heard %q, want %q", ev.list(), want)
+	}
+	assertNoObjects(t, st, "filestore/files/")
+}
+
+// TestCompleteRacingDeleteIsNotExist: the same without a fault, as a
+// race. Complete A makes the file ready and, before it removes the parts
+// (here: while an Observer runs; equally a slow backend), the file is
+// deleted and Completes that resumed the upload before and after run: the
+// one resumed before finds the upload gone, the one resumed after finds
+// nothing to resume. The file stays deleted.
+func TestCompleteRacingDeleteIsNotExist(t *testing.T) {
+	held, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	st := localStore(t)
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st},
+		Observers: []filestore.Observer{func(_ context.Context, e filestore.Event) {
+			if e.Kind == filestore.EventUploaded && first.CompareAndSwap(false, true) {
+				close(held)
+				<-release
+			}
+		}}})
+	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.WritePart(ctx, 1, strings.NewReader("to be forgotten")); err != nil {
+		t.Fatal(err)
+	}
+	early, err := svc.ResumeUpload(ctx, up.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := up.Complete(ctx)
+		done <- err
+	}()
+	<-held // A: the file is ready, its parts still there
+	if err := svc.Delete(ctx, up.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := early.Complete(ctx); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Complete of an upload resumed before, after its file was deleted: %v, want fs.ErrNotExist", err)
+	}
+	if _, err := svc.ResumeUpload(ctx, up.ID()); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ResumeUpload after the file was deleted: %v, want fs.ErrNotExist", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := svc.Stat(ctx, up.ID()); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("deleted file %q: %+v %v", up.ID(), rec, err)
+	}
+	assertNoObjects(t, st, "")
+}
+
+// TestCompleteOvertakenByCompleteAndDelete: Complete B has read the
+// parts and is about to create the file's record when Complete A
+// finishes the file (its parts' removal failing) and the file is
+// deleted. B then creates a record, assembles the parts still there and
+// moves to ready — which must fail, the upload having ended with A: B
+// returns fs.ErrNotExist and undoes what it made, record and object.
+func TestCompleteOvertakenByCompleteAndDelete(t *testing.T) {
+	lossy, st := newLossy(t)
+	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
+	var ev events
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"mem": st}, Metadata: meta,
+		Retry: filestore.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
+	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.WritePart(ctx, 1, strings.NewReader("to be forgotten")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.ResumeUpload(ctx, up.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	atCreate, goOn := make(chan struct{}), make(chan struct{})
+	var once atomic.Bool
+	meta.setBeforeCreate(func(*filestore.FileRecord) {
+		if once.CompareAndSwap(false, true) { // B's, the first
+			close(atCreate)
+			<-goOn
+		}
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := b.Complete(ctx)
+		done <- err
+	}()
+	<-atCreate
+	lossy.failDeletes.Store(true)
+	if _, _, err := up.Complete(ctx); err != nil { // A
+		t.Fatal(err)
+	}
+	lossy.failDeletes.Store(false)
+	if err := svc.Delete(ctx, up.ID()); err != nil {
+		t.Fatal(err)
+	}
+	close(goOn)
+	if err := <-done; !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Complete overtaken by a Complete and a Delete: %v, want fs.ErrNotExist", err)
+	}
+	if rec, err := meta.GetFile(ctx, up.ID()); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the deleted file's record after the overtaken Complete: %+v %v; want none", rec, err)
+	}
+	assertNoObjects(t, st, "filestore/files/")
+	if want := []string{"uploaded " + up.ID(), "deleted " + up.ID()}; !slices.Equal(ev.list(), want) {
+		t.Fatalf("observers heard %q, want %q", ev.list(), want)
+	}
+}
+
+// TestUploadLostAnswerS3Multipart: on S3 an Upload over the multipart
+// threshold without UploadOptions.SHA256 learns its digest only at the
+// end, and records it as a tag after CompleteMultipartUpload answers.
+// When that answer is lost, the object is there without a digest; the
+// retry meets it (IfNotExist) and must recognise its own content — read
+// back — rather than fail and delete the object it stored.
+func TestUploadLostAnswerS3Multipart(t *testing.T) {
+	tr := &loseCompleteTransport{}
+	st := s3StoreThrough(t, tr)
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"s3": st}})
+	data := make([]byte, 6<<20) // over the 5 MiB multipart threshold
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	tr.lose.Store(1)
+	id, rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "big.bin"})
+	if err != nil {
+		t.Fatalf("Upload whose first CompleteMultipartUpload answer was lost: %v (the object landed; the retry should find it)", err)
+	}
+	sum := sha256.Sum256(data)
+	if got := download(t, svc, id); !bytes.Equal(got, data) || rec.Size != int64(len(data)) || !bytes.Equal(rec.SHA256, sum[:]) {
+		t.Fatalf("downloaded %d bytes, record %+v", len(got), rec)
+	}
+	if tr.lose.Load() >= 0 {
+		t.Fatal("no CompleteMultipartUpload answer was lost")
+	}
+}
+
+// TestCompleteUndoneByCleanupLeavesNothing: a Complete that outlived
+// StaleAfter between creating the file's record and assembling its object
+// finds that Cleanup undid the record meanwhile (the object landing after
+// that): it fails with ErrConflict, the upload left for a retry. When no
+// retry comes and Cleanup aborts the idle upload, the object goes too:
+// nothing is left, RemoveOrphans or not.
+func TestCompleteUndoneByCleanupLeavesNothing(t *testing.T) {
+	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
+	st := localStore(t)
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta,
+		StaleAfter: time.Hour})
+	clk := withClock(svc)
+	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.WritePart(ctx, 1, strings.NewReader("part one")); err != nil {
+		t.Fatal(err)
+	}
+	other, err := svc.ResumeUpload(ctx, up.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once atomic.Bool
+	meta.setAfterCreate(func(*filestore.FileRecord) {
+		if !once.CompareAndSwap(false, true) {
+			return
+		}
+		clk.advance(2 * time.Hour)
+		// The client is still sending parts, so the upload is not idle;
+		// the file's record, two hours old, is stale.
+		if _, err := other.WritePart(ctx, 2, strings.NewReader(", two")); err != nil {
+			t.Error(err)
+		}
+		if err := svc.Cleanup(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, _, err := up.Complete(ctx); !errors.Is(err, filestore.ErrConflict) {
+		t.Fatalf("Complete whose record Cleanup undid: %v, want ErrConflict", err)
+	}
+	if n := countObjects(t, st, "filestore/files/"); n != 1 {
+		t.Fatalf("%d objects under files/ after the undone Complete, want its object (landed after Cleanup)", n)
+	}
+	clk.advance(2 * time.Hour) // no retry comes
+	if err := svc.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertNoObjects(t, st, "")
 }

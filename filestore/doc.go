@@ -50,14 +50,17 @@
 //
 // # Errors
 //
-// fs.ErrNotExist (missing name), fs.ErrExist (IfNotExist, or a name a
-// file system cannot hold), fs.ErrInvalid (bad name, option or argument),
-// ErrDigestMismatch, ErrSizeMismatch, ErrClosed, ErrBadURL,
-// ErrUnsupported, ErrReplaced (a Reader's object was replaced: open it
-// again), ErrConflict (a metadata record moved first: see
-// MetadataStore.UpdateFile), ErrBackendDown (the Service's breaker for a
-// backend is open); backend errors are wrapped with the operation, name
-// and backend. Context errors and io.EOF are returned as they are.
+// fs.ErrNotExist (missing name; a file, or a resumable upload aborted or
+// completed and its file deleted since), fs.ErrExist (IfNotExist, or a
+// name a file system cannot hold), fs.ErrInvalid (bad name, option or
+// argument — UploadOptions text that is not UTF-8 or holds NUL
+// included, naming the field), ErrDigestMismatch, ErrSizeMismatch,
+// ErrClosed, ErrBadURL, ErrUnsupported, ErrReplaced (a Reader's object
+// was replaced: open it again), ErrConflict (a metadata record moved
+// first: see MetadataStore.UpdateFile; an Upload that Cleanup undid
+// because it outlived StaleAfter), ErrBackendDown (the Service's breaker
+// for a backend is open); backend errors are wrapped with the operation,
+// name and backend. Context errors and io.EOF are returned as they are.
 //
 // # As
 //
@@ -92,15 +95,34 @@
 // Records move by compare-and-set, forward only (pending → ready, never
 // back; ready → deleting), so every completion step can be repeated: a
 // retried Upload whose first commit landed unseen finds its own object
-// (same SHA-256) and succeeds; Complete keeps the parts until the file is
-// ready, and a repeated, resumed or concurrent Complete returns the same
-// record (observers hear of it once). Cleanup (or
-// ServiceOptions.CleanupEvery) removes what crashes leave, older than
-// StaleAfter: pending records with their objects, resumable uploads idle
-// that long since their last part, and objects under the Service's names
-// (files/, uploads/) that no record names. Native S3 multipart uploads
-// left by a crash before their record was written are invisible to it:
-// give the bucket a lifecycle rule (AbortIncompleteMultipartUpload).
+// (same SHA-256; read back once where the backend recorded none, as S3
+// cannot for a large upload whose answer was lost) and succeeds. Complete
+// keeps the parts until the file is ready, and marks it ready and ends
+// the upload in one metadata step (MetadataStore.CompleteUpload): a
+// repeated, resumed or concurrent Complete returns the same record
+// (observers hear of it once), and once the file is deleted no Complete
+// makes it again — it fails with fs.ErrNotExist. Cleanup (or
+// ServiceOptions.CleanupEvery, cancelled by Close) removes what crashes
+// leave, older than StaleAfter: pending records with their objects, and
+// resumable uploads idle that long since their last part. Native S3
+// multipart uploads left by a crash before their record was written are
+// invisible to it: give the bucket a lifecycle rule
+// (AbortIncompleteMultipartUpload).
+//
+// Every object the Service writes lives in its namespace in each backend
+// (ServiceOptions.Namespace, default "filestore/": files under files/,
+// parts under uploads/), which belongs to that Service and its metadata
+// alone: Services with separate metadata sharing a backend need
+// namespaces of their own, neither inside the other, and nothing else
+// should write there. With ServiceOptions.RemoveOrphans, Cleanup also
+// lists the namespace and removes objects no record names (whatever
+// backend name the record gives): a commit that landed after the Service
+// gave up on it, or the part objects of a completed upload that could not
+// be removed right then (a backend failure, a crash); without it, those
+// stay. UploadOptions text must be UTF-8 without NUL, as every
+// MetadataStore keeps it alike; anything else is refused before anything
+// is stored.
+//
 // When a backend fails — after its retries, or at once while its breaker
 // is open — an upload moves to the next backend the policy allows (from
 // the start of the reader, which must be an io.Seeker once read from),
@@ -121,10 +143,12 @@
 // backend_down); filestore.bytes by backend and direction (upload;
 // download as the Reader is read); filestore.breaker.state (0 closed,
 // 1 half-open, 2 open); filestore.records.pending (uploads in flight);
-// filestore.cleanup.removed by kind (stale_file, stale_upload, orphan).
+// filestore.cleanup.removed by kind (stale_file, stale_upload, orphan —
+// the last with RemoveOrphans).
 // Counters and gauges are atomics read at collection time; the latency
 // histogram is recorded as each operation ends (a no-op until an SDK is
-// installed). Each operation is a span ("filestore upload", ...) from
+// installed) in the operation's span context, so that exemplars point at
+// the span. Each operation is a span ("filestore upload", ...) from
 // ServiceOptions.TracerProvider, with the file or upload ID and backend.
 //
 // # Backends

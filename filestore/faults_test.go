@@ -3,26 +3,69 @@ package filestore_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/groundwork-go/groundwork/filestore"
 	"github.com/groundwork-go/groundwork/filestore/driver"
 	"github.com/groundwork-go/groundwork/filestore/memstore"
+	"github.com/groundwork-go/groundwork/filestore/s3store"
+	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
 // Hooks that make races and lost answers happen on command, in order.
 
-// hookedMeta is a MetadataStore whose UpdateFile runs a hook first (it
-// may fail the call or hold it), and can lose the answer of the next
-// update it makes.
+// hookedMeta is a MetadataStore whose UpdateFile and CompleteUpload (a
+// move from pending) run a hook first (it may fail the call or hold it),
+// and can lose the answer of the next move it makes.
 type hookedMeta struct {
 	filestore.MetadataStore
 	mu           sync.Mutex
 	beforeUpdate func(f *filestore.FileRecord, from filestore.FileState) error
-	loseAnswer   atomic.Bool // the next UpdateFile happens but reports an error
+	beforeCreate func(f *filestore.FileRecord) // runs before CreateFile
+	afterCreate  func(f *filestore.FileRecord) // runs after a CreateFile that succeeded
+	loseAnswer   atomic.Bool                   // the next UpdateFile happens but reports an error
+}
+
+func (m *hookedMeta) setBeforeCreate(h func(f *filestore.FileRecord)) {
+	m.mu.Lock()
+	m.beforeCreate = h
+	m.mu.Unlock()
+}
+
+func (m *hookedMeta) CreateFile(ctx context.Context, f *filestore.FileRecord) error {
+	m.mu.Lock()
+	h := m.beforeCreate
+	m.mu.Unlock()
+	if h != nil {
+		h(f)
+	}
+	if err := m.MetadataStore.CreateFile(ctx, f); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	h = m.afterCreate
+	m.mu.Unlock()
+	if h != nil {
+		h(f)
+	}
+	return nil
+}
+
+func (m *hookedMeta) setAfterCreate(h func(f *filestore.FileRecord)) {
+	m.mu.Lock()
+	m.afterCreate = h
+	m.mu.Unlock()
 }
 
 func (m *hookedMeta) setBeforeUpdate(h func(f *filestore.FileRecord, from filestore.FileState) error) {
@@ -41,6 +84,22 @@ func (m *hookedMeta) UpdateFile(ctx context.Context, f *filestore.FileRecord, fr
 		}
 	}
 	err := m.MetadataStore.UpdateFile(ctx, f, from)
+	if err == nil && m.loseAnswer.CompareAndSwap(true, false) {
+		return errors.New("test: the database's answer was lost")
+	}
+	return err
+}
+
+func (m *hookedMeta) CompleteUpload(ctx context.Context, f *filestore.FileRecord) error {
+	m.mu.Lock()
+	h := m.beforeUpdate
+	m.mu.Unlock()
+	if h != nil {
+		if err := h(f, filestore.FilePending); err != nil {
+			return err
+		}
+	}
+	err := m.MetadataStore.CompleteUpload(ctx, f)
 	if err == nil && m.loseAnswer.CompareAndSwap(true, false) {
 		return errors.New("test: the database's answer was lost")
 	}
@@ -98,7 +157,13 @@ type lossyBucket struct {
 	driver.Bucket
 	loseCommits atomic.Int32 // the next n commits happen but report errLost
 	failDeletes atomic.Bool
-	failWrites  atomic.Bool // every write fails (errLost) before storing anything
+	failWrites  atomic.Bool  // every write fails (errLost) before storing anything
+	lists       atomic.Int32 // List calls
+}
+
+func (b *lossyBucket) List(ctx context.Context, o *driver.ListOptions) (*driver.ListPage, error) {
+	b.lists.Add(1)
+	return b.Bucket.List(ctx, o)
 }
 
 func newLossy(t *testing.T) (*lossyBucket, *filestore.Store) {
@@ -156,4 +221,45 @@ func withClock(svc *filestore.Service) *clock {
 	c := &clock{}
 	filestore.SetClock(svc, c.now)
 	return c
+}
+
+// loseCompleteTransport lets the next lose CompleteMultipartUpload
+// requests reach the server and then drops their answers (connection
+// reset), as a network failure after the commit would.
+type loseCompleteTransport struct{ lose atomic.Int32 }
+
+func (tr *loseCompleteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPost && req.URL.Query().Has("uploadId") && tr.lose.Add(-1) >= 0 {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	}
+	return resp, err
+}
+
+// s3StoreThrough opens a store on a fresh gateway whose requests go
+// through tr, with the SDK's own retries off.
+func s3StoreThrough(t *testing.T, tr http.RoundTripper) *filestore.Store {
+	gw := testserver.StartS3(t, "files")
+	gw.UseCredentials(t)
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"), config.WithRetryMaxAttempts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle, o.BaseEndpoint = true, aws.String(gw.Endpoint)
+		o.HTTPClient = &http.Client{Transport: tr}
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	b, err := s3store.New(client, "files", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := filestore.NewStore(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

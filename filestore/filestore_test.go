@@ -2,11 +2,14 @@ package filestore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.uber.org/goleak"
 
@@ -108,6 +111,44 @@ func FuzzValidName(f *testing.F) {
 			if el == ".." || el == "." || el == "" {
 				t.Fatalf("accepted %q with element %q", name, el)
 			}
+		}
+	})
+}
+
+// FuzzUploadOptions: options the Service accepts are UTF-8 without NUL
+// in every text field, survive the JSON an upload record is stored as
+// (pgmeta) unchanged, and pass UploadRecord.Validate, which every
+// MetadataStore applies.
+func FuzzUploadOptions(f *testing.F) {
+	f.Add("scan.pdf", "application/pdf", "ada", "k", "v")
+	f.Add("caf\xe9.txt", "", "", "", "")
+	f.Add("a", "text/plain\x00", "b\x00", "K", "\xff")
+	f.Add("", "", "", "filestore-x", "")
+	f.Fuzz(func(t *testing.T, name, contentType, owner, key, value string) {
+		o := filestore.UploadOptions{Name: name, ContentType: contentType, Owner: owner}
+		if key != "" {
+			o.Metadata = map[string]string{key: value}
+		}
+		if filestore.CheckUploadOptions(o) != nil {
+			return
+		}
+		for _, s := range []string{name, contentType, owner, key, value} {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+				t.Fatalf("accepted %+v: %q is not UTF-8 or holds NUL", o, s)
+			}
+		}
+		data, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back filestore.UploadOptions
+		if err := json.Unmarshal(data, &back); err != nil || back.Name != o.Name || back.ContentType != o.ContentType ||
+			back.Owner != o.Owner || !maps.Equal(back.Metadata, o.Metadata) {
+			t.Fatalf("accepted %+v, which JSON turns into %+v (%v)", o, back, err)
+		}
+		rec := filestore.UploadRecord{ID: "u", Options: o}
+		if err := rec.Validate(); err != nil {
+			t.Fatalf("accepted %+v, which a metadata store refuses: %v", o, err)
 		}
 	})
 }

@@ -78,9 +78,10 @@ type PartRecord struct {
 // MetadataStore keeps files' and uploads' metadata. Missing records are
 // fs.ErrNotExist. A file record is created once and then moves only by
 // compare-and-set, so that of two callers racing to finish (or undo) the
-// same file exactly one moves it and the other learns so. Implementations:
-// NewMemoryMetadata, and PostgreSQL in package filestore/pgmeta; both
-// pass storetest.RunMetadataTests.
+// same file exactly one moves it and the other learns so. A record whose
+// Validate fails is refused (fs.ErrInvalid), by every store alike.
+// Implementations: NewMemoryMetadata, and PostgreSQL in package
+// filestore/pgmeta; both pass storetest.RunMetadataTests.
 type MetadataStore interface {
 	// CreateFile inserts a file's record; fs.ErrExist (wrapped) if a
 	// record with its ID exists, which is left as it is.
@@ -109,6 +110,16 @@ type MetadataStore interface {
 	// StaleUploads returns the uploads idle since before the time given:
 	// created before it, and no part stored (PartRecord.Stored) since.
 	StaleUploads(ctx context.Context, before time.Time) ([]*UploadRecord, error)
+
+	// CompleteUpload ends the resumable upload f.ID in one atomic step:
+	// the file record with that ID moves from pending to f (f.State must
+	// be ready) and the upload's record goes with its parts' records;
+	// both or neither. fs.ErrNotExist (wrapped) if the upload has no
+	// record (completed or aborted already); else ErrConflict (wrapped)
+	// if the file has no record or it is not pending. Since the upload is
+	// gone once its file is ready, no later Complete can make the file
+	// again after it is deleted.
+	CompleteUpload(ctx context.Context, f *FileRecord) error
 }
 
 // NewMemoryMetadata returns a MetadataStore in process memory, for tests
@@ -127,6 +138,9 @@ type memoryMeta struct {
 func notFound(kind, id string) error { return fmt.Errorf("%s %q: %w", kind, id, fs.ErrNotExist) }
 
 func (m *memoryMeta) CreateFile(_ context.Context, f *FileRecord) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.files[f.ID]; ok {
@@ -137,6 +151,9 @@ func (m *memoryMeta) CreateFile(_ context.Context, f *FileRecord) error {
 }
 
 func (m *memoryMeta) UpdateFile(_ context.Context, f *FileRecord, from FileState) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cur, ok := m.files[f.ID]
@@ -203,10 +220,13 @@ func (m *memoryMeta) StaleFiles(_ context.Context, before time.Time) ([]*FileRec
 }
 
 func (m *memoryMeta) PutUpload(_ context.Context, u *UploadRecord) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := *u
-	c.Options.Metadata = maps.Clone(u.Options.Metadata)
+	c.Options.Metadata, c.Options.SHA256 = maps.Clone(u.Options.Metadata), slices.Clone(u.Options.SHA256)
 	m.uploads[u.ID] = c
 	return nil
 }
@@ -272,4 +292,29 @@ func (m *memoryMeta) StaleUploads(_ context.Context, before time.Time) ([]*Uploa
 		}
 	}
 	return out, nil
+}
+
+func (m *memoryMeta) CompleteUpload(_ context.Context, f *FileRecord) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if f.State != FileReady {
+		return fmt.Errorf("file %q: %w: completing an upload makes its file ready, not %s", f.ID, ErrConflict, f.State)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.uploads[f.ID]; !ok {
+		return notFound("upload", f.ID)
+	}
+	cur, ok := m.files[f.ID]
+	if !ok {
+		return fmt.Errorf("file %q: %w: it has no record", f.ID, ErrConflict)
+	}
+	if err := checkMove(f.ID, cur.State, FilePending, f.State); err != nil {
+		return err
+	}
+	m.files[f.ID] = copyFile(f)
+	delete(m.uploads, f.ID)
+	delete(m.parts, f.ID)
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -53,6 +54,24 @@ type ServiceOptions struct {
 	Breaker BreakerPolicy
 	// Observers are told of every file uploaded and deleted.
 	Observers []Observer
+	// Namespace is the name prefix under which the Service keeps every
+	// object it writes, in each backend: files under Namespace+"files/",
+	// the parts of resumable uploads under Namespace+"uploads/". Default
+	// "filestore/"; else a valid name ending in "/". The namespace
+	// belongs to this Service and its MetadataStore alone: Services with
+	// separate metadata that share a backend need namespaces of their
+	// own, neither a prefix of the other, and nothing else should write
+	// there (RemoveOrphans deletes what no record names). Changing it leaves existing files readable
+	// (records keep their objects' names) and uploads in flight
+	// resumable (their parts stay where they began), but RemoveOrphans
+	// no longer looks in the old one.
+	Namespace string
+	// RemoveOrphans makes Cleanup also list the Namespace in every
+	// backend and remove objects older than StaleAfter that no record of
+	// this Service names (an upload's commit that landed after the
+	// Service gave up on it, the parts a crash left). Off by default:
+	// turn it on only where the Namespace is this Service's alone.
+	RemoveOrphans bool
 	// StaleAfter is how old an unfinished upload (a resumable one since
 	// its last part, or a row whose object never completed) and an object
 	// no record names must be for Cleanup to remove them; default 24
@@ -75,30 +94,22 @@ type ServiceOptions struct {
 	TracerProvider trace.TracerProvider
 }
 
-// UploadOptions describe a file to store.
+// UploadOptions describe a file to store. Its text (Name, ContentType,
+// Owner, Metadata) must be UTF-8 without NUL, as every MetadataStore can
+// keep it; anything else fails the upload at once with fs.ErrInvalid
+// naming the field.
 type UploadOptions struct {
-	// Name is the file's name as users know it (any text but NUL; the
-	// backends store the file under a name of the Service's own).
+	// Name is the file's name as users know it (any UTF-8 text but NUL;
+	// the backends store the file under a name of the Service's own).
 	Name        string
 	Size        int64 // 0 when unknown; a different length fails the upload
 	ContentType string
 	Priority    Priority
 	Owner       string
-	Metadata    map[string]string
-	SHA256      []byte // the expected digest, if known
-}
-
-func (o *UploadOptions) check() error {
-	switch {
-	case o.Name == "" || strings.IndexByte(o.Name, 0) >= 0:
-		return fmt.Errorf("%w: UploadOptions.Name %q: want non-empty, without NUL", fs.ErrInvalid, o.Name)
-	case o.Size < 0:
-		return fmt.Errorf("%w: UploadOptions.Size %d", fs.ErrInvalid, o.Size)
-	}
-	if err := o.Priority.valid(); err != nil {
-		return fmt.Errorf("%w: UploadOptions.Priority: %v", fs.ErrInvalid, err)
-	}
-	return nil
+	// Metadata is stored with the object: keys of letters, digits, '-'
+	// and '_' (PutOptions.Metadata).
+	Metadata map[string]string
+	SHA256   []byte // the expected digest, if known
 }
 
 // EventKind says what happened to a file.
@@ -129,10 +140,12 @@ type Service struct {
 	o        ServiceOptions
 	meta     MetadataStore
 	closed   atomic.Bool
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	now      func() time.Time // the clock; tests move it
-	tel      *telemetry
+	// bg is the background Cleanup's context, which Close cancels.
+	bg     context.Context
+	stopBg context.CancelCauseFunc
+	wg     sync.WaitGroup
+	now    func() time.Time // the clock; tests move it
+	tel    *telemetry
 }
 
 type backend struct {
@@ -172,7 +185,14 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	if opts.MaxPartSize < 0 || opts.MaxPartSize > MaxPartSize {
 		return nil, fmt.Errorf("%w: ServiceOptions.MaxPartSize %d: want 1 byte to 5 GiB", fs.ErrInvalid, opts.MaxPartSize)
 	}
-	svc := &Service{backends: map[string]*backend{}, o: opts, meta: opts.Metadata, stop: make(chan struct{}), now: time.Now}
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
+	if ns, ok := strings.CutSuffix(opts.Namespace, "/"); !ok || ValidName(ns) != nil {
+		return nil, fmt.Errorf("%w: ServiceOptions.Namespace %q: want a valid name ending in /, such as %q", fs.ErrInvalid, opts.Namespace, DefaultNamespace)
+	}
+	svc := &Service{backends: map[string]*backend{}, o: opts, meta: opts.Metadata, now: time.Now}
+	svc.bg, svc.stopBg = context.WithCancelCause(context.Background())
 	for name, st := range opts.Backends {
 		if st == nil || name == "" {
 			return nil, fmt.Errorf("%w: backend %q is nil or unnamed", fs.ErrInvalid, name)
@@ -246,14 +266,56 @@ func newFileID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// The Service's names in each backend: files/<2 hex>/<id> for files,
-// uploads/<id>/<part> for the parts of a resumable upload.
+// DefaultNamespace is ServiceOptions.Namespace's default.
+const DefaultNamespace = "filestore/"
+
+// The Service's names in each backend, under its namespace:
+// files/<2 hex>/<id> for files, uploads/<id>/<part> for the parts of a
+// resumable upload.
 const (
-	filesPrefix   = "files/"
-	uploadsPrefix = "uploads/"
+	filesDir   = "files/"
+	uploadsDir = "uploads/"
 )
 
-func objectPath(id string) string { return filesPrefix + id[:2] + "/" + id }
+// objectPath is where the file id is stored.
+func (svc *Service) objectPath(id string) string {
+	return svc.o.Namespace + filesDir + id[:2] + "/" + id
+}
+
+// partsDir is where the parts of the upload rec are stored: in the
+// namespace of its file's path, where they began even if
+// ServiceOptions.Namespace changed since.
+func partsDir(rec *UploadRecord) string {
+	ns := rec.Path
+	if len(rec.ID) >= 2 {
+		ns = strings.TrimSuffix(rec.Path, filesDir+rec.ID[:2]+"/"+rec.ID)
+	}
+	return ns + uploadsDir + rec.ID + "/"
+}
+
+// validID reports whether id is one newFileID makes: 32 lower-case hex
+// digits.
+func validID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := range len(id) {
+		if c := id[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// opError wraps err with what failed (format and args), unless the
+// caller's ctx ended: that is returned as it is (context errors are never
+// wrapped).
+func opError(ctx context.Context, err error, format string, args ...any) error {
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+		return cerr
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
 
 // errConsumed: a failed attempt read part of a reader that cannot rewind,
 // so no other backend can be tried.
@@ -295,9 +357,12 @@ func (c *countingReader) rewind() error {
 // yet. The record is written before the object (pending) and marked ready
 // after it (compare-and-set), so that no record ever points at a missing
 // object. A retried Put that finds the object an earlier attempt stored
-// (its answer lost) succeeds if the digests match; a failed attempt's
-// object and record are removed, or left pending for Cleanup when the
-// backend cannot be reached.
+// (its answer lost) succeeds if the content is the same (its SHA-256, read
+// back when the backend knows none); a failed attempt's object and record
+// are removed, or left pending for Cleanup when the backend cannot be
+// reached. An upload that outlived StaleAfter before its record was
+// marked ready may have been undone by Cleanup meanwhile: it fails with
+// ErrConflict, and its object is removed.
 func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (_ string, _ *FileRecord, err error) {
 	if err := svc.check(); err != nil {
 		return "", nil, err
@@ -316,12 +381,12 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 		// (pending, for Cleanup) while the next one goes elsewhere.
 		id := newFileID()
 		rec := &FileRecord{ID: id, Name: opts.Name, ContentType: opts.ContentType, Owner: opts.Owner, Backend: b.name,
-			Path: objectPath(id), Created: svc.now().UTC(), State: FilePending}
+			Path: svc.objectPath(id), Created: svc.now().UTC(), State: FilePending}
 		if span.IsRecording() {
 			span.SetAttributes(attribute.String("filestore.file_id", id), attribute.String("filestore.backend", b.name))
 		}
 		if err := svc.meta.CreateFile(ctx, rec); err != nil {
-			return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
+			return "", nil, opError(ctx, err, "filestore: upload %q: metadata", opts.Name)
 		}
 		svc.tel.pending.Add(1)
 		start := time.Now()
@@ -341,7 +406,17 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 			ready := *rec
 			ready.Size, ready.SHA256, ready.State = info.Size, info.SHA256, FileReady
 			err = svc.meta.UpdateFile(ctx, &ready, FilePending)
-			if err != nil && !errors.Is(err, ErrConflict) {
+			switch {
+			case errors.Is(err, ErrConflict) || errors.Is(err, fs.ErrNotExist):
+				// Only this call moves this ID, so Cleanup did: it took
+				// the upload, older than StaleAfter, for abandoned and is
+				// undoing it (deleting) or has (no record). Its object may
+				// have landed after Cleanup removed what was there.
+				if rerr := svc.removeObject(ctx, b, rec.Path); rerr != nil {
+					svc.o.Logger.Warn("filestore: removing the object of an upload Cleanup undid failed", "id", id, "err", rerr)
+				}
+				err = fmt.Errorf("%w: Cleanup undid the upload, which took longer than StaleAfter (%v)", ErrConflict, err)
+			case err != nil:
 				// The answer may be what failed: only this call makes
 				// this ID ready, so a ready record is this call's.
 				if cur, gerr := svc.meta.GetFile(ctx, id); gerr == nil && cur.State == FileReady {
@@ -351,8 +426,9 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 			svc.tel.pending.Add(-1)
 			svc.tel.observe(ctx, b, opUpload, start, err)
 			if err != nil {
-				// The object stays, its record pending: Cleanup removes both.
-				return "", nil, fmt.Errorf("filestore: upload: metadata: %w", err)
+				// Unless Cleanup undid it, the object stays, its record
+				// pending: Cleanup removes both.
+				return "", nil, opError(ctx, err, "filestore: upload %q: metadata", opts.Name)
 			}
 			b.tel.uploaded.n.Add(info.Size)
 			svc.emit(ctx, EventUploaded, &ready)
@@ -367,16 +443,33 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 		}
 		svc.o.Logger.Warn("filestore: upload failed over to the next backend", "from", b.name, "err", err)
 	}
-	return "", nil, fmt.Errorf("filestore: upload %q: %w", opts.Name, errors.Join(errs...))
+	return "", nil, opError(ctx, errors.Join(errs...), "filestore: upload %q", opts.Name)
 }
 
 // landed reports whether the object at path is the content info
 // describes: same size and SHA-256. An IfNotExist Put meets its own
 // earlier attempt this way when that attempt's commit succeeded but its
 // answer was lost; the path holds a fresh ID, so nobody else writes there.
+// Where the backend knows no digest for the object (S3 records a large
+// upload's digest after the commit, whose answer was what got lost), the
+// object is read back once to compute it: an object that may be this
+// upload's own is never taken for another without that proof.
 func (svc *Service) landed(ctx context.Context, b *backend, path string, info *Info) bool {
 	st, err := b.s.Stat(ctx, path)
-	return err == nil && st.SHA256 != nil && st.Size == info.Size && bytes.Equal(st.SHA256, info.SHA256)
+	if err != nil || st.Size != info.Size {
+		return false
+	}
+	if st.SHA256 != nil {
+		return bytes.Equal(st.SHA256, info.SHA256)
+	}
+	r, err := b.s.Open(ctx, path)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	return err == nil && n == info.Size && bytes.Equal(h.Sum(nil), info.SHA256)
 }
 
 // discard undoes a failed upload attempt: its object (a commit may have
@@ -405,7 +498,7 @@ func (svc *Service) Stat(ctx context.Context, id string) (*FileRecord, error) {
 	}
 	rec, err := svc.meta.GetFile(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("filestore: file %q: %w", id, err)
+		return nil, opError(ctx, err, "filestore: file %q", id)
 	}
 	if rec.State != FileReady {
 		return nil, fmt.Errorf("filestore: file %q (%s): %w", id, rec.State, fs.ErrNotExist)
@@ -453,9 +546,9 @@ func (svc *Service) Download(ctx context.Context, id string) (_ *Reader, _ *File
 		rd, err = b.s.Open(ctx, rec.Path) // the caller's ctx: it governs the Reader
 		return err
 	})
-	svc.tel.observe(ctx, b, opDownload, start, err)
+	svc.tel.observe(spanCtx, b, opDownload, start, err)
 	if err != nil {
-		return nil, nil, fmt.Errorf("filestore: download %q from backend %q: %w", id, b.name, err)
+		return nil, nil, opError(ctx, err, "filestore: download %q from backend %q", id, b.name)
 	}
 	rd.counted = &b.tel.downloaded.n
 	return rd, rec, nil
@@ -484,13 +577,13 @@ func (svc *Service) Delete(ctx context.Context, id string) (err error) {
 	if err := svc.meta.UpdateFile(ctx, rec, FileReady); errors.Is(err, ErrConflict) {
 		return fmt.Errorf("filestore: delete %q: %w (deleted concurrently: %v)", id, fs.ErrNotExist, err)
 	} else if err != nil {
-		return fmt.Errorf("filestore: delete %q: metadata: %w", id, err)
+		return opError(ctx, err, "filestore: delete %q: metadata", id)
 	}
 	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
-		return fmt.Errorf("filestore: delete %q from backend %q: %w", id, b.name, err)
+		return opError(ctx, err, "filestore: delete %q from backend %q", id, b.name)
 	}
 	if err := svc.meta.DeleteFile(ctx, id); err != nil && !errors.Is(err, fs.ErrNotExist) { // gone: Cleanup finished it
-		return fmt.Errorf("filestore: delete %q: metadata: %w", id, err)
+		return opError(ctx, err, "filestore: delete %q: metadata", id)
 	}
 	svc.emit(ctx, EventDeleted, rec)
 	return nil
@@ -521,26 +614,27 @@ func (svc *Service) emit(ctx context.Context, kind EventKind, rec *FileRecord) {
 // Cleanup finishes what crashed or abandoned operations left, older than
 // StaleAfter: pending records (an upload that never completed) lose their
 // object and record (moved to deleting first, by compare-and-set, so that
-// an upload finishing meanwhile wins), deleting ones are deleted,
+// an upload finishing meanwhile wins), deleting ones are deleted, and
 // resumable uploads idle since StaleAfter (no part stored) are aborted
-// with their parts, and objects under the Service's names (files/ and
-// uploads/ in each backend) that no record names are removed. The last
-// lists every backend and looks each object older than StaleAfter up in
-// the metadata: its cost grows with the number of files.
+// with their parts. With ServiceOptions.RemoveOrphans it also removes
+// objects in the Service's Namespace that no record names: it lists the
+// namespace in every backend (each Store once, whatever names it is
+// configured under) and looks each object older than StaleAfter up in
+// the metadata, so its cost grows with the number of files.
 func (svc *Service) Cleanup(ctx context.Context) (err error) {
 	if err := svc.check(); err != nil {
 		return err
 	}
-	ctx, span := svc.tel.tracer.Start(ctx, "filestore cleanup")
+	ctx, span := svc.tel.tracer.Start(ctx, spanCleanup)
 	defer func() { endSpan(span, err) }()
 	before := svc.now().Add(-svc.o.StaleAfter)
 	errs, err := svc.cleanFiles(ctx, before)
 	if err != nil {
-		return fmt.Errorf("filestore: cleanup: %w", err)
+		return opError(ctx, err, "filestore: cleanup")
 	}
 	uploads, err := svc.meta.StaleUploads(ctx, before)
 	if err != nil {
-		return fmt.Errorf("filestore: cleanup: %w", err)
+		return opError(ctx, err, "filestore: cleanup")
 	}
 	for _, u := range uploads {
 		if err := svc.abort(ctx, u); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -549,9 +643,11 @@ func (svc *Service) Cleanup(ctx context.Context) (err error) {
 		}
 		svc.tel.cleaned[cleanStaleUpload].n.Add(1)
 	}
-	errs = append(errs, svc.cleanOrphans(ctx, before)...)
+	if svc.o.RemoveOrphans {
+		errs = append(errs, svc.cleanOrphans(ctx, before)...)
+	}
 	if len(errs) > 0 {
-		return fmt.Errorf("filestore: cleanup: %w", errors.Join(errs...))
+		return opError(ctx, errors.Join(errs...), "filestore: cleanup")
 	}
 	return nil
 }
@@ -564,41 +660,69 @@ func (svc *Service) cleanFiles(ctx context.Context, before time.Time) (errs []er
 		return nil, err
 	}
 	for _, rec := range files {
-		if rec.State == FilePending {
-			del := *rec
-			del.State = FileDeleting
-			if err := svc.meta.UpdateFile(ctx, &del, FilePending); errors.Is(err, ErrConflict) || errors.Is(err, fs.ErrNotExist) {
-				continue // finished (ready) or undone meanwhile
-			} else if err != nil {
-				errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
-				continue
-			}
+		switch err := svc.undo(ctx, rec); {
+		case errors.Is(err, errMoved):
+		case err != nil:
+			errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
+		default:
+			svc.tel.cleaned[cleanStaleFile].n.Add(1)
 		}
-		if b, ok := svc.backends[rec.Backend]; ok {
-			if err := svc.removeObject(ctx, b, rec.Path); err != nil {
-				errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
-				continue
-			}
-		}
-		if err := svc.meta.DeleteFile(ctx, rec.ID); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-			continue
-		}
-		svc.tel.cleaned[cleanStaleFile].n.Add(1)
 	}
 	return errs, nil
 }
 
-// cleanOrphans removes objects under files/ and uploads/ older than
-// before that no record names: what an upload left when its commit landed
-// after the Service gave up on it, or parts a finished upload could not
-// delete. Records are written before their objects and removed after
-// them, so an object without one is never an upload in progress.
+// errMoved: undo found the record moved on (made ready, or undone)
+// before it could claim it.
+var errMoved = errors.New("the record moved meanwhile")
+
+// undo removes a file that is not ready, and its object: a pending record
+// is first moved to deleting (compare-and-set), so that of an undo and a
+// completion racing exactly one wins; a deleting one is finished. A crash
+// half-way leaves a deleting record, which Cleanup finishes.
+func (svc *Service) undo(ctx context.Context, rec *FileRecord) error {
+	switch rec.State {
+	case FileReady:
+		return errMoved // never a ready file's object
+	case FilePending:
+		del := *rec
+		del.State = FileDeleting
+		if err := svc.meta.UpdateFile(ctx, &del, FilePending); errors.Is(err, ErrConflict) || errors.Is(err, fs.ErrNotExist) {
+			return errMoved
+		} else if err != nil {
+			return err
+		}
+	}
+	b, ok := svc.backends[rec.Backend]
+	if !ok {
+		// Keep the record, so that its object is removed once the
+		// backend is configured again.
+		return fmt.Errorf("its backend %q is not configured", rec.Backend)
+	}
+	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
+		return err
+	}
+	if err := svc.meta.DeleteFile(ctx, rec.ID); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// cleanOrphans removes objects in the namespace older than before that no
+// record names: what an upload left when its commit landed after the
+// Service gave up on it, or parts a finished upload could not delete.
+// Records are written before their objects and removed after them, so an
+// object without one is never an upload in progress. Each Store is
+// listed once, however many names it has in ServiceOptions.Backends.
 func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error {
 	var errs []error
+	listed := map[*Store]bool{}
 	for _, name := range slices.Sorted(maps.Keys(svc.backends)) {
 		b := svc.backends[name]
-		for _, prefix := range []string{filesPrefix, uploadsPrefix} {
+		if listed[b.s] {
+			continue
+		}
+		listed[b.s] = true
+		for _, prefix := range []string{svc.o.Namespace + filesDir, svc.o.Namespace + uploadsDir} {
 			for info, err := range b.s.List(ctx, prefix) {
 				if err != nil {
 					errs = append(errs, fmt.Errorf("backend %q: listing %s: %w", name, prefix, err))
@@ -607,7 +731,7 @@ func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error 
 				if !info.ModTime.Before(before) {
 					continue
 				}
-				orphan, err := svc.orphan(ctx, b, info.Name)
+				orphan, err := svc.orphan(ctx, info.Name)
 				if err == nil && orphan {
 					if err = svc.removeObject(ctx, b, info.Name); err == nil {
 						svc.tel.cleaned[cleanOrphan].n.Add(1)
@@ -622,26 +746,25 @@ func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error 
 	return errs
 }
 
-// orphan reports whether no record names the object at name in b: a file
-// record with its path there, the upload its part belongs to, or — for a
-// file without a record — the resumable upload whose Complete may be
-// writing it (a retried Complete writes its record first, but after this
-// look-up could have missed it).
-func (svc *Service) orphan(ctx context.Context, b *backend, name string) (bool, error) {
-	var err error
-	if rest, ok := strings.CutPrefix(name, uploadsPrefix); ok {
-		id, _, _ := strings.Cut(rest, "/")
-		_, err = svc.meta.GetUpload(ctx, id)
+// orphan reports whether no record names the object at name, in the
+// namespace: for a part (uploads/<id>/...), the upload; for a file
+// (files/../<id>), any file record with its ID — on whichever backend it
+// says, so that a backend configured under two names or renamed loses
+// nothing — or the resumable upload whose Complete may be writing it.
+// A name whose ID is none the Service makes belongs to no record.
+func (svc *Service) orphan(ctx context.Context, name string) (bool, error) {
+	var id string
+	if rest, ok := strings.CutPrefix(name, svc.o.Namespace+uploadsDir); ok {
+		id, _, _ = strings.Cut(rest, "/")
 	} else {
-		var rec *FileRecord
-		id := path.Base(name)
-		rec, err = svc.meta.GetFile(ctx, id)
-		if err == nil && (rec.Backend != b.name || rec.Path != name) {
-			return true, nil
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			_, err = svc.meta.GetUpload(ctx, id)
-		}
+		id = path.Base(name)
+	}
+	if !validID(id) {
+		return true, nil
+	}
+	_, err := svc.meta.GetUpload(ctx, id)
+	if errors.Is(err, fs.ErrNotExist) && strings.HasPrefix(name, svc.o.Namespace+filesDir) {
+		_, err = svc.meta.GetFile(ctx, id)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return true, nil
@@ -655,25 +778,26 @@ func (svc *Service) janitor() {
 	defer t.Stop()
 	for {
 		select {
-		case <-svc.stop:
+		case <-svc.bg.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), svc.o.CleanupEvery)
-		if err := svc.Cleanup(ctx); err != nil {
+		ctx, cancel := context.WithTimeout(svc.bg, svc.o.CleanupEvery)
+		if err := svc.Cleanup(ctx); err != nil && svc.bg.Err() == nil {
 			svc.o.Logger.Warn("filestore: background cleanup", "err", err)
 		}
 		cancel()
 	}
 }
 
-// Close stops the background cleanup. It is idempotent; afterwards every
+// Close stops the background cleanup, cancelling one that is running. It
+// is idempotent; afterwards every
 // method returns ErrClosed. The backends stay open.
 func (svc *Service) Close() error {
 	if svc.closed.Swap(true) {
 		return nil
 	}
-	close(svc.stop)
+	svc.stopBg(ErrClosed) // a running background Cleanup stops at once
 	svc.wg.Wait()
 	svc.tel.close()
 	return nil

@@ -210,13 +210,13 @@ func TestServiceConsistency(t *testing.T) {
 	if stale, _ := meta.StaleFiles(ctx, time.Now().Add(time.Hour)); len(stale) != 0 {
 		t.Fatalf("records left by a failed upload: %+v", stale)
 	}
-	assertNoObjects(t, local, "files/")
+	assertNoObjects(t, local, "filestore/files/")
 
 	// Leftovers of a crash: an object whose record stayed pending.
-	if _, err := local.Put(ctx, "files/ab/abandoned", strings.NewReader("orphan"), nil); err != nil {
+	if _, err := local.Put(ctx, "filestore/files/ab/abandoned", strings.NewReader("orphan"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := meta.CreateFile(ctx, &filestore.FileRecord{ID: "abandoned", Backend: "local", Path: "files/ab/abandoned",
+	if err := meta.CreateFile(ctx, &filestore.FileRecord{ID: "abandoned", Backend: "local", Path: "filestore/files/ab/abandoned",
 		State: filestore.FilePending, Created: time.Now().Add(-time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestResumableUpload(t *testing.T) {
 			if got := download(t, second, id); !bytes.Equal(got, whole) {
 				t.Fatalf("downloaded %d bytes, want %d", len(got), len(whole))
 			}
-			assertNoObjects(t, st, "uploads/")
+			assertNoObjects(t, st, "filestore/uploads/")
 			if name == "s3" {
 				assertNoMultipart(t, st)
 			}
@@ -320,7 +320,7 @@ func TestResumableUpload(t *testing.T) {
 			if err := up.Abort(ctx); err != nil {
 				t.Fatal(err)
 			}
-			assertNoObjects(t, st, "uploads/")
+			assertNoObjects(t, st, "filestore/uploads/")
 			if name == "s3" {
 				assertNoMultipart(t, st)
 			}
@@ -345,4 +345,68 @@ func assertNoMultipart(t *testing.T, st *filestore.Store) {
 
 func TestMemoryMetadata(t *testing.T) {
 	storetest.RunMetadataTests(t, func(*testing.T) filestore.MetadataStore { return filestore.NewMemoryMetadata() })
+}
+
+// TestUploadRefusesTextNoStoreKeeps: text a metadata store cannot keep
+// (PostgreSQL refuses NUL anywhere and invalid UTF-8; JSON replaces the
+// latter) is refused by Upload and StartUpload at once, with
+// fs.ErrInvalid naming the field — whatever the metadata store, and
+// before anything is stored, rather than by Complete after every part
+// was sent.
+func TestUploadRefusesTextNoStoreKeeps(t *testing.T) {
+	st := localStore(t)
+	meta := filestore.NewMemoryMetadata()
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta})
+	for field, o := range map[string]filestore.UploadOptions{
+		"Owner":         {Name: "ok.txt", Owner: "alice\x00admin"},
+		"ContentType":   {Name: "ok.txt", ContentType: "text/plain\x00"},
+		"Name":          {Name: "caf\xe9.txt"}, // Latin-1, not UTF-8
+		`Metadata["k"]`: {Name: "ok.txt", Metadata: map[string]string{"k": "a\x00b"}},
+		"SHA256":        {Name: "ok.txt", SHA256: []byte{1, 2, 3}},
+	} {
+		if _, _, err := svc.Upload(ctx, strings.NewReader("x"), o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
+			t.Errorf("Upload with a bad %s: %v; want fs.ErrInvalid naming it", field, err)
+		}
+		if _, err := svc.StartUpload(ctx, o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
+			t.Errorf("StartUpload with a bad %s: %v; want fs.ErrInvalid naming it", field, err)
+		}
+	}
+	assertNoObjects(t, st, "")
+	if stale, _ := meta.StaleFiles(ctx, time.Now().Add(time.Hour)); len(stale) != 0 {
+		t.Fatalf("records left by refused uploads: %+v", stale)
+	}
+}
+
+// TestContextErrorsAsTheyAre: when the caller's ctx ends, Upload,
+// WritePart and Complete return its error as it is, unwrapped (as the
+// package's callers compare it); other errors name the operation.
+func TestContextErrorsAsTheyAre(t *testing.T) {
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": localStore(t)}})
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := svc.Upload(cancelled, strings.NewReader("x"), filestore.UploadOptions{Name: "x"}); err != context.Canceled {
+		t.Errorf("Upload with its ctx cancelled: %v, want context.Canceled as it is", err)
+	}
+	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.WritePart(cancelled, 1, strings.NewReader("x")); err != context.Canceled {
+		t.Errorf("WritePart with its ctx cancelled: %v, want context.Canceled as it is", err)
+	}
+	if _, err := up.WritePart(ctx, 1, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := up.Complete(cancelled); err != context.Canceled {
+		t.Errorf("Complete with its ctx cancelled: %v, want context.Canceled as it is", err)
+	}
+	if err := up.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.Parts(ctx); !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "filestore: upload ") {
+		t.Errorf("Parts of an aborted upload: %v; want fs.ErrNotExist, saying which operation failed", err)
+	}
+	if _, _, err := up.Complete(ctx); !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "filestore: complete upload ") {
+		t.Errorf("Complete of an aborted upload: %v; want fs.ErrNotExist, saying which operation failed", err)
+	}
 }

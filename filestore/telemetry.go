@@ -32,6 +32,17 @@ const (
 
 var opNames = [numOps]string{"upload", "download", "delete", "start_upload", "write_part", "complete", "abort"}
 
+// spanNames are the operations' span names, made once: starting a span
+// builds no string.
+var spanNames = func() (n [numOps]string) {
+	for o, name := range opNames {
+		n[o] = "filestore " + name
+	}
+	return n
+}()
+
+const spanCleanup = "filestore cleanup"
+
 // outcome classifies how an operation ended.
 type outcome int
 
@@ -179,7 +190,7 @@ func (t *telemetry) observe(ctx context.Context, b *backend, o op, start time.Ti
 // startSpan begins the span of a Service operation; callers add
 // attributes only when it records.
 func (t *telemetry) startSpan(ctx context.Context, o op) (context.Context, trace.Span) {
-	return t.tracer.Start(ctx, "filestore "+opNames[o])
+	return t.tracer.Start(ctx, spanNames[o])
 }
 
 // endSpan ends span with err's status.

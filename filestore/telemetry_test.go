@@ -1,6 +1,7 @@
 package filestore_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -14,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/groundwork-go/groundwork/filestore"
 )
@@ -37,7 +40,7 @@ func TestTelemetry(t *testing.T) {
 		Policy:     func(filestore.UploadOptions) []string { return []string{"a", "b"} },
 		Retry:      filestore.RetryPolicy{MaxAttempts: 1},
 		Breaker:    filestore.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour},
-		StaleAfter: time.Hour, MeterProvider: mp, TracerProvider: tp})
+		StaleAfter: time.Hour, RemoveOrphans: true, MeterProvider: mp, TracerProvider: tp})
 	clk := withClock(svc)
 
 	var inFlight map[string]int64
@@ -68,7 +71,7 @@ func TestTelemetry(t *testing.T) {
 	if _, _, err := svc.Download(ctx, "no-such-file"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal(err)
 	}
-	if _, err := b.Put(ctx, "files/ab/orphan", strings.NewReader("lost"), nil); err != nil {
+	if _, err := b.Put(ctx, "filestore/files/ab/orphan", strings.NewReader("lost"), nil); err != nil {
 		t.Fatal(err)
 	}
 	clk.advance(2 * time.Hour)
@@ -155,4 +158,77 @@ func collect(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 		}
 	}
 	return got
+}
+
+// TestDownloadLatencyInItsSpan: a download's latency is recorded in its
+// span's context, so that the histogram's exemplar points at the span.
+func TestDownloadLatencyInItsSpan(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer mp.Shutdown(ctx)
+	defer tp.Shutdown(ctx)
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": localStore(t)},
+		MeterProvider: mp, TracerProvider: tp})
+	id, _, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := svc.Download(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	var download trace.SpanID
+	for _, s := range spans.Ended() {
+		if s.Name() == "filestore download" {
+			download = s.SpanContext().SpanID()
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	var exemplars []string
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			h, ok := m.Data.(metricdata.Histogram[float64])
+			if !ok || m.Name != "filestore.operation.duration" {
+				continue
+			}
+			for _, dp := range h.DataPoints {
+				if op, _ := dp.Attributes.Value("filestore.operation"); op.AsString() != "download" {
+					continue
+				}
+				for _, e := range dp.Exemplars {
+					exemplars = append(exemplars, trace.SpanID(e.SpanID).String())
+				}
+			}
+		}
+	}
+	if len(exemplars) != 1 || exemplars[0] != download.String() {
+		t.Fatalf("download latency exemplars %v; want the download span %s", exemplars, download)
+	}
+}
+
+// bareTracerProvider's spans cost nothing: Start returns the ctx as it
+// is, so that what remains to allocate is the Service's own doing.
+type bareTracerProvider struct{ noop.TracerProvider }
+
+func (bareTracerProvider) Tracer(string, ...trace.TracerOption) trace.Tracer { return bareTracer{} }
+
+type bareTracer struct{ noop.Tracer }
+
+func (bareTracer) Start(ctx context.Context, _ string, _ ...trace.SpanStartOption) (context.Context, trace.Span) {
+	return ctx, trace.SpanFromContext(ctx)
+}
+
+// TestSpanNamesMadeOnce: starting an operation's span builds no string.
+func TestSpanNamesMadeOnce(t *testing.T) {
+	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": localStore(t)},
+		TracerProvider: bareTracerProvider{}})
+	if n := filestore.SpanAllocs(svc); n != 0 {
+		t.Fatalf("starting a span allocates %v times, want 0", n)
+	}
 }

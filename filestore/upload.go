@@ -21,8 +21,8 @@ import (
 // ResumeUpload picks it up by ID, and Parts tells what is stored. On a
 // backend with native multipart uploads (S3) the parts are the backend's
 // (each but the last at least 5 MiB there); elsewhere each part is an
-// object under uploads/<id>/ and Complete streams them into the final
-// object. An Upload is used by one goroutine at a time.
+// object under the namespace's uploads/<id>/ and Complete streams them
+// into the final object. An Upload is used by one goroutine at a time.
 type Upload struct {
 	svc *Service
 	rec *UploadRecord
@@ -51,14 +51,11 @@ func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (_ *Upl
 	if err := opts.check(); err != nil {
 		return nil, fmt.Errorf("filestore: start upload: %w", err)
 	}
-	meta, err := normalizeMetadata(opts.Metadata)
-	if err != nil {
-		return nil, fmt.Errorf("filestore: start upload: %w", err)
-	}
+	meta, _ := normalizeMetadata(opts.Metadata) // checked
 	id := newFileID()
 	ctx, span := svc.tel.startSpan(ctx, opStartUpload)
 	defer func() { endSpan(span, err) }()
-	rec := &UploadRecord{ID: id, Options: opts, Path: objectPath(id), Created: svc.now().UTC()}
+	rec := &UploadRecord{ID: id, Options: opts, Path: svc.objectPath(id), Created: svc.now().UTC()}
 	var errs []error
 	for _, b := range svc.candidates(opts) {
 		if span.IsRecording() {
@@ -76,7 +73,7 @@ func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (_ *Upl
 			break
 		}
 	}
-	return nil, fmt.Errorf("filestore: start upload %q: %w", opts.Name, errors.Join(errs...))
+	return nil, opError(ctx, errors.Join(errs...), "filestore: start upload %q", opts.Name)
 }
 
 // errMetadata marks a failure of the metadata store, which no other
@@ -113,7 +110,8 @@ func (svc *Service) startOn(ctx context.Context, b *backend, rec *UploadRecord, 
 // ResumeUpload picks up an upload started earlier, perhaps by another
 // process. An upload already completed resumes too, so that a client
 // retrying Complete after a lost answer gets the file: its Complete
-// returns the file's record, and WritePart fails.
+// returns the file's record, and WritePart fails. An upload aborted, or
+// completed and its file deleted since, is fs.ErrNotExist.
 func (svc *Service) ResumeUpload(ctx context.Context, id string) (*Upload, error) {
 	if err := svc.check(); err != nil {
 		return nil, err
@@ -127,7 +125,7 @@ func (svc *Service) ResumeUpload(ctx context.Context, id string) (*Upload, error
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("filestore: resume upload %q: %w", id, err)
+		return nil, opError(ctx, err, "filestore: resume upload %q", id)
 	}
 	b, ok := svc.backends[rec.Backend]
 	if !ok {
@@ -140,12 +138,17 @@ func (svc *Service) ResumeUpload(ctx context.Context, id string) (*Upload, error
 func (u *Upload) ID() string { return u.rec.ID }
 
 // Parts returns the parts stored so far, by number: a client resumes
-// after the last complete one.
+// after the last complete one. An upload completed or aborted has none:
+// fs.ErrNotExist.
 func (u *Upload) Parts(ctx context.Context) ([]PartRecord, error) {
-	return u.svc.meta.Parts(ctx, u.rec.ID)
+	parts, err := u.svc.meta.Parts(ctx, u.rec.ID)
+	if err != nil {
+		return nil, opError(ctx, err, "filestore: upload %q: parts", u.rec.ID)
+	}
+	return parts, nil
 }
 
-func (u *Upload) partPath(n int) string { return fmt.Sprintf("%s%s/%06d", uploadsPrefix, u.rec.ID, n) }
+func (u *Upload) partPath(n int) string { return fmt.Sprintf("%s%06d", partsDir(u.rec), n) }
 
 // WritePart stores part n (1 to MaxParts) from r, replacing an earlier
 // part n; it is recorded once stored whole. A part larger than
@@ -182,11 +185,11 @@ func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (_ PartRecor
 		}
 	}
 	if err != nil {
-		return PartRecord{}, fmt.Errorf("filestore: upload %q part %d: %w", u.rec.ID, n, err)
+		return PartRecord{}, opError(ctx, err, "filestore: upload %q part %d", u.rec.ID, n)
 	}
 	p.Stored = u.svc.now().UTC()
 	if err := u.svc.meta.PutPart(ctx, u.rec.ID, p); err != nil {
-		return PartRecord{}, fmt.Errorf("filestore: upload %q part %d: metadata: %w", u.rec.ID, n, err)
+		return PartRecord{}, opError(ctx, err, "filestore: upload %q part %d: metadata", u.rec.ID, n)
 	}
 	u.b.tel.uploaded.n.Add(p.Size)
 	return p, nil
@@ -268,11 +271,14 @@ func (u *Upload) writeNativePart(ctx context.Context, mp driver.Multiparter, n i
 // Complete assembles the parts (1..N, none missing) into the file and
 // returns its ID and record; the upload is then gone. It is idempotent:
 // called again — a retry after a lost answer, from ResumeUpload in another
-// process, or concurrently — it returns the same record once the file is
-// ready. The file's record is created pending, the object assembled, the
-// record moved to ready by compare-and-set, and only then are the parts
-// removed: a Complete that failed half-way (the final metadata write, say)
-// leaves everything the next one needs.
+// process, or concurrently — it returns the same record while the file
+// exists (observers hear of it once). The file's record is created
+// pending, the object assembled, and then, in one metadata step
+// (MetadataStore.CompleteUpload), the record is marked ready and the
+// upload's record removed; the part objects go last. A Complete that
+// failed before that step leaves everything the next one needs; once it
+// is taken, no Complete can make the file again: after the file is
+// deleted, or the upload aborted, Complete fails with fs.ErrNotExist.
 func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err error) {
 	if err := u.svc.check(); err != nil {
 		return "", nil, err
@@ -288,29 +294,20 @@ func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err err
 	if rec, err := u.readyFile(ctx); err != nil || rec != nil {
 		return u.completed(ctx, rec, err)
 	}
-	parts, err := u.Parts(ctx)
+	parts, err := u.svc.meta.Parts(ctx, u.rec.ID)
 	if errors.Is(err, fs.ErrNotExist) {
-		// The upload went since: completed by another call, or aborted.
+		// The upload went since: completed by another call (its file
+		// ready, unless deleted since), or aborted.
 		if rec, rerr := u.readyFile(ctx); rec != nil || rerr != nil {
 			return u.completed(ctx, rec, rerr)
 		}
+		return "", nil, u.gone()
 	}
 	if err != nil {
+		return "", nil, opError(ctx, err, "filestore: complete upload %q: metadata", u.rec.ID)
+	}
+	if err := u.checkParts(parts); err != nil {
 		return "", nil, err
-	}
-	if len(parts) == 0 {
-		return "", nil, fmt.Errorf("filestore: complete upload %q: %w: no parts", u.rec.ID, fs.ErrInvalid)
-	}
-	var total int64
-	for i, p := range parts {
-		if p.Number != i+1 {
-			return "", nil, fmt.Errorf("filestore: complete upload %q: %w: part %d is missing", u.rec.ID, fs.ErrInvalid, i+1)
-		}
-		total += p.Size
-	}
-	o := u.rec.Options
-	if o.Size > 0 && total != o.Size {
-		return "", nil, fmt.Errorf("filestore: complete upload %q: %w: parts hold %d bytes, announced %d", u.rec.ID, ErrSizeMismatch, total, o.Size)
 	}
 	rec, err := u.pendingFile(ctx)
 	if err != nil || rec.State == FileReady {
@@ -321,25 +318,65 @@ func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err err
 	} else {
 		err = u.compose(ctx, parts, rec)
 	}
-	if err != nil {
-		// A concurrent Complete may have finished first (and removed the
-		// parts this one was reading).
-		if ready, _ := u.readyFile(ctx); ready != nil {
-			return u.completed(ctx, ready, nil)
+	if err == nil {
+		ready := *rec
+		ready.State = FileReady
+		if err = u.svc.meta.CompleteUpload(ctx, &ready); err == nil {
+			u.svc.emit(ctx, EventUploaded, &ready)
+			return u.completed(ctx, &ready, nil)
 		}
-		return "", nil, fmt.Errorf("filestore: complete upload %q: %w", u.rec.ID, err)
+		err = fmt.Errorf("metadata: %w", err)
 	}
-	rec.State = FileReady
-	if err := u.svc.meta.UpdateFile(ctx, rec, FilePending); err != nil {
-		// Another Complete won the compare-and-set, or the store's answer
-		// was lost after the move: the file is ready either way.
-		if ready, _ := u.readyFile(ctx); ready != nil {
-			return u.completed(ctx, ready, nil)
+	// Another Complete may have finished first (and removed the parts
+	// this one was reading), or the metadata store's answer was lost
+	// after the move: the file is ready either way.
+	if ready, _ := u.readyFile(ctx); ready != nil {
+		return u.completed(ctx, ready, nil)
+	}
+	return "", nil, u.failed(ctx, err)
+}
+
+// checkParts checks that parts are 1..N, none missing, and hold the
+// size announced.
+func (u *Upload) checkParts(parts []PartRecord) error {
+	if len(parts) == 0 {
+		return fmt.Errorf("filestore: complete upload %q: %w: no parts", u.rec.ID, fs.ErrInvalid)
+	}
+	var total int64
+	for i, p := range parts {
+		if p.Number != i+1 {
+			return fmt.Errorf("filestore: complete upload %q: %w: part %d is missing", u.rec.ID, fs.ErrInvalid, i+1)
 		}
-		return "", nil, fmt.Errorf("filestore: complete upload %q: metadata: %w", u.rec.ID, err)
+		total += p.Size
 	}
-	u.svc.emit(ctx, EventUploaded, rec)
-	return u.completed(ctx, rec, nil)
+	if o := u.rec.Options; o.Size > 0 && total != o.Size {
+		return fmt.Errorf("filestore: complete upload %q: %w: parts hold %d bytes, announced %d", u.rec.ID, ErrSizeMismatch, total, o.Size)
+	}
+	return nil
+}
+
+// gone is Complete's error for an upload whose record is gone and whose
+// file is not ready.
+func (u *Upload) gone() error {
+	return fmt.Errorf("filestore: complete upload %q: %w: it was aborted, or completed and its file deleted since", u.rec.ID, fs.ErrNotExist)
+}
+
+// failed ends a Complete that could not make the file ready. While the
+// upload's record exists, the pending record and the object stay for the
+// next Complete (or Cleanup). Once it is gone, nothing can make this file
+// ready any more (CompleteUpload needs it): the record a Complete made
+// since, pending, is undone with its object, and the upload is
+// fs.ErrNotExist.
+func (u *Upload) failed(ctx context.Context, err error) error {
+	if _, gerr := u.svc.meta.GetUpload(ctx, u.rec.ID); errors.Is(gerr, fs.ErrNotExist) {
+		if f, ferr := u.svc.meta.GetFile(ctx, u.rec.ID); ferr == nil && f.State != FileReady {
+			if uerr := u.svc.undo(ctx, f); uerr != nil && !errors.Is(uerr, errMoved) {
+				u.svc.o.Logger.Warn("filestore: undoing the file of a gone upload failed; Cleanup will", "upload", u.rec.ID, "err", uerr)
+			}
+		}
+		return u.gone()
+	}
+	return opError(ctx, err, "filestore: complete upload %q", u.rec.ID)
 }
 
 // readyFile returns the upload's file if it is ready, nil if it is not
@@ -350,7 +387,7 @@ func (u *Upload) readyFile(ctx context.Context) (*FileRecord, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("filestore: complete upload %q: metadata: %w", u.rec.ID, err)
+		return nil, opError(ctx, err, "filestore: complete upload %q: metadata", u.rec.ID)
 	case rec.State != FileReady:
 		return nil, nil
 	}
@@ -376,21 +413,23 @@ func (u *Upload) pendingFile(ctx context.Context) (*FileRecord, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("filestore: complete upload %q: metadata: %w", u.rec.ID, err)
+		return nil, opError(ctx, err, "filestore: complete upload %q: metadata", u.rec.ID)
 	}
 	return rec, nil
 }
 
-// completed ends a Complete that found (or made) the file ready: the
-// upload's parts and record go — as Abort removes them, which a ready
-// file survives — and a failure there is left to Cleanup.
+// completed ends a Complete that found (or made) the file ready: what is
+// left of the upload goes — its part objects, and its record if a file
+// made before CompleteUpload existed still has one — as Abort removes
+// them, which a ready file survives; a failure there is left to Cleanup.
 func (u *Upload) completed(ctx context.Context, rec *FileRecord, err error) (string, *FileRecord, error) {
 	if err != nil {
 		return "", nil, err
 	}
 	if u.done == nil {
 		if err := u.svc.abort(ctx, u.rec); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			u.svc.o.Logger.Warn("filestore: removing a completed upload's parts failed; Cleanup will", "upload", u.rec.ID, "err", err)
+			u.svc.o.Logger.Warn("filestore: removing a completed upload's parts failed; they stay until a Cleanup with RemoveOrphans",
+				"upload", u.rec.ID, "parts", partsDir(u.rec), "err", err)
 		}
 	}
 	u.done = rec
@@ -489,9 +528,20 @@ func (u *Upload) Abort(ctx context.Context) (err error) {
 	}
 	ctx, end := u.observe(ctx, opAbort)
 	defer func() { end(err) }()
-	return u.svc.abort(ctx, u.rec)
+	if err := u.svc.abort(ctx, u.rec); err != nil {
+		return opError(ctx, err, "filestore: abort upload %q", u.rec.ID)
+	}
+	return nil
 }
 
+// abort removes the upload rec: its parts (objects, or the native
+// multipart upload), then its record — in that order, so that a crash
+// between leaves the record for Cleanup to abort again. Once the record
+// is gone no Complete can make the file ready (MetadataStore.CompleteUpload
+// needs it), so a file a Complete had begun is undone: its pending record
+// with its object, or the object alone where Cleanup undid the record
+// before a Complete's object landed. An upload already gone is
+// fs.ErrNotExist.
 func (svc *Service) abort(ctx context.Context, rec *UploadRecord) error {
 	b, ok := svc.backends[rec.Backend]
 	if !ok {
@@ -505,7 +555,7 @@ func (svc *Service) abort(ctx context.Context, rec *UploadRecord) error {
 	} else {
 		// Every part object, recorded or not (a crash may come between
 		// storing a part and recording it).
-		for info, err := range b.s.List(ctx, uploadsPrefix+rec.ID+"/") {
+		for info, err := range b.s.List(ctx, partsDir(rec)) {
 			if err != nil {
 				return err
 			}
@@ -514,5 +564,20 @@ func (svc *Service) abort(ctx context.Context, rec *UploadRecord) error {
 			}
 		}
 	}
-	return svc.meta.DeleteUpload(ctx, rec.ID)
+	if err := svc.meta.DeleteUpload(ctx, rec.ID); err != nil {
+		return err
+	}
+	switch f, err := svc.meta.GetFile(ctx, rec.ID); {
+	case errors.Is(err, fs.ErrNotExist):
+		// No record, and none can become ready: an object there is a
+		// Complete's that Cleanup undid before it landed.
+		if err := svc.removeObject(ctx, b, rec.Path); err != nil {
+			svc.o.Logger.Warn("filestore: removing the object of an aborted upload failed", "upload", rec.ID, "err", err)
+		}
+	case err == nil && f.State == FilePending:
+		if err := svc.undo(ctx, f); err != nil && !errors.Is(err, errMoved) {
+			svc.o.Logger.Warn("filestore: undoing the file of an aborted upload failed; Cleanup will", "upload", rec.ID, "err", err)
+		}
+	}
+	return nil
 }

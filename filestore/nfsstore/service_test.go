@@ -75,7 +75,7 @@ func TestServiceOnNFS(t *testing.T) {
 	if onDisk, err := os.ReadFile(filepath.Join(srv.Export, filepath.FromSlash(rec.Path))); err != nil || !bytes.Equal(onDisk, whole) {
 		t.Fatalf("composed file on the server's disk: %d bytes, %v", len(onDisk), err)
 	}
-	for info, err := range nfs.List(ctx, "uploads/") {
+	for info, err := range nfs.List(ctx, filestore.DefaultNamespace+"uploads/") {
 		t.Fatalf("part left behind: %v %v", info, err)
 	}
 }

@@ -8,21 +8,39 @@
 // # Tables
 //
 // <prefix>files, <prefix>uploads and <prefix>parts (prefix "filestore_"
-// unless Options.TablePrefix), created with CREATE TABLE IF NOT EXISTS by
-// New. A part references its upload and goes with it (ON DELETE CASCADE).
-// Records not ready are indexed by creation time for Cleanup.
+// unless Options.TablePrefix). A part references its upload and goes with
+// it (ON DELETE CASCADE). Records not ready are indexed by creation time
+// for Cleanup.
 //
-// Tables made by an older version get the columns added since (ALTER
-// TABLE ... ADD COLUMN IF NOT EXISTS).
+// New first reads the catalog, which locks no table: when every table,
+// index and column is there (every start but the first, or the first
+// after an upgrade) it runs no DDL, so a replica starting while others
+// work, or while a report or pg_dump reads the tables, waits for nothing.
+// Otherwise it creates what is missing (CREATE ... IF NOT EXISTS; tables
+// made by an older version get the columns added since) in one
+// transaction, under an advisory lock so that replicas starting together
+// take turns, and with lock_timeout set to Options.LockTimeout: a table
+// lock that is not granted in time fails New with an error saying so,
+// rather than queueing every other session's reads and writes behind it.
 //
 // # Guarantees
 //
-// Each method is one statement, atomic on its own; the Service orders
-// them (pending record, object, ready record) so that no record points at
-// a missing object. UpdateFile is a compare-and-set (UPDATE ... WHERE
-// state = the expected one): of racing callers exactly one moves a
-// record, the others get filestore.ErrConflict. Missing records are
-// fs.ErrNotExist.
+// Each method is one statement, atomic on its own, but CompleteUpload,
+// one transaction; the Service orders them (pending record, object, ready
+// record) so that no record points at a missing object. UpdateFile is a
+// compare-and-set (UPDATE ... WHERE state = the expected one): of racing
+// callers exactly one moves a record, the others get
+// filestore.ErrConflict. CompleteUpload deletes the upload and moves its
+// file from pending to ready together, or does neither. Missing records
+// are fs.ErrNotExist.
+//
+// # Errors
+//
+// A record that fails Validate (text that is not UTF-8 or holds NUL,
+// which PostgreSQL's text and jsonb refuse) is fs.ErrInvalid naming the
+// field, before anything is sent; an ID no record can have is
+// fs.ErrNotExist. filestore.ErrConflict and fs.ErrNotExist as above;
+// other errors are pgx's, wrapped with the operation and record.
 package pgmeta
 
 import (
@@ -32,7 +50,9 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -46,6 +66,9 @@ type Options struct {
 	// TablePrefix prefixes the table names, default "filestore_"; letters,
 	// digits and underscores only.
 	TablePrefix string
+	// LockTimeout bounds how long New waits for a lock when it must
+	// create or upgrade the tables; default 5 seconds.
+	LockTimeout time.Duration
 }
 
 // Store is a filestore.MetadataStore in PostgreSQL.
@@ -60,14 +83,37 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // New creates the tables if they are missing and returns the store.
 func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error) {
-	prefix := "filestore_"
+	prefix, lockTimeout := "filestore_", 5*time.Second
 	if opts != nil && opts.TablePrefix != "" {
 		prefix = opts.TablePrefix
+	}
+	if opts != nil && opts.LockTimeout != 0 {
+		lockTimeout = opts.LockTimeout
 	}
 	if pool == nil || !identifier.MatchString(prefix) {
 		return nil, fmt.Errorf("%w: pgmeta.New: nil pool or table prefix %q not an identifier", fs.ErrInvalid, prefix)
 	}
+	if lockTimeout < time.Millisecond {
+		return nil, fmt.Errorf("%w: pgmeta.New: Options.LockTimeout %v: want 1 ms or more", fs.ErrInvalid, lockTimeout)
+	}
 	s := &Store{pool: pool, files: prefix + "files", uploads: prefix + "uploads", parts: prefix + "parts"}
+	var upToDate bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL
+  AND to_regclass($4) IS NOT NULL AND to_regclass($5) IS NOT NULL
+  AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($3) AND attname = 'stored' AND NOT attisdropped)`,
+		s.files, s.uploads, s.parts, s.files+"_unfinished", s.uploads+"_created").Scan(&upToDate); err != nil {
+		return nil, fmt.Errorf("pgmeta: reading the catalog: %w", err)
+	}
+	if !upToDate {
+		if err := s.migrate(ctx, prefix, lockTimeout); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// migrate creates the tables, indexes and columns that are missing.
+func (s *Store) migrate(ctx context.Context, prefix string, lockTimeout time.Duration) error {
 	ddl := fmt.Sprintf(`
 CREATE TABLE IF NOT EXISTS %[1]s (
   id text PRIMARY KEY, name text NOT NULL, size bigint NOT NULL, sha256 bytea, content_type text NOT NULL,
@@ -81,11 +127,31 @@ CREATE TABLE IF NOT EXISTS %[3]s (
   upload_id text NOT NULL REFERENCES %[2]s (id) ON DELETE CASCADE, number int NOT NULL, size bigint NOT NULL,
   sha256 bytea, etag text NOT NULL, stored timestamptz, PRIMARY KEY (upload_id, number));
 ALTER TABLE %[3]s ADD COLUMN IF NOT EXISTS stored timestamptz;`, s.files, s.uploads, s.parts)
-	if _, err := pool.Exec(ctx, ddl); err != nil {
-		return nil, fmt.Errorf("pgmeta: create tables: %w", err)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// SET LOCAL takes no parameters; the value is a number of ms.
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", lockTimeout.Milliseconds())); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "groundwork filestore pgmeta "+prefix); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, ddl)
+		return err
+	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55P03" /* lock_not_available */ {
+		return fmt.Errorf("pgmeta: creating or upgrading tables %s*: a lock was not granted within Options.LockTimeout (%v): another session holds the tables; try again: %w",
+			prefix, lockTimeout, err)
 	}
-	return s, nil
+	if err != nil {
+		return fmt.Errorf("pgmeta: creating or upgrading tables %s*: %w", prefix, err)
+	}
+	return nil
 }
+
+// validID reports whether id can be a record's: others (not UTF-8, or
+// with NUL) are never stored, so looking them up finds nothing.
+func validID(id string) bool { return utf8.ValidString(id) && strings.IndexByte(id, 0) < 0 }
 
 func notFound(kind, id string) error {
 	return fmt.Errorf("pgmeta: %s %q: %w", kind, id, fs.ErrNotExist)
@@ -93,6 +159,9 @@ func notFound(kind, id string) error {
 
 // CreateFile implements filestore.MetadataStore.
 func (s *Store) CreateFile(ctx context.Context, f *filestore.FileRecord) error {
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("pgmeta: create file: %w", err)
+	}
 	tag, err := s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (id, name, size, sha256, content_type, backend, path, owner, created, state)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`, s.files),
 		f.ID, f.Name, f.Size, f.SHA256, f.ContentType, f.Backend, f.Path, f.Owner, f.Created, string(f.State))
@@ -108,6 +177,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`, s
 // UpdateFile implements filestore.MetadataStore: one UPDATE whose WHERE
 // holds the expected state.
 func (s *Store) UpdateFile(ctx context.Context, f *filestore.FileRecord, from filestore.FileState) error {
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("pgmeta: update file: %w", err)
+	}
 	if !from.CanBecome(f.State) {
 		return fmt.Errorf("pgmeta: update file %q: %w: a record never moves from %s to %s", f.ID, filestore.ErrConflict, from, f.State)
 	}
@@ -120,17 +192,61 @@ func (s *Store) UpdateFile(ctx context.Context, f *filestore.FileRecord, from fi
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
-	// Nothing matched: say why (the answer may be stale by now, but the
-	// update did not happen either way).
+	return s.whyNot(ctx, s.pool, "update", f.ID, from)
+}
+
+// whyNot says why an UPDATE expecting state from matched nothing: no
+// record (fs.ErrNotExist), or another state (ErrConflict). The answer may
+// be stale by now, but the update did not happen either way.
+func (s *Store) whyNot(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, op, id string, from filestore.FileState) error {
 	var state string
-	err = s.pool.QueryRow(ctx, fmt.Sprintf("SELECT state FROM %s WHERE id = $1", s.files), f.ID).Scan(&state)
+	err := q.QueryRow(ctx, fmt.Sprintf("SELECT state FROM %s WHERE id = $1", s.files), id).Scan(&state)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return notFound("file", f.ID)
+		return notFound("file", id)
 	case err != nil:
-		return fmt.Errorf("pgmeta: update file %q: %w (and reading its state: %v)", f.ID, filestore.ErrConflict, err)
+		return fmt.Errorf("pgmeta: %s file %q: %w (and reading its state: %v)", op, id, filestore.ErrConflict, err)
 	}
-	return fmt.Errorf("pgmeta: update file %q: %w: it is %s, not %s", f.ID, filestore.ErrConflict, state, from)
+	return fmt.Errorf("pgmeta: %s file %q: %w: it is %s, not %s", op, id, filestore.ErrConflict, state, from)
+}
+
+// CompleteUpload implements filestore.MetadataStore: one transaction
+// deletes the upload (its parts cascade) and moves its file from pending
+// to ready; if either finds nothing, it is rolled back.
+func (s *Store) CompleteUpload(ctx context.Context, f *filestore.FileRecord) error {
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("pgmeta: complete upload: %w", err)
+	}
+	if f.State != filestore.FileReady {
+		return fmt.Errorf("pgmeta: complete upload %q: %w: completing an upload makes its file ready, not %s", f.ID, filestore.ErrConflict, f.State)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The DELETE locks the upload's row: a concurrent CompleteUpload
+		// waits, then finds it gone.
+		tag, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE id = $1", s.uploads), f.ID)
+		if err != nil {
+			return fmt.Errorf("pgmeta: complete upload %q: %w", f.ID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound("upload", f.ID)
+		}
+		tag, err = tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET name = $2, size = $3, sha256 = $4, content_type = $5, backend = $6, path = $7,
+  owner = $8, created = $9, state = $10 WHERE id = $1 AND state = $11`, s.files),
+			f.ID, f.Name, f.Size, f.SHA256, f.ContentType, f.Backend, f.Path, f.Owner, f.Created, string(f.State), string(filestore.FilePending))
+		if err != nil {
+			return fmt.Errorf("pgmeta: complete upload %q: %w", f.ID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			err := s.whyNot(ctx, tx, "complete upload of", f.ID, filestore.FilePending)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = fmt.Errorf("pgmeta: complete upload %q: %w: its file has no record", f.ID, filestore.ErrConflict)
+			}
+			return err
+		}
+		return nil
+	})
 }
 
 const fileColumns = "id, name, size, sha256, content_type, backend, path, owner, created, state"
@@ -145,6 +261,9 @@ func scanFile(row pgx.Row) (*filestore.FileRecord, error) {
 
 // GetFile implements filestore.MetadataStore.
 func (s *Store) GetFile(ctx context.Context, id string) (*filestore.FileRecord, error) {
+	if !validID(id) {
+		return nil, notFound("file", id)
+	}
 	f, err := scanFile(s.pool.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE id = $1", fileColumns, s.files), id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("file", id)
@@ -161,6 +280,9 @@ func (s *Store) DeleteFile(ctx context.Context, id string) error {
 }
 
 func (s *Store) deleteOne(ctx context.Context, table, kind, id string) error {
+	if !validID(id) {
+		return notFound(kind, id)
+	}
 	tag, err := s.pool.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE id = $1", table), id)
 	if err != nil {
 		return fmt.Errorf("pgmeta: delete %s %q: %w", kind, id, err)
@@ -187,6 +309,9 @@ func (s *Store) StaleFiles(ctx context.Context, before time.Time) ([]*filestore.
 
 // PutUpload implements filestore.MetadataStore.
 func (s *Store) PutUpload(ctx context.Context, u *filestore.UploadRecord) error {
+	if err := u.Validate(); err != nil {
+		return fmt.Errorf("pgmeta: put upload: %w", err)
+	}
 	opts, err := json.Marshal(u.Options)
 	if err != nil {
 		return fmt.Errorf("pgmeta: put upload %q: %w", u.ID, err)
@@ -216,6 +341,9 @@ func scanUpload(row pgx.Row) (*filestore.UploadRecord, error) {
 
 // GetUpload implements filestore.MetadataStore.
 func (s *Store) GetUpload(ctx context.Context, id string) (*filestore.UploadRecord, error) {
+	if !validID(id) {
+		return nil, notFound("upload", id)
+	}
 	u, err := scanUpload(s.pool.QueryRow(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE id = $1", uploadColumns, s.uploads), id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("upload", id)
@@ -229,6 +357,9 @@ func (s *Store) GetUpload(ctx context.Context, id string) (*filestore.UploadReco
 // PutPart implements filestore.MetadataStore: the part is inserted only
 // if its upload exists (in the same statement).
 func (s *Store) PutPart(ctx context.Context, uploadID string, p filestore.PartRecord) error {
+	if !validID(uploadID) {
+		return notFound("upload", uploadID)
+	}
 	tag, err := s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (upload_id, number, size, sha256, etag, stored)
 SELECT id, $2, $3, $4, $5, $6 FROM %s WHERE id = $1
 ON CONFLICT (upload_id, number) DO UPDATE SET size = $3, sha256 = $4, etag = $5, stored = $6`, s.parts, s.uploads),

@@ -2,7 +2,9 @@ package pgmeta_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -137,5 +139,160 @@ INSERT INTO old_parts VALUES ('u', 1, 10, NULL, '');`); err != nil {
 	parts, err := m.Parts(ctx, "u")
 	if err != nil || len(parts) != 2 || !parts[0].Stored.IsZero() || !parts[1].Stored.Equal(stored) {
 		t.Fatalf("parts of an upgraded table: %+v %v", parts, err)
+	}
+}
+
+// newPool connects to the test server; closed with the test.
+func newPool(t *testing.T) *pgxpool.Pool {
+	pool, err := pgxpool.New(context.Background(), testserver.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// waitingForLock is closed once some session waits for a lock it has not
+// been granted.
+func waitingForLock(t *testing.T, pool *pgxpool.Pool, stop <-chan struct{}) <-chan struct{} {
+	waiting := make(chan struct{})
+	go func() {
+		for {
+			var n int
+			if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_locks WHERE NOT granted").Scan(&n); err == nil && n > 0 {
+				close(waiting)
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	return waiting
+}
+
+// TestNewTakesNoLockOnUpToDateTables: a replica starting on tables that
+// are up to date must not queue for a table lock — behind a report or
+// pg_dump that reads them, and with every other replica's reads and
+// writes then queued behind it. Here a transaction holds the tables
+// exclusively, the strongest of such holders: New must return all the
+// same, having waited for no lock.
+func TestNewTakesNoLockOnUpToDateTables(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	prefix := fmt.Sprintf("nl%d_", n.Add(1))
+	if _, err := pgmeta.New(ctx, pool, &pgmeta.Options{TablePrefix: prefix}); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, fmt.Sprintf("LOCK TABLE %[1]sfiles, %[1]suploads, %[1]sparts IN ACCESS EXCLUSIVE MODE", prefix)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := pgmeta.New(ctx, pool, &pgmeta.Options{TablePrefix: prefix})
+		done <- err
+	}()
+	stop := make(chan struct{})
+	defer close(stop)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("New on up-to-date tables: %v", err)
+		}
+	case <-waitingForLock(t, pool, stop):
+		tx.Rollback(ctx) // let New go
+		<-done
+		t.Fatal("New on up-to-date tables waited for a table lock")
+	}
+}
+
+// TestNewUpgradeBoundedByLockTimeout: tables of an older version need a
+// column, but a transaction is reading them: New waits no longer than
+// Options.LockTimeout, fails saying why, and upgrades once the reader is
+// gone.
+func TestNewUpgradeBoundedByLockTimeout(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	prefix := fmt.Sprintf("lt%d_", n.Add(1))
+	if _, err := pool.Exec(ctx, fmt.Sprintf(`
+CREATE TABLE %[1]suploads (id text PRIMARY KEY, options jsonb NOT NULL, backend text NOT NULL, path text NOT NULL, native text NOT NULL,
+  created timestamptz NOT NULL);
+CREATE TABLE %[1]sparts (upload_id text NOT NULL REFERENCES %[1]suploads (id) ON DELETE CASCADE, number int NOT NULL, size bigint NOT NULL,
+  sha256 bytea, etag text NOT NULL, PRIMARY KEY (upload_id, number));`, prefix)); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT count(*) FROM "+prefix+"parts"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = pgmeta.New(ctx, pool, &pgmeta.Options{TablePrefix: prefix, LockTimeout: 50 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "LockTimeout") {
+		t.Fatalf("New needing a lock a reader holds: %v; want it refused after LockTimeout", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, err := pgmeta.New(ctx, pool, &pgmeta.Options{TablePrefix: prefix, LockTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("New once the reader is gone: %v", err)
+	}
+	if err := m.PutUpload(ctx, &filestore.UploadRecord{ID: "u", Backend: "local", Path: "p", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.PutPart(ctx, "u", filestore.PartRecord{Number: 1, Size: 1, Stored: time.Now()}); err != nil {
+		t.Fatalf("PutPart on the upgraded tables: %v", err)
+	}
+	if _, err := pgmeta.New(ctx, pool, &pgmeta.Options{LockTimeout: time.Microsecond}); !errors.Is(err, fs.ErrInvalid) {
+		t.Fatalf("a LockTimeout below a millisecond: %v", err)
+	}
+}
+
+// TestServiceRefusesTextPostgresCannotKeep: text PostgreSQL refuses (NUL
+// anywhere, invalid UTF-8) is refused by the Service before anything is
+// stored, as fs.ErrInvalid naming the field — not by the database at the
+// end (SQLSTATE 22021), and for a resumable upload not by Complete after
+// every part was sent.
+func TestServiceRefusesTextPostgresCannotKeep(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	m, err := pgmeta.New(ctx, pool, &pgmeta.Options{TablePrefix: fmt.Sprintf("tx%d_", n.Add(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := filestore.Open(ctx, "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": local}, Metadata: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	for field, o := range map[string]filestore.UploadOptions{
+		"Owner":       {Name: "ok.txt", Owner: "alice\x00admin"},
+		"ContentType": {Name: "ok.txt", ContentType: "text/plain\x00"},
+		"Name":        {Name: "caf\xe9.txt"}, // Latin-1, not UTF-8
+	} {
+		if _, _, err := svc.Upload(ctx, strings.NewReader("x"), o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
+			t.Errorf("Upload with a bad %s: %v; want fs.ErrInvalid naming it", field, err)
+		}
+		if _, err := svc.StartUpload(ctx, o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
+			t.Errorf("StartUpload with a bad %s: %v; want fs.ErrInvalid naming it", field, err)
+		}
+	}
+	if _, err := svc.Stat(ctx, "a\x00b"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Stat of an ID with NUL: %v, want fs.ErrNotExist", err)
 	}
 }

@@ -51,7 +51,9 @@
 // A Reader streams one GetObject; after a Seek, and for each ReadAt, it
 // asks for a range with If-Match on the ETag it opened — one request,
 // no HEAD or tagging — so a replaced object fails with
-// filestore.ErrReplaced instead of mixing versions.
+// filestore.ErrReplaced instead of mixing versions; so does a range the
+// object no longer has (416 from a server that checks the range before
+// If-Match: a shorter object replaced it), never an early end.
 //
 // Rename is Copy then Delete (S3 has no rename); Copy is server-side, up
 // to 5 GiB. List returns size and time for each object, not the

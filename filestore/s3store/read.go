@@ -135,6 +135,10 @@ var _ driver.VersionReader = (*bucket)(nil)
 // NewVersionRangeReader is one GetObject, ranged, with If-Match on the
 // ETag the reader opened: a replaced object is 412, ErrReplaced. No
 // attributes are fetched (the caller has them), so no tagging request.
+// The portable layer asks only for ranges that start inside the version
+// it opened, so a range the object no longer has (416, from a server that
+// looks at the range before If-Match) means a shorter object replaced it:
+// ErrReplaced too, never an empty read that would pass for the end.
 func (b *bucket) NewVersionRangeReader(ctx context.Context, name, version string, off, n int64) (io.ReadCloser, error) {
 	in := &s3.GetObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.key(name)), IfMatch: aws.String(version)}
 	switch {
@@ -148,7 +152,7 @@ func (b *bucket) NewVersionRangeReader(ctx context.Context, name, version string
 	out, err := b.c.GetObject(ctx, in)
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() == "InvalidRange" {
-		return io.NopCloser(strings.NewReader("")), nil
+		return nil, fmt.Errorf("%q: bytes from %d: not in the object any more: %w", name, off, driver.ErrReplaced)
 	}
 	if isPreconditionFailed(err) {
 		return nil, fmt.Errorf("%q: %w", name, driver.ErrReplaced)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -23,11 +24,35 @@ import (
 // transport sits between the SDK and the gateway: it counts requests by
 // kind and, while denyTagging is set, answers every tagging request (get
 // or put) 403 AccessDenied, as a bucket policy denying s3:GetObjectTagging
-// and s3:PutObjectTagging would.
+// and s3:PutObjectTagging would. While size is above 0 it answers a GET
+// whose range starts at or past size 416 InvalidRange, as a server would
+// that looks at the range before If-Match, and counts those answers.
 type transport struct {
 	denyTagging atomic.Bool
+	size        atomic.Int64
+	refused     atomic.Int32
 	mu          sync.Mutex
 	requests    []string // "GET", "GET tagging", "HEAD", ...
+}
+
+// errorResponse is an S3 error answer.
+func errorResponse(req *http.Request, status int, code string) *http.Response {
+	body := `<?xml version="1.0" encoding="UTF-8"?><Error><Code>` + code + `</Code><Message>` + code + `</Message></Error>`
+	return &http.Response{StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/xml"}}, Body: io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)), Request: req}
+}
+
+// rangeFrom returns where a ranged GET starts, or -1.
+func rangeFrom(req *http.Request) int64 {
+	var from int64
+	if req.Method != http.MethodGet {
+		return -1
+	}
+	if _, err := fmt.Sscanf(req.Header.Get("Range"), "bytes=%d-", &from); err != nil {
+		return -1
+	}
+	return from
 }
 
 func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -39,10 +64,11 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tr.requests = append(tr.requests, kind)
 	tr.mu.Unlock()
 	if strings.HasSuffix(kind, " tagging") && tr.denyTagging.Load() {
-		body := `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`
-		return &http.Response{StatusCode: http.StatusForbidden, Status: "403 Forbidden", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			Header: http.Header{"Content-Type": {"application/xml"}}, Body: io.NopCloser(strings.NewReader(body)),
-			ContentLength: int64(len(body)), Request: req}, nil
+		return errorResponse(req, http.StatusForbidden, "AccessDenied"), nil
+	}
+	if size := tr.size.Load(); size > 0 && rangeFrom(req) >= size {
+		tr.refused.Add(1)
+		return errorResponse(req, http.StatusRequestedRangeNotSatisfiable, "InvalidRange"), nil
 	}
 	return http.DefaultTransport.RoundTrip(req)
 }
@@ -193,5 +219,47 @@ func TestRereadPinned(t *testing.T) {
 	}
 	if got, err := io.ReadAll(r); !errors.Is(err, filestore.ErrReplaced) {
 		t.Fatalf("Read after Seek and the replacement: %q %v, want ErrReplaced", got, err)
+	}
+}
+
+// TestRereadOfShorterReplacement: the object is replaced by a shorter
+// one, so that a re-read of the version opened asks for a range the name
+// no longer has. Whatever the server answers first — 412 for If-Match or
+// 416 for the range — the read fails with ErrReplaced: never an empty
+// read that would pass for the end of the object.
+func TestRereadOfShorterReplacement(t *testing.T) {
+	gw := gateway(t)
+	ctx := context.Background()
+	tr := &transport{}
+	s := storeThrough(t, gw, tr, "shorter/")
+	data := random(t, 1000)
+	if _, err := s.Put(ctx, "doc", bytes.NewReader(data), nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(ctx, "doc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := s.Put(ctx, "doc", strings.NewReader("short"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, rangeFirst := range []bool{false, true} {
+		if rangeFirst {
+			tr.size.Store(5)
+		}
+		p := make([]byte, 100)
+		if n, err := r.ReadAt(p, 500); !errors.Is(err, filestore.ErrReplaced) {
+			t.Fatalf("ReadAt past the new end (416 before 412: %v): %d bytes, %v; want ErrReplaced", rangeFirst, n, err)
+		}
+		if _, err := r.Seek(500, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(r); !errors.Is(err, filestore.ErrReplaced) {
+			t.Fatalf("Read after Seek past the new end (416 before 412: %v): %d bytes, %v; want ErrReplaced", rangeFirst, len(got), err)
+		}
+	}
+	if n := tr.refused.Load(); n != 2 {
+		t.Fatalf("%d reads answered 416, want 2", n)
 	}
 }

@@ -57,6 +57,9 @@ func RunMetadataTests(t *testing.T, newStore func(t *testing.T) filestore.Metada
 	t.Run("CompareAndSet", func(t *testing.T) { testFileCAS(t, newStore(t)) })
 	t.Run("ConcurrentCompareAndSet", func(t *testing.T) { testConcurrentCAS(t, newStore(t)) })
 	t.Run("StaleSinceLastPart", func(t *testing.T) { testStaleSinceLastPart(t, newStore(t)) })
+	t.Run("CompleteUpload", func(t *testing.T) { testCompleteUpload(t, newStore(t)) })
+	t.Run("ConcurrentCompleteUpload", func(t *testing.T) { testConcurrentCompleteUpload(t, newStore(t)) })
+	t.Run("RefusesBadText", func(t *testing.T) { testRefusesBadText(t, newStore(t)) })
 	t.Run("Uploads", func(t *testing.T) {
 		m := newStore(t)
 		now := time.Now().UTC().Truncate(time.Microsecond)
@@ -218,5 +221,171 @@ func testStaleSinceLastPart(t *testing.T, m filestore.MetadataStore) {
 	slices.Sort(ids)
 	if !slices.Equal(ids, []string{"empty", "idle"}) {
 		t.Fatalf("stale uploads %q; want the idle and the empty one, not the one whose last part is a minute old", ids)
+	}
+}
+
+// testCompleteUpload: CompleteUpload moves the file from pending to ready
+// and removes the upload with its parts, together; when either cannot
+// be done, neither is.
+func testCompleteUpload(t *testing.T, m filestore.MetadataStore) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u := &filestore.UploadRecord{ID: "up", Options: filestore.UploadOptions{Name: "n"}, Backend: "s3", Path: "files/up", Created: now}
+	if err := m.PutUpload(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.PutPart(ctx, "up", filestore.PartRecord{Number: 1, Size: 5, Stored: now}); err != nil {
+		t.Fatal(err)
+	}
+	ready := &filestore.FileRecord{ID: "up", Name: "n", Size: 5, SHA256: digest([]byte("hello")), Backend: "s3", Path: "files/up",
+		Created: now, State: filestore.FileReady}
+	if err := m.CompleteUpload(ctx, ready); !errors.Is(err, filestore.ErrConflict) {
+		t.Fatalf("CompleteUpload without a file record: %v, want ErrConflict", err)
+	}
+	if parts, err := m.Parts(ctx, "up"); err != nil || len(parts) != 1 {
+		t.Fatalf("the upload after a refused CompleteUpload: %+v %v; want it whole", parts, err)
+	}
+	pending := *ready
+	pending.Size, pending.SHA256, pending.State = 0, nil, filestore.FilePending
+	if err := m.CreateFile(ctx, &pending); err != nil {
+		t.Fatal(err)
+	}
+	notReady := *ready
+	notReady.State = filestore.FileDeleting
+	if err := m.CompleteUpload(ctx, &notReady); !errors.Is(err, filestore.ErrConflict) {
+		t.Fatalf("CompleteUpload to a state other than ready: %v, want ErrConflict", err)
+	}
+	if err := m.CompleteUpload(ctx, ready); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.GetFile(ctx, "up")
+	if err != nil || got.State != filestore.FileReady || got.Size != 5 || !bytes.Equal(got.SHA256, ready.SHA256) {
+		t.Fatalf("the file after CompleteUpload: %+v %v", got, err)
+	}
+	if _, err := m.GetUpload(ctx, "up"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the upload after CompleteUpload: %v, want gone", err)
+	}
+	if _, err := m.Parts(ctx, "up"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the parts after CompleteUpload: %v, want gone", err)
+	}
+	if err := m.CompleteUpload(ctx, ready); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("CompleteUpload again: %v, want fs.ErrNotExist (no upload)", err)
+	}
+
+	// A file deleted after its upload completed: a pending record made
+	// again cannot be completed, the upload being gone.
+	if err := m.DeleteFile(ctx, "up"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CreateFile(ctx, &pending); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CompleteUpload(ctx, ready); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("CompleteUpload of a gone upload: %v, want fs.ErrNotExist", err)
+	}
+	if got, err := m.GetFile(ctx, "up"); err != nil || got.State != filestore.FilePending {
+		t.Fatalf("the file after a refused CompleteUpload: %+v %v; want it pending, unchanged", got, err)
+	}
+
+	// A file not pending (Cleanup undoing it): the upload stays.
+	if err := m.PutUpload(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	del := pending
+	del.State = filestore.FileDeleting
+	if err := m.UpdateFile(ctx, &del, filestore.FilePending); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CompleteUpload(ctx, ready); !errors.Is(err, filestore.ErrConflict) {
+		t.Fatalf("CompleteUpload of a file being deleted: %v, want ErrConflict", err)
+	}
+	if _, err := m.GetUpload(ctx, "up"); err != nil {
+		t.Fatalf("the upload after a refused CompleteUpload: %v; want it kept", err)
+	}
+}
+
+// testConcurrentCompleteUpload: of many callers completing one upload at
+// once, exactly one succeeds, and the record is that one's.
+func testConcurrentCompleteUpload(t *testing.T, m filestore.MetadataStore) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if err := m.PutUpload(ctx, &filestore.UploadRecord{ID: "race", Backend: "s3", Path: "p", Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	f := &filestore.FileRecord{ID: "race", Backend: "s3", Path: "p", Created: now, State: filestore.FilePending}
+	if err := m.CreateFile(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	const callers = 8
+	won := make(chan int64, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := *f
+			r.Size, r.State = int64(i+1), filestore.FileReady
+			switch err := m.CompleteUpload(ctx, &r); {
+			case err == nil:
+				won <- r.Size
+			case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, filestore.ErrConflict):
+				t.Errorf("caller %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(won)
+	var winners []int64
+	for w := range won {
+		winners = append(winners, w)
+	}
+	got, err := m.GetFile(ctx, "race")
+	if len(winners) != 1 || err != nil || got.Size != winners[0] || got.State != filestore.FileReady {
+		t.Fatalf("winners %v, record %+v %v; want exactly one, its record stored", winners, got, err)
+	}
+}
+
+// testRefusesBadText: every store refuses, alike, text some store cannot
+// keep (not UTF-8, or holding NUL) with fs.ErrInvalid, storing nothing,
+// and finds nothing under an ID no record can have.
+func testRefusesBadText(t *testing.T, m filestore.MetadataStore) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for _, f := range []*filestore.FileRecord{
+		{ID: "f1", Name: "n", Owner: "alice\x00admin", Backend: "s3", Path: "p", Created: now, State: filestore.FilePending},
+		{ID: "f2", Name: "caf\xe9", Backend: "s3", Path: "p", Created: now, State: filestore.FilePending},
+		{ID: "f3", Name: "n", ContentType: "text/plain\x00", Backend: "s3", Path: "p", Created: now, State: filestore.FilePending},
+	} {
+		if err := m.CreateFile(ctx, f); !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("CreateFile %+v: %v, want fs.ErrInvalid", f, err)
+		}
+		if _, err := m.GetFile(ctx, f.ID); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("a refused record was stored: %v", err)
+		}
+	}
+	good := &filestore.FileRecord{ID: "g", Name: "n", Backend: "s3", Path: "p", Created: now, State: filestore.FilePending}
+	if err := m.CreateFile(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	bad := *good
+	bad.Name, bad.State = "a\x00b", filestore.FileReady
+	if err := m.UpdateFile(ctx, &bad, filestore.FilePending); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("UpdateFile to a name with NUL: %v, want fs.ErrInvalid", err)
+	}
+	for _, o := range []filestore.UploadOptions{{Name: "caf\xe9"}, {Name: "n", Owner: "\x00"}, {Name: "n", Metadata: map[string]string{"k": "\x00"}}} {
+		if err := m.PutUpload(ctx, &filestore.UploadRecord{ID: "u", Options: o, Backend: "s3", Path: "p", Created: now}); !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("PutUpload with options %+v: %v, want fs.ErrInvalid", o, err)
+		}
+	}
+	for _, id := range []string{"a\x00b", "\xff"} {
+		if _, err := m.GetFile(ctx, id); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("GetFile(%q): %v, want fs.ErrNotExist", id, err)
+		}
+		if _, err := m.GetUpload(ctx, id); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("GetUpload(%q): %v, want fs.ErrNotExist", id, err)
+		}
+		if err := m.DeleteFile(ctx, id); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("DeleteFile(%q): %v, want fs.ErrNotExist", id, err)
+		}
+		if err := m.PutPart(ctx, id, filestore.PartRecord{Number: 1}); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("PutPart(%q): %v, want fs.ErrNotExist", id, err)
+		}
 	}
 }
