@@ -35,6 +35,13 @@ var (
 	// ErrUnsaved: Shutdown or Close gave up on write-behind writes that
 	// the store did not take; they are lost.
 	ErrUnsaved = errors.New("cache: writes not saved")
+	// ErrPanic: a loader (or the codec) panicked; the error carries the
+	// panic value (and wraps it, if it is an error). The panic is not
+	// re-raised: it would end the process from a background goroutine.
+	ErrPanic = errors.New("cache: panic")
+	// ErrLeftBehind: Shutdown or Close ended with loads still running
+	// (loaders that ignore their ctx); they end on their own later.
+	ErrLeftBehind = errors.New("cache: loads left running")
 )
 
 // Cache is a two-layer cache of V values under string keys: an in-process
@@ -82,6 +89,10 @@ type Cache[V any] struct {
 	psMu   sync.Mutex
 	ps     *redis.PubSub // the invalidation subscription of the moment
 	wg     sync.WaitGroup
+	// running counts the goroutines wg waits for, for Shutdown's error.
+	running atomic.Int64
+	// releasePrefix frees the prefix for caches made later (keys.go).
+	releasePrefix func()
 }
 
 // New returns a cache on client (standalone, Sentinel or Cluster), or an
@@ -108,10 +119,16 @@ func New[V any](client redis.UniversalClient, opts ...Option) (*Cache[V], error)
 	if err != nil {
 		return nil, err
 	}
+	release := func() {}
+	if client != nil {
+		if release, err = claimPrefix(client, o.prefix); err != nil {
+			return nil, err
+		}
+	}
 	var id [8]byte
 	_, _ = crand.Read(id[:])
 	c := &Cache[V]{rdb: client, o: o, id: hex.EncodeToString(id[:]), tagSeen: map[string]string{},
-		flights: map[string]*flight[V]{}}
+		flights: map[string]*flight[V]{}, releasePrefix: release}
 	c.ep.seed = maphash.MakeSeed()
 	c.seen, _ = lru.New[uint64, struct{}](seenWrites) // size > 0: no error
 	c.bgCtx, c.stop = context.WithCancel(context.Background())
@@ -189,6 +206,25 @@ func (c *Cache[V]) lookupStale(ctx context.Context, key string) (e *entry[V], st
 	if c.rdb == nil {
 		return nil, "", ErrMiss
 	}
+	return c.lookupRedis(ctx, key)
+}
+
+// lookupAgain is a flight's look before it loads: in Redis only when
+// there is a Redis, since the flight serves callers that skipped their
+// local copy for a reason (read-your-writes tokens of their own, not the
+// flight's); in the local layers when there is none.
+func (c *Cache[V]) lookupAgain(ctx context.Context, key string) (e *entry[V], stale string, err error) {
+	if c.rdb == nil {
+		return c.lookupStale(ctx, key)
+	}
+	if err := c.check(key); err != nil {
+		return nil, "", err
+	}
+	return c.lookupRedis(ctx, key)
+}
+
+// lookupRedis is lookupStale past the local layers.
+func (c *Cache[V]) lookupRedis(ctx context.Context, key string) (e *entry[V], stale string, err error) {
 	s := c.ep.snap(key)
 	raw, ttl, err := c.readRedis(ctx, key)
 	switch {
@@ -414,7 +450,9 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 // Shutdown saves what write-behind holds (waiting until ctx ends at the
 // most), then closes the cache as Close does. Writes the store has not
 // taken by then are lost: the error says how many (ErrUnsaved). Loads
-// under way are cancelled, and waited for.
+// under way are cancelled, and waited for until ctx ends: a loader that
+// ignores its ctx is then left running (ErrLeftBehind); what it returns
+// is not cached, and its goroutine ends with it.
 func (c *Cache[V]) Shutdown(ctx context.Context) error {
 	c.bgMu.Lock()
 	first := !c.closed.Swap(true)
@@ -422,6 +460,7 @@ func (c *Cache[V]) Shutdown(ctx context.Context) error {
 	if !first {
 		return nil
 	}
+	c.releasePrefix()
 	var errs []error
 	if c.behind != nil {
 		errs = append(errs, c.behind.shutdown(ctx))
@@ -432,13 +471,28 @@ func (c *Cache[V]) Shutdown(ctx context.Context) error {
 		_ = c.ps.Close() // interrupts the listener's Receive
 	}
 	c.psMu.Unlock()
-	c.wg.Wait()
+	waited := make(chan struct{})
+	go func() { c.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		// Loaders that ignore their (cancelled) ctx: leave them. What
+		// they load later is not cached (their flights are over), and
+		// the waiting goroutine ends with the last of them.
+		select {
+		case <-waited:
+		default:
+			errs = append(errs, fmt.Errorf("cache: shutdown: %d loads or background tasks still running: %w",
+				c.running.Load(), ErrLeftBehind))
+		}
+	}
 	c.tel.close()
 	return errors.Join(errs...)
 }
 
-// Close closes the cache: it saves what write-behind holds, for up to 10
-// seconds (use Shutdown to choose), and stops every background task. It
+// Close closes the cache: it saves what write-behind holds and waits for
+// loads under way (cancelled) to end, for up to 10 seconds in all (use
+// Shutdown to choose), and stops every background task. It
 // is idempotent; afterwards every method returns ErrClosed.
 func (c *Cache[V]) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
@@ -461,8 +515,10 @@ func (c *Cache[V]) spawn(f func()) bool {
 		return false
 	}
 	c.wg.Add(1)
+	c.running.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer c.running.Add(-1)
 		f()
 	}()
 	return true

@@ -45,10 +45,18 @@
 // by an older one (they expire), so instances of both should not share a
 // prefix during an upgrade.
 //
+// Prefixes of caches sharing a Redis must not nest ("app:" and "app:k:"):
+// a user key of the one would be an internal key of the other. New
+// refuses (ErrInvalid) a prefix that nests with that of an open cache on
+// the same client; caches on other clients or in other processes cannot
+// be checked — choosing disjoint prefixes is then the caller's part.
+//
 // # Loading
 //
 // GetOrLoad runs the loader once per process for concurrent misses of one
-// key (a shared flight, with a second look at Redis before loading);
+// key (a shared flight, with a second look at Redis — not at the local
+// layers, which its callers may have skipped for their read-your-writes
+// tokens — before loading);
 // other processes may load the same key too, unless WithDistributedLoad:
 // then one process in all loads it, holding a lock (package lock, with a
 // watchdog) while the others poll Redis, with backoff, for its value. A
@@ -65,12 +73,18 @@
 // several processes share one lease; a lease that expires (WithLoadTimeout
 // plus a second) fails the fill: a miss, never a stale value.
 //
-// A load is bounded: it runs with a ctx that ends at the load timeout
-// (WithLoadTimeout, default 30s), at Close, or when every caller waiting
-// for it has given up; each caller stops waiting when its own ctx ends. A
-// loader that ignores its ctx does not hold its key up: once its flight
-// is over, the next miss loads afresh (and the distributed lock is
-// released). Close waits for loaders to return.
+// A load is bounded: it runs with a ctx that carries the values of the
+// caller that started it (trace span, tenant, tokens) and ends at the
+// load timeout (WithLoadTimeout, default 30s), at Close, or when every
+// caller waiting for it has given up; each caller stops waiting when its
+// own ctx ends. A loader that ignores its ctx does not hold its key up:
+// once its flight is over, the next miss loads afresh (and the
+// distributed lock is released). Shutdown waits for loaders to return
+// until its ctx ends (Close: 10 seconds), then leaves the rest running
+// and returns ErrLeftBehind; what they return is not cached. A loader
+// that panics (or a codec) fails its load: every caller waiting for it
+// gets an error wrapping ErrPanic, and a refresh ahead logs it; the
+// process goes on.
 //
 // With WithRefreshAhead(β), a GetOrLoad hit reloads the key in the
 // background with probability rising as expiry nears (XFetch: when
@@ -84,16 +98,24 @@
 //
 // WithStore makes Set write-through: a write marker takes the key's place
 // in Redis, the store saves the value, then the value replaces the marker
-// — unless another write replaced the marker meanwhile: then the two
-// writes overlapped, the store's order is unknown, and the key is deleted
-// so that the next load reads the store. A failed save, or a Redis
-// failure after it, leaves the key uncached, never the old value; if the
-// marker cannot be written, Set fails before saving.
+// — unless something replaced the marker meanwhile (another write,
+// Delete, InvalidateTags, eviction): then the store's order is unknown
+// and a load may have read either value, so a fresh marker takes the key
+// for the lease time (WithLoadTimeout plus a second), during which loads
+// read the store and cache nothing; after it, the next load caches what
+// the store settled on. The fill after the save runs even if Set's ctx
+// has ended (for up to 5 seconds). A failed save leaves the key
+// uncached; if the marker cannot be written, Set fails before saving.
+// Known limit: if Redis itself fails for that last fill (Set's error
+// says "saved to the store; Redis not updated"), a value a load cached
+// after the marker was removed stays until its TTL ends.
 //
 // WithWriteBehind makes it write-behind: the cache first, the store
 // later, writes to a key coalesced, saved in batches by size or interval,
 // failed batches retried with backoff; Stats().PendingWrites counts what
-// waits. GetOrLoad serves a write still waiting for the store rather than
+// waits. Overlapping Sets of a key in one process reach the queue in the
+// order Redis took them (one Set of a key — of a stripe of keys — at a
+// time), so the cache and the store end with the same value. GetOrLoad serves a write still waiting for the store rather than
 // load the store's older value. Shutdown and Close save what waits;
 // writes not saved when the process dies are lost (the loss window: up to
 // one interval, longer while the store fails). Delete and InvalidateTags
@@ -153,7 +175,9 @@
 //
 // ErrMiss (not cached), ErrNotFound (a cached absence), ErrClosed,
 // ErrInvalid (empty key or tag, bad options, a malformed entry or token),
-// ErrUnsaved (write-behind writes given up at Shutdown); a load past
+// ErrUnsaved (write-behind writes given up at Shutdown), ErrLeftBehind
+// (loads still running when Shutdown's ctx ended), ErrPanic (a loader or
+// codec panicked; the error carries the value); a load past
 // WithLoadTimeout returns an error wrapping context.DeadlineExceeded;
 // Redis and store failures are wrapped with the operation and key.
 //

@@ -10,3 +10,7 @@ func Refreshing[V any](c *Cache[V]) bool {
 	c.refreshing.Range(func(any, any) bool { busy = true; return false })
 	return busy
 }
+
+// OnBehindWait makes f run whenever a write-behind Set of c waits for
+// another Set of the same key (stripe) to be queued first.
+func OnBehindWait[V any](c *Cache[V], f func(key string)) { c.behind.onWait = f }

@@ -8,11 +8,13 @@ import (
 
 // Flights: concurrent misses of one key in this process share one load.
 // Unlike x/sync/singleflight, a flight is bounded and can be abandoned:
-// it runs under the cache's lifetime with the load timeout
-// (WithLoadTimeout), and is cancelled as soon as no caller waits for it
-// any more, so that neither a hung loader nor a stuck wait holds the key
-// for the whole process — once a flight is over or abandoned, the next
-// miss starts a new one.
+// its ctx carries the values of the caller that started it (trace span,
+// tenant, read-your-writes tokens) but not its cancellation, and ends at
+// the load timeout (WithLoadTimeout), at Close, or as soon as no caller
+// waits for it any more, so that neither a hung loader nor a stuck wait
+// holds the key for the whole process — once a flight is over or
+// abandoned, the next miss starts a new one. A loader that panics fails
+// the flight: every caller gets an error carrying the panic value.
 
 // flight is one load of a key, shared by the callers that missed it.
 type flight[V any] struct {
@@ -37,7 +39,7 @@ func (c *Cache[V]) joinFlight(ctx context.Context, key string, run func(ctx cont
 	c.flightMu.Lock()
 	f := c.flights[key]
 	if f == nil || f.ctx.Err() != nil { // none, or one past its end
-		fctx, cancel := context.WithTimeoutCause(c.bgCtx, c.o.loadTimeout, errLoadTimeout)
+		fctx, cancel := c.flightCtx(ctx)
 		f = &flight[V]{ctx: fctx, cancel: cancel, done: make(chan struct{})}
 		if !c.spawn(func() { c.fly(key, f, run) }) {
 			c.flightMu.Unlock()
@@ -66,9 +68,36 @@ func (c *Cache[V]) joinFlight(ctx context.Context, key string, run func(ctx cont
 	}
 }
 
-// fly runs a flight and hands its result to the callers.
+// flightCtx is the ctx of a flight started by a caller with ctx: its
+// values without its cancellation, ended by the load timeout and by
+// Close (and by cancel, which the last caller leaving calls).
+func (c *Cache[V]) flightCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	fctx, cancelT := context.WithTimeoutCause(context.WithoutCancel(ctx), c.o.loadTimeout, errLoadTimeout)
+	stop := context.AfterFunc(c.bgCtx, cancelT) // Close
+	return fctx, func() { stop(); cancelT() }
+}
+
+// recovered turns a panic value into an error wrapping ErrPanic (and the
+// value itself, if it is an error).
+func recovered(what, key string, p any) error {
+	if err, ok := p.(error); ok {
+		return fmt.Errorf("%w: %s %q: %w", ErrPanic, what, key, err)
+	}
+	return fmt.Errorf("%w: %s %q: %v", ErrPanic, what, key, p)
+}
+
+// fly runs a flight and hands its result to the callers; a panic on the
+// way (a codec's: the loader's own is caught in produce) is their error,
+// not the process's end.
 func (c *Cache[V]) fly(key string, f *flight[V], run func(ctx context.Context) (*entry[V], error)) {
-	e, err := run(f.ctx)
+	e, err := func() (e *entry[V], err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				e, err = nil, recovered("load", key, p)
+			}
+		}()
+		return run(f.ctx)
+	}()
 	if err != nil && f.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		err = c.flightErr(key, f)
 	}

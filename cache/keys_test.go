@@ -75,3 +75,33 @@ func TestUserKeysCannotReachInternalKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedPrefixesRefused: caches whose prefixes nest share internal
+// keys ("app:"'s user key "t:{org}" is "app:k:"'s tag org), so a second
+// cache on the same client with a nested prefix is refused; a shared
+// prefix, and a prefix freed by Close, are fine. (Caches on different
+// clients cannot be checked: the package doc says so.)
+func TestNestedPrefixesRefused(t *testing.T) {
+	rdb := rclient(t, testserver.StartRedis(t, nil).Addr)
+	outer := newCache[string](t, rdb, cache.WithPrefix("app:"))
+	for _, p := range []string{"app:k:", "ap"} {
+		if c, err := cache.New[string](rdb, cache.WithPrefix(p)); !errors.Is(err, cache.ErrInvalid) {
+			if c != nil {
+				_ = c.Close()
+			}
+			t.Fatalf("WithPrefix(%q) beside a cache prefixed \"app:\": %v, want ErrInvalid", p, err)
+		}
+	}
+	shared := newCache[string](t, rdb, cache.WithPrefix("app:")) // one cache, two instances
+	newCache[string](t, rdb, cache.WithPrefix("other:"))
+	for _, x := range []*cache.Cache[string]{outer, shared} {
+		if err := x.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := cache.New[string](rdb, cache.WithPrefix("app:k:"))
+	if err != nil {
+		t.Fatalf("a nested prefix once the other caches are closed: %v", err)
+	}
+	_ = c.Close()
+}

@@ -19,8 +19,10 @@ import (
 // refresh ahead fills only if the entry it refreshes is still there; a
 // write-through Set puts a write marker in the entry's place before it
 // saves, and stores its value only if the marker is still there —
-// otherwise another write overlapped it and the key is deleted, since
-// which of the two the store kept last is unknown.
+// otherwise another write overlapped it (or removed the marker) and a
+// fresh marker takes the key's place until it expires, since which of
+// the two the store kept last is unknown, and a load meanwhile may have
+// read either.
 //
 // Heads (kind and 8-byte id) are compared, not whole values: every write
 // has a fresh random id. A lease that expires before its load ends fails
@@ -74,22 +76,29 @@ func (c *Cache[V]) takeLease(ctx context.Context, key, stale string) (string, le
 const (
 	fillRefused  = 0
 	fillDone     = 1
-	fillConflict = 2 // deleted: another write overlapped
+	fillConflict = 2 // another write overlapped: a fresh write marker replaced it
 )
 
 // fillIf writes raw (or deletes the key, raw nil) for ttl only if the key
-// still has head expect; with deleteOnConflict it deletes the key if it
-// has another head. A change is announced as write.
-func (c *Cache[V]) fillIf(ctx context.Context, key, expect string, raw []byte, ttl time.Duration, deleteOnConflict bool, write uint64) (int, error) {
-	del := "0"
-	if deleteOnConflict {
-		del = "1"
+// still has head expect. With markOnConflict, a key with another head
+// gets a fresh write marker for the lease ttl instead, so that no load
+// caches a value until the overlapping writes have settled. A change is
+// announced as write. The script is idempotent (see fill.lua), so
+// go-redis may retry it.
+func (c *Cache[V]) fillIf(ctx context.Context, key, expect string, raw []byte, ttl time.Duration, markOnConflict bool, write uint64) (int, error) {
+	marker, head := "", ""
+	if markOnConflict {
+		marker = makeHead(kindWriting, newWriteID())
+	}
+	if len(raw) >= headLen {
+		head = string(raw[:headLen])
 	}
 	if raw == nil {
 		raw = []byte{}
 	}
 	n, err := fillScript.Run(ctx, c.rdb, []string{c.redisKey(key)},
-		expect, raw, max(ttl.Milliseconds(), 1), del, c.channel(), c.message(write, msgKey, key)).Int()
+		expect, raw, max(ttl.Milliseconds(), 1), marker, c.leaseTTL().Milliseconds(),
+		c.channel(), c.message(write, msgKey, key), head).Int()
 	if err != nil {
 		return fillRefused, fmt.Errorf("cache: fill %q: %w", key, err)
 	}

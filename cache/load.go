@@ -19,7 +19,7 @@ func (c *Cache[V]) loadFlight(ctx context.Context, key string, load func(context
 	s := c.ep.snap(key)
 	// A caller that missed just before an earlier load stored its value
 	// starts a new flight: look again before loading.
-	e, stale, err := c.lookupStale(ctx, key)
+	e, stale, err := c.lookupAgain(ctx, key)
 	switch {
 	case err == nil:
 		return e, nil
@@ -49,7 +49,7 @@ func (c *Cache[V]) loadFlight(ctx context.Context, key string, load func(context
 			return c.loadAndFill(ctx, key, load, so, "", s)
 		}
 		// An entry appeared since the last look.
-		if e, stale, err = c.lookupStale(ctx, key); err == nil {
+		if e, stale, err = c.lookupAgain(ctx, key); err == nil {
 			return e, nil
 		} else if !errors.Is(err, ErrMiss) {
 			return c.redisFailed(ctx, key, load, err)
@@ -151,7 +151,7 @@ func (c *Cache[V]) produce(ctx context.Context, key string, load func(context.Co
 	}
 	c.stats.loads.Add(1)
 	start := time.Now()
-	v, err := load(ctx)
+	v, err := callLoader(ctx, key, load)
 	took := time.Since(start)
 	c.tel.loaded(ctx, took, err)
 	switch {
@@ -163,6 +163,16 @@ func (c *Cache[V]) produce(ctx context.Context, key string, load func(context.Co
 		return nil, false, err
 	}
 	return &entry[V]{v: v, delta: min(took, maxDelta)}, fresh, nil
+}
+
+// callLoader runs load, a panic returned as an error (ErrPanic).
+func callLoader[V any](ctx context.Context, key string, load func(context.Context) (V, error)) (v V, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = recovered("loader of", key, p)
+		}
+	}()
+	return load(ctx)
 }
 
 // loadLockTTL is the ttl of the distributed load lock, kept alive by its
@@ -187,7 +197,7 @@ func (c *Cache[V]) awaitLoadLock(ctx context.Context, key string) (*lock.Lock, *
 		lk, err := c.locker.Obtain(ctx, key, loadLockTTL, lock.WithWatchdog())
 		switch {
 		case err == nil:
-			e, err := c.lookup(ctx, key)
+			e, _, err := c.lookupAgain(ctx, key)
 			if err == nil || !errors.Is(err, ErrMiss) {
 				c.releaseLoadLock(ctx, lk)
 				return nil, e, err
@@ -207,7 +217,7 @@ func (c *Cache[V]) awaitLoadLock(ctx context.Context, key string) (*lock.Lock, *
 				return nil, nil, ctx.Err()
 			case <-t.C:
 			}
-			e, err := c.lookup(ctx, key)
+			e, _, err := c.lookupAgain(ctx, key)
 			if err == nil || !errors.Is(err, ErrMiss) {
 				return nil, e, err
 			}

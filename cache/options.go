@@ -53,7 +53,9 @@ type Option func(*options) error
 
 // WithPrefix sets the prefix of every Redis key and of the invalidation
 // channel, overriding the default "cache:". Caches that share a prefix
-// share entries.
+// share entries; prefixes of caches sharing a Redis must not nest ("app:"
+// and "app:k:"), and New refuses one that nests with the prefix of an
+// open cache on the same client.
 func WithPrefix(p string) Option {
 	return func(o *options) error {
 		if p == "" {

@@ -43,6 +43,11 @@ func (c *Cache[V]) refreshAhead(key string, load func(context.Context) (V, error
 	}
 	started := c.background(func(ctx context.Context) {
 		defer c.refreshing.Delete(key)
+		defer func() { // a codec's panic (the loader's is caught in produce)
+			if p := recover(); p != nil {
+				c.o.logger.Warn("cache: refresh-ahead panicked; the entry stays until it expires", "key", key, "err", recovered("refresh", key, p))
+			}
+		}()
 		ctx, cancel := context.WithTimeoutCause(ctx, c.o.loadTimeout, errLoadTimeout)
 		defer cancel()
 		if c.locker != nil {

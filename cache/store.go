@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"reflect"
 	"sync"
@@ -31,10 +32,18 @@ func (f StoreFunc[V]) Save(ctx context.Context, batch map[string]V) error { retu
 // caching only: Set puts a write marker in the key's place in Redis (a
 // miss for readers, and loads meanwhile are not cached), saves the value
 // to s, then caches it in the marker's place. If the marker is gone by
-// then, another write overlapped this one and the key is deleted (the
-// order in which s took the two is unknown, so neither value may stay).
+// then (another write overlapped this one, or Delete, InvalidateTags or
+// eviction removed it), a fresh write marker takes the key's place: the
+// order in which s took the writes is unknown, and a load meanwhile may
+// have read either, so no value may be cached until the marker expires
+// (the load timeout plus a second; loads meanwhile read s and are not
+// cached). Once s has the value, the fill runs even if ctx has ended
+// (for up to 5 seconds), so that a caller going away does not leave an
+// older value cached.
 // A failed save leaves the key uncached, so that the next load reads s;
-// if the marker cannot be written, Set fails without saving. Should the
+// if the marker cannot be written, Set fails without saving. Only if
+// Redis fails for that last fill (the error says "saved to the store")
+// can an older value a load cached stay until its TTL ends. Should the
 // process die between marker and value, the key stays a miss (loads of it
 // are not cached) until the marker expires, after the load timeout plus
 // a second. V must be the Cache's value type.
@@ -120,6 +129,14 @@ type writeBehind[V any] struct {
 	writing  map[string]int
 	stopping bool // Shutdown began: no more writes
 
+	// order serialises, per key stripe, a Set's Redis write with its
+	// queuing, so that overlapping Sets of a key reach the queue in the
+	// order Redis took them: the cache and the store end with one value.
+	order [64]sync.Mutex
+	seed  maphash.Seed
+	// onWait, if set (tests), runs when a Set waits for order.
+	onWait func(key string)
+
 	kick chan struct{} // a batch is full
 	stop chan struct{} // closed by Shutdown: drain and exit
 	done chan struct{} // closed when the flusher has exited
@@ -132,7 +149,7 @@ type writeBehind[V any] struct {
 
 func newWriteBehind[V any](s Store[V], o behindOptions, logger *slog.Logger) *writeBehind[V] {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &writeBehind[V]{store: s, o: o, logger: logger, pending: map[string]V{}, writing: map[string]int{},
+	w := &writeBehind[V]{store: s, o: o, logger: logger, pending: map[string]V{}, writing: map[string]int{}, seed: maphash.MakeSeed(),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	go w.run()
 	return w
@@ -349,35 +366,48 @@ func (c *Cache[V]) setThrough(ctx context.Context, key string, v V, so setOption
 	if err := c.through.Save(ctx, map[string]V{key: v}); err != nil {
 		return failed(fmt.Errorf("cache: set %q: store: %w", key, err))
 	}
+	// Saved: the cache must now follow, even if the caller has gone away
+	// meanwhile — else what a load cached before the save could stay.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
 	ttl := c.jittered(so.ttl)
 	e := &entry[V]{v: v, id: newWriteID()}
 	e.staleAt = time.Now().Add(ttl)
 	c.seen.Add(e.id, struct{}{})
 	var err error
 	if len(so.tags) > 0 {
-		if e.tags, err = c.tagVersions(ctx, key, so.tags, ttl); err != nil {
-			return failed(fmt.Errorf("cache: set %q: saved, not cached: %w", key, err))
+		if e.tags, err = c.tagVersions(wctx, key, so.tags, ttl); err != nil {
+			return failed(fmt.Errorf("cache: set %q: saved to the store, not cached: %w", key, err))
 		}
 	}
 	raw, err := c.encode(e)
 	if err != nil {
-		return failed(fmt.Errorf("cache: set %q: saved, not cached: %w", key, err))
+		return failed(fmt.Errorf("cache: set %q: saved to the store, not cached: %w", key, err))
 	}
-	done, err := c.fillIf(ctx, key, marker, raw, ttl, true, e.id)
+	done, err := c.fillIf(wctx, key, marker, raw, ttl, true, e.id)
 	c.afterWrite(key, e, ttl, s, err == nil && done == fillDone)
 	if err != nil {
-		return 0, fmt.Errorf("cache: set %q: saved, not cached (a miss until the write marker expires): %w", key, err)
+		return 0, fmt.Errorf("cache: set %q: saved to the store; Redis not updated (its key may serve an older value until it expires): %w", key, err)
 	}
 	return e.id, nil
 }
 
-// setBehind is Set with WithWriteBehind: the cache, then the queue. The
-// write is announced to the queue first (begin), so that a load in
-// between does not cache what the store still holds.
+// setBehind is Set with WithWriteBehind: the cache, then the queue, one
+// Set of a key (stripe) at a time. The write is announced to the queue
+// first (begin), so that a load in between does not cache what the store
+// still holds.
 func (c *Cache[V]) setBehind(ctx context.Context, key string, v V, so setOptions) (uint64, error) {
 	if err := c.behind.begin(key); err != nil {
 		return 0, fmt.Errorf("cache: set %q: %w", key, err)
 	}
+	mu := &c.behind.order[maphash.String(c.behind.seed, key)%uint64(len(c.behind.order))]
+	if !mu.TryLock() {
+		if c.behind.onWait != nil {
+			c.behind.onWait(key)
+		}
+		mu.Lock()
+	}
+	defer mu.Unlock()
 	write, err := c.store(ctx, key, &entry[V]{v: v}, c.jittered(so.ttl), so.tags, c.ep.snap(key))
 	if qerr := c.behind.end(key, v, err == nil); qerr != nil {
 		return 0, fmt.Errorf("cache: set %q: cached, not queued for the store: %w", key, qerr)
