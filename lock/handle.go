@@ -38,7 +38,7 @@ func (lk *Lock) start(token uint64, validity time.Duration) {
 	lk.deadline = time.Now().Add(validity)
 	if lk.cfg.watchdog {
 		lk.stopDog, lk.dogDone = make(chan struct{}), make(chan struct{})
-		go lk.watchdog()
+		go lk.watchdog(lk.ttl / 3) // read here: Refresh may change lk.ttl once lk is returned
 		return
 	}
 	lk.expiry = time.AfterFunc(validity, func() { lk.lose(fmt.Errorf("%w: %q reached its ttl without a refresh", ErrLost, lk.key)) })
@@ -109,7 +109,13 @@ func allFailed(errs []error) bool {
 
 // TTL returns how long the lock has left, as the quorum sees it;
 // ErrNotHeld if it is not held.
-func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) { return lk.l.pttl(ctx, lk) }
+func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
+	// lk.ttl moves with every Refresh, the watchdog's included.
+	lk.mu.Lock()
+	ttl := lk.ttl
+	lk.mu.Unlock()
+	return lk.l.pttl(ctx, lk, ttl)
+}
 
 // Release gives the lock up; ErrNotHeld if it had expired or was someone
 // else's by then. Context is cancelled either way.
@@ -162,9 +168,8 @@ func (lk *Lock) stopWatchdog() {
 
 // watchdog refreshes the lock every ttl/3. A refresh that fails is tried
 // again until the local expiry is near; then the lock counts as lost.
-func (lk *Lock) watchdog() {
+func (lk *Lock) watchdog(wait time.Duration) {
 	defer close(lk.dogDone)
-	wait := lk.ttl / 3
 	var lastErr error
 	for {
 		t := time.NewTimer(wait)
