@@ -94,6 +94,26 @@
 // maxmemory-policy that evicts keys without one (allkeys-*) can drop
 // them; use noeviction or a volatile-* policy.
 //
+// # Observability
+//
+// Metrics go to WithMeterProvider (default: the global provider), with
+// attribute lock.mode (single or redlock):
+//
+//   - lock.obtain.duration (histogram, seconds, by outcome: ok,
+//     not_obtained, error): Obtain's whole time, retries included.
+//   - lock.obtain.retries (counter): waits on a held lock, i.e. contention.
+//   - lock.lost (counter, by reason): locks whose Context was cancelled
+//     before Release. refresh_failed (the watchdog could not reach a
+//     quorum in time) and not_held (a refresh found the lock gone: it
+//     expired or was taken) mean a holder may still be acting without the
+//     lock; expired (no watchdog, the ttl ran out) means work outlasted
+//     its ttl.
+//
+// The counters are atomics read at collection time; the histogram is one
+// Record per Obtain (OpenTelemetry has no observable histogram). A
+// Locker's callback is unregistered when the Locker is garbage
+// collected. OPERATIONS.md, at the repository root, says which to alert on.
+//
 // # Errors
 //
 // ErrNotObtained (held elsewhere, after retries; on Redlock also when too
