@@ -28,8 +28,8 @@
 //
 // Obtain is safe to retry: each Obtain has its own random value, and a
 // script that finds the lock already holding it (go-redis running the
-// command again after a reply was lost) hands the lock over with the
-// token the first run took. An Obtain that fails after its script may
+// command again after a reply was lost) hands the lock over, incrementing
+// the counter again (tokens may skip numbers; they never repeat). An Obtain that fails after its script may
 // have run (a timeout, ctx ending) deletes the lock if it holds its
 // value, trying for up to a second even when ctx has ended, so a failed
 // Obtain leaves nothing held.

@@ -97,6 +97,8 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 	switch {
 	case l.bad != nil:
 		return nil, l.bad
+	case l.tel == nil:
+		return nil, fmt.Errorf("%w: a Locker must be made with New or NewRedlock", ErrInvalid)
 	case key == "":
 		return nil, fmt.Errorf("%w: empty key", ErrInvalid)
 	case ttl <= 2*drift(ttl):
