@@ -120,6 +120,7 @@
 // few instances answered, with their errors in the message), ErrNotHeld
 // (Refresh, Release or TTL of a lock that expired or changed hands),
 // ErrLost (the cause of a cancelled Context), ErrInvalid (empty key, ttl
-// not above twice the drift, nil or no clients). Redis failures on a
-// single instance come back wrapped as they are.
+// not above twice the drift, nil or no clients, a nil MeterProvider, a
+// Locker not made by New or NewRedlock). Redis failures on a single
+// instance come back wrapped as they are; context errors unwrapped.
 package lock
