@@ -86,7 +86,8 @@ func defaults(opts []Option) config {
 func drift(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Millisecond }
 
 // Obtain takes the lock key for ttl, retrying as the Locker's (or opts')
-// RetryStrategy says; ErrNotObtained if it stays held by someone else.
+// RetryStrategy says; ErrNotObtained if it stays held by someone else,
+// also when ctx ends while Obtain waits to retry.
 func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts ...ObtainOption) (_ *Lock, err error) {
 	cfg := l.cfg
 	for _, o := range opts {
@@ -116,15 +117,21 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 	start := time.Now()
 	defer func(ctx context.Context) { l.tel.obtainDone(ctx, time.Since(start), err) }(ctx)
 	var bo backoff.BackOff
+	var held error // the last attempt's ErrNotObtained
 	for {
 		token, validity, err := l.obtainOnce(ctx, lk)
 		if err == nil {
 			lk.start(token, validity)
 			return lk, nil
 		}
+		if held != nil && isContextErr(err) {
+			// ctx ended during a retry: the lock was last seen held.
+			return nil, held
+		}
 		if !errors.Is(err, ErrNotObtained) {
 			return nil, err
 		}
+		held = err
 		if bo == nil {
 			// Held: retry as the strategy says, until ctx ends or, when
 			// ctx has no deadline, for ttl.

@@ -130,3 +130,48 @@ func TestTTLWhileWatchdogRefreshes(t *testing.T) {
 		}
 	}
 }
+
+// cancelOnScript is a go-redis hook that calls cancel when the client
+// sends its nth EVALSHA: the caller's context ends just as an attempt
+// starts.
+type cancelOnScript struct {
+	n      int
+	seen   int
+	cancel context.CancelFunc
+}
+
+func (h *cancelOnScript) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *cancelOnScript) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *cancelOnScript) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "evalsha" {
+			if h.seen++; h.seen == h.n {
+				h.cancel()
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestRetryEndingWithCtxIsNotObtained: Obtain retrying a held lock when
+// ctx ends answers ErrNotObtained, the state it saw, also when ctx ends
+// just as a retry starts and that attempt fails with the context's error.
+func TestRetryEndingWithCtxIsNotObtained(t *testing.T) {
+	r := testserver.StartRedis(t, nil)
+	ctx := context.Background()
+	held, err := lock.New(client(t, r.Addr)).Obtain(ctx, "ctx-ends", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(ctx)
+	wait, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rdb := client(t, r.Addr)
+	rdb.AddHook(&cancelOnScript{n: 2, cancel: cancel}) // the first retry
+	_, err = lock.New(rdb).Obtain(wait, "ctx-ends", 10*time.Second, lock.WithRetry(lock.LinearRetry(time.Millisecond)))
+	if !errors.Is(err, lock.ErrNotObtained) {
+		t.Fatalf("Obtain whose ctx ended while it retried a held lock: %v, want ErrNotObtained", err)
+	}
+}
