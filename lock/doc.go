@@ -26,6 +26,14 @@
 // another's lock, and releasing a lock that expired is ErrNotHeld, not a
 // silent success.
 //
+// Obtain is safe to retry: each Obtain has its own random value, and a
+// script that finds the lock already holding it (go-redis running the
+// command again after a reply was lost) hands the lock over, incrementing
+// the counter again (tokens may skip numbers; they never repeat). An Obtain that fails after its script may
+// have run (a timeout, ctx ending) deletes the lock if it holds its
+// value, trying for up to a second even when ctx has ended, so a failed
+// Obtain leaves nothing held.
+//
 // Without a watchdog, Context is cancelled at the lock's local expiry
 // (obtain time + validity, moved by Refresh): from then on the holder
 // cannot know it still holds the lock. With WithWatchdog the lock is
@@ -33,7 +41,9 @@
 // expiry, Context is cancelled first, with a cause wrapping ErrLost.
 //
 // Redlock (NewRedlock): the lock is taken on all N instances at once, each
-// call bounded by max(ttl/20, 50ms), and held only if a quorum of N/2+1
+// call bounded by max(ttl/20, 50ms) (through its context: give the clients
+// ContextTimeoutEnabled, or go-redis waits a hung instance's ReadTimeout
+// instead), and held only if a quorum of N/2+1
 // took it within the validity time, ttl − elapsed − drift (drift = 1% of
 // ttl + 2ms); otherwise it is released everywhere and Obtain fails with
 // ErrNotObtained. With at most N/2 instances down, locks still work.
@@ -55,9 +65,54 @@
 // lock. Its Context is cancelled by then, but an action already under way
 // is not stopped by that. This is what the fencing token is for: the
 // guarded resource must compare tokens. Redlock also assumes the masters'
-// clocks advance at about the same rate, and that an instance restarted
-// after a crash either kept its data (AOF with fsync) or stays out for a
-// ttl: otherwise a lock it forgot can be taken twice.
+// clocks advance at about the same rate.
+//
+// # Persistence
+//
+// Locks and fencing counters live in Redis's memory, and the guarantees
+// above assume an instance keeps what it has answered. The argument does
+// not cover an instance that restarts without its data
+// (TestRedlockRestartWithoutPersistence shows each case):
+//
+//   - Restarted at once, it has forgotten the locks it held: on Redlock a
+//     second holder can take a lock the first still holds, on one
+//     instance anyone can.
+//   - Kept down longer than the longest ttl (the usual advice for
+//     Redlock), it cannot cause two holders, but its fencing counters are
+//     gone. If the last token was raised on a bare majority including it,
+//     a later quorum of the others and it hands out a lower token than
+//     one already used; on one instance tokens start again at 1, and a
+//     resource that compares them refuses every new holder.
+//
+// So fencing tokens need every master to run with appendonly yes and
+// appendfsync always (everysec survives a crash of redis-server, not of
+// the machine, losing up to about a second; RDB snapshots lose everything
+// since the last one). Mutual exclusion alone needs that or a restart
+// delayed past the longest ttl. A failover to a replica is such a restart
+// (replication is asynchronous: the replica may lack the newest lock and
+// counter), on Sentinel and Cluster alike. Counters have no expiry: a
+// maxmemory-policy that evicts keys without one (allkeys-*) can drop
+// them; use noeviction or a volatile-* policy.
+//
+// # Observability
+//
+// Metrics go to WithMeterProvider (default: the global provider), with
+// attribute lock.mode (single or redlock):
+//
+//   - lock.obtain.duration (histogram, seconds, by outcome: ok,
+//     not_obtained, error): Obtain's whole time, retries included.
+//   - lock.obtain.retries (counter): waits on a held lock, i.e. contention.
+//   - lock.lost (counter, by reason): locks whose Context was cancelled
+//     before Release. refresh_failed (the watchdog could not reach a
+//     quorum in time) and not_held (a refresh found the lock gone: it
+//     expired or was taken) mean a holder may still be acting without the
+//     lock; expired (no watchdog, the ttl ran out) means work outlasted
+//     its ttl.
+//
+// The counters are atomics read at collection time; the histogram is one
+// Record per Obtain (OpenTelemetry has no observable histogram). A
+// Locker's callback is unregistered when the Locker is garbage
+// collected. OPERATIONS.md, at the repository root, says which to alert on.
 //
 // # Errors
 //
@@ -65,6 +120,7 @@
 // few instances answered, with their errors in the message), ErrNotHeld
 // (Refresh, Release or TTL of a lock that expired or changed hands),
 // ErrLost (the cause of a cancelled Context), ErrInvalid (empty key, ttl
-// not above twice the drift, nil or no clients). Redis failures on a
-// single instance come back wrapped as they are.
+// not above twice the drift, nil or no clients, a nil MeterProvider, a
+// Locker not made by New or NewRedlock). Redis failures on a single
+// instance come back wrapped as they are; context errors unwrapped.
 package lock

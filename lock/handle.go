@@ -38,10 +38,12 @@ func (lk *Lock) start(token uint64, validity time.Duration) {
 	lk.deadline = time.Now().Add(validity)
 	if lk.cfg.watchdog {
 		lk.stopDog, lk.dogDone = make(chan struct{}), make(chan struct{})
-		go lk.watchdog()
+		go lk.watchdog(lk.ttl / 3) // read here: Refresh may change lk.ttl once lk is returned
 		return
 	}
-	lk.expiry = time.AfterFunc(validity, func() { lk.lose(fmt.Errorf("%w: %q reached its ttl without a refresh", ErrLost, lk.key)) })
+	lk.expiry = time.AfterFunc(validity, func() {
+		lk.lose(&lk.l.tel.expired, fmt.Errorf("%w: %q reached its ttl without a refresh", ErrLost, lk.key))
+	})
 }
 
 // Key returns the lock's name.
@@ -87,7 +89,7 @@ func (lk *Lock) refreshLocked(ctx context.Context, ttl time.Duration) error {
 		if n == 0 && allFailed(errs) {
 			return fmt.Errorf("lock: refresh %q: %s", lk.key, summary(errs))
 		}
-		lk.loseLocked(fmt.Errorf("%w: %q is no longer held (refresh matched %d instances)", ErrLost, lk.key, n))
+		lk.loseLocked(&lk.l.tel.notHeld, fmt.Errorf("%w: %q is no longer held (refresh matched %d instances)", ErrLost, lk.key, n))
 		return fmt.Errorf("%w: %q", ErrNotHeld, lk.key)
 	}
 	lk.ttl = ttl
@@ -109,7 +111,13 @@ func allFailed(errs []error) bool {
 
 // TTL returns how long the lock has left, as the quorum sees it;
 // ErrNotHeld if it is not held.
-func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) { return lk.l.pttl(ctx, lk) }
+func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
+	// lk.ttl moves with every Refresh, the watchdog's included.
+	lk.mu.Lock()
+	ttl := lk.ttl
+	lk.mu.Unlock()
+	return lk.l.pttl(ctx, lk, ttl)
+}
 
 // Release gives the lock up; ErrNotHeld if it had expired or was someone
 // else's by then. Context is cancelled either way.
@@ -135,16 +143,19 @@ func (lk *Lock) Release(ctx context.Context) error {
 	return nil
 }
 
-func (lk *Lock) lose(cause error) {
+func (lk *Lock) lose(why *counter, cause error) {
 	lk.mu.Lock()
 	defer lk.mu.Unlock()
-	lk.loseLocked(cause)
+	lk.loseLocked(why, cause)
 }
 
-func (lk *Lock) loseLocked(cause error) {
+// loseLocked cancels the Context with cause and counts the loss under
+// why, once.
+func (lk *Lock) loseLocked(why *counter, cause error) {
 	if !lk.done {
 		lk.done = true
 		lk.cancel(cause)
+		why.add()
 	}
 }
 
@@ -162,9 +173,8 @@ func (lk *Lock) stopWatchdog() {
 
 // watchdog refreshes the lock every ttl/3. A refresh that fails is tried
 // again until the local expiry is near; then the lock counts as lost.
-func (lk *Lock) watchdog() {
+func (lk *Lock) watchdog(wait time.Duration) {
 	defer close(lk.dogDone)
-	wait := lk.ttl / 3
 	var lastErr error
 	for {
 		t := time.NewTimer(wait)
@@ -192,7 +202,7 @@ func (lk *Lock) watchdog() {
 			lastErr = err
 			left := time.Until(lk.deadline)
 			if left <= drift(lk.ttl) {
-				lk.loseLocked(fmt.Errorf("%w: %q could not be refreshed before it expired: %v", ErrLost, lk.key, lastErr))
+				lk.loseLocked(&lk.l.tel.unrefresh, fmt.Errorf("%w: %q could not be refreshed before it expired: %v", ErrLost, lk.key, lastErr))
 				lk.mu.Unlock()
 				return
 			}

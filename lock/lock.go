@@ -11,6 +11,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 
 	"github.com/groundwork-go/groundwork/internal/redisx"
 )
@@ -35,14 +36,20 @@ type Locker struct {
 	quorum  int
 	cfg     config
 	bad     error // from New's arguments, returned by Obtain
+	tel     *telemetry
 }
 
-// New returns a Locker on client.
+// New returns a Locker on client. A nil client or a bad option is
+// reported by every call, as ErrInvalid naming it.
 func New(client redis.UniversalClient, opts ...Option) *Locker {
 	l := &Locker{clients: []redis.UniversalClient{client}, quorum: 1, cfg: defaults(opts)}
-	if client == nil {
+	switch {
+	case client == nil:
 		l.bad = fmt.Errorf("%w: New: nil client", ErrInvalid)
+	case l.cfg.bad != nil:
+		l.bad = l.cfg.bad
 	}
+	l.tel = newTelemetry(l, l.cfg.meter, "single")
 	return l
 }
 
@@ -57,11 +64,16 @@ func NewRedlock(clients []redis.UniversalClient, opts ...Option) (*Locker, error
 			return nil, fmt.Errorf("%w: NewRedlock: client %d is nil", ErrInvalid, i)
 		}
 	}
-	return &Locker{clients: append([]redis.UniversalClient(nil), clients...), quorum: len(clients)/2 + 1, cfg: defaults(opts)}, nil
+	l := &Locker{clients: append([]redis.UniversalClient(nil), clients...), quorum: len(clients)/2 + 1, cfg: defaults(opts)}
+	if l.cfg.bad != nil {
+		return nil, l.cfg.bad
+	}
+	l.tel = newTelemetry(l, l.cfg.meter, "redlock")
+	return l, nil
 }
 
 func defaults(opts []Option) config {
-	c := config{retry: NoRetry(), prefix: "lock:"}
+	c := config{retry: NoRetry(), prefix: "lock:", meter: otel.GetMeterProvider()}
 	for _, o := range opts {
 		if o != nil {
 			o.applyLocker(&c)
@@ -74,8 +86,9 @@ func defaults(opts []Option) config {
 func drift(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Millisecond }
 
 // Obtain takes the lock key for ttl, retrying as the Locker's (or opts')
-// RetryStrategy says; ErrNotObtained if it stays held by someone else.
-func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts ...ObtainOption) (*Lock, error) {
+// RetryStrategy says; ErrNotObtained if it stays held by someone else,
+// also when ctx ends while Obtain waits to retry.
+func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts ...ObtainOption) (_ *Lock, err error) {
 	cfg := l.cfg
 	for _, o := range opts {
 		if o != nil {
@@ -85,6 +98,8 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 	switch {
 	case l.bad != nil:
 		return nil, l.bad
+	case l.tel == nil:
+		return nil, fmt.Errorf("%w: a Locker must be made with New or NewRedlock", ErrInvalid)
 	case key == "":
 		return nil, fmt.Errorf("%w: empty key", ErrInvalid)
 	case ttl <= 2*drift(ttl):
@@ -99,16 +114,24 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 		value:   hex.EncodeToString(id[:]) + "\x00" + cfg.metadata}
 	lk.fenceKey = lk.lockKey + ":fence"
 
+	start := time.Now()
+	defer func(ctx context.Context) { l.tel.obtainDone(ctx, time.Since(start), err) }(ctx)
 	var bo backoff.BackOff
+	var held error // the last attempt's ErrNotObtained
 	for {
 		token, validity, err := l.obtainOnce(ctx, lk)
 		if err == nil {
 			lk.start(token, validity)
 			return lk, nil
 		}
+		if held != nil && isContextErr(err) {
+			// ctx ended during a retry: the lock was last seen held.
+			return nil, held
+		}
 		if !errors.Is(err, ErrNotObtained) {
 			return nil, err
 		}
+		held = err
 		if bo == nil {
 			// Held: retry as the strategy says, until ctx ends or, when
 			// ctx has no deadline, for ttl.
@@ -123,6 +146,7 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 		if wait == backoff.Stop {
 			return nil, err
 		}
+		l.tel.retries.add()
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:

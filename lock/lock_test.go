@@ -193,6 +193,9 @@ func TestBadInput(t *testing.T) {
 	if _, err := lock.New(nil).Obtain(ctx, "k", time.Second); !errors.Is(err, lock.ErrInvalid) {
 		t.Errorf("nil client: %v", err)
 	}
+	if _, err := new(lock.Locker).Obtain(ctx, "k", time.Second); !errors.Is(err, lock.ErrInvalid) || !strings.Contains(err.Error(), "New or NewRedlock") {
+		t.Errorf("a zero Locker: %v", err)
+	}
 	if _, err := lock.NewRedlock(nil); !errors.Is(err, lock.ErrInvalid) {
 		t.Errorf("no clients: %v", err)
 	}

@@ -1,9 +1,11 @@
 package lock
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // RetryStrategy says how Obtain waits between attempts on a held lock.
@@ -44,6 +46,8 @@ type config struct {
 	watchdog bool
 	metadata string
 	prefix   string
+	meter    metric.MeterProvider
+	bad      error // a Locker option that cannot be used, reported by New and NewRedlock
 }
 
 // Option sets a Locker's defaults; Setting values are also ObtainOptions.
@@ -82,3 +86,16 @@ func WithMetadata(s string) Setting { return func(c *config) { c.metadata = s } 
 // WithKeyPrefix sets the prefix of the lock's Redis keys, overriding the
 // default "lock:". Locker-wide only.
 func WithKeyPrefix(p string) Option { return Setting(func(c *config) { c.prefix = p }) }
+
+// WithMeterProvider sets where the Locker's metrics go, overriding the
+// default, the global provider (a no-op until the application installs an
+// SDK). Locker-wide only; the package doc lists the instruments.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return Setting(func(c *config) {
+		if mp == nil {
+			c.bad = fmt.Errorf("%w: WithMeterProvider: nil provider", ErrInvalid)
+			return
+		}
+		c.meter = mp
+	})
+}

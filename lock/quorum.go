@@ -2,6 +2,7 @@ package lock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -60,6 +61,12 @@ func (l *Locker) obtainOnce(ctx context.Context, lk *Lock) (token uint64, validi
 	if len(l.clients) == 1 {
 		switch {
 		case errs[0] != nil:
+			// The script may have run and only its reply been lost: delete
+			// the lock if it is ours, rather than leave it for its ttl.
+			l.releaseAll(ctx, lk)
+			if isContextErr(errs[0]) {
+				return 0, 0, errs[0]
+			}
 			return 0, 0, fmt.Errorf("lock: obtain %q: %w", lk.key, errs[0])
 		case vals[0] == 0:
 			return 0, 0, fmt.Errorf("%w: %q is held", ErrNotObtained, lk.key)
@@ -75,12 +82,15 @@ func (l *Locker) obtainOnce(ctx context.Context, lk *Lock) (token uint64, validi
 		}
 	}
 	if won < l.quorum {
-		l.releaseAll(lk)
+		l.releaseAll(ctx, lk)
 		return 0, 0, fmt.Errorf("%w: %q on %d of %d instances, %d needed (%s)", ErrNotObtained, lk.key, won, len(l.clients), l.quorum, summary(errs))
 	}
 	// Counters drift apart (an attempt that failed still incremented a
 	// minority), so the quorum's maximum is raised on a majority: any
 	// later quorum meets that majority and counts past it.
+	if testHookBeforeRaise != nil {
+		testHookBeforeRaise()
+	}
 	raised, rerrs := l.each(ctx, lk.ttl, func(ctx context.Context, c redis.UniversalClient) (int64, error) {
 		return raiseScript.Run(ctx, c, []string{lk.fenceKey}, m).Int64()
 	})
@@ -92,18 +102,27 @@ func (l *Locker) obtainOnce(ctx context.Context, lk *Lock) (token uint64, validi
 	}
 	validity = lk.ttl - time.Since(start) - drift(lk.ttl)
 	if ok < l.quorum || validity <= 0 {
-		l.releaseAll(lk)
+		l.releaseAll(ctx, lk)
 		return 0, 0, fmt.Errorf("%w: %q: fencing counter raised on %d instances, validity left %v", ErrNotObtained, lk.key, ok, validity)
 	}
 	return uint64(m), validity, nil
 }
 
-// releaseAll deletes lk's value wherever it is, best effort.
-func (l *Locker) releaseAll(lk *Lock) int {
-	ctx, cancel := context.WithTimeout(context.Background(), max(lk.ttl, time.Second))
+// testHookBeforeRaise, when set by a test, runs in a Redlock Obtain
+// between winning a quorum and raising the fencing counters.
+var testHookBeforeRaise func()
+
+// releaseAll deletes lk's value wherever it is, best effort, after an
+// attempt failed: even when ctx has ended (the lock would otherwise stay
+// taken for its ttl), but for at most a second, since it expires anyway.
+func (l *Locker) releaseAll(ctx context.Context, lk *Lock) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(lk.ttl, time.Second))
 	defer cancel()
-	n, _ := l.count(ctx, lk, releaseScript)
-	return n
+	l.count(ctx, lk, releaseScript)
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // count runs a compare-value script (refresh, release) with lk's value and
@@ -122,9 +141,10 @@ func (l *Locker) count(ctx context.Context, lk *Lock, s *redis.Script, extra ...
 	return n, errs
 }
 
-// pttl returns the lock's remaining time as the quorum sees it.
-func (l *Locker) pttl(ctx context.Context, lk *Lock) (time.Duration, error) {
-	vals, errs := l.each(ctx, lk.ttl, func(ctx context.Context, c redis.UniversalClient) (int64, error) {
+// pttl returns the lock's remaining time as the quorum sees it; ttl is
+// lk's current ttl, read by the caller under lk.mu.
+func (l *Locker) pttl(ctx context.Context, lk *Lock, ttl time.Duration) (time.Duration, error) {
+	vals, errs := l.each(ctx, ttl, func(ctx context.Context, c redis.UniversalClient) (int64, error) {
 		return pttlScript.Run(ctx, c, []string{lk.lockKey}, lk.value).Int64()
 	})
 	var held []int64

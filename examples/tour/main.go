@@ -5,7 +5,9 @@
 //
 // It shows mq publishing and consuming, a failing handler being retried
 // and dead-lettered, and the outage buffer holding messages while the
-// broker is down and delivering them, in order, when it is back.
+// broker is down and delivering them, in order, when it is back; then
+// locks, caching and files; and at the end the OpenTelemetry metrics all
+// of it produced, with the Go runtime's (metrics.go wires the SDK).
 package main
 
 import (
@@ -25,7 +27,7 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if _, err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "tour:", err)
 		os.Exit(1)
 	}
@@ -44,14 +46,20 @@ func brokerURL() string {
 	return "mem://tour"
 }
 
-func run(ctx context.Context) error {
+// run walks the tour and returns the names of the metrics collected.
+func run(ctx context.Context) (map[string]bool, error) {
+	reader, mp, err := installMetrics()
+	if err != nil {
+		return nil, err
+	}
+	defer mp.Shutdown(ctx)
 	fmt.Printf("== mq: one messaging API (here on %s)\n", brokerURL())
 	for _, step := range []func(context.Context) error{publishAndConsume, retryAndDeadLetter, outageBuffer, locks, caching, files} {
 		if err := step(ctx); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return printMetrics(ctx, reader)
 }
 
 func section(title string) { fmt.Printf("\n-- %s\n", title) }

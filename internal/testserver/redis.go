@@ -33,6 +33,10 @@ type RedisOptions struct {
 	// AppendOnly turns AOF on (appendfsync everysec) for tests that
 	// restart the server and expect their data back.
 	AppendOnly bool
+	// FsyncAlways, with AppendOnly, fsyncs the AOF before every reply
+	// (appendfsync always): what survives a machine's crash, not only
+	// the process's.
+	FsyncAlways bool
 }
 
 // RedisURL returns GROUNDWORK_REDIS_URL when set, else the URL of a fresh
@@ -61,9 +65,12 @@ func StartRedis(t testing.TB, o *RedisOptions) *Redis {
 	port := FreePort(t)
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir,
 		"--logfile", filepath.Join(dir, "redis.log"), "--daemonize", "no"}
-	if o != nil && o.AppendOnly {
+	switch {
+	case o != nil && o.AppendOnly && o.FsyncAlways:
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	case o != nil && o.AppendOnly:
 		args = append(args, "--appendonly", "yes", "--appendfsync", "everysec")
-	} else {
+	default:
 		args = append(args, "--appendonly", "no")
 	}
 	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), bin: bin, args: args, dir: dir}

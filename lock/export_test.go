@@ -1,0 +1,9 @@
+package lock
+
+// SetBeforeRaise makes every Redlock Obtain call f between winning its
+// quorum and raising the fencing counters, until restore is called. Tests
+// that set it do not run in parallel.
+func SetBeforeRaise(f func()) (restore func()) {
+	testHookBeforeRaise = f
+	return func() { testHookBeforeRaise = nil }
+}
