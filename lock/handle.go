@@ -83,11 +83,8 @@ func (lk *Lock) refreshLocked(ctx context.Context, ttl time.Duration) error {
 	start := time.Now()
 	n, errs := lk.l.count(ctx, lk, refreshScript, ttl.Milliseconds())
 	if n < lk.l.quorum {
-		if len(lk.l.clients) == 1 && errs[0] != nil {
-			return fmt.Errorf("lock: refresh %q: %w", lk.key, errs[0])
-		}
 		if n == 0 && allFailed(errs) {
-			return fmt.Errorf("lock: refresh %q: %s", lk.key, summary(errs))
+			return failed(ctx, "refresh", lk.key, errs)
 		}
 		lk.loseLocked(&lk.l.tel.notHeld, fmt.Errorf("%w: %q is no longer held (refresh matched %d instances)", ErrLost, lk.key, n))
 		return fmt.Errorf("%w: %q", ErrNotHeld, lk.key)
@@ -120,7 +117,9 @@ func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
 }
 
 // Release gives the lock up; ErrNotHeld if it had expired or was someone
-// else's by then. Context is cancelled either way.
+// else's by then. Context is cancelled either way. If no instance could
+// be reached (or ctx ended first: its error is returned as it is), the
+// lock may still be held until its ttl, and Release may be called again.
 func (lk *Lock) Release(ctx context.Context) error {
 	lk.stopWatchdog()
 	lk.mu.Lock()
@@ -132,15 +131,30 @@ func (lk *Lock) Release(ctx context.Context) error {
 		return fmt.Errorf("%w: %q was already released or lost", ErrNotHeld, lk.key)
 	}
 	n, errs := lk.l.count(ctx, lk, releaseScript)
-	lk.done = true
 	lk.cancel(errReleased)
+	if n == 0 && allFailed(errs) {
+		// No instance answered: the lock may still be held, and a later
+		// Release (with a live ctx) can still give it up.
+		return failed(ctx, "release", lk.key, errs)
+	}
+	lk.done = true
 	if n < lk.l.quorum {
-		if len(lk.l.clients) == 1 && errs[0] != nil {
-			return fmt.Errorf("lock: release %q: %w", lk.key, errs[0])
-		}
 		return fmt.Errorf("%w: %q had expired or changed hands", ErrNotHeld, lk.key)
 	}
 	return nil
+}
+
+// failed is the error of an operation no instance answered: ctx's own
+// error as it is when ctx ended, otherwise the instances' errors, the
+// first one wrapped.
+func failed(ctx context.Context, op, key string, errs []error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(errs) == 1 {
+		return fmt.Errorf("lock: %s %q: %w", op, key, errs[0])
+	}
+	return fmt.Errorf("lock: %s %q: %w (all instances: %s)", op, key, errs[0], summary(errs))
 }
 
 func (lk *Lock) lose(why *counter, cause error) {

@@ -159,20 +159,23 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 
 // Do runs fn holding key, with a watchdog keeping the lock for as long as
 // fn runs. fn's context is cancelled when ctx ends or the lock is lost.
-func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(ctx context.Context) error) error {
+func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(ctx context.Context) error) (err error) {
 	lk, err := l.Obtain(ctx, key, ttl, WithWatchdog())
 	if err != nil {
 		return err
 	}
 	fctx, cancel := context.WithCancelCause(ctx)
 	stop := context.AfterFunc(lk.Context(), func() { cancel(context.Cause(lk.Context())) })
-	err = fn(fctx)
-	stop()
-	cancel(nil)
-	if rerr := lk.Release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
-		return rerr
-	}
-	return err
+	// Deferred, so that a panicking fn (recovered further up, as an HTTP
+	// server does) still stops the watchdog and releases the lock.
+	defer func() {
+		stop()
+		cancel(nil)
+		if rerr := lk.Release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	return fn(fctx)
 }
 
 // Holder returns the metadata stored by the holder of key (WithMetadata),
@@ -194,6 +197,9 @@ func (l *Locker) Holder(ctx context.Context, key string) (string, error) {
 		}
 	}
 	if lastErr != nil {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
 		return "", fmt.Errorf("lock: holder of %q: %w", key, lastErr)
 	}
 	return "", ErrNotHeld

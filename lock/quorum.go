@@ -154,8 +154,8 @@ func (l *Locker) pttl(ctx context.Context, lk *Lock, ttl time.Duration) (time.Du
 		}
 	}
 	if len(held) < l.quorum {
-		if len(l.clients) == 1 && errs[0] != nil {
-			return 0, fmt.Errorf("lock: ttl of %q: %w", lk.key, errs[0])
+		if len(held) == 0 && allFailed(errs) {
+			return 0, failed(ctx, "ttl of", lk.key, errs)
 		}
 		return 0, fmt.Errorf("%w: %q", ErrNotHeld, lk.key)
 	}
