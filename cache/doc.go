@@ -136,13 +136,21 @@
 // and are emptied whenever it is re-established, since Pub/Sub loses what
 // is published while a subscriber is away. While it is not live, reads go
 // to Redis. The L1 ttl (WithLocal, default 1 minute) bounds staleness
-// should a message still be lost. Why a channel and not CLIENT TRACKING:
-// see invalidate.go.
+// should a message still be lost. A channel rather than server-assisted
+// client-side caching (CLIENT TRACKING): tracking needs RESP3 or a
+// redirect connection per client, and in broadcast mode every Cluster
+// node pushes every key under the prefix while saying nothing about tags;
+// the channel carries exactly this package's writes, works alike on
+// standalone, Sentinel and Cluster, and needs no server configuration.
 //
 // Tags: InvalidateTags gives each tag a new version in one script, so that
 // every entry written under the old version is stale at once for every
 // reader of Redis, standalone or Cluster; local copies go when the
-// announcement arrives, as for Set. See tags.go for why versions.
+// announcement arrives, as for Set. Versions, not deletes, because a
+// Cluster cannot delete keys of many slots in one script; they are random,
+// not counters, so that a version lost with its key (expired, evicted)
+// never comes back to revalidate old entries: a missing version makes the
+// entries under it stale.
 //
 // Read-your-writes: Set with ReturnToken yields a Token; a Get whose ctx
 // carries it (WithTokens) sees that write or a newer one on any instance,
