@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/groundwork-go/groundwork/cache"
 	"github.com/groundwork-go/groundwork/internal/testserver"
@@ -62,22 +59,7 @@ func TestFlightHonoursCallersTokens(t *testing.T) {
 	addr := testserver.StartRedis(t, nil).Addr
 	ctx := context.Background()
 	a := newCache[string](t, rclient(t, addr))
-	first := make(chan *heldConn, 1)
-	bc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1,
-		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			h := &heldConn{Conn: conn, gate: make(chan struct{})}
-			close(h.gate)
-			select {
-			case first <- h:
-			default:
-			}
-			return h, nil
-		}})
-	t.Cleanup(func() { bc.Close() })
+	bc, first := clientWithHeldFirstConn(t, addr)
 	b := newCache[string](t, bc)
 	sub := <-first
 	var once sync.Once

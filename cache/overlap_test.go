@@ -52,15 +52,7 @@ func (s *hookStore) Save(_ context.Context, batch map[string]int) error {
 }
 
 func (s *hookStore) load(key string) func(context.Context) (int, error) {
-	return func(context.Context) (int, error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		v, ok := s.saved[key]
-		if !ok {
-			return 0, cache.ErrNotFound
-		}
-		return v, nil
-	}
+	return loadFrom(&s.mu, s.saved, key)
 }
 
 // TestWriteThroughOverlapThenFailedFill: two write-through Sets overlap:

@@ -45,15 +45,7 @@ func (s *recordingStore) snapshot() (map[string]int, []map[string]int) {
 
 // load is a loader reading the store: ErrNotFound for a key it lacks.
 func (s *recordingStore) load(key string) func(context.Context) (int, error) {
-	return func(context.Context) (int, error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		v, ok := s.saved[key]
-		if !ok {
-			return 0, cache.ErrNotFound
-		}
-		return v, nil
-	}
+	return loadFrom(&s.mu, s.saved, key)
 }
 
 func (s *recordingStore) setFailing(f bool) {
@@ -198,5 +190,19 @@ func TestShutdownReportsUnsaved(t *testing.T) {
 	err = c.Shutdown(ctx)
 	if !errors.Is(err, cache.ErrUnsaved) || !strings.Contains(err.Error(), "3 write-behind writes") {
 		t.Fatalf("Shutdown with the store down: %v", err)
+	}
+}
+
+// loadFrom is a loader reading key from a test store's saved values,
+// guarded by mu: ErrNotFound for a key it lacks.
+func loadFrom(mu *sync.Mutex, saved map[string]int, key string) func(context.Context) (int, error) {
+	return func(context.Context) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		v, ok := saved[key]
+		if !ok {
+			return 0, cache.ErrNotFound
+		}
+		return v, nil
 	}
 }

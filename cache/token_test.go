@@ -54,24 +54,7 @@ func TestReadYourWrites(t *testing.T) {
 	ctx := context.Background()
 	a := newCache[string](t, rclient(t, addr))
 
-	// B's first connection is its invalidation subscription (New
-	// subscribes before anything else is sent).
-	first := make(chan *heldConn, 1)
-	bc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1,
-		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			h := &heldConn{Conn: conn, gate: make(chan struct{})}
-			close(h.gate)
-			select {
-			case first <- h:
-			default:
-			}
-			return h, nil
-		}})
-	t.Cleanup(func() { bc.Close() })
+	bc, first := clientWithHeldFirstConn(t, addr)
 	b := newCache[string](t, bc)
 	sub := <-first
 
@@ -129,4 +112,29 @@ func FuzzParseToken(f *testing.F) {
 			t.Fatalf("%q: round trip %v %v", s, again, err)
 		}
 	})
+}
+
+// clientWithHeldFirstConn returns a client whose connections can be held
+// back (heldConn) and a channel that yields its first one: a Cache's
+// invalidation subscription, since New subscribes before anything else is
+// sent.
+func clientWithHeldFirstConn(t *testing.T, addr string) (*redis.Client, <-chan *heldConn) {
+	t.Helper()
+	first := make(chan *heldConn, 1)
+	bc := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			h := &heldConn{Conn: conn, gate: make(chan struct{})}
+			close(h.gate)
+			select {
+			case first <- h:
+			default:
+			}
+			return h, nil
+		}})
+	t.Cleanup(func() { bc.Close() })
+	return bc, first
 }
