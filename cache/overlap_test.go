@@ -52,7 +52,7 @@ func (s *hookStore) Save(_ context.Context, batch map[string]int) error {
 }
 
 func (s *hookStore) load(key string) func(context.Context) (int, error) {
-	return loadFrom(&s.mu, s.saved, key)
+	return loadFrom(&s.mu, &s.saved, key)
 }
 
 // TestWriteThroughOverlapThenFailedFill: two write-through Sets overlap:

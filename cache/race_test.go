@@ -213,7 +213,7 @@ func (s *gatedStore) Save(_ context.Context, batch map[string]int) error {
 }
 
 func (s *gatedStore) load(key string) func(context.Context) (int, error) {
-	return loadFrom(&s.mu, s.saved, key)
+	return loadFrom(&s.mu, &s.saved, key)
 }
 
 // TestWriteThroughConcurrentSets: two Sets of one key overlap; the store

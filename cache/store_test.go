@@ -45,7 +45,7 @@ func (s *recordingStore) snapshot() (map[string]int, []map[string]int) {
 
 // load is a loader reading the store: ErrNotFound for a key it lacks.
 func (s *recordingStore) load(key string) func(context.Context) (int, error) {
-	return loadFrom(&s.mu, s.saved, key)
+	return loadFrom(&s.mu, &s.saved, key)
 }
 
 func (s *recordingStore) setFailing(f bool) {
@@ -193,13 +193,14 @@ func TestShutdownReportsUnsaved(t *testing.T) {
 	}
 }
 
-// loadFrom is a loader reading key from a test store's saved values,
-// guarded by mu: ErrNotFound for a key it lacks.
-func loadFrom(mu *sync.Mutex, saved map[string]int, key string) func(context.Context) (int, error) {
+// loadFrom is a loader reading key from a test store's saved values (a
+// pointer: a store may make its map on the first Save), guarded by mu:
+// ErrNotFound for a key it lacks.
+func loadFrom(mu *sync.Mutex, saved *map[string]int, key string) func(context.Context) (int, error) {
 	return func(context.Context) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		v, ok := saved[key]
+		v, ok := (*saved)[key]
 		if !ok {
 			return 0, cache.ErrNotFound
 		}
