@@ -53,6 +53,12 @@ func TestTelemetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	testserver.WaitFor(t, patience, "the invalidation", func() bool { return c.Stats().Invalidations == 1 })
+	// The invalidation dropped b from c's L1: an L2 hit, whether or not
+	// the lookups of a above reached Redis (they do only while the
+	// invalidation channel is not yet confirmed).
+	if v, err := c.Get(ctx, "b"); err != nil || v != 3 {
+		t.Fatalf("Get(b) = %v, %v; want 3 from Redis", v, err)
+	}
 
 	got := collect(t, reader)
 	s := c.Stats()
