@@ -8,32 +8,21 @@ import (
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
-// Message is one message. Publish fills ID (a UUIDv7) and Time when they
-// are empty; Attempt is set on receive.
-type Message struct {
-	// ID identifies the message across redeliveries; dedup keys on it.
-	ID string
-	// Topic is where the message is published; required.
-	Topic string
-	// Key orders messages: those with one key are handled in publish
-	// order, one at a time. Empty means no ordering.
-	Key string
-	// Payload is the body; it may be empty.
-	Payload []byte
-	// Headers travel with the message unchanged. Keys starting with
-	// "mq-" are reserved for this package; "traceparent" and
-	// "tracestate" carry trace context.
-	Headers map[string]string
-	// Time is when the message was first published.
-	Time time.Time
-	// Attempt is the delivery attempt, 1-based, set on receive.
-	Attempt int
-}
+// Message is one message: what Publish sends and what a Handler gets.
+// Publish fills ID (a UUIDv7) and Time when they are empty; Attempt is set
+// on receive. Its fields (ID, Topic, Key, Payload, Headers, Time, Attempt)
+// are documented on driver.Message: the type is defined there so that a
+// received message reaches the handler without being copied.
+type Message = driver.Message
 
 // Handler handles one message. Returning nil acknowledges it; an error (or
 // a panic) has it tried again after a backoff, and dead-lettered after the
 // last attempt. ctx is cancelled when the Subscription is shut down with an
 // expired deadline.
+//
+// m is the received message itself, which the Subscription goes on using to
+// acknowledge or dead-letter it: the handler must not modify it (copy it to
+// make a changed one). It may keep m; no later attempt changes it.
 type Handler func(ctx context.Context, m *Message) error
 
 // Headers set on dead-lettered messages; the original headers are kept.
@@ -57,7 +46,8 @@ func (c *Client) prepare(ctx context.Context, m *Message, i int, now time.Time) 
 	if m.Time.IsZero() {
 		m.Time = now
 	}
-	dm := driver.Message{ID: m.ID, Topic: m.Topic, Key: m.Key, Payload: m.Payload, Headers: m.Headers, Time: m.Time}
+	dm := *m
+	dm.Attempt = 0 // a receive sets it
 	dm.Headers = c.injectTrace(ctx, dm.Headers)
 	if c.maxBytes > 0 {
 		if n := dm.Size(); n > c.maxBytes {
@@ -65,12 +55,4 @@ func (c *Client) prepare(ctx context.Context, m *Message, i int, now time.Time) 
 		}
 	}
 	return dm, nil
-}
-
-// fillMessage sets m to what a handler sees of d at attempt.
-func fillMessage(m *Message, d *driver.Delivery, attempt int) {
-	*m = Message{
-		ID: d.ID, Topic: d.Topic, Key: d.Key, Payload: d.Payload,
-		Headers: d.Headers, Time: d.Time, Attempt: attempt,
-	}
 }

@@ -99,14 +99,13 @@ func (w *worker) next() *keyRun {
 // run handles kr's queue in order: up to maxRun deliveries, or until one
 // fails and waits for its redelivery, or one was taken away by a
 // revocation. The deliveries handled are acknowledged together when the
-// run ends, and their messages are allocated together when it starts.
+// run ends.
 func (w *worker) run(kr *keyRun) {
 	s := w.s
 	s.mu.Lock()
 	batch := kr.queue[:min(len(kr.queue), maxRun)]
 	ctx := w.ctx
 	s.mu.Unlock()
-	msgs := make([]Message, len(batch))
 	done := w.done[:0]
 	ok := 0 // handler successes, counted once per run: one atomic add, not one a message
 	defer func() {
@@ -119,7 +118,7 @@ func (w *worker) run(kr *keyRun) {
 			s.endRun(kr, done, i, 0, false) // hands d and what follows of its partition back
 			return
 		}
-		out, retryIn := s.handle(ctx, kr, d, &msgs[i])
+		out, retryIn := s.handle(ctx, kr, d)
 		if s.abandoned.Load() {
 			return // the broker redelivers what is left
 		}
@@ -204,9 +203,8 @@ func (s *Subscription) isStopping() bool {
 }
 
 // handle makes one attempt at d, the head of kr, with the handler running
-// under ctx. On shutdown it hands d back. msg is where the first attempt's
-// Message goes.
-func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Delivery, msg *Message) (outcome, time.Duration) {
+// under ctx. On shutdown it hands d back.
+func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Delivery) (outcome, time.Duration) {
 	if s.isStopping() {
 		if kr.attempt > 0 {
 			s.dedupRelease(d) // claimed for its earlier attempt
@@ -216,7 +214,8 @@ func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Deliver
 		return settled, 0
 	}
 	tel := s.c.tel
-	if kr.attempt == 0 {
+	first := kr.attempt == 0
+	if first {
 		if d.Attempt > s.o.maxAttempts {
 			// Delivered more often than allowed without being settled:
 			// the members it reached died handling it (a poison message).
@@ -229,10 +228,15 @@ func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Deliver
 			return out, wait
 		}
 		kr.attempt = max(d.Attempt, 1)
-	} else {
-		msg = new(Message) // the handler may keep the last attempt's
 	}
-	fillMessage(msg, d, kr.attempt)
+	// The first attempt's handler gets the delivery's own message; a
+	// later one a copy, as the handler may have kept the earlier one.
+	msg := &d.Message
+	if !first {
+		msg = new(Message)
+		*msg = d.Message
+	}
+	msg.Attempt = kr.attempt
 	err := s.call(ctx, d, msg)
 	if s.abandoned.Load() {
 		return settled, 0 // not settled: the broker redelivers it

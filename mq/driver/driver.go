@@ -31,15 +31,30 @@ var (
 	ErrBadURL = errors.New("mq: bad URL")
 )
 
-// Message is a message as a provider sees it. A provider must not modify
-// Headers or Payload of a message handed to Publish.
+// Message is one message: package mq's Message (an alias of this type, so
+// that a received message reaches the handler without a copy). A provider
+// must not modify Headers or Payload of a message handed to Publish, and
+// leaves Attempt zero: mq sets it for the handler from Delivery.Attempt.
 type Message struct {
-	ID      string
-	Topic   string
-	Key     string
+	// ID identifies the message across redeliveries; dedup keys on it.
+	ID string
+	// Topic is where the message is published; required.
+	Topic string
+	// Key orders messages: those with one key are handled in publish
+	// order, one at a time. Empty means no ordering.
+	Key string
+	// Payload is the body; it may be empty.
 	Payload []byte
+	// Headers travel with the message unchanged. Keys starting with
+	// "mq-" are reserved for package mq; "traceparent" and "tracestate"
+	// carry trace context.
 	Headers map[string]string
-	Time    time.Time
+	// Time is when the message was first published.
+	Time time.Time
+	// Attempt is the handler's attempt at the message, 1-based, set on
+	// receive: 1 the first time, plus the attempts made before (by this
+	// member or, where the provider counts them, by others).
+	Attempt int
 }
 
 // Size is the message's size as counted against a provider's limit: key,
@@ -55,7 +70,8 @@ func (m *Message) Size() int {
 // Delivery is a received message.
 type Delivery struct {
 	Message
-	// Attempt is the attempt number of this delivery: 1 the first time,
+	// Attempt (which shadows Message.Attempt) is the provider's count:
+	// the attempt number of this delivery: 1 the first time,
 	// plus the attempts earlier members made. A hand-over (a member
 	// leaving, a rebalance) is not an attempt: a provider that counts
 	// deliveries must undo the count of a delivery handed back by Nack.
@@ -94,7 +110,9 @@ type Conn interface {
 type Receiver interface {
 	// Receive blocks until at least one delivery is available, ctx is
 	// done or the receiver is closed, and returns at most max deliveries.
-	// Deliveries sharing a key come in publish order.
+	// Deliveries sharing a key come in publish order. Each Delivery is
+	// new: a redelivery is another one, as the handler of the first may
+	// still hold its Message.
 	Receive(ctx context.Context, max int) ([]*Delivery, error)
 	// Ack marks d handled; it is not delivered to the group again.
 	Ack(ctx context.Context, d *Delivery) error
