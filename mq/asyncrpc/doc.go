@@ -86,6 +86,24 @@
 // was lost (a failed publish, or a server that died with the response in
 // its outage buffer).
 //
+// # Where a response can still be lost
+//
+// The callback lives in the client's memory and the client reads responses
+// in a consumer group of its own that starts at the moment it subscribes.
+// So a client process that dies (or closes) after the 202 and before the
+// response arrives loses that response: the server publishes it, but no
+// live group of that client reads it, and a restarted client subscribes
+// after it was published. Nothing tells the restarted process that the
+// call was made. To survive a client crash, record the call's key
+// (Call.Key, or a key you choose, set in the X-Message-Key header of the
+// request you pass to Do) durably before or with whatever started the
+// call, and after a restart do the call again with that key: a server
+// that completed it within Remember publishes its stored response again
+// without running the work, one that is still running it publishes when
+// done, and a key it no longer remembers is run again. Server-side losses
+// (a server dying with the work running, or with the response in its
+// outage buffer) are covered by Call.Resend within the same process.
+//
 // # Errors
 //
 // ErrTimeout, ErrClosed, ErrRejected (with the status and the start of the
