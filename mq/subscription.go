@@ -19,7 +19,7 @@ import (
 // Subscription is one member of a consumer group, running a Handler. End
 // it with Close or Shutdown.
 //
-// Deliveries are queued per key (keyRun) and run by a fixed pool of
+// Deliveries are queued per key and run by a fixed pool of
 // WithConcurrency workers: a worker takes a runnable key and handles its
 // queue in order. A key whose message failed waits for its redelivery
 // backoff on a timer, not on a worker, so it holds back only itself.
