@@ -100,7 +100,7 @@ func TestDoPanicReleases(t *testing.T) {
 	const ttl = 300 * time.Millisecond
 	func() {
 		defer func() { _ = recover() }()
-		_ = l.Do(ctx, "panic", ttl, func(context.Context) error { panic("boom") })
+		_ = l.Do(ctx, "panic", ttl, func(context.Context, *lock.Lock) error { panic("boom") })
 	}()
 	time.Sleep(4 * ttl)
 	lk, err := l.Obtain(ctx, "panic", ttl)
