@@ -2,13 +2,44 @@
 // (standalone, Sentinel or Cluster) and Redlock over N independent
 // masters, both with fencing tokens and an optional watchdog.
 //
-//	locker := lock.New(rdb)
-//	lk, err := locker.Obtain(ctx, "invoice:42", 10*time.Second, lock.WithWatchdog())
-//	if errors.Is(err, lock.ErrNotObtained) { ... } // someone else holds it
-//	defer lk.Release(ctx)
-//	err = store.Write(lk.Context(), invoice, lk.Token()) // the store rejects stale tokens
+// For a critical section, Do obtains the lock, runs fn and releases it;
+// fn gets the Lock, whose fencing token the guarded resource checks:
 //
-// or, for a critical section, locker.Do(ctx, key, ttl, fn).
+//	locker := lock.New(rdb)
+//	err := locker.Do(ctx, "invoice:42", 10*time.Second, func(ctx context.Context, lk *lock.Lock) error {
+//		return store.Save(ctx, invoice, lk.Token()) // the store rejects stale tokens
+//	})
+//	if errors.Is(err, lock.ErrNotObtained) { ... } // someone else holds it
+//
+// To hold a lock across calls, Obtain and Release it:
+//
+//	lk, err := locker.Obtain(ctx, "invoice:42", 10*time.Second, lock.WithWatchdog())
+//	if err != nil { ... }
+//	defer lk.Release(ctx)
+//	wctx, stop := lk.Join(ctx) // ends with ctx, or when the lock is lost
+//	defer stop()
+//	err = store.Save(wctx, invoice, lk.Token())
+//
+// # Contexts
+//
+// The ctx given to Obtain bounds the obtaining only, as the ctx of
+// net.Dialer.DialContext bounds only the dial: once Obtain has returned,
+// ending that ctx neither releases the lock nor cancels Lock.Context.
+// Lock.Context is the lock's own lifetime: it is cancelled by Release or
+// when the lock is lost, and context.Cause says which (a loss wraps
+// ErrLost); it carries none of the caller's values or deadline. Work that
+// must stop when either the caller's ctx ends or the lock is lost runs
+// under Lock.Join(ctx); Do runs fn under such a context.
+//
+// # Options
+//
+// One Option type configures a Locker (New, NewRedlock) and overrides
+// its settings for one lock (Obtain, Do): WithRetry, WithWatchdog,
+// WithMetadata. WithKeyPrefix and WithMeterProvider are Locker-wide:
+// given to Obtain or Do they are an error naming them, not ignored. A bad
+// value (a nil RetryStrategy or MeterProvider, metadata with a NUL byte,
+// a nil Option) is an error naming the option, from Obtain or Do, from
+// NewRedlock, and from every call on a Locker made by New.
 //
 // # Keys
 //
@@ -19,7 +50,7 @@
 //
 // # Guarantees
 //
-// Mutual exclusion holds while the holder's Context is not cancelled: on
+// Mutual exclusion holds while the holder's Lock.Context is not cancelled: on
 // a single instance, Obtain is one script (SET NX PX, then INCR of the
 // fencing counter), one round trip; Refresh and Release are one
 // compare-value script each, so a holder can never extend or release
@@ -34,7 +65,7 @@
 // value, trying for up to a second even when ctx has ended, so a failed
 // Obtain leaves nothing held.
 //
-// Without a watchdog, Context is cancelled at the lock's local expiry
+// Without a watchdog, Lock.Context is cancelled at the lock's local expiry
 // (obtain time + validity, moved by Refresh): from then on the holder
 // cannot know it still holds the lock. With WithWatchdog the lock is
 // refreshed every ttl/3; if a refresh cannot succeed before the local
@@ -71,8 +102,7 @@
 //
 // Locks and fencing counters live in Redis's memory, and the guarantees
 // above assume an instance keeps what it has answered. The argument does
-// not cover an instance that restarts without its data
-// (TestRedlockRestartWithoutPersistence shows each case):
+// not cover an instance that restarts without its data:
 //
 //   - Restarted at once, it has forgotten the locks it held: on Redlock a
 //     second holder can take a lock the first still holds, on one
@@ -109,18 +139,25 @@
 //     lock; expired (no watchdog, the ttl ran out) means work outlasted
 //     its ttl.
 //
+// Alert on lock.lost with reason refresh_failed or not_held: a holder
+// may have acted without the lock, and only the resource's token check
+// stopped it. A rising rate of expired, or of lock.obtain.retries, is
+// worth a ticket: ttls too short for the work, or contention.
+//
 // The counters are atomics read at collection time; the histogram is one
 // Record per Obtain (OpenTelemetry has no observable histogram). A
 // Locker's callback is unregistered when the Locker is garbage
-// collected. OPERATIONS.md, at the repository root, says which to alert on.
+// collected.
 //
 // # Errors
 //
 // ErrNotObtained (held elsewhere, after retries; on Redlock also when too
 // few instances answered, with their errors in the message), ErrNotHeld
-// (Refresh, Release or TTL of a lock that expired or changed hands),
-// ErrLost (the cause of a cancelled Context), ErrInvalid (empty key, ttl
-// not above twice the drift, nil or no clients, a nil MeterProvider, a
-// Locker not made by New or NewRedlock). Redis failures on a single
-// instance come back wrapped as they are; context errors unwrapped.
+// (Refresh, Release or TTL of a lock that expired or changed hands; Do
+// when the lock was lost while fn ran and fn returned nil), ErrLost (the
+// cause of a Lock.Context cancelled by a loss), ErrInvalid (empty key, ttl
+// not above twice the drift, nil or no clients, a bad or misplaced
+// Option, a nil fn for Do, a Locker not made by New or NewRedlock). Do
+// returns fn's error as it is. Redis failures on a single instance come
+// back wrapped as they are; context errors unwrapped.
 package lock

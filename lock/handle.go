@@ -60,10 +60,36 @@ func (lk *Lock) Metadata() string {
 	return meta
 }
 
-// Context is cancelled when the lock is released or lost: without a
-// watchdog at its local expiry (obtain time + validity, moved by Refresh);
-// with one when it cannot be refreshed in time. context.Cause says which.
+// Context is the lock's own lifetime: it is cancelled when the lock is
+// released or lost, and context.Cause says which (errors.Is(cause,
+// ErrLost) for a loss): without a watchdog at the lock's local expiry
+// (obtain time + validity, moved by Refresh), with one when it cannot be
+// refreshed in time. It does not depend on the ctx given to Obtain, which
+// bounds only the obtaining, and it carries none of that ctx's values or
+// deadline: for work that must stop when the caller's ctx ends too, use
+// Join.
 func (lk *Lock) Context() context.Context { return lk.ctx }
+
+// Join returns a context derived from ctx (its values, deadline and
+// cancellation) that is also cancelled when the lock is released or
+// lost, with the lock's cause; call stop when the work is done, to
+// release what Join set up. Do runs its fn under such a context:
+//
+//	wctx, stop := lk.Join(ctx)
+//	defer stop()
+//	err := store.Save(wctx, invoice, lk.Token())
+func (lk *Lock) Join(ctx context.Context) (_ context.Context, stop context.CancelFunc) {
+	jctx, cancel := context.WithCancelCause(ctx)
+	if lk == nil || lk.ctx == nil {
+		cancel(fmt.Errorf("%w: Join: a Lock not returned by Obtain", ErrInvalid))
+		return jctx, func() {}
+	}
+	after := context.AfterFunc(lk.ctx, func() { cancel(context.Cause(lk.ctx)) })
+	return jctx, func() {
+		after()
+		cancel(context.Canceled)
+	}
+}
 
 // Refresh extends the lock to ttl from now; ErrNotHeld if it expired or is
 // someone else's (and then Context is cancelled).

@@ -42,12 +42,13 @@ type Locker struct {
 // New returns a Locker on client. A nil client or a bad option is
 // reported by every call, as ErrInvalid naming it.
 func New(client redis.UniversalClient, opts ...Option) *Locker {
-	l := &Locker{clients: []redis.UniversalClient{client}, quorum: 1, cfg: defaults(opts)}
+	cfg, err := defaults(opts)
+	l := &Locker{clients: []redis.UniversalClient{client}, quorum: 1, cfg: cfg}
 	switch {
 	case client == nil:
 		l.bad = fmt.Errorf("%w: New: nil client", ErrInvalid)
-	case l.cfg.bad != nil:
-		l.bad = l.cfg.bad
+	case err != nil:
+		l.bad = err
 	}
 	l.tel = newTelemetry(l, l.cfg.meter, "single")
 	return l
@@ -64,22 +65,25 @@ func NewRedlock(clients []redis.UniversalClient, opts ...Option) (*Locker, error
 			return nil, fmt.Errorf("%w: NewRedlock: client %d is nil", ErrInvalid, i)
 		}
 	}
-	l := &Locker{clients: append([]redis.UniversalClient(nil), clients...), quorum: len(clients)/2 + 1, cfg: defaults(opts)}
-	if l.cfg.bad != nil {
-		return nil, l.cfg.bad
+	cfg, err := defaults(opts)
+	if err != nil {
+		return nil, err
 	}
+	l := &Locker{clients: append([]redis.UniversalClient(nil), clients...), quorum: len(clients)/2 + 1, cfg: cfg}
 	l.tel = newTelemetry(l, l.cfg.meter, "redlock")
 	return l, nil
 }
 
-func defaults(opts []Option) config {
+// defaults is a Locker's configuration: the package defaults overridden
+// by opts. On a bad option it returns the defaults (a Locker that reports
+// the error still needs a meter) and the error.
+func defaults(opts []Option) (config, error) {
 	c := config{retry: NoRetry(), prefix: "lock:", meter: otel.GetMeterProvider()}
-	for _, o := range opts {
-		if o != nil {
-			o.applyLocker(&c)
-		}
+	try := c
+	if err := try.apply(opts); err != nil {
+		return c, err
 	}
-	return c
+	return try, nil
 }
 
 // drift is the clock drift allowed for: 1% of ttl plus 2ms.
@@ -87,25 +91,28 @@ func drift(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Millisecon
 
 // Obtain takes the lock key for ttl, retrying as the Locker's (or opts')
 // RetryStrategy says; ErrNotObtained if it stays held by someone else,
-// also when ctx ends while Obtain waits to retry.
-func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts ...ObtainOption) (_ *Lock, err error) {
+// also when ctx ends while Obtain waits to retry. opts override the
+// Locker's options for this lock.
+//
+// ctx bounds the obtaining only, as net.Dialer.DialContext's ctx bounds
+// only the dial: once Obtain has returned, ending ctx neither releases
+// the lock nor cancels Lock.Context. Work that must stop when either ctx
+// ends or the lock is lost runs under Lock.Join(ctx), or inside Do.
+func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts ...Option) (_ *Lock, err error) {
 	cfg := l.cfg
-	for _, o := range opts {
-		if o != nil {
-			o.applyObtain(&cfg)
-		}
-	}
+	cfg.perCall = true
+	optErr := cfg.apply(opts)
 	switch {
 	case l.bad != nil:
 		return nil, l.bad
 	case l.tel == nil:
 		return nil, fmt.Errorf("%w: a Locker must be made with New or NewRedlock", ErrInvalid)
+	case optErr != nil:
+		return nil, optErr
 	case key == "":
 		return nil, fmt.Errorf("%w: empty key", ErrInvalid)
 	case ttl <= 2*drift(ttl):
 		return nil, fmt.Errorf("%w: ttl %v: must exceed twice the clock drift allowed for (1%% + 2ms)", ErrInvalid, ttl)
-	case strings.Contains(cfg.metadata, "\x00"):
-		return nil, fmt.Errorf("%w: metadata contains a NUL byte", ErrInvalid)
 	}
 	var id [16]byte
 	_, _ = rand.Read(id[:])
@@ -157,25 +164,36 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 	}
 }
 
-// Do runs fn holding key, with a watchdog keeping the lock for as long as
-// fn runs. fn's context is cancelled when ctx ends or the lock is lost.
-func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(ctx context.Context) error) (err error) {
-	lk, err := l.Obtain(ctx, key, ttl, WithWatchdog())
+// Do runs fn holding key: it obtains the lock as Obtain does, with opts
+// and always a watchdog, runs fn, and releases the lock when fn returns
+// (or panics). fn gets the Lock, for its fencing token, and a context
+// derived from ctx that is also cancelled when the lock is lost, with
+// the cause wrapping ErrLost (see Lock.Join).
+//
+// Do returns Obtain's error, or else fn's. If fn returned nil but the
+// lock was lost while it ran, Do returns an error wrapping ErrNotHeld;
+// other Release errors are returned likewise. fn may Release lk itself,
+// and Do then does not release it again.
+func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(ctx context.Context, lk *Lock) error, opts ...Option) (err error) {
+	if fn == nil {
+		return fmt.Errorf("%w: Do: nil fn", ErrInvalid)
+	}
+	lk, err := l.Obtain(ctx, key, ttl, append(opts[:len(opts):len(opts)], WithWatchdog())...)
 	if err != nil {
 		return err
 	}
-	fctx, cancel := context.WithCancelCause(ctx)
-	stop := context.AfterFunc(lk.Context(), func() { cancel(context.Cause(lk.Context())) })
+	fctx, stop := lk.Join(ctx)
 	// Deferred, so that a panicking fn (recovered further up, as an HTTP
 	// server does) still stops the watchdog and releases the lock.
 	defer func() {
 		stop()
-		cancel(nil)
-		if rerr := lk.Release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
+		rerr := lk.Release(context.WithoutCancel(ctx))
+		releasedByFn := errors.Is(rerr, ErrNotHeld) && errors.Is(context.Cause(lk.Context()), errReleased)
+		if rerr != nil && err == nil && !releasedByFn {
 			err = rerr
 		}
 	}()
-	return fn(fctx)
+	return fn(fctx, lk)
 }
 
 // Holder returns the metadata stored by the holder of key (WithMetadata),

@@ -26,9 +26,27 @@ func client(t testing.TB, addr string) *redis.Client {
 	return c
 }
 
+// setup is a Locker with the clients of the instances it uses, for tests
+// that change a lock behind its holder's back.
+type setup struct {
+	*lock.Locker
+	raw []redis.UniversalClient
+}
+
+// wipe deletes key's lock on every instance, as an expiry, eviction or a
+// restart without persistence would.
+func (s setup) wipe(t *testing.T, key string) {
+	t.Helper()
+	for _, c := range s.raw {
+		if err := c.Del(context.Background(), "lock:{"+key+"}").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // lockers returns the three set-ups every behaviour is checked on.
-func lockers(t *testing.T) map[string]*lock.Locker {
-	single := lock.New(client(t, testserver.StartRedis(t, nil).Addr))
+func lockers(t *testing.T) map[string]setup {
+	sc := client(t, testserver.StartRedis(t, nil).Addr)
 	rc := testserver.StartRedisCluster(t)
 	cl := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs})
 	t.Cleanup(func() { cl.Close() })
@@ -40,7 +58,11 @@ func lockers(t *testing.T) map[string]*lock.Locker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]*lock.Locker{"standalone": single, "cluster": lock.New(cl), "redlock5": red}
+	return map[string]setup{
+		"standalone": {lock.New(sc), []redis.UniversalClient{sc}},
+		"cluster":    {lock.New(cl), []redis.UniversalClient{cl}},
+		"redlock5":   {red, five},
+	}
 }
 
 func TestBasics(t *testing.T) {
@@ -156,25 +178,6 @@ func TestRetryWaitsForRelease(t *testing.T) {
 	defer cancel()
 	if _, err := l.Obtain(short, "retry", 10*time.Second); !errors.Is(err, lock.ErrNotObtained) {
 		t.Fatalf("Obtain past ctx: %v, want ErrNotObtained", err)
-	}
-}
-
-func TestDo(t *testing.T) {
-	l := lock.New(client(t, testserver.StartRedis(t, nil).Addr))
-	ctx := context.Background()
-	ran := false
-	err := l.Do(ctx, "do", time.Second, func(ctx context.Context) error {
-		ran = true
-		if _, err := l.Obtain(ctx, "do", time.Second); !errors.Is(err, lock.ErrNotObtained) {
-			t.Errorf("the lock was free inside Do: %v", err)
-		}
-		return errors.New("work failed")
-	})
-	if !ran || err == nil || err.Error() != "work failed" {
-		t.Fatalf("Do: ran %v, err %v", ran, err)
-	}
-	if _, err := l.Holder(ctx, "do"); !errors.Is(err, lock.ErrNotHeld) {
-		t.Fatalf("lock held after Do: %v", err)
 	}
 }
 

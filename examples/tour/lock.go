@@ -59,8 +59,8 @@ func locks(ctx context.Context) error {
 	if err := first.Release(ctx); err != nil {
 		return err
 	}
-	return locker.Do(ctx, "invoice:42", 5*time.Second, func(ctx context.Context) error {
-		fmt.Println("   after Release, Do runs its work holding the lock (a watchdog keeps it)")
+	return locker.Do(ctx, "invoice:42", 5*time.Second, func(ctx context.Context, lk *lock.Lock) error {
+		fmt.Printf("   after Release, Do runs its work holding the lock (a watchdog keeps it): token %d for the store's write\n", lk.Token())
 		return nil
 	})
 }
