@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -78,4 +79,14 @@ func normalizeMetadata(m map[string]string) (map[string]string, error) {
 		out[lk] = v
 	}
 	return out, nil
+}
+
+// opError wraps err with what failed (format and args), unless the
+// caller's ctx ended: that is returned as it is (context errors are never
+// wrapped).
+func opError(ctx context.Context, err error, format string, args ...any) error {
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+		return cerr
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }

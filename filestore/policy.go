@@ -1,6 +1,10 @@
 package filestore
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
 
 // Priority is what an upload cares about most; it steers DefaultPolicy.
 type Priority string
@@ -55,4 +59,21 @@ func DefaultPolicy(o UploadOptions) []string {
 	default:
 		return []string{BackendS3, BackendHDFS, BackendNFS, BackendLocal}
 	}
+}
+
+// candidates are the configured backends the policy allows, in its order;
+// if it names none that is configured, every configured one, by name.
+func (svc *Service) candidates(o UploadOptions) []*backend {
+	var out []*backend
+	for _, name := range svc.o.Policy(o) {
+		if b, ok := svc.backends[name]; ok && !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		for _, name := range slices.Sorted(maps.Keys(svc.backends)) {
+			out = append(out, svc.backends[name])
+		}
+	}
+	return out
 }

@@ -1,0 +1,118 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// Stat returns a ready file's record.
+func (svc *Service) Stat(ctx context.Context, id string) (*FileRecord, error) {
+	if err := svc.check(); err != nil {
+		return nil, err
+	}
+	rec, err := svc.meta.GetFile(ctx, id)
+	if err != nil {
+		return nil, opError(ctx, err, "filestore: file %q", id)
+	}
+	if rec.State != FileReady {
+		return nil, fmt.Errorf("filestore: file %q (%s): %w", id, rec.State, fs.ErrNotExist)
+	}
+	return rec, nil
+}
+
+// Backend returns the store configured under name, or nil.
+func (svc *Service) Backend(name string) *Store {
+	if b, ok := svc.backends[name]; ok {
+		return b.s
+	}
+	return nil
+}
+
+func (svc *Service) backendOf(rec *FileRecord) (*backend, error) {
+	b, ok := svc.backends[rec.Backend]
+	if !ok {
+		return nil, fmt.Errorf("filestore: file %q is on backend %q, which is not configured", rec.ID, rec.Backend)
+	}
+	return b, nil
+}
+
+// Download opens a file for reading. A backend whose breaker is open
+// fails at once with ErrBackendDown.
+// The span covers opening, not reading: the Reader outlives the call.
+func (svc *Service) Download(ctx context.Context, id string) (_ *Reader, _ *FileRecord, err error) {
+	spanCtx, span := svc.tel.startSpan(ctx, opDownload)
+	defer func() { endSpan(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("filestore.file_id", id))
+	}
+	rec, err := svc.Stat(spanCtx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := svc.backendOf(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	start := time.Now()
+	var rd *Reader
+	err = b.call(spanCtx, func(context.Context) error {
+		var err error
+		rd, err = b.s.Open(ctx, rec.Path) // the caller's ctx: it governs the Reader
+		return err
+	})
+	svc.tel.observe(spanCtx, b, opDownload, start, err)
+	if err != nil {
+		return nil, nil, opError(ctx, err, "filestore: download %q from backend %q", id, b.name)
+	}
+	rd.counted = &b.tel.downloaded.n
+	return rd, rec, nil
+}
+
+// Delete removes a file: its record is marked deleting (invisible; a
+// compare-and-set from ready, so that of concurrent Deletes one goes on
+// and the others find no file), the object deleted, then the record.
+func (svc *Service) Delete(ctx context.Context, id string) (err error) {
+	ctx, span := svc.tel.startSpan(ctx, opDelete)
+	defer func() { endSpan(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("filestore.file_id", id))
+	}
+	rec, err := svc.Stat(ctx, id)
+	if err != nil {
+		return err
+	}
+	b, err := svc.backendOf(rec)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	defer func() { svc.tel.observe(ctx, b, opDelete, start, err) }()
+	rec.State = FileDeleting
+	if err := svc.meta.UpdateFile(ctx, rec, FileReady); errors.Is(err, ErrConflict) {
+		return fmt.Errorf("filestore: delete %q: %w (deleted concurrently: %v)", id, fs.ErrNotExist, err)
+	} else if err != nil {
+		return opError(ctx, err, "filestore: delete %q: metadata", id)
+	}
+	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
+		return opError(ctx, err, "filestore: delete %q from backend %q", id, b.name)
+	}
+	if err := svc.meta.DeleteFile(ctx, id); err != nil && !errors.Is(err, fs.ErrNotExist) { // gone: Cleanup finished it
+		return opError(ctx, err, "filestore: delete %q: metadata", id)
+	}
+	svc.emit(ctx, EventDeleted, rec)
+	return nil
+}
+
+// removeObject deletes path; one already gone is fine.
+func (svc *Service) removeObject(ctx context.Context, b *backend, path string) error {
+	err := b.call(ctx, func(ctx context.Context) error { return b.s.Delete(ctx, path) })
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
