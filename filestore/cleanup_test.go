@@ -30,10 +30,11 @@ func TestCleanupOrphans(t *testing.T) {
 	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, StaleAfter: time.Hour,
 		RemoveOrphans: true})
 	clk := withClock(svc)
-	id, _, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "kept"})
+	rec, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "kept"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	live, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "live"})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestCleanupOrphans(t *testing.T) {
 	if err := svc.Cleanup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := svc.Stat(ctx, id)
+	rec, err = svc.Stat(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,10 +98,11 @@ func TestCleanupOrphansOffByDefault(t *testing.T) {
 	a := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}})
 	b := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, StaleAfter: time.Hour})
 	withClock(b).advance(2 * time.Hour)
-	id, _, err := a.Upload(ctx, strings.NewReader("tenant A's invoice"), filestore.UploadOptions{Name: "invoice.pdf"})
+	rec, err := a.Upload(ctx, strings.NewReader("tenant A's invoice"), filestore.UploadOptions{Name: "invoice.pdf"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	if err := b.Cleanup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +122,11 @@ func TestCleanupNamespaces(t *testing.T) {
 	for _, ns := range []string{"tenant-a/", "tenant-b/"} {
 		svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Namespace: ns,
 			StaleAfter: time.Hour, RemoveOrphans: true})
-		id, rec, err := svc.Upload(ctx, strings.NewReader("of "+ns), filestore.UploadOptions{Name: "x"})
+		rec, err := svc.Upload(ctx, strings.NewReader("of "+ns), filestore.UploadOptions{Name: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
+		id := rec.ID
 		if !strings.HasPrefix(rec.Path, ns+"files/") {
 			t.Fatalf("a file of the Service in %q at %q", ns, rec.Path)
 		}
@@ -171,10 +174,11 @@ func TestCleanupAliasedBackend(t *testing.T) {
 	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"s3": st, "hdfs": st}, Metadata: meta,
 		StaleAfter: time.Hour, RemoveOrphans: true})
 	clk := withClock(svc)
-	id, _, err := svc.Upload(ctx, strings.NewReader("committed"), filestore.UploadOptions{Name: "a.txt"})
+	rec, err := svc.Upload(ctx, strings.NewReader("committed"), filestore.UploadOptions{Name: "a.txt"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	clk.advance(2 * time.Hour)
 	lists := lossy.lists.Load()
 	if err := svc.Cleanup(ctx); err != nil {
@@ -219,7 +223,7 @@ func TestUploadUndoneByCleanupIsConflict(t *testing.T) {
 		}
 		return nil
 	})
-	_, _, err := svc.Upload(ctx, strings.NewReader("slow"), filestore.UploadOptions{Name: "slow"})
+	_, err := svc.Upload(ctx, strings.NewReader("slow"), filestore.UploadOptions{Name: "slow"})
 	if !errors.Is(err, filestore.ErrConflict) || errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Upload undone by Cleanup: %v; want ErrConflict, not fs.ErrNotExist", err)
 	}

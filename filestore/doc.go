@@ -80,14 +80,14 @@
 //		Backends: map[string]*filestore.Store{"nfs": nfs, "s3": s3, "local": local},
 //		Metadata: meta, // pgmeta.New(ctx, pool, nil)
 //	})
-//	id, rec, err := svc.Upload(ctx, r, filestore.UploadOptions{Name: "scan.pdf", Size: n, Priority: filestore.PriorityLatency})
-//	rd, rec, err := svc.Download(ctx, id)
+//	rec, err := svc.Upload(ctx, r, filestore.UploadOptions{Name: "scan.pdf", Size: n, Priority: filestore.PriorityLatency})
+//	rd, rec, err := svc.Download(ctx, rec.ID)
 //
 //	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "video.mp4"})
 //	_, err = up.WritePart(ctx, 1, part1)            // each part stored and recorded
 //	up, err = svc.ResumeUpload(ctx, up.ID())        // after a restart
 //	parts, err := up.Parts(ctx)                     // resume after the last
-//	id, rec, err = up.Complete(ctx)
+//	rec, err = up.Complete(ctx)
 //
 // Its guarantees: a file's record is written (pending) before its object
 // and marked ready after it, and a delete hides the record before

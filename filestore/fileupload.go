@@ -48,8 +48,8 @@ func (c *countingReader) rewind() error {
 	return nil
 }
 
-// Upload stores what r yields as a new file and returns its ID and
-// record. The backend comes from the policy; if it fails (or its breaker
+// Upload stores what r yields as a new file and returns its record
+// (FileRecord.ID identifies it for Download and Delete). The backend comes from the policy; if it fails (or its breaker
 // is open), the upload moves to the next backend the policy allows — from
 // the start of r, which must then be an io.Seeker unless nothing was read
 // yet. The record is written before the object (pending) and marked ready
@@ -61,12 +61,12 @@ func (c *countingReader) rewind() error {
 // reached. An upload that outlived StaleAfter before its record was
 // marked ready may have been undone by Cleanup meanwhile: it fails with
 // ErrConflict, and its object is removed.
-func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (_ string, _ *FileRecord, err error) {
+func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions) (_ *FileRecord, err error) {
 	if err := svc.check(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if err := opts.check(); err != nil {
-		return "", nil, fmt.Errorf("filestore: upload: %w", err)
+		return nil, fmt.Errorf("filestore: upload: %w", err)
 	}
 	ctx, span := svc.tel.startSpan(ctx, opUpload)
 	defer func() { endSpan(span, err) }()
@@ -84,7 +84,7 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 			span.SetAttributes(attribute.String("filestore.file_id", id), attribute.String("filestore.backend", b.name))
 		}
 		if err := svc.meta.CreateFile(ctx, rec); err != nil {
-			return "", nil, opError(ctx, err, "filestore: upload %q: metadata", opts.Name)
+			return nil, opError(ctx, err, "filestore: upload %q: metadata", opts.Name)
 		}
 		svc.tel.pending.Add(1)
 		start := time.Now()
@@ -126,11 +126,11 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 			if err != nil {
 				// Unless Cleanup undid it, the object stays, its record
 				// pending: Cleanup removes both.
-				return "", nil, opError(ctx, err, "filestore: upload %q: metadata", opts.Name)
+				return nil, opError(ctx, err, "filestore: upload %q: metadata", opts.Name)
 			}
 			b.tel.uploaded.n.Add(info.Size)
 			svc.emit(ctx, EventUploaded, &ready)
-			return id, &ready, nil
+			return &ready, nil
 		}
 		svc.tel.observe(ctx, b, opUpload, start, err)
 		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
@@ -141,7 +141,7 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 		}
 		svc.o.Logger.Warn("filestore: upload failed over to the next backend", "from", b.name, "err", err)
 	}
-	return "", nil, opError(ctx, errors.Join(errs...), "filestore: upload %q", opts.Name)
+	return nil, opError(ctx, errors.Join(errs...), "filestore: upload %q", opts.Name)
 }
 
 // landed reports whether the object at path is the content info

@@ -50,10 +50,11 @@ func TestTelemetry(t *testing.T) {
 		}
 		return nil
 	})
-	id, _, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
+	rec, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	r, _, err := svc.Download(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestTelemetry(t *testing.T) {
 	r.Close()
 	flaky.failWrites.Store(true) // a fails, opens its breaker; uploads go to b
 	for range 2 {
-		if _, rec, err := svc.Upload(ctx, strings.NewReader("0123456789"), filestore.UploadOptions{Name: "y"}); err != nil || rec.Backend != "b" {
+		if rec, err := svc.Upload(ctx, strings.NewReader("0123456789"), filestore.UploadOptions{Name: "y"}); err != nil || rec.Backend != "b" {
 			t.Fatalf("upload with a failing: %+v %v", rec, err)
 		}
 	}
@@ -171,10 +172,11 @@ func TestDownloadLatencyInItsSpan(t *testing.T) {
 	defer tp.Shutdown(ctx)
 	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": localStore(t)},
 		MeterProvider: mp, TracerProvider: tp})
-	id, _, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
+	rec, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	r, _, err := svc.Download(ctx, id)
 	if err != nil {
 		t.Fatal(err)

@@ -269,7 +269,7 @@ func (u *Upload) writeNativePart(ctx context.Context, mp driver.Multiparter, n i
 }
 
 // Complete assembles the parts (1..N, none missing) into the file and
-// returns its ID and record; the upload is then gone. It is idempotent:
+// returns its record (its ID is the upload's); the upload is then gone. It is idempotent:
 // called again — a retry after a lost answer, from ResumeUpload in another
 // process, or concurrently — it returns the same record while the file
 // exists (observers hear of it once). The file's record is created
@@ -279,9 +279,9 @@ func (u *Upload) writeNativePart(ctx context.Context, mp driver.Multiparter, n i
 // failed before that step leaves everything the next one needs; once it
 // is taken, no Complete can make the file again: after the file is
 // deleted, or the upload aborted, Complete fails with fs.ErrNotExist.
-func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err error) {
+func (u *Upload) Complete(ctx context.Context) (_ *FileRecord, err error) {
 	if err := u.svc.check(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	ctx, end := u.observe(ctx, opComplete)
 	defer func() {
@@ -301,13 +301,13 @@ func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err err
 		if rec, rerr := u.readyFile(ctx); rec != nil || rerr != nil {
 			return u.completed(ctx, rec, rerr)
 		}
-		return "", nil, u.gone()
+		return nil, u.gone()
 	}
 	if err != nil {
-		return "", nil, opError(ctx, err, "filestore: complete upload %q: metadata", u.rec.ID)
+		return nil, opError(ctx, err, "filestore: complete upload %q: metadata", u.rec.ID)
 	}
 	if err := u.checkParts(parts); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	rec, err := u.pendingFile(ctx)
 	if err != nil || rec.State == FileReady {
@@ -333,7 +333,7 @@ func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err err
 	if ready, _ := u.readyFile(ctx); ready != nil {
 		return u.completed(ctx, ready, nil)
 	}
-	return "", nil, u.failed(ctx, err)
+	return nil, u.failed(ctx, err)
 }
 
 // checkParts checks that parts are 1..N, none missing, and hold the
@@ -422,9 +422,9 @@ func (u *Upload) pendingFile(ctx context.Context) (*FileRecord, error) {
 // left of the upload goes — its part objects, and its record if a file
 // made before CompleteUpload existed still has one — as Abort removes
 // them, which a ready file survives; a failure there is left to Cleanup.
-func (u *Upload) completed(ctx context.Context, rec *FileRecord, err error) (string, *FileRecord, error) {
+func (u *Upload) completed(ctx context.Context, rec *FileRecord, err error) (*FileRecord, error) {
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if u.done == nil {
 		if err := u.svc.abort(ctx, u.rec); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -434,7 +434,7 @@ func (u *Upload) completed(ctx context.Context, rec *FileRecord, err error) (str
 	}
 	u.done = rec
 	c := *rec
-	return c.ID, &c, nil
+	return &c, nil
 }
 
 // compose streams the part objects, in order, into the final object (the

@@ -32,7 +32,7 @@ func files(ctx context.Context) error {
 	defer svc.Close()
 
 	section("uploads go where the policy sends them; each gets its SHA-256 on the way")
-	_, rec, err := svc.Upload(ctx, strings.NewReader("bytes"), filestore.UploadOptions{Name: "thumbnail.png", Size: 5, Priority: filestore.PriorityLatency})
+	rec, err := svc.Upload(ctx, strings.NewReader("bytes"), filestore.UploadOptions{Name: "thumbnail.png", Size: 5, Priority: filestore.PriorityLatency})
 	if err != nil {
 		return err
 	}
@@ -56,11 +56,11 @@ func files(ctx context.Context) error {
 	}
 	parts, _ := up.Parts(ctx)
 	fmt.Printf("   resumed with %d parts stored\n", len(parts))
-	id, _, err := up.Complete(ctx)
+	done, err := up.Complete(ctx)
 	if err != nil {
 		return err
 	}
-	rd, rec, err := svc.Download(ctx, id)
+	rd, rec, err := svc.Download(ctx, done.ID)
 	if err != nil {
 		return err
 	}
