@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"path"
-	"slices"
 	"strings"
 	"time"
 )
@@ -93,11 +91,11 @@ func (svc *Service) undo(ctx context.Context, rec *FileRecord) error {
 			return err
 		}
 	}
-	b, ok := svc.backends[rec.Backend]
-	if !ok {
+	b, err := svc.backendNamed(rec.Backend)
+	if err != nil {
 		// Keep the record, so that its object is removed once the
 		// backend is configured again.
-		return fmt.Errorf("its backend %q is not configured", rec.Backend)
+		return err
 	}
 	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
 		return err
@@ -113,12 +111,12 @@ func (svc *Service) undo(ctx context.Context, rec *FileRecord) error {
 // Service gave up on it, or parts a finished upload could not delete.
 // Records are written before their objects and removed after them, so an
 // object without one is never an upload in progress. Each Store is
-// listed once, however many names it has in ServiceOptions.Backends.
+// listed once, however many backends of ServiceOptions.Backends it is.
 func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error {
 	var errs []error
 	listed := map[*Store]bool{}
-	for _, name := range slices.Sorted(maps.Keys(svc.backends)) {
-		b := svc.backends[name]
+	for _, b := range svc.list {
+		name := b.name
 		if listed[b.s] {
 			continue
 		}

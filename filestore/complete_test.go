@@ -69,7 +69,7 @@ func TestCompleteRetryAfterFailedWrite(t *testing.T) {
 	for name, st := range completeBackends(t) {
 		t.Run(name, func(t *testing.T) {
 			meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
-			opts := filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, Metadata: meta}
+			opts := filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, Metadata: meta}
 			svc := newService(t, opts)
 			up, whole := resumable(t, svc)
 			meta.setBeforeUpdate(failOnce(filestore.FileReady, errors.New("test: the database went away")))
@@ -109,7 +109,7 @@ func TestCompleteRetryAfterFailedWrite(t *testing.T) {
 func TestCompleteRepeated(t *testing.T) {
 	for name, st := range completeBackends(t) {
 		t.Run(name, func(t *testing.T) {
-			svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, StaleAfter: time.Hour})
+			svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, StaleAfter: time.Hour})
 			clk := withClock(svc)
 			up, whole := resumable(t, svc)
 			other, err := svc.ResumeUpload(ctx, up.ID())
@@ -149,7 +149,7 @@ func TestCompleteConcurrent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 			var events atomic.Int32
-			svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, Metadata: meta,
+			svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, Metadata: meta,
 				Observers: []filestore.Observer{func(context.Context, filestore.Event) { events.Add(1) }}})
 			up, whole := resumable(t, svc)
 			other, err := svc.ResumeUpload(ctx, up.ID())
@@ -205,7 +205,7 @@ func TestCompleteConcurrent(t *testing.T) {
 func TestUploadLostAnswer(t *testing.T) {
 	lossy, st := newLossy(t)
 	meta := filestore.NewMemoryMetadata()
-	opts := filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta, StaleAfter: time.Hour,
+	opts := filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta, StaleAfter: time.Hour,
 		Retry: filestore.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 3}}
 	svc := newService(t, opts)
 	data := bytes.Repeat([]byte("x"), 300_000)
@@ -276,7 +276,7 @@ func countObjects(t *testing.T, s *filestore.Store, prefix string) int {
 func TestLostMetadataAnswer(t *testing.T) {
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	st := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta})
 	meta.loseAnswer.Store(true)
 	rec, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "a"})
 	if err != nil || rec.State != filestore.FileReady || string(download(t, svc, rec.ID)) != "kept" {
@@ -319,7 +319,7 @@ func (e *events) list() []string {
 func TestCompleteAfterDeleteIsNotExist(t *testing.T) {
 	lossy, st := newLossy(t)
 	var ev events
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"mem": st},
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "mem", Store: st}},
 		Retry: filestore.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
 	if err != nil {
@@ -368,7 +368,7 @@ func TestCompleteRacingDeleteIsNotExist(t *testing.T) {
 	held, release := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
 	st := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st},
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}},
 		Observers: []filestore.Observer{func(_ context.Context, e filestore.Event) {
 			if e.Kind == filestore.EventUploaded && first.CompareAndSwap(false, true) {
 				close(held)
@@ -421,7 +421,7 @@ func TestCompleteOvertakenByCompleteAndDelete(t *testing.T) {
 	lossy, st := newLossy(t)
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	var ev events
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"mem": st}, Metadata: meta,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "mem", Store: st}}, Metadata: meta,
 		Retry: filestore.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
 	if err != nil {
@@ -478,7 +478,7 @@ func TestCompleteOvertakenByCompleteAndDelete(t *testing.T) {
 func TestUploadLostAnswerS3Multipart(t *testing.T) {
 	tr := &loseCompleteTransport{}
 	st := s3StoreThrough(t, tr)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"s3": st}})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "s3", Store: st}}})
 	data := make([]byte, 6<<20) // over the 5 MiB multipart threshold
 	if _, err := rand.Read(data); err != nil {
 		t.Fatal(err)
@@ -507,7 +507,7 @@ func TestUploadLostAnswerS3Multipart(t *testing.T) {
 func TestCompleteUndoneByCleanupLeavesNothing(t *testing.T) {
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	st := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta,
 		StaleAfter: time.Hour})
 	clk := withClock(svc)
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "slow"})

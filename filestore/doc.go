@@ -69,18 +69,22 @@
 //
 // # Service
 //
-// Service is the storage service on top: several Stores by name, a
-// Policy choosing one per upload (DefaultPolicy: under 100 MB, NFS when
-// latency matters, else HDFS; from 100 MB, HDFS when durability matters,
-// else S3), metadata in a MetadataStore (memory, or PostgreSQL with
-// package pgmeta), per-backend retries and circuit breakers, and
-// resumable uploads:
+// Service is the storage service on top: several Stores under names of
+// the user's choosing, a Policy choosing among them per upload by size
+// and priority (rules that name them; TieredPolicy is the usual table:
+// small files to the fast backend, large ones to the archive), metadata
+// in a MetadataStore (memory, or PostgreSQL with package pgmeta),
+// per-backend retries and circuit breakers, and resumable uploads:
 //
 //	svc, err := filestore.NewService(filestore.ServiceOptions{
-//		Backends: map[string]*filestore.Store{"nfs": nfs, "s3": s3, "local": local},
+//		Backends: []filestore.Backend{{Name: "fast", Store: nfs}, {Name: "archive", Store: s3}},
+//		Policy: filestore.Policy{
+//			Rules:     []filestore.Rule{{MinSize: 100 << 20, Backends: []string{"archive", "fast"}}},
+//			Otherwise: []string{"fast", "archive"},
+//		},
 //		Metadata: meta, // pgmeta.New(ctx, pool, nil)
 //	})
-//	rec, err := svc.Upload(ctx, r, filestore.UploadOptions{Name: "scan.pdf", Size: n, Priority: filestore.PriorityLatency})
+//	rec, err := svc.Upload(ctx, r, filestore.UploadOptions{Name: "scan.pdf", Size: n})
 //	rd, rec, err := svc.Download(ctx, rec.ID)
 //
 //	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "video.mp4"})
@@ -88,6 +92,15 @@
 //	up, err = svc.ResumeUpload(ctx, up.ID())        // after a restart
 //	parts, err := up.Parts(ctx)                     // resume after the last
 //	rec, err = up.Complete(ctx)
+//
+// NewService refuses two backends of one name and a policy naming a
+// backend it does not have, saying which. A file's record keeps the name
+// of its backend (FileRecord.Backend), so renaming a backend needs its
+// old name in Backend.Aliases. Records written before backends were
+// named by their users say nfs, hdfs, s3 or local (the names the Service
+// fixed then): give the backends those names, or list them as aliases;
+// TieredPolicy(Tiers{Fast: "nfs", Durable: "hdfs", Archive: "s3", Last:
+// []string{"local"}}) is the table it applied.
 //
 // Its guarantees: a file's record is written (pending) before its object
 // and marked ready after it, and a delete hides the record before

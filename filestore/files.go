@@ -25,7 +25,8 @@ func (svc *Service) Stat(ctx context.Context, id string) (*FileRecord, error) {
 	return rec, nil
 }
 
-// Backend returns the store configured under name, or nil.
+// Backend returns the store configured under name (a Backend's Name or
+// one of its Aliases), or nil.
 func (svc *Service) Backend(name string) *Store {
 	if b, ok := svc.backends[name]; ok {
 		return b.s
@@ -33,10 +34,12 @@ func (svc *Service) Backend(name string) *Store {
 	return nil
 }
 
-func (svc *Service) backendOf(rec *FileRecord) (*backend, error) {
-	b, ok := svc.backends[rec.Backend]
+// backendNamed returns the backend a record names, by its name or an
+// alias.
+func (svc *Service) backendNamed(name string) (*backend, error) {
+	b, ok := svc.backends[name]
 	if !ok {
-		return nil, fmt.Errorf("filestore: file %q is on backend %q, which is not configured", rec.ID, rec.Backend)
+		return nil, fmt.Errorf("its backend %q is not configured (configure a Backend of that Name, or list %q in the Aliases of the one that holds its files)", name, name)
 	}
 	return b, nil
 }
@@ -54,9 +57,9 @@ func (svc *Service) Download(ctx context.Context, id string) (_ *Reader, _ *File
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := svc.backendOf(rec)
+	b, err := svc.backendNamed(rec.Backend)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("filestore: download %q: %w", id, err)
 	}
 	start := time.Now()
 	var rd *Reader
@@ -86,9 +89,9 @@ func (svc *Service) Delete(ctx context.Context, id string) (err error) {
 	if err != nil {
 		return err
 	}
-	b, err := svc.backendOf(rec)
+	b, err := svc.backendNamed(rec.Backend)
 	if err != nil {
-		return err
+		return fmt.Errorf("filestore: delete %q: %w", id, err)
 	}
 	start := time.Now()
 	defer func() { svc.tel.observe(ctx, b, opDelete, start, err) }()

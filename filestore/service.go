@@ -32,10 +32,13 @@ var ErrBackendDown = resilience.ErrOpen
 
 // ServiceOptions configure NewService.
 type ServiceOptions struct {
-	// Backends by name ("nfs", "hdfs", "s3", "local" are the names
-	// DefaultPolicy knows). The Service does not close them.
-	Backends map[string]*Store
-	// Policy picks the backends for an upload; nil means DefaultPolicy.
+	// Backends are the stores files go to, each under a name of the
+	// user's choosing that Policy refers to and every file's record keeps
+	// (FileRecord.Backend). Names must be unique, aliases included. The
+	// Service does not close the stores.
+	Backends []Backend
+	// Policy picks the backends for an upload by size and priority; the
+	// zero Policy takes them in the order Backends lists them.
 	Policy Policy
 	// Metadata keeps the records; nil means NewMemoryMetadata().
 	Metadata MetadataStore
@@ -103,10 +106,27 @@ type UploadOptions struct {
 	SHA256   []byte // the expected digest, if known
 }
 
+// Backend is a store the Service keeps files on, and its name.
+type Backend struct {
+	// Name is the backend's name in Policy, in records and in metrics
+	// (the filestore.backend attribute): non-empty UTF-8 without NUL.
+	Name  string
+	Store *Store
+	// Aliases are names the records of this backend may carry besides
+	// Name: names it was configured under before (such as nfs, hdfs, s3
+	// or local, which the Service used before backends were named by
+	// their users), so that files recorded under them stay readable.
+	// New records carry Name.
+	Aliases []string
+}
+
 // Service stores files on several backends under one API: it picks a
 // backend per upload by policy, keeps metadata consistent with the
 // objects, retries and fails over, and runs resumable uploads.
 type Service struct {
+	// list is the backends in the order configured; backends finds
+	// each by its name and by its aliases.
+	list     []*backend
 	backends map[string]*backend
 	o        ServiceOptions
 	meta     MetadataStore
@@ -129,12 +149,14 @@ type backend struct {
 
 // NewService checks opts and returns a Service.
 func NewService(opts ServiceOptions) (*Service, error) {
-	if len(opts.Backends) == 0 {
-		return nil, fmt.Errorf("%w: ServiceOptions.Backends is empty", fs.ErrInvalid)
+	svc, err := newService(opts)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: NewService: %w", err)
 	}
-	if opts.Policy == nil {
-		opts.Policy = DefaultPolicy
-	}
+	return svc, nil
+}
+
+func newService(opts ServiceOptions) (*Service, error) {
 	if opts.Metadata == nil {
 		opts.Metadata = NewMemoryMetadata()
 	}
@@ -162,17 +184,12 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	if ns, ok := strings.CutSuffix(opts.Namespace, "/"); !ok || ValidName(ns) != nil {
 		return nil, fmt.Errorf("%w: ServiceOptions.Namespace %q: want a valid name ending in /, such as %q", fs.ErrInvalid, opts.Namespace, DefaultNamespace)
 	}
-	svc := &Service{backends: map[string]*backend{}, o: opts, meta: opts.Metadata, now: time.Now}
-	svc.bg, svc.stopBg = context.WithCancelCause(context.Background())
-	for name, st := range opts.Backends {
-		if st == nil || name == "" {
-			return nil, fmt.Errorf("%w: backend %q is nil or unnamed", fs.ErrInvalid, name)
-		}
-		br, err := resilience.NewBreaker("filestore "+name, opts.Breaker, backendFailure)
-		if err != nil {
-			return nil, fmt.Errorf("%w: ServiceOptions.Breaker: %v", fs.ErrInvalid, err)
-		}
-		svc.backends[name] = &backend{name: name, s: st, br: br, retry: opts.Retry}
+	svc := &Service{o: opts, meta: opts.Metadata, now: time.Now}
+	if err := svc.addBackends(opts.Backends, opts.Breaker); err != nil {
+		return nil, err
+	}
+	if err := opts.Policy.check(svc.backends); err != nil {
+		return nil, err
 	}
 	if opts.MeterProvider == nil {
 		opts.MeterProvider = otel.GetMeterProvider()
@@ -180,12 +197,51 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	if opts.TracerProvider == nil {
 		opts.TracerProvider = otel.GetTracerProvider()
 	}
-	svc.tel = newTelemetry(opts.TracerProvider, opts.MeterProvider, svc.backends)
+	svc.tel = newTelemetry(opts.TracerProvider, opts.MeterProvider, svc.list)
+	svc.bg, svc.stopBg = context.WithCancelCause(context.Background())
 	if opts.CleanupEvery > 0 {
 		svc.wg.Add(1)
 		go svc.janitor()
 	}
 	return svc, nil
+}
+
+// addBackends checks the backends' names (unique, aliases included, and
+// text every MetadataStore keeps) and gives each its breaker.
+func (svc *Service) addBackends(list []Backend, breaker BreakerPolicy) error {
+	if len(list) == 0 {
+		return fmt.Errorf("%w: ServiceOptions.Backends is empty", fs.ErrInvalid)
+	}
+	svc.backends = map[string]*backend{}
+	for i, cfg := range list {
+		field := fmt.Sprintf("ServiceOptions.Backends[%d]", i)
+		if cfg.Store == nil {
+			return fmt.Errorf("%w: %s (%q) has no Store", fs.ErrInvalid, field, cfg.Name)
+		}
+		br, err := resilience.NewBreaker("filestore "+cfg.Name, breaker, backendFailure)
+		if err != nil {
+			return fmt.Errorf("%w: ServiceOptions.Breaker: %v", fs.ErrInvalid, err)
+		}
+		b := &backend{name: cfg.Name, s: cfg.Store, br: br, retry: svc.o.Retry}
+		for j, name := range append([]string{cfg.Name}, cfg.Aliases...) {
+			what := field + ".Name"
+			if j > 0 {
+				what = fmt.Sprintf("%s.Aliases[%d]", field, j-1)
+			}
+			if name == "" {
+				return fmt.Errorf("%w: %s is empty", fs.ErrInvalid, what)
+			}
+			if err := checkText(what, name); err != nil {
+				return err
+			}
+			if other, dup := svc.backends[name]; dup {
+				return fmt.Errorf("%w: %s: backend name %q is taken already (by the backend named %q)", fs.ErrInvalid, what, name, other.name)
+			}
+			svc.backends[name] = b
+		}
+		svc.list = append(svc.list, b)
+	}
+	return nil
 }
 
 // backendFailure tells the breaker which errors are the backend's fault:

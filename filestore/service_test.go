@@ -68,7 +68,13 @@ func download(t *testing.T, svc *filestore.Service, id string) []byte {
 	return data
 }
 
-func TestDefaultPolicy(t *testing.T) {
+// legacyTiers are the names the Service gave backends before users named
+// them.
+var legacyTiers = filestore.Tiers{Fast: "nfs", Durable: "hdfs", Archive: "s3", Last: []string{"local"}}
+
+// TestTieredPolicy: the seed's rule table, by size and priority, with
+// the names the Service used to fix.
+func TestTieredPolicy(t *testing.T) {
 	cases := []struct {
 		o     filestore.UploadOptions
 		first string
@@ -83,9 +89,9 @@ func TestDefaultPolicy(t *testing.T) {
 		{filestore.UploadOptions{Size: 5e9, Priority: filestore.PriorityLatency}, "s3"},
 	}
 	for _, c := range cases {
-		got := filestore.DefaultPolicy(c.o)
+		got := filestore.TieredPolicy(legacyTiers).Choose(c.o)
 		if got[0] != c.first || len(got) != 4 || got[3] != "local" {
-			t.Errorf("DefaultPolicy(size %d, %q) = %v, want %s first, local last", c.o.Size, c.o.Priority, got, c.first)
+			t.Errorf("TieredPolicy(size %d, %q) = %v, want %s first, local last", c.o.Size, c.o.Priority, got, c.first)
 		}
 	}
 }
@@ -98,7 +104,8 @@ func TestServiceRouting(t *testing.T) {
 	nfs, hdfs := localStore(t), localStore(t) // stand-ins under the names the table uses
 	var mu sync.Mutex
 	var events []string
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"nfs": nfs, "hdfs": hdfs, "s3": s3s},
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "nfs", Store: nfs}, {Name: "hdfs", Store: hdfs}, {Name: "s3", Store: s3s}},
+		Policy: filestore.TieredPolicy(filestore.Tiers{Fast: "nfs", Durable: "hdfs", Archive: "s3"}),
 		Observers: []filestore.Observer{func(_ context.Context, e filestore.Event) {
 			mu.Lock()
 			events = append(events, string(e.Kind)+" "+e.File.Name)
@@ -155,8 +162,8 @@ func TestServiceRouting(t *testing.T) {
 func TestServiceFailover(t *testing.T) {
 	s3s, gw := s3Store(t)
 	local := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"s3": s3s, "local": local},
-		Policy:  func(filestore.UploadOptions) []string { return []string{"s3", "local"} },
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "s3", Store: s3s}, {Name: "local", Store: local}},
+		Policy:  filestore.Policy{Otherwise: []string{"s3", "local"}},
 		Retry:   filestore.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 2},
 		Breaker: filestore.BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: time.Hour}})
 	rec, err := svc.Upload(ctx, strings.NewReader("on s3"), filestore.UploadOptions{Name: "a"})
@@ -205,7 +212,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func TestServiceConsistency(t *testing.T) {
 	local := localStore(t)
 	meta := filestore.NewMemoryMetadata()
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": local}, Metadata: meta,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: local}}, Metadata: meta,
 		StaleAfter: time.Nanosecond})
 	if _, err := svc.Upload(ctx, &failingReader{n: 1 << 20}, filestore.UploadOptions{Name: "broken"}); err == nil {
 		t.Fatal("upload from a failing reader succeeded")
@@ -261,7 +268,7 @@ func TestResumableUpload(t *testing.T) {
 	for name, st := range map[string]*filestore.Store{"local": localStore(t), "s3": s3s} {
 		t.Run(name, func(t *testing.T) {
 			meta := filestore.NewMemoryMetadata()
-			opts := filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, Metadata: meta}
+			opts := filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, Metadata: meta}
 			parts := [][]byte{bytes.Repeat([]byte("1"), 5<<20), bytes.Repeat([]byte("2"), 5<<20), []byte("tail")}
 			var whole []byte
 			for _, p := range parts {
@@ -360,7 +367,7 @@ func TestMemoryMetadata(t *testing.T) {
 func TestUploadRefusesTextNoStoreKeeps(t *testing.T) {
 	st := localStore(t)
 	meta := filestore.NewMemoryMetadata()
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta})
 	for field, o := range map[string]filestore.UploadOptions{
 		"Owner":         {Name: "ok.txt", Owner: "alice\x00admin"},
 		"ContentType":   {Name: "ok.txt", ContentType: "text/plain\x00"},
@@ -385,7 +392,7 @@ func TestUploadRefusesTextNoStoreKeeps(t *testing.T) {
 // WritePart and Complete return its error as it is, unwrapped (as the
 // package's callers compare it); other errors name the operation.
 func TestContextErrorsAsTheyAre(t *testing.T) {
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": localStore(t)}})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: localStore(t)}}})
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := svc.Upload(cancelled, strings.NewReader("x"), filestore.UploadOptions{Name: "x"}); err != context.Canceled {

@@ -119,17 +119,19 @@ func (svc *Service) ResumeUpload(ctx context.Context, id string) (*Upload, error
 	rec, err := svc.meta.GetUpload(ctx, id)
 	if errors.Is(err, fs.ErrNotExist) {
 		if f, ferr := svc.meta.GetFile(ctx, id); ferr == nil && f.State == FileReady {
-			if b, ok := svc.backends[f.Backend]; ok {
-				return &Upload{svc: svc, rec: &UploadRecord{ID: id, Backend: f.Backend, Path: f.Path, Created: f.Created}, b: b, done: f}, nil
+			b, err := svc.backendNamed(f.Backend)
+			if err != nil {
+				return nil, fmt.Errorf("filestore: resume upload %q: %w", id, err)
 			}
+			return &Upload{svc: svc, rec: &UploadRecord{ID: id, Backend: f.Backend, Path: f.Path, Created: f.Created}, b: b, done: f}, nil
 		}
 	}
 	if err != nil {
 		return nil, opError(ctx, err, "filestore: resume upload %q", id)
 	}
-	b, ok := svc.backends[rec.Backend]
-	if !ok {
-		return nil, fmt.Errorf("filestore: upload %q is on backend %q, which is not configured", id, rec.Backend)
+	b, err := svc.backendNamed(rec.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: resume upload %q: %w", id, err)
 	}
 	return &Upload{svc: svc, rec: rec, b: b}, nil
 }
@@ -543,9 +545,9 @@ func (u *Upload) Abort(ctx context.Context) (err error) {
 // before a Complete's object landed. An upload already gone is
 // fs.ErrNotExist.
 func (svc *Service) abort(ctx context.Context, rec *UploadRecord) error {
-	b, ok := svc.backends[rec.Backend]
-	if !ok {
-		return fmt.Errorf("upload %q is on backend %q, which is not configured", rec.ID, rec.Backend)
+	b, err := svc.backendNamed(rec.Backend)
+	if err != nil {
+		return err
 	}
 	if mp, ok := b.s.b.(driver.Multiparter); ok && rec.Native != "" {
 		err := b.call(ctx, func(ctx context.Context) error { return mp.AbortMultipart(ctx, rec.Path, rec.Native) })

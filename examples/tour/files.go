@@ -14,18 +14,27 @@ import (
 func files(ctx context.Context) error {
 	fmt.Println("\n== filestore: one file API, and a storage service over several backends")
 	// Two in-memory stores stand in for the NFS and S3 a deployment
-	// would open with nfs://... and s3://...
-	nfs, err := filestore.Open(ctx, "mem://nfs")
+	// would open with nfs://... and s3://...; the backends' names are
+	// ours, and the policy refers to them.
+	fast, err := filestore.Open(ctx, "mem://")
 	if err != nil {
 		return err
 	}
-	defer nfs.Close()
-	s3, err := filestore.Open(ctx, "mem://s3")
+	defer fast.Close()
+	bulk, err := filestore.Open(ctx, "mem://")
 	if err != nil {
 		return err
 	}
-	defer s3.Close()
-	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"nfs": nfs, "s3": s3}})
+	defer bulk.Close()
+	policy := filestore.Policy{
+		Rules: []filestore.Rule{{MaxSize: filestore.LargeFile, Priorities: []filestore.Priority{filestore.PriorityLatency},
+			Backends: []string{"fast", "bulk"}}},
+		Otherwise: []string{"bulk", "fast"},
+	}
+	svc, err := filestore.NewService(filestore.ServiceOptions{
+		Backends: []filestore.Backend{{Name: "fast", Store: fast}, {Name: "bulk", Store: bulk}},
+		Policy:   policy,
+	})
 	if err != nil {
 		return err
 	}
@@ -38,7 +47,7 @@ func files(ctx context.Context) error {
 	}
 	fmt.Printf("   %s, small, latency first -> backend %q, sha256 %x...\n", rec.Name, rec.Backend, rec.SHA256[:4])
 	archive := filestore.UploadOptions{Name: "backup.tar", Size: 2_000_000_000, Priority: filestore.PriorityArchive}
-	fmt.Printf("   a 2 GB archive would go to %q (the policy's first choice)\n", filestore.DefaultPolicy(archive)[0])
+	fmt.Printf("   a 2 GB archive would go to %q (the policy's first choice)\n", policy.Choose(archive)[0])
 
 	section("a resumable upload: parts are stored as they come, Complete assembles them")
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "video.mp4"})

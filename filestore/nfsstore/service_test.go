@@ -28,7 +28,8 @@ func TestServiceOnNFS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer local.Close()
-	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"nfs": nfs, "local": local}})
+	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "nfs", Store: nfs}, {Name: "local", Store: local}},
+		Policy: filestore.TieredPolicy(filestore.Tiers{Fast: "nfs", Last: []string{"local"}})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func TestServiceRestartOnPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": local}, Metadata: meta})
+		svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: local}}, Metadata: meta})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +276,7 @@ func TestServiceRefusesTextPostgresCannotKeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer local.Close()
-	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": local}, Metadata: m})
+	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: local}}, Metadata: m})
 	if err != nil {
 		t.Fatal(err)
 	}
