@@ -6,6 +6,7 @@
 //
 //	s, err := filestore.Open(ctx, "file:///srv/files")
 //	info, err := s.Put(ctx, "invoices/2026/42.pdf", r, &filestore.PutOptions{ContentType: "application/pdf"})
+//	w, err := s.NewWriter(ctx, "exports/totals.csv", nil) // io.WriteCloser: stored whole on Close
 //	rd, err := s.Open(ctx, "invoices/2026/42.pdf") // io.ReadSeekCloser + io.ReaderAt
 //	for info, err := range s.List(ctx, "invoices/2026/") { ... }
 //	data, err := fs.ReadFile(s.FS(), "invoices/2026/42.pdf") // any io/fs code
@@ -30,12 +31,15 @@
 //
 // # Guarantees
 //
-//   - Put streams through one fixed buffer (256 KiB, WithBufferSize):
-//     memory stays bounded whatever the size (measured: a 1 GiB Put to
-//     local disk grows RSS by about 1 MiB).
+//   - Put and a Writer stream through one fixed buffer (256 KiB,
+//     WithBufferSize): memory stays bounded whatever the size (measured:
+//     a 1 GiB Put to local disk grows RSS by about 1 MiB).
 //   - A reader never sees a partial object: backends write to a temporary
 //     name and rename (local disk, NFS) or use the store's own atomic
-//     upload (S3). A failed or cancelled Put leaves the name as it was.
+//     upload (S3). A failed or cancelled Put leaves the name as it was;
+//     so does a Writer until its Close succeeds, and for good if anything
+//     failed (a Write, its ctx, the size or digest announced): Close then
+//     discards what was written and says why.
 //   - Put computes the SHA-256 while streaming and stores it with the
 //     object (Info.SHA256); with PutOptions.SHA256 (or Size) a mismatch
 //     fails the Put and nothing becomes visible.

@@ -2,6 +2,7 @@ package filestore_test
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -57,4 +58,47 @@ func Example() {
 	// listed reports/2026/q3.csv text/csv
 	// as a directory: 2026 true
 	// again with IfNotExist: true
+}
+
+// ExampleStore_NewWriter writes an object as it is produced: nothing is
+// visible under the name until Close stores it whole.
+func ExampleStore_NewWriter() {
+	ctx := context.Background()
+	s, err := filestore.Open(ctx, "mem://")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	w, err := s.NewWriter(ctx, "exports/totals.csv", &filestore.PutOptions{ContentType: "text/csv"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out := csv.NewWriter(w)
+	_ = out.Write([]string{"region", "total"})
+	_ = out.Write([]string{"north", "42"})
+	out.Flush()
+	_, err = s.Stat(ctx, "exports/totals.csv")
+	fmt.Println("before Close:", errors.Is(err, fs.ErrNotExist))
+	if err := errors.Join(out.Error(), w.Close()); err != nil { // a failed write: Close discards
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("after Close: %d bytes, sha256 %x...\n", w.Info().Size, w.Info().SHA256[:4])
+
+	// A Writer whose ctx ends stores nothing.
+	cctx, cancel := context.WithCancel(ctx)
+	w, _ = s.NewWriter(cctx, "exports/partial.csv", nil)
+	_, _ = io.WriteString(w, "region,total\n")
+	cancel()
+	fmt.Println("cancelled:", w.Close())
+	_, err = s.Stat(ctx, "exports/partial.csv")
+	fmt.Println("partial stored:", !errors.Is(err, fs.ErrNotExist))
+	// Output:
+	// before Close: true
+	// after Close: 22 bytes, sha256 83724250...
+	// cancelled: context canceled
+	// partial stored: false
 }
