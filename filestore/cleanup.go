@@ -3,7 +3,6 @@ package filestore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -37,7 +36,7 @@ func (svc *Service) Cleanup(ctx context.Context) (err error) {
 	}
 	for _, u := range uploads {
 		if err := svc.abort(ctx, u); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("upload %q: %w", u.ID, err))
+			errs = append(errs, wrapf(cause(err), "upload %q", u.ID))
 			continue
 		}
 		svc.tel.cleaned[cleanStaleUpload].n.Add(1)
@@ -62,7 +61,7 @@ func (svc *Service) cleanFiles(ctx context.Context, before time.Time) (errs []er
 		switch err := svc.undo(ctx, rec); {
 		case errors.Is(err, errMoved):
 		case err != nil:
-			errs = append(errs, fmt.Errorf("file %q: %w", rec.ID, err))
+			errs = append(errs, wrapf(cause(err), "file %q", rec.ID))
 		default:
 			svc.tel.cleaned[cleanStaleFile].n.Add(1)
 		}
@@ -124,7 +123,7 @@ func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error 
 		for _, prefix := range []string{svc.o.Namespace + filesDir, svc.o.Namespace + uploadsDir} {
 			for info, err := range b.s.List(ctx, prefix) {
 				if err != nil {
-					errs = append(errs, fmt.Errorf("backend %q: listing %s: %w", name, prefix, err))
+					errs = append(errs, wrapf(cause(err), "backend %q: listing %s", name, prefix))
 					break
 				}
 				if !info.ModTime.Before(before) {
@@ -137,7 +136,7 @@ func (svc *Service) cleanOrphans(ctx context.Context, before time.Time) []error 
 					}
 				}
 				if err != nil {
-					errs = append(errs, fmt.Errorf("backend %q: %s: %w", name, info.Name, err))
+					errs = append(errs, wrapf(cause(err), "backend %q: %s", name, info.Name))
 				}
 			}
 		}

@@ -12,15 +12,23 @@ import (
 
 // Stat returns a ready file's record.
 func (svc *Service) Stat(ctx context.Context, id string) (*FileRecord, error) {
+	return svc.stat(ctx, "stat", id)
+}
+
+// stat returns the ready file id for the operation op.
+func (svc *Service) stat(ctx context.Context, op, id string) (*FileRecord, error) {
 	if err := svc.check(); err != nil {
 		return nil, err
 	}
 	rec, err := svc.meta.GetFile(ctx, id)
-	if err != nil {
-		return nil, opError(ctx, err, "filestore: file %q", id)
-	}
-	if rec.State != FileReady {
-		return nil, fmt.Errorf("filestore: file %q (%s): %w", id, rec.State, fs.ErrNotExist)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// The metadata store's message would name the ID again.
+		return nil, fmt.Errorf("filestore: %s %q: %w", op, id, fs.ErrNotExist)
+	case err != nil:
+		return nil, opError(ctx, err, "filestore: %s %q: metadata", op, id)
+	case rec.State != FileReady:
+		return nil, fmt.Errorf("filestore: %s %q: %w (its record is %s)", op, id, fs.ErrNotExist, rec.State)
 	}
 	return rec, nil
 }
@@ -53,7 +61,7 @@ func (svc *Service) Download(ctx context.Context, id string) (_ *Reader, _ *File
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("filestore.file_id", id))
 	}
-	rec, err := svc.Stat(spanCtx, id)
+	rec, err := svc.stat(spanCtx, "download", id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,7 +78,7 @@ func (svc *Service) Download(ctx context.Context, id string) (_ *Reader, _ *File
 	})
 	svc.tel.observe(spanCtx, b, opDownload, start, err)
 	if err != nil {
-		return nil, nil, opError(ctx, err, "filestore: download %q from backend %q", id, b.name)
+		return nil, nil, opError(ctx, cause(err), "filestore: download %q from backend %q", id, b.name)
 	}
 	rd.counted = &b.tel.downloaded.n
 	return rd, rec, nil
@@ -85,7 +93,7 @@ func (svc *Service) Delete(ctx context.Context, id string) (err error) {
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("filestore.file_id", id))
 	}
-	rec, err := svc.Stat(ctx, id)
+	rec, err := svc.stat(ctx, "delete", id)
 	if err != nil {
 		return err
 	}
@@ -97,12 +105,12 @@ func (svc *Service) Delete(ctx context.Context, id string) (err error) {
 	defer func() { svc.tel.observe(ctx, b, opDelete, start, err) }()
 	rec.State = FileDeleting
 	if err := svc.meta.UpdateFile(ctx, rec, FileReady); errors.Is(err, ErrConflict) {
-		return fmt.Errorf("filestore: delete %q: %w (deleted concurrently: %v)", id, fs.ErrNotExist, err)
+		return fmt.Errorf("filestore: delete %q: %w (deleted concurrently)", id, fs.ErrNotExist)
 	} else if err != nil {
 		return opError(ctx, err, "filestore: delete %q: metadata", id)
 	}
 	if err := svc.removeObject(ctx, b, rec.Path); err != nil {
-		return opError(ctx, err, "filestore: delete %q from backend %q", id, b.name)
+		return opError(ctx, cause(err), "filestore: delete %q from backend %q", id, b.name)
 	}
 	if err := svc.meta.DeleteFile(ctx, id); err != nil && !errors.Is(err, fs.ErrNotExist) { // gone: Cleanup finished it
 		return opError(ctx, err, "filestore: delete %q: metadata", id)

@@ -113,7 +113,7 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 				if rerr := svc.removeObject(ctx, b, rec.Path); rerr != nil {
 					svc.o.Logger.Warn("filestore: removing the object of an upload Cleanup undid failed", "id", id, "err", rerr)
 				}
-				err = fmt.Errorf("%w: Cleanup undid the upload, which took longer than StaleAfter (%v)", ErrConflict, err)
+				err = fmt.Errorf("%w: Cleanup undid the upload, which took longer than StaleAfter", ErrConflict)
 			case err != nil:
 				// The answer may be what failed: only this call makes
 				// this ID ready, so a ready record is this call's.
@@ -133,7 +133,7 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 			return &ready, nil
 		}
 		svc.tel.observe(ctx, b, opUpload, start, err)
-		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
+		errs = append(errs, wrapf(cause(err), "backend %q", b.name))
 		svc.discard(ctx, b, rec)
 		svc.tel.pending.Add(-1)
 		if i == len(cands)-1 || !failover(err) || src.rewind() != nil {

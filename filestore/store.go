@@ -59,11 +59,11 @@ type Store struct {
 // constructor (localstore.New, s3store.New, ...) rather than Open.
 func NewStore(b driver.Bucket, opts ...Option) (*Store, error) {
 	if b == nil {
-		return nil, fmt.Errorf("%w: NewStore: nil bucket", fs.ErrInvalid)
+		return nil, fmt.Errorf("filestore: NewStore: %w: nil bucket", fs.ErrInvalid)
 	}
 	o, err := newOptions(opts)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("filestore: NewStore: %w", err)
 	}
 	return newStore(b, fmt.Sprintf("%T", b), o), nil
 }
@@ -92,7 +92,15 @@ func (s *Store) wrap(op, name string, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || err == io.EOF {
 		return err
 	}
-	return fmt.Errorf("filestore: %s %q (%s): %w", op, name, s.scheme, err)
+	return &wrapped{what: fmt.Sprintf("filestore: %s %q (%s)", op, name, s.scheme), err: err, name: name, store: true}
+}
+
+// wrap2 is wrap for an operation on two names (from and to).
+func (s *Store) wrap2(op, from, to string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &wrapped{what: fmt.Sprintf("filestore: %s %q to %q (%s)", op, from, to, s.scheme), err: err, store: true}
 }
 
 // Put stores what r yields under name, streaming it through a fixed-size
@@ -199,12 +207,12 @@ func (s *Store) Rename(ctx context.Context, from, to string) error {
 		return err
 	}
 	if rn, ok := s.b.(driver.Renamer); ok {
-		return s.wrap("rename", from, rn.Rename(ctx, from, to))
+		return s.wrap2("rename", from, to, rn.Rename(ctx, from, to))
 	}
 	if err := s.b.Copy(ctx, to, from); err != nil {
-		return s.wrap("rename", from, err)
+		return s.wrap2("rename", from, to, err)
 	}
-	return s.wrap("rename", from, s.b.Delete(ctx, from))
+	return s.wrap2("rename", from, to, s.b.Delete(ctx, from))
 }
 
 // Copy copies from to to, attributes included, replacing to.
@@ -216,7 +224,7 @@ func (s *Store) Copy(ctx context.Context, from, to string) error {
 		_, err := s.Stat(ctx, from)
 		return err
 	}
-	return s.wrap("copy", from, s.b.Copy(ctx, to, from))
+	return s.wrap2("copy", from, to, s.b.Copy(ctx, to, from))
 }
 
 // As sets target to the backend's native client if target points to its

@@ -68,7 +68,7 @@ func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (_ *Upl
 		if err == nil {
 			return &Upload{svc: svc, rec: rec, b: b}, nil
 		}
-		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
+		errs = append(errs, wrapf(cause(err), "backend %q", b.name))
 		if errors.Is(err, errMetadata) || !failover(err) {
 			break
 		}
@@ -125,6 +125,8 @@ func (svc *Service) ResumeUpload(ctx context.Context, id string) (*Upload, error
 			}
 			return &Upload{svc: svc, rec: &UploadRecord{ID: id, Backend: f.Backend, Path: f.Path, Created: f.Created}, b: b, done: f}, nil
 		}
+		// The metadata store's message would name the ID again.
+		return nil, fmt.Errorf("filestore: resume upload %q: %w (no upload has that ID: never started, aborted, or completed and its file deleted since)", id, fs.ErrNotExist)
 	}
 	if err != nil {
 		return nil, opError(ctx, err, "filestore: resume upload %q", id)
@@ -187,7 +189,7 @@ func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (_ PartRecor
 		}
 	}
 	if err != nil {
-		return PartRecord{}, opError(ctx, err, "filestore: upload %q part %d", u.rec.ID, n)
+		return PartRecord{}, opError(ctx, cause(err), "filestore: upload %q part %d", u.rec.ID, n)
 	}
 	p.Stored = u.svc.now().UTC()
 	if err := u.svc.meta.PutPart(ctx, u.rec.ID, p); err != nil {
@@ -327,7 +329,7 @@ func (u *Upload) Complete(ctx context.Context) (_ *FileRecord, err error) {
 			u.svc.emit(ctx, EventUploaded, &ready)
 			return u.completed(ctx, &ready, nil)
 		}
-		err = fmt.Errorf("metadata: %w", err)
+		err = wrapf(err, "metadata")
 	}
 	// Another Complete may have finished first (and removed the parts
 	// this one was reading), or the metadata store's answer was lost
@@ -378,7 +380,7 @@ func (u *Upload) failed(ctx context.Context, err error) error {
 		}
 		return u.gone()
 	}
-	return opError(ctx, err, "filestore: complete upload %q", u.rec.ID)
+	return opError(ctx, cause(err), "filestore: complete upload %q", u.rec.ID)
 }
 
 // readyFile returns the upload's file if it is ready, nil if it is not
@@ -513,7 +515,7 @@ func (u *Upload) completeNative(ctx context.Context, mp driver.Multiparter, part
 	h := sha256.New()
 	n, err := io.Copy(h, r)
 	if err != nil {
-		return fmt.Errorf("reading the assembled object back for its SHA-256: %w", err)
+		return wrapf(cause(err), "reading the assembled object back for its SHA-256")
 	}
 	rec.Size, rec.SHA256 = n, h.Sum(nil)
 	if want := u.rec.Options.SHA256; want != nil && string(want) != string(rec.SHA256) {
