@@ -14,13 +14,14 @@
 // # URLs
 //
 //	mem://                                   memstore: in-process, for tests and examples
-//	file:///dir[?mkdir=true&fsync=false]     localstore
+//	file:///dir[?mkdir=true&fsync=false]     localstore (mkdir=true makes a missing dir, mode 0750)
 //	s3://bucket[/prefix/]?region=...         s3store (endpoint=...&path_style=true for S3-compatible servers)
 //	nfs://server/export/dir                  nfsstore (NFSv3, user space)
 //
 // Each backend's package doc lists its parameters; an unknown parameter is
 // an error (ErrBadURL), and an unregistered scheme's error lists the
-// registered ones.
+// registered ones. A file:// directory must exist unless mkdir=true: the
+// error for a missing one says so.
 //
 // # Names
 //
@@ -40,11 +41,12 @@
 //     so does a Writer until its Close succeeds, and for good if anything
 //     failed (a Write, its ctx, the size or digest announced): Close then
 //     discards what was written and says why.
-//   - Put computes the SHA-256 while streaming and stores it with the
-//     object (Info.SHA256); with PutOptions.SHA256 (or Size) a mismatch
-//     fails the Put and nothing becomes visible.
-//   - IfNotExist makes creation exclusive: of racing Puts exactly one
-//     succeeds, the others get fs.ErrExist.
+//   - Put and a Writer compute the SHA-256 while streaming and store it
+//     with the object (Info.SHA256); with PutOptions.SHA256 (or Size) a
+//     mismatch fails the Put, or the Writer's Close, and nothing becomes
+//     visible.
+//   - IfNotExist makes creation exclusive: of racing Puts (and Writers)
+//     exactly one succeeds, the others get fs.ErrExist.
 //   - Rename is atomic where the backend renames (local disk, NFS); on S3
 //     it is a copy then a delete.
 //   - A Reader reads the version Open found: where it reads again (after
@@ -55,16 +57,26 @@
 // # Errors
 //
 // fs.ErrNotExist (missing name; a file, or a resumable upload aborted or
-// completed and its file deleted since), fs.ErrExist (IfNotExist, or a
-// name a file system cannot hold), fs.ErrInvalid (bad name, option or
-// argument — UploadOptions text that is not UTF-8 or holds NUL
-// included, naming the field), ErrDigestMismatch, ErrSizeMismatch,
-// ErrClosed, ErrBadURL, ErrUnsupported, ErrReplaced (a Reader's object
-// was replaced: open it again), ErrConflict (a metadata record moved
-// first: see MetadataStore.UpdateFile; an Upload that Cleanup undid
-// because it outlived StaleAfter), ErrBackendDown (the Service's breaker
-// for a backend is open); backend errors are wrapped with the operation,
-// name and backend. Context errors and io.EOF are returned as they are.
+// completed and its file deleted since; a file:// directory missing),
+// fs.ErrExist (IfNotExist, or a name a file system cannot hold),
+// fs.ErrInvalid (bad name, option or argument — UploadOptions text that
+// is not UTF-8 or holds NUL included, and ServiceOptions a NewService
+// refuses: two backends of one name, a policy naming a backend not
+// configured; each naming the field), fs.ErrClosed (a Writer used after
+// Close), ErrDigestMismatch, ErrSizeMismatch, ErrClosed, ErrBadURL,
+// ErrUnsupported, ErrReplaced (a Reader's object was replaced: open it
+// again), ErrConflict (a metadata record moved first: see
+// MetadataStore.UpdateFile; an Upload that Cleanup undid because it
+// outlived StaleAfter), ErrBackendDown (the Service's breaker for a
+// backend is open). Match them with errors.Is.
+//
+// A message names the package once, then the operation and what it was
+// on, then the cause: `filestore: stat "a.txt" (file): file does not
+// exist`, `filestore: open file:///srv/files?mkdri=true: bad URL: unknown
+// parameter "mkdri" (known: mkdir, fsync, xattrs)`, `filestore: upload
+// "scan.pdf": backend "archive": content length differs from the
+// announced size: got 2 bytes, announced 3`. Context errors and io.EOF
+// are returned as they are, never wrapped.
 //
 // # As
 //

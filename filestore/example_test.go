@@ -1,6 +1,7 @@
 package filestore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -101,4 +102,51 @@ func ExampleStore_NewWriter() {
 	// after Close: 22 bytes, sha256 83724250...
 	// cancelled: context canceled
 	// partial stored: false
+}
+
+// ExampleNewService names the Service's backends and routes uploads
+// among them by size; a policy naming a backend not configured is
+// refused.
+func ExampleNewService() {
+	ctx := context.Background()
+	fast, _ := filestore.Open(ctx, "mem://") // nfs://... in a deployment
+	defer fast.Close()
+	archive, _ := filestore.Open(ctx, "mem://") // s3://...
+	defer archive.Close()
+	svc, err := filestore.NewService(filestore.ServiceOptions{
+		Backends: []filestore.Backend{
+			{Name: "fast", Store: fast},
+			{Name: "archive", Store: archive, Aliases: []string{"s3"}}, // records written as "s3" read from here
+		},
+		Policy: filestore.Policy{
+			Rules:     []filestore.Rule{{MinSize: 1 << 20, Backends: []string{"archive", "fast"}}},
+			Otherwise: []string{"fast", "archive"},
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer svc.Close()
+	for _, f := range []struct {
+		name string
+		size int
+	}{{"thumb.png", 9}, {"scan.tiff", 2 << 20}} {
+		rec, err := svc.Upload(ctx, bytes.NewReader(make([]byte, f.size)), filestore.UploadOptions{Name: f.name, Size: int64(f.size)})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s -> %s\n", rec.Name, rec.Backend)
+	}
+
+	_, err = filestore.NewService(filestore.ServiceOptions{
+		Backends: []filestore.Backend{{Name: "fast", Store: fast}},
+		Policy:   filestore.Policy{Otherwise: []string{"fast", "archive"}},
+	})
+	fmt.Println(err)
+	// Output:
+	// thumb.png -> fast
+	// scan.tiff -> archive
+	// filestore: NewService: invalid argument: ServiceOptions.Policy.Otherwise names backend "archive", which ServiceOptions.Backends does not have
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/groundwork-go/groundwork/filestore"
@@ -39,6 +42,21 @@ func files(ctx context.Context) error {
 		return err
 	}
 	defer svc.Close()
+
+	section("a Writer: content produced by writing is stored whole on Close, or not at all")
+	w, err := fast.NewWriter(ctx, "reports/daily.csv", &filestore.PutOptions{ContentType: "text/csv"})
+	if err != nil {
+		return err
+	}
+	report := csv.NewWriter(w)
+	_ = report.WriteAll([][]string{{"region", "orders"}, {"north", "42"}, {"south", "17"}})
+	if _, err := fast.Stat(ctx, "reports/daily.csv"); errors.Is(err, fs.ErrNotExist) {
+		fmt.Println("   before Close: nothing under the name")
+	}
+	if err := errors.Join(report.Error(), w.Close()); err != nil { // a failed write: Close discards
+		return err
+	}
+	fmt.Printf("   after Close: %d bytes, sha256 %x...\n", w.Info().Size, w.Info().SHA256[:4])
 
 	section("uploads go where the policy sends them; each gets its SHA-256 on the way")
 	rec, err := svc.Upload(ctx, strings.NewReader("bytes"), filestore.UploadOptions{Name: "thumbnail.png", Size: 5, Priority: filestore.PriorityLatency})
