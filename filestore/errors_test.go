@@ -118,7 +118,10 @@ func newSvc(o filestore.ServiceOptions) error { _, err := filestore.NewService(o
 
 func svcStat(svc *filestore.Service, id string) error { _, err := svc.Stat(ctx, id); return err }
 
-func download2(svc *filestore.Service, id string) error { _, _, err := svc.Download(ctx, id); return err }
+func download2(svc *filestore.Service, id string) error {
+	_, _, err := svc.Download(ctx, id)
+	return err
+}
 
 func upload(svc *filestore.Service, data string, o filestore.UploadOptions) error {
 	_, err := svc.Upload(ctx, bytes.NewReader([]byte(data)), o)

@@ -63,6 +63,6 @@ func TestConformance(t *testing.T) {
 			}
 			return names
 		},
-		LargeSize:      4 << 20,
+		LargeSize: 4 << 20,
 	})
 }
