@@ -208,3 +208,21 @@ func TestLegacyRecords(t *testing.T) {
 		}
 	})
 }
+
+// TestPolicyKept: the Service keeps its own copy of the policy it
+// checked; the caller changing its slices afterwards changes nothing.
+func TestPolicyKept(t *testing.T) {
+	st := localStore(t)
+	policy := filestore.Policy{
+		Rules:     []filestore.Rule{{MinSize: 10, Backends: []string{"only"}}},
+		Otherwise: []string{"only"},
+	}
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "only", Store: st}}, Policy: policy})
+	policy.Otherwise[0], policy.Rules[0].Backends[0] = "gone", "gone"
+	for _, data := range []string{"small", "larger than ten"} {
+		rec, err := svc.Upload(ctx, strings.NewReader(data), filestore.UploadOptions{Name: "x"})
+		if err != nil || rec.Backend != "only" {
+			t.Fatalf("upload after the caller changed its policy: %+v %v", rec, err)
+		}
+	}
+}

@@ -61,13 +61,26 @@ func (r *Rule) matches(o UploadOptions) bool {
 // Choose returns the names of the backends an upload with options o may
 // go to, most preferred first: the first matching rule's, else
 // Otherwise. Nil means every backend, in the order configured.
-func (p Policy) Choose(o UploadOptions) []string {
+func (p Policy) Choose(o UploadOptions) []string { return slices.Clone(p.choose(o)) }
+
+func (p Policy) choose(o UploadOptions) []string {
 	for i := range p.Rules {
 		if p.Rules[i].matches(o) {
 			return p.Rules[i].Backends
 		}
 	}
 	return p.Otherwise
+}
+
+// clone is a deep copy of p: NewService keeps one, so that a caller
+// changing its Policy afterwards cannot bring in names it did not check.
+func (p Policy) clone() Policy {
+	c := Policy{Otherwise: slices.Clone(p.Otherwise)}
+	for _, r := range p.Rules {
+		r.Priorities, r.Backends = slices.Clone(r.Priorities), slices.Clone(r.Backends)
+		c.Rules = append(c.Rules, r)
+	}
+	return c
 }
 
 // check reports, naming it, the first rule that could never match or
@@ -148,7 +161,7 @@ func TieredPolicy(t Tiers) Policy {
 
 // candidates are the backends the policy allows an upload, in its order.
 func (svc *Service) candidates(o UploadOptions) []*backend {
-	names := svc.o.Policy.Choose(o)
+	names := svc.o.Policy.choose(o)
 	if names == nil {
 		return svc.list
 	}

@@ -188,7 +188,8 @@ func newService(opts ServiceOptions) (*Service, error) {
 	if err := svc.addBackends(opts.Backends, opts.Breaker); err != nil {
 		return nil, err
 	}
-	if err := opts.Policy.check(svc.backends); err != nil {
+	svc.o.Policy = opts.Policy.clone()
+	if err := svc.o.Policy.check(svc.backends); err != nil {
 		return nil, err
 	}
 	if opts.MeterProvider == nil {
