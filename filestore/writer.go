@@ -26,10 +26,11 @@ import (
 // Close must be called, even after an error: it is what ends the upload
 // (a temporary file in the store's reserved area on local disk and NFS,
 // a multipart upload on S3). A Writer never closed — its process died —
-// leaves nothing under the name either: local disk removes such
-// temporary files when the store is next opened a day or more later,
-// and S3 keeps the multipart upload until the bucket's lifecycle rule
-// (AbortIncompleteMultipartUpload) removes it.
+// leaves nothing under the name either, only its temporary file or
+// upload: local disk removes such files when the store is opened a day
+// or more later; on NFS they stay in the reserved .filestore/tmp until
+// removed by hand; S3 keeps the multipart upload until the bucket's
+// lifecycle rule (AbortIncompleteMultipartUpload) removes it.
 //
 // Writes go through one buffer of the Store's buffer size
 // (WithBufferSize), so small writes cost no call to the backend each;
