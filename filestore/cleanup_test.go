@@ -27,13 +27,14 @@ import (
 // namespace (files/ and uploads/ at the root included) stay.
 func TestCleanupOrphans(t *testing.T) {
 	_, st := newLossy(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, StaleAfter: time.Hour,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, StaleAfter: time.Hour,
 		RemoveOrphans: true})
 	clk := withClock(svc)
-	id, _, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "kept"})
+	rec, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "kept"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	live, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "live"})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestCleanupOrphans(t *testing.T) {
 	if err := svc.Cleanup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := svc.Stat(ctx, id)
+	rec, err = svc.Stat(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,13 +95,14 @@ func names(t *testing.T, s *filestore.Store, prefix string) []string {
 // unless ServiceOptions.RemoveOrphans asks for it.
 func TestCleanupOrphansOffByDefault(t *testing.T) {
 	st := localStore(t)
-	a := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}})
-	b := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, StaleAfter: time.Hour})
+	a := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}})
+	b := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, StaleAfter: time.Hour})
 	withClock(b).advance(2 * time.Hour)
-	id, _, err := a.Upload(ctx, strings.NewReader("tenant A's invoice"), filestore.UploadOptions{Name: "invoice.pdf"})
+	rec, err := a.Upload(ctx, strings.NewReader("tenant A's invoice"), filestore.UploadOptions{Name: "invoice.pdf"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	if err := b.Cleanup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -118,12 +120,13 @@ func TestCleanupNamespaces(t *testing.T) {
 	svcs := map[string]*filestore.Service{}
 	ids := map[string]string{}
 	for _, ns := range []string{"tenant-a/", "tenant-b/"} {
-		svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Namespace: ns,
+		svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Namespace: ns,
 			StaleAfter: time.Hour, RemoveOrphans: true})
-		id, rec, err := svc.Upload(ctx, strings.NewReader("of "+ns), filestore.UploadOptions{Name: "x"})
+		rec, err := svc.Upload(ctx, strings.NewReader("of "+ns), filestore.UploadOptions{Name: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
+		id := rec.ID
 		if !strings.HasPrefix(rec.Path, ns+"files/") {
 			t.Fatalf("a file of the Service in %q at %q", ns, rec.Path)
 		}
@@ -152,29 +155,30 @@ func TestCleanupNamespaces(t *testing.T) {
 	if _, err := st.Stat(ctx, "filestore/files/00/00000000000000000000000000000000"); err != nil {
 		t.Fatalf("a user's object outside both namespaces: %v", err)
 	}
-	if _, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Namespace: "no-slash"}); !errors.Is(err, fs.ErrInvalid) {
+	if _, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Namespace: "no-slash"}); !errors.Is(err, fs.ErrInvalid) {
 		t.Fatalf("a namespace without a trailing slash: %v", err)
 	}
-	if _, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Namespace: "../up/"}); !errors.Is(err, fs.ErrInvalid) {
+	if _, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Namespace: "../up/"}); !errors.Is(err, fs.ErrInvalid) {
 		t.Fatalf("a namespace that is no valid name: %v", err)
 	}
 }
 
-// TestCleanupAliasedBackend: one Store configured under two names (so
-// that DefaultPolicy's HDFS choice lands on S3 until HDFS exists), and a
+// TestCleanupAliasedBackend: one Store configured as two backends (so
+// that a policy's HDFS choice lands on S3 until HDFS exists), and a
 // backend renamed in the configuration: the orphan scan meets each file
 // under a name its record does not carry, and must leave it (a file is
 // an orphan only when no record has its ID). Each Store is listed once.
 func TestCleanupAliasedBackend(t *testing.T) {
 	lossy, st := newLossy(t)
 	meta := filestore.NewMemoryMetadata()
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"s3": st, "hdfs": st}, Metadata: meta,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "s3", Store: st}, {Name: "hdfs", Store: st}}, Metadata: meta,
 		StaleAfter: time.Hour, RemoveOrphans: true})
 	clk := withClock(svc)
-	id, _, err := svc.Upload(ctx, strings.NewReader("committed"), filestore.UploadOptions{Name: "a.txt"})
+	rec, err := svc.Upload(ctx, strings.NewReader("committed"), filestore.UploadOptions{Name: "a.txt"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	clk.advance(2 * time.Hour)
 	lists := lossy.lists.Load()
 	if err := svc.Cleanup(ctx); err != nil {
@@ -187,7 +191,7 @@ func TestCleanupAliasedBackend(t *testing.T) {
 		t.Fatalf("the file after Cleanup: %q", got)
 	}
 
-	renamed := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"object-store": st}, Metadata: meta,
+	renamed := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "object-store", Store: st}}, Metadata: meta,
 		StaleAfter: time.Hour, RemoveOrphans: true})
 	withClock(renamed).advance(2 * time.Hour)
 	if err := renamed.Cleanup(ctx); err != nil {
@@ -206,7 +210,7 @@ func TestCleanupAliasedBackend(t *testing.T) {
 func TestUploadUndoneByCleanupIsConflict(t *testing.T) {
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	st := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta,
 		StaleAfter: time.Hour})
 	clk := withClock(svc)
 	var once atomic.Bool
@@ -219,7 +223,7 @@ func TestUploadUndoneByCleanupIsConflict(t *testing.T) {
 		}
 		return nil
 	})
-	_, _, err := svc.Upload(ctx, strings.NewReader("slow"), filestore.UploadOptions{Name: "slow"})
+	_, err := svc.Upload(ctx, strings.NewReader("slow"), filestore.UploadOptions{Name: "slow"})
 	if !errors.Is(err, filestore.ErrConflict) || errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Upload undone by Cleanup: %v; want ErrConflict, not fs.ErrNotExist", err)
 	}
@@ -230,7 +234,7 @@ func TestUploadUndoneByCleanupIsConflict(t *testing.T) {
 // parts is not stale, however old; one idle for StaleAfter is aborted.
 func TestCleanupMeasuresFromLastPart(t *testing.T) {
 	local := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": local}, StaleAfter: time.Hour})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: local}}, StaleAfter: time.Hour})
 	clk := withClock(svc)
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "slow"})
 	if err != nil {
@@ -282,7 +286,7 @@ func (e *endless) Read(p []byte) (int, error) {
 func TestWritePartBounded(t *testing.T) {
 	for name, st := range completeBackends(t) {
 		t.Run(name, func(t *testing.T) {
-			svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, MaxPartSize: 1 << 20})
+			svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, MaxPartSize: 1 << 20})
 			up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "big"})
 			if err != nil {
 				t.Fatal(err)
@@ -353,7 +357,7 @@ func TestCloseCancelsBackgroundCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"mem": st},
+		svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "mem", Store: st}},
 			CleanupEvery: time.Hour, RemoveOrphans: true})
 		if err != nil {
 			t.Fatal(err)

@@ -69,20 +69,21 @@ func TestCompleteRetryAfterFailedWrite(t *testing.T) {
 	for name, st := range completeBackends(t) {
 		t.Run(name, func(t *testing.T) {
 			meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
-			opts := filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, Metadata: meta}
+			opts := filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, Metadata: meta}
 			svc := newService(t, opts)
 			up, whole := resumable(t, svc)
 			meta.setBeforeUpdate(failOnce(filestore.FileReady, errors.New("test: the database went away")))
-			if _, _, err := up.Complete(ctx); err == nil {
+			if _, err := up.Complete(ctx); err == nil {
 				t.Fatal("Complete succeeded though marking the file ready failed")
 			}
 			if _, err := svc.Stat(ctx, up.ID()); !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("a file not marked ready is visible: %v", err)
 			}
-			id, rec, err := up.Complete(ctx)
+			rec, err := up.Complete(ctx)
 			if err != nil {
 				t.Fatalf("Complete retried: %v", err)
 			}
+			id := rec.ID
 			checkComplete(t, svc, st, name, id, rec, whole)
 
 			// Once more, from a new process: the same record.
@@ -90,9 +91,9 @@ func TestCompleteRetryAfterFailedWrite(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ResumeUpload of a completed upload: %v", err)
 			}
-			id2, rec2, err := again.Complete(ctx)
-			if err != nil || id2 != id || !bytes.Equal(rec2.SHA256, rec.SHA256) || rec2.Size != rec.Size || !rec2.Created.Equal(rec.Created) {
-				t.Fatalf("Complete of a completed upload: %q %+v %v; want %+v", id2, rec2, err, rec)
+			rec2, err := again.Complete(ctx)
+			if err != nil || rec2.ID != id || !bytes.Equal(rec2.SHA256, rec.SHA256) || rec2.Size != rec.Size || !rec2.Created.Equal(rec.Created) {
+				t.Fatalf("Complete of a completed upload: %+v %v; want %+v", rec2, err, rec)
 			}
 			if _, err := again.WritePart(ctx, 3, bytes.NewReader([]byte("late"))); !errors.Is(err, fs.ErrInvalid) {
 				t.Fatalf("WritePart to a completed upload: %v", err)
@@ -108,20 +109,21 @@ func TestCompleteRetryAfterFailedWrite(t *testing.T) {
 func TestCompleteRepeated(t *testing.T) {
 	for name, st := range completeBackends(t) {
 		t.Run(name, func(t *testing.T) {
-			svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, StaleAfter: time.Hour})
+			svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, StaleAfter: time.Hour})
 			clk := withClock(svc)
 			up, whole := resumable(t, svc)
 			other, err := svc.ResumeUpload(ctx, up.ID())
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, rec, err := up.Complete(ctx)
+			rec, err := up.Complete(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			id2, rec2, err := other.Complete(ctx)
-			if err != nil || id2 != id || rec2.Size != rec.Size || !bytes.Equal(rec2.SHA256, rec.SHA256) {
-				t.Fatalf("second Complete: %q %+v %v; want the first one's %+v", id2, rec2, err, rec)
+			id := rec.ID
+			rec2, err := other.Complete(ctx)
+			if err != nil || rec2.ID != id || rec2.Size != rec.Size || !bytes.Equal(rec2.SHA256, rec.SHA256) {
+				t.Fatalf("second Complete: %+v %v; want the first one's %+v", rec2, err, rec)
 			}
 			clk.advance(2 * time.Hour)
 			if err := svc.Cleanup(ctx); err != nil {
@@ -147,7 +149,7 @@ func TestCompleteConcurrent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 			var events atomic.Int32
-			svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, Metadata: meta,
+			svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, Metadata: meta,
 				Observers: []filestore.Observer{func(context.Context, filestore.Event) { events.Add(1) }}})
 			up, whole := resumable(t, svc)
 			other, err := svc.ResumeUpload(ctx, up.ID())
@@ -157,7 +159,6 @@ func TestCompleteConcurrent(t *testing.T) {
 			hook, first := meetAt(t, filestore.FileReady, 2)
 			meta.setBeforeUpdate(hook)
 			type result struct {
-				id  string
 				rec *filestore.FileRecord
 				err error
 			}
@@ -167,8 +168,8 @@ func TestCompleteConcurrent(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					id, rec, err := u.Complete(ctx)
-					results[i] = result{id, rec, err}
+					rec, err := u.Complete(ctx)
+					results[i] = result{rec, err}
 				}()
 				if i == 0 {
 					select {
@@ -185,13 +186,13 @@ func TestCompleteConcurrent(t *testing.T) {
 				}
 			}
 			a, b := results[0], results[1]
-			if a.id != b.id || a.rec.Size != b.rec.Size || !bytes.Equal(a.rec.SHA256, b.rec.SHA256) || !a.rec.Created.Equal(b.rec.Created) {
+			if a.rec.ID != b.rec.ID || a.rec.Size != b.rec.Size || !bytes.Equal(a.rec.SHA256, b.rec.SHA256) || !a.rec.Created.Equal(b.rec.Created) {
 				t.Fatalf("concurrent Completes returned %+v and %+v", a.rec, b.rec)
 			}
 			if n := events.Load(); n != 1 {
 				t.Fatalf("%d upload events, want 1", n)
 			}
-			checkComplete(t, svc, st, name, a.id, a.rec, whole)
+			checkComplete(t, svc, st, name, a.rec.ID, a.rec, whole)
 		})
 	}
 }
@@ -204,16 +205,17 @@ func TestCompleteConcurrent(t *testing.T) {
 func TestUploadLostAnswer(t *testing.T) {
 	lossy, st := newLossy(t)
 	meta := filestore.NewMemoryMetadata()
-	opts := filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta, StaleAfter: time.Hour,
+	opts := filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta, StaleAfter: time.Hour,
 		Retry: filestore.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 3}}
 	svc := newService(t, opts)
 	data := bytes.Repeat([]byte("x"), 300_000)
 
 	lossy.loseCommits.Store(1)
-	id, rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "retried"})
+	rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "retried"})
 	if err != nil {
 		t.Fatalf("upload whose first answer was lost: %v", err)
 	}
+	id := rec.ID
 	if got := download(t, svc, id); !bytes.Equal(got, data) || rec.State != filestore.FileReady {
 		t.Fatalf("read back %d bytes, record %+v", len(got), rec)
 	}
@@ -225,7 +227,7 @@ func TestUploadLostAnswer(t *testing.T) {
 	once := newService(t, opts)
 	clk := withClock(once)
 	lossy.loseCommits.Store(1)
-	if _, _, err := once.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "unretried"}); !errors.Is(err, errLost) {
+	if _, err := once.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "unretried"}); !errors.Is(err, errLost) {
 		t.Fatalf("upload whose answer was lost, no retry: %v", err)
 	}
 	if n := countObjects(t, st, "filestore/files/"); n != 1 {
@@ -234,7 +236,7 @@ func TestUploadLostAnswer(t *testing.T) {
 
 	lossy.loseCommits.Store(1)
 	lossy.failDeletes.Store(true)
-	if _, _, err := once.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "unremovable"}); err == nil {
+	if _, err := once.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "unremovable"}); err == nil {
 		t.Fatal("upload succeeded")
 	}
 	lossy.failDeletes.Store(false)
@@ -274,19 +276,19 @@ func countObjects(t *testing.T, s *filestore.Store, prefix string) int {
 func TestLostMetadataAnswer(t *testing.T) {
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	st := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta})
 	meta.loseAnswer.Store(true)
-	id, rec, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "a"})
-	if err != nil || rec.State != filestore.FileReady || string(download(t, svc, id)) != "kept" {
+	rec, err := svc.Upload(ctx, strings.NewReader("kept"), filestore.UploadOptions{Name: "a"})
+	if err != nil || rec.State != filestore.FileReady || string(download(t, svc, rec.ID)) != "kept" {
 		t.Fatalf("Upload whose ready answer was lost: %+v %v", rec, err)
 	}
 	up, whole := resumable(t, svc)
 	meta.loseAnswer.Store(true)
-	id, rec, err = up.Complete(ctx)
+	rec, err = up.Complete(ctx)
 	if err != nil {
 		t.Fatalf("Complete whose ready answer was lost: %v", err)
 	}
-	checkComplete(t, svc, st, "local", id, rec, whole)
+	checkComplete(t, svc, st, "local", rec.ID, rec, whole)
 }
 
 // events records what observers hear, as "kind id".
@@ -317,7 +319,7 @@ func (e *events) list() []string {
 func TestCompleteAfterDeleteIsNotExist(t *testing.T) {
 	lossy, st := newLossy(t)
 	var ev events
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"mem": st},
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "mem", Store: st}},
 		Retry: filestore.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
 	if err != nil {
@@ -329,10 +331,11 @@ func TestCompleteAfterDeleteIsNotExist(t *testing.T) {
 		}
 	}
 	lossy.failDeletes.Store(true) // the parts' removal after ready fails
-	id, _, err := up.Complete(ctx)
+	rec, err := up.Complete(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	lossy.failDeletes.Store(false)
 	if n := countObjects(t, st, "filestore/uploads/"); n != 2 {
 		t.Fatalf("%d part objects left, want the 2 whose removal failed", n)
@@ -343,7 +346,7 @@ func TestCompleteAfterDeleteIsNotExist(t *testing.T) {
 	if _, err := svc.ResumeUpload(ctx, id); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("ResumeUpload of an upload whose file was deleted: %v, want fs.ErrNotExist", err)
 	}
-	if _, _, err := up.Complete(ctx); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := up.Complete(ctx); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Complete again after the file was deleted: %v, want fs.ErrNotExist", err)
 	}
 	if rec, err := svc.Stat(ctx, id); !errors.Is(err, fs.ErrNotExist) {
@@ -365,7 +368,7 @@ func TestCompleteRacingDeleteIsNotExist(t *testing.T) {
 	held, release := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
 	st := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st},
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}},
 		Observers: []filestore.Observer{func(_ context.Context, e filestore.Event) {
 			if e.Kind == filestore.EventUploaded && first.CompareAndSwap(false, true) {
 				close(held)
@@ -385,14 +388,14 @@ func TestCompleteRacingDeleteIsNotExist(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := up.Complete(ctx)
+		_, err := up.Complete(ctx)
 		done <- err
 	}()
 	<-held // A: the file is ready, its parts still there
 	if err := svc.Delete(ctx, up.ID()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := early.Complete(ctx); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := early.Complete(ctx); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Complete of an upload resumed before, after its file was deleted: %v, want fs.ErrNotExist", err)
 	}
 	if _, err := svc.ResumeUpload(ctx, up.ID()); !errors.Is(err, fs.ErrNotExist) {
@@ -418,7 +421,7 @@ func TestCompleteOvertakenByCompleteAndDelete(t *testing.T) {
 	lossy, st := newLossy(t)
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	var ev events
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"mem": st}, Metadata: meta,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "mem", Store: st}}, Metadata: meta,
 		Retry: filestore.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
 	if err != nil {
@@ -441,12 +444,12 @@ func TestCompleteOvertakenByCompleteAndDelete(t *testing.T) {
 	})
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := b.Complete(ctx)
+		_, err := b.Complete(ctx)
 		done <- err
 	}()
 	<-atCreate
 	lossy.failDeletes.Store(true)
-	if _, _, err := up.Complete(ctx); err != nil { // A
+	if _, err := up.Complete(ctx); err != nil { // A
 		t.Fatal(err)
 	}
 	lossy.failDeletes.Store(false)
@@ -475,16 +478,17 @@ func TestCompleteOvertakenByCompleteAndDelete(t *testing.T) {
 func TestUploadLostAnswerS3Multipart(t *testing.T) {
 	tr := &loseCompleteTransport{}
 	st := s3StoreThrough(t, tr)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"s3": st}})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "s3", Store: st}}})
 	data := make([]byte, 6<<20) // over the 5 MiB multipart threshold
 	if _, err := rand.Read(data); err != nil {
 		t.Fatal(err)
 	}
 	tr.lose.Store(1)
-	id, rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "big.bin"})
+	rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "big.bin"})
 	if err != nil {
 		t.Fatalf("Upload whose first CompleteMultipartUpload answer was lost: %v (the object landed; the retry should find it)", err)
 	}
+	id := rec.ID
 	sum := sha256.Sum256(data)
 	if got := download(t, svc, id); !bytes.Equal(got, data) || rec.Size != int64(len(data)) || !bytes.Equal(rec.SHA256, sum[:]) {
 		t.Fatalf("downloaded %d bytes, record %+v", len(got), rec)
@@ -503,7 +507,7 @@ func TestUploadLostAnswerS3Multipart(t *testing.T) {
 func TestCompleteUndoneByCleanupLeavesNothing(t *testing.T) {
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	st := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta,
 		StaleAfter: time.Hour})
 	clk := withClock(svc)
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "slow"})
@@ -532,7 +536,7 @@ func TestCompleteUndoneByCleanupLeavesNothing(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	if _, _, err := up.Complete(ctx); !errors.Is(err, filestore.ErrConflict) {
+	if _, err := up.Complete(ctx); !errors.Is(err, filestore.ErrConflict) {
 		t.Fatalf("Complete whose record Cleanup undid: %v, want ErrConflict", err)
 	}
 	if n := countObjects(t, st, "filestore/files/"); n != 1 {

@@ -6,6 +6,7 @@
 //
 //	s, err := filestore.Open(ctx, "file:///srv/files")
 //	info, err := s.Put(ctx, "invoices/2026/42.pdf", r, &filestore.PutOptions{ContentType: "application/pdf"})
+//	w, err := s.NewWriter(ctx, "exports/totals.csv", nil) // io.WriteCloser: stored whole on Close
 //	rd, err := s.Open(ctx, "invoices/2026/42.pdf") // io.ReadSeekCloser + io.ReaderAt
 //	for info, err := range s.List(ctx, "invoices/2026/") { ... }
 //	data, err := fs.ReadFile(s.FS(), "invoices/2026/42.pdf") // any io/fs code
@@ -13,13 +14,14 @@
 // # URLs
 //
 //	mem://                                   memstore: in-process, for tests and examples
-//	file:///dir[?mkdir=true&fsync=false]     localstore
+//	file:///dir[?mkdir=true&fsync=false]     localstore (mkdir=true makes a missing dir, mode 0750)
 //	s3://bucket[/prefix/]?region=...         s3store (endpoint=...&path_style=true for S3-compatible servers)
 //	nfs://server/export/dir                  nfsstore (NFSv3, user space)
 //
 // Each backend's package doc lists its parameters; an unknown parameter is
 // an error (ErrBadURL), and an unregistered scheme's error lists the
-// registered ones.
+// registered ones. A file:// directory must exist unless mkdir=true: the
+// error for a missing one says so.
 //
 // # Names
 //
@@ -30,17 +32,21 @@
 //
 // # Guarantees
 //
-//   - Put streams through one fixed buffer (256 KiB, WithBufferSize):
-//     memory stays bounded whatever the size (measured: a 1 GiB Put to
-//     local disk grows RSS by about 1 MiB).
+//   - Put and a Writer stream through one fixed buffer (256 KiB,
+//     WithBufferSize): memory stays bounded whatever the size (measured:
+//     a 1 GiB Put to local disk grows RSS by about 1 MiB).
 //   - A reader never sees a partial object: backends write to a temporary
 //     name and rename (local disk, NFS) or use the store's own atomic
-//     upload (S3). A failed or cancelled Put leaves the name as it was.
-//   - Put computes the SHA-256 while streaming and stores it with the
-//     object (Info.SHA256); with PutOptions.SHA256 (or Size) a mismatch
-//     fails the Put and nothing becomes visible.
-//   - IfNotExist makes creation exclusive: of racing Puts exactly one
-//     succeeds, the others get fs.ErrExist.
+//     upload (S3). A failed or cancelled Put leaves the name as it was;
+//     so does a Writer until its Close succeeds, and for good if anything
+//     failed (a Write, its ctx, the size or digest announced): Close then
+//     discards what was written and says why.
+//   - Put and a Writer compute the SHA-256 while streaming and store it
+//     with the object (Info.SHA256); with PutOptions.SHA256 (or Size) a
+//     mismatch fails the Put, or the Writer's Close, and nothing becomes
+//     visible.
+//   - IfNotExist makes creation exclusive: of racing Puts (and Writers)
+//     exactly one succeeds, the others get fs.ErrExist.
 //   - Rename is atomic where the backend renames (local disk, NFS); on S3
 //     it is a copy then a delete.
 //   - A Reader reads the version Open found: where it reads again (after
@@ -51,16 +57,26 @@
 // # Errors
 //
 // fs.ErrNotExist (missing name; a file, or a resumable upload aborted or
-// completed and its file deleted since), fs.ErrExist (IfNotExist, or a
-// name a file system cannot hold), fs.ErrInvalid (bad name, option or
-// argument — UploadOptions text that is not UTF-8 or holds NUL
-// included, naming the field), ErrDigestMismatch, ErrSizeMismatch,
-// ErrClosed, ErrBadURL, ErrUnsupported, ErrReplaced (a Reader's object
-// was replaced: open it again), ErrConflict (a metadata record moved
-// first: see MetadataStore.UpdateFile; an Upload that Cleanup undid
-// because it outlived StaleAfter), ErrBackendDown (the Service's breaker
-// for a backend is open); backend errors are wrapped with the operation,
-// name and backend. Context errors and io.EOF are returned as they are.
+// completed and its file deleted since; a file:// directory missing),
+// fs.ErrExist (IfNotExist, or a name a file system cannot hold),
+// fs.ErrInvalid (bad name, option or argument — UploadOptions text that
+// is not UTF-8 or holds NUL included, and ServiceOptions a NewService
+// refuses: two backends of one name, a policy naming a backend not
+// configured; each naming the field), fs.ErrClosed (a Writer used after
+// Close), ErrDigestMismatch, ErrSizeMismatch, ErrClosed, ErrBadURL,
+// ErrUnsupported, ErrReplaced (a Reader's object was replaced: open it
+// again), ErrConflict (a metadata record moved first: see
+// MetadataStore.UpdateFile; an Upload that Cleanup undid because it
+// outlived StaleAfter), ErrBackendDown (the Service's breaker for a
+// backend is open). Match them with errors.Is.
+//
+// A message names the package once, then the operation and what it was
+// on, then the cause: `filestore: stat "a.txt" (file): file does not
+// exist`, `filestore: open file:///srv/files?mkdri=true: bad URL: unknown
+// parameter "mkdri" (known: mkdir, fsync, xattrs)`, `filestore: upload
+// "scan.pdf": backend "archive": content length differs from the
+// announced size: got 2 bytes, announced 3`. Context errors and io.EOF
+// are returned as they are, never wrapped.
 //
 // # As
 //
@@ -69,25 +85,38 @@
 //
 // # Service
 //
-// Service is the storage service on top: several Stores by name, a
-// Policy choosing one per upload (DefaultPolicy: under 100 MB, NFS when
-// latency matters, else HDFS; from 100 MB, HDFS when durability matters,
-// else S3), metadata in a MetadataStore (memory, or PostgreSQL with
-// package pgmeta), per-backend retries and circuit breakers, and
-// resumable uploads:
+// Service is the storage service on top: several Stores under names of
+// the user's choosing, a Policy choosing among them per upload by size
+// and priority (rules that name them; TieredPolicy is the usual table:
+// small files to the fast backend, large ones to the archive), metadata
+// in a MetadataStore (memory, or PostgreSQL with package pgmeta),
+// per-backend retries and circuit breakers, and resumable uploads:
 //
 //	svc, err := filestore.NewService(filestore.ServiceOptions{
-//		Backends: map[string]*filestore.Store{"nfs": nfs, "s3": s3, "local": local},
+//		Backends: []filestore.Backend{{Name: "fast", Store: nfs}, {Name: "archive", Store: s3}},
+//		Policy: filestore.Policy{
+//			Rules:     []filestore.Rule{{MinSize: 100 << 20, Backends: []string{"archive", "fast"}}},
+//			Otherwise: []string{"fast", "archive"},
+//		},
 //		Metadata: meta, // pgmeta.New(ctx, pool, nil)
 //	})
-//	id, rec, err := svc.Upload(ctx, r, filestore.UploadOptions{Name: "scan.pdf", Size: n, Priority: filestore.PriorityLatency})
-//	rd, rec, err := svc.Download(ctx, id)
+//	rec, err := svc.Upload(ctx, r, filestore.UploadOptions{Name: "scan.pdf", Size: n})
+//	rd, rec, err := svc.Download(ctx, rec.ID)
 //
 //	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "video.mp4"})
 //	_, err = up.WritePart(ctx, 1, part1)            // each part stored and recorded
 //	up, err = svc.ResumeUpload(ctx, up.ID())        // after a restart
 //	parts, err := up.Parts(ctx)                     // resume after the last
-//	id, rec, err = up.Complete(ctx)
+//	rec, err = up.Complete(ctx)
+//
+// NewService refuses two backends of one name and a policy naming a
+// backend it does not have, saying which. A file's record keeps the name
+// of its backend (FileRecord.Backend), so renaming a backend needs its
+// old name in Backend.Aliases. Records written before backends were
+// named by their users say nfs, hdfs, s3 or local (the names the Service
+// fixed then): give the backends those names, or list them as aliases;
+// TieredPolicy(Tiers{Fast: "nfs", Durable: "hdfs", Archive: "s3", Last:
+// []string{"local"}}) is the table it applied.
 //
 // Its guarantees: a file's record is written (pending) before its object
 // and marked ready after it, and a delete hides the record before

@@ -1,9 +1,11 @@
 package filestore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -78,4 +80,57 @@ func normalizeMetadata(m map[string]string) (map[string]string, error) {
 		out[lk] = v
 	}
 	return out, nil
+}
+
+// prefix starts the package's errors, once: see wrapped.
+const prefix = "filestore: "
+
+// wrapped is an error that says what failed before its cause. The
+// package is named once, at the start: the cause's own "filestore: " (a
+// sentinel's, as in "filestore: bad URL: ...", or an inner operation's)
+// is left out, and so is a cause's leading name when what failed names
+// it already (a backend's `"a.txt": file does not exist` under
+// `filestore: stat "a.txt"`).
+type wrapped struct {
+	what string
+	err  error
+	// name, if set, is the object what names.
+	name string
+	// store: a Store's error, whose what names its operation, object and
+	// scheme; the Service, which names its own, drops it (cause).
+	store bool
+}
+
+func (e *wrapped) Error() string {
+	msg := strings.TrimPrefix(e.err.Error(), prefix)
+	if e.name != "" {
+		msg = strings.TrimPrefix(msg, strconv.Quote(e.name)+": ")
+	}
+	return e.what + ": " + msg
+}
+
+func (e *wrapped) Unwrap() error { return e.err }
+
+// wrapf wraps err with what failed, as format and args say.
+func wrapf(err error, format string, args ...any) error {
+	return &wrapped{what: fmt.Sprintf(format, args...), err: err}
+}
+
+// cause is err without the operation a Store named (its name and
+// scheme), for the Service, which names its own operation and backend.
+func cause(err error) error {
+	if w, ok := err.(*wrapped); ok && w.store {
+		return w.err
+	}
+	return err
+}
+
+// opError wraps err with what failed (format and args), unless the
+// caller's ctx ended: that is returned as it is (context errors are never
+// wrapped).
+func opError(ctx context.Context, err error, format string, args ...any) error {
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+		return cerr
+	}
+	return wrapf(err, format, args...)
 }

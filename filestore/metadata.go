@@ -172,9 +172,9 @@ func (m *memoryMeta) UpdateFile(_ context.Context, f *FileRecord, from FileState
 func checkMove(id string, cur, from, to FileState) error {
 	switch {
 	case !from.CanBecome(to):
-		return fmt.Errorf("file %q: %w: a record never moves from %s to %s", id, ErrConflict, from, to)
+		return fmt.Errorf("%w: file %q: a record never moves from %s to %s", ErrConflict, id, from, to)
 	case cur != from:
-		return fmt.Errorf("file %q: %w: it is %s, not %s", id, ErrConflict, cur, from)
+		return fmt.Errorf("%w: file %q is %s, not %s", ErrConflict, id, cur, from)
 	}
 	return nil
 }
@@ -299,7 +299,7 @@ func (m *memoryMeta) CompleteUpload(_ context.Context, f *FileRecord) error {
 		return err
 	}
 	if f.State != FileReady {
-		return fmt.Errorf("file %q: %w: completing an upload makes its file ready, not %s", f.ID, ErrConflict, f.State)
+		return fmt.Errorf("%w: file %q: completing an upload makes its file ready, not %s", ErrConflict, f.ID, f.State)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -308,7 +308,7 @@ func (m *memoryMeta) CompleteUpload(_ context.Context, f *FileRecord) error {
 	}
 	cur, ok := m.files[f.ID]
 	if !ok {
-		return fmt.Errorf("file %q: %w: it has no record", f.ID, ErrConflict)
+		return fmt.Errorf("%w: file %q has no record", ErrConflict, f.ID)
 	}
 	if err := checkMove(f.ID, cur.State, FilePending, f.State); err != nil {
 		return err

@@ -68,7 +68,13 @@ func download(t *testing.T, svc *filestore.Service, id string) []byte {
 	return data
 }
 
-func TestDefaultPolicy(t *testing.T) {
+// legacyTiers are the names the Service gave backends before users named
+// them.
+var legacyTiers = filestore.Tiers{Fast: "nfs", Durable: "hdfs", Archive: "s3", Last: []string{"local"}}
+
+// TestTieredPolicy: the seed's rule table, by size and priority, with
+// the names the Service used to fix.
+func TestTieredPolicy(t *testing.T) {
 	cases := []struct {
 		o     filestore.UploadOptions
 		first string
@@ -83,9 +89,9 @@ func TestDefaultPolicy(t *testing.T) {
 		{filestore.UploadOptions{Size: 5e9, Priority: filestore.PriorityLatency}, "s3"},
 	}
 	for _, c := range cases {
-		got := filestore.DefaultPolicy(c.o)
+		got := filestore.TieredPolicy(legacyTiers).Choose(c.o)
 		if got[0] != c.first || len(got) != 4 || got[3] != "local" {
-			t.Errorf("DefaultPolicy(size %d, %q) = %v, want %s first, local last", c.o.Size, c.o.Priority, got, c.first)
+			t.Errorf("TieredPolicy(size %d, %q) = %v, want %s first, local last", c.o.Size, c.o.Priority, got, c.first)
 		}
 	}
 }
@@ -98,7 +104,8 @@ func TestServiceRouting(t *testing.T) {
 	nfs, hdfs := localStore(t), localStore(t) // stand-ins under the names the table uses
 	var mu sync.Mutex
 	var events []string
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"nfs": nfs, "hdfs": hdfs, "s3": s3s},
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "nfs", Store: nfs}, {Name: "hdfs", Store: hdfs}, {Name: "s3", Store: s3s}},
+		Policy: filestore.TieredPolicy(filestore.Tiers{Fast: "nfs", Durable: "hdfs", Archive: "s3"}),
 		Observers: []filestore.Observer{func(_ context.Context, e filestore.Event) {
 			mu.Lock()
 			events = append(events, string(e.Kind)+" "+e.File.Name)
@@ -113,10 +120,11 @@ func TestServiceRouting(t *testing.T) {
 		{filestore.UploadOptions{Name: "archive.bin", Size: 7, Priority: filestore.PriorityArchive}, "hdfs"},
 	} {
 		data := []byte("content")
-		id, rec, err := svc.Upload(ctx, bytes.NewReader(data), c.o)
+		rec, err := svc.Upload(ctx, bytes.NewReader(data), c.o)
 		if err != nil {
 			t.Fatal(err)
 		}
+		id := rec.ID
 		sum := sha256.Sum256(data)
 		if rec.Backend != c.backend || rec.Size != 7 || !bytes.Equal(rec.SHA256, sum[:]) || rec.Name != c.o.Name || rec.State != filestore.FileReady {
 			t.Fatalf("%s: record %+v, want backend %s", c.o.Name, rec, c.backend)
@@ -142,7 +150,7 @@ func TestServiceRouting(t *testing.T) {
 	if !slices.Equal(events, want) {
 		t.Fatalf("events %q, want %q", events, want)
 	}
-	if _, _, err := svc.Upload(ctx, strings.NewReader("x"), filestore.UploadOptions{}); !errors.Is(err, fs.ErrInvalid) {
+	if _, err := svc.Upload(ctx, strings.NewReader("x"), filestore.UploadOptions{}); !errors.Is(err, fs.ErrInvalid) {
 		t.Fatalf("upload without a name: %v", err)
 	}
 }
@@ -154,21 +162,23 @@ func TestServiceRouting(t *testing.T) {
 func TestServiceFailover(t *testing.T) {
 	s3s, gw := s3Store(t)
 	local := localStore(t)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"s3": s3s, "local": local},
-		Policy:  func(filestore.UploadOptions) []string { return []string{"s3", "local"} },
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "s3", Store: s3s}, {Name: "local", Store: local}},
+		Policy:  filestore.Policy{Otherwise: []string{"s3", "local"}},
 		Retry:   filestore.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 2},
 		Breaker: filestore.BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: time.Hour}})
-	onS3, rec, err := svc.Upload(ctx, strings.NewReader("on s3"), filestore.UploadOptions{Name: "a"})
+	rec, err := svc.Upload(ctx, strings.NewReader("on s3"), filestore.UploadOptions{Name: "a"})
 	if err != nil || rec.Backend != "s3" {
 		t.Fatalf("upload with S3 up: %+v %v", rec, err)
 	}
+	onS3 := rec.ID
 	gw.Kill()
 	for i := range 3 {
 		data := bytes.Repeat([]byte{byte('a' + i)}, 100_000)
-		id, rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "b"})
+		rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "b"})
 		if err != nil || rec.Backend != "local" {
 			t.Fatalf("upload %d with S3 down: %+v %v", i, rec, err)
 		}
+		id := rec.ID
 		if got := download(t, svc, id); !bytes.Equal(got, data) {
 			t.Fatalf("failed-over upload %d read back %d bytes", i, len(got))
 		}
@@ -178,7 +188,7 @@ func TestServiceFailover(t *testing.T) {
 	}
 	// A reader that cannot rewind is not failed over once consumed... but
 	// with S3's breaker open nothing is read, so it goes to local at once.
-	if _, rec, err := svc.Upload(ctx, io.MultiReader(strings.NewReader("once")), filestore.UploadOptions{Name: "c"}); err != nil || rec.Backend != "local" {
+	if rec, err := svc.Upload(ctx, io.MultiReader(strings.NewReader("once")), filestore.UploadOptions{Name: "c"}); err != nil || rec.Backend != "local" {
 		t.Fatalf("non-seekable upload with the breaker open: %+v %v", rec, err)
 	}
 }
@@ -202,9 +212,9 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func TestServiceConsistency(t *testing.T) {
 	local := localStore(t)
 	meta := filestore.NewMemoryMetadata()
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": local}, Metadata: meta,
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: local}}, Metadata: meta,
 		StaleAfter: time.Nanosecond})
-	if _, _, err := svc.Upload(ctx, &failingReader{n: 1 << 20}, filestore.UploadOptions{Name: "broken"}); err == nil {
+	if _, err := svc.Upload(ctx, &failingReader{n: 1 << 20}, filestore.UploadOptions{Name: "broken"}); err == nil {
 		t.Fatal("upload from a failing reader succeeded")
 	}
 	if stale, _ := meta.StaleFiles(ctx, time.Now().Add(time.Hour)); len(stale) != 0 {
@@ -258,7 +268,7 @@ func TestResumableUpload(t *testing.T) {
 	for name, st := range map[string]*filestore.Store{"local": localStore(t), "s3": s3s} {
 		t.Run(name, func(t *testing.T) {
 			meta := filestore.NewMemoryMetadata()
-			opts := filestore.ServiceOptions{Backends: map[string]*filestore.Store{name: st}, Metadata: meta}
+			opts := filestore.ServiceOptions{Backends: []filestore.Backend{{Name: name, Store: st}}, Metadata: meta}
 			parts := [][]byte{bytes.Repeat([]byte("1"), 5<<20), bytes.Repeat([]byte("2"), 5<<20), []byte("tail")}
 			var whole []byte
 			for _, p := range parts {
@@ -288,10 +298,11 @@ func TestResumableUpload(t *testing.T) {
 			if _, err := up.WritePart(ctx, 3, bytes.NewReader(parts[2])); err != nil {
 				t.Fatal(err)
 			}
-			id, rec, err := up.Complete(ctx)
+			rec, err := up.Complete(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
+			id := rec.ID
 			sum := sha256.Sum256(whole)
 			if rec.Size != int64(len(whole)) || !bytes.Equal(rec.SHA256, sum[:]) || rec.Backend != name {
 				t.Fatalf("record %+v", rec)
@@ -314,7 +325,7 @@ func TestResumableUpload(t *testing.T) {
 			if _, err := up.WritePart(ctx, 3, bytes.NewReader(parts[2])); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := up.Complete(ctx); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), "part 2 is missing") {
+			if _, err := up.Complete(ctx); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), "part 2 is missing") {
 				t.Fatalf("Complete with a gap: %v", err)
 			}
 			if err := up.Abort(ctx); err != nil {
@@ -356,7 +367,7 @@ func TestMemoryMetadata(t *testing.T) {
 func TestUploadRefusesTextNoStoreKeeps(t *testing.T) {
 	st := localStore(t)
 	meta := filestore.NewMemoryMetadata()
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": st}, Metadata: meta})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta})
 	for field, o := range map[string]filestore.UploadOptions{
 		"Owner":         {Name: "ok.txt", Owner: "alice\x00admin"},
 		"ContentType":   {Name: "ok.txt", ContentType: "text/plain\x00"},
@@ -364,7 +375,7 @@ func TestUploadRefusesTextNoStoreKeeps(t *testing.T) {
 		`Metadata["k"]`: {Name: "ok.txt", Metadata: map[string]string{"k": "a\x00b"}},
 		"SHA256":        {Name: "ok.txt", SHA256: []byte{1, 2, 3}},
 	} {
-		if _, _, err := svc.Upload(ctx, strings.NewReader("x"), o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
+		if _, err := svc.Upload(ctx, strings.NewReader("x"), o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
 			t.Errorf("Upload with a bad %s: %v; want fs.ErrInvalid naming it", field, err)
 		}
 		if _, err := svc.StartUpload(ctx, o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
@@ -381,10 +392,10 @@ func TestUploadRefusesTextNoStoreKeeps(t *testing.T) {
 // WritePart and Complete return its error as it is, unwrapped (as the
 // package's callers compare it); other errors name the operation.
 func TestContextErrorsAsTheyAre(t *testing.T) {
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": localStore(t)}})
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: localStore(t)}}})
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, _, err := svc.Upload(cancelled, strings.NewReader("x"), filestore.UploadOptions{Name: "x"}); err != context.Canceled {
+	if _, err := svc.Upload(cancelled, strings.NewReader("x"), filestore.UploadOptions{Name: "x"}); err != context.Canceled {
 		t.Errorf("Upload with its ctx cancelled: %v, want context.Canceled as it is", err)
 	}
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "x"})
@@ -397,7 +408,7 @@ func TestContextErrorsAsTheyAre(t *testing.T) {
 	if _, err := up.WritePart(ctx, 1, strings.NewReader("x")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := up.Complete(cancelled); err != context.Canceled {
+	if _, err := up.Complete(cancelled); err != context.Canceled {
 		t.Errorf("Complete with its ctx cancelled: %v, want context.Canceled as it is", err)
 	}
 	if err := up.Abort(ctx); err != nil {
@@ -406,7 +417,7 @@ func TestContextErrorsAsTheyAre(t *testing.T) {
 	if _, err := up.Parts(ctx); !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "filestore: upload ") {
 		t.Errorf("Parts of an aborted upload: %v; want fs.ErrNotExist, saying which operation failed", err)
 	}
-	if _, _, err := up.Complete(ctx); !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "filestore: complete upload ") {
+	if _, err := up.Complete(ctx); !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "filestore: complete upload ") {
 		t.Errorf("Complete of an aborted upload: %v; want fs.ErrNotExist, saying which operation failed", err)
 	}
 }

@@ -1,15 +1,12 @@
 package filestore
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"iter"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,11 +59,11 @@ type Store struct {
 // constructor (localstore.New, s3store.New, ...) rather than Open.
 func NewStore(b driver.Bucket, opts ...Option) (*Store, error) {
 	if b == nil {
-		return nil, fmt.Errorf("%w: NewStore: nil bucket", fs.ErrInvalid)
+		return nil, fmt.Errorf("filestore: NewStore: %w: nil bucket", fs.ErrInvalid)
 	}
 	o, err := newOptions(opts)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("filestore: NewStore: %w", err)
 	}
 	return newStore(b, fmt.Sprintf("%T", b), o), nil
 }
@@ -95,7 +92,15 @@ func (s *Store) wrap(op, name string, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || err == io.EOF {
 		return err
 	}
-	return fmt.Errorf("filestore: %s %q (%s): %w", op, name, s.scheme, err)
+	return &wrapped{what: fmt.Sprintf("filestore: %s %q (%s)", op, name, s.scheme), err: err, name: name, store: true}
+}
+
+// wrap2 is wrap for an operation on two names (from and to).
+func (s *Store) wrap2(op, from, to string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &wrapped{what: fmt.Sprintf("filestore: %s %q to %q (%s)", op, from, to, s.scheme), err: err, store: true}
 }
 
 // Put stores what r yields under name, streaming it through a fixed-size
@@ -114,54 +119,12 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts *PutOpti
 // the commit failed: the Service compares that digest with an object
 // found under the name (IfNotExist's fs.ErrExist after a lost answer).
 func (s *Store) put(ctx context.Context, name string, r io.Reader, opts *PutOptions) (*Info, error) {
-	if err := s.check("put", name); err != nil {
+	w, err := s.newWriter(ctx, "put", name, opts)
+	if err != nil {
 		return nil, err
 	}
-	if opts == nil {
-		opts = &PutOptions{}
-	}
-	if opts.SHA256 != nil && len(opts.SHA256) != sha256.Size {
-		return nil, fmt.Errorf("filestore: put %q: %w: PutOptions.SHA256 has %d bytes, want %d", name, fs.ErrInvalid, len(opts.SHA256), sha256.Size)
-	}
-	if opts.Size < 0 {
-		return nil, fmt.Errorf("filestore: put %q: %w: PutOptions.Size %d", name, fs.ErrInvalid, opts.Size)
-	}
-	meta, err := normalizeMetadata(opts.Metadata)
-	if err != nil {
-		return nil, fmt.Errorf("filestore: put %q: %w", name, err)
-	}
-	size := opts.Size
-	if size == 0 {
-		size = -1
-	}
-	w, err := s.b.NewWriter(ctx, name, &driver.WriterOptions{ContentType: opts.ContentType, Metadata: meta,
-		IfNotExist: opts.IfNotExist, SHA256: opts.SHA256, Size: size})
-	if err != nil {
-		return nil, s.wrap("put", name, err)
-	}
-	h := sha256.New()
-	buf := s.bufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(struct{ io.Writer }{io.MultiWriter(w, h)}, struct{ io.Reader }{r}, *buf)
-	s.bufs.Put(buf)
-	sum := h.Sum(nil)
-	switch {
-	case err == nil && ctx.Err() != nil:
-		err = ctx.Err()
-	case err == nil && opts.Size > 0 && n != opts.Size:
-		err = fmt.Errorf("%w: got %d bytes, announced %d", ErrSizeMismatch, n, opts.Size)
-	case err == nil && opts.SHA256 != nil && !bytes.Equal(sum, opts.SHA256):
-		err = fmt.Errorf("%w: got %x, want %x", ErrDigestMismatch, sum, opts.SHA256)
-	}
-	if err != nil {
-		_ = w.Abort()
-		return nil, s.wrap("put", name, err)
-	}
-	info := &Info{Name: name, Size: n, ModTime: time.Now(), SHA256: sum, ContentType: opts.ContentType, Metadata: maps.Clone(meta)}
-	if err := w.Commit(sum); err != nil {
-		_ = w.Abort()
-		return info, s.wrap("put", name, err)
-	}
-	return info, nil
+	_, _ = w.ReadFrom(r) // an error fails w: close discards and returns it
+	return w.close()
 }
 
 // Stat returns name's Info.
@@ -244,12 +207,12 @@ func (s *Store) Rename(ctx context.Context, from, to string) error {
 		return err
 	}
 	if rn, ok := s.b.(driver.Renamer); ok {
-		return s.wrap("rename", from, rn.Rename(ctx, from, to))
+		return s.wrap2("rename", from, to, rn.Rename(ctx, from, to))
 	}
 	if err := s.b.Copy(ctx, to, from); err != nil {
-		return s.wrap("rename", from, err)
+		return s.wrap2("rename", from, to, err)
 	}
-	return s.wrap("rename", from, s.b.Delete(ctx, from))
+	return s.wrap2("rename", from, to, s.b.Delete(ctx, from))
 }
 
 // Copy copies from to to, attributes included, replacing to.
@@ -261,7 +224,7 @@ func (s *Store) Copy(ctx context.Context, from, to string) error {
 		_, err := s.Stat(ctx, from)
 		return err
 	}
-	return s.wrap("copy", from, s.b.Copy(ctx, to, from))
+	return s.wrap2("copy", from, to, s.b.Copy(ctx, to, from))
 }
 
 // As sets target to the backend's native client if target points to its

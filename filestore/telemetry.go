@@ -106,16 +106,16 @@ type telemetry struct {
 	cleaned [numCleanKinds]counter
 }
 
-func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, backends map[string]*backend) *telemetry {
+func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, backends []*backend) *telemetry {
 	t := &telemetry{tracer: tp.Tracer(instrumentationName), backends: map[string]*backendTel{}}
 	meter := mp.Meter(instrumentationName)
 	// Instrument creation fails only for invalid names, and ours are
 	// fixed; the API returns usable no-op instruments in any case.
 	t.duration, _ = meter.Float64Histogram("filestore.operation.duration", metric.WithUnit("s"),
 		metric.WithDescription("How long Service operations took, by backend, operation and outcome."))
-	for name, b := range backends {
+	for _, b := range backends {
 		bt := &backendTel{br: b.br}
-		backendAttr := attribute.String("filestore.backend", name)
+		backendAttr := attribute.String("filestore.backend", b.name)
 		for o := range numOps {
 			for oc := range numOutcomes {
 				set := attribute.NewSet(backendAttr, attribute.String("filestore.operation", opNames[o]), attribute.String("outcome", outcomeNames[oc]))
@@ -126,7 +126,7 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, backends map
 		bt.uploaded.opt = metric.WithAttributeSet(attribute.NewSet(backendAttr, attribute.String("direction", "upload")))
 		bt.downloaded.opt = metric.WithAttributeSet(attribute.NewSet(backendAttr, attribute.String("direction", "download")))
 		bt.breakerOpt = metric.WithAttributeSet(attribute.NewSet(backendAttr))
-		t.backends[name] = bt
+		t.backends[b.name] = bt
 		b.tel = bt
 	}
 	for k := range numCleanKinds {

@@ -36,8 +36,8 @@ func TestTelemetry(t *testing.T) {
 	flaky, a := newLossy(t)
 	_, b := newLossy(t)
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"a": a, "b": b}, Metadata: meta,
-		Policy:     func(filestore.UploadOptions) []string { return []string{"a", "b"} },
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "a", Store: a}, {Name: "b", Store: b}}, Metadata: meta,
+		Policy:     filestore.Policy{Otherwise: []string{"a", "b"}},
 		Retry:      filestore.RetryPolicy{MaxAttempts: 1},
 		Breaker:    filestore.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour},
 		StaleAfter: time.Hour, RemoveOrphans: true, MeterProvider: mp, TracerProvider: tp})
@@ -50,10 +50,11 @@ func TestTelemetry(t *testing.T) {
 		}
 		return nil
 	})
-	id, _, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
+	rec, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	r, _, err := svc.Download(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func TestTelemetry(t *testing.T) {
 	r.Close()
 	flaky.failWrites.Store(true) // a fails, opens its breaker; uploads go to b
 	for range 2 {
-		if _, rec, err := svc.Upload(ctx, strings.NewReader("0123456789"), filestore.UploadOptions{Name: "y"}); err != nil || rec.Backend != "b" {
+		if rec, err := svc.Upload(ctx, strings.NewReader("0123456789"), filestore.UploadOptions{Name: "y"}); err != nil || rec.Backend != "b" {
 			t.Fatalf("upload with a failing: %+v %v", rec, err)
 		}
 	}
@@ -169,12 +170,13 @@ func TestDownloadLatencyInItsSpan(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	defer mp.Shutdown(ctx)
 	defer tp.Shutdown(ctx)
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": localStore(t)},
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: localStore(t)}},
 		MeterProvider: mp, TracerProvider: tp})
-	id, _, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
+	rec, err := svc.Upload(ctx, strings.NewReader("hello"), filestore.UploadOptions{Name: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	r, _, err := svc.Download(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +228,7 @@ func (bareTracer) Start(ctx context.Context, _ string, _ ...trace.SpanStartOptio
 
 // TestSpanNamesMadeOnce: starting an operation's span builds no string.
 func TestSpanNamesMadeOnce(t *testing.T) {
-	svc := newService(t, filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": localStore(t)},
+	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: localStore(t)}},
 		TracerProvider: bareTracerProvider{}})
 	if n := filestore.SpanAllocs(svc); n != 0 {
 		t.Fatalf("starting a span allocates %v times, want 0", n)

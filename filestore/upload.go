@@ -68,7 +68,7 @@ func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (_ *Upl
 		if err == nil {
 			return &Upload{svc: svc, rec: rec, b: b}, nil
 		}
-		errs = append(errs, fmt.Errorf("backend %q: %w", b.name, err))
+		errs = append(errs, wrapf(cause(err), "backend %q", b.name))
 		if errors.Is(err, errMetadata) || !failover(err) {
 			break
 		}
@@ -119,17 +119,21 @@ func (svc *Service) ResumeUpload(ctx context.Context, id string) (*Upload, error
 	rec, err := svc.meta.GetUpload(ctx, id)
 	if errors.Is(err, fs.ErrNotExist) {
 		if f, ferr := svc.meta.GetFile(ctx, id); ferr == nil && f.State == FileReady {
-			if b, ok := svc.backends[f.Backend]; ok {
-				return &Upload{svc: svc, rec: &UploadRecord{ID: id, Backend: f.Backend, Path: f.Path, Created: f.Created}, b: b, done: f}, nil
+			b, err := svc.backendNamed(f.Backend)
+			if err != nil {
+				return nil, fmt.Errorf("filestore: resume upload %q: %w", id, err)
 			}
+			return &Upload{svc: svc, rec: &UploadRecord{ID: id, Backend: f.Backend, Path: f.Path, Created: f.Created}, b: b, done: f}, nil
 		}
+		// The metadata store's message would name the ID again.
+		return nil, fmt.Errorf("filestore: resume upload %q: %w (no upload has that ID: never started, aborted, or completed and its file deleted since)", id, fs.ErrNotExist)
 	}
 	if err != nil {
 		return nil, opError(ctx, err, "filestore: resume upload %q", id)
 	}
-	b, ok := svc.backends[rec.Backend]
-	if !ok {
-		return nil, fmt.Errorf("filestore: upload %q is on backend %q, which is not configured", id, rec.Backend)
+	b, err := svc.backendNamed(rec.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("filestore: resume upload %q: %w", id, err)
 	}
 	return &Upload{svc: svc, rec: rec, b: b}, nil
 }
@@ -185,7 +189,7 @@ func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (_ PartRecor
 		}
 	}
 	if err != nil {
-		return PartRecord{}, opError(ctx, err, "filestore: upload %q part %d", u.rec.ID, n)
+		return PartRecord{}, opError(ctx, cause(err), "filestore: upload %q part %d", u.rec.ID, n)
 	}
 	p.Stored = u.svc.now().UTC()
 	if err := u.svc.meta.PutPart(ctx, u.rec.ID, p); err != nil {
@@ -269,7 +273,7 @@ func (u *Upload) writeNativePart(ctx context.Context, mp driver.Multiparter, n i
 }
 
 // Complete assembles the parts (1..N, none missing) into the file and
-// returns its ID and record; the upload is then gone. It is idempotent:
+// returns its record (its ID is the upload's); the upload is then gone. It is idempotent:
 // called again — a retry after a lost answer, from ResumeUpload in another
 // process, or concurrently — it returns the same record while the file
 // exists (observers hear of it once). The file's record is created
@@ -279,9 +283,9 @@ func (u *Upload) writeNativePart(ctx context.Context, mp driver.Multiparter, n i
 // failed before that step leaves everything the next one needs; once it
 // is taken, no Complete can make the file again: after the file is
 // deleted, or the upload aborted, Complete fails with fs.ErrNotExist.
-func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err error) {
+func (u *Upload) Complete(ctx context.Context) (_ *FileRecord, err error) {
 	if err := u.svc.check(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	ctx, end := u.observe(ctx, opComplete)
 	defer func() {
@@ -301,13 +305,13 @@ func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err err
 		if rec, rerr := u.readyFile(ctx); rec != nil || rerr != nil {
 			return u.completed(ctx, rec, rerr)
 		}
-		return "", nil, u.gone()
+		return nil, u.gone()
 	}
 	if err != nil {
-		return "", nil, opError(ctx, err, "filestore: complete upload %q: metadata", u.rec.ID)
+		return nil, opError(ctx, err, "filestore: complete upload %q: metadata", u.rec.ID)
 	}
 	if err := u.checkParts(parts); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	rec, err := u.pendingFile(ctx)
 	if err != nil || rec.State == FileReady {
@@ -325,7 +329,7 @@ func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err err
 			u.svc.emit(ctx, EventUploaded, &ready)
 			return u.completed(ctx, &ready, nil)
 		}
-		err = fmt.Errorf("metadata: %w", err)
+		err = wrapf(err, "metadata")
 	}
 	// Another Complete may have finished first (and removed the parts
 	// this one was reading), or the metadata store's answer was lost
@@ -333,7 +337,7 @@ func (u *Upload) Complete(ctx context.Context) (_ string, _ *FileRecord, err err
 	if ready, _ := u.readyFile(ctx); ready != nil {
 		return u.completed(ctx, ready, nil)
 	}
-	return "", nil, u.failed(ctx, err)
+	return nil, u.failed(ctx, err)
 }
 
 // checkParts checks that parts are 1..N, none missing, and hold the
@@ -376,7 +380,7 @@ func (u *Upload) failed(ctx context.Context, err error) error {
 		}
 		return u.gone()
 	}
-	return opError(ctx, err, "filestore: complete upload %q", u.rec.ID)
+	return opError(ctx, cause(err), "filestore: complete upload %q", u.rec.ID)
 }
 
 // readyFile returns the upload's file if it is ready, nil if it is not
@@ -422,9 +426,9 @@ func (u *Upload) pendingFile(ctx context.Context) (*FileRecord, error) {
 // left of the upload goes — its part objects, and its record if a file
 // made before CompleteUpload existed still has one — as Abort removes
 // them, which a ready file survives; a failure there is left to Cleanup.
-func (u *Upload) completed(ctx context.Context, rec *FileRecord, err error) (string, *FileRecord, error) {
+func (u *Upload) completed(ctx context.Context, rec *FileRecord, err error) (*FileRecord, error) {
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if u.done == nil {
 		if err := u.svc.abort(ctx, u.rec); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -434,7 +438,7 @@ func (u *Upload) completed(ctx context.Context, rec *FileRecord, err error) (str
 	}
 	u.done = rec
 	c := *rec
-	return c.ID, &c, nil
+	return &c, nil
 }
 
 // compose streams the part objects, in order, into the final object (the
@@ -511,7 +515,7 @@ func (u *Upload) completeNative(ctx context.Context, mp driver.Multiparter, part
 	h := sha256.New()
 	n, err := io.Copy(h, r)
 	if err != nil {
-		return fmt.Errorf("reading the assembled object back for its SHA-256: %w", err)
+		return wrapf(cause(err), "reading the assembled object back for its SHA-256")
 	}
 	rec.Size, rec.SHA256 = n, h.Sum(nil)
 	if want := u.rec.Options.SHA256; want != nil && string(want) != string(rec.SHA256) {
@@ -543,9 +547,9 @@ func (u *Upload) Abort(ctx context.Context) (err error) {
 // before a Complete's object landed. An upload already gone is
 // fs.ErrNotExist.
 func (svc *Service) abort(ctx context.Context, rec *UploadRecord) error {
-	b, ok := svc.backends[rec.Backend]
-	if !ok {
-		return fmt.Errorf("upload %q is on backend %q, which is not configured", rec.ID, rec.Backend)
+	b, err := svc.backendNamed(rec.Backend)
+	if err != nil {
+		return err
 	}
 	if mp, ok := b.s.b.(driver.Multiparter); ok && rec.Native != "" {
 		err := b.call(ctx, func(ctx context.Context) error { return mp.AbortMultipart(ctx, rec.Path, rec.Native) })

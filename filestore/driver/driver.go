@@ -8,7 +8,10 @@
 // Names reaching a backend are valid: slash-separated, relative, no "."
 // or ".." elements, no NUL. A backend maps its errors onto fs.ErrNotExist,
 // fs.ErrExist and fs.ErrInvalid (wrapped, so errors.Is matches) and never
-// retries on its own.
+// retries on its own. The portable layer puts the package, the operation,
+// the name and the scheme before a backend's error, and drops what would
+// repeat them (a leading "filestore: " of the sentinels above, a leading
+// quoted name of the object the operation is on).
 package driver
 
 import (
@@ -63,7 +66,14 @@ type WriterOptions struct {
 }
 
 // Writer receives an object's content. Nothing is visible under the name
-// until Commit returns nil; after Abort, or a failed Commit, nothing is.
+// until Commit returns nil; after Abort, or a failed Commit, nothing is,
+// and nothing of the write is left in the backend (a temporary file, a
+// multipart upload). filestore.Store's Put and NewWriter are built on
+// it: it is how a backend writes atomically, so every backend has one.
+// The portable layer hands Write its buffer, which the backend must not
+// keep once Write returns, and ends every write with Commit or Abort,
+// whatever the caller's ctx did: a backend that stops when the ctx of
+// NewWriter ends must still leave nothing behind.
 type Writer interface {
 	io.Writer
 	// Commit makes the object visible under its name, atomically, with

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -82,6 +83,16 @@ func TestURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+	for _, made := range []string{filepath.Join(dir, "new"), filepath.Join(dir, "new", "sub")} {
+		// 0750 less the umask: nothing for others, whatever the umask.
+		info, err := os.Stat(made)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runtime.GOOS != "windows" && info.Mode().Perm()&0o007 != 0 {
+			t.Errorf("%s made by mkdir=true: mode %v, want 0750 (less the umask)", made, info.Mode())
+		}
+	}
 	if _, err := localstore.New(filepath.Join(dir, "new", "sub", ".filestore"), nil); err != nil {
 		t.Fatal(err) // a directory named .filestore is fine as a root
 	}

@@ -3,7 +3,7 @@
 // # URLs
 //
 //	file:///srv/files                 the directory must exist
-//	file:///srv/files?mkdir=true      create it (and its parents) if missing
+//	file:///srv/files?mkdir=true      create it (and its parents) if missing, mode 0750
 //	file:///srv/files?fsync=false     skip fsync (faster; a crash may lose recent Puts)
 //	file:///srv/files?xattrs=false    keep attributes in files, not extended attributes
 //
@@ -205,12 +205,13 @@ func (localDriver) Open(_ context.Context, u *url.URL) (driver.Bucket, error) {
 			return nil, fmt.Errorf("%w: parameter %s=%q: %v", driver.ErrBadURL, k, v, err)
 		}
 	}
-	return New(u.Path, o)
+	return newBucket(u.Path, o, "add ?mkdir=true to the URL")
 }
 
 // Options configure New; nil means all defaults.
 type Options struct {
-	// Mkdir creates the directory if it is missing, instead of failing.
+	// Mkdir creates the directory (and its parents) if it is missing,
+	// with mode 0750 (less the umask), instead of failing.
 	Mkdir bool
 	// NoSync skips fsync of files and directories on Put, Copy and
 	// Rename.
@@ -250,6 +251,11 @@ var (
 
 // New returns a backend on the directory dir; filestore.NewStore wraps it.
 func New(dir string, opts *Options) (driver.Bucket, error) {
+	return newBucket(dir, opts, "set Options.Mkdir")
+}
+
+// newBucket is New; mkdirHint says how to have a missing directory made.
+func newBucket(dir string, opts *Options, mkdirHint string) (driver.Bucket, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -258,16 +264,18 @@ func New(dir string, opts *Options) (driver.Bucket, error) {
 		return nil, err
 	}
 	if opts.Mkdir {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("making directory %s: %w", dir, err)
 		}
 	}
 	st, err := os.Stat(dir)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("directory %s: %w: create it, or %s", dir, fs.ErrNotExist, mkdirHint)
+	case err != nil:
 		return nil, fmt.Errorf("directory %s: %w", dir, err)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("%s: %w: not a directory", dir, fs.ErrInvalid)
+	case !st.IsDir():
+		return nil, fmt.Errorf("directory %s: %w: it is not a directory", dir, fs.ErrInvalid)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {

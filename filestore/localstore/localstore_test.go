@@ -3,6 +3,9 @@ package localstore_test
 import (
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -26,11 +29,28 @@ func open(t *testing.T, dir string, query string, opts ...filestore.Option) *fil
 }
 
 func TestConformance(t *testing.T) {
+	var dirs sync.Map // *filestore.Store -> its directory
 	for _, q := range []string{"", "fsync=false", "xattrs=false"} {
 		t.Run("query="+q, func(t *testing.T) {
 			storetest.RunConformanceTests(t, storetest.Harness{
 				NewStore: func(t *testing.T, opts ...filestore.Option) *filestore.Store {
-					return open(t, t.TempDir(), q, opts...)
+					dir := t.TempDir()
+					s := open(t, dir, q, opts...)
+					dirs.Store(s, dir)
+					return s
+				},
+				// What Writers and Puts under way hold: temporary files.
+				Unfinished: func(t *testing.T, s *filestore.Store) []string {
+					dir, _ := dirs.Load(s)
+					entries, err := os.ReadDir(filepath.Join(dir.(string), ".filestore", "tmp"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var names []string
+					for _, e := range entries {
+						names = append(names, e.Name())
+					}
+					return names
 				},
 				NewStoreOnDisk: func(t *testing.T) (*filestore.Store, string) {
 					dir := t.TempDir()

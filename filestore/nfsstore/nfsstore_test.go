@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -26,6 +27,7 @@ func TestConformance(t *testing.T) {
 		return
 	}
 	srv := testserver.StartNFS(t)
+	var dirs sync.Map // *filestore.Store -> its directory in the export
 	newStore := func(t *testing.T, opts ...filestore.Option) (*filestore.Store, string) {
 		dir := filepath.Join(srv.Export, fmt.Sprint("t", n.Add(1)))
 		if err := os.Mkdir(dir, 0o777); err != nil {
@@ -36,6 +38,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
+		dirs.Store(s, dir)
 		return s, dir
 	}
 	storetest.RunConformanceTests(t, storetest.Harness{
@@ -46,6 +49,20 @@ func TestConformance(t *testing.T) {
 		// The links are made on the server's side, in the export's
 		// directory, beside the store's own (t<n>.beside) and out of it.
 		NewStoreOnDisk: func(t *testing.T) (*filestore.Store, string) { return newStore(t) },
-		LargeSize:      4 << 20,
+		// What Writers and Puts under way hold: temporary files, read on
+		// the server's disk.
+		Unfinished: func(t *testing.T, s *filestore.Store) []string {
+			dir, _ := dirs.Load(s)
+			entries, err := os.ReadDir(filepath.Join(dir.(string), ".filestore", "tmp"))
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			return names
+		},
+		LargeSize: 4 << 20,
 	})
 }

@@ -28,17 +28,19 @@ func TestServiceOnNFS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer local.Close()
-	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"nfs": nfs, "local": local}})
+	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "nfs", Store: nfs}, {Name: "local", Store: local}},
+		Policy: filestore.TieredPolicy(filestore.Tiers{Fast: "nfs", Last: []string{"local"}})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
 
 	data := bytes.Repeat([]byte("thumbnail "), 1000)
-	id, rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "thumb.png", Priority: filestore.PriorityLatency})
+	rec, err := svc.Upload(ctx, bytes.NewReader(data), filestore.UploadOptions{Name: "thumb.png", Priority: filestore.PriorityLatency})
 	if err != nil || rec.Backend != "nfs" {
 		t.Fatalf("latency-first upload: %+v %v", rec, err)
 	}
+	id := rec.ID
 	if onDisk, err := os.ReadFile(filepath.Join(srv.Export, filepath.FromSlash(rec.Path))); err != nil || !bytes.Equal(onDisk, data) {
 		t.Fatalf("on the server's disk: %d bytes, %v", len(onDisk), err)
 	}
@@ -64,7 +66,7 @@ func TestServiceOnNFS(t *testing.T) {
 		}
 		whole = append(whole, p...)
 	}
-	_, rec, err = up.Complete(ctx)
+	rec, err = up.Complete(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,7 +181,7 @@ func (s *Store) UpdateFile(ctx context.Context, f *filestore.FileRecord, from fi
 		return fmt.Errorf("pgmeta: update file: %w", err)
 	}
 	if !from.CanBecome(f.State) {
-		return fmt.Errorf("pgmeta: update file %q: %w: a record never moves from %s to %s", f.ID, filestore.ErrConflict, from, f.State)
+		return fmt.Errorf("%w: pgmeta: update file %q: a record never moves from %s to %s", filestore.ErrConflict, f.ID, from, f.State)
 	}
 	tag, err := s.pool.Exec(ctx, fmt.Sprintf(`UPDATE %s SET name = $2, size = $3, sha256 = $4, content_type = $5, backend = $6, path = $7,
   owner = $8, created = $9, state = $10 WHERE id = $1 AND state = $11`, s.files),
@@ -207,9 +207,9 @@ func (s *Store) whyNot(ctx context.Context, q interface {
 	case errors.Is(err, pgx.ErrNoRows):
 		return notFound("file", id)
 	case err != nil:
-		return fmt.Errorf("pgmeta: %s file %q: %w (and reading its state: %v)", op, id, filestore.ErrConflict, err)
+		return fmt.Errorf("%w: pgmeta: %s file %q (and reading its state: %v)", filestore.ErrConflict, op, id, err)
 	}
-	return fmt.Errorf("pgmeta: %s file %q: %w: it is %s, not %s", op, id, filestore.ErrConflict, state, from)
+	return fmt.Errorf("%w: pgmeta: %s file %q: it is %s, not %s", filestore.ErrConflict, op, id, state, from)
 }
 
 // CompleteUpload implements filestore.MetadataStore: one transaction
@@ -220,7 +220,7 @@ func (s *Store) CompleteUpload(ctx context.Context, f *filestore.FileRecord) err
 		return fmt.Errorf("pgmeta: complete upload: %w", err)
 	}
 	if f.State != filestore.FileReady {
-		return fmt.Errorf("pgmeta: complete upload %q: %w: completing an upload makes its file ready, not %s", f.ID, filestore.ErrConflict, f.State)
+		return fmt.Errorf("%w: pgmeta: complete upload %q: completing an upload makes its file ready, not %s", filestore.ErrConflict, f.ID, f.State)
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// The DELETE locks the upload's row: a concurrent CompleteUpload
@@ -241,7 +241,7 @@ func (s *Store) CompleteUpload(ctx context.Context, f *filestore.FileRecord) err
 		if tag.RowsAffected() == 0 {
 			err := s.whyNot(ctx, tx, "complete upload of", f.ID, filestore.FilePending)
 			if errors.Is(err, fs.ErrNotExist) {
-				err = fmt.Errorf("pgmeta: complete upload %q: %w: its file has no record", f.ID, filestore.ErrConflict)
+				err = fmt.Errorf("%w: pgmeta: complete upload %q: its file has no record", filestore.ErrConflict, f.ID)
 			}
 			return err
 		}

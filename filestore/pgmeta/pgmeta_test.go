@@ -63,7 +63,7 @@ func TestServiceRestartOnPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": local}, Metadata: meta})
+		svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: local}}, Metadata: meta})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,10 +90,11 @@ func TestServiceRestartOnPostgres(t *testing.T) {
 	if _, err := up.WritePart(ctx, 2, strings.NewReader("second half")); err != nil {
 		t.Fatal(err)
 	}
-	id, _, err := up.Complete(ctx)
+	rec, err := up.Complete(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := rec.ID
 	stop()
 
 	svc, stop = service()
@@ -275,7 +276,7 @@ func TestServiceRefusesTextPostgresCannotKeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer local.Close()
-	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: map[string]*filestore.Store{"local": local}, Metadata: m})
+	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: local}}, Metadata: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestServiceRefusesTextPostgresCannotKeep(t *testing.T) {
 		"ContentType": {Name: "ok.txt", ContentType: "text/plain\x00"},
 		"Name":        {Name: "caf\xe9.txt"}, // Latin-1, not UTF-8
 	} {
-		if _, _, err := svc.Upload(ctx, strings.NewReader("x"), o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
+		if _, err := svc.Upload(ctx, strings.NewReader("x"), o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {
 			t.Errorf("Upload with a bad %s: %v; want fs.ErrInvalid naming it", field, err)
 		}
 		if _, err := svc.StartUpload(ctx, o); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), field) {

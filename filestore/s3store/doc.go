@@ -28,7 +28,12 @@
 // multipart_threshold (5 MiB) is one PutObject, larger ones a multipart
 // upload that is completed only once everything is sent and aborted on
 // failure or cancellation (with a fresh 30 s context, so that parts are
-// not left behind when the caller's ctx is what ended it). IfNotExist is
+// not left behind when the caller's ctx is what ended it). The caller's
+// ctx ending does not cut the upload's requests off — one cut off may
+// still take effect on the server, and a multipart upload created that
+// way would be known to nobody — but its body: the upload is then
+// aborted, and requests still under way 5 s later (a server that does
+// not answer) are cancelled. IfNotExist is
 // S3's conditional write (If-None-Match: *). A Put holds at most about
 // multipart_threshold + (concurrency+1) × part_size in memory (measured:
 // +45 MiB RSS for a 1 GiB Put with the defaults, most of it the transfer

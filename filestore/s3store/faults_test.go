@@ -109,3 +109,40 @@ func (s *signallingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TestWriterCancelledAsUploadCreated: the Writer's ctx ends just as the
+// gateway creates its multipart upload, before the answer arrives. The
+// upload must still be aborted: were the request cancelled with the ctx,
+// its answer (the upload's ID) would be lost and the upload left on the
+// server for good.
+func TestWriterCancelledAsUploadCreated(t *testing.T) {
+	gw := gateway(t)
+	tr := &transport{}
+	s := storeThrough(t, gw, tr, "cancelled/")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hook := func() { cancel() }
+	tr.afterCreate.Store(&hook)
+	w, err := s.NewWriter(ctx, "big", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(w, testserver.Zeros(12<<20)) // past the multipart threshold; fails once the ctx ends
+	if err := w.Close(); err != context.Canceled {
+		t.Fatalf("Close: %v, want context.Canceled", err)
+	}
+	if _, err := s.Stat(context.Background(), "big"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after the cancelled Writer: %v, want ErrNotExist", err)
+	}
+	var client *s3.Client
+	if !s.As(&client) {
+		t.Fatal("As(*s3.Client) failed")
+	}
+	ups, err := client.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String("cancelled/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups.Uploads) != 0 {
+		t.Fatalf("%d multipart uploads left behind: %+v", len(ups.Uploads), ups.Uploads[0])
+	}
+}

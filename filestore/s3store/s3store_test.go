@@ -3,9 +3,12 @@ package s3store_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/filestore"
@@ -33,16 +36,36 @@ var tests atomic.Int32
 
 func TestConformance(t *testing.T) {
 	gw := gateway(t)
+	var prefixes sync.Map // *filestore.Store -> its prefix
 	storetest.RunConformanceTests(t, storetest.Harness{
 		NewStore: func(t *testing.T, opts ...filestore.Option) *filestore.Store {
 			// Each test its own prefix of one bucket: the prefix option is
 			// exercised by every test.
-			s, err := filestore.Open(context.Background(), gw.URL(bucket, fmt.Sprintf("t%d/", tests.Add(1))), opts...)
+			prefix := fmt.Sprintf("t%d/", tests.Add(1))
+			s, err := filestore.Open(context.Background(), gw.URL(bucket, prefix), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
+			prefixes.Store(s, prefix)
 			return s
+		},
+		// What Writers and Puts under way hold: multipart uploads.
+		Unfinished: func(t *testing.T, s *filestore.Store) []string {
+			prefix, _ := prefixes.Load(s)
+			var c *s3.Client
+			if !s.As(&c) {
+				t.Fatal("As(*s3.Client) failed")
+			}
+			out, err := c.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix.(string))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, u := range out.Uploads {
+				keys = append(keys, aws.ToString(u.Key))
+			}
+			return keys
 		},
 		FileAndDirSameName: false, // versitygw's posix backend: as on local disk
 		ListWithoutDigests: true,

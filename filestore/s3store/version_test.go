@@ -27,7 +27,12 @@ import (
 // and s3:PutObjectTagging would. While size is above 0 it answers a GET
 // whose range starts at or past size 416 InvalidRange, as a server would
 // that looks at the range before If-Match, and counts those answers.
+//
+// afterCreate, if set, runs once a CreateMultipartUpload has taken effect
+// on the gateway, before its answer is handed on; if the request's ctx
+// has ended by then, the answer is lost as a cut connection loses it.
 type transport struct {
+	afterCreate atomic.Pointer[func()]
 	denyTagging atomic.Bool
 	size        atomic.Int64
 	refused     atomic.Int32
@@ -70,7 +75,15 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		tr.refused.Add(1)
 		return errorResponse(req, http.StatusRequestedRangeNotSatisfiable, "InvalidRange"), nil
 	}
-	return http.DefaultTransport.RoundTrip(req)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if f := tr.afterCreate.Load(); f != nil && err == nil && req.Method == http.MethodPost && req.URL.Query().Has("uploads") {
+		(*f)()
+		if cerr := req.Context().Err(); cerr != nil {
+			resp.Body.Close()
+			return nil, cerr
+		}
+	}
+	return resp, err
 }
 
 // since returns the requests made from index i on.

@@ -36,6 +36,14 @@ func pathEscape(key string) string { return strings.ReplaceAll(url.PathEscape(ke
 // the digest, unknown when the upload began unless the caller gave it
 // (then it rides as metadata), is then recorded as an object tag bound to
 // the upload's ETag — no copy of the data.
+//
+// The streamed upload's requests do not end with the caller's ctx: one
+// cut off in flight may still take effect on the server, and a
+// CreateMultipartUpload that did would leave an upload whose ID the
+// transfer manager never learnt, so that nothing could abort it. The
+// ctx ending cuts the upload's body instead: the transfer manager then
+// aborts the upload it knows. Only requests still under way abortGrace
+// later are cancelled (a server that does not answer).
 type writer struct {
 	ctx  context.Context
 	b    *bucket
@@ -43,15 +51,36 @@ type writer struct {
 	opts *driver.WriterOptions
 	buf  *bytes.Buffer // from b.bufs until streaming starts or the Put ends
 
-	pw     *io.PipeWriter // streaming: the upload's body
-	done   chan uploadResult
-	result *uploadResult // once received from done
+	pw       *io.PipeWriter // streaming: the upload's body
+	done     chan uploadResult
+	cancelUp context.CancelFunc // cancels the upload's requests
+	unwatch  func() bool        // stops cutting the body when the ctx ends
+	result   *uploadResult      // once received from done
 }
+
+// abortGrace is how long a streamed upload whose caller's ctx ended may
+// take to end its requests under way (and abort) before they are
+// cancelled.
+const abortGrace = 5 * time.Second
 
 // wait returns the streamed upload's outcome, once it has ended.
 func (w *writer) wait() uploadResult {
 	if w.result == nil {
-		r := <-w.done
+		var r uploadResult
+		select {
+		case r = <-w.done:
+		case <-w.ctx.Done(): // the body is cut: the upload ends soon
+			t := time.NewTimer(abortGrace)
+			select {
+			case r = <-w.done:
+			case <-t.C:
+				w.cancelUp()
+				r = <-w.done
+			}
+			t.Stop()
+		}
+		w.unwatch()
+		w.cancelUp()
 		w.result = &r
 	}
 	return *w.result
@@ -126,8 +155,11 @@ func (w *writer) startUpload() {
 	if w.opts.Size > 0 {
 		in.ContentLength = aws.Int64(w.opts.Size)
 	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(w.ctx))
+	w.cancelUp = cancel
+	w.unwatch = context.AfterFunc(w.ctx, func() { pw.CloseWithError(w.ctx.Err()) })
 	go func() {
-		out, err := w.b.tm.UploadObject(w.ctx, in)
+		out, err := w.b.tm.UploadObject(ctx, in)
 		if err != nil {
 			w.b.cleanUp(*in.Key, err)
 		}

@@ -41,6 +41,11 @@ type Harness struct {
 	// holds its objects. The suite then plants symbolic links there and
 	// checks that none leads a call out of the store. Nil skips the test.
 	NewStoreOnDisk func(t *testing.T) (*filestore.Store, string)
+	// Unfinished, when set, returns what the backend holds for a store
+	// NewStore made of writes not finished (temporary files, multipart
+	// uploads): the Writer tests check that a Writer closed, committed
+	// or discarded, leaves none.
+	Unfinished func(t *testing.T, s *filestore.Store) []string
 }
 
 // RunConformanceTests runs every test of the suite as a subtest.
@@ -72,6 +77,9 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"LargeObject", testLarge},
 		{"ConcurrentReplace", testConcurrentReplace},
 		{"RereadsPinned", testRereadPinned},
+		{"Writer", testWriter},
+		{"WriterLarge", testWriterLarge},
+		{"WriterDiscards", testWriterDiscards},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
@@ -165,12 +173,14 @@ func testOverwrite(t *testing.T, h Harness) {
 	}
 }
 
-// failingReader yields n bytes, then fails.
+// failingReader yields n bytes, then fails with errSourceBroke.
 type failingReader struct{ n int }
+
+var errSourceBroke = errors.New("source broke")
 
 func (f *failingReader) Read(p []byte) (int, error) {
 	if f.n == 0 {
-		return 0, errors.New("source broke")
+		return 0, errSourceBroke
 	}
 	k := min(len(p), f.n)
 	for i := range p[:k] {
@@ -624,6 +634,9 @@ func testClosed(t *testing.T, h Harness) {
 	}
 	if _, err := s.Put(ctx, "y", bytes.NewReader(nil), nil); !errors.Is(err, filestore.ErrClosed) {
 		t.Fatalf("Put after Close: %v", err)
+	}
+	if _, err := s.NewWriter(ctx, "y", nil); !errors.Is(err, filestore.ErrClosed) {
+		t.Fatalf("NewWriter after Close: %v", err)
 	}
 	for _, err := range s.List(ctx, "") {
 		if !errors.Is(err, filestore.ErrClosed) {
