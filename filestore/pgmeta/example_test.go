@@ -3,6 +3,7 @@ package pgmeta_test
 import (
 	"context"
 	"log"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -34,12 +35,16 @@ func Example() {
 	}
 	defer local.Close()
 	svc, err := filestore.NewService(filestore.ServiceOptions{
-		Backends: map[string]*filestore.Store{"local": local},
+		Backends: []filestore.Backend{{Name: "local", Store: local}},
 		Metadata: meta,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer svc.Close()
-	// svc.Upload, svc.Download, svc.StartUpload...: see filestore.Service.
+	rec, err := svc.Upload(ctx, strings.NewReader("total: 42 EUR"), filestore.UploadOptions{Name: "invoice-42.txt"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("stored %s on %s", rec.ID, rec.Backend) // the record is in media_files
 }
