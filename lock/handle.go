@@ -170,6 +170,14 @@ func (lk *Lock) Release(ctx context.Context) error {
 	return nil
 }
 
+// released reports whether Release has given the lock up, as opposed to
+// the lock having been lost (or not released yet).
+func (lk *Lock) released() bool {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	return lk.done && errors.Is(context.Cause(lk.ctx), errReleased)
+}
+
 // failed is the error of an operation no instance answered: ctx's own
 // error as it is when ctx ended, otherwise the instances' errors, the
 // first one wrapped.

@@ -187,9 +187,11 @@ func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(
 	// server does) still stops the watchdog and releases the lock.
 	defer func() {
 		stop()
+		// Asked before Do's own Release, which would make it true: only a
+		// Release by fn makes Do's finding the lock not held no loss.
+		releasedByFn := lk.released()
 		rerr := lk.Release(context.WithoutCancel(ctx))
-		releasedByFn := errors.Is(rerr, ErrNotHeld) && errors.Is(context.Cause(lk.Context()), errReleased)
-		if rerr != nil && err == nil && !releasedByFn {
+		if rerr != nil && err == nil && !(releasedByFn && errors.Is(rerr, ErrNotHeld)) {
 			err = rerr
 		}
 	}()
