@@ -159,5 +159,6 @@
 // not above twice the drift, nil or no clients, a bad or misplaced
 // Option, a nil fn for Do, a Locker not made by New or NewRedlock). Do
 // returns fn's error as it is. Redis failures on a single instance come
-// back wrapped as they are; context errors unwrapped.
+// back wrapped as they are; context errors unwrapped (also from a Redlock
+// Obtain or Do whose ctx ended before a quorum answered).
 package lock
