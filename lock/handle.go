@@ -84,6 +84,12 @@ func (lk *Lock) Join(ctx context.Context) (_ context.Context, stop context.Cance
 		cancel(fmt.Errorf("%w: Join: a Lock not returned by Obtain", ErrInvalid))
 		return jctx, func() {}
 	}
+	if lk.ctx.Err() != nil {
+		// AfterFunc would cancel jctx only later, from a goroutine: work
+		// checking jctx right away must see that the lock has ended.
+		cancel(context.Cause(lk.ctx))
+		return jctx, func() {}
+	}
 	after := context.AfterFunc(lk.ctx, func() { cancel(context.Cause(lk.ctx)) })
 	return jctx, func() {
 		after()
