@@ -157,7 +157,8 @@
 // when the lock was lost while fn ran and fn returned nil), ErrLost (the
 // cause of a Lock.Context cancelled by a loss), ErrInvalid (empty key, ttl
 // not above twice the drift, nil or no clients, a bad or misplaced
-// Option, a nil fn for Do, a Locker not made by New or NewRedlock). Do
+// Option, a nil fn for Do, a Locker not made by New or NewRedlock, a
+// Lock not returned by Obtain: its Context has ended with that cause). Do
 // returns fn's error as it is. Redis failures on a single instance come
 // back wrapped as they are; context errors unwrapped (also from a Redlock
 // Obtain or Do whose ctx ended before a quorum answered).

@@ -12,6 +12,21 @@ import (
 // errReleased is the cause of the Context of a released lock.
 var errReleased = errors.New("lock: released")
 
+// errNoLock is the error of a call on a Lock not returned by Obtain (nil
+// or zero), and noLock the Context of such a Lock: ended, for the same
+// reason.
+var (
+	errNoLock = fmt.Errorf("%w: a Lock not returned by Obtain", ErrInvalid)
+	noLock    = func() context.Context {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(errNoLock)
+		return ctx
+	}()
+)
+
+// valid reports whether lk was returned by Obtain.
+func (lk *Lock) valid() bool { return lk != nil && lk.ctx != nil }
+
 // Lock is a held lock.
 type Lock struct {
 	l                      *Locker
@@ -68,7 +83,12 @@ func (lk *Lock) Metadata() string {
 // bounds only the obtaining, and it carries none of that ctx's values or
 // deadline: for work that must stop when the caller's ctx ends too, use
 // Join.
-func (lk *Lock) Context() context.Context { return lk.ctx }
+func (lk *Lock) Context() context.Context {
+	if !lk.valid() {
+		return noLock
+	}
+	return lk.ctx
+}
 
 // Join returns a context derived from ctx (its values, deadline and
 // cancellation) that is also cancelled when the lock is released or
@@ -80,8 +100,8 @@ func (lk *Lock) Context() context.Context { return lk.ctx }
 //	err := store.Save(wctx, invoice, lk.Token())
 func (lk *Lock) Join(ctx context.Context) (_ context.Context, stop context.CancelFunc) {
 	jctx, cancel := context.WithCancelCause(ctx)
-	if lk == nil || lk.ctx == nil {
-		cancel(fmt.Errorf("%w: Join: a Lock not returned by Obtain", ErrInvalid))
+	if !lk.valid() {
+		cancel(errNoLock)
 		return jctx, func() {}
 	}
 	if lk.ctx.Err() != nil {
@@ -100,7 +120,10 @@ func (lk *Lock) Join(ctx context.Context) (_ context.Context, stop context.Cance
 // Refresh extends the lock to ttl from now; ErrNotHeld if it expired or is
 // someone else's (and then Context is cancelled).
 func (lk *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
-	if ttl <= 2*drift(ttl) {
+	switch {
+	case !lk.valid():
+		return errNoLock
+	case ttl <= 2*drift(ttl):
 		return fmt.Errorf("%w: ttl %v: must exceed twice the clock drift allowed for", ErrInvalid, ttl)
 	}
 	lk.mu.Lock()
@@ -141,6 +164,9 @@ func allFailed(errs []error) bool {
 // TTL returns how long the lock has left, as the quorum sees it;
 // ErrNotHeld if it is not held.
 func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
+	if !lk.valid() {
+		return 0, errNoLock
+	}
 	// lk.ttl moves with every Refresh, the watchdog's included.
 	lk.mu.Lock()
 	ttl := lk.ttl
@@ -153,6 +179,9 @@ func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
 // be reached (or ctx ended first: its error is returned as it is), the
 // lock may still be held until its ttl, and Release may be called again.
 func (lk *Lock) Release(ctx context.Context) error {
+	if !lk.valid() {
+		return errNoLock
+	}
 	lk.stopWatchdog()
 	lk.mu.Lock()
 	defer lk.mu.Unlock()

@@ -86,6 +86,18 @@ func defaults(opts []Option) (config, error) {
 	return try, nil
 }
 
+// check is the error of every call on a Locker that cannot be used: nil
+// or zero (not made by New or NewRedlock), or made with bad arguments.
+func (l *Locker) check() error {
+	switch {
+	case l == nil || l.tel == nil:
+		return fmt.Errorf("%w: a Locker must be made with New or NewRedlock", ErrInvalid)
+	case l.bad != nil:
+		return l.bad
+	}
+	return nil
+}
+
 // drift is the clock drift allowed for: 1% of ttl plus 2ms.
 func drift(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Millisecond }
 
@@ -99,14 +111,12 @@ func drift(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Millisecon
 // the lock nor cancels Lock.Context. Work that must stop when either ctx
 // ends or the lock is lost runs under Lock.Join(ctx), or inside Do.
 func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts ...Option) (_ *Lock, err error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
 	cfg := l.cfg
 	cfg.perCall = true
-	optErr := cfg.apply(opts)
-	switch {
-	case l.bad != nil:
-		return nil, l.bad
-	case l.tel == nil:
-		return nil, fmt.Errorf("%w: a Locker must be made with New or NewRedlock", ErrInvalid)
+	switch optErr := cfg.apply(opts); {
 	case optErr != nil:
 		return nil, optErr
 	case key == "":
@@ -202,8 +212,8 @@ func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(
 // or ErrNotHeld when it is free. On Redlock it asks the instances in turn
 // and returns the first holder found.
 func (l *Locker) Holder(ctx context.Context, key string) (string, error) {
-	if l.bad != nil {
-		return "", l.bad
+	if err := l.check(); err != nil {
+		return "", err
 	}
 	var lastErr error
 	for _, c := range l.clients {
