@@ -78,6 +78,11 @@
 // took it within the validity time, ttl − elapsed − drift (drift = 1% of
 // ttl + 2ms); otherwise it is released everywhere and Obtain fails with
 // ErrNotObtained. With at most N/2 instances down, locks still work.
+// With more down, Refresh, Release and TTL cannot tell whether a lock is
+// still held (the instances down may hold it): they return the
+// instances' errors, not ErrNotHeld, and the lock is not ended; the
+// watchdog keeps trying until the local expiry, and Release can be
+// called again.
 //
 // Fencing tokens are strictly increasing per key over all holders. On one
 // instance that is the counter incremented with the lock. On Redlock the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -118,7 +119,9 @@ func (lk *Lock) Join(ctx context.Context) (_ context.Context, stop context.Cance
 }
 
 // Refresh extends the lock to ttl from now; ErrNotHeld if it expired or is
-// someone else's (and then Context is cancelled).
+// someone else's (and then Context is cancelled). If too few instances
+// answer to tell, their error (ctx's as it is), and the lock is kept
+// until its local expiry.
 func (lk *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
 	switch {
 	case !lk.valid():
@@ -138,7 +141,9 @@ func (lk *Lock) refreshLocked(ctx context.Context, ttl time.Duration) error {
 	start := time.Now()
 	n, errs := lk.l.count(ctx, lk, refreshScript, ttl.Milliseconds())
 	if n < lk.l.quorum {
-		if n == 0 && allFailed(errs) {
+		if lk.l.unsure(n, errs) {
+			// The instances that failed may still hold it: not a loss
+			// yet (the watchdog tries again until the local expiry).
 			return failed(ctx, "refresh", lk.key, errs)
 		}
 		lk.loseLocked(&lk.l.tel.notHeld, fmt.Errorf("%w: %q is no longer held (refresh matched %d instances)", ErrLost, lk.key, n))
@@ -152,17 +157,9 @@ func (lk *Lock) refreshLocked(ctx context.Context, ttl time.Duration) error {
 	return nil
 }
 
-func allFailed(errs []error) bool {
-	for _, err := range errs {
-		if err == nil {
-			return false
-		}
-	}
-	return true
-}
-
 // TTL returns how long the lock has left, as the quorum sees it;
-// ErrNotHeld if it is not held.
+// ErrNotHeld if it is not held, the instances' error if too few answer
+// to tell.
 func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
 	if !lk.valid() {
 		return 0, errNoLock
@@ -175,9 +172,11 @@ func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
 }
 
 // Release gives the lock up; ErrNotHeld if it had expired or was someone
-// else's by then. Context is cancelled either way. If no instance could
-// be reached (or ctx ended first: its error is returned as it is), the
-// lock may still be held until its ttl, and Release may be called again.
+// else's by then. Context is cancelled either way. If too few instances
+// could be reached to tell (on Redlock: those that failed could, with
+// those that matched, make a quorum), or ctx ended first (its error is
+// returned as it is), the lock may still be held until its ttl, and
+// Release may be called again.
 func (lk *Lock) Release(ctx context.Context) error {
 	if !lk.valid() {
 		return errNoLock
@@ -193,8 +192,8 @@ func (lk *Lock) Release(ctx context.Context) error {
 	}
 	n, errs := lk.l.count(ctx, lk, releaseScript)
 	lk.cancel(errReleased)
-	if n == 0 && allFailed(errs) {
-		// No instance answered: the lock may still be held, and a later
+	if lk.l.unsure(n, errs) {
+		// The instances that failed may still hold it, and a later
 		// Release (with a live ctx) can still give it up.
 		return failed(ctx, "release", lk.key, errs)
 	}
@@ -213,17 +212,18 @@ func (lk *Lock) released() bool {
 	return lk.done && errors.Is(context.Cause(lk.ctx), errReleased)
 }
 
-// failed is the error of an operation no instance answered: ctx's own
-// error as it is when ctx ended, otherwise the instances' errors, the
-// first one wrapped.
+// failed is the error of an operation too few instances answered to
+// tell whether the lock is held: ctx's own error as it is when ctx ended,
+// otherwise the instances' errors, the first one wrapped.
 func failed(ctx context.Context, op, key string, errs []error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	first := errs[slices.IndexFunc(errs, func(err error) bool { return err != nil })]
 	if len(errs) == 1 {
-		return fmt.Errorf("lock: %s %q: %w", op, key, errs[0])
+		return fmt.Errorf("lock: %s %q: %w", op, key, first)
 	}
-	return fmt.Errorf("lock: %s %q: %w (all instances: %s)", op, key, errs[0], summary(errs))
+	return fmt.Errorf("lock: %s %q: %w (too few instances answered: %s)", op, key, first, summary(errs))
 }
 
 func (lk *Lock) lose(why *counter, cause error) {

@@ -126,6 +126,14 @@ func answered(errs []error) int {
 	return n
 }
 
+// unsure reports whether a compare-value script that matched on n
+// instances, fewer than a quorum, failed on enough others that they could
+// with those n make one: whether the lock is still held is then not
+// known. On one instance: the script failed.
+func (l *Locker) unsure(n int, errs []error) bool {
+	return n < l.quorum && n+len(errs)-answered(errs) >= l.quorum
+}
+
 // testHookBeforeRaise, when set by a test, runs in a Redlock Obtain
 // between winning a quorum and raising the fencing counters.
 var testHookBeforeRaise func()
@@ -172,7 +180,7 @@ func (l *Locker) pttl(ctx context.Context, lk *Lock, ttl time.Duration) (time.Du
 		}
 	}
 	if len(held) < l.quorum {
-		if len(held) == 0 && allFailed(errs) {
+		if l.unsure(len(held), errs) {
 			return 0, failed(ctx, "ttl of", lk.key, errs)
 		}
 		return 0, fmt.Errorf("%w: %q", ErrNotHeld, lk.key)
