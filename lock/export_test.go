@@ -7,3 +7,12 @@ func SetBeforeRaise(f func()) (restore func()) {
 	testHookBeforeRaise = f
 	return func() { testHookBeforeRaise = nil }
 }
+
+// SetStoppingWatchdog makes Release call f after telling a Lock's
+// watchdog to stop and before waiting for it to end, until restore is
+// called.
+// Tests that set it do not run in parallel.
+func SetStoppingWatchdog(f func()) (restore func()) {
+	testHookStoppingWatchdog = f
+	return func() { testHookStoppingWatchdog = nil }
+}

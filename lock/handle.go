@@ -45,6 +45,7 @@ type Lock struct {
 	expiry   *time.Timer // cancels ctx at deadline (no watchdog)
 	done     bool        // released or lost
 	stopDog  chan struct{}
+	stopOnce sync.Once // closes stopDog
 	dogDone  chan struct{}
 }
 
@@ -246,13 +247,18 @@ func (lk *Lock) stopWatchdog() {
 	if lk.stopDog == nil {
 		return
 	}
-	select {
-	case <-lk.stopDog:
-	default:
-		close(lk.stopDog)
+	// Once: concurrent Releases must not both close it.
+	lk.stopOnce.Do(func() { close(lk.stopDog) })
+	if testHookStoppingWatchdog != nil {
+		testHookStoppingWatchdog()
 	}
 	<-lk.dogDone
 }
+
+// testHookStoppingWatchdog, when set by a test, runs in Release after it
+// has told the watchdog to stop and before it waits for it to end: where
+// a second Release can come in.
+var testHookStoppingWatchdog func()
 
 // watchdog refreshes the lock every ttl/3. A refresh that fails is tried
 // again until the local expiry is near; then the lock counts as lost.
