@@ -16,3 +16,11 @@ func SetStoppingWatchdog(f func()) (restore func()) {
 	testHookStoppingWatchdog = f
 	return func() { testHookStoppingWatchdog = nil }
 }
+
+// SetExpiry makes a Lock's local-expiry timer (no watchdog) hand its work
+// to f instead of doing it, until restore is called. Tests that set it do
+// not run in parallel.
+func SetExpiry(f func(expire func())) (restore func()) {
+	testHookExpiry = f
+	return func() { testHookExpiry = nil }
+}

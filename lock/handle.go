@@ -59,9 +59,29 @@ func (lk *Lock) start(token uint64, validity time.Duration) {
 		return
 	}
 	lk.expiry = time.AfterFunc(validity, func() {
-		lk.lose(&lk.l.tel.expired, fmt.Errorf("%w: %q reached its ttl without a refresh", ErrLost, lk.key))
+		if testHookExpiry != nil {
+			testHookExpiry(lk.expire)
+			return
+		}
+		lk.expire()
 	})
 }
+
+// expire ends the lock at its local expiry, unless a Refresh moved that
+// while the timer waited for lk.mu (it re-armed the timer for the new one).
+func (lk *Lock) expire() {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	if time.Now().Before(lk.deadline) {
+		return
+	}
+	lk.loseLocked(&lk.l.tel.expired, fmt.Errorf("%w: %q reached its ttl without a refresh", ErrLost, lk.key))
+}
+
+// testHookExpiry, when set by a test, is given the local-expiry timer's
+// work instead of the timer doing it, for the test to run it when it
+// chooses (as if the timer had waited for lk.mu that long).
+var testHookExpiry func(expire func())
 
 // Key returns the lock's name.
 func (lk *Lock) Key() string { return lk.key }
@@ -225,12 +245,6 @@ func failed(ctx context.Context, op, key string, errs []error) error {
 		return fmt.Errorf("lock: %s %q: %w", op, key, first)
 	}
 	return fmt.Errorf("lock: %s %q: %w (too few instances answered: %s)", op, key, first, summary(errs))
-}
-
-func (lk *Lock) lose(why *counter, cause error) {
-	lk.mu.Lock()
-	defer lk.mu.Unlock()
-	lk.loseLocked(why, cause)
 }
 
 // loseLocked cancels the Context with cause and counts the loss under

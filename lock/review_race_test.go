@@ -44,3 +44,48 @@ func TestConcurrentReleaseWithWatchdog(t *testing.T) {
 		t.Fatalf("lock held after Release: %v", err)
 	}
 }
+
+// TestRefreshRacingLocalExpiry: a Refresh that holds the lock's mutex
+// (its round trip under way) when the local-expiry timer fires succeeds
+// in Redis, which still holds the lock: the expiry waiting for the mutex
+// must then not end the lock. Before, it did: Refresh returned nil yet
+// the Lock counted as lost ("reached its ttl without a refresh"), and
+// Release, seeing it ended, left the key held in Redis for the new ttl.
+// The timer's work is handed to the test and run after the Refresh, the
+// order the mutex imposes in that race.
+func TestRefreshRacingLocalExpiry(t *testing.T) {
+	rdb := client(t, testserver.StartRedis(t, nil).Addr)
+	l := lock.New(rdb)
+	ctx := context.Background()
+	fired := make(chan func(), 4) // a Refresh re-arms the timer
+	defer lock.SetExpiry(func(expire func()) { fired <- expire })()
+	lk, err := l.Obtain(ctx, "race-expiry", 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expire func()
+	select {
+	case expire = <-fired:
+	case <-time.After(patience):
+		t.Fatal("the local expiry never fired")
+	}
+	// The local expiry comes a drift (1% + 2ms) before Redis's: the
+	// window where the Refresh reaches Redis in time. Widened here, so
+	// that the round trip's speed does not decide the test.
+	if err := rdb.PExpire(ctx, "lock:{race-expiry}", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lk.Refresh(ctx, time.Minute); err != nil {
+		t.Fatalf("Refresh of a lock Redis still holds: %v", err)
+	}
+	expire() // the timer's work, which waited for the mutex
+	if lk.Context().Err() != nil {
+		t.Errorf("a lock refreshed in time ended: %v", context.Cause(lk.Context()))
+	}
+	if err := lk.Release(ctx); err != nil {
+		t.Errorf("Release of the refreshed lock: %v", err)
+	}
+	if _, err := l.Holder(ctx, "race-expiry"); !errors.Is(err, lock.ErrNotHeld) {
+		t.Errorf("the refreshed lock is still held in Redis after Release: %v", err)
+	}
+}
