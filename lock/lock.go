@@ -157,7 +157,11 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 				ctx, cancel = context.WithTimeout(ctx, ttl)
 				defer cancel()
 			}
-			bo = backoff.WithContext(cfg.retry.NewBackOff(), ctx)
+			b := cfg.retry.NewBackOff()
+			if b == nil {
+				return nil, fmt.Errorf("%w: WithRetry: the RetryStrategy's NewBackOff returned nil", ErrInvalid)
+			}
+			bo = backoff.WithContext(b, ctx)
 		}
 		wait := bo.NextBackOff()
 		if wait == backoff.Stop {
