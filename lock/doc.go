@@ -78,6 +78,11 @@
 // took it within the validity time, ttl − elapsed − drift (drift = 1% of
 // ttl + 2ms); otherwise it is released everywhere and Obtain fails with
 // ErrNotObtained. With at most N/2 instances down, locks still work.
+// With more down, Refresh, Release and TTL cannot tell whether a lock is
+// still held (the instances down may hold it): they return the
+// instances' errors, not ErrNotHeld, and the lock is not ended; the
+// watchdog keeps trying until the local expiry, and Release can be
+// called again.
 //
 // Fencing tokens are strictly increasing per key over all holders. On one
 // instance that is the counter incremented with the lock. On Redlock the
@@ -157,7 +162,9 @@
 // when the lock was lost while fn ran and fn returned nil), ErrLost (the
 // cause of a Lock.Context cancelled by a loss), ErrInvalid (empty key, ttl
 // not above twice the drift, nil or no clients, a bad or misplaced
-// Option, a nil fn for Do, a Locker not made by New or NewRedlock). Do
+// Option, a nil fn for Do, a Locker not made by New or NewRedlock, a
+// Lock not returned by Obtain: its Context has ended with that cause). Do
 // returns fn's error as it is. Redis failures on a single instance come
-// back wrapped as they are; context errors unwrapped.
+// back wrapped as they are; context errors unwrapped (also from a Redlock
+// Obtain or Do whose ctx ended before a quorum answered).
 package lock

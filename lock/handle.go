@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +12,21 @@ import (
 
 // errReleased is the cause of the Context of a released lock.
 var errReleased = errors.New("lock: released")
+
+// errNoLock is the error of a call on a Lock not returned by Obtain (nil
+// or zero), and noLock the Context of such a Lock: ended, for the same
+// reason.
+var (
+	errNoLock = fmt.Errorf("%w: a Lock not returned by Obtain", ErrInvalid)
+	noLock    = func() context.Context {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(errNoLock)
+		return ctx
+	}()
+)
+
+// valid reports whether lk was returned by Obtain.
+func (lk *Lock) valid() bool { return lk != nil && lk.ctx != nil }
 
 // Lock is a held lock.
 type Lock struct {
@@ -29,6 +45,7 @@ type Lock struct {
 	expiry   *time.Timer // cancels ctx at deadline (no watchdog)
 	done     bool        // released or lost
 	stopDog  chan struct{}
+	stopOnce sync.Once // closes stopDog
 	dogDone  chan struct{}
 }
 
@@ -42,9 +59,29 @@ func (lk *Lock) start(token uint64, validity time.Duration) {
 		return
 	}
 	lk.expiry = time.AfterFunc(validity, func() {
-		lk.lose(&lk.l.tel.expired, fmt.Errorf("%w: %q reached its ttl without a refresh", ErrLost, lk.key))
+		if testHookExpiry != nil {
+			testHookExpiry(lk.expire)
+			return
+		}
+		lk.expire()
 	})
 }
+
+// expire ends the lock at its local expiry, unless a Refresh moved that
+// while the timer waited for lk.mu (it re-armed the timer for the new one).
+func (lk *Lock) expire() {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	if time.Now().Before(lk.deadline) {
+		return
+	}
+	lk.loseLocked(&lk.l.tel.expired, fmt.Errorf("%w: %q reached its ttl without a refresh", ErrLost, lk.key))
+}
+
+// testHookExpiry, when set by a test, is given the local-expiry timer's
+// work instead of the timer doing it, for the test to run it when it
+// chooses (as if the timer had waited for lk.mu that long).
+var testHookExpiry func(expire func())
 
 // Key returns the lock's name.
 func (lk *Lock) Key() string { return lk.key }
@@ -68,7 +105,12 @@ func (lk *Lock) Metadata() string {
 // bounds only the obtaining, and it carries none of that ctx's values or
 // deadline: for work that must stop when the caller's ctx ends too, use
 // Join.
-func (lk *Lock) Context() context.Context { return lk.ctx }
+func (lk *Lock) Context() context.Context {
+	if !lk.valid() {
+		return noLock
+	}
+	return lk.ctx
+}
 
 // Join returns a context derived from ctx (its values, deadline and
 // cancellation) that is also cancelled when the lock is released or
@@ -80,8 +122,14 @@ func (lk *Lock) Context() context.Context { return lk.ctx }
 //	err := store.Save(wctx, invoice, lk.Token())
 func (lk *Lock) Join(ctx context.Context) (_ context.Context, stop context.CancelFunc) {
 	jctx, cancel := context.WithCancelCause(ctx)
-	if lk == nil || lk.ctx == nil {
-		cancel(fmt.Errorf("%w: Join: a Lock not returned by Obtain", ErrInvalid))
+	if !lk.valid() {
+		cancel(errNoLock)
+		return jctx, func() {}
+	}
+	if lk.ctx.Err() != nil {
+		// AfterFunc would cancel jctx only later, from a goroutine: work
+		// checking jctx right away must see that the lock has ended.
+		cancel(context.Cause(lk.ctx))
 		return jctx, func() {}
 	}
 	after := context.AfterFunc(lk.ctx, func() { cancel(context.Cause(lk.ctx)) })
@@ -92,9 +140,14 @@ func (lk *Lock) Join(ctx context.Context) (_ context.Context, stop context.Cance
 }
 
 // Refresh extends the lock to ttl from now; ErrNotHeld if it expired or is
-// someone else's (and then Context is cancelled).
+// someone else's (and then Context is cancelled). If too few instances
+// answer to tell, their error (ctx's as it is), and the lock is kept
+// until its local expiry.
 func (lk *Lock) Refresh(ctx context.Context, ttl time.Duration) error {
-	if ttl <= 2*drift(ttl) {
+	switch {
+	case !lk.valid():
+		return errNoLock
+	case ttl <= 2*drift(ttl):
 		return fmt.Errorf("%w: ttl %v: must exceed twice the clock drift allowed for", ErrInvalid, ttl)
 	}
 	lk.mu.Lock()
@@ -109,7 +162,9 @@ func (lk *Lock) refreshLocked(ctx context.Context, ttl time.Duration) error {
 	start := time.Now()
 	n, errs := lk.l.count(ctx, lk, refreshScript, ttl.Milliseconds())
 	if n < lk.l.quorum {
-		if n == 0 && allFailed(errs) {
+		if lk.l.unsure(n, errs) {
+			// The instances that failed may still hold it: not a loss
+			// yet (the watchdog tries again until the local expiry).
 			return failed(ctx, "refresh", lk.key, errs)
 		}
 		lk.loseLocked(&lk.l.tel.notHeld, fmt.Errorf("%w: %q is no longer held (refresh matched %d instances)", ErrLost, lk.key, n))
@@ -123,18 +178,13 @@ func (lk *Lock) refreshLocked(ctx context.Context, ttl time.Duration) error {
 	return nil
 }
 
-func allFailed(errs []error) bool {
-	for _, err := range errs {
-		if err == nil {
-			return false
-		}
-	}
-	return true
-}
-
 // TTL returns how long the lock has left, as the quorum sees it;
-// ErrNotHeld if it is not held.
+// ErrNotHeld if it is not held, the instances' error if too few answer
+// to tell.
 func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
+	if !lk.valid() {
+		return 0, errNoLock
+	}
 	// lk.ttl moves with every Refresh, the watchdog's included.
 	lk.mu.Lock()
 	ttl := lk.ttl
@@ -143,10 +193,15 @@ func (lk *Lock) TTL(ctx context.Context) (time.Duration, error) {
 }
 
 // Release gives the lock up; ErrNotHeld if it had expired or was someone
-// else's by then. Context is cancelled either way. If no instance could
-// be reached (or ctx ended first: its error is returned as it is), the
-// lock may still be held until its ttl, and Release may be called again.
+// else's by then. Context is cancelled either way. If too few instances
+// could be reached to tell (on Redlock: those that failed could, with
+// those that matched, make a quorum), or ctx ended first (its error is
+// returned as it is), the lock may still be held until its ttl, and
+// Release may be called again.
 func (lk *Lock) Release(ctx context.Context) error {
+	if !lk.valid() {
+		return errNoLock
+	}
 	lk.stopWatchdog()
 	lk.mu.Lock()
 	defer lk.mu.Unlock()
@@ -158,8 +213,8 @@ func (lk *Lock) Release(ctx context.Context) error {
 	}
 	n, errs := lk.l.count(ctx, lk, releaseScript)
 	lk.cancel(errReleased)
-	if n == 0 && allFailed(errs) {
-		// No instance answered: the lock may still be held, and a later
+	if lk.l.unsure(n, errs) {
+		// The instances that failed may still hold it, and a later
 		// Release (with a live ctx) can still give it up.
 		return failed(ctx, "release", lk.key, errs)
 	}
@@ -170,23 +225,26 @@ func (lk *Lock) Release(ctx context.Context) error {
 	return nil
 }
 
-// failed is the error of an operation no instance answered: ctx's own
-// error as it is when ctx ended, otherwise the instances' errors, the
-// first one wrapped.
+// released reports whether Release has given the lock up, as opposed to
+// the lock having been lost (or not released yet).
+func (lk *Lock) released() bool {
+	lk.mu.Lock()
+	defer lk.mu.Unlock()
+	return lk.done && errors.Is(context.Cause(lk.ctx), errReleased)
+}
+
+// failed is the error of an operation too few instances answered to
+// tell whether the lock is held: ctx's own error as it is when ctx ended,
+// otherwise the instances' errors, the first one wrapped.
 func failed(ctx context.Context, op, key string, errs []error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	first := errs[slices.IndexFunc(errs, func(err error) bool { return err != nil })]
 	if len(errs) == 1 {
-		return fmt.Errorf("lock: %s %q: %w", op, key, errs[0])
+		return fmt.Errorf("lock: %s %q: %w", op, key, first)
 	}
-	return fmt.Errorf("lock: %s %q: %w (all instances: %s)", op, key, errs[0], summary(errs))
-}
-
-func (lk *Lock) lose(why *counter, cause error) {
-	lk.mu.Lock()
-	defer lk.mu.Unlock()
-	lk.loseLocked(why, cause)
+	return fmt.Errorf("lock: %s %q: %w (too few instances answered: %s)", op, key, first, summary(errs))
 }
 
 // loseLocked cancels the Context with cause and counts the loss under
@@ -203,13 +261,18 @@ func (lk *Lock) stopWatchdog() {
 	if lk.stopDog == nil {
 		return
 	}
-	select {
-	case <-lk.stopDog:
-	default:
-		close(lk.stopDog)
+	// Once: concurrent Releases must not both close it.
+	lk.stopOnce.Do(func() { close(lk.stopDog) })
+	if testHookStoppingWatchdog != nil {
+		testHookStoppingWatchdog()
 	}
 	<-lk.dogDone
 }
+
+// testHookStoppingWatchdog, when set by a test, runs in Release after it
+// has told the watchdog to stop and before it waits for it to end: where
+// a second Release can come in.
+var testHookStoppingWatchdog func()
 
 // watchdog refreshes the lock every ttl/3. A refresh that fails is tried
 // again until the local expiry is near; then the lock counts as lost.

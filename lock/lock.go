@@ -86,6 +86,18 @@ func defaults(opts []Option) (config, error) {
 	return try, nil
 }
 
+// check is the error of every call on a Locker that cannot be used: nil
+// or zero (not made by New or NewRedlock), or made with bad arguments.
+func (l *Locker) check() error {
+	switch {
+	case l == nil || l.tel == nil:
+		return fmt.Errorf("%w: a Locker must be made with New or NewRedlock", ErrInvalid)
+	case l.bad != nil:
+		return l.bad
+	}
+	return nil
+}
+
 // drift is the clock drift allowed for: 1% of ttl plus 2ms.
 func drift(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Millisecond }
 
@@ -99,14 +111,12 @@ func drift(ttl time.Duration) time.Duration { return ttl/100 + 2*time.Millisecon
 // the lock nor cancels Lock.Context. Work that must stop when either ctx
 // ends or the lock is lost runs under Lock.Join(ctx), or inside Do.
 func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts ...Option) (_ *Lock, err error) {
+	if err := l.check(); err != nil {
+		return nil, err
+	}
 	cfg := l.cfg
 	cfg.perCall = true
-	optErr := cfg.apply(opts)
-	switch {
-	case l.bad != nil:
-		return nil, l.bad
-	case l.tel == nil:
-		return nil, fmt.Errorf("%w: a Locker must be made with New or NewRedlock", ErrInvalid)
+	switch optErr := cfg.apply(opts); {
 	case optErr != nil:
 		return nil, optErr
 	case key == "":
@@ -147,7 +157,11 @@ func (l *Locker) Obtain(ctx context.Context, key string, ttl time.Duration, opts
 				ctx, cancel = context.WithTimeout(ctx, ttl)
 				defer cancel()
 			}
-			bo = backoff.WithContext(cfg.retry.NewBackOff(), ctx)
+			b := cfg.retry.NewBackOff()
+			if b == nil {
+				return nil, fmt.Errorf("%w: WithRetry: the RetryStrategy's NewBackOff returned nil", ErrInvalid)
+			}
+			bo = backoff.WithContext(b, ctx)
 		}
 		wait := bo.NextBackOff()
 		if wait == backoff.Stop {
@@ -187,9 +201,11 @@ func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(
 	// server does) still stops the watchdog and releases the lock.
 	defer func() {
 		stop()
+		// Asked before Do's own Release, which would make it true: only a
+		// Release by fn makes Do's finding the lock not held no loss.
+		releasedByFn := lk.released()
 		rerr := lk.Release(context.WithoutCancel(ctx))
-		releasedByFn := errors.Is(rerr, ErrNotHeld) && errors.Is(context.Cause(lk.Context()), errReleased)
-		if rerr != nil && err == nil && !releasedByFn {
+		if rerr != nil && err == nil && !(releasedByFn && errors.Is(rerr, ErrNotHeld)) {
 			err = rerr
 		}
 	}()
@@ -200,8 +216,8 @@ func (l *Locker) Do(ctx context.Context, key string, ttl time.Duration, fn func(
 // or ErrNotHeld when it is free. On Redlock it asks the instances in turn
 // and returns the first holder found.
 func (l *Locker) Holder(ctx context.Context, key string) (string, error) {
-	if l.bad != nil {
-		return "", l.bad
+	if err := l.check(); err != nil {
+		return "", err
 	}
 	var lastErr error
 	for _, c := range l.clients {

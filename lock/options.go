@@ -12,6 +12,7 @@ import (
 // RetryStrategy says how Obtain waits between attempts on a held lock.
 type RetryStrategy interface {
 	// NewBackOff returns the waits for one Obtain; backoff.Stop ends it.
+	// A nil BackOff is an error (ErrInvalid) from Obtain.
 	NewBackOff() backoff.BackOff
 }
 

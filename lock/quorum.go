@@ -83,6 +83,10 @@ func (l *Locker) obtainOnce(ctx context.Context, lk *Lock) (token uint64, validi
 	}
 	if won < l.quorum {
 		l.releaseAll(ctx, lk)
+		if err := ctx.Err(); err != nil && answered(errs) < l.quorum {
+			// Not "held": ctx ended before a quorum could say.
+			return 0, 0, err
+		}
 		return 0, 0, fmt.Errorf("%w: %q on %d of %d instances, %d needed (%s)", ErrNotObtained, lk.key, won, len(l.clients), l.quorum, summary(errs))
 	}
 	// Counters drift apart (an attempt that failed still incremented a
@@ -103,9 +107,31 @@ func (l *Locker) obtainOnce(ctx context.Context, lk *Lock) (token uint64, validi
 	validity = lk.ttl - time.Since(start) - drift(lk.ttl)
 	if ok < l.quorum || validity <= 0 {
 		l.releaseAll(ctx, lk)
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
 		return 0, 0, fmt.Errorf("%w: %q: fencing counter raised on %d instances, validity left %v", ErrNotObtained, lk.key, ok, validity)
 	}
 	return uint64(m), validity, nil
+}
+
+// answered counts the instances that gave an answer.
+func answered(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// unsure reports whether a compare-value script that matched on n
+// instances, fewer than a quorum, failed on enough others that they could
+// with those n make one: whether the lock is still held is then not
+// known. On one instance: the script failed.
+func (l *Locker) unsure(n int, errs []error) bool {
+	return n < l.quorum && n+len(errs)-answered(errs) >= l.quorum
 }
 
 // testHookBeforeRaise, when set by a test, runs in a Redlock Obtain
@@ -154,7 +180,7 @@ func (l *Locker) pttl(ctx context.Context, lk *Lock, ttl time.Duration) (time.Du
 		}
 	}
 	if len(held) < l.quorum {
-		if len(held) == 0 && allFailed(errs) {
+		if l.unsure(len(held), errs) {
 			return 0, failed(ctx, "ttl of", lk.key, errs)
 		}
 		return 0, fmt.Errorf("%w: %q", ErrNotHeld, lk.key)
