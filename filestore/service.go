@@ -24,20 +24,14 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/breaker"
+	"github.com/groundwork-go/groundwork/internal/retrying"
+	"github.com/groundwork-go/groundwork/resilience"
 )
-
-// RetryPolicy is the backoff policy around each backend call; the zero
-// value means the defaults documented on its fields.
-type RetryPolicy = resilience.RetryPolicy
-
-// BreakerPolicy configures the circuit breaker around each backend; the
-// zero value opens after 5 consecutive failures, for 5 seconds.
-type BreakerPolicy = resilience.BreakerPolicy
 
 // ErrBackendDown: the backend's circuit breaker is open after repeated
 // failures; calls to it fail at once until it is probed again.
-var ErrBackendDown = resilience.ErrOpen
+var ErrBackendDown = breaker.ErrOpen
 
 // ServiceOptions configure NewService.
 type ServiceOptions struct {
@@ -49,9 +43,10 @@ type ServiceOptions struct {
 	// Metadata keeps the records; nil means NewMemoryMetadata().
 	Metadata MetadataStore
 	// Retry and Breaker wrap every call to a backend, one breaker per
-	// backend.
-	Retry   RetryPolicy
-	Breaker BreakerPolicy
+	// backend; their zero values take the defaults documented on their
+	// fields.
+	Retry   resilience.RetryPolicy
+	Breaker resilience.BreakerPolicy
 	// Observers are told of every file uploaded and deleted.
 	Observers []Observer
 	// Namespace is the name prefix under which the Service keeps every
@@ -151,8 +146,8 @@ type Service struct {
 type backend struct {
 	name  string
 	s     *Store
-	br    *resilience.Breaker
-	retry RetryPolicy
+	br    *breaker.Breaker
+	retry resilience.RetryPolicy
 	tel   *backendTel
 }
 
@@ -197,7 +192,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 		if st == nil || name == "" {
 			return nil, fmt.Errorf("%w: backend %q is nil or unnamed", fs.ErrInvalid, name)
 		}
-		br, err := resilience.NewBreaker("filestore "+name, opts.Breaker, backendFailure)
+		br, err := breaker.New("filestore "+name, opts.Breaker, backendFailure)
 		if err != nil {
 			return nil, fmt.Errorf("%w: ServiceOptions.Breaker: %v", fs.ErrInvalid, err)
 		}
@@ -232,7 +227,7 @@ func backendFailure(err error) bool {
 
 // call runs op through the backend's retry policy and breaker.
 func (b *backend) call(ctx context.Context, op func(ctx context.Context) error) error {
-	return b.retry.Do(ctx, func(err error) bool { return !errors.Is(err, ErrBackendDown) && b.s.IsRetryable(err) },
+	return retrying.Do(ctx, b.retry, func(err error) bool { return !errors.Is(err, ErrBackendDown) && b.s.IsRetryable(err) },
 		func(ctx context.Context) error { return b.br.Do(func() error { return op(ctx) }) })
 }
 
@@ -393,7 +388,7 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 		var info *Info
 		err := b.call(ctx, func(ctx context.Context) error {
 			if err := src.rewind(); err != nil {
-				return resilience.Permanent(err)
+				return retrying.Permanent(err)
 			}
 			var err error
 			info, err = b.s.put(ctx, rec.Path, src, putOpts)

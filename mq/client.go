@@ -12,7 +12,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/breaker"
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -24,7 +25,7 @@ type Client struct {
 	provider  string
 	opts      *clientOptions
 	tel       *telemetry
-	breaker   *resilience.Breaker
+	breaker   *breaker.Breaker
 	maxBytes  int
 	retryable func(error) bool
 	buf       *outageBuffer // nil without WithOutageBuffer
@@ -43,8 +44,8 @@ func newClient(conn driver.Conn, provider string, o *clientOptions) (*Client, er
 		c.maxBytes = l.MaxMessageBytes()
 	}
 	// An open breaker is not worth retrying: failing fast is its point.
-	c.retryable = func(err error) bool { return !errors.Is(err, resilience.ErrOpen) && conn.IsRetryable(err) }
-	b, err := resilience.NewBreaker("mq:"+provider, o.breaker, conn.IsRetryable)
+	c.retryable = func(err error) bool { return !errors.Is(err, breaker.ErrOpen) && conn.IsRetryable(err) }
+	b, err := breaker.New("mq:"+provider, o.breaker, conn.IsRetryable)
 	if err != nil {
 		return nil, fmt.Errorf("%w: WithBreaker: %v", ErrInvalid, err)
 	}
@@ -115,7 +116,7 @@ func (c *Client) send(ctx context.Context, batch []driver.Message) error {
 		}
 		return nil
 	}
-	err := c.opts.retry.Do(ctx, c.retryable, func(ctx context.Context) error {
+	err := retrying.Do(ctx, c.opts.retry, c.retryable, func(ctx context.Context) error {
 		return c.breaker.Do(func() error { return c.conn.Publish(ctx, batch) })
 	})
 	if err != nil {
@@ -127,7 +128,7 @@ func (c *Client) send(ctx context.Context, batch []driver.Message) error {
 }
 
 func (c *Client) wrapPublish(batch []driver.Message, err error) error {
-	if errors.Is(err, resilience.ErrOpen) {
+	if errors.Is(err, breaker.ErrOpen) {
 		err = ErrCircuitOpen
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

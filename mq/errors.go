@@ -3,7 +3,6 @@ package mq
 import (
 	"errors"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -31,15 +30,3 @@ var (
 	// broker was unreachable; the message was not accepted.
 	ErrBufferFull = errors.New("mq: outage buffer full")
 )
-
-// RetryPolicy is the exponential-backoff policy used for publishing,
-// acknowledging and redelivering; the zero value takes the defaults.
-type RetryPolicy = resilience.RetryPolicy
-
-// BreakerPolicy configures the circuit breaker around the broker; the zero
-// value trips after 5 consecutive failures and probes again after 5s.
-type BreakerPolicy = resilience.BreakerPolicy
-
-// BreakerState is a circuit-breaker state, as passed to
-// BreakerPolicy.OnStateChange.
-type BreakerState = resilience.State

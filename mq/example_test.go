@@ -10,6 +10,7 @@ import (
 
 	"github.com/groundwork-go/groundwork/mq"
 	_ "github.com/groundwork-go/groundwork/mq/memmq" // registers mem://
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 func Example() {
@@ -55,7 +56,7 @@ func ExampleWithMaxAttempts() {
 	sub, _ := client.Subscribe(ctx, "emails", "sender", func(_ context.Context, m *mq.Message) error {
 		fmt.Println("attempt", m.Attempt)
 		return errors.New("smtp: 451 try later")
-	}, mq.WithMaxAttempts(3), mq.WithRedeliveryBackoff(mq.RetryPolicy{InitialInterval: time.Millisecond}))
+	}, mq.WithMaxAttempts(3), mq.WithRedeliveryBackoff(resilience.RetryPolicy{InitialInterval: time.Millisecond}))
 	defer sub.Close()
 
 	_ = client.Publish(ctx, &mq.Message{Topic: "emails", Key: "user-7"})
@@ -76,7 +77,7 @@ func ExampleWithOutageBuffer() {
 	defer os.RemoveAll(dir)
 	quiet := slog.New(slog.DiscardHandler)
 	client, _ := mq.Open(ctx, "mem://example-outage", mq.WithOutageBuffer(dir), mq.WithLogger(quiet),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
 	defer client.Close()
 
 	got := make(chan string, 3)

@@ -13,6 +13,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -116,7 +117,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 		return nil, fmt.Errorf("%w: WithEphemeralGroup: %s cannot delete groups", ErrUnsupported, c.provider)
 	}
 	var recv driver.Receiver
-	err = c.opts.retry.Do(ctx, c.retryable, func(ctx context.Context) error {
+	err = retrying.Do(ctx, c.opts.retry, c.retryable, func(ctx context.Context) error {
 		return c.breaker.Do(func() error {
 			var err error
 			recv, err = c.conn.Subscribe(ctx, topic, group)
@@ -172,7 +173,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 // them on their keys, in the order the broker gave them.
 func (s *Subscription) receiveLoop(ctx context.Context) {
 	defer close(s.recvDone)
-	bo := s.c.opts.retry.NewLoopBackOff()
+	bo := retrying.NewLoopBackOff(s.c.opts.retry)
 	failing := false
 	for {
 		room := int64(s.o.prefetch) - s.inflight.Load()

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -261,7 +262,7 @@ func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Deliver
 	default: // the dedup claim is kept for the next attempt
 		tel.conRetry.add(1)
 		if kr.bo == nil {
-			kr.bo = s.o.redelivery.NewBackOff()
+			kr.bo = retrying.NewBackOff(s.o.redelivery)
 		}
 		kr.attempt++
 		return retry, kr.bo.NextBackOff()
