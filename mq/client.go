@@ -108,7 +108,7 @@ func (c *Client) send(ctx context.Context, batch []driver.Message) error {
 		switch {
 		case err != nil:
 			c.tel.pubFailed.add(n)
-			return c.wrapPublish(batch, err)
+			return wrapOp(c.publishOp(batch), err)
 		case buffered:
 			c.tel.pubBuffered.add(n)
 		default:
@@ -121,20 +121,15 @@ func (c *Client) send(ctx context.Context, batch []driver.Message) error {
 	})
 	if err != nil {
 		c.tel.pubFailed.add(n)
-		return c.wrapPublish(batch, err)
+		return wrapOp(c.publishOp(batch), err)
 	}
 	c.tel.pubOK.add(n)
 	return nil
 }
 
-func (c *Client) wrapPublish(batch []driver.Message, err error) error {
-	if errors.Is(err, breaker.ErrOpen) {
-		err = ErrCircuitOpen
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return fmt.Errorf("mq: publish to %q via %s: %w", batch[0].Topic, c.provider, err)
+// publishOp names a failed publish of batch for its error.
+func (c *Client) publishOp(batch []driver.Message) string {
+	return fmt.Sprintf("publish to %q via %s", batch[0].Topic, c.provider)
 }
 
 func spanError(span trace.Span, err error) error {
@@ -145,17 +140,19 @@ func spanError(span trace.Span, err error) error {
 	return err
 }
 
-// Ping checks that the broker answers, if the provider can tell
-// (ErrUnsupported otherwise).
+// Ping checks that the broker answers within ctx, if the provider can
+// tell (ErrUnsupported otherwise); an unreachable broker is
+// ErrUnreachable. It asks the broker even while the circuit breaker is
+// open, and its answer does not move the breaker: it is a health check.
 func (c *Client) Ping(ctx context.Context) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
 	p, ok := c.conn.(driver.Pinger)
 	if !ok {
-		return fmt.Errorf("mq: ping via %s: %w", c.provider, ErrUnsupported)
+		return wrapOp("ping via "+c.provider, ErrUnsupported)
 	}
-	return p.Ping(ctx)
+	return wrapOp("ping via "+c.provider, p.Ping(ctx))
 }
 
 // Buffered returns how many Publish calls wait in the outage buffer (0

@@ -1,13 +1,16 @@
 package mq
 
 import (
+	"context"
 	"errors"
+	"strings"
 
+	"github.com/groundwork-go/groundwork/internal/breaker"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
 // Errors returned by this package, matched with errors.Is. Provider errors
-// are wrapped with the operation and topic.
+// are wrapped with the operation, the topic and the provider.
 var (
 	// ErrClosed: the Client or Subscription was closed.
 	ErrClosed = errors.New("mq: closed")
@@ -30,3 +33,32 @@ var (
 	// broker was unreachable; the message was not accepted.
 	ErrBufferFull = errors.New("mq: outage buffer full")
 )
+
+// opError is the failure of one call that reached the provider:
+// "mq: <op>: <cause>", where op names the call, its topic and the provider
+// (`publish to "orders" via kafka`). The cause's own leading "mq: " (that
+// of the sentinel it starts with) is left out of the text, so that the
+// package is named once; errors.Is and errors.As see the cause.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "mq: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "mq: ") }
+
+func (e *opError) Unwrap() error { return e.err }
+
+// wrapOp returns err, a failure of op, as the caller sees it: a context
+// error as it is, the breaker's refusal as ErrCircuitOpen, anything else
+// wrapped in an opError.
+func wrapOp(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, breaker.ErrOpen):
+		err = ErrCircuitOpen
+	}
+	return &opError{op: op, err: err}
+}

@@ -27,6 +27,7 @@ type clientOptions struct {
 	tracer     trace.TracerProvider
 	meter      metric.MeterProvider
 	propagator propagation.TextMapPropagator
+	lazy       bool
 }
 
 func newClientOptions(opts []Option) (*clientOptions, error) {
@@ -91,6 +92,19 @@ func WithOutageBuffer(dir string) Option {
 			return fmt.Errorf("%w: WithOutageBuffer: empty directory", ErrInvalid)
 		}
 		o.bufferDir = dir
+		return nil
+	}
+}
+
+// WithLazyConnect makes Open return without checking that the broker
+// answers, overriding the default of checking it (one ping within Open's
+// context). It is for services that must start while the broker may be
+// down: with WithOutageBuffer, Publish then buffers until the broker is
+// back; without one, calls fail with ErrUnreachable, after the retry
+// policy, until it is. NewClient never checks.
+func WithLazyConnect() Option {
+	return func(o *clientOptions) error {
+		o.lazy = true
 		return nil
 	}
 }

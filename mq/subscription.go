@@ -125,10 +125,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 		})
 	})
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("mq: subscribe to %q as %q via %s: %w", topic, group, c.provider, err)
+		return nil, wrapOp(fmt.Sprintf("subscribe to %q as %q via %s", topic, group, c.provider), err)
 	}
 	s := &Subscription{
 		c: c, topic: topic, group: group, h: h, o: o, recv: recv, owner: newOwner(),
@@ -310,13 +307,13 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		}
 		s.releaseClaims(ctx)
 		s.abandon()
-		s.shutdownErr = errors.Join(s.shutdownErr, s.recv.Close())
+		s.shutdownErr = errors.Join(s.shutdownErr, s.leaveErr(s.recv.Close()))
 		if s.o.ephemeral {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			err := s.c.conn.(driver.GroupDeleter).DeleteGroup(dctx, s.topic, s.group)
 			cancel()
 			if err != nil {
-				s.shutdownErr = errors.Join(s.shutdownErr, fmt.Errorf("mq: delete group %q of %q: %w", s.group, s.topic, err))
+				s.shutdownErr = errors.Join(s.shutdownErr, wrapOp(fmt.Sprintf("delete group %q of %q via %s", s.group, s.topic, s.c.provider), err))
 			}
 		}
 		s.c.mu.Lock()
@@ -324,6 +321,19 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		s.c.mu.Unlock()
 	})
 	return s.shutdownErr
+}
+
+// leaveErr is the error of the receiver's Close, which leaves the group.
+// Close takes no context, so a deadline it reports is the provider's own
+// for leaving: the broker did not answer in time, ErrUnreachable.
+func (s *Subscription) leaveErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnreachable) {
+		err = fmt.Errorf("%w: no answer: %w", ErrUnreachable, err)
+	}
+	return &opError{op: fmt.Sprintf("leave group %q of %q via %s", s.group, s.topic, s.c.provider), err: err}
 }
 
 // testHookSwept, when set (by tests only, before the Subscription is

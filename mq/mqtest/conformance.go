@@ -37,6 +37,8 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"OutageWithBuffer", testOutageWithBuffer},
 		{"RefusedInBuffer", testRefusedInBuffer},
 		{"OutageWithoutBuffer", testOutageWithoutBuffer},
+		{"OutageEveryCall", testOutageEveryCall},
+		{"OpenReachability", testOpenReachability},
 		{"Dedup", testDedup},
 		{"DedupConcurrentDuplicates", testDedupConcurrentDuplicates},
 		{"MembershipChurn", testMembershipChurn},

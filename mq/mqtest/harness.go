@@ -33,6 +33,10 @@ type Harness struct {
 	// clients subscribed to one group are two members. The suite closes
 	// the clients it creates.
 	NewClient func(t testing.TB, opts ...mq.Option) *mq.Client
+	// URL, when set, is the URL NewClient opens: the suite then opens it
+	// itself to test mq.Open (its reachability check during an outage,
+	// mq.WithLazyConnect). Empty skips those checks (and says so).
+	URL string
 	// Outage, when set, makes the broker unreachable for every client
 	// until the returned function is called. Nil skips the outage tests
 	// (and says so).
