@@ -44,7 +44,9 @@ type opError struct {
 	err error
 }
 
-func (e *opError) Error() string { return "mq: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "mq: ") }
+func (e *opError) Error() string {
+	return "mq: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "mq: ")
+}
 
 func (e *opError) Unwrap() error { return e.err }
 

@@ -85,7 +85,8 @@ func WithBreaker(p resilience.BreakerPolicy) Option {
 // refuses for good goes to "<topic>.dlq", or, if that is refused too, to
 // the quarantine in dir/quarantine (see the package doc and
 // Client.Quarantined); it never holds up the messages behind it. Files are
-// reached only through an os.Root on dir.
+// reached only through an os.Root on dir. Open still fails while the
+// broker is down unless WithLazyConnect is given too.
 func WithOutageBuffer(dir string) Option {
 	return func(o *clientOptions) error {
 		if dir == "" {

@@ -278,7 +278,7 @@ func TestRetryAfterShutdownSweep(t *testing.T) {
 	mq.SetTestHookSwept(func() { close(swept) })
 	// Between the failure and the arming of its retry, Shutdown runs up
 	// to its sweep.
-	mq.SetTestHookRetry(func() {
+	mq.SetTestHookRetry(func(time.Duration) {
 		<-subscribed
 		go func() { shut <- sub.Close() }()
 		<-swept

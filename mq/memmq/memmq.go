@@ -41,8 +41,9 @@
 // # Errors
 //
 // Publish over max_message_bytes, or over a topic's own limit, fails with
-// mq.ErrTooLarge before anything is stored; calls on an unreachable broker fail with mq.ErrUnreachable
-// (retryable); calls after Close fail with an error wrapping mq.ErrClosed.
+// mq.ErrTooLarge before anything is stored; calls on an unreachable
+// broker (Ping included, so mq.Open fails) fail with mq.ErrUnreachable
+// (retryable); calls after Close fail with mq.ErrClosed.
 //
 // # As
 //

@@ -33,6 +33,8 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"RedeliveryAfterError", testRedelivery},
 		{"PanicIsAnError", testPanic},
 		{"DeadLetter", testDeadLetter},
+		{"Permanent", testPermanent},
+		{"RetryAfter", testRetryAfter},
 		{"MemberDiesWithoutAck", testMemberDies},
 		{"OutageWithBuffer", testOutageWithBuffer},
 		{"RefusedInBuffer", testRefusedInBuffer},
