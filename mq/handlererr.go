@@ -16,10 +16,10 @@ const MaxRetryAfter = 15 * time.Minute
 // the message goes to the dead-letter topic at once, after this attempt,
 // with err's text in HeaderDLQError, instead of being retried up to
 // WithMaxAttempts (as asynq's SkipRetry and backoff.Permanent do).
-// errors.Is and errors.As see err through the mark, its text is err's,
-// and the mark may itself be wrapped (fmt.Errorf("charge: %w",
-// mq.Permanent(err)) dead-letters with "charge: " and err's text).
-// Permanent(nil) is nil.
+// errors.Is and errors.As see err through the mark, and its text is
+// err's. The mark may itself be wrapped: a handler that returns
+// fmt.Errorf("charge: %w", mq.Permanent(err)) dead-letters the message at
+// once, with "charge: " and err's text. Permanent(nil) is nil.
 func Permanent(err error) error {
 	if err == nil {
 		return nil

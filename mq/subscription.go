@@ -307,13 +307,13 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		}
 		s.releaseClaims(ctx)
 		s.abandon()
-		s.shutdownErr = errors.Join(s.shutdownErr, s.leaveErr(s.recv.Close()))
+		s.shutdownErr = errors.Join(s.shutdownErr, s.closeErr("leave group", s.recv.Close()))
 		if s.o.ephemeral {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			err := s.c.conn.(driver.GroupDeleter).DeleteGroup(dctx, s.topic, s.group)
 			cancel()
 			if err != nil {
-				s.shutdownErr = errors.Join(s.shutdownErr, wrapOp(fmt.Sprintf("delete group %q of %q via %s", s.group, s.topic, s.c.provider), err))
+				s.shutdownErr = errors.Join(s.shutdownErr, s.closeErr("delete group", err))
 			}
 		}
 		s.c.mu.Lock()
@@ -323,17 +323,18 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 	return s.shutdownErr
 }
 
-// leaveErr is the error of the receiver's Close, which leaves the group.
-// Close takes no context, so a deadline it reports is the provider's own
-// for leaving: the broker did not answer in time, ErrUnreachable.
-func (s *Subscription) leaveErr(err error) error {
+// closeErr is the error of op ("leave group", "delete group"), a step of
+// Shutdown that runs under a deadline of its own (the receiver's Close
+// takes no context; deleting a group gets 30s past the caller's): a
+// deadline it reports is the broker not answering in time, ErrUnreachable.
+func (s *Subscription) closeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnreachable) {
 		err = fmt.Errorf("%w: no answer: %w", ErrUnreachable, err)
 	}
-	return &opError{op: fmt.Sprintf("leave group %q of %q via %s", s.group, s.topic, s.c.provider), err: err}
+	return &opError{op: fmt.Sprintf("%s %q of %q via %s", op, s.group, s.topic, s.c.provider), err: err}
 }
 
 // testHookSwept, when set (by tests only, before the Subscription is

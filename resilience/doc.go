@@ -2,8 +2,8 @@
 // circuit breakers that Groundwork's packages wrap around every call to a
 // broker or a storage backend: RetryPolicy and BreakerPolicy. Package mq
 // takes them through mq.WithRetry, mq.WithRedeliveryBackoff and
-// mq.WithBreaker; package filestore through ServiceOptions.Retry and
-// ServiceOptions.Breaker; mq/asyncrpc through ClientOptions.Retry.
+// mq.WithBreaker; package filestore through filestore.ServiceOptions.Retry
+// and .Breaker; package asyncrpc through asyncrpc.ClientOptions.Retry.
 //
 // A policy is plain data: the zero value of each is usable, and every field
 // left zero takes the default named in its comment, so a policy states only
