@@ -11,7 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/retrying"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // Cross-instance invalidation. Every write (Set, Delete, a load) publishes
@@ -78,7 +79,7 @@ func parseMessage(s string) (m invalidation, ok bool) {
 // replacing it whenever it fails; while none is known to work, the local
 // layers are paused (healthy is false).
 func (c *Cache[V]) listen(ctx context.Context) {
-	bo := resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: time.Second}.NewLoopBackOff()
+	bo := retrying.NewLoopBackOff(resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: time.Second})
 	failing := false
 	for {
 		ps := c.rdb.Subscribe(ctx, c.channel())

@@ -7,8 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/lock"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // loadFlight is what a flight runs on a miss: look once more, then (with
@@ -192,7 +193,7 @@ const (
 // more, since the last holder may have stored the value just before. It
 // ends with ctx, and returns Redis failures.
 func (c *Cache[V]) awaitLoadLock(ctx context.Context, key string) (*lock.Lock, *entry[V], error) {
-	bo := resilience.RetryPolicy{InitialInterval: waitFirst, MaxInterval: waitMax}.NewLoopBackOff()
+	bo := retrying.NewLoopBackOff(resilience.RetryPolicy{InitialInterval: waitFirst, MaxInterval: waitMax})
 	for {
 		lk, err := c.locker.Obtain(ctx, key, loadLockTTL, lock.WithWatchdog())
 		switch {

@@ -10,7 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/retrying"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // Store is the system of record behind a write-through (WithStore) or
@@ -215,7 +216,7 @@ func (w *writeBehind[V]) run() {
 	defer close(w.done)
 	tick := time.NewTicker(w.o.interval)
 	defer tick.Stop()
-	bo := resilience.RetryPolicy{MaxAttempts: -1, MaxElapsedTime: -1}.NewLoopBackOff()
+	bo := retrying.NewLoopBackOff(resilience.RetryPolicy{})
 	var retry *time.Timer
 	for {
 		tickC, kickC := tick.C, w.kick

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // TestBackendNamesChecked: NewService refuses, naming it, a backend
@@ -106,7 +107,7 @@ func TestBackendsByUserNames(t *testing.T) {
 	down.Close()
 	inOrder := newService(t, filestore.ServiceOptions{
 		Backends: []filestore.Backend{{Name: "first", Store: down}, {Name: "second", Store: bulk}},
-		Retry:    filestore.RetryPolicy{MaxAttempts: 1},
+		Retry:    resilience.RetryPolicy{MaxAttempts: 1},
 	})
 	rec, err := inOrder.Upload(ctx, strings.NewReader("x"), filestore.UploadOptions{Name: "x"})
 	if err != nil || rec.Backend != "second" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // resumable starts an upload of two parts (5 MiB and a tail, as S3's
@@ -206,7 +207,7 @@ func TestUploadLostAnswer(t *testing.T) {
 	lossy, st := newLossy(t)
 	meta := filestore.NewMemoryMetadata()
 	opts := filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "local", Store: st}}, Metadata: meta, StaleAfter: time.Hour,
-		Retry: filestore.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 3}}
+		Retry: resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 3}}
 	svc := newService(t, opts)
 	data := bytes.Repeat([]byte("x"), 300_000)
 
@@ -320,7 +321,7 @@ func TestCompleteAfterDeleteIsNotExist(t *testing.T) {
 	lossy, st := newLossy(t)
 	var ev events
 	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "mem", Store: st}},
-		Retry: filestore.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
+		Retry: resilience.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +423,7 @@ func TestCompleteOvertakenByCompleteAndDelete(t *testing.T) {
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	var ev events
 	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "mem", Store: st}}, Metadata: meta,
-		Retry: filestore.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
+		Retry: resilience.RetryPolicy{MaxAttempts: 1}, Observers: []filestore.Observer{ev.observer}})
 	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "secret.txt"})
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/retrying"
 )
 
 // errConsumed: a failed attempt read part of a reader that cannot rewind,
@@ -91,7 +91,7 @@ func (svc *Service) Upload(ctx context.Context, r io.Reader, opts UploadOptions)
 		var info *Info
 		err := b.call(ctx, func(ctx context.Context) error {
 			if err := src.rewind(); err != nil {
-				return resilience.Permanent(err)
+				return retrying.Permanent(err)
 			}
 			var err error
 			info, err = b.s.put(ctx, rec.Path, src, putOpts)

@@ -15,20 +15,14 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/breaker"
+	"github.com/groundwork-go/groundwork/internal/retrying"
+	"github.com/groundwork-go/groundwork/resilience"
 )
-
-// RetryPolicy is the backoff policy around each backend call; the zero
-// value means the defaults documented on its fields.
-type RetryPolicy = resilience.RetryPolicy
-
-// BreakerPolicy configures the circuit breaker around each backend; the
-// zero value opens after 5 consecutive failures, for 5 seconds.
-type BreakerPolicy = resilience.BreakerPolicy
 
 // ErrBackendDown: the backend's circuit breaker is open after repeated
 // failures; calls to it fail at once until it is probed again.
-var ErrBackendDown = resilience.ErrOpen
+var ErrBackendDown = breaker.ErrOpen
 
 // ServiceOptions configure NewService.
 type ServiceOptions struct {
@@ -43,9 +37,10 @@ type ServiceOptions struct {
 	// Metadata keeps the records; nil means NewMemoryMetadata().
 	Metadata MetadataStore
 	// Retry and Breaker wrap every call to a backend, one breaker per
-	// backend.
-	Retry   RetryPolicy
-	Breaker BreakerPolicy
+	// backend; their zero values take the defaults documented on their
+	// fields.
+	Retry   resilience.RetryPolicy
+	Breaker resilience.BreakerPolicy
 	// Observers are told of every file uploaded and deleted.
 	Observers []Observer
 	// Namespace is the name prefix under which the Service keeps every
@@ -142,8 +137,8 @@ type Service struct {
 type backend struct {
 	name  string
 	s     *Store
-	br    *resilience.Breaker
-	retry RetryPolicy
+	br    *breaker.Breaker
+	retry resilience.RetryPolicy
 	tel   *backendTel
 }
 
@@ -209,7 +204,7 @@ func newService(opts ServiceOptions) (*Service, error) {
 
 // addBackends checks the backends' names (unique, aliases included, and
 // text every MetadataStore keeps) and gives each its breaker.
-func (svc *Service) addBackends(list []Backend, breaker BreakerPolicy) error {
+func (svc *Service) addBackends(list []Backend, bp resilience.BreakerPolicy) error {
 	if len(list) == 0 {
 		return fmt.Errorf("%w: ServiceOptions.Backends is empty", fs.ErrInvalid)
 	}
@@ -219,7 +214,7 @@ func (svc *Service) addBackends(list []Backend, breaker BreakerPolicy) error {
 		if cfg.Store == nil {
 			return fmt.Errorf("%w: %s (%q) has no Store", fs.ErrInvalid, field, cfg.Name)
 		}
-		br, err := resilience.NewBreaker("filestore "+cfg.Name, breaker, backendFailure)
+		br, err := breaker.New("filestore "+cfg.Name, bp, backendFailure)
 		if err != nil {
 			return fmt.Errorf("%w: ServiceOptions.Breaker: %v", fs.ErrInvalid, err)
 		}
@@ -260,7 +255,7 @@ func backendFailure(err error) bool {
 
 // call runs op through the backend's retry policy and breaker.
 func (b *backend) call(ctx context.Context, op func(ctx context.Context) error) error {
-	return b.retry.Do(ctx, func(err error) bool { return !errors.Is(err, ErrBackendDown) && b.s.IsRetryable(err) },
+	return retrying.Do(ctx, b.retry, func(err error) bool { return !errors.Is(err, ErrBackendDown) && b.s.IsRetryable(err) },
 		func(ctx context.Context) error { return b.br.Do(func() error { return op(ctx) }) })
 }
 

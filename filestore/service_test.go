@@ -21,6 +21,7 @@ import (
 	_ "github.com/groundwork-go/groundwork/filestore/s3store"
 	"github.com/groundwork-go/groundwork/filestore/storetest"
 	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 var ctx = context.Background()
@@ -164,8 +165,8 @@ func TestServiceFailover(t *testing.T) {
 	local := localStore(t)
 	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "s3", Store: s3s}, {Name: "local", Store: local}},
 		Policy:  filestore.Policy{Otherwise: []string{"s3", "local"}},
-		Retry:   filestore.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 2},
-		Breaker: filestore.BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: time.Hour}})
+		Retry:   resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 2},
+		Breaker: resilience.BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: time.Hour}})
 	rec, err := svc.Upload(ctx, strings.NewReader("on s3"), filestore.UploadOptions{Name: "a"})
 	if err != nil || rec.Backend != "s3" {
 		t.Fatalf("upload with S3 up: %+v %v", rec, err)

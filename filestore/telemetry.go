@@ -11,7 +11,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/breaker"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 const instrumentationName = "github.com/groundwork-go/groundwork/filestore"
@@ -89,7 +90,7 @@ type backendTel struct {
 	durOpt               [numOps][numOutcomes]metric.RecordOption
 	uploaded, downloaded counter // bytes
 	breakerOpt           metric.ObserveOption
-	br                   *resilience.Breaker
+	br                   *breaker.Breaker
 }
 
 // telemetry holds a Service's tracer and instruments. Counters and
@@ -163,7 +164,7 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider, backends []*
 	return t
 }
 
-func breakerValue(s resilience.State) int64 {
+func breakerValue(s resilience.BreakerState) int64 {
 	switch s {
 	case resilience.StateHalfOpen:
 		return 1

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // TestTelemetry checks with the real OpenTelemetry SDK that the Service
@@ -38,8 +39,8 @@ func TestTelemetry(t *testing.T) {
 	meta := &hookedMeta{MetadataStore: filestore.NewMemoryMetadata()}
 	svc := newService(t, filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "a", Store: a}, {Name: "b", Store: b}}, Metadata: meta,
 		Policy:     filestore.Policy{Otherwise: []string{"a", "b"}},
-		Retry:      filestore.RetryPolicy{MaxAttempts: 1},
-		Breaker:    filestore.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour},
+		Retry:      resilience.RetryPolicy{MaxAttempts: 1},
+		Breaker:    resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour},
 		StaleAfter: time.Hour, RemoveOrphans: true, MeterProvider: mp, TracerProvider: tp})
 	clk := withClock(svc)
 

@@ -13,7 +13,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/retrying"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // Upload is a resumable upload: parts are stored as they come, recorded
@@ -178,7 +179,7 @@ func (u *Upload) WritePart(ctx context.Context, n int, r io.Reader) (_ PartRecor
 		src := &countingReader{r: r}
 		err = u.b.call(ctx, func(ctx context.Context) error {
 			if err := src.rewind(); err != nil {
-				return resilience.Permanent(err)
+				return retrying.Permanent(err)
 			}
 			var err error
 			info, err = u.b.s.Put(ctx, u.partPath(n), u.partSource(ctx, src), nil)

@@ -12,7 +12,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/breaker"
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -24,7 +25,7 @@ type Client struct {
 	provider  string
 	opts      *clientOptions
 	tel       *telemetry
-	breaker   *resilience.Breaker
+	breaker   *breaker.Breaker
 	maxBytes  int
 	retryable func(error) bool
 	buf       *outageBuffer // nil without WithOutageBuffer
@@ -43,8 +44,8 @@ func newClient(conn driver.Conn, provider string, o *clientOptions) (*Client, er
 		c.maxBytes = l.MaxMessageBytes()
 	}
 	// An open breaker is not worth retrying: failing fast is its point.
-	c.retryable = func(err error) bool { return !errors.Is(err, resilience.ErrOpen) && conn.IsRetryable(err) }
-	b, err := resilience.NewBreaker("mq:"+provider, o.breaker, conn.IsRetryable)
+	c.retryable = func(err error) bool { return !errors.Is(err, breaker.ErrOpen) && conn.IsRetryable(err) }
+	b, err := breaker.New("mq:"+provider, o.breaker, conn.IsRetryable)
 	if err != nil {
 		return nil, fmt.Errorf("%w: WithBreaker: %v", ErrInvalid, err)
 	}
@@ -107,7 +108,7 @@ func (c *Client) send(ctx context.Context, batch []driver.Message) error {
 		switch {
 		case err != nil:
 			c.tel.pubFailed.add(n)
-			return c.wrapPublish(batch, err)
+			return wrapOp(c.publishOp(batch), err)
 		case buffered:
 			c.tel.pubBuffered.add(n)
 		default:
@@ -115,25 +116,20 @@ func (c *Client) send(ctx context.Context, batch []driver.Message) error {
 		}
 		return nil
 	}
-	err := c.opts.retry.Do(ctx, c.retryable, func(ctx context.Context) error {
+	err := retrying.Do(ctx, c.opts.retry, c.retryable, func(ctx context.Context) error {
 		return c.breaker.Do(func() error { return c.conn.Publish(ctx, batch) })
 	})
 	if err != nil {
 		c.tel.pubFailed.add(n)
-		return c.wrapPublish(batch, err)
+		return wrapOp(c.publishOp(batch), err)
 	}
 	c.tel.pubOK.add(n)
 	return nil
 }
 
-func (c *Client) wrapPublish(batch []driver.Message, err error) error {
-	if errors.Is(err, resilience.ErrOpen) {
-		err = ErrCircuitOpen
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return fmt.Errorf("mq: publish to %q via %s: %w", batch[0].Topic, c.provider, err)
+// publishOp names a failed publish of batch for its error.
+func (c *Client) publishOp(batch []driver.Message) string {
+	return fmt.Sprintf("publish to %q via %s", batch[0].Topic, c.provider)
 }
 
 func spanError(span trace.Span, err error) error {
@@ -144,17 +140,19 @@ func spanError(span trace.Span, err error) error {
 	return err
 }
 
-// Ping checks that the broker answers, if the provider can tell
-// (ErrUnsupported otherwise).
+// Ping checks that the broker answers within ctx, if the provider can
+// tell (ErrUnsupported otherwise); an unreachable broker is
+// ErrUnreachable. It asks the broker even while the circuit breaker is
+// open, and its answer does not move the breaker: it is a health check.
 func (c *Client) Ping(ctx context.Context) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
 	p, ok := c.conn.(driver.Pinger)
 	if !ok {
-		return fmt.Errorf("mq: ping via %s: %w", c.provider, ErrUnsupported)
+		return wrapOp("ping via "+c.provider, ErrUnsupported)
 	}
-	return p.Ping(ctx)
+	return wrapOp("ping via "+c.provider, p.Ping(ctx))
 }
 
 // Buffered returns how many Publish calls wait in the outage buffer (0

@@ -9,6 +9,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -138,7 +139,7 @@ func (s *Subscription) claim(kr *keyRun, d *driver.Delivery) (outcome, time.Dura
 		return duplicate, 0
 	case DedupBusy:
 		if kr.bo == nil {
-			kr.bo = s.o.redelivery.NewBackOff()
+			kr.bo = retrying.NewBackOff(s.o.redelivery)
 		}
 		return retry, kr.bo.NextBackOff()
 	}

@@ -21,6 +21,11 @@
 // so a typo never silently falls back to a default. An unregistered scheme
 // gives an error listing the registered ones.
 //
+// Open checks that the broker answers (one ping, within Open's context)
+// before it returns: a broker that is down is an error at start-up, not at
+// the first Publish. WithLazyConnect skips the check, for a service that
+// must start while the broker may be down and relies on the outage buffer.
+//
 // # Guarantees
 //
 // Publishing. Publish returns nil only once the broker acknowledged every
@@ -58,11 +63,16 @@
 // message published after its first Subscribe returned.
 //
 // Failures. A handler error or panic has the message handled again after
-// an exponential backoff, up to WithMaxAttempts (default 5), holding back
-// only its own key; then it is published to the dead-letter topic
-// ("<topic>.dlq" unless WithDeadLetterTopic says otherwise) with the
-// HeaderDLQ* headers naming the error, the attempts, the topic and the
-// group, and acknowledged. If the dead-letter publish itself fails after
+// an exponential backoff (WithRedeliveryBackoff), up to WithMaxAttempts
+// (default 5), holding back only its own key; then it is published to the
+// dead-letter topic ("<topic>.dlq" unless WithDeadLetterTopic says
+// otherwise) with the HeaderDLQ* headers naming the error, the attempts,
+// the topic and the group, and acknowledged. A handler says more with
+// its error: Permanent(err) dead-letters the message after this attempt,
+// for failures no retry can fix; RetryAfter(err, d) has the next attempt
+// come after d (at most MaxRetryAfter) instead of the backoff's wait, and
+// still counts as an attempt. Either way HeaderDLQError carries err's text,
+// and errors.Is and errors.As see err through the mark. If the dead-letter publish itself fails after
 // the client's retry policy (WithRetry), the message is handed back for
 // redelivery, logged and counted (mq.consumed outcome
 // "dead_letter_failed"), and its key moves on; on Kafka its offset stays
@@ -109,8 +119,21 @@
 // Sentinels, matched with errors.Is: ErrInvalid (bad argument, named in the
 // message), ErrBadURL, ErrTooLarge (nothing from the call was sent),
 // ErrUnreachable, ErrCircuitOpen, ErrBufferFull, ErrUnsupported, ErrClosed.
-// Provider errors are wrapped with the operation, topic and provider.
-// Context errors are returned unwrapped.
+// A broker that cannot be reached is ErrUnreachable from every call that
+// needs it (Open, Publish, Subscribe, Ping, a subscription leaving its
+// group), and once the circuit breaker opened, ErrCircuitOpen from Publish
+// and Subscribe (Ping always asks the broker). With WithOutageBuffer,
+// Publish and RedriveQuarantined buffer instead, and Quarantined reads
+// only the local file. Open running out of its context's deadline before
+// the broker answered is ErrUnreachable too (and matches
+// context.DeadlineExceeded); otherwise context errors are returned
+// unwrapped.
+//
+// Errors read "mq: <call>: <cause>", naming the package once and the call,
+// its topic and the provider once: "mq: publish to "orders" via kafka:
+// broker unreachable: dial tcp 10.0.0.7:9092: connect: connection
+// refused", "mq: open mem://x?bogus=1: bad URL: unknown parameter
+// "bogus" ...".
 //
 // # As
 //

@@ -1,14 +1,16 @@
 package mq
 
 import (
+	"context"
 	"errors"
+	"strings"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/breaker"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
 // Errors returned by this package, matched with errors.Is. Provider errors
-// are wrapped with the operation and topic.
+// are wrapped with the operation, the topic and the provider.
 var (
 	// ErrClosed: the Client or Subscription was closed.
 	ErrClosed = errors.New("mq: closed")
@@ -32,14 +34,33 @@ var (
 	ErrBufferFull = errors.New("mq: outage buffer full")
 )
 
-// RetryPolicy is the exponential-backoff policy used for publishing,
-// acknowledging and redelivering; the zero value takes the defaults.
-type RetryPolicy = resilience.RetryPolicy
+// opError is the failure of one call that reached the provider:
+// "mq: <op>: <cause>", where op names the call, its topic and the provider
+// (`publish to "orders" via kafka`). The cause's own leading "mq: " (that
+// of the sentinel it starts with) is left out of the text, so that the
+// package is named once; errors.Is and errors.As see the cause.
+type opError struct {
+	op  string
+	err error
+}
 
-// BreakerPolicy configures the circuit breaker around the broker; the zero
-// value trips after 5 consecutive failures and probes again after 5s.
-type BreakerPolicy = resilience.BreakerPolicy
+func (e *opError) Error() string {
+	return "mq: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "mq: ")
+}
 
-// BreakerState is a circuit-breaker state, as passed to
-// BreakerPolicy.OnStateChange.
-type BreakerState = resilience.State
+func (e *opError) Unwrap() error { return e.err }
+
+// wrapOp returns err, a failure of op, as the caller sees it: a context
+// error as it is, the breaker's refusal as ErrCircuitOpen, anything else
+// wrapped in an opError.
+func wrapOp(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, breaker.ErrOpen):
+		err = ErrCircuitOpen
+	}
+	return &opError{op: op, err: err}
+}

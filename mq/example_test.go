@@ -10,6 +10,7 @@ import (
 
 	"github.com/groundwork-go/groundwork/mq"
 	_ "github.com/groundwork-go/groundwork/mq/memmq" // registers mem://
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 func Example() {
@@ -55,7 +56,7 @@ func ExampleWithMaxAttempts() {
 	sub, _ := client.Subscribe(ctx, "emails", "sender", func(_ context.Context, m *mq.Message) error {
 		fmt.Println("attempt", m.Attempt)
 		return errors.New("smtp: 451 try later")
-	}, mq.WithMaxAttempts(3), mq.WithRedeliveryBackoff(mq.RetryPolicy{InitialInterval: time.Millisecond}))
+	}, mq.WithMaxAttempts(3), mq.WithRedeliveryBackoff(resilience.RetryPolicy{InitialInterval: time.Millisecond}))
 	defer sub.Close()
 
 	_ = client.Publish(ctx, &mq.Message{Topic: "emails", Key: "user-7"})
@@ -76,7 +77,7 @@ func ExampleWithOutageBuffer() {
 	defer os.RemoveAll(dir)
 	quiet := slog.New(slog.DiscardHandler)
 	client, _ := mq.Open(ctx, "mem://example-outage", mq.WithOutageBuffer(dir), mq.WithLogger(quiet),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
 	defer client.Close()
 
 	got := make(chan string, 3)
@@ -98,4 +99,62 @@ func ExampleWithOutageBuffer() {
 	// Output:
 	// buffered during the outage: 3
 	// one two three
+}
+
+// A failure no retry can fix is marked Permanent: the message goes to the
+// dead-letter topic after that one attempt, with the error's text.
+func ExamplePermanent() {
+	ctx := context.Background()
+	client, _ := mq.Open(ctx, "mem://example-permanent")
+	defer client.Close()
+	errUnknownProduct := errors.New("unknown product")
+
+	dead := make(chan *mq.Message, 1)
+	dlq, _ := client.Subscribe(ctx, "orders.dlq", "ops", func(_ context.Context, m *mq.Message) error {
+		dead <- m
+		return nil
+	})
+	defer dlq.Close()
+	sub, _ := client.Subscribe(ctx, "orders", "billing", func(_ context.Context, m *mq.Message) error {
+		fmt.Println("attempt", m.Attempt)
+		err := fmt.Errorf("order %s: %w", m.Key, mq.Permanent(errUnknownProduct))
+		fmt.Println("still the product error:", errors.Is(err, errUnknownProduct))
+		return err
+	}, mq.WithMaxAttempts(5))
+	defer sub.Close()
+
+	_ = client.Publish(ctx, &mq.Message{Topic: "orders", Key: "o-17"})
+	m := <-dead
+	fmt.Println(m.Headers[mq.HeaderDLQError], "after", m.Headers[mq.HeaderDLQAttempts], "attempt")
+	// Output:
+	// attempt 1
+	// still the product error: true
+	// order o-17: unknown product after 1 attempt
+}
+
+// RetryAfter sets the wait before the next attempt, here the one an
+// upstream service asked for, instead of the redelivery backoff; each try
+// still counts towards WithMaxAttempts.
+func ExampleRetryAfter() {
+	ctx := context.Background()
+	client, _ := mq.Open(ctx, "mem://example-retry-after")
+	defer client.Close()
+
+	done := make(chan struct{})
+	sub, _ := client.Subscribe(ctx, "invoices", "mailer", func(_ context.Context, m *mq.Message) error {
+		if m.Attempt == 1 {
+			fmt.Println("attempt 1: rate limited")
+			return mq.RetryAfter(errors.New("smtp: 421 too many messages"), 20*time.Millisecond)
+		}
+		fmt.Println("attempt", m.Attempt, "sent")
+		close(done)
+		return nil
+	}, mq.WithRedeliveryBackoff(resilience.RetryPolicy{InitialInterval: time.Hour}))
+	defer sub.Close()
+
+	_ = client.Publish(ctx, &mq.Message{Topic: "invoices", Key: "inv-3"})
+	<-done
+	// Output:
+	// attempt 1: rate limited
+	// attempt 2 sent
 }

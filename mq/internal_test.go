@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/groundwork-go/groundwork/mq/driver"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 var zeroTime time.Time
@@ -53,7 +54,7 @@ func TestOptionValidation(t *testing.T) {
 	bad := []Option{
 		nil, WithOutageBuffer(""), WithOutageBufferMaxBytes(0), WithDedup(nil), WithLogger(nil),
 		WithTracerProvider(nil), WithMeterProvider(nil), WithPropagator(nil),
-		WithRetry(RetryPolicy{Jitter: 2}), WithBreaker(BreakerPolicy{FailureRatio: 3}),
+		WithRetry(resilience.RetryPolicy{Jitter: 2}), WithBreaker(resilience.BreakerPolicy{FailureRatio: 3}),
 	}
 	for i, o := range bad {
 		if _, err := NewClient(noopConn{}, o); !errors.Is(err, ErrInvalid) {
@@ -63,7 +64,7 @@ func TestOptionValidation(t *testing.T) {
 	if _, err := NewClient(nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("nil conn: %v", err)
 	}
-	badSub := []SubscribeOption{nil, WithConcurrency(0), WithMaxAttempts(0), WithPrefetch(0), WithRedeliveryBackoff(RetryPolicy{Multiplier: 0.1})}
+	badSub := []SubscribeOption{nil, WithConcurrency(0), WithMaxAttempts(0), WithPrefetch(0), WithRedeliveryBackoff(resilience.RetryPolicy{Multiplier: 0.1})}
 	for i, o := range badSub {
 		if _, err := newSubOptions("t", []SubscribeOption{o}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("subscribe option %d: %v, want ErrInvalid", i, err)

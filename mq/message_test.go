@@ -8,6 +8,7 @@ import (
 
 	"github.com/groundwork-go/groundwork/mq"
 	_ "github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // TestHandlerMayKeepMessage: the handler gets the received message itself
@@ -32,7 +33,7 @@ func TestHandlerMayKeepMessage(t *testing.T) {
 			return errors.New("fail the first attempt")
 		}
 		return nil
-	}, mq.WithRedeliveryBackoff(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}))
+	}, mq.WithRedeliveryBackoff(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,14 +11,15 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/groundwork-go/groundwork/internal/wal"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // Option configures a Client.
 type Option func(*clientOptions) error
 
 type clientOptions struct {
-	retry      RetryPolicy
-	breaker    BreakerPolicy
+	retry      resilience.RetryPolicy
+	breaker    resilience.BreakerPolicy
 	bufferDir  string
 	bufferOpts wal.Options
 	dedup      DedupStore
@@ -26,6 +27,7 @@ type clientOptions struct {
 	tracer     trace.TracerProvider
 	meter      metric.MeterProvider
 	propagator propagation.TextMapPropagator
+	lazy       bool
 }
 
 func newClientOptions(opts []Option) (*clientOptions, error) {
@@ -49,7 +51,7 @@ func newClientOptions(opts []Option) (*clientOptions, error) {
 // WithRetry sets the policy for publishing and acknowledging, overriding
 // the default (5 attempts, 50ms doubling to 5s with jitter, 30s at most).
 // Only errors the provider reports as retryable are retried.
-func WithRetry(p RetryPolicy) Option {
+func WithRetry(p resilience.RetryPolicy) Option {
 	return func(o *clientOptions) error {
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("%w: WithRetry: %v", ErrInvalid, err)
@@ -62,7 +64,7 @@ func WithRetry(p RetryPolicy) Option {
 // WithBreaker sets the circuit breaker around broker calls, overriding the
 // default (open after 5 consecutive failures, probe after 5s). While open,
 // Publish fails fast with ErrCircuitOpen, or goes to the outage buffer.
-func WithBreaker(p BreakerPolicy) Option {
+func WithBreaker(p resilience.BreakerPolicy) Option {
 	return func(o *clientOptions) error {
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("%w: WithBreaker: %v", ErrInvalid, err)
@@ -83,13 +85,27 @@ func WithBreaker(p BreakerPolicy) Option {
 // refuses for good goes to "<topic>.dlq", or, if that is refused too, to
 // the quarantine in dir/quarantine (see the package doc and
 // Client.Quarantined); it never holds up the messages behind it. Files are
-// reached only through an os.Root on dir.
+// reached only through an os.Root on dir. Open still fails while the
+// broker is down unless WithLazyConnect is given too.
 func WithOutageBuffer(dir string) Option {
 	return func(o *clientOptions) error {
 		if dir == "" {
 			return fmt.Errorf("%w: WithOutageBuffer: empty directory", ErrInvalid)
 		}
 		o.bufferDir = dir
+		return nil
+	}
+}
+
+// WithLazyConnect makes Open return without checking that the broker
+// answers, overriding the default of checking it (one ping within Open's
+// context). It is for services that must start while the broker may be
+// down: with WithOutageBuffer, Publish then buffers until the broker is
+// back; without one, calls fail with ErrUnreachable, after the retry
+// policy, until it is. NewClient never checks.
+func WithLazyConnect() Option {
+	return func(o *clientOptions) error {
+		o.lazy = true
 		return nil
 	}
 }
@@ -179,7 +195,7 @@ type subOptions struct {
 	dlqTopic    string
 	noDLQ       bool
 	prefetch    int
-	redelivery  RetryPolicy
+	redelivery  resilience.RetryPolicy
 	ephemeral   bool
 }
 
@@ -188,7 +204,7 @@ func newSubOptions(topic string, opts []SubscribeOption) (*subOptions, error) {
 		concurrency: 1,
 		maxAttempts: 5,
 		dlqTopic:    topic + ".dlq",
-		redelivery:  RetryPolicy{InitialInterval: 100 * time.Millisecond, MaxInterval: 10 * time.Second, MaxAttempts: -1, MaxElapsedTime: -1},
+		redelivery:  resilience.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaxInterval: 10 * time.Second, MaxAttempts: -1, MaxElapsedTime: -1},
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -268,7 +284,7 @@ func WithEphemeralGroup() SubscribeOption {
 // WithRedeliveryBackoff sets the waits between attempts of a failing
 // message, overriding the default (100ms doubling to 10s, with jitter).
 // Its MaxAttempts and MaxElapsedTime are ignored: WithMaxAttempts counts.
-func WithRedeliveryBackoff(p RetryPolicy) SubscribeOption {
+func WithRedeliveryBackoff(p resilience.RetryPolicy) SubscribeOption {
 	return func(o *subOptions) error {
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("%w: WithRedeliveryBackoff: %v", ErrInvalid, err)

@@ -7,7 +7,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/breaker"
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/internal/wal"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
@@ -90,7 +91,7 @@ func (b *outageBuffer) refused(ctx context.Context, err error) bool {
 	switch {
 	case err == nil, ctx.Err() != nil,
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, resilience.ErrOpen), errors.Is(err, ErrClosed),
+		errors.Is(err, breaker.ErrOpen), errors.Is(err, ErrClosed),
 		errors.Is(err, ErrBufferFull), errors.Is(err, errBufferWrite):
 		return false
 	}
@@ -111,7 +112,7 @@ func (b *outageBuffer) publishOrBuffer(ctx context.Context, batch []driver.Messa
 		if err == nil {
 			return false, nil
 		}
-		if !errors.Is(err, resilience.ErrOpen) && !b.c.conn.IsRetryable(err) {
+		if !errors.Is(err, breaker.ErrOpen) && !b.c.conn.IsRetryable(err) {
 			return false, err
 		}
 		if ctx.Err() != nil {
@@ -131,7 +132,7 @@ func (b *outageBuffer) publishOrBuffer(ctx context.Context, batch []driver.Messa
 func (b *outageBuffer) flushLoop() {
 	defer close(b.done)
 	ctx := b.ctx
-	bo := b.c.opts.retry.NewLoopBackOff()
+	bo := retrying.NewLoopBackOff(b.c.opts.retry)
 	var wait <-chan time.Time
 	failing := false
 	for {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 var quiet = mq.WithLogger(slog.New(slog.DiscardHandler))
@@ -23,7 +24,7 @@ func TestOutageBufferSurvivesClientRestart(t *testing.T) {
 	broker := memmq.NewBroker(nil)
 	open := func() *mq.Client {
 		c, err := mq.NewClient(memmq.New(broker), mq.WithOutageBuffer(dir), quiet,
-			mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
+			mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
 		if err != nil {
 			t.Fatal(err)
 		}

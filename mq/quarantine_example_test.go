@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // A buffered message that the broker refuses for good, and its dead-letter
@@ -20,7 +21,7 @@ func ExampleClient_RedriveQuarantined() {
 	defer os.RemoveAll(dir)
 	quiet := slog.New(slog.DiscardHandler)
 	client, _ := mq.Open(ctx, "mem://example-quarantine", mq.WithOutageBuffer(dir), mq.WithLogger(quiet),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 10 * time.Millisecond}))
 	defer client.Close()
 	got := make(chan string, 3)
 	sub, _ := client.Subscribe(ctx, "events", "audit", func(_ context.Context, m *mq.Message) error {

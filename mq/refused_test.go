@@ -18,6 +18,7 @@ import (
 	"github.com/groundwork-go/groundwork/internal/wal"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // collector gathers what a handler saw, by payload, in order.
@@ -83,8 +84,8 @@ func newRig(t *testing.T, broker *memmq.Broker, dir string) *rig {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.meterReader))
 	t.Cleanup(func() { mp.Shutdown(context.Background()) })
 	r.pub, err = mq.NewClient(memmq.New(broker), mq.WithOutageBuffer(dir), quiet, mq.WithMeterProvider(mp),
-		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: time.Millisecond}))
+		mq.WithRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}),
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

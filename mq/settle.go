@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -26,7 +27,7 @@ func (s *Subscription) settledN(n int) {
 // ack acknowledges d, retrying transient failures. A failure that remains
 // is logged: the message will be redelivered, which at-least-once allows.
 func (s *Subscription) ack(d *driver.Delivery) {
-	err := s.c.opts.retry.Do(s.work, s.c.conn.IsRetryable, func(ctx context.Context) error {
+	err := retrying.Do(s.work, s.c.opts.retry, s.c.conn.IsRetryable, func(ctx context.Context) error {
 		return s.recv.Ack(ctx, d)
 	})
 	if err != nil && !s.abandoned.Load() {
@@ -41,7 +42,7 @@ func (s *Subscription) ackAll(ds []*driver.Delivery) {
 		return
 	}
 	if ba, ok := s.recv.(driver.BatchAcker); ok && len(ds) > 1 {
-		err := s.c.opts.retry.Do(s.work, s.c.conn.IsRetryable, func(ctx context.Context) error {
+		err := retrying.Do(s.work, s.c.opts.retry, s.c.conn.IsRetryable, func(ctx context.Context) error {
 			return ba.AckBatch(ctx, ds)
 		})
 		if err != nil && !s.abandoned.Load() {

@@ -15,6 +15,7 @@ import (
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/driver"
 	"github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // refusingConn is a memmq connection whose publishes to one topic fail.
@@ -60,8 +61,8 @@ func TestDeadLetterPublishFailureEnds(t *testing.T) {
 		err: fmt.Errorf("refused: %w", driver.ErrUnreachable)}
 	var logs syncBuffer
 	c, err := mq.NewClient(conn, mq.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
-		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3}),
-		mq.WithBreaker(mq.BreakerPolicy{ConsecutiveFailures: 1000}))
+		mq.WithRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 3}),
+		mq.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1000}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func TestRetryAfterShutdownSweep(t *testing.T) {
 	mq.SetTestHookSwept(func() { close(swept) })
 	// Between the failure and the arming of its retry, Shutdown runs up
 	// to its sweep.
-	mq.SetTestHookRetry(func() {
+	mq.SetTestHookRetry(func(time.Duration) {
 		<-subscribed
 		go func() { shut <- sub.Close() }()
 		<-swept
@@ -286,7 +287,7 @@ func TestRetryAfterShutdownSweep(t *testing.T) {
 	defer mq.SetTestHookRetry(nil)
 	sub, err = c.Subscribe(context.Background(), "t", "g", func(context.Context, *mq.Message) error {
 		return errors.New("fails")
-	}, mq.WithRedeliveryBackoff(mq.RetryPolicy{InitialInterval: time.Hour, MaxInterval: time.Hour}))
+	}, mq.WithRedeliveryBackoff(resilience.RetryPolicy{InitialInterval: time.Hour, MaxInterval: time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -116,7 +117,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 		return nil, fmt.Errorf("%w: WithEphemeralGroup: %s cannot delete groups", ErrUnsupported, c.provider)
 	}
 	var recv driver.Receiver
-	err = c.opts.retry.Do(ctx, c.retryable, func(ctx context.Context) error {
+	err = retrying.Do(ctx, c.opts.retry, c.retryable, func(ctx context.Context) error {
 		return c.breaker.Do(func() error {
 			var err error
 			recv, err = c.conn.Subscribe(ctx, topic, group)
@@ -124,10 +125,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 		})
 	})
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("mq: subscribe to %q as %q via %s: %w", topic, group, c.provider, err)
+		return nil, wrapOp(fmt.Sprintf("subscribe to %q as %q via %s", topic, group, c.provider), err)
 	}
 	s := &Subscription{
 		c: c, topic: topic, group: group, h: h, o: o, recv: recv, owner: newOwner(),
@@ -172,7 +170,7 @@ func (c *Client) Subscribe(ctx context.Context, topic, group string, h Handler, 
 // them on their keys, in the order the broker gave them.
 func (s *Subscription) receiveLoop(ctx context.Context) {
 	defer close(s.recvDone)
-	bo := s.c.opts.retry.NewLoopBackOff()
+	bo := retrying.NewLoopBackOff(s.c.opts.retry)
 	failing := false
 	for {
 		room := int64(s.o.prefetch) - s.inflight.Load()
@@ -309,13 +307,13 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		}
 		s.releaseClaims(ctx)
 		s.abandon()
-		s.shutdownErr = errors.Join(s.shutdownErr, s.recv.Close())
+		s.shutdownErr = errors.Join(s.shutdownErr, s.closeErr("leave group", s.recv.Close()))
 		if s.o.ephemeral {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			err := s.c.conn.(driver.GroupDeleter).DeleteGroup(dctx, s.topic, s.group)
 			cancel()
 			if err != nil {
-				s.shutdownErr = errors.Join(s.shutdownErr, fmt.Errorf("mq: delete group %q of %q: %w", s.group, s.topic, err))
+				s.shutdownErr = errors.Join(s.shutdownErr, s.closeErr("delete group", err))
 			}
 		}
 		s.c.mu.Lock()
@@ -323,6 +321,20 @@ func (s *Subscription) Shutdown(ctx context.Context) error {
 		s.c.mu.Unlock()
 	})
 	return s.shutdownErr
+}
+
+// closeErr is the error of op ("leave group", "delete group"), a step of
+// Shutdown that runs under a deadline of its own (the receiver's Close
+// takes no context; deleting a group gets 30s past the caller's): a
+// deadline it reports is the broker not answering in time, ErrUnreachable.
+func (s *Subscription) closeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnreachable) {
+		err = fmt.Errorf("%w: no answer: %w", ErrUnreachable, err)
+	}
+	return &opError{op: fmt.Sprintf("%s %q of %q via %s", op, s.group, s.topic, s.c.provider), err: err}
 }
 
 // testHookSwept, when set (by tests only, before the Subscription is

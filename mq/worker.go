@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
@@ -130,7 +131,7 @@ func (w *worker) run(kr *keyRun) {
 			done = append(done, d)
 		case retry, handBack:
 			if out == retry && testHookRetry != nil {
-				testHookRetry()
+				testHookRetry(retryIn)
 			}
 			s.endRun(kr, done, i, retryIn, out == retry)
 			return
@@ -178,8 +179,9 @@ func (s *Subscription) endRun(kr *keyRun, done []*driver.Delivery, n int, retryI
 }
 
 // testHookRetry, when set (by tests only, before the Subscription is
-// made), runs when a handler failure is about to be retried.
-var testHookRetry func()
+// made), runs when a handler failure is about to be retried, with the
+// wait before the retry.
+var testHookRetry func(wait time.Duration)
 
 // retryReady makes kr runnable again when its redelivery backoff ends.
 func (s *Subscription) retryReady(kr *keyRun) {
@@ -251,7 +253,7 @@ func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Deliver
 		// for that): not a failure of the handler's, so not counted.
 		// endRun hands it back and releases its dedup claim.
 		return handBack, 0
-	case kr.attempt >= s.o.maxAttempts:
+	case kr.attempt >= s.o.maxAttempts || isPermanent(err):
 		s.dedupRelease(d)
 		tel.conDLQ.add(1)
 		s.deadLetter(d, err, kr.attempt)
@@ -260,10 +262,13 @@ func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Deliver
 		s.nack(d, kr.attempt+1)
 	default: // the dedup claim is kept for the next attempt
 		tel.conRetry.add(1)
-		if kr.bo == nil {
-			kr.bo = s.o.redelivery.NewBackOff()
-		}
 		kr.attempt++
+		if wait, ok := retryAfter(err); ok {
+			return retry, wait // the handler's word; the backoff stays where it was
+		}
+		if kr.bo == nil {
+			kr.bo = retrying.NewBackOff(s.o.redelivery)
+		}
 		return retry, kr.bo.NextBackOff()
 	}
 	s.settled()

@@ -24,6 +24,7 @@ import (
 	_ "github.com/groundwork-go/groundwork/mq/kafkamq"
 	"github.com/groundwork-go/groundwork/mq/memmq"
 	_ "github.com/groundwork-go/groundwork/mq/redismq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 func main() {
@@ -115,7 +116,7 @@ func retryAndDeadLetter(ctx context.Context) error {
 	sub, err := client.Subscribe(ctx, "emails", "sender", func(_ context.Context, m *mq.Message) error {
 		fmt.Printf("   attempt %d: sending %s ... failed\n", m.Attempt, m.Payload)
 		return errors.New("smtp: 451 try again later")
-	}, mq.WithMaxAttempts(3), mq.WithRedeliveryBackoff(mq.RetryPolicy{InitialInterval: 20 * time.Millisecond}))
+	}, mq.WithMaxAttempts(3), mq.WithRedeliveryBackoff(resilience.RetryPolicy{InitialInterval: 20 * time.Millisecond}))
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func outageBuffer(ctx context.Context) error {
 	// The outage is staged with the in-process broker's fault switch.
 	client, err := mq.Open(ctx, "mem://tour",
 		mq.WithOutageBuffer(dir),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 100 * time.Millisecond}),
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 100 * time.Millisecond}),
 		mq.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return err

@@ -20,7 +20,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/retrying"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
@@ -241,7 +242,7 @@ func (b *bucket) cleanUp(key string, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = resilience.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaxAttempts: 5}.Do(ctx, nil, func(ctx context.Context) error {
+	_ = retrying.Do(ctx, resilience.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaxAttempts: 5}, nil, func(ctx context.Context) error {
 		_, err := b.c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(b.bucket), Key: aws.String(key),
 			UploadId: aws.String(mue.UploadID())})
 		if errors.Is(mapUploadErr(key, err), fs.ErrNotExist) {

@@ -22,6 +22,7 @@ import (
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/asyncrpc"
 	"github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 const patience = 2 * time.Minute
@@ -501,7 +502,7 @@ func TestOptionsValidated(t *testing.T) {
 		}
 	}
 	if _, err := asyncrpc.NewClient(context.Background(), mqc, asyncrpc.ClientOptions{ResponseTopic: "x.responses",
-		Retry: mq.RetryPolicy{Jitter: 2}}); !errors.Is(err, asyncrpc.ErrInvalid) {
+		Retry: resilience.RetryPolicy{Jitter: 2}}); !errors.Is(err, asyncrpc.ErrInvalid) {
 		t.Errorf("bad retry policy: %v", err)
 	}
 	rec := httptest.NewRecorder()
@@ -520,8 +521,8 @@ func TestResponseSurvivesBrokerOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	serverMQ := memMQ(t, "outage", mq.WithOutageBuffer(t.TempDir()),
-		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 2}),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 20 * time.Millisecond}))
+		mq.WithRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 2}),
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 20 * time.Millisecond}))
 	release, unblock := gate()
 	defer unblock()
 	_, url := serve(t, serverMQ, func(ctx context.Context, r *asyncrpc.Request) (*asyncrpc.Response, error) {

@@ -16,7 +16,9 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // Callback receives a call's outcome, exactly once: the response, or nil
@@ -39,7 +41,7 @@ type ClientOptions struct {
 	// longer than the policy's wait. Default: 5 attempts, waits from 50ms
 	// doubling to 5s with jitter, 30s in all; MaxAttempts 1 turns retries
 	// off. The ctx of Post, Do or Resend bounds it too.
-	Retry mq.RetryPolicy
+	Retry resilience.RetryPolicy
 	// CallbackConcurrency bounds the callbacks running at once; default 16.
 	CallbackConcurrency int
 	// Propagator writes the trace context into the request headers;
@@ -60,7 +62,7 @@ func (o *ClientOptions) withDefaults() (ClientOptions, error) {
 	if err := r.Retry.Validate(); err != nil {
 		return r, fmt.Errorf("%w: ClientOptions.Retry: %v", ErrInvalid, err)
 	}
-	r.Retry = r.Retry.WithDefaults()
+	r.Retry = retrying.WithDefaults(r.Retry)
 	if r.HTTPClient == nil {
 		r.HTTPClient = http.DefaultClient
 	}

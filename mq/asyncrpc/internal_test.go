@@ -13,6 +13,7 @@ import (
 
 	"github.com/groundwork-go/groundwork/mq"
 	_ "github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // refusing answers the i-th request with refusals[i] (status and
@@ -51,7 +52,7 @@ func (h *refusing) requests() []string {
 
 // retryClient returns a client whose waits between attempts are recorded
 // instead of spent; wait's error, when set, ends the waiting.
-func retryClient(t *testing.T, p mq.RetryPolicy, waitErr error) (*Client, *[]time.Duration) {
+func retryClient(t *testing.T, p resilience.RetryPolicy, waitErr error) (*Client, *[]time.Duration) {
 	t.Helper()
 	mqc, err := mq.Open(context.Background(), "mem://retry-internal")
 	if err != nil {
@@ -79,7 +80,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 	h := &refusing{refusals: []refusal{{503, "7"}, {429, date}, {503, ""}, {429, "garbage"}}}
 	hs := httptest.NewServer(h)
 	defer hs.Close()
-	c, waits := retryClient(t, mq.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 5}, nil)
+	c, waits := retryClient(t, resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 5}, nil)
 	call, err := c.Post(context.Background(), hs.URL, "text/plain", strings.NewReader("x"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -114,24 +115,24 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 // caller's ctx each end the retries, with the last refusal as the error;
 // other statuses are not retried.
 func TestRetryIsBounded(t *testing.T) {
-	fast := mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}
+	fast := resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}
 	cases := []struct {
 		name     string
-		policy   mq.RetryPolicy
+		policy   resilience.RetryPolicy
 		waitErr  error
 		refusals []refusal
 		requests int
 		want     string
 	}{
-		{"attempts", mq.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 3}, nil,
+		{"attempts", resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxAttempts: 3}, nil,
 			[]refusal{{503, ""}, {503, ""}, {503, ""}, {503, ""}}, 3, "503"},
-		{"retry-after past the elapsed time", mq.RetryPolicy{MaxAttempts: 5, MaxElapsedTime: 10 * time.Second}, nil,
+		{"retry-after past the elapsed time", resilience.RetryPolicy{MaxAttempts: 5, MaxElapsedTime: 10 * time.Second}, nil,
 			[]refusal{{429, "60"}}, 1, "429"},
 		{"wait ended by ctx", fast, context.Canceled,
 			[]refusal{{503, "1"}, {503, "1"}}, 1, "503"},
 		{"other status", fast, nil,
 			[]refusal{{500, "1"}}, 1, "500"},
-		{"retries off", mq.RetryPolicy{MaxAttempts: 1}, nil,
+		{"retries off", resilience.RetryPolicy{MaxAttempts: 1}, nil,
 			[]refusal{{503, ""}}, 1, "503"},
 	}
 	for _, tc := range cases {

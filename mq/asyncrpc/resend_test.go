@@ -12,6 +12,7 @@ import (
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/asyncrpc"
 	"github.com/groundwork-go/groundwork/mq/memmq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // switchable is one address for the callers, as a load balancer gives,
@@ -41,8 +42,8 @@ func TestResendRecoversALostResponse(t *testing.T) {
 		return echo(ctx, r)
 	}
 	aMQ, err := mq.Open(context.Background(), "mem://lost", mq.WithOutageBuffer(t.TempDir()),
-		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 2}),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: time.Hour}))
+		mq.WithRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: 2}),
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}

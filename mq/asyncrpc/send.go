@@ -12,6 +12,8 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/groundwork-go/groundwork/internal/retrying"
 )
 
 // maxRetryAfter caps a Retry-After a server asks for, so that no value
@@ -31,7 +33,7 @@ func (call *Call) send(ctx context.Context) error {
 			return err
 		}
 		if b == nil {
-			b = p.NewBackOff()
+			b = retrying.NewBackOff(p)
 		}
 		wait := b.NextBackOff()
 		if wait == backoff.Stop {

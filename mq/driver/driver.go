@@ -7,6 +7,12 @@
 // handling and tracing are done once, in package mq. A provider must never
 // retry on its own; it reports retryable failures through Conn.IsRetryable
 // and maps its errors onto mq's sentinels (ErrTooLarge, ErrUnreachable).
+//
+// Error text: mq wraps what a Conn returns as "mq: <call> via <provider>:
+// <error>", so a provider's errors name neither the provider nor the call
+// again, and put a sentinel first ("%w: %v", ErrUnreachable, err), whose
+// "mq: " mq then drops: the user reads "mq: publish to "t" via redis:
+// broker unreachable: dial tcp ...", with package mq named once.
 package driver
 
 import (
@@ -129,7 +135,10 @@ type Receiver interface {
 
 // Optional capabilities, detected by type assertion on a Conn.
 
-// Pinger checks that the broker answers.
+// Pinger checks that the broker answers. mq.Open calls it once, within
+// its context, before returning a Client (unless mq.WithLazyConnect), and
+// mq.Client.Ping calls it. Ping returns within ctx, with an error wrapping
+// ErrUnreachable when the broker cannot be reached or does not answer.
 type Pinger interface {
 	Ping(ctx context.Context) error
 }

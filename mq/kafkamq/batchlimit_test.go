@@ -13,6 +13,7 @@ import (
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/driver"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // kafkaDefaultMaxMessageBytes is Apache Kafka's default message.max.bytes.
@@ -54,8 +55,8 @@ func TestBurstOverBrokerLimitDrains(t *testing.T) {
 			}
 			defer dsub.Close()
 			pub, err := mq.Open(context.Background(), url, mq.WithOutageBuffer(t.TempDir()),
-				mq.WithRetry(mq.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond}),
-				mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
+				mq.WithRetry(resilience.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond}),
+				mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/groundwork-go/groundwork/mq/driver"
 	"github.com/groundwork-go/groundwork/mq/kafkamq"
 	"github.com/groundwork-go/groundwork/mq/mqtest"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 var quiet = mq.WithLogger(slog.New(slog.DiscardHandler))
@@ -124,7 +125,7 @@ func orderedPipeline(t *testing.T, k *testserver.Kafka, topic string) (*mqtest.O
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sub.Close() })
-	pub := open(t, k, quiet, mq.WithOutageBuffer(t.TempDir()), mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 100 * time.Millisecond}))
+	pub := open(t, k, quiet, mq.WithOutageBuffer(t.TempDir()), mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 100 * time.Millisecond}))
 	return oc, pub
 }
 

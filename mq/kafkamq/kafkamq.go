@@ -92,7 +92,7 @@ func (kafkaDriver) Open(_ context.Context, u *url.URL) (driver.Conn, error) {
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("kafkamq: %w", err)
+		return nil, fmt.Errorf("%w: %v", driver.ErrBadURL, err)
 	}
 	c := newConn(cl, &o)
 	c.ownsClient = true
@@ -240,11 +240,11 @@ var (
 // does not close it.
 func New(cl *kgo.Client, opts *Options) (driver.Conn, error) {
 	if cl == nil {
-		return nil, fmt.Errorf("kafkamq: New: %w: nil client", mq.ErrInvalid)
+		return nil, fmt.Errorf("%w: kafkamq.New: nil client", mq.ErrInvalid)
 	}
 	o := opts.withDefaults()
 	if o.MaxMessageBytes < 2*batchFraming {
-		return nil, fmt.Errorf("kafkamq: New: %w: MaxMessageBytes %d: want at least %d", mq.ErrInvalid, o.MaxMessageBytes, 2*batchFraming)
+		return nil, fmt.Errorf("%w: kafkamq.New: MaxMessageBytes %d: want at least %d", mq.ErrInvalid, o.MaxMessageBytes, 2*batchFraming)
 	}
 	return newConn(cl, &o), nil
 }
@@ -271,7 +271,7 @@ func (c *conn) MaxMessageBytes() int { return c.opts.MaxMessageBytes - batchFram
 // duplicate it: at-least-once.
 func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 	if c.isClosed() {
-		return fmt.Errorf("kafkamq: %w", mq.ErrClosed)
+		return mq.ErrClosed
 	}
 	return mapErr(c.cl.ProduceSync(ctx, toRecords(msgs)...).FirstErr())
 }
@@ -393,7 +393,9 @@ func (a *stringArena) cut(b []byte) string {
 	return a.sb.String()[start:]
 }
 
-// mapErr wraps kgo errors in mq's sentinels.
+// mapErr wraps kgo errors in mq's sentinels, the sentinel first, so that
+// mq's wrapping (which names the call, the topic and the provider) names
+// package mq once.
 func mapErr(err error) error {
 	switch {
 	case err == nil:
@@ -401,11 +403,11 @@ func mapErr(err error) error {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge):
-		return fmt.Errorf("kafkamq: %w: %v", driver.ErrTooLarge, err)
+		return fmt.Errorf("%w: %v", driver.ErrTooLarge, err)
 	case isRetryable(err):
-		return fmt.Errorf("kafkamq: %w: %v", driver.ErrUnreachable, err)
+		return fmt.Errorf("%w: %v", driver.ErrUnreachable, err)
 	}
-	return fmt.Errorf("kafkamq: %w", err)
+	return err
 }
 
 // isRetryable reports broker and network failures that a later attempt
@@ -425,7 +427,7 @@ func (c *conn) IsRetryable(err error) bool { return errors.Is(err, driver.ErrUnr
 
 func (c *conn) Ping(ctx context.Context) error {
 	if c.isClosed() {
-		return fmt.Errorf("kafkamq: %w", mq.ErrClosed)
+		return mq.ErrClosed
 	}
 	return mapErr(c.cl.Ping(ctx))
 }

@@ -28,6 +28,7 @@ func kafkaURL(k *testserver.Kafka) string {
 
 func harness(k *testserver.Kafka) mqtest.Harness {
 	h := mqtest.Harness{
+		URL: kafkaURL(k),
 		NewClient: func(t testing.TB, opts ...mq.Option) *mq.Client {
 			c, err := mq.Open(context.Background(), kafkaURL(k), opts...)
 			if err != nil {

@@ -249,7 +249,7 @@ func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, er
 		}
 		fetches := r.cl.PollRecords(ctx, max)
 		if fetches.IsClientClosed() {
-			return nil, fmt.Errorf("kafkamq: %w", mq.ErrClosed)
+			return nil, mq.ErrClosed
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err

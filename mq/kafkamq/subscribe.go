@@ -19,7 +19,7 @@ import (
 // joined.
 func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Receiver, error) {
 	if c.isClosed() {
-		return nil, fmt.Errorf("kafkamq: %w", mq.ErrClosed)
+		return nil, mq.ErrClosed
 	}
 	start := time.Now()
 	if !c.opts.NoCreateTopics {
@@ -46,7 +46,7 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 	opts = append(opts, c.opts.GroupOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("kafkamq: member client: %w", err)
+		return nil, fmt.Errorf("member client: %w", err)
 	}
 	r.cl = cl
 	// kgo joins the group in the background; the member is live once its

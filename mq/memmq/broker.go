@@ -63,7 +63,7 @@ func (b *Broker) check() error {
 
 func (b *Broker) checkLocked() error {
 	if !b.reachable {
-		return fmt.Errorf("memmq: %w", driver.ErrUnreachable)
+		return driver.ErrUnreachable
 	}
 	return nil
 }
@@ -114,7 +114,7 @@ func (t *topic) wakeAll() {
 func (b *Broker) publish(msgs []driver.Message) error {
 	for i := range msgs {
 		if n := msgs[i].Size(); n > b.opts.MaxMessageBytes {
-			return fmt.Errorf("memmq: message %d is %d bytes, over max_message_bytes %d: %w", i, n, b.opts.MaxMessageBytes, driver.ErrTooLarge)
+			return fmt.Errorf("%w: message %d is %d bytes, over max_message_bytes %d", driver.ErrTooLarge, i, n, b.opts.MaxMessageBytes)
 		}
 	}
 	b.mu.Lock()
@@ -124,8 +124,8 @@ func (b *Broker) publish(msgs []driver.Message) error {
 	}
 	for i := range msgs {
 		if limit, ok := b.limits[msgs[i].Topic]; ok && msgs[i].Size() > limit {
-			return fmt.Errorf("memmq: message %d is %d bytes, over the limit %d of topic %q: %w",
-				i, msgs[i].Size(), limit, msgs[i].Topic, driver.ErrTooLarge)
+			return fmt.Errorf("%w: message %d is %d bytes, over the limit %d of topic %q",
+				driver.ErrTooLarge, i, msgs[i].Size(), limit, msgs[i].Topic)
 		}
 	}
 	for i := range msgs {

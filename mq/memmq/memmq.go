@@ -41,8 +41,9 @@
 // # Errors
 //
 // Publish over max_message_bytes, or over a topic's own limit, fails with
-// mq.ErrTooLarge before anything is stored; calls on an unreachable broker fail with mq.ErrUnreachable
-// (retryable); calls after Close fail with an error wrapping mq.ErrClosed.
+// mq.ErrTooLarge before anything is stored; calls on an unreachable
+// broker (Ping included, so mq.Open fails) fail with mq.ErrUnreachable
+// (retryable); calls after Close fail with mq.ErrClosed.
 //
 // # As
 //
@@ -149,7 +150,7 @@ func (o *Options) withDefaults() Options {
 }
 
 // errClosed reports a call on a closed connection or receiver.
-var errClosed = fmt.Errorf("memmq: %w", mq.ErrClosed)
+var errClosed = mq.ErrClosed
 
 // conn is one client connection to a Broker.
 type conn struct {
@@ -226,7 +227,7 @@ func (c *conn) DeleteGroup(_ context.Context, topic, group string) error {
 	}
 	if g, ok := t.groups[group]; ok {
 		if len(g.members) > 0 {
-			return fmt.Errorf("memmq: delete group %q: %d members left", group, len(g.members))
+			return fmt.Errorf("%d members left", len(g.members))
 		}
 		delete(t.groups, group)
 	}

@@ -30,6 +30,7 @@ func harness(t *testing.T, url string) mqtest.Harness {
 		return b
 	}
 	return mqtest.Harness{
+		URL: url,
 		NewClient: func(t testing.TB, opts ...mq.Option) *mq.Client {
 			c, err := mq.Open(context.Background(), url, opts...)
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // RunConformanceTests runs the whole suite against h.
@@ -32,10 +33,14 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"RedeliveryAfterError", testRedelivery},
 		{"PanicIsAnError", testPanic},
 		{"DeadLetter", testDeadLetter},
+		{"Permanent", testPermanent},
+		{"RetryAfter", testRetryAfter},
 		{"MemberDiesWithoutAck", testMemberDies},
 		{"OutageWithBuffer", testOutageWithBuffer},
 		{"RefusedInBuffer", testRefusedInBuffer},
 		{"OutageWithoutBuffer", testOutageWithoutBuffer},
+		{"OutageEveryCall", testOutageEveryCall},
+		{"OpenReachability", testOpenReachability},
 		{"Dedup", testDedup},
 		{"DedupConcurrentDuplicates", testDedupConcurrentDuplicates},
 		{"MembershipChurn", testMembershipChurn},
@@ -48,7 +53,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	}
 }
 
-var fastRedelivery = mq.WithRedeliveryBackoff(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond})
+var fastRedelivery = mq.WithRedeliveryBackoff(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond})
 
 // inbox records what a handler saw.
 type inbox struct {
@@ -494,8 +499,8 @@ func testOutageWithoutBuffer(t *testing.T, h Harness) {
 		t.Skip("harness cannot stage an outage")
 	}
 	c := h.client(t,
-		mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond, MaxAttempts: 2}),
-		mq.WithBreaker(mq.BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour}))
+		mq.WithRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond, MaxAttempts: 2}),
+		mq.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour}))
 	topic := uniqueTopic(t)
 	restore := h.Outage(t)
 	defer restore()

@@ -8,11 +8,16 @@
 // The suite asserts the guarantees package mq documents: round trips that
 // keep ID, key, headers and payload; fan-out across groups and load
 // sharing within one; per-key order under concurrency with two members;
-// redelivery, dead-lettering and panics; a member dying without acking;
-// outages with and without the outage buffer, publishing on while it
-// drains; a buffered message the broker refuses for good reaching the
-// dead-letter topic or the quarantine while later ones still arrive;
-// dedup; Close draining; and bad input. It waits on events with generous deadlines and never on fixed
+// redelivery, dead-lettering and panics; handler errors marked
+// mq.Permanent (dead-lettered at once) and mq.RetryAfter (the wait asked
+// for, still an attempt); a member dying without acking; outages with and
+// without the outage buffer, publishing on while it drains; every call of
+// the API during an outage failing with ErrUnreachable or ErrCircuitOpen
+// (or buffering), with package mq named once in the error; Open checking
+// that the broker answers, and WithLazyConnect opening anyway; a buffered
+// message the broker refuses for good reaching the dead-letter topic or
+// the quarantine while later ones still arrive; dedup; Close draining;
+// and bad input. It waits on events with generous deadlines and never on fixed
 // sleeps.
 package mqtest
 
@@ -33,6 +38,10 @@ type Harness struct {
 	// clients subscribed to one group are two members. The suite closes
 	// the clients it creates.
 	NewClient func(t testing.TB, opts ...mq.Option) *mq.Client
+	// URL, when set, is the URL NewClient opens: the suite then opens it
+	// itself to test mq.Open (its reachability check during an outage,
+	// mq.WithLazyConnect). Empty skips those checks (and says so).
+	URL string
 	// Outage, when set, makes the broker unreachable for every client
 	// until the returned function is called. Nil skips the outage tests
 	// (and says so).

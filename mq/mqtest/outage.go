@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // bufferedClient returns a publisher with an outage buffer whose flusher
 // retries soon after the broker is back.
 func (h Harness) bufferedClient(t *testing.T) *mq.Client {
 	return h.client(t, mq.WithOutageBuffer(t.TempDir()),
-		mq.WithRetry(mq.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond}),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
+		mq.WithRetry(resilience.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond}),
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
 }
 
 // outage stages an outage and returns its restore function, which also

@@ -13,6 +13,7 @@ import (
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/driver"
 	"github.com/groundwork-go/groundwork/mq/redismq"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // flakyDLQ refuses the first two publishes to the dead-letter topic.
@@ -43,7 +44,7 @@ func TestDeadLetterFailureRedelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc := &flakyDLQ{Conn: conn}
-	c, err := mq.NewClient(fc, mq.WithRetry(mq.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 2}))
+	c, err := mq.NewClient(fc, mq.WithRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxAttempts: 2}))
 	if err != nil {
 		t.Fatal(err)
 	}

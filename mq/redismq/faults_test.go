@@ -19,6 +19,7 @@ import (
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/mqtest"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 const patience = 2 * time.Minute
@@ -313,8 +314,8 @@ func TestServerRestart(t *testing.T) {
 	}
 	defer sub.Close()
 	pub := open(t, url, mq.WithOutageBuffer(t.TempDir()),
-		mq.WithRetry(mq.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond, MaxAttempts: 3}),
-		mq.WithBreaker(mq.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
+		mq.WithRetry(resilience.RetryPolicy{InitialInterval: 5 * time.Millisecond, MaxInterval: 50 * time.Millisecond, MaxAttempts: 3}),
+		mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 50 * time.Millisecond}))
 
 	const keys, perKey = 20, 150
 	stopped := make(chan struct{})

@@ -91,11 +91,11 @@ func (o *Options) withDefaults() Options {
 func (o *Options) validate() error {
 	switch {
 	case o.Partitions > maxPartitions:
-		return fmt.Errorf("redismq: Partitions %d: at most %d", o.Partitions, maxPartitions)
+		return fmt.Errorf("Options.Partitions %d: at most %d", o.Partitions, maxPartitions)
 	case o.HeartbeatInterval*2 > o.VisibilityTimeout:
-		return fmt.Errorf("redismq: HeartbeatInterval %v must be at most half of VisibilityTimeout %v", o.HeartbeatInterval, o.VisibilityTimeout)
+		return fmt.Errorf("Options.HeartbeatInterval %v must be at most half of VisibilityTimeout %v", o.HeartbeatInterval, o.VisibilityTimeout)
 	case o.Block < time.Millisecond:
-		return fmt.Errorf("redismq: Block %v: at least 1ms", o.Block)
+		return fmt.Errorf("Options.Block %v: at least 1ms", o.Block)
 	}
 	return nil
 }

@@ -16,9 +16,10 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/groundwork-go/groundwork/internal/resilience"
+	"github.com/groundwork-go/groundwork/internal/retrying"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/driver"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // receiver is one member of a group: a coordinator goroutine keeps its
@@ -723,7 +724,7 @@ type pause struct {
 }
 
 func newPause(ctx context.Context) *pause {
-	return &pause{ctx: ctx, bo: resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: time.Second}.NewLoopBackOff()}
+	return &pause{ctx: ctx, bo: retrying.NewLoopBackOff(resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: time.Second})}
 }
 
 // next logs the first failure of a run and returns the wait before the

@@ -48,7 +48,7 @@ func (redisDriver) Open(_ context.Context, u *url.URL) (driver.Conn, error) {
 	c, err := newConn(rdb, &o)
 	if err != nil {
 		rdb.Close()
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", driver.ErrBadURL, err)
 	}
 	c.ownsClient = true
 	return c, nil
@@ -76,9 +76,13 @@ func parseURL(u *url.URL) (redis.UniversalClient, Options, error) {
 // connection leaves rdb open.
 func New(rdb redis.UniversalClient, opts *Options) (driver.Conn, error) {
 	if rdb == nil {
-		return nil, fmt.Errorf("redismq: New: nil client")
+		return nil, fmt.Errorf("%w: redismq.New: nil client", mq.ErrInvalid)
 	}
-	return newConn(rdb, opts)
+	c, err := newConn(rdb, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: redismq.New: %v", mq.ErrInvalid, err)
+	}
+	return c, nil
 }
 
 // conn publishes with pipelined XADDs and hands out receivers.
@@ -127,7 +131,7 @@ func (c *conn) topic(ctx context.Context, topic string) (keys, error) {
 		return keys{}, mapErr("read topic metadata of "+strconv.Quote(topic), err)
 	default:
 		if n, err = strconv.Atoi(prev); err != nil || n < 1 || n > maxPartitions {
-			return keys{}, fmt.Errorf("redismq: topic %q: metadata key %s holds %q, not a partition count", topic, meta, prev)
+			return keys{}, fmt.Errorf("topic %q: metadata key %s holds %q, not a partition count", topic, meta, prev)
 		}
 	}
 	k := topicKeys(topic, n)
@@ -140,7 +144,7 @@ func (c *conn) MaxMessageBytes() int { return c.o.MaxMessageBytes }
 // Publish appends msgs with one pipelined XADD each, trimming as it goes.
 func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 	if c.closed.Load() {
-		return fmt.Errorf("redismq: %w", mq.ErrClosed)
+		return mq.ErrClosed
 	}
 	// The batch's XADD arguments share one slice. IDs, keys and payloads
 	// go in as pointers to msgs' fields, which go-redis writes as it would
@@ -179,7 +183,7 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 		cmds[i] = redis.NewStringCmd(ctx, args[start:len(args):len(args)]...)
 	}
 	if len(msgs) == 1 && !c.trimDue(time.Now()) {
-		return mapErr("publish", c.rdb.Process(ctx, cmds[0]))
+		return mapErr("", c.rdb.Process(ctx, cmds[0]))
 	}
 	pipe := c.rdb.Pipeline()
 	for _, cmd := range cmds {
@@ -187,7 +191,7 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 	}
 	c.queueTrims(ctx, pipe)
 	_, err := pipe.Exec(ctx)
-	return mapErr("publish", err)
+	return mapErr("", err)
 }
 
 // bytesArg hands a payload to go-redis by pointer, which boxes without an
@@ -266,7 +270,7 @@ func (c *conn) queueTrims(ctx context.Context, pipe redis.Pipeliner) {
 
 func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Receiver, error) {
 	if c.closed.Load() {
-		return nil, fmt.Errorf("redismq: %w", mq.ErrClosed)
+		return nil, mq.ErrClosed
 	}
 	k, err := c.topic(ctx, topic)
 	if err != nil {
@@ -279,9 +283,9 @@ func (c *conn) IsRetryable(err error) bool { return errors.Is(err, driver.ErrUnr
 
 func (c *conn) Ping(ctx context.Context) error {
 	if c.closed.Load() {
-		return fmt.Errorf("redismq: %w", mq.ErrClosed)
+		return mq.ErrClosed
 	}
-	return mapErr("ping", c.rdb.Ping(ctx).Err())
+	return mapErr("", c.rdb.Ping(ctx).Err())
 }
 
 func (c *conn) As(target any) bool {
@@ -299,18 +303,25 @@ func (c *conn) Close() error {
 	return c.rdb.Close()
 }
 
-// mapErr wraps err with the operation, as ErrUnreachable when a later
-// attempt may succeed. Context errors pass through unwrapped.
+// mapErr wraps err as ErrUnreachable when a later attempt may succeed,
+// naming op, the step of a larger call that failed (none for a call that
+// is one step: mq names the call, the topic and the provider). Context
+// errors pass through unwrapped. The sentinel comes first, so that mq's
+// wrapping names package mq once.
 func mapErr(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
+	case redisx.Retryable(err) && op == "":
+		return fmt.Errorf("%w: %v", driver.ErrUnreachable, err)
 	case redisx.Retryable(err):
-		return fmt.Errorf("redismq: %s: %w: %v", op, driver.ErrUnreachable, err)
+		return fmt.Errorf("%w: %s: %v", driver.ErrUnreachable, op, err)
+	case op == "":
+		return err
 	}
-	return fmt.Errorf("redismq: %s: %w", op, err)
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 var _ driver.GroupDeleter = (*conn)(nil)

@@ -39,6 +39,7 @@ func harness(base string, outage func(testing.TB) func()) mqtest.Harness {
 	}
 	withParams := base + sep + testParams
 	return mqtest.Harness{
+		URL: withParams,
 		NewClient: func(t testing.TB, opts ...mq.Option) *mq.Client {
 			c, err := mq.Open(context.Background(), withParams, opts...)
 			if err != nil {
