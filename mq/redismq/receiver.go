@@ -34,6 +34,11 @@ type receiver struct {
 
 	lastMembers []string // the coordinator's cache of assign
 	lastOwner   []int
+	joined      bool // the coordinator's: the join notice went out
+
+	notices string        // the group's notice channel (notify.go)
+	ps      *redis.PubSub // subscribed to notices; nil without
+	wake    chan struct{} // poke: run a round now
 
 	out      chan []*driver.Delivery // batches from readers
 	leftover []*driver.Delivery      // the rest of a batch Receive split
@@ -60,7 +65,8 @@ type partition struct {
 	owned, draining bool
 	lastRenew       time.Time
 	stopRead        context.CancelFunc
-	readDone        chan struct{} // closed when the reader exits; nil before the first
+	readDone        chan struct{}   // closed when the reader exits; nil before the first
+	blk             *blockingReader // the reader's connection
 
 	inflight atomic.Int64 // fetched and not yet acked or nacked
 	revoked  atomic.Bool  // taken from this member: what it fetched goes back
@@ -104,20 +110,34 @@ func (r *receiver) Revoked(d *driver.Delivery) bool {
 // apart so that the coordinator keeps renewing the other leases
 // meanwhile; the coordinator sees it done when p is drained.
 func (r *receiver) revokeAsync(p *partition, lost bool) {
+	if testHookRevoke != nil {
+		testHookRevoke(r.name, p.stream)
+	}
 	p.revoked.Store(true)
-	p.stopRead()
+	r.stopReader(p)
 	fn := r.revoke.Load()
 	if fn == nil {
 		return
 	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
+	r.wg.Go(func() {
 		(*fn)(r.ctx, func(d *driver.Delivery) bool {
 			h, ok := d.Handle.(*handle)
 			return ok && h.p == p
 		}, lost)
-	}()
+		r.poke() // p may be drained now
+	})
+}
+
+// testHookRevoke, when set (by tests only, before Subscribe), runs when a
+// member starts giving partition stream up.
+var testHookRevoke func(member, stream string)
+
+// stopReader cancels p's reader and ends its blocked read at once, in the
+// background: the coordinator sees p drained once the reader is gone.
+func (r *receiver) stopReader(p *partition) {
+	p.stopRead()
+	blk, done := p.blk, p.readDone
+	r.wg.Go(func() { blk.interrupt(done) })
 }
 
 // handle is a delivery's token for Ack and Nack.
@@ -135,6 +155,8 @@ func newReceiver(ctx context.Context, c *conn, topic, group string, k keys) (*re
 		members:   membersKey(topic, group),
 		out:       make(chan []*driver.Delivery, 4),
 		ackSignal: make(chan struct{}, 1),
+		wake:      make(chan struct{}, 1),
+		notices:   noticeChannel(topic, group),
 		log:       c.o.Logger.With("topic", topic, "group", group),
 	}
 	for i, s := range k.streams {
@@ -155,7 +177,11 @@ func newReceiver(ctx context.Context, c *conn, topic, group string, k keys) (*re
 		}
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	settled, err := r.join(ctx)
+	err := r.listen(ctx)
+	var settled bool
+	if err == nil {
+		settled, err = r.join(ctx)
+	}
 	if err != nil {
 		_ = r.Close() // gives back the leases and membership taken so far
 		return nil, err
@@ -179,6 +205,8 @@ func (r *receiver) join(ctx context.Context) (settled bool, err error) {
 		t := time.NewTimer(r.handOverPoll())
 		select {
 		case <-t.C:
+		case <-r.wake:
+			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
 			return false, ctx.Err()
@@ -230,7 +258,7 @@ func (r *receiver) AckBatch(ctx context.Context, ds []*driver.Delivery) error {
 		}
 		n := len(p.acks)
 		p.mu.Unlock()
-		p.inflight.Add(-int64(j - i))
+		r.settled(p, j-i)
 		if n >= r.c.o.ReadCount {
 			select {
 			case r.ackSignal <- struct{}{}:
@@ -272,7 +300,15 @@ func (r *receiver) handBackFetched(p *partition, ds []*driver.Delivery) {
 		p.backs = append(p.backs, handBack{id: d.Handle.(*handle).id, attempt: max(d.Attempt, 1)})
 	}
 	p.mu.Unlock()
-	p.inflight.Add(-int64(len(ds)))
+	r.settled(p, len(ds))
+}
+
+// settled frees n places in p's in-flight count and, when that empties a
+// partition being given up, wakes the coordinator to release it.
+func (r *receiver) settled(p *partition, n int) {
+	if p.inflight.Add(-int64(n)) == 0 && p.revoked.Load() {
+		r.poke()
+	}
 }
 
 // Close stops the readers, sends the acknowledgements still queued, gives
@@ -281,24 +317,37 @@ func (r *receiver) handBackFetched(p *partition, ds []*driver.Delivery) {
 func (r *receiver) Close() error {
 	r.closeOnce.Do(func() {
 		r.cancel()
+		if r.ps != nil {
+			_ = r.ps.Close() // ends the listener's Receive
+		}
 		r.wg.Wait()
 		r.stopReaders()
 		r.handBackUnreceived()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		var errs []error
-		errs = append(errs, r.flushAcks(ctx, nil))
+		errs := []error{r.flushAcks(ctx, nil)}
+		// One round trip for every partition: give up the leases held and
+		// forget this consumer, which keeps departed members from piling
+		// up in XINFO CONSUMERS (one with pending entries stays until
+		// they are claimed). Eval, not EVALSHA: a pipeline cannot fall
+		// back on NOSCRIPT.
+		pipe := r.c.rdb.Pipeline()
+		var releases []*redis.Cmd
 		for _, p := range r.parts {
 			if p.owned {
-				errs = append(errs, mapErr("release lease", releaseScript.Run(ctx, r.c.rdb, []string{p.lease}, r.name).Err()))
+				releases = append(releases, pipe.Eval(ctx, releaseLua, []string{p.lease}, r.name))
 			}
-			// Forgetting the consumer keeps departed members from piling
-			// up in XINFO CONSUMERS; one with pending entries stays until
-			// they are claimed.
-			_ = forgetScript.Run(ctx, r.c.rdb, []string{p.stream}, r.group, r.name).Err()
+			pipe.Eval(ctx, forgetLua, []string{p.stream}, r.group, r.name)
 		}
+		_, _ = pipe.Exec(ctx)
+		for _, cmd := range releases {
+			errs = append(errs, mapErr("release lease", cmd.Err()))
+		}
+		// Then leave, and say so, so that the others take the partitions
+		// over now rather than at their next heartbeat.
 		errs = append(errs, mapErr("leave group", heartbeatScript.Run(ctx, r.c.rdb, []string{r.members},
 			r.name, r.c.o.VisibilityTimeout.Milliseconds(), "leave").Err()))
+		r.notify(ctx)
 		r.closeErr = errors.Join(errs...)
 	})
 	return r.closeErr
@@ -333,18 +382,15 @@ func (r *receiver) handBackUnreceived() {
 	}
 }
 
-// stopReaders cancels every reader and waits for it to exit.
+// stopReaders stops every reader, ending their blocked reads, and waits
+// for them to exit. The coordinator has exited: nothing starts another.
 func (r *receiver) stopReaders() {
 	for _, p := range r.parts {
 		if p.stopRead != nil {
-			p.stopRead()
+			r.stopReader(p)
 		}
 	}
-	for _, p := range r.parts {
-		if p.readDone != nil {
-			<-p.readDone
-		}
-	}
+	r.wg.Wait()
 }
 
 // ackLoop sends queued acknowledgements every AckInterval, or sooner when
@@ -450,6 +496,7 @@ func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
 // back (Nack) carry that idle time already: a graceful hand-over waits for
 // nothing.
 func (r *receiver) read(ctx context.Context, p *partition) {
+	defer r.poke() // p may be drained now
 	defer close(p.readDone)
 	bo := newPause(ctx)
 	vt := r.c.o.VisibilityTimeout
@@ -492,7 +539,7 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 				return
 			}
 		}
-		res, err := r.c.rdb.XReadGroup(call, args).Result()
+		res, err := p.blk.read(call, args)
 		switch {
 		case errors.Is(err, redis.Nil):
 			continue
