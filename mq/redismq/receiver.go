@@ -68,6 +68,8 @@ type partition struct {
 	readDone        chan struct{}   // closed when the reader exits; nil before the first
 	blk             *blockingReader // the reader's connection
 
+	lastSeen string // the newest entry the reader delivered; its goroutine's
+
 	inflight atomic.Int64 // fetched and not yet acked or nacked
 	revoked  atomic.Bool  // taken from this member: what it fetched goes back
 	reclaim  atomic.Bool  // an entry was handed back while owned: claim it again
@@ -527,7 +529,14 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 		Count: int64(r.c.o.ReadCount), Block: r.c.o.Block}
 	var lastReclaim time.Time
 	call := context.WithoutCancel(ctx) // see claim
+	cutOff := false                    // a read failed on the wire: its reply may have held entries
 	for ctx.Err() == nil {
+		if cutOff {
+			if !r.recoverUnseen(ctx, p, bo) {
+				return
+			}
+			cutOff = false
+		}
 		if p.reclaim.Load() && time.Since(lastReclaim) >= r.c.o.HeartbeatInterval {
 			// At most once a heartbeat, so that a message the group keeps
 			// handing back does not spin.
@@ -547,12 +556,15 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 			// The stream or group is gone (deleted, or the server lost
 			// its data): everything now in the stream is new to us.
 			r.log.Warn("redismq: consumer group missing; recreating it from the stream's start", "stream", p.stream)
+			p.lastSeen = "" // the new group's entries may be older
 			err = r.c.rdb.XGroupCreateMkStream(ctx, p.stream, r.group, "0").Err()
 			if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
 				bo.wait(r, "recreate group", err)
 			}
 			continue
 		case err != nil:
+			var rerr redis.Error
+			cutOff = !errors.As(err, &rerr) // not an answer from Redis
 			bo.wait(r, "read", err)
 			continue
 		}
@@ -595,10 +607,10 @@ func (r *receiver) claim(ctx context.Context, p *partition, bo *pause, minIdle t
 			break
 		}
 		start = "(" + pend[len(pend)-1].ID
-		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend)
+		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend, false)
 		for err != nil && ctx.Err() == nil {
 			bo.wait(r, "claim", err)
-			msgs, attempts, err = r.claimEntries(call, p, minIdle, pend)
+			msgs, attempts, err = r.claimEntries(call, p, minIdle, pend, false)
 		}
 		if err != nil {
 			return false // stopped while Redis fails; the next owner claims them
@@ -630,13 +642,16 @@ func (r *receiver) claim(ctx context.Context, p *partition, bo *pause, minIdle t
 // returns the entries still in the stream with their attempt numbers.
 // Claiming an entry again (after an error) is harmless: it is this
 // member's already, and its count is set, not incremented.
-func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.Duration, pend []redis.XPendingExt) ([]redis.XMessage, map[string]int, error) {
+//
+// With unseen, pend are entries delivered to this member in a reply it
+// never got (recoverUnseen): never started, they keep their count.
+func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.Duration, pend []redis.XPendingExt, unseen bool) ([]redis.XMessage, map[string]int, error) {
 	pipe := r.c.rdb.Pipeline()
 	cmds := make([]*redis.XMessageSliceCmd, len(pend))
 	attempts := make(map[string]int, len(pend))
 	for i, e := range pend {
 		count := e.RetryCount
-		if e.Idle < handBackIdle {
+		if e.Idle < handBackIdle && !unseen {
 			count++ // orphaned: its holder may have started it
 		}
 		attempts[e.ID] = max(int(e.RetryCount), 1)
@@ -700,6 +715,11 @@ func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMess
 		batch[i] = d
 	}
 	p.inflight.Add(int64(len(batch)))
+	for i := range msgs {
+		if idAfter(msgs[i].ID, p.lastSeen) {
+			p.lastSeen = msgs[i].ID
+		}
+	}
 	select {
 	case r.out <- batch:
 		return true
