@@ -17,8 +17,10 @@ import (
 
 func noop(context.Context, *mq.Message) error { return nil }
 
-func openDefault(b *testing.B, r *testserver.Redis) *mq.Client {
-	c, err := mq.Open(context.Background(), r.URL)
+func openDefault(b *testing.B, r *testserver.Redis) *mq.Client { return openURL(b, r.URL) }
+
+func openURL(b *testing.B, url string) *mq.Client {
+	c, err := mq.Open(context.Background(), url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,17 +51,27 @@ func BenchmarkRedisSubscriptionClose(b *testing.B) {
 }
 
 // BenchmarkRedisClientClose: one op is Client.Close of a client with n
-// idle subscriptions, each owning every partition of its own topic.
+// idle subscriptions, each owning every partition of its own topic, with
+// go-redis's default pool (10 connections per CPU) and with one sized for
+// n × 8 blocked reads (pool_size=64).
 func BenchmarkRedisClientClose(b *testing.B) {
-	for _, n := range []int{1, 3} {
-		b.Run("subscriptions="+strconv.Itoa(n), func(b *testing.B) {
+	for _, bc := range []struct {
+		n     int
+		query string
+	}{{1, ""}, {3, ""}, {3, "?pool_size=64"}} {
+		name := "subscriptions=" + strconv.Itoa(bc.n)
+		if bc.query != "" {
+			name += "/pool_size=64"
+		}
+		b.Run(name, func(b *testing.B) {
+			n := bc.n
 			r := testserver.StartRedis(b, nil)
 			t := redisTopic(b, r, "client-close")
 			ctx := context.Background()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				c := openDefault(b, r)
+				c := openURL(b, r.URL+bc.query)
 				for j := range n {
 					if _, err := c.Subscribe(ctx, t+"-"+strconv.Itoa(j), "g"+strconv.Itoa(i), noop); err != nil {
 						b.Fatal(err)
