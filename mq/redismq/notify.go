@@ -3,6 +3,7 @@ package redismq
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -41,7 +42,13 @@ func (r *receiver) poke() {
 // goes without notices, and a warning says so.
 func (r *receiver) listen(ctx context.Context) error {
 	ps := r.c.rdb.Subscribe(ctx, r.notices)
-	if _, err := ps.Receive(ctx); err != nil {
+	// go-redis gives the confirmation's read no deadline and does not
+	// watch ctx: bound it, or a server that hangs would hang Subscribe.
+	wait := subscribeWait
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, max(time.Until(d), time.Millisecond))
+	}
+	if _, err := ps.ReceiveTimeout(ctx, wait); err != nil {
 		ps.Close()
 		var rerr redis.Error
 		if errors.As(err, &rerr) {
@@ -70,6 +77,10 @@ func (r *receiver) listen(ctx context.Context) error {
 	})
 	return nil
 }
+
+// subscribeWait bounds the wait for the notice channel's subscription to
+// be confirmed.
+const subscribeWait = 10 * time.Second
 
 // notify tells the other members that this one joined, gave partitions
 // up or left. A notice that fails to go out only slows them down.

@@ -260,7 +260,7 @@ func (r *receiver) AckBatch(ctx context.Context, ds []*driver.Delivery) error {
 		}
 		n := len(p.acks)
 		p.mu.Unlock()
-		r.settled(p, j-i)
+		r.freeInflight(p, j-i)
 		if n >= r.c.o.ReadCount {
 			select {
 			case r.ackSignal <- struct{}{}:
@@ -302,12 +302,13 @@ func (r *receiver) handBackFetched(p *partition, ds []*driver.Delivery) {
 		p.backs = append(p.backs, handBack{id: d.Handle.(*handle).id, attempt: max(d.Attempt, 1)})
 	}
 	p.mu.Unlock()
-	r.settled(p, len(ds))
+	r.freeInflight(p, len(ds))
 }
 
-// settled frees n places in p's in-flight count and, when that empties a
-// partition being given up, wakes the coordinator to release it.
-func (r *receiver) settled(p *partition, n int) {
+// freeInflight frees n places in p's in-flight count and, when that
+// empties a partition being given up, wakes the coordinator to release
+// it.
+func (r *receiver) freeInflight(p *partition, n int) {
 	if p.inflight.Add(-int64(n)) == 0 && p.revoked.Load() {
 		r.poke()
 	}
