@@ -121,6 +121,16 @@
 // least once, with duplicates limited to what a dead member handled in its
 // last ack_interval, or had handled and not acknowledged.
 //
+// Lost replies: Redis counts an entry as delivered when it serves the
+// read, so a reply lost on the wire (the connection cut after the server
+// answered) leaves its entries pending for a member that never saw them.
+// The member looks for them after any read that failed on the wire —
+// pending for it and newer than every entry it saw — and handles them, as
+// the attempts they were, rather than keep them unhandled for as long as
+// it owns the partition. Close never loses a reply: it ends blocked reads
+// with CLIENT UNBLOCK, whose answer comes whole, and hands back what a
+// read fetched as it stopped.
+//
 // Dedup: NewDedup is an mq.DedupStore in Redis, usable with any provider.
 //
 // WithEphemeralGroup destroys the group on every partition stream (with
