@@ -206,9 +206,11 @@ func TestNothingLostAcrossClosesUnderLoad(t *testing.T) {
 	oc := mqtest.NewOrderChecker()
 	member := func() *mq.Client {
 		c := open(t, url)
-		if _, err := c.Subscribe(context.Background(), topic, "g", oc.Handle, mq.WithMaxAttempts(1), mq.WithPrefetch(32)); err != nil {
-			t.Fatal(err)
-		}
+		within(t, "a member's Subscribe", func() {
+			if _, err := c.Subscribe(context.Background(), topic, "g", oc.Handle, mq.WithMaxAttempts(1), mq.WithPrefetch(32)); err != nil {
+				t.Error(err)
+			}
+		})
 		return c
 	}
 	members := []*mq.Client{member()}
