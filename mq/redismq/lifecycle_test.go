@@ -82,7 +82,7 @@ func within(t *testing.T, what string, f func()) {
 func TestCloseEndsBlockedReads(t *testing.T) {
 	r := testserver.StartRedis(t, nil)
 	rdb := rawClient(t, r.Addr)
-	shared := redis.NewClient(&redis.Options{Addr: r.Addr})
+	shared := redis.NewClient(&redis.Options{Addr: r.Addr, PoolSize: 32}) // above the 12 blocked reads, on any machine
 	defer shared.Close()
 	conn, err := redismq.New(shared, &redismq.Options{Partitions: 4, Block: 10 * time.Minute, VisibilityTimeout: 10 * time.Minute, HeartbeatInterval: 5 * time.Minute})
 	if err != nil {
