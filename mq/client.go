@@ -168,15 +168,16 @@ func (c *Client) Buffered() int {
 // reports whether it did; each provider's doc lists what it offers.
 func (c *Client) As(target any) bool { return c.conn.As(target) }
 
-// Close closes every Subscription (waiting for their in-flight handlers)
-// and the connection; called from inside a handler, it returns an error
-// wrapping ErrInvalid instead of waiting for itself. Unlike Shutdown it does not wait for the outage
-// buffer to drain: what is left stays on disk for the next Client opened
-// on the same directory. It is idempotent.
+// Close closes every Subscription, all at once (waiting for their
+// in-flight handlers), then the connection, and returns their errors
+// joined. Called from inside a handler, it returns an error wrapping
+// ErrInvalid instead of waiting for itself. Unlike Shutdown it does not
+// wait for the outage buffer to drain: what is left stays on disk for the
+// next Client opened on the same directory. It is idempotent.
 func (c *Client) Close() error { return c.shutdown(context.Background(), false) }
 
-// Shutdown closes every Subscription (waiting for their in-flight
-// handlers), waits for the outage buffer to drain, and closes the
+// Shutdown closes every Subscription, all at once (waiting for their
+// in-flight handlers), waits for the outage buffer to drain, and closes the
 // connection. If ctx ends first, handlers still running get their context
 // cancelled and are not acknowledged, so their messages are redelivered;
 // what is left in the outage buffer stays on disk and is sent by the next
@@ -202,12 +203,16 @@ func (c *Client) shutdown(ctx context.Context, drain bool) error {
 	}
 	c.mu.Unlock()
 
-	var errs []error
-	for _, s := range subs {
-		if err := s.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	// Subscriptions close in parallel: each waits for its own handlers
+	// and its provider's leave (a Redis member releasing its partitions),
+	// and none needs another. One after another, a client's Close took
+	// the sum of those waits.
+	errs := make([]error, len(subs), len(subs)+2)
+	var wg sync.WaitGroup
+	for i, s := range subs {
+		wg.Go(func() { errs[i] = s.Shutdown(ctx) })
 	}
+	wg.Wait()
 	if c.buf != nil {
 		errs = append(errs, c.buf.shutdown(ctx, drain))
 	}

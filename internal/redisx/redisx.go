@@ -29,11 +29,25 @@ import (
 // max_retries: for callers whose retry policy owns retrying, so that a
 // failed write is neither retried twice nor delayed by hidden attempts.
 func NewClient(u *url.URL, noRetries bool) (redis.UniversalClient, error) {
+	simple, cluster, err := ParseOptions(u, noRetries)
+	if err != nil {
+		return nil, err
+	}
+	if cluster != nil {
+		return redis.NewClusterClient(cluster), nil
+	}
+	return redis.NewClient(simple), nil
+}
+
+// ParseOptions parses u as NewClient does and returns the options of the
+// client it would build: Cluster options for a Redis Cluster, else
+// standalone ones (exactly one is non-nil).
+func ParseOptions(u *url.URL, noRetries bool) (*redis.Options, *redis.ClusterOptions, error) {
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("scheme %q: want redis or rediss", u.Scheme)
+		return nil, nil, fmt.Errorf("scheme %q: want redis or rediss", u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, errors.New("the URL names no host")
+		return nil, nil, errors.New("the URL names no host")
 	}
 	q := u.Query()
 	cluster := false
@@ -43,7 +57,7 @@ func NewClient(u *url.URL, noRetries bool) (redis.UniversalClient, error) {
 			cluster = true
 		case "false", "0":
 		default:
-			return nil, fmt.Errorf("cluster=%q: want true or false", v)
+			return nil, nil, fmt.Errorf("cluster=%q: want true or false", v)
 		}
 		q.Del("cluster")
 	}
@@ -52,7 +66,7 @@ func NewClient(u *url.URL, noRetries bool) (redis.UniversalClient, error) {
 		cluster = true
 		for i, h := range hosts {
 			if _, _, err := net.SplitHostPort(h); err != nil {
-				return nil, fmt.Errorf("host %q: want host:port", h)
+				return nil, nil, fmt.Errorf("host %q: want host:port", h)
 			}
 			if i > 0 {
 				q.Add("addr", h)
@@ -67,26 +81,26 @@ func NewClient(u *url.URL, noRetries bool) (redis.UniversalClient, error) {
 	}
 	if cluster {
 		if c.Path != "" && c.Path != "/" && c.Path != "/0" {
-			return nil, fmt.Errorf("path %q: a Redis Cluster has only database 0", c.Path)
+			return nil, nil, fmt.Errorf("path %q: a Redis Cluster has only database 0", c.Path)
 		}
 		c.Path = ""
 		o, err := redis.ParseClusterURL(c.String())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if retries != 0 {
 			o.MaxRetries = retries
 		}
-		return redis.NewClusterClient(o), nil
+		return nil, o, nil
 	}
 	o, err := redis.ParseURL(c.String())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if retries != 0 {
 		o.MaxRetries = retries
 	}
-	return redis.NewClient(o), nil
+	return o, nil, nil
 }
 
 // Retryable reports whether err is a failure that a later attempt may not

@@ -6,7 +6,8 @@
 //
 //	client, err := mq.Open(ctx, "redis://localhost:6379/0?partitions=8")
 //
-// or wrap a go-redis client built yourself:
+// or wrap a go-redis client built yourself, which the application's
+// other Redis users (lock, cache, ...) may share (see # Sharing one Redis):
 //
 //	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
 //	conn, err := redismq.New(rdb, &redismq.Options{Partitions: 16})
@@ -37,8 +38,9 @@
 //   - heartbeat_interval: how often members renew their leases and notice
 //     members joining or leaving; default visibility_timeout/10, at most
 //     half of it.
-//   - block: how long one XREADGROUP waits for entries; default 1s. Closing
-//     a subscription waits up to this long for its readers.
+//   - block: how long one XREADGROUP waits for entries; default 1s.
+//     Closing a subscription, or handing a partition over, ends a blocked
+//     read at once (CLIENT UNBLOCK; see # Connections).
 //   - read_count: entries per XREADGROUP; default 256.
 //   - ack_interval: how long acknowledgements may wait to be sent together
 //     in one XACK per partition; default 100ms.
@@ -84,7 +86,12 @@
 // recomputed whenever members join or leave (rendezvous hashing with fair
 // shares: a member joining takes about partitions/members of them and few
 // others move), and Subscribe waits (up to visibility_timeout) until the
-// new member owns its share. A member gives a partition up by handing back
+// new member owns its share. Members tell each other when they join, give
+// partitions up and leave (Pub/Sub on mq:{topic}:notices:<group>), so a
+// hand-over takes a few round trips and the handlers running on the moved
+// partitions, not heartbeats; a notice lost on the way (a listener
+// reconnecting) only delays it to the next heartbeat. Close hands its
+// partitions back the same way. A member gives a partition up by handing back
 // the entries it fetched and has not started (they stay pending, marked
 // claimable at once) and waiting only for the handlers running; the next
 // owner claims the handed-back entries first and continues in order:
@@ -114,6 +121,16 @@
 // least once, with duplicates limited to what a dead member handled in its
 // last ack_interval, or had handled and not acknowledged.
 //
+// Lost replies: Redis counts an entry as delivered when it serves the
+// read, so a reply lost on the wire (the connection cut after the server
+// answered) leaves its entries pending for a member that never saw them.
+// The member looks for them after any read that failed on the wire —
+// pending for it and newer than every entry it saw — and handles them, as
+// the attempts they were, rather than keep them unhandled for as long as
+// it owns the partition. Close never loses a reply: it ends blocked reads
+// with CLIENT UNBLOCK, whose answer comes whole, and hands back what a
+// read fetched as it stopped.
+//
 // Dedup: NewDedup is an mq.DedupStore in Redis, usable with any provider.
 //
 // WithEphemeralGroup destroys the group on every partition stream (with
@@ -140,6 +157,48 @@
 //
 // # Connections
 //
-// Each owned partition holds one pooled connection while its XREADGROUP
-// blocks: size pool_size above (subscriptions × partitions) + publishers.
+// A subscription holds, on the go-redis client it was given or built:
+//
+//   - one pooled connection for each partition it owns, while that
+//     partition's XREADGROUP blocks (an idle partition's reader blocks
+//     almost all the time; a busy one's reads return at once). The
+//     members of a group share the partitions, so a group blocks at most
+//     partitions connections however many members it has.
+//   - one Pub/Sub connection for the group's notices, outside the pool
+//     (go-redis keeps those apart from pool_size).
+//   - pooled connections for a round trip at a time: heartbeats, leases,
+//     acknowledgements, claims; publishing likewise.
+//
+// So size pool_size above (subscriptions × partitions) + the concurrent
+// publishers and other users of the client; go-redis's default, 10 per
+// CPU, is short of that on a small machine (3 subscriptions of 8
+// partitions block 24 connections). A pool too small makes everything on
+// the client wait up to pool_timeout for a connection while blocked reads
+// hold them, and makes Close and hand-overs as slow as block.
+//
+// A blocked read is ended by CLIENT UNBLOCK <id> TIMEOUT from another
+// connection to the same server, so the read runs on a connection whose
+// client ID was asked first (CLIENT ID, once per read that blocks; a read
+// that finds entries goes without). That needs a *redis.Client, a
+// *redis.ClusterClient or a *redis.Ring, and a server (an ACL) that
+// allows CLIENT ID and CLIENT UNBLOCK; otherwise reads end within block.
+// Cancelling the read's context cannot do it: go-redis does not watch a
+// command's context once the command is written.
+//
+// # Sharing one Redis
+//
+// mq, lock, cache and the rest can share one go-redis client, configured
+// by one URL: ParseURL splits a URL of this package into go-redis's
+// options and this package's Options.
+//
+//	ropts, opts, err := redismq.ParseURL(os.Getenv("REDIS_URL")) // redis://host:6379/0?partitions=8&pool_size=64
+//	rdb := redis.NewUniversalClient(ropts)
+//	defer rdb.Close()
+//	conn, err := redismq.New(rdb, opts)
+//	client, err := mq.NewClient(conn) // Close leaves rdb open
+//	locker := lock.New(rdb)
+//	users, err := cache.New[User](rdb)
+//
+// Closing a Client made on a caller's client leaves that client open and
+// gives back every connection it took.
 package redismq

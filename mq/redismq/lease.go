@@ -48,12 +48,18 @@ func (r *receiver) coordinate(settled bool) {
 		if fenced {
 			wait = min(wait, time.Until(fence))
 		}
+		wake := r.wake
+		if failed != nil {
+			wake = nil // Redis is failing: keep to the backoff
+		}
 		t := time.NewTimer(max(wait, 0))
 		select {
 		case <-r.ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
+		case <-wake:
+			t.Stop()
 		}
 		ctx, cancel := r.ctx, context.CancelFunc(func() {})
 		if fence, fenced = r.nextFence(); fenced {
@@ -99,6 +105,16 @@ func (r *receiver) round(ctx context.Context) (settled bool, err error) {
 	if err != nil {
 		return false, mapErr("heartbeat", err)
 	}
+	if !r.joined {
+		r.joined = true
+		r.notify(ctx) // the members that must give partitions up start now
+	}
+	released := false
+	defer func() {
+		if released {
+			r.notify(ctx) // the members waiting for them take them now
+		}
+	}()
 	slices.Sort(members)
 	me := slices.Index(members, r.name)
 	owner := r.assignment(members)
@@ -125,7 +141,7 @@ func (r *receiver) round(ctx context.Context) (settled bool, err error) {
 			if err := releaseScript.Run(ctx, r.c.rdb, []string{p.lease}, r.name).Err(); err != nil {
 				return false, mapErr("release lease", err)
 			}
-			p.owned, p.draining = false, false
+			p.owned, p.draining, released = false, false, true
 		case p.owned && p.draining:
 			// Wanted again before the drain finished (the member that
 			// was to take it left): read again once drained, claiming
@@ -216,6 +232,8 @@ func (r *receiver) startReader(p *partition) {
 	var ctx context.Context
 	ctx, p.stopRead = context.WithCancel(r.ctx)
 	p.readDone = make(chan struct{})
+	p.blk = newBlockingReader(r.c.rdb, p.stream)
+	p.lastSeen = "" // every entry pending for this member is claimed first
 	go r.read(ctx, p)
 }
 

@@ -32,8 +32,10 @@ type Options struct {
 	// HeartbeatInterval is how often a member renews its leases and looks
 	// for members joining or leaving; default VisibilityTimeout/10.
 	HeartbeatInterval time.Duration
-	// Block is how long one XREADGROUP waits for new entries; it bounds
-	// how long Close waits for a reader. Default 1s.
+	// Block is how long one XREADGROUP waits for new entries; default 1s.
+	// Close and hand-overs end a blocked read at once where the server
+	// allows CLIENT UNBLOCK (see # Connections), and wait up to Block
+	// where it does not.
 	Block time.Duration
 	// ReadCount is how many entries one XREADGROUP returns at most;
 	// default 256.

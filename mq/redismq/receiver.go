@@ -35,6 +35,11 @@ type receiver struct {
 
 	lastMembers []string // the coordinator's cache of assign
 	lastOwner   []int
+	joined      bool // the coordinator's: the join notice went out
+
+	notices string        // the group's notice channel (notify.go)
+	ps      *redis.PubSub // subscribed to notices; nil without
+	wake    chan struct{} // poke: run a round now
 
 	out      chan []*driver.Delivery // batches from readers
 	leftover []*driver.Delivery      // the rest of a batch Receive split
@@ -61,7 +66,10 @@ type partition struct {
 	owned, draining bool
 	lastRenew       time.Time
 	stopRead        context.CancelFunc
-	readDone        chan struct{} // closed when the reader exits; nil before the first
+	readDone        chan struct{}   // closed when the reader exits; nil before the first
+	blk             *blockingReader // the reader's connection
+
+	lastSeen string // the newest entry the reader delivered; its goroutine's
 
 	inflight atomic.Int64 // fetched and not yet acked or nacked
 	revoked  atomic.Bool  // taken from this member: what it fetched goes back
@@ -105,20 +113,34 @@ func (r *receiver) Revoked(d *driver.Delivery) bool {
 // apart so that the coordinator keeps renewing the other leases
 // meanwhile; the coordinator sees it done when p is drained.
 func (r *receiver) revokeAsync(p *partition, lost bool) {
+	if testHookRevoke != nil {
+		testHookRevoke(r.name, p.stream)
+	}
 	p.revoked.Store(true)
-	p.stopRead()
+	r.stopReader(p)
 	fn := r.revoke.Load()
 	if fn == nil {
 		return
 	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
+	r.wg.Go(func() {
 		(*fn)(r.ctx, func(d *driver.Delivery) bool {
 			h, ok := d.Handle.(*handle)
 			return ok && h.p == p
 		}, lost)
-	}()
+		r.poke() // p may be drained now
+	})
+}
+
+// testHookRevoke, when set (by tests only, before Subscribe), runs when a
+// member starts giving partition stream up.
+var testHookRevoke func(member, stream string)
+
+// stopReader cancels p's reader and ends its blocked read at once, in the
+// background: the coordinator sees p drained once the reader is gone.
+func (r *receiver) stopReader(p *partition) {
+	p.stopRead()
+	blk, done := p.blk, p.readDone
+	r.wg.Go(func() { blk.interrupt(done) })
 }
 
 // handle is a delivery's token for Ack and Nack.
@@ -136,6 +158,8 @@ func newReceiver(ctx context.Context, c *conn, topic, group string, k keys) (*re
 		members:   membersKey(topic, group),
 		out:       make(chan []*driver.Delivery, 4),
 		ackSignal: make(chan struct{}, 1),
+		wake:      make(chan struct{}, 1),
+		notices:   noticeChannel(topic, group),
 		log:       c.o.Logger.With("topic", topic, "group", group),
 	}
 	for i, s := range k.streams {
@@ -156,7 +180,11 @@ func newReceiver(ctx context.Context, c *conn, topic, group string, k keys) (*re
 		}
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	settled, err := r.join(ctx)
+	err := r.listen(ctx)
+	var settled bool
+	if err == nil {
+		settled, err = r.join(ctx)
+	}
 	if err != nil {
 		_ = r.Close() // gives back the leases and membership taken so far
 		return nil, err
@@ -180,6 +208,8 @@ func (r *receiver) join(ctx context.Context) (settled bool, err error) {
 		t := time.NewTimer(r.handOverPoll())
 		select {
 		case <-t.C:
+		case <-r.wake:
+			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
 			return false, ctx.Err()
@@ -231,7 +261,7 @@ func (r *receiver) AckBatch(ctx context.Context, ds []*driver.Delivery) error {
 		}
 		n := len(p.acks)
 		p.mu.Unlock()
-		p.inflight.Add(-int64(j - i))
+		r.freeInflight(p, j-i)
 		if n >= r.c.o.ReadCount {
 			select {
 			case r.ackSignal <- struct{}{}:
@@ -273,7 +303,16 @@ func (r *receiver) handBackFetched(p *partition, ds []*driver.Delivery) {
 		p.backs = append(p.backs, handBack{id: d.Handle.(*handle).id, attempt: max(d.Attempt, 1)})
 	}
 	p.mu.Unlock()
-	p.inflight.Add(-int64(len(ds)))
+	r.freeInflight(p, len(ds))
+}
+
+// freeInflight frees n places in p's in-flight count and, when that
+// empties a partition being given up, wakes the coordinator to release
+// it.
+func (r *receiver) freeInflight(p *partition, n int) {
+	if p.inflight.Add(-int64(n)) == 0 && p.revoked.Load() {
+		r.poke()
+	}
 }
 
 // Close stops the readers, sends the acknowledgements still queued, gives
@@ -282,24 +321,37 @@ func (r *receiver) handBackFetched(p *partition, ds []*driver.Delivery) {
 func (r *receiver) Close() error {
 	r.closeOnce.Do(func() {
 		r.cancel()
+		if r.ps != nil {
+			_ = r.ps.Close() // ends the listener's Receive
+		}
 		r.wg.Wait()
 		r.stopReaders()
 		r.handBackUnreceived()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		var errs []error
-		errs = append(errs, r.flushAcks(ctx, nil))
+		errs := []error{r.flushAcks(ctx, nil)}
+		// One round trip for every partition: give up the leases held and
+		// forget this consumer, which keeps departed members from piling
+		// up in XINFO CONSUMERS (one with pending entries stays until
+		// they are claimed). Eval, not EVALSHA: a pipeline cannot fall
+		// back on NOSCRIPT.
+		pipe := r.c.rdb.Pipeline()
+		var releases []*redis.Cmd
 		for _, p := range r.parts {
 			if p.owned {
-				errs = append(errs, mapErr("release lease", releaseScript.Run(ctx, r.c.rdb, []string{p.lease}, r.name).Err()))
+				releases = append(releases, pipe.Eval(ctx, releaseLua, []string{p.lease}, r.name))
 			}
-			// Forgetting the consumer keeps departed members from piling
-			// up in XINFO CONSUMERS; one with pending entries stays until
-			// they are claimed.
-			_ = forgetScript.Run(ctx, r.c.rdb, []string{p.stream}, r.group, r.name).Err()
+			pipe.Eval(ctx, forgetLua, []string{p.stream}, r.group, r.name)
 		}
+		_, _ = pipe.Exec(ctx)
+		for _, cmd := range releases {
+			errs = append(errs, mapErr("release lease", cmd.Err()))
+		}
+		// Then leave, and say so, so that the others take the partitions
+		// over now rather than at their next heartbeat.
 		errs = append(errs, mapErr("leave group", heartbeatScript.Run(ctx, r.c.rdb, []string{r.members},
 			r.name, r.c.o.VisibilityTimeout.Milliseconds(), "leave").Err()))
+		r.notify(ctx)
 		r.closeErr = errors.Join(errs...)
 	})
 	return r.closeErr
@@ -334,18 +386,15 @@ func (r *receiver) handBackUnreceived() {
 	}
 }
 
-// stopReaders cancels every reader and waits for it to exit.
+// stopReaders stops every reader, ending their blocked reads, and waits
+// for them to exit. The coordinator has exited: nothing starts another.
 func (r *receiver) stopReaders() {
 	for _, p := range r.parts {
 		if p.stopRead != nil {
-			p.stopRead()
+			r.stopReader(p)
 		}
 	}
-	for _, p := range r.parts {
-		if p.readDone != nil {
-			<-p.readDone
-		}
-	}
+	r.wg.Wait()
 }
 
 // ackLoop sends queued acknowledgements every AckInterval, or sooner when
@@ -451,6 +500,7 @@ func (r *receiver) flushAcks(ctx context.Context, only *partition) error {
 // back (Nack) carry that idle time already: a graceful hand-over waits for
 // nothing.
 func (r *receiver) read(ctx context.Context, p *partition) {
+	defer r.poke() // p may be drained now
 	defer close(p.readDone)
 	bo := newPause(ctx)
 	vt := r.c.o.VisibilityTimeout
@@ -481,7 +531,14 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 		Count: int64(r.c.o.ReadCount), Block: r.c.o.Block}
 	var lastReclaim time.Time
 	call := context.WithoutCancel(ctx) // see claim
+	cutOff := false                    // a read failed on the wire: its reply may have held entries
 	for ctx.Err() == nil {
+		if cutOff {
+			if !r.recoverUnseen(ctx, p, bo) {
+				return
+			}
+			cutOff = false
+		}
 		if p.reclaim.Load() && time.Since(lastReclaim) >= r.c.o.HeartbeatInterval {
 			// At most once a heartbeat, so that a message the group keeps
 			// handing back does not spin.
@@ -493,7 +550,7 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 				return
 			}
 		}
-		res, err := r.c.rdb.XReadGroup(call, args).Result()
+		res, err := p.blk.read(call, args)
 		switch {
 		case errors.Is(err, redis.Nil):
 			continue
@@ -501,12 +558,15 @@ func (r *receiver) read(ctx context.Context, p *partition) {
 			// The stream or group is gone (deleted, or the server lost
 			// its data): everything now in the stream is new to us.
 			r.log.Warn("redismq: consumer group missing; recreating it from the stream's start", "stream", p.stream)
+			p.lastSeen = "" // the new group's entries may be older
 			err = r.c.rdb.XGroupCreateMkStream(ctx, p.stream, r.group, "0").Err()
 			if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
 				bo.wait(r, "recreate group", err)
 			}
 			continue
 		case err != nil:
+			var rerr redis.Error
+			cutOff = !errors.As(err, &rerr) // not an answer from Redis
 			bo.wait(r, "read", err)
 			continue
 		}
@@ -549,10 +609,10 @@ func (r *receiver) claim(ctx context.Context, p *partition, bo *pause, minIdle t
 			break
 		}
 		start = "(" + pend[len(pend)-1].ID
-		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend)
+		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend, false)
 		for err != nil && ctx.Err() == nil {
 			bo.wait(r, "claim", err)
-			msgs, attempts, err = r.claimEntries(call, p, minIdle, pend)
+			msgs, attempts, err = r.claimEntries(call, p, minIdle, pend, false)
 		}
 		if err != nil {
 			return false // stopped while Redis fails; the next owner claims them
@@ -584,13 +644,16 @@ func (r *receiver) claim(ctx context.Context, p *partition, bo *pause, minIdle t
 // returns the entries still in the stream with their attempt numbers.
 // Claiming an entry again (after an error) is harmless: it is this
 // member's already, and its count is set, not incremented.
-func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.Duration, pend []redis.XPendingExt) ([]redis.XMessage, map[string]int, error) {
+//
+// With unseen, pend are entries delivered to this member in a reply it
+// never got (recoverUnseen): never started, they keep their count.
+func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.Duration, pend []redis.XPendingExt, unseen bool) ([]redis.XMessage, map[string]int, error) {
 	pipe := r.c.rdb.Pipeline()
 	cmds := make([]*redis.XMessageSliceCmd, len(pend))
 	attempts := make(map[string]int, len(pend))
 	for i, e := range pend {
 		count := e.RetryCount
-		if e.Idle < handBackIdle {
+		if e.Idle < handBackIdle && !unseen {
 			count++ // orphaned: its holder may have started it
 		}
 		attempts[e.ID] = max(int(e.RetryCount), 1)
@@ -654,6 +717,11 @@ func (r *receiver) deliver(ctx context.Context, p *partition, msgs []redis.XMess
 		batch[i] = d
 	}
 	p.inflight.Add(int64(len(batch)))
+	for i := range msgs {
+		if idAfter(msgs[i].ID, p.lastSeen) {
+			p.lastSeen = msgs[i].ID
+		}
+	}
 	select {
 	case r.out <- batch:
 		return true

@@ -54,23 +54,6 @@ func (redisDriver) Open(_ context.Context, u *url.URL) (driver.Conn, error) {
 	return c, nil
 }
 
-// parseURL splits u into this package's Options and a go-redis client
-// built from the rest.
-func parseURL(u *url.URL) (redis.UniversalClient, Options, error) {
-	q := u.Query()
-	o, err := parseParams(q)
-	if err != nil {
-		return nil, o, err
-	}
-	rest := *u
-	rest.RawQuery = q.Encode()
-	rdb, err := redisx.NewClient(&rest, true)
-	if err != nil {
-		return nil, o, fmt.Errorf("%w: %v (redismq takes %v; any other parameter goes to go-redis)", driver.ErrBadURL, err, ownParams)
-	}
-	return rdb, o, nil
-}
-
 // New wraps a go-redis client the caller built (standalone, Cluster,
 // Sentinel or Ring with one shard) as an mq connection. Closing the
 // connection leaves rdb open.

@@ -25,9 +25,9 @@ var (
 	pruneLua    string
 	pruneScript = redis.NewScript(pruneLua)
 
+	// Sent with EVAL in Close's pipeline.
 	//go:embed scripts/forget.lua
-	forgetLua    string
-	forgetScript = redis.NewScript(forgetLua)
+	forgetLua string
 
 	//go:embed scripts/dedup_claim.lua
 	dedupClaimLua    string

@@ -1,0 +1,119 @@
+package redismq_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/mq"
+)
+
+// dropProxy forwards to target; once armed, the next bytes the server
+// sends on any connection are thrown away and that connection is cut: a
+// reply lost on the wire after the server acted on the command.
+type dropProxy struct {
+	l       net.Listener
+	armed   atomic.Bool
+	dropped chan struct{}
+	mu      sync.Mutex
+	conns   []net.Conn
+}
+
+func newDropProxy(t *testing.T, target string) *dropProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &dropProxy{l: l, dropped: make(chan struct{})}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := u.Read(buf)
+					if n > 0 && p.armed.CompareAndSwap(true, false) {
+						c.Close()
+						u.Close()
+						close(p.dropped)
+						return
+					}
+					if n > 0 {
+						if _, werr := c.Write(buf[:n]); werr != nil {
+							err = werr
+						}
+					}
+					if err != nil {
+						c.Close()
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+	})
+	return p
+}
+
+// TestLostReplyIsDelivered: the reply to a member's blocked XREADGROUP,
+// holding a new entry, is lost on the wire; Redis counts the entry as
+// delivered to the member. The member finds it pending for itself and
+// newer than anything it saw, and handles it (as attempt 1), rather than
+// keep it pending, unhandled, for as long as it owns the partition (the
+// lease here is renewed for 10 minutes, far past the test's patience).
+func TestLostReplyIsDelivered(t *testing.T) {
+	r := testserver.StartRedis(t, nil)
+	rdb := rawClient(t, r.Addr)
+	px := newDropProxy(t, r.Addr)
+	member := open(t, "redis://"+px.l.Addr().String()+"/0?partitions=1&"+slowParams)
+	got := make(chan *mq.Message, 1)
+	sub, err := member.Subscribe(context.Background(), "lost", "g", func(_ context.Context, m *mq.Message) error {
+		got <- m
+		return nil
+	}, mq.WithMaxAttempts(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	waitFor(t, "the member's read blocked", func() bool { return blockedReads(t, rdb) == 1 })
+	px.armed.Store(true)
+	if err := open(t, r.URL).Publish(context.Background(), &mq.Message{Topic: "lost", Key: "k", Payload: []byte("lost on the wire")}); err != nil {
+		t.Fatal(err)
+	}
+	<-px.dropped
+	var m *mq.Message
+	waitFor(t, "the entry of the lost reply handled", func() bool {
+		select {
+		case m = <-got:
+			return true
+		default:
+			return false
+		}
+	})
+	if string(m.Payload) != "lost on the wire" || m.Attempt != 1 {
+		t.Errorf("got %q as attempt %d, want the lost entry as attempt 1", m.Payload, m.Attempt)
+	}
+}
