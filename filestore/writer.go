@@ -92,9 +92,13 @@ func (s *Store) newWriter(ctx context.Context, op, name string, opts *PutOptions
 	if size == 0 {
 		size = -1
 	}
+	if err := s.hold(); err != nil {
+		return nil, err
+	}
 	w, err := s.b.NewWriter(ctx, name, &driver.WriterOptions{ContentType: opts.ContentType, Metadata: meta,
 		IfNotExist: opts.IfNotExist, SHA256: opts.SHA256, Size: size})
 	if err != nil {
+		s.release()
 		return nil, s.wrap(op, name, err)
 	}
 	return &Writer{s: s, ctx: ctx, op: op, name: name, opts: *opts, meta: meta, w: w, h: sha256.New(),
@@ -235,6 +239,7 @@ func (w *Writer) close() (*Info, error) {
 		_ = w.flush()
 	}
 	w.closed = true
+	defer w.s.release() // after the commit or abort: the backend may close then
 	w.s.bufs.Put(w.buf)
 	w.buf = nil
 	sum := w.h.Sum(nil)

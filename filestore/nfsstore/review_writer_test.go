@@ -1,0 +1,63 @@
+package nfsstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/internal/testserver"
+)
+
+// sockets counts the process's open sockets.
+func sockets(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, "socket:") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReviewWriterClosedAfterStore: a Writer closed after its Store
+// removes its temporary file over the Store's connection, which is then
+// closed: it used to dial a new one (the closed bucket reconnects on
+// demand) and leave it open for good.
+func TestReviewWriterClosedAfterStore(t *testing.T) {
+	if testserver.InNetns(t) {
+		return
+	}
+	srv := testserver.StartNFS(t)
+	before := sockets(t)
+	s, err := filestore.Open(context.Background(), "nfs://"+srv.Host+srv.Export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(context.Background(), "open", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("some content")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); !errors.Is(err, filestore.ErrClosed) {
+		t.Fatalf("Writer.Close after Store.Close: %v, want ErrClosed", err)
+	}
+	if after := sockets(t); after != before {
+		t.Fatalf("%d sockets open before the store, %d once it and its Writer are closed", before, after)
+	}
+	if left, _ := os.ReadDir(srv.Export + "/.filestore/tmp"); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
