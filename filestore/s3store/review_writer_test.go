@@ -66,7 +66,9 @@ func TestReviewWriterCtxEndsAtEachStep(t *testing.T) {
 		wait bool // the source waits half-way for the cut
 		kind func(*http.Request) bool
 	}{
-		{"PutObject", 1000, false, func(r *http.Request) bool { return r.Method == http.MethodPut && !q(r, "partNumber") && !q(r, "tagging") }},
+		{"PutObject", 1000, false, func(r *http.Request) bool {
+			return r.Method == http.MethodPut && !q(r, "partNumber") && !q(r, "tagging")
+		}},
 		{"UploadPart", 20 << 20, true, func(r *http.Request) bool { return r.Method == http.MethodPut && q(r, "partNumber") }},
 		{"CompleteMultipartUpload", 12 << 20, false, func(r *http.Request) bool { return r.Method == http.MethodPost && q(r, "uploadId") }},
 	} {
