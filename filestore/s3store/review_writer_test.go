@@ -139,3 +139,54 @@ func storeVia(t *testing.T, gw *testserver.S3, rt http.RoundTripper, prefix stri
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// ctxMeta is the memory metadata store failing a call whose ctx has
+// ended, as one over a network (pgmeta) does.
+type ctxMeta struct{ filestore.MetadataStore }
+
+func (m ctxMeta) PutUpload(ctx context.Context, u *filestore.UploadRecord) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return m.MetadataStore.PutUpload(ctx, u)
+}
+
+// TestReviewStartUploadCancelledAsUploadCreated: a resumable upload's
+// ctx ends just as the gateway creates its multipart upload, before the
+// answer arrives. StartUpload either returns the upload (whose ID can
+// abort it) or leaves none on the gateway: were the request cut off with
+// the ctx, the upload's ID would be lost and the upload kept for good
+// (Cleanup lists objects and records, not multipart uploads).
+func TestReviewStartUploadCancelledAsUploadCreated(t *testing.T) {
+	gw := gateway(t)
+	tr := &transport{}
+	s := storeThrough(t, gw, tr, "start/")
+	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "s3", Store: s}},
+		Metadata: ctxMeta{filestore.NewMemoryMetadata()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hook := func() { cancel() }
+	tr.afterCreate.Store(&hook)
+	up, err := svc.StartUpload(ctx, filestore.UploadOptions{Name: "resumable"})
+	tr.afterCreate.Store(nil)
+	if err == nil {
+		if err := up.Abort(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var client *s3.Client
+	if !s.As(&client) {
+		t.Fatal("As(*s3.Client) failed")
+	}
+	ups, lerr := client.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket), Prefix: aws.String("start/")})
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if len(ups.Uploads) != 0 {
+		t.Fatalf("StartUpload returned %v and left %d multipart uploads nobody knows", err, len(ups.Uploads))
+	}
+}
