@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -156,10 +157,27 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 			return total, nil
 		}
 		if err != nil {
-			w.fail(err)
+			w.fail(sourceErr(err))
 			return total, err
 		}
 	}
+}
+
+// sourceError is a failure of the reader ReadFrom reads — the caller's
+// side, such as a client gone in the middle of an upload — which says
+// nothing of the backend: the Service neither counts it against the
+// backend's breaker nor retries or fails over on it.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// sourceErr marks err as the source's; context errors stay as they are.
+func sourceErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &sourceError{err}
 }
 
 // usable returns the error a Write meets now: the Writer closed or
