@@ -61,3 +61,30 @@ func TestReviewWriterClosedAfterStore(t *testing.T) {
 		t.Fatalf("temporary files left: %v", left)
 	}
 }
+
+// TestReviewAttributesInTheWay: when the attributes file cannot be put
+// in place (here a directory on the server stands where it goes), the
+// Writer's Close fails and its temporary attributes file is removed, not
+// left in .filestore/tmp for good (nothing sweeps it on NFS).
+func TestReviewAttributesInTheWay(t *testing.T) {
+	if testserver.InNetns(t) {
+		return
+	}
+	srv, s := server(t, "")
+	if err := os.MkdirAll(srv.Export+"/.filestore/attrs/obj.json/in-the-way", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWriter(context.Background(), "obj", &filestore.PutOptions{Metadata: map[string]string{"k": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("content")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("Close succeeded without storing the attributes")
+	}
+	if left, _ := os.ReadDir(srv.Export + "/.filestore/tmp"); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
