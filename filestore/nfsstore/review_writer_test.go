@@ -1,7 +1,9 @@
 package nfsstore_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"errors"
 	"os"
 	"strings"
@@ -86,5 +88,41 @@ func TestReviewAttributesInTheWay(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(srv.Export + "/.filestore/tmp"); len(left) != 0 {
 		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+// TestReviewReaderAfterStoreClosed: a Reader still open when its Store
+// is closed does not dial a new connection (and leave it open for good)
+// to go on reading: its reads fail.
+func TestReviewReaderAfterStoreClosed(t *testing.T) {
+	if testserver.InNetns(t) {
+		return
+	}
+	srv := testserver.StartNFS(t)
+	before := sockets(t)
+	s, err := filestore.Open(context.Background(), "nfs://"+srv.Host+srv.Export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 3<<20) // more than one READ
+	if _, err := s.Put(context.Background(), "big", bytes.NewReader(data), nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Open(context.Background(), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := io.ReadFull(r, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(r); !errors.Is(err, filestore.ErrClosed) {
+		t.Fatalf("read after Store.Close: %v, want ErrClosed", err)
+	}
+	if after := sockets(t); after != before {
+		t.Fatalf("%d sockets open before the store, %d once it is closed and its Reader read", before, after)
 	}
 }
