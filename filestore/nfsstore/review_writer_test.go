@@ -3,8 +3,8 @@ package nfsstore_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
