@@ -39,8 +39,10 @@
 //     name and rename (local disk, NFS) or use the store's own atomic
 //     upload (S3). A failed or cancelled Put leaves the name as it was;
 //     so does a Writer until its Close succeeds, and for good if anything
-//     failed (a Write, its ctx, the size or digest announced): Close then
-//     discards what was written and says why.
+//     failed (a Write, its ctx, the size or digest announced, the Store
+//     closed first): Close then discards what was written and says why.
+//     A Store closed with Writers open releases its backend when the last
+//     of them is closed.
 //   - Put and a Writer compute the SHA-256 while streaming and store it
 //     with the object (Info.SHA256); with PutOptions.SHA256 (or Size) a
 //     mismatch fails the Put, or the Writer's Close, and nothing becomes

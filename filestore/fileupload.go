@@ -50,7 +50,8 @@ func (c *countingReader) rewind() error {
 
 // Upload stores what r yields as a new file and returns its record
 // (FileRecord.ID identifies it for Download and Delete). The backend comes from the policy; if it fails (or its breaker
-// is open), the upload moves to the next backend the policy allows — from
+// is open), the upload moves to the next backend the policy allows — not
+// when r fails, which is no backend's fault and counts against none — from
 // the start of r, which must then be an io.Seeker unless nothing was read
 // yet. The record is written before the object (pending) and marked ready
 // after it (compare-and-set), so that no record ever points at a missing

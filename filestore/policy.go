@@ -69,6 +69,9 @@ func (p Policy) choose(o UploadOptions) []string {
 			return p.Rules[i].Backends
 		}
 	}
+	if len(p.Otherwise) == 0 {
+		return nil // every backend, however the empty list was spelt
+	}
 	return p.Otherwise
 }
 

@@ -242,8 +242,11 @@ func (svc *Service) addBackends(list []Backend, bp resilience.BreakerPolicy) err
 
 // backendFailure tells the breaker which errors are the backend's fault:
 // not an answer about the request (missing, existing, invalid, a digest
-// mismatch), not the caller's ctx.
+// mismatch), not the caller's ctx, not the caller's reader.
 func backendFailure(err error) bool {
+	if errors.As(err, new(*sourceError)) {
+		return false
+	}
 	for _, answered := range []error{fs.ErrNotExist, fs.ErrExist, fs.ErrInvalid, ErrDigestMismatch, ErrSizeMismatch,
 		context.Canceled, context.DeadlineExceeded, errConsumed} {
 		if errors.Is(err, answered) {
@@ -255,7 +258,9 @@ func backendFailure(err error) bool {
 
 // call runs op through the backend's retry policy and breaker.
 func (b *backend) call(ctx context.Context, op func(ctx context.Context) error) error {
-	return retrying.Do(ctx, b.retry, func(err error) bool { return !errors.Is(err, ErrBackendDown) && b.s.IsRetryable(err) },
+	return retrying.Do(ctx, b.retry, func(err error) bool {
+		return !errors.Is(err, ErrBackendDown) && !errors.As(err, new(*sourceError)) && b.s.IsRetryable(err)
+	},
 		func(ctx context.Context) error { return b.br.Do(func() error { return op(ctx) }) })
 }
 

@@ -53,6 +53,11 @@ type Store struct {
 	o      options
 	bufs   sync.Pool
 	closed atomic.Bool
+	// mu guards writers: the Writers open, which keep the backend open
+	// after Close so that they can still discard what they wrote; the
+	// last of them closes it.
+	mu      sync.Mutex
+	writers int
 }
 
 // NewStore wraps a backend, for backends built with their package's own
@@ -235,12 +240,40 @@ func (s *Store) As(target any) bool {
 }
 
 // Close releases the backend. It is idempotent; afterwards every method
-// returns ErrClosed.
+// returns ErrClosed, and so does the Close of a Writer still open, which
+// discards what it wrote: the backend is released once the last such
+// Writer is closed (one never closed keeps it).
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
+	s.mu.Lock()
+	already, open := s.closed.Swap(true), s.writers
+	s.mu.Unlock()
+	if already || open > 0 {
 		return nil
 	}
 	return s.b.Close()
+}
+
+// hold counts a Writer in, unless the store is closed.
+func (s *Store) hold() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.writers++
+	return nil
+}
+
+// release counts a Writer out, closing the backend after the last one
+// if the store was closed meanwhile.
+func (s *Store) release() {
+	s.mu.Lock()
+	s.writers--
+	last := s.writers == 0 && s.closed.Load()
+	s.mu.Unlock()
+	if last {
+		_ = s.b.Close() // Close returned already: nobody to tell
+	}
 }
 
 // IsRetryable reports whether err, from this store, is a failure a later

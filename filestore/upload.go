@@ -77,6 +77,10 @@ func (svc *Service) StartUpload(ctx context.Context, opts UploadOptions) (_ *Upl
 	return nil, opError(ctx, errors.Join(errs...), "filestore: start upload %q", opts.Name)
 }
 
+// abortTimeout bounds aborting a native upload that nothing else will
+// name, after the caller's ctx ended.
+const abortTimeout = 30 * time.Second
+
 // errMetadata marks a failure of the metadata store, which no other
 // backend would avoid.
 var errMetadata = errors.New("metadata")
@@ -100,8 +104,11 @@ func (svc *Service) startOn(ctx context.Context, b *backend, rec *UploadRecord, 
 	}
 	if err := svc.meta.PutUpload(ctx, rec); err != nil {
 		if native {
-			// Nothing will name the native upload: abort it now.
-			_ = b.call(ctx, func(ctx context.Context) error { return mp.AbortMultipart(ctx, rec.Path, rec.Native) })
+			// Nothing will name the native upload: abort it now, even
+			// if ctx ending is what failed the record.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+			_ = b.call(actx, func(ctx context.Context) error { return mp.AbortMultipart(ctx, rec.Path, rec.Native) })
+			cancel()
 		}
 		return fmt.Errorf("%w: %w", errMetadata, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -92,9 +93,13 @@ func (s *Store) newWriter(ctx context.Context, op, name string, opts *PutOptions
 	if size == 0 {
 		size = -1
 	}
+	if err := s.hold(); err != nil {
+		return nil, err
+	}
 	w, err := s.b.NewWriter(ctx, name, &driver.WriterOptions{ContentType: opts.ContentType, Metadata: meta,
 		IfNotExist: opts.IfNotExist, SHA256: opts.SHA256, Size: size})
 	if err != nil {
+		s.release()
 		return nil, s.wrap(op, name, err)
 	}
 	return &Writer{s: s, ctx: ctx, op: op, name: name, opts: *opts, meta: meta, w: w, h: sha256.New(),
@@ -152,10 +157,27 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 			return total, nil
 		}
 		if err != nil {
-			w.fail(err)
+			w.fail(sourceErr(err))
 			return total, err
 		}
 	}
+}
+
+// sourceError is a failure of the reader ReadFrom reads — the caller's
+// side, such as a client gone in the middle of an upload — which says
+// nothing of the backend: the Service neither counts it against the
+// backend's breaker nor retries or fails over on it.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// sourceErr marks err as the source's; context errors stay as they are.
+func sourceErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &sourceError{err}
 }
 
 // usable returns the error a Write meets now: the Writer closed or
@@ -235,6 +257,7 @@ func (w *Writer) close() (*Info, error) {
 		_ = w.flush()
 	}
 	w.closed = true
+	defer w.s.release() // after the commit or abort: the backend may close then
 	w.s.bufs.Put(w.buf)
 	w.buf = nil
 	sum := w.h.Sum(nil)

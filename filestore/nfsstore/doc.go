@@ -36,10 +36,13 @@
 //
 // # Guarantees
 //
-// Put writes a temporary file with FILE_SYNC writes (on the server's
-// stable storage as each returns) and renames it over the name (RENAME3,
-// atomic on the server); IfNotExist links it instead (LINK3 fails if the
-// name exists). A reader never sees part of an object. NFSv3 keeps no
+// Put and a Writer write a temporary file with UNSTABLE writes, COMMIT
+// it (on the server's stable storage then; a changed write verifier, a
+// server that restarted meanwhile, fails the write) and rename it over
+// the name (RENAME3, atomic on the server); IfNotExist links it instead
+// (LINK3 fails if the name exists). The attributes file is written after
+// the rename: if that fails, Close fails with the object in place and
+// its attributes (digest, content type, metadata) unknown. A reader never sees part of an object. NFSv3 keeps no
 // open-file state, though: the handle of a file replaced while being read
 // goes stale. Open looks the name up and makes the first READ (up to
 // 1 MiB) at once, looking again if the file was replaced in between; from
@@ -52,7 +55,9 @@
 // comes first (a Reader's by the ctx it was opened with); cancellation is
 // seen between RPCs. A connection that fails or times out is dropped and
 // the next call mounts again (IsRetryable says so, for the storage
-// Service's retries). Calls share one connection, one at a time.
+// Service's retries). Calls share one connection, one at a time. After
+// Close nothing mounts again: a Reader still open fails with
+// filestore.ErrClosed.
 //
 // # As
 //

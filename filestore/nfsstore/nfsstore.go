@@ -89,6 +89,7 @@ type bucket struct {
 	t      *nfs.Target
 	rtPref uint32
 	wtPref uint32
+	closed bool // by Close: no reconnecting (a Reader still open)
 }
 
 var (
@@ -163,6 +164,9 @@ func (b *bucket) do(ctx context.Context, fn func(t *nfs.Target) error) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return filestore.ErrClosed
+	}
 	if b.t == nil {
 		if err := b.connect(); err != nil {
 			return err
@@ -204,6 +208,7 @@ func (b *bucket) IsRetryable(err error) bool { return connErr(err) }
 func (b *bucket) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.closed = true
 	b.disconnect(true)
 	return nil
 }

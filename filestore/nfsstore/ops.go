@@ -152,7 +152,11 @@ func (b *bucket) writeSmall(t *nfs.Target, name string, data []byte) error {
 		_ = t.Remove(tmp)
 		return err
 	}
-	return b.renameIn(t, tmp, name)
+	if err := b.renameIn(t, tmp, name); err != nil {
+		_ = t.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // renameIn is RENAME3 between two paths under the export.

@@ -33,7 +33,11 @@
 // still take effect on the server, and a multipart upload created that
 // way would be known to nobody — but its body: the upload is then
 // aborted, and requests still under way 5 s later (a server that does
-// not answer) are cancelled. IfNotExist is
+// not answer) are cancelled. A single PutObject already sent likewise
+// runs to its answer, for up to 5 s, so that a Put or a Writer's Close
+// fails only if the object was not stored; so does the
+// CreateMultipartUpload of a resumable upload (filestore.Service), so
+// that its ID is known and the upload can be aborted. IfNotExist is
 // S3's conditional write (If-None-Match: *). A Put holds at most about
 // multipart_threshold + (concurrency+1) × part_size in memory (measured:
 // +45 MiB RSS for a 1 GiB Put with the defaults, most of it the transfer

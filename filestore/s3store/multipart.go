@@ -24,6 +24,10 @@ func (b *bucket) CreateMultipart(ctx context.Context, name string, opts *driver.
 	if opts.ContentType != "" {
 		in.ContentType = aws.String(opts.ContentType)
 	}
+	// Not cut off with ctx: one that took effect unanswered would leave
+	// an upload nobody knows the ID of, to abort it.
+	ctx, stop := outliving(ctx)
+	defer stop()
 	out, err := b.c.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return "", mapErr(name, err)

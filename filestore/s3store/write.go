@@ -169,10 +169,33 @@ func (w *writer) startUpload() {
 	}()
 }
 
+// outliving returns a context for a request that must not be cut off
+// when parent ends — cut off, it may still take effect on the server
+// while its caller is told it failed — but only abortGrace later (a
+// server that does not answer). stop releases it.
+func outliving(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	unwatch := context.AfterFunc(parent, func() {
+		t := time.NewTimer(abortGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	return ctx, func() { unwatch(); cancel() }
+}
+
 func (w *writer) Commit(sum []byte) error {
 	if w.pw == nil {
 		defer w.releaseBuf()
-		_, err := w.b.c.PutObject(w.ctx, &s3.PutObjectInput{Bucket: aws.String(w.b.bucket), Key: aws.String(w.b.key(w.name)),
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		ctx, stop := outliving(w.ctx) // the answer tells whether the object is there
+		defer stop()
+		_, err := w.b.c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.b.bucket), Key: aws.String(w.b.key(w.name)),
 			Body: bytes.NewReader(w.buf.Bytes()), ContentLength: aws.Int64(int64(w.buf.Len())), ContentType: w.contentType(),
 			Metadata: encodeMeta(w.opts.Metadata, sum), IfNoneMatch: w.ifNoneMatch(),
 			ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum))}, withPayloadHash(sum))

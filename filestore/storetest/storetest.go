@@ -80,6 +80,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"Writer", testWriter},
 		{"WriterLarge", testWriterLarge},
 		{"WriterDiscards", testWriterDiscards},
+		{"WriterOutlivesStore", testWriterOutlivesStore},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
