@@ -63,11 +63,6 @@ func checkAttrsSize(contentType string, meta map[string]string) error {
 	return nil
 }
 
-// xattrName is the extended attribute that holds an object's attributes
-// where the file system has them: set on the temporary file before the
-// rename, it arrives with the data, in one step.
-const xattrName = "user.groundwork.filestore"
-
 // attributes reads name's attributes for its open file f, which info
 // describes: from f's extended attribute, else from the attributes file.
 func (b *bucket) attributes(name string, f *os.File, info fs.FileInfo) *driver.Attributes {

@@ -11,6 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// xattrName is the extended attribute that holds an object's attributes
+// where the file system has them: set on the temporary file before the
+// rename, it arrives with the data, in one step.
+const xattrName = "user.groundwork.filestore"
+
 // inode is the file's identity within its file system.
 func inode(info fs.FileInfo) uint64 {
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
