@@ -86,7 +86,9 @@ func TestClientCloseClosesSubscriptionsInParallel(t *testing.T) {
 	}
 	err = c.Close()
 	for i := range n {
-		want := fmt.Sprintf("leave t%d failed", i)
+		// Each on its own line, named by the call: "mq: leave group "g"
+		// of "t0" via ...: leave t0 failed".
+		want := fmt.Sprintf(`mq: leave group "g" of "t%d" via %T: leave t%d failed`, i, conn, i)
 		if err == nil || !slices.Contains(strings.Split(err.Error(), "\n"), want) {
 			t.Errorf("Close: %v; want it to hold %q", err, want)
 		}
