@@ -126,8 +126,9 @@
 // Publish and RedriveQuarantined buffer instead, and Quarantined reads
 // only the local file. Open running out of its context's deadline before
 // the broker answered is ErrUnreachable too (and matches
-// context.DeadlineExceeded); otherwise context errors are returned
-// unwrapped.
+// context.DeadlineExceeded), and so is a call whose context ended while it
+// waited to retry an unreachable broker (matching the context's error);
+// otherwise context errors are returned unwrapped.
 //
 // Errors read "mq: <call>: <cause>", naming the package once and the call,
 // its topic and the provider once: "mq: publish to "orders" via kafka:

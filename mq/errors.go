@@ -52,12 +52,15 @@ func (e *opError) Unwrap() error { return e.err }
 
 // wrapOp returns err, a failure of op, as the caller sees it: a context
 // error as it is, the breaker's refusal as ErrCircuitOpen, anything else
-// wrapped in an opError.
+// wrapped in an opError. An unreachable broker is wrapped even when the
+// context ended too (the caller gave up waiting to retry, Open ran out of
+// its deadline): the error says what the broker did, and errors.Is still
+// sees the context's error.
 func wrapOp(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	case (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && !errors.Is(err, ErrUnreachable):
 		return err
 	case errors.Is(err, breaker.ErrOpen):
 		err = ErrCircuitOpen

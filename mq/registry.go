@@ -46,9 +46,6 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 	}
 	if !o.lazy {
 		if err := checkReachable(ctx, conn); err != nil {
-			if errors.Is(err, ErrUnreachable) { // even past the deadline
-				return nil, &opError{op: op, err: err}
-			}
 			return nil, wrapOp(op, err)
 		}
 	}

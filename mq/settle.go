@@ -94,7 +94,9 @@ func (s *Subscription) deadLetter(d *driver.Delivery, cause error, attempts int)
 		s.c.opts.logger.Error("mq: dead-letter publish failed; handing the message back for redelivery",
 			"topic", s.topic, "group", s.group, "dlq", s.o.dlqTopic, "id", d.ID, "err", err, "cause", cause)
 	}
-	s.nack(d, attempts+1)
+	// Past the limit whatever attempts says: a message marked Permanent
+	// after its first attempt must not be handled again either.
+	s.nack(d, max(attempts, s.o.maxAttempts)+1)
 }
 
 // dlqMessage is d as published to the dead-letter topic: its headers plus

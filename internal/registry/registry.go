@@ -4,6 +4,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -53,15 +54,22 @@ func (r *Registry[D]) Schemes() []string {
 
 // Lookup parses rawURL and finds its scheme's driver. Its errors (to be
 // wrapped with the package's ErrBadURL) say what is wrong: a malformed
-// URL, no scheme, or an unregistered one, listing those registered.
+// URL, no scheme, or an unregistered one, listing those registered. They
+// never quote the URL with its password.
 func (r *Registry[D]) Lookup(rawURL string) (*url.URL, D, error) {
 	var zero D
 	u, err := url.Parse(rawURL)
 	if err != nil {
+		// net/url's error quotes the whole URL, password and all: keep
+		// only what it found wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, zero, err
 	}
 	if u.Scheme == "" {
-		return nil, zero, fmt.Errorf("%q has no scheme (want e.g. %s)", rawURL, r.example)
+		return nil, zero, fmt.Errorf("%q has no scheme (want e.g. %s)", u.Redacted(), r.example)
 	}
 	r.mu.RLock()
 	d, ok := r.drivers[u.Scheme]

@@ -6,6 +6,7 @@ package retrying
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -64,8 +65,9 @@ func NewLoopBackOff(p resilience.RetryPolicy) backoff.BackOff {
 // Do calls op until it succeeds, returns a permanent error (see
 // Permanent), retryable reports false, ctx is done, or p's attempts or
 // elapsed time run out. It returns op's last error, unwrapped from
-// Permanent (when ctx ends a wait, that is op's last failure, which says
-// more than the context error). A nil retryable retries every error.
+// Permanent. When ctx ends a wait, the error wraps both op's last failure,
+// which says why it was retrying, and ctx's error, so that errors.Is tells
+// the caller that it gave up itself. A nil retryable retries every error.
 //
 // The loop is written out rather than handed to backoff.Retry so that op
 // does not escape to the heap: Do sits on every publish, and most calls
@@ -98,7 +100,7 @@ func Do(ctx context.Context, p resilience.RetryPolicy, retryable func(error) boo
 		}
 		select {
 		case <-ctx.Done():
-			return unwrapPermanent(err)
+			return fmt.Errorf("%w (%w before the next attempt)", err, ctx.Err())
 		case <-timer.C:
 		}
 		if err = op(ctx); err == nil {
