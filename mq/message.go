@@ -17,12 +17,14 @@ type Message = driver.Message
 
 // Handler handles one message. Returning nil acknowledges it; an error (or
 // a panic) has it tried again after a backoff, and dead-lettered after the
-// last attempt. ctx is cancelled when the Subscription is shut down with an
-// expired deadline.
+// last attempt; Permanent(err) dead-letters it at once and RetryAfter(err,
+// d) sets the wait before the next attempt. ctx is cancelled when the
+// Subscription is shut down with an expired deadline.
 //
-// m is the received message itself, which the Subscription goes on using to
-// acknowledge or dead-letter it: the handler must not modify it (copy it to
-// make a changed one). It may keep m; no later attempt changes it.
+// m is the received message itself, which the Subscription goes on using
+// to acknowledge, dedup or dead-letter it: the handler must not modify it
+// (copy it to make a changed one). It may keep m; no later attempt
+// changes it.
 type Handler func(ctx context.Context, m *Message) error
 
 // Headers set on dead-lettered messages; the original headers are kept.
