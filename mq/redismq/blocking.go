@@ -59,9 +59,7 @@ func newBlockingReader(rdb redis.UniversalClient, stream string) *blockingReader
 // must not be cancelled while a read runs (see claim): only interrupt
 // ends it. Called from one goroutine.
 func (b *blockingReader) read(ctx context.Context, args *redis.XReadGroupArgs) ([]redis.XStream, error) {
-	now := *args
-	now.Block = -1 // no BLOCK
-	res, err := b.rdb.XReadGroup(ctx, &now).Result()
+	res, err := readNow(ctx, b.rdb, args)
 	if !errors.Is(err, redis.Nil) {
 		return res, err // entries, or a failure
 	}
