@@ -164,4 +164,3 @@ func TestReviewLostReplyWithClientRetries(t *testing.T) {
 		}
 	})
 }
-
