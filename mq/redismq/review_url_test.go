@@ -13,7 +13,7 @@ import (
 // have its password copied into the error, which ends up in logs.
 func TestReviewParseURLRedactsPassword(t *testing.T) {
 	for _, u := range []string{
-		"redis://user:s3cretpw%zz@host:6379",  // a bad escape in the password
+		"redis://user:s3cretpw%zz@host:6379",   // a bad escape in the password
 		"redis://user:s3cretpw@host:6379,h2:x", // a bad port in a host list
 		"redis://user:s3cretpw@[::1",           // a bad host
 		"redis://user:s3cretpw@host:6379/0?partitions=%zz",
