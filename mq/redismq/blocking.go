@@ -3,6 +3,7 @@ package redismq
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -44,11 +45,14 @@ type blockingReader struct {
 
 	// mu is held by interrupt while its UNBLOCK is on the wire, and by
 	// read to clear id before the connection goes back to the pool: an
-	// UNBLOCK must never reach a connection that serves someone else.
+	// UNBLOCK must never reach a connection that serves someone else. One
+	// that went unanswered may arrive later still: the connection is
+	// then killed rather than given back (doubt).
 	mu      sync.Mutex
 	node    *redis.Client // the stream's server, while id is set
 	id      int64         // client ID of the connection a read blocks on; 0 for none
 	stopped bool          // interrupt began: no read blocks any more
+	doubt   bool          // an UNBLOCK went unanswered: it may still arrive
 }
 
 func newBlockingReader(rdb redis.UniversalClient, stream string) *blockingReader {
@@ -59,9 +63,7 @@ func newBlockingReader(rdb redis.UniversalClient, stream string) *blockingReader
 // must not be cancelled while a read runs (see claim): only interrupt
 // ends it. Called from one goroutine.
 func (b *blockingReader) read(ctx context.Context, args *redis.XReadGroupArgs) ([]redis.XStream, error) {
-	now := *args
-	now.Block = -1 // no BLOCK
-	res, err := b.rdb.XReadGroup(ctx, &now).Result()
+	res, err := readNow(ctx, b.rdb, args)
 	if !errors.Is(err, redis.Nil) {
 		return res, err // entries, or a failure
 	}
@@ -92,8 +94,19 @@ func (b *blockingReader) read(ctx context.Context, args *redis.XReadGroupArgs) (
 	b.mu.Unlock()
 	res, err = conn.XReadGroup(ctx, args).Result()
 	b.mu.Lock()
+	doubt := b.doubt
 	b.node, b.id = nil, 0
 	b.mu.Unlock()
+	if doubt {
+		// An UNBLOCK went unanswered and may reach the server yet, when
+		// the connection would serve someone else: it must not go back
+		// to the pool. Killed, its client ID is gone for good (Redis
+		// never reuses one), and the PING that then fails has go-redis
+		// drop it instead of pooling it (SKIPME no: a client's own
+		// kill is skipped by default).
+		_ = conn.ClientKillByFilter(ctx, "ID", strconv.FormatInt(id, 10), "SKIPME", "no").Err()
+		_ = conn.Ping(ctx).Err()
+	}
 	if redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK") {
 		if cc, ok := b.rdb.(*redis.ClusterClient); ok {
 			cc.ReloadState(ctx) // the slot moved: find its new master
@@ -161,10 +174,19 @@ func (b *blockingReader) unblock() error {
 	// pool that may be the one this UNBLOCK would wait for.
 	ctx, cancel := context.WithTimeout(context.Background(), unblockPoolWait)
 	defer cancel()
-	err := b.node.ClientUnblock(ctx, b.id).Err()
+	// Never re-sent by go-redis (noRetry): one re-sent would hide that
+	// the first went unanswered.
+	cmd := redis.NewIntCmd(ctx, "client", "unblock", b.id)
+	_ = b.node.Process(ctx, noRetry{cmd})
+	err := cmd.Err()
 	var rerr redis.Error
 	if errors.As(err, &rerr) {
 		return err
+	}
+	if err != nil {
+		// Perhaps written and not yet read by the server: it may end
+		// whatever blocks on the connection when it arrives (see read).
+		b.doubt = true
 	}
 	return nil // unblocked, not blocked yet, or unreachable: try again
 }

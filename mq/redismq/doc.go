@@ -183,7 +183,10 @@
 // *redis.ClusterClient or a *redis.Ring, and a server (an ACL) that
 // allows CLIENT ID and CLIENT UNBLOCK; otherwise reads end within block.
 // Cancelling the read's context cannot do it: go-redis does not watch a
-// command's context once the command is written.
+// command's context once the command is written. An UNBLOCK left
+// unanswered (a slow path to the server) may still arrive later: the
+// connection it was meant for is then closed, not given back to the pool,
+// so it never ends a blocking command of another user of the client.
 //
 // # Sharing one Redis
 //

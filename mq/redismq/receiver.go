@@ -658,7 +658,7 @@ func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.
 		}
 		attempts[e.ID] = max(int(e.RetryCount), 1)
 		cmds[i] = redis.NewXMessageSliceCmd(ctx, "XCLAIM", p.stream, r.group, r.name, minIdle.Milliseconds(), e.ID, "RETRYCOUNT", count)
-		_ = pipe.Process(ctx, cmds[i])
+		_ = pipe.Process(ctx, noRetry{cmds[i]}) // see noRetry
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, nil, err

@@ -63,6 +63,25 @@ func (r *receiver) recoverUnseen(ctx context.Context, p *partition, bo *pause) b
 	return false
 }
 
+// noRetry is a command that takes entries (XREADGROUP, XCLAIM), which
+// go-redis must not send again when its connection fails, as it does
+// with MaxRetries (its default on a caller's client): the reply was
+// perhaps lost after the server delivered the entries to this member,
+// and the command sent again finds nothing (or only what is newer), so
+// the member would never learn of them. Failing instead, it has this
+// package look for them (recoverUnseen).
+type noRetry struct{ redis.Cmder }
+
+func (noRetry) NoRetry() bool { return true }
+
+// readNow runs args's XREADGROUP without BLOCK on rdb, never re-sent.
+func readNow(ctx context.Context, rdb redis.UniversalClient, a *redis.XReadGroupArgs) ([]redis.XStream, error) {
+	cmd := redis.NewXStreamSliceCmd(ctx, "xreadgroup", "group", a.Group, a.Consumer, "count", a.Count, "streams", a.Streams[0], a.Streams[1])
+	cmd.SetFirstKeyPos(7)
+	_ = rdb.Process(ctx, noRetry{cmd})
+	return cmd.Result()
+}
+
 // idAfter reports whether stream entry ID a ("ms-seq") comes after b; any
 // ID comes after "".
 func idAfter(a, b string) bool {

@@ -1,6 +1,7 @@
 package redismq
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -26,7 +27,16 @@ import (
 func ParseURL(rawURL string) (*redis.UniversalOptions, *Options, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", driver.ErrBadURL, err)
+		// Not url.Error's text: it quotes the URL, password and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		var esc url.EscapeError
+		if errors.As(err, &esc) {
+			err = errors.New("invalid URL escape") // its text would quote the password
+		}
+		return nil, nil, fmt.Errorf("%w: the URL does not parse: %v", driver.ErrBadURL, err)
 	}
 	simple, cluster, o, err := splitURL(u)
 	if err != nil {
@@ -64,7 +74,10 @@ func parseURL(u *url.URL) (redis.UniversalClient, Options, error) {
 // parses the rest as go-redis options: Cluster ones for a Redis Cluster,
 // else standalone ones.
 func splitURL(u *url.URL) (*redis.Options, *redis.ClusterOptions, Options, error) {
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery) // u.Query() drops a malformed pair
+	if err != nil {
+		return nil, nil, Options{}, fmt.Errorf("%w: query: %v", driver.ErrBadURL, err)
+	}
 	o, err := parseParams(q)
 	if err != nil {
 		return nil, nil, o, err
