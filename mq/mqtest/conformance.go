@@ -70,6 +70,19 @@ func (in *inbox) handler(ctx context.Context, m *mq.Message) error {
 	return nil
 }
 
+// deadLetters subscribes an inbox to topic's dead-letter topic through c,
+// closed when the test ends.
+func (h Harness) deadLetters(t *testing.T, c *mq.Client, topic string) *inbox {
+	t.Helper()
+	dead := new(inbox)
+	sub, err := c.Subscribe(context.Background(), topic+".dlq", "dlq-readers", dead.handler, h.subOpts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	return dead
+}
+
 func (in *inbox) len() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -417,12 +430,7 @@ func testDeadLetter(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	var dead inbox
-	dsub, err := c.Subscribe(context.Background(), topic+".dlq", "dlq-readers", dead.handler, h.subOpts()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dsub.Close()
+	dead := h.deadLetters(t, c, topic)
 	sent := &mq.Message{Topic: topic, Key: "poison", Payload: []byte("bad"), Headers: map[string]string{"origin": "test"}}
 	if err := c.Publish(context.Background(), sent); err != nil {
 		t.Fatal(err)

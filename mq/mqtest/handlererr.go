@@ -35,12 +35,7 @@ func testPermanent(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	var dead inbox
-	dsub, err := c.Subscribe(context.Background(), topic+".dlq", "dlq-readers", dead.handler, h.subOpts()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dsub.Close()
+	dead := h.deadLetters(t, c, topic)
 	poison := &mq.Message{Topic: topic, Key: "o-17", Payload: []byte("sku that does not exist")}
 	marker := &mq.Message{Topic: topic, Key: "o-17", Payload: []byte("marker")}
 	if err := c.Publish(context.Background(), poison, marker); err != nil {
@@ -82,12 +77,7 @@ func testRetryAfter(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	var dead inbox
-	dsub, err := c.Subscribe(context.Background(), topic+".dlq", "dlq-readers", dead.handler, h.subOpts()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dsub.Close()
+	dead := h.deadLetters(t, c, topic)
 	sent := &mq.Message{Topic: topic, Key: "k", Payload: []byte("x")}
 	if err := c.Publish(context.Background(), sent); err != nil {
 		t.Fatal(err)

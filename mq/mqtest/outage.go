@@ -119,12 +119,7 @@ func testRefusedInBuffer(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	var dead inbox
-	dsub, err := reader.Subscribe(context.Background(), topic+".dlq", "dlq-readers", dead.handler, h.subOpts()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dsub.Close()
+	dead := h.deadLetters(t, reader, topic)
 
 	pub := h.bufferedClient(t)
 	PublishSequenced(t, pub, topic, keys, perKey/3)
