@@ -127,7 +127,10 @@
 // The member looks for them after any read that failed on the wire —
 // pending for it and newer than every entry it saw — and handles them, as
 // the attempts they were, rather than keep them unhandled for as long as
-// it owns the partition. Close never loses a reply: it ends blocked reads
+// it owns the partition. A claim (XCLAIM) whose reply is lost likewise
+// leaves its entries with the member: it looks up which of the entries it
+// was claiming are pending for it now and claims those again, as the
+// attempts they were. Close never loses a reply: it ends blocked reads
 // with CLIENT UNBLOCK, whose answer comes whole, and hands back what a
 // read fetched as it stopped.
 //
