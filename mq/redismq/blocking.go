@@ -33,6 +33,10 @@ import (
 // BLOCK through the pool, and only an empty answer pays for CLIENT ID: a
 // busy partition's reads cost what they did.
 //
+// The UNBLOCK goes through the provider's control client for that server
+// (control.go), not the pool the reads take their connections from: the
+// blocked reads may hold all of it.
+//
 // It needs the server of the stream: a *redis.Client (standalone or
 // Sentinel), a *redis.ClusterClient (the stream's master) or a
 // *redis.Ring. Any other UniversalClient, or a server that refuses CLIENT
@@ -40,6 +44,7 @@ import (
 // stop within Block.
 type blockingReader struct {
 	rdb    redis.UniversalClient
+	ctl    *controls // sends the UNBLOCKs
 	stream string
 	noID   bool // CLIENT ID refused: plain reads (the reader goroutine's)
 
@@ -55,8 +60,8 @@ type blockingReader struct {
 	doubt   bool          // an UNBLOCK went unanswered: it may still arrive
 }
 
-func newBlockingReader(rdb redis.UniversalClient, stream string) *blockingReader {
-	return &blockingReader{rdb: rdb, stream: stream}
+func newBlockingReader(rdb redis.UniversalClient, ctl *controls, stream string) *blockingReader {
+	return &blockingReader{rdb: rdb, ctl: ctl, stream: stream}
 }
 
 // read runs XREADGROUP with args (whose Block is the longest wait). ctx
@@ -169,15 +174,15 @@ func (b *blockingReader) unblock() error {
 	if testHookUnblock != nil {
 		testHookUnblock(b.stream)
 	}
-	// The wait for a pooled connection is short: while mu is held the
-	// reader cannot give its own back, and when blocked reads fill the
-	// pool that may be the one this UNBLOCK would wait for.
+	// The wait for a connection (other UNBLOCKs hold the control
+	// client's few) is short: while mu is held the reader cannot give
+	// its own back.
 	ctx, cancel := context.WithTimeout(context.Background(), unblockPoolWait)
 	defer cancel()
 	// Never re-sent by go-redis (noRetry): one re-sent would hide that
 	// the first went unanswered.
 	cmd := redis.NewIntCmd(ctx, "client", "unblock", b.id)
-	_ = b.node.Process(ctx, noRetry{cmd})
+	_ = b.ctl.of(b.node).Process(ctx, noRetry{cmd})
 	err := cmd.Err()
 	var rerr redis.Error
 	if errors.As(err, &rerr) {
@@ -191,9 +196,9 @@ func (b *blockingReader) unblock() error {
 	return nil // unblocked, not blocked yet, or unreachable: try again
 }
 
-// unblockPoolWait bounds how long one UNBLOCK waits for a pooled
-// connection (and, on a client with ContextTimeoutEnabled, for its
-// answer) before interrupt tries again.
+// unblockPoolWait bounds how long one UNBLOCK waits for a connection of
+// the control client, or its dial (and, on a client with
+// ContextTimeoutEnabled, for its answer) before interrupt tries again.
 const unblockPoolWait = 250 * time.Millisecond
 
 // testHookUnblock, when set (by tests only, before Subscribe), runs before

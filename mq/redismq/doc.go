@@ -127,7 +127,10 @@
 // The member looks for them after any read that failed on the wire —
 // pending for it and newer than every entry it saw — and handles them, as
 // the attempts they were, rather than keep them unhandled for as long as
-// it owns the partition. Close never loses a reply: it ends blocked reads
+// it owns the partition. A claim (XCLAIM) whose reply is lost likewise
+// leaves its entries with the member: it looks up which of the entries it
+// was claiming are pending for it now and claims those again, as the
+// attempts they were. Close never loses a reply: it ends blocked reads
 // with CLIENT UNBLOCK, whose answer comes whole, and hands back what a
 // read fetched as it stopped.
 //
@@ -174,12 +177,22 @@
 // CPU, is short of that on a small machine (3 subscriptions of 8
 // partitions block 24 connections). A pool too small makes everything on
 // the client wait up to pool_timeout for a connection while blocked reads
-// hold them, and makes Close and hand-overs as slow as block.
+// hold them. Ending the blocked reads (Close, hand-overs) does not wait
+// for the pool: see below.
 //
 // A blocked read is ended by CLIENT UNBLOCK <id> TIMEOUT from another
 // connection to the same server, so the read runs on a connection whose
 // client ID was asked first (CLIENT ID, once per read that blocks; a read
-// that finds entries goes without). That needs a *redis.Client, a
+// that finds entries goes without). The UNBLOCKs go over connections of
+// the provider's own, outside the client's pool: a small go-redis client
+// per server (at most 4 connections, 1 kept idle), built from the options
+// of the client's node for that server (address, dialer, OnConnect,
+// credentials, TLS, timeouts), dialled at the first UNBLOCK and closed
+// with the provider. Not with Sentinel: a connection of the provider's
+// own could outlive a failover on the demoted master, where the client ID
+// may name another client, so there the UNBLOCKs take a pooled connection
+// (go-redis drops those on failover) and a pool held by blocked reads
+// makes Close wait up to block. That needs a *redis.Client, a
 // *redis.ClusterClient or a *redis.Ring, and a server (an ACL) that
 // allows CLIENT ID and CLIENT UNBLOCK; otherwise reads end within block.
 // Cancelling the read's context cannot do it: go-redis does not watch a

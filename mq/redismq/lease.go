@@ -232,7 +232,7 @@ func (r *receiver) startReader(p *partition) {
 	var ctx context.Context
 	ctx, p.stopRead = context.WithCancel(r.ctx)
 	p.readDone = make(chan struct{})
-	p.blk = newBlockingReader(r.c.rdb, p.stream)
+	p.blk = newBlockingReader(r.c.rdb, &r.c.ctl, p.stream)
 	p.lastSeen = "" // every entry pending for this member is claimed first
 	go r.read(ctx, p)
 }

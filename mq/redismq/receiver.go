@@ -609,10 +609,19 @@ func (r *receiver) claim(ctx context.Context, p *partition, bo *pause, minIdle t
 			break
 		}
 		start = "(" + pend[len(pend)-1].ID
-		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend, false)
+		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend, nil, false)
 		for err != nil && ctx.Err() == nil {
 			bo.wait(r, "claim", err)
-			msgs, attempts, err = r.claimEntries(call, p, minIdle, pend, false)
+			// The reply may have been lost after Redis acted: the entries
+			// claimed are this member's now, idle for almost no time, and
+			// minIdle would miss them (stranded until the partition moves,
+			// then counted an attempt more). They are claimed again for
+			// the idle time they have now, with the counts of the first
+			// try: attempts count runs, not claims.
+			var ours map[string]time.Duration
+			if ours, err = r.pendingForMe(call, p, pend); err == nil {
+				msgs, attempts, err = r.claimEntries(call, p, minIdle, pend, ours, false)
+			}
 		}
 		if err != nil {
 			return false // stopped while Redis fails; the next owner claims them
@@ -642,12 +651,13 @@ func (r *receiver) claim(ctx context.Context, p *partition, bo *pause, minIdle t
 
 // claimEntries claims pend for this member in one pipeline, in order, and
 // returns the entries still in the stream with their attempt numbers.
-// Claiming an entry again (after an error) is harmless: it is this
-// member's already, and its count is set, not incremented.
+// An entry is claimed if idle for minIdle or, when in ours (this member's
+// already: see pendingForMe), for the idle time ours gives. Claiming an
+// entry again is harmless: its count is set, not incremented.
 //
 // With unseen, pend are entries delivered to this member in a reply it
 // never got (recoverUnseen): never started, they keep their count.
-func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.Duration, pend []redis.XPendingExt, unseen bool) ([]redis.XMessage, map[string]int, error) {
+func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.Duration, pend []redis.XPendingExt, ours map[string]time.Duration, unseen bool) ([]redis.XMessage, map[string]int, error) {
 	pipe := r.c.rdb.Pipeline()
 	cmds := make([]*redis.XMessageSliceCmd, len(pend))
 	attempts := make(map[string]int, len(pend))
@@ -657,7 +667,11 @@ func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.
 			count++ // orphaned: its holder may have started it
 		}
 		attempts[e.ID] = max(int(e.RetryCount), 1)
-		cmds[i] = redis.NewXMessageSliceCmd(ctx, "XCLAIM", p.stream, r.group, r.name, minIdle.Milliseconds(), e.ID, "RETRYCOUNT", count)
+		idle, mine := ours[e.ID]
+		if !mine {
+			idle = minIdle
+		}
+		cmds[i] = redis.NewXMessageSliceCmd(ctx, "XCLAIM", p.stream, r.group, r.name, idle.Milliseconds(), e.ID, "RETRYCOUNT", count)
 		_ = pipe.Process(ctx, noRetry{cmds[i]}) // see noRetry
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -673,6 +687,30 @@ func (r *receiver) claimEntries(ctx context.Context, p *partition, minIdle time.
 		}
 	}
 	return msgs, attempts, nil
+}
+
+// pendingForMe returns which entries of pend are pending for this member,
+// with their idle times now: after a claim that failed on the wire, those
+// it took. Each is looked up alone (XPENDING of one ID for this consumer):
+// the member's entries in flight may lie between them and must not be
+// claimed again.
+func (r *receiver) pendingForMe(ctx context.Context, p *partition, pend []redis.XPendingExt) (map[string]time.Duration, error) {
+	pipe := r.c.rdb.Pipeline()
+	cmds := make([]*redis.XPendingExtCmd, len(pend))
+	for i, e := range pend {
+		cmds[i] = pipe.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: p.stream, Group: r.group,
+			Start: e.ID, End: e.ID, Count: 1, Consumer: r.name})
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	ours := make(map[string]time.Duration)
+	for _, cmd := range cmds {
+		for _, e := range cmd.Val() {
+			ours[e.ID] = e.Idle
+		}
+	}
+	return ours, nil
 }
 
 // youngestPending returns how long until every entry pending in p's group

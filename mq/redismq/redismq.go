@@ -74,6 +74,7 @@ type conn struct {
 	o          Options
 	ownsClient bool
 	closed     atomic.Bool
+	ctl        controls // the clients that end blocked reads (control.go)
 
 	maxLen     any          // MaxLen boxed once for every XADD; nil for no cap
 	topics     sync.Map     // topic -> keys
@@ -280,7 +281,11 @@ func (c *conn) As(target any) bool {
 }
 
 func (c *conn) Close() error {
-	if c.closed.Swap(true) || !c.ownsClient {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	c.ctl.close()
+	if !c.ownsClient {
 		return nil
 	}
 	return c.rdb.Close()

@@ -45,7 +45,7 @@ func (r *receiver) recoverUnseen(ctx context.Context, p *partition, bo *pause) b
 		for _, e := range pend {
 			minIdle = min(minIdle, e.Idle)
 		}
-		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend, true)
+		msgs, attempts, err := r.claimEntries(call, p, minIdle, pend, nil, true)
 		if err != nil {
 			bo.wait(r, "claim unseen entries", err)
 			continue
