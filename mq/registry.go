@@ -49,7 +49,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 			return nil, wrapOp(op, err)
 		}
 	}
-	c, err := newClient(conn, u.Scheme, o)
+	c, err := newClient(conn, providerName(conn, u.Scheme), o)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -102,5 +102,13 @@ func NewClient(conn driver.Conn, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newClient(conn, fmt.Sprintf("%T", conn), o)
+	return newClient(conn, providerName(conn, fmt.Sprintf("%T", conn)), o)
+}
+
+// providerName is the name conn gives its provider, else fallback.
+func providerName(conn driver.Conn, fallback string) string {
+	if n, ok := conn.(driver.Namer); ok && n.ProviderName() != "" {
+		return n.ProviderName()
+	}
+	return fallback
 }

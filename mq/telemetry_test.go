@@ -3,6 +3,7 @@ package mq_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/memmq"
 )
 
 // TestTelemetry checks, with the real OpenTelemetry SDK, that a publish
@@ -162,4 +164,48 @@ func collectCounters(t *testing.T, reader *sdkmetric.ManualReader) map[string]in
 		}
 	}
 	return got
+}
+
+// TestNewClientNamesProvider: a Client made by NewClient from a provider's
+// own constructor names the provider as Open does ("mem"), not by the
+// connection's Go type, in its errors and in the mq.provider attribute.
+func TestNewClientNamesProvider(t *testing.T) {
+	ctx := context.Background()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(ctx)
+	broker := memmq.NewBroker(nil)
+	c, err := mq.NewClient(memmq.New(broker), mq.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Publish(ctx, &mq.Message{Topic: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	broker.SetReachable(false)
+	err = c.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "via mem:") {
+		t.Errorf("Ping of an unreachable broker: %v; want it to name the provider as \"via mem\"", err)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "mq.published" {
+				for _, dp := range sum.DataPoints {
+					if p, _ := dp.Attributes.Value("mq.provider"); p.AsString() != "mem" {
+						t.Errorf("mq.published has mq.provider=%q, want \"mem\"", p.AsString())
+					}
+					seen++
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("no mq.published data point")
+	}
 }

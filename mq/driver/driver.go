@@ -143,6 +143,14 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Namer names the provider as its URL scheme does ("kafka", "redis"). mq
+// uses the name in errors, traces and metrics (the mq.provider attribute);
+// without it, a Client made by mq.Open uses the URL's scheme and one made
+// by mq.NewClient the Conn's Go type.
+type Namer interface {
+	ProviderName() string
+}
+
 // GroupDeleter is an optional capability of a Conn: removing a consumer
 // group and what the broker keeps for it (offsets, pending entries), for
 // groups made for one subscription (mq.WithEphemeralGroup). It is called

@@ -231,6 +231,7 @@ type conn struct {
 var (
 	_ driver.Conn        = (*conn)(nil)
 	_ driver.Pinger      = (*conn)(nil)
+	_ driver.Namer       = (*conn)(nil)
 	_ driver.SizeLimiter = (*conn)(nil)
 )
 
@@ -478,3 +479,6 @@ func (c *conn) DeleteGroup(ctx context.Context, _ string, group string) error {
 		}
 	}
 }
+
+// ProviderName is Scheme: the name errors and metrics give the provider.
+func (c *conn) ProviderName() string { return Scheme }

@@ -165,6 +165,7 @@ func New(b *Broker) driver.Conn { return &conn{b: b} }
 var (
 	_ driver.Conn        = (*conn)(nil)
 	_ driver.Pinger      = (*conn)(nil)
+	_ driver.Namer       = (*conn)(nil)
 	_ driver.SizeLimiter = (*conn)(nil)
 )
 
@@ -233,3 +234,6 @@ func (c *conn) DeleteGroup(_ context.Context, topic, group string) error {
 	}
 	return nil
 }
+
+// ProviderName is Scheme: the name errors and metrics give the provider.
+func (c *conn) ProviderName() string { return Scheme }

@@ -84,6 +84,7 @@ type conn struct {
 
 var (
 	_ driver.Pinger      = (*conn)(nil)
+	_ driver.Namer       = (*conn)(nil)
 	_ driver.SizeLimiter = (*conn)(nil)
 )
 
@@ -330,3 +331,6 @@ func (c *conn) DeleteGroup(ctx context.Context, topic, group string) error {
 	_, err = pipe.Exec(ctx)
 	return mapErr("delete group", err)
 }
+
+// ProviderName is Scheme: the name errors and metrics give the provider.
+func (c *conn) ProviderName() string { return Scheme }
