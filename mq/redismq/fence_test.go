@@ -2,8 +2,6 @@ package redismq_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,52 +15,15 @@ import (
 
 // cutProxy forwards to target until cut: then it closes every connection
 // and refuses new ones (member A is partitioned from Redis; B is not).
-type cutProxy struct {
-	l     net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	cut   atomic.Bool
-}
+type cutProxy struct{ *tcpProxy }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{l: l}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			if p.cut.Load() {
-				c.Close()
-				continue
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
-	t.Cleanup(func() { l.Close(); p.Cut() })
-	return p
+	return &cutProxy{newTCPProxy(t, target, forward)}
 }
 
 func (p *cutProxy) Cut() {
-	p.cut.Store(true)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
+	p.refuse.Store(true)
+	p.closeAll()
 }
 
 // TestCutOffOwnerStopsBeforeTakeover: member A is cut off from Redis while

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,86 +20,60 @@ import (
 // away and its connection cut: a reply lost on the wire after the server
 // acted on the command.
 type cmdProxy struct {
-	l       net.Listener
+	*tcpProxy
 	match   func(cmd []byte) bool
 	armed   atomic.Bool
 	dropped chan struct{}
-	mu      sync.Mutex
-	conns   []net.Conn
 }
 
 func newCmdProxy(t *testing.T, target string, match func(cmd []byte) bool) *cmdProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cmdProxy{l: l, match: match, dropped: make(chan struct{})}
+	p := &cmdProxy{match: match, dropped: make(chan struct{})}
+	p.tcpProxy = newTCPProxy(t, target, p.pump)
+	return p
+}
+
+func (p *cmdProxy) pump(c, u net.Conn) {
+	var target atomic.Bool // the reply on its way is the one to drop
 	go func() {
+		buf := make([]byte, 32<<10)
 		for {
-			c, err := l.Accept()
+			n, err := c.Read(buf)
+			if n > 0 {
+				target.Store(p.armed.Load() && p.match(bytes.ToLower(buf[:n])))
+				if _, werr := u.Write(buf[:n]); werr != nil {
+					err = werr
+				}
+			}
 			if err != nil {
+				u.Close()
 				return
 			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			var target atomic.Bool // the reply on its way is the one to drop
-			go func() {
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						target.Store(p.armed.Load() && p.match(bytes.ToLower(buf[:n])))
-						if _, werr := u.Write(buf[:n]); werr != nil {
-							err = werr
-						}
-					}
-					if err != nil {
-						u.Close()
-						return
-					}
-				}
-			}()
-			go func() {
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := u.Read(buf)
-					if n > 0 && target.Load() {
-						empty := bytes.HasPrefix(buf[:n], []byte("_\r\n")) || bytes.HasPrefix(buf[:n], []byte("*-1\r\n"))
-						if !empty && p.armed.CompareAndSwap(true, false) {
-							c.Close()
-							u.Close()
-							close(p.dropped)
-							return
-						}
-					}
-					if n > 0 {
-						if _, werr := c.Write(buf[:n]); werr != nil {
-							err = werr
-						}
-					}
-					if err != nil {
-						c.Close()
-						return
-					}
-				}
-			}()
 		}
 	}()
-	t.Cleanup(func() {
-		l.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, c := range p.conns {
-			c.Close()
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := u.Read(buf)
+			if n > 0 && target.Load() {
+				empty := bytes.HasPrefix(buf[:n], []byte("_\r\n")) || bytes.HasPrefix(buf[:n], []byte("*-1\r\n"))
+				if !empty && p.armed.CompareAndSwap(true, false) {
+					c.Close()
+					u.Close()
+					close(p.dropped)
+					return
+				}
+			}
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					err = werr
+				}
+			}
+			if err != nil {
+				c.Close()
+				return
+			}
 		}
-	})
-	return p
+	}()
 }
 
 // TestReviewLostReplyWithClientRetries: a member built with New on the

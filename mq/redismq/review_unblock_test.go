@@ -24,95 +24,69 @@ import (
 // release: a command written, whose sender gave up waiting for the
 // answer, and that reaches the server late (a slow network path).
 type holdProxy struct {
-	l        net.Listener
+	*tcpProxy
 	armed    atomic.Bool
 	held     chan struct{} // closed when a command is held
 	release  chan struct{} // close to send it on
 	answered chan struct{} // closed when the server answered it
-	mu       sync.Mutex
-	conns    []net.Conn
 }
 
 func newHoldProxy(t *testing.T, target string) *holdProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &holdProxy{l: l, held: make(chan struct{}), release: make(chan struct{}), answered: make(chan struct{})}
+	p := &holdProxy{held: make(chan struct{}), release: make(chan struct{}), answered: make(chan struct{})}
+	p.tcpProxy = newTCPProxy(t, target, p.pump)
+	return p
+}
+
+func (p *holdProxy) pump(c, u net.Conn) {
+	var holding atomic.Bool
 	go func() {
+		var held []byte
+		buf := make([]byte, 32<<10)
 		for {
-			c, err := l.Accept()
+			n, err := c.Read(buf)
+			if n > 0 && !holding.Load() && bytes.Contains(bytes.ToLower(buf[:n]), []byte("unblock")) && p.armed.CompareAndSwap(true, false) {
+				holding.Store(true)
+				close(p.held)
+			}
+			if n > 0 && holding.Load() {
+				held = append(held, buf[:n]...)
+			} else if n > 0 {
+				if _, werr := u.Write(buf[:n]); werr != nil {
+					err = werr
+				}
+			}
 			if err != nil {
+				if holding.Load() {
+					<-p.release
+					u.Write(held) // the server reads it after the sender is gone
+					return        // the reader below closes u once answered
+				}
+				u.Close()
 				return
 			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			var holding atomic.Bool
-			go func() {
-				var held []byte
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 && !holding.Load() && bytes.Contains(bytes.ToLower(buf[:n]), []byte("unblock")) && p.armed.CompareAndSwap(true, false) {
-						holding.Store(true)
-						close(p.held)
-					}
-					if n > 0 && holding.Load() {
-						held = append(held, buf[:n]...)
-					} else if n > 0 {
-						if _, werr := u.Write(buf[:n]); werr != nil {
-							err = werr
-						}
-					}
-					if err != nil {
-						if holding.Load() {
-							<-p.release
-							u.Write(held) // the server reads it after the sender is gone
-							return        // the reader below closes u once answered
-						}
-						u.Close()
-						return
-					}
-				}
-			}()
-			go func() {
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := u.Read(buf)
-					if n > 0 && holding.Load() {
-						close(p.answered)
-						c.Close()
-						u.Close()
-						return
-					}
-					if n > 0 {
-						if _, werr := c.Write(buf[:n]); werr != nil && !holding.Load() {
-							err = werr
-						}
-					}
-					if err != nil {
-						c.Close()
-						return
-					}
-				}
-			}()
 		}
 	}()
-	t.Cleanup(func() {
-		l.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, c := range p.conns {
-			c.Close()
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := u.Read(buf)
+			if n > 0 && holding.Load() {
+				close(p.answered)
+				c.Close()
+				u.Close()
+				return
+			}
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil && !holding.Load() {
+					err = werr
+				}
+			}
+			if err != nil {
+				c.Close()
+				return
+			}
 		}
-	})
-	return p
+	}()
 }
 
 // blockedIn counts the clients blocked in command cmd on the server.

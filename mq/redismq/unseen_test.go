@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -16,66 +15,40 @@ import (
 // sends on any connection are thrown away and that connection is cut: a
 // reply lost on the wire after the server acted on the command.
 type dropProxy struct {
-	l       net.Listener
+	*tcpProxy
 	armed   atomic.Bool
 	dropped chan struct{}
-	mu      sync.Mutex
-	conns   []net.Conn
 }
 
 func newDropProxy(t *testing.T, target string) *dropProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &dropProxy{l: l, dropped: make(chan struct{})}
+	p := &dropProxy{dropped: make(chan struct{})}
+	p.tcpProxy = newTCPProxy(t, target, p.pump)
+	return p
+}
+
+func (p *dropProxy) pump(c, u net.Conn) {
+	go func() { io.Copy(u, c); u.Close() }()
 	go func() {
+		buf := make([]byte, 32<<10)
 		for {
-			c, err := l.Accept()
-			if err != nil {
+			n, err := u.Read(buf)
+			if n > 0 && p.armed.CompareAndSwap(true, false) {
+				c.Close()
+				u.Close()
+				close(p.dropped)
 				return
 			}
-			u, err := net.Dial("tcp", target)
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					err = werr
+				}
+			}
 			if err != nil {
 				c.Close()
-				continue
+				return
 			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() {
-				buf := make([]byte, 32<<10)
-				for {
-					n, err := u.Read(buf)
-					if n > 0 && p.armed.CompareAndSwap(true, false) {
-						c.Close()
-						u.Close()
-						close(p.dropped)
-						return
-					}
-					if n > 0 {
-						if _, werr := c.Write(buf[:n]); werr != nil {
-							err = werr
-						}
-					}
-					if err != nil {
-						c.Close()
-						return
-					}
-				}
-			}()
 		}
 	}()
-	t.Cleanup(func() {
-		l.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, c := range p.conns {
-			c.Close()
-		}
-	})
-	return p
 }
 
 // TestLostReplyIsDelivered: the reply to a member's blocked XREADGROUP,
