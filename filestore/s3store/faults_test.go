@@ -118,7 +118,7 @@ func (s *signallingReader) Read(p []byte) (int, error) {
 func TestWriterCancelledAsUploadCreated(t *testing.T) {
 	gw := gateway(t)
 	tr := &transport{}
-	s := storeThrough(t, gw, tr, "cancelled/")
+	s := storeVia(t, gw, tr, "cancelled/")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	hook := func() { cancel() }

@@ -160,7 +160,7 @@ func (m ctxMeta) PutUpload(ctx context.Context, u *filestore.UploadRecord) error
 func TestReviewStartUploadCancelledAsUploadCreated(t *testing.T) {
 	gw := gateway(t)
 	tr := &transport{}
-	s := storeThrough(t, gw, tr, "start/")
+	s := storeVia(t, gw, tr, "start/")
 	svc, err := filestore.NewService(filestore.ServiceOptions{Backends: []filestore.Backend{{Name: "s3", Store: s}},
 		Metadata: ctxMeta{filestore.NewMemoryMetadata()}})
 	if err != nil {

@@ -12,13 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/groundwork-go/groundwork/filestore"
-	"github.com/groundwork-go/groundwork/filestore/s3store"
-	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
 // transport sits between the SDK and the gateway: it counts requests by
@@ -99,30 +93,6 @@ func (tr *transport) count() int {
 	return len(tr.requests)
 }
 
-// storeThrough opens a store on the gateway whose requests go through tr.
-func storeThrough(t *testing.T, gw *testserver.S3, tr *transport, prefix string) *filestore.Store {
-	t.Helper()
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion("us-east-1"), config.WithRetryMaxAttempts(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.UsePathStyle, o.BaseEndpoint = true, aws.String(gw.Endpoint)
-		o.HTTPClient = &http.Client{Transport: tr}
-		o.DisableLogOutputChecksumValidationSkipped = true
-	})
-	b, err := s3store.New(client, bucket, &s3store.Options{Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := filestore.NewStore(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // TestTaggingBestEffort: with tagging denied, a multipart Put (whose
 // digest is recorded as a tag after the upload) still succeeds — the new
 // object is in place — and Stat and Open of it work, without a digest;
@@ -131,7 +101,7 @@ func TestTaggingBestEffort(t *testing.T) {
 	gw := gateway(t)
 	ctx := context.Background()
 	tr := &transport{}
-	s := storeThrough(t, gw, tr, "tagging/")
+	s := storeVia(t, gw, tr, "tagging/")
 	data := random(t, 12<<20) // multipart: over the 5 MiB threshold
 	tagged, err := s.Put(ctx, "tagged", bytes.NewReader(data), nil)
 	if err != nil {
@@ -171,7 +141,7 @@ func TestReadAtOneRequest(t *testing.T) {
 	gw := gateway(t)
 	ctx := context.Background()
 	tr := &transport{}
-	s := storeThrough(t, gw, tr, "readat/")
+	s := storeVia(t, gw, tr, "readat/")
 	data := random(t, 12<<20)
 	if _, err := s.Put(ctx, "big", bytes.NewReader(data), nil); err != nil {
 		t.Fatal(err)
@@ -244,7 +214,7 @@ func TestRereadOfShorterReplacement(t *testing.T) {
 	gw := gateway(t)
 	ctx := context.Background()
 	tr := &transport{}
-	s := storeThrough(t, gw, tr, "shorter/")
+	s := storeVia(t, gw, tr, "shorter/")
 	data := random(t, 1000)
 	if _, err := s.Put(ctx, "doc", bytes.NewReader(data), nil); err != nil {
 		t.Fatal(err)
