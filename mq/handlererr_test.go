@@ -49,15 +49,7 @@ func TestRetryAfterWait(t *testing.T) {
 	}
 	defer c.Close()
 	ask := map[string]time.Duration{"long": 2 * time.Hour, "negative": -time.Second, "exact": 90 * time.Second}
-	dead := make(chan *mq.Message, 2)
-	dsub, err := c.Subscribe(context.Background(), "t.dlq", "ops", func(_ context.Context, m *mq.Message) error {
-		dead <- m
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dsub.Close()
+	dead := deadLetters(t, c, "t", 2)
 	sub, err := c.Subscribe(context.Background(), "t", "g", func(_ context.Context, m *mq.Message) error {
 		if m.Key == "permanent" {
 			return mq.RetryAfter(mq.Permanent(errors.New("no such order")), time.Millisecond)

@@ -42,15 +42,7 @@ func TestPermanentRedeliveryAfterFailedDeadLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	dead := make(chan *mq.Message, 1)
-	dsub, err := c.Subscribe(context.Background(), "orders.dlq", "ops", func(_ context.Context, m *mq.Message) error {
-		dead <- m
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dsub.Close()
+	dead := deadLetters(t, c, "orders", 1)
 	var runs atomic.Int32
 	sub, err := c.Subscribe(context.Background(), "orders", "g", func(context.Context, *mq.Message) error {
 		runs.Add(1)

@@ -52,6 +52,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// deadLetters subscribes to topic's dead-letter topic through c and
+// passes on what arrives (room for n), until the test ends.
+func deadLetters(t *testing.T, c *mq.Client, topic string, n int) <-chan *mq.Message {
+	t.Helper()
+	dead := make(chan *mq.Message, n)
+	sub, err := c.Subscribe(context.Background(), topic+".dlq", "ops", func(_ context.Context, m *mq.Message) error {
+		dead <- m
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	return dead
+}
+
 // TestDeadLetterPublishFailureEnds: a dead-letter topic the broker keeps
 // refusing holds up neither the key nor the subscription: the publish is
 // tried as the retry policy says, then the message is handed back for
@@ -100,15 +116,7 @@ func TestDeadLetterErrorTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	got := make(chan *mq.Message, 1)
-	dlq, err := c.Subscribe(context.Background(), "t.dlq", "ops", func(_ context.Context, m *mq.Message) error {
-		got <- m
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dlq.Close()
+	got := deadLetters(t, c, "t", 1)
 	long := strings.Repeat("é", 20000) // multi-byte: the cut must not split one
 	sub, err := c.Subscribe(context.Background(), "t", "g", func(context.Context, *mq.Message) error {
 		return errors.New(long)
