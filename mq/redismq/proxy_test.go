@@ -65,3 +65,29 @@ func forward(c, u net.Conn) {
 	go func() { io.Copy(u, c); u.Close() }()
 	go func() { io.Copy(c, u); c.Close() }()
 }
+
+// pumpReplies moves the server's replies to the client until either side
+// ends. When drop says so for a reply, the reply is thrown away, both
+// sides are cut (a reply lost on the wire after the server acted on the
+// command) and dropped is closed.
+func pumpReplies(c, u net.Conn, drop func(reply []byte) bool, dropped chan struct{}) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := u.Read(buf)
+		if n > 0 && drop(buf[:n]) {
+			c.Close()
+			u.Close()
+			close(dropped)
+			return
+		}
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				err = werr
+			}
+		}
+		if err != nil {
+			c.Close()
+			return
+		}
+	}
+}

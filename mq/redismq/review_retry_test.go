@@ -50,30 +50,10 @@ func (p *cmdProxy) pump(c, u net.Conn) {
 			}
 		}
 	}()
-	go func() {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := u.Read(buf)
-			if n > 0 && target.Load() {
-				empty := bytes.HasPrefix(buf[:n], []byte("_\r\n")) || bytes.HasPrefix(buf[:n], []byte("*-1\r\n"))
-				if !empty && p.armed.CompareAndSwap(true, false) {
-					c.Close()
-					u.Close()
-					close(p.dropped)
-					return
-				}
-			}
-			if n > 0 {
-				if _, werr := c.Write(buf[:n]); werr != nil {
-					err = werr
-				}
-			}
-			if err != nil {
-				c.Close()
-				return
-			}
-		}
-	}()
+	go pumpReplies(c, u, func(reply []byte) bool {
+		empty := bytes.HasPrefix(reply, []byte("_\r\n")) || bytes.HasPrefix(reply, []byte("*-1\r\n"))
+		return target.Load() && !empty && p.armed.CompareAndSwap(true, false)
+	}, p.dropped)
 }
 
 // TestReviewLostReplyWithClientRetries: a member built with New on the

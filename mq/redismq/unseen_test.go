@@ -28,27 +28,7 @@ func newDropProxy(t *testing.T, target string) *dropProxy {
 
 func (p *dropProxy) pump(c, u net.Conn) {
 	go func() { io.Copy(u, c); u.Close() }()
-	go func() {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := u.Read(buf)
-			if n > 0 && p.armed.CompareAndSwap(true, false) {
-				c.Close()
-				u.Close()
-				close(p.dropped)
-				return
-			}
-			if n > 0 {
-				if _, werr := c.Write(buf[:n]); werr != nil {
-					err = werr
-				}
-			}
-			if err != nil {
-				c.Close()
-				return
-			}
-		}
-	}()
+	go pumpReplies(c, u, func([]byte) bool { return p.armed.CompareAndSwap(true, false) }, p.dropped)
 }
 
 // TestLostReplyIsDelivered: the reply to a member's blocked XREADGROUP,
