@@ -160,33 +160,8 @@ func testConcurrentCAS(t *testing.T, m filestore.MetadataStore) {
 	if err := m.CreateFile(ctx, f); err != nil {
 		t.Fatal(err)
 	}
-	const callers = 8
-	won := make(chan int64, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := *f
-			r.Size, r.State = int64(i+1), filestore.FileReady
-			switch err := m.UpdateFile(ctx, &r, filestore.FilePending); {
-			case err == nil:
-				won <- r.Size
-			case !errors.Is(err, filestore.ErrConflict):
-				t.Errorf("caller %d: %v", i, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(won)
-	var winners []int64
-	for w := range won {
-		winners = append(winners, w)
-	}
-	got, err := m.GetFile(ctx, "race")
-	if len(winners) != 1 || err != nil || got.Size != winners[0] || got.State != filestore.FileReady {
-		t.Fatalf("winners %v, record %+v %v; want exactly one, its record stored", winners, got, err)
-	}
+	oneWinner(t, m, f, func(r *filestore.FileRecord) error { return m.UpdateFile(ctx, r, filestore.FilePending) },
+		func(err error) bool { return errors.Is(err, filestore.ErrConflict) })
 }
 
 // testStaleSinceLastPart: an upload is stale when idle — created before
@@ -314,6 +289,16 @@ func testConcurrentCompleteUpload(t *testing.T, m filestore.MetadataStore) {
 	if err := m.CreateFile(ctx, f); err != nil {
 		t.Fatal(err)
 	}
+	oneWinner(t, m, f, func(r *filestore.FileRecord) error { return m.CompleteUpload(ctx, r) },
+		func(err error) bool { return errors.Is(err, fs.ErrNotExist) || errors.Is(err, filestore.ErrConflict) })
+}
+
+// oneWinner has 8 callers at once make the pending record f ready, each
+// with its own Size, through move; a caller that lost is told so by an
+// error lost accepts. Exactly one may win, and the stored record must be
+// the winner's.
+func oneWinner(t *testing.T, m filestore.MetadataStore, f *filestore.FileRecord, move func(*filestore.FileRecord) error, lost func(error) bool) {
+	t.Helper()
 	const callers = 8
 	won := make(chan int64, callers)
 	var wg sync.WaitGroup
@@ -323,10 +308,10 @@ func testConcurrentCompleteUpload(t *testing.T, m filestore.MetadataStore) {
 			defer wg.Done()
 			r := *f
 			r.Size, r.State = int64(i+1), filestore.FileReady
-			switch err := m.CompleteUpload(ctx, &r); {
+			switch err := move(&r); {
 			case err == nil:
 				won <- r.Size
-			case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, filestore.ErrConflict):
+			case !lost(err):
 				t.Errorf("caller %d: %v", i, err)
 			}
 		}()
@@ -337,7 +322,7 @@ func testConcurrentCompleteUpload(t *testing.T, m filestore.MetadataStore) {
 	for w := range won {
 		winners = append(winners, w)
 	}
-	got, err := m.GetFile(ctx, "race")
+	got, err := m.GetFile(ctx, f.ID)
 	if len(winners) != 1 || err != nil || got.Size != winners[0] || got.State != filestore.FileReady {
 		t.Fatalf("winners %v, record %+v %v; want exactly one, its record stored", winners, got, err)
 	}
