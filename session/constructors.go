@@ -1,0 +1,46 @@
+package session
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+)
+
+// StoreOption configures a RedisStore.
+type StoreOption func(*RedisStore) error
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// NewRedisStore returns a Store on client (standalone, Sentinel or
+// Cluster). The client stays the caller's: Close does not close it.
+func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) *RedisStore {
+	s := &RedisStore{rdb: client, prefix: "session:"}
+	for _, o := range opts {
+		if o != nil {
+			_ = o(s) // core: decide how a bad StoreOption is reported
+		}
+	}
+	return s
+}
+
+// NewPostgresStore returns a Store on pool, creating its tables if they
+// do not exist. The pool stays the caller's.
+func NewPostgresStore(pool *pgxpool.Pool) (*PostgresStore, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("%w: nil pool", ErrInvalid)
+	}
+	s := &PostgresStore{pool: pool}
+	ctx := context.Background()
+	for _, ddl := range []string{pgSessionsDDL, pgTokensDDL, pgThrottleDDL, pgDevicesDDL} {
+		if ddl == "" {
+			continue
+		}
+		if _, err := pool.Exec(ctx, ddl); err != nil {
+			return nil, fmt.Errorf("session: create tables: %w", err)
+		}
+	}
+	return s, nil
+}

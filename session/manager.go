@@ -1,0 +1,73 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// Manager logs users in and out and guards requests. It is safe for
+// concurrent use; make one per application and Close it on shutdown.
+type Manager struct {
+	store  Store
+	auth   Authenticator
+	cfg    config
+	tokens *tokenState // tokens.go
+	closed closeFlag
+}
+
+// NewManager returns a Manager keeping sessions in store and checking
+// passwords with auth.
+func NewManager(store Store, auth Authenticator, opts ...Option) (*Manager, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalid)
+	}
+	if auth == nil {
+		return nil, fmt.Errorf("%w: nil authenticator", ErrInvalid)
+	}
+	m := &Manager{store: store, auth: auth}
+	if err := m.cfg.apply(opts); err != nil {
+		return nil, err
+	}
+	if err := m.initTokens(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Close stops the Manager's background work (the revocation watch).
+// It does not close the stores. Afterwards every method returns ErrClosed.
+func (m *Manager) Close() error {
+	if !m.closed.close() {
+		return nil
+	}
+	m.closeTokens()
+	return nil
+}
+
+// The hooks below are where the parts meet; each part defines its own in
+// its own file:
+//
+//	tokens.go:   initTokens, closeTokens, bearerSession, revokeUserTokens
+//	throttle.go: throttleBefore, throttleAfter
+//	devices.go:  resumeRemembered, forgetDevices
+//	core:        anonymousSession (CSRF's pre-login session)
+var (
+	_ = (*Manager).bearerSession
+	_ = (*Manager).revokeUserTokens
+	_ = (*Manager).throttleBefore
+	_ = (*Manager).throttleAfter
+	_ = (*Manager).resumeRemembered
+	_ = (*Manager).forgetDevices
+	_ = (*Manager).anonymousSession
+)
+
+// anonymousSession returns r's session, creating an anonymous one (and
+// setting its cookie on w) when r has none: the CSRF token of a login
+// form is bound to it.
+func (m *Manager) anonymousSession(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	_, _ = w, r
+	return nil, ErrNoSession // core: to be written
+}
+
+var _ = context.Background
