@@ -15,12 +15,20 @@ type StoreOption func(*RedisStore) error
 func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 
 // NewRedisStore returns a Store on client (standalone, Sentinel or
-// Cluster). The client stays the caller's: Close does not close it.
+// Cluster). The client stays the caller's: Close does not close it. A bad
+// option (or a nil client) makes every method return an error naming it.
 func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) *RedisStore {
 	s := &RedisStore{rdb: client, prefix: "session:"}
+	if client == nil {
+		s.optErr = fmt.Errorf("%w: nil redis client", ErrInvalid)
+	}
 	for _, o := range opts {
-		if o != nil {
-			_ = o(s) // core: decide how a bad StoreOption is reported
+		// A bad option cannot fail a constructor that returns no error:
+		// it is kept, and every method of the store returns it.
+		if o == nil {
+			s.optErr = fmt.Errorf("%w: nil StoreOption", ErrInvalid)
+		} else if err := o(s); err != nil && s.optErr == nil {
+			s.optErr = err
 		}
 	}
 	return s

@@ -23,10 +23,13 @@ type Store interface {
 	Close() error
 }
 
-// SessionStore keeps session records.
+// SessionStore keeps session records. Liveness is judged against the
+// caller's now (the Manager's clock), from the deadlines stored with the
+// record, never from the store's own clock: a store's expiry (Redis
+// PEXPIRE, a sweep) is only garbage collection.
 type SessionStore interface {
 	// CreateSession stores rec, and adds it to its user's index when
-	// rec.UserID is set.
+	// rec.UserID is set. rec.Ref must be new.
 	CreateSession(ctx context.Context, rec *Record) error
 	// LoadSession returns the session and, in the same step, slides its
 	// idle deadline to now+rec.Idle (never past rec.Absolute). A session
@@ -35,20 +38,22 @@ type SessionStore interface {
 	LoadSession(ctx context.Context, ref Ref, now time.Time) (*Record, error)
 	// UpdateSession sets and deletes fields of rec.Values, each field on
 	// its own: concurrent updates of different fields all survive.
-	// ErrNoSession when the session is gone.
-	UpdateSession(ctx context.Context, ref Ref, set map[string]string, del []string) error
-	// RenewSession replaces old with rec in one step: old stops working
-	// and rec (new ref, usually the same values) takes its place. It is
-	// how a login or a privilege change gets a new ID. ErrNoSession when
-	// old is gone.
-	RenewSession(ctx context.Context, old Ref, rec *Record) error
+	// ErrNoSession when the session is gone or expired at now.
+	UpdateSession(ctx context.Context, ref Ref, set map[string]string, del []string, now time.Time) error
+	// RenewSession ends old and stores rec in its place: old stops working
+	// before rec exists, so a failure half-way leaves neither, never both.
+	// It is how a login or a privilege change gets a new ID; the caller
+	// chooses rec.Values. ErrNoSession (and rec not stored) when old is
+	// gone or expired at now.
+	RenewSession(ctx context.Context, old Ref, rec *Record, now time.Time) error
 	// DeleteSession ends one session; ending an absent one is no error.
 	DeleteSession(ctx context.Context, ref Ref) error
 	// DeleteUserSessions ends every session of userID in one operation
-	// (not a scan) and says how many there were.
-	DeleteUserSessions(ctx context.Context, userID string) (int, error)
-	// ListUserSessions returns userID's live sessions.
-	ListUserSessions(ctx context.Context, userID string) ([]*Record, error)
+	// (not a scan) and says how many of them were live at now.
+	DeleteUserSessions(ctx context.Context, userID string, now time.Time) (int, error)
+	// ListUserSessions returns userID's sessions live at now, oldest
+	// first.
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]*Record, error)
 }
 
 // Ref names a stored session without holding its ID: Shard groups a

@@ -29,6 +29,7 @@ type MemoryStore struct {
 type RedisStore struct {
 	rdb      redis.UniversalClient
 	prefix   string
+	optErr   error // the first bad StoreOption: every method returns it (core)
 	closed   closeFlag
 	sessions redisSessions
 	tokens   redisTokens
