@@ -1,9 +1,7 @@
 package session
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 )
 
 // Manager logs users in and out and guards requests. It is safe for
@@ -13,6 +11,7 @@ type Manager struct {
 	auth   Authenticator
 	cfg    config
 	tokens *tokenState // tokens.go
+	core   coreState   // core.go
 	closed closeFlag
 }
 
@@ -26,10 +25,15 @@ func NewManager(store Store, auth Authenticator, opts ...Option) (*Manager, erro
 		return nil, fmt.Errorf("%w: nil authenticator", ErrInvalid)
 	}
 	m := &Manager{store: store, auth: auth}
+	m.cfg.setCoreDefaults()
 	if err := m.cfg.apply(opts); err != nil {
 		return nil, err
 	}
+	if err := m.initCore(); err != nil {
+		return nil, err
+	}
 	if err := m.initTokens(); err != nil {
+		m.closeCore()
 		return nil, err
 	}
 	return m, nil
@@ -42,6 +46,7 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closeTokens()
+	m.closeCore()
 	return nil
 }
 
@@ -61,13 +66,3 @@ var (
 	_ = (*Manager).forgetDevices
 	_ = (*Manager).anonymousSession
 )
-
-// anonymousSession returns r's session, creating an anonymous one (and
-// setting its cookie on w) when r has none: the CSRF token of a login
-// form is bound to it.
-func (m *Manager) anonymousSession(w http.ResponseWriter, r *http.Request) (*Session, error) {
-	_, _ = w, r
-	return nil, ErrNoSession // core: to be written
-}
-
-var _ = context.Background

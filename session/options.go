@@ -22,6 +22,7 @@ type config struct {
 	meter       metric.MeterProvider
 	tracer      trace.TracerProvider
 	now         func() time.Time
+	core        coreConfig // options_core.go
 	tokens      tokenConfig
 	throttle    throttleConfig
 	remember    rememberConfig

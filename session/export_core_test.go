@@ -1,0 +1,37 @@
+package session
+
+import "time"
+
+// WithClock makes the Manager read time from now: tests move it to cross
+// idle and absolute deadlines without waiting.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		c.now = now
+		return nil
+	}
+}
+
+// ParseSessionID exposes the cookie parser to the fuzz target.
+func ParseSessionID(v string) (string, bool) {
+	id, err := parseSessionID(v)
+	if err != nil {
+		return "", false
+	}
+	return id.cookieValue(), true
+}
+
+// IsPublic exposes the public-path matcher.
+func IsPublic(patterns []string, p string) (bool, error) {
+	var pps []pathPattern
+	for _, s := range patterns {
+		pp, err := compilePattern(s)
+		if err != nil {
+			return false, err
+		}
+		pps = append(pps, pp)
+	}
+	return isPublic(pps, p), nil
+}
+
+// ShardOf exposes shardOf.
+var ShardOf = shardOf
