@@ -1,0 +1,97 @@
+package session_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/session"
+	"github.com/groundwork-go/groundwork/session/sessiontest"
+)
+
+var prefixes atomic.Int64
+
+// corePrefix is a key prefix no other store of the test run uses.
+func corePrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
+
+func coreRedis(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	opt, err := redis.ParseURL(testserver.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// corePG returns a pool on a fresh schema of a real PostgreSQL, so that
+// every store starts with empty tables.
+func corePG(t *testing.T, url string) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	schema := fmt.Sprintf("s%d", prefixes.Add(1))
+	admin, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func TestMemoryStoreContract(t *testing.T) {
+	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(*testing.T) session.Store { return session.NewMemoryStore() }})
+}
+
+func TestRedisStoreContract(t *testing.T) {
+	rdb := coreRedis(t)
+	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(*testing.T) session.Store {
+		return session.NewRedisStore(rdb, session.WithKeyPrefix(corePrefix()))
+	}})
+}
+
+func TestRedisClusterStoreContract(t *testing.T) {
+	rc := testserver.StartRedisCluster(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs})
+	t.Cleanup(func() { _ = rdb.Close() })
+	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(*testing.T) session.Store {
+		return session.NewRedisStore(rdb, session.WithKeyPrefix(corePrefix()))
+	}})
+}
+
+func TestPostgresStoreContract(t *testing.T) {
+	url := testserver.PostgresURL(t)
+	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(t *testing.T) session.Store {
+		st, err := session.NewPostgresStore(corePG(t, url))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}})
+}
+
+func TestRedisStoreBadOption(t *testing.T) {
+	st := session.NewRedisStore(coreRedis(t), session.WithKeyPrefix("a{b}"))
+	_, err := st.LoadSession(context.Background(), session.Ref{}, base)
+	if err == nil || !errorsIs(err, session.ErrInvalid) {
+		t.Fatalf("a store with a bad prefix answered %v, want ErrInvalid naming the prefix", err)
+	}
+}
