@@ -95,7 +95,7 @@ func (m *Manager) cookieName() string {
 
 func (m *Manager) setCookie(w http.ResponseWriter, id sessionID, rec *Record) {
 	http.SetCookie(w, &http.Cookie{Name: m.cookieName(), Value: id.cookieValue(), Path: "/",
-		MaxAge: max(int(rec.Absolute.Sub(m.now()).Seconds()), 1), HttpOnly: true, Secure: m.cfg.secure,
+		MaxAge: max(int((rec.Absolute.Sub(m.now())+time.Second-1)/time.Second), 1), HttpOnly: true, Secure: m.cfg.secure,
 		SameSite: http.SameSiteLaxMode})
 }
 

@@ -95,3 +95,5 @@ func TestRedisStoreBadOption(t *testing.T) {
 		t.Fatalf("a store with a bad prefix answered %v, want ErrInvalid naming the prefix", err)
 	}
 }
+
+func pgURL(t *testing.T) string { return testserver.PostgresURL(t) }

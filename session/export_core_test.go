@@ -1,6 +1,9 @@
 package session
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // WithClock makes the Manager read time from now: tests move it to cross
 // idle and absolute deadlines without waiting.
@@ -35,3 +38,8 @@ func IsPublic(patterns []string, p string) (bool, error) {
 
 // ShardOf exposes shardOf.
 var ShardOf = shardOf
+
+// AnonymousSession exposes anonymousSession (CSRF's pre-login session).
+func AnonymousSession(m *Manager, w http.ResponseWriter, r *http.Request) (*Session, error) {
+	return m.anonymousSession(w, r)
+}
