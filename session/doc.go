@@ -5,7 +5,54 @@
 //
 // # Sessions
 //
-// (core)
+// Manager.Login checks a username and password (throttling first, then
+// the Authenticator) and starts a session: a new 256-bit ID from
+// crypto/rand, sent in a cookie (HttpOnly, SameSite=Lax, Path=/, and with
+// WithCookie's secure, the default, Secure and the "__Host-" prefix). The
+// cookie holds "<shard>.<base64url(secret)>" ("f." in front for a session
+// in the fallback store); a store holds only the shard and the SHA-256 of
+// the secret, so a dump of it holds no live ID. The shard of a logged-in
+// session is the first 8 hex characters of SHA-256(userID): a user's
+// sessions and their index share it, which makes LogoutAll one operation
+// per store. Cookie values are parsed strictly (length, alphabet,
+// canonical base64): anything else is no session.
+//
+// Every login gets a new ID, and the session the request came with, if
+// any, is ended first: an ID an attacker planted, an anonymous
+// session's, or the user's own previous one is dead afterwards (session
+// fixation). Manager.Renew does the same for a privilege change.
+// Application values (Session.Set) carry over to the new ID from an
+// anonymous session or the same user's, never from another user's.
+//
+// A session ends when unused for the idle timeout or at the absolute
+// timeout however busy (WithTimeouts; 30m and 12h by default). Deadlines
+// are stored with the session and judged against the Manager's clock;
+// each request slides the idle deadline in the same step that loads the
+// session (one round trip to Redis). Session.Set and Session.Delete
+// write one field at once: two requests of one session that set
+// different keys both keep their write.
+//
+// Middleware authenticates a request by an "Authorization: Bearer"
+// token, else the session cookie, else a remember-me device, and puts the
+// *Session in its context (FromContext). Paths given to WithPublicPaths
+// are served without one (and still get the session when there is one);
+// other requests without a session are answered by the Middleware: a
+// redirect to WithLoginURL (default "/login", with a "next" parameter)
+// for a browser's GET or HEAD accepting text/html, else 401.
+//
+// Each store is called through a circuit breaker (WithBreaker). While the
+// store of a request's session cannot be reached the Middleware answers
+// 503, or asks for a new login with WithReloginOnOutage: never lets the
+// request through. With WithFallbackStore (a PostgresStore, say), logins
+// during an outage of the primary create their sessions in the fallback,
+// and those keep working; sessions of the primary wait for it (503 or
+// re-login), and a previous session in the unreachable primary cannot be
+// ended by such a login.
+//
+// Metrics (WithMeterProvider): session.logins (outcome),
+// session.middleware.requests (outcome), session.sessions.created
+// (tier), session.sessions.ended (reason), session.store.errors (tier).
+// Spans (WithTracerProvider) for Login, Logout, LogoutAll and Renew.
 //
 // # Tokens
 //
@@ -27,7 +74,36 @@
 //
 // (each part lists its Redis keys here)
 //
+//	<prefix>{<shard>}:s:<hash>    a session: a hash; fields "@..." are the
+//	                              store's (deadlines, user), ".<key>" the values
+//	<prefix>{<shard>}:u:<userID>  a user's index: a set of session hashes
+//
+// The prefix is "session:" unless WithKeyPrefix. Deadlines are judged
+// against the caller's clock; PEXPIRE (deadline + 1 minute) only collects
+// what has ended. In PostgreSQL the sessions are rows of session_sessions,
+// values in a JSONB column updated per field.
+//
 // # Errors
 //
+// Match with errors.Is: ErrInvalidCredentials (Login: unknown user or
+// wrong password, alike), ErrThrottled (Login while locked out),
+// ErrNoSession (no live session: none, unknown, ended, expired, or a
+// malformed cookie), ErrUnavailable (a store could not be reached or its
+// breaker is open; the underlying error is wrapped too), ErrInvalid (a
+// bad argument or option, named), ErrClosed (after Close). A RedisStore
+// built with a bad StoreOption returns that option's error from every
+// method.
+//
 // # Guarantees
+//
+//   - After Login, Renew, Logout or LogoutAll returns nil, the sessions
+//     they end are refused by every Manager on the same store.
+//   - A session ID the request came with never becomes the logged-in
+//     session's; a renewal ends the old ID before the new one exists, so
+//     a failure half-way leaves neither, never both.
+//   - Set and Delete of different keys, from concurrent requests, all
+//     survive (per-field updates, a Lua script or one UPDATE each).
+//   - A request on a non-public path reaches the handler only with a
+//     live session: a store outage is a 503 or a re-login, never a pass.
+//   - An authenticated cookie request is one round trip to Redis.
 package session

@@ -1,0 +1,126 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/resilience"
+	"github.com/groundwork-go/groundwork/session"
+)
+
+func TestLogoutAllAcrossInstances(t *testing.T) {
+	rdb := coreRedis(t)
+	prefix := corePrefix()
+	var ms []*session.Manager
+	var cookies []*http.Cookie
+	for range 3 {
+		m, _ := newManager(t, session.NewRedisStore(rdb, session.WithKeyPrefix(prefix)))
+		ms = append(ms, m)
+		cookies = append(cookies, login(t, m, "alice", nil), login(t, m, "alice", nil))
+	}
+	bob := login(t, ms[0], "bob", nil)
+	for i, c := range cookies { // any instance accepts any instance's session
+		wantUser(t, whoami(ms[(i+1)%3]), c, "id-alice")
+	}
+	n, err := ms[1].LogoutAll(context.Background(), "id-alice")
+	if err != nil || n != 6 {
+		t.Fatalf("LogoutAll = %d, %v; want 6", n, err)
+	}
+	for _, m := range ms {
+		for _, c := range cookies {
+			wantDenied(t, whoami(m), c)
+		}
+		wantUser(t, whoami(m), bob, "id-bob")
+	}
+}
+
+// TestRedisKilledMidRun: once Redis is gone, a request with a session
+// cookie gets 503 (or a re-login), never the handler.
+func TestRedisKilledMidRun(t *testing.T) {
+	for _, relogin := range []bool{false, true} {
+		srv := testserver.StartRedis(t, nil)
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: time.Second})
+		t.Cleanup(func() { _ = rdb.Close() })
+		opts := []session.Option{session.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour})}
+		if relogin {
+			opts = append(opts, session.WithReloginOnOutage())
+		}
+		m, _ := newManager(t, session.NewRedisStore(rdb), opts...)
+		var reached atomic.Int64
+		h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+		c := login(t, m, "alice", nil)
+		if w := get(h, "/private", c, ""); w.Code != 200 || reached.Load() != 1 {
+			t.Fatalf("before the outage: %d", w.Code)
+		}
+		srv.Kill()
+		want := http.StatusServiceUnavailable
+		if relogin {
+			want = http.StatusUnauthorized
+		}
+		for i := range 5 { // before and after the breaker opens
+			if w := get(h, "/private", c, ""); w.Code != want {
+				t.Fatalf("relogin=%v, request %d during the outage: %d %q, want %d", relogin, i, w.Code, w.Body, want)
+			}
+		}
+		if reached.Load() != 1 {
+			t.Fatalf("relogin=%v: the handler ran during the outage", relogin)
+		}
+		w := httptest.NewRecorder()
+		if _, err := m.Login(w, httptest.NewRequest("POST", "/login", nil), "alice", "pw"); !errors.Is(err, session.ErrUnavailable) {
+			t.Fatalf("login without a fallback during the outage: %v, want ErrUnavailable", err)
+		}
+	}
+}
+
+// TestFallbackStore: with the primary down, new logins go to the fallback
+// store and keep working; sessions of the primary are refused, not
+// passed.
+func TestFallbackStore(t *testing.T) {
+	srv := testserver.StartRedis(t, nil)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	fallback, err := session.NewPostgresStore(corePG(t, pgURL(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newManager(t, session.NewRedisStore(rdb), session.WithFallbackStore(fallback),
+		session.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}))
+	h := whoami(m)
+	before := login(t, m, "alice", nil)
+	wantUser(t, h, before, "id-alice")
+	srv.Kill()
+
+	if w := get(h, "/private", before, ""); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("a primary session during the outage: %d %q, want 503", w.Code, w.Body)
+	}
+	during := login(t, m, "bob", before)
+	if !strings.HasPrefix(during.Value, "f.") {
+		t.Fatalf("a login during the outage got cookie %q, want the fallback tier's", during.Value)
+	}
+	for range 3 {
+		wantUser(t, h, during, "id-bob")
+	}
+	// The fallback session is a full session: fields, logout-all.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(during)
+	m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := session.FromContext(r.Context())
+		if err := s.Set(r.Context(), "k", "v"); err != nil {
+			t.Error(err)
+		}
+	})).ServeHTTP(httptest.NewRecorder(), r)
+	n, err := m.LogoutAll(context.Background(), "id-bob")
+	if n != 1 || !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("LogoutAll during the outage = %d, %v; want 1 (the fallback's) and ErrUnavailable (the primary's)", n, err)
+	}
+	wantDenied(t, h, during)
+}
