@@ -225,4 +225,3 @@ func (m *Manager) anonymousSession(w http.ResponseWriter, r *http.Request) (*Ses
 	m.setCookie(w, id, rec)
 	return m.sessionOf(id.tier, rec)
 }
-

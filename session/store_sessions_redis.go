@@ -1,8 +1,8 @@
 package session
 
 import (
-	_ "embed"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strconv"
@@ -72,7 +72,7 @@ func (s *RedisStore) usable() error {
 }
 
 func (s *RedisStore) shardBase(shard string) string { return s.prefix + redisx.HashTag(shard) }
-func (s *RedisStore) sessionKey(ref Ref) string    { return s.shardBase(ref.Shard) + ":s:" + ref.Hash }
+func (s *RedisStore) sessionKey(ref Ref) string     { return s.shardBase(ref.Shard) + ":s:" + ref.Hash }
 func (s *RedisStore) indexPrefix(shard string) string {
 	return s.shardBase(shard) + ":u:"
 }
@@ -87,7 +87,9 @@ func redisErr(op string, err error) error {
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // backstop is the PEXPIRE of a session whose deadline is d, seen at now.
-func backstop(d, now time.Time) int64 { return max(d.Sub(now), 0).Milliseconds() + redisGrace.Milliseconds() }
+func backstop(d, now time.Time) int64 {
+	return max(d.Sub(now), 0).Milliseconds() + redisGrace.Milliseconds()
+}
 
 // CreateSession implements SessionStore.
 func (s *RedisStore) CreateSession(ctx context.Context, rec *Record) error {
