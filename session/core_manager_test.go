@@ -389,3 +389,36 @@ func TestConcurrentSetThroughSessions(t *testing.T) {
 		run(t, st)
 	})
 }
+
+// TestInternalFields: the package's own fields and an application's keys
+// live apart, and both survive each other's writes.
+func TestInternalFields(t *testing.T) {
+	m, _ := newManager(t, session.NewMemoryStore())
+	w := httptest.NewRecorder()
+	s, err := session.AnonymousSession(m, w, httptest.NewRequest("GET", "/login", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := session.SetInternal(s, ctx, "csrf", "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "csrf", "user value"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := session.Internal(s, "csrf"); v != "tok" {
+		t.Fatalf("internal csrf = %q after the application set its own csrf key", v)
+	}
+	// The same session, loaded again by the next request, has both.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(sessionCookie(t, w))
+	again, err := session.AnonymousSession(m, httptest.NewRecorder(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv, _ := session.Internal(again, "csrf")
+	uv, _ := again.Get("csrf")
+	if iv != "tok" || uv != "user value" {
+		t.Fatalf("reloaded: internal %q, application %q", iv, uv)
+	}
+}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"net/http"
 	"time"
 )
@@ -43,3 +44,11 @@ var ShardOf = shardOf
 func AnonymousSession(m *Manager, w http.ResponseWriter, r *http.Request) (*Session, error) {
 	return m.anonymousSession(w, r)
 }
+
+// SetInternal and Internal expose the package's own fields.
+func SetInternal(s *Session, ctx context.Context, name, value string) error {
+	return s.setInternal(ctx, name, value)
+}
+
+// Internal returns the package's own field name.
+func Internal(s *Session, name string) (string, bool) { return s.internal(name) }
