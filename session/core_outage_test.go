@@ -124,3 +124,18 @@ func TestFallbackStore(t *testing.T) {
 	}
 	wantDenied(t, h, during)
 }
+
+func TestListSessionsHidesValues(t *testing.T) {
+	m, _ := newManager(t, session.NewMemoryStore())
+	login(t, m, "alice", nil)
+	login(t, m, "alice", nil)
+	recs, err := m.ListSessions(context.Background(), "id-alice")
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("ListSessions = %d records, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if r.Values != nil || r.UserID != "id-alice" {
+			t.Fatalf("listed record %+v: want the user and no values", r)
+		}
+	}
+}

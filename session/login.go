@@ -180,7 +180,8 @@ func (m *Manager) LogoutAll(ctx context.Context, userID string) (int, error) {
 }
 
 // ListSessions returns userID's live sessions in every store tier, oldest
-// first, for an account page ("where am I logged in").
+// first, for an account page ("where am I logged in"). The records carry
+// no Values: those hold the package's secrets (the CSRF token...).
 func (m *Manager) ListSessions(ctx context.Context, userID string) ([]*Record, error) {
 	if m.closed.isClosed() {
 		return nil, ErrClosed
@@ -193,6 +194,9 @@ func (m *Manager) ListSessions(ctx context.Context, userID string) ([]*Record, e
 		}
 		errs = append(errs, ts.do("list sessions", func(st Store) error {
 			recs, err := st.ListUserSessions(ctx, userID, m.now())
+			for _, rec := range recs {
+				rec.Values = nil
+			}
 			out = append(out, recs...)
 			return err
 		}))
