@@ -25,9 +25,11 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) *RedisStor
 	for _, o := range opts {
 		// A bad option cannot fail a constructor that returns no error:
 		// it is kept, and every method of the store returns it.
-		if o == nil {
-			s.optErr = fmt.Errorf("%w: nil StoreOption", ErrInvalid)
-		} else if err := o(s); err != nil && s.optErr == nil {
+		err := fmt.Errorf("%w: nil StoreOption", ErrInvalid)
+		if o != nil {
+			err = o(s)
+		}
+		if err != nil && s.optErr == nil {
 			s.optErr = err
 		}
 	}
