@@ -278,4 +278,3 @@ func (p *pgRevSub) Close() error {
 	<-p.done
 	return nil
 }
-
