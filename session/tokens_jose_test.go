@@ -86,7 +86,7 @@ func TestJoseInterop(t *testing.T) {
 			jwk(map[string]string{"kty": "OKP", "crv": "Ed25519", "x": b64(edPub), "d": b64(ed.Seed())}),
 			session.WithSigningKey("k", ed)},
 		{"ES256", jwk(map[string]string{"kty": "EC", "crv": "P-256", "x": b64(ecPubBytes[1:33]), "y": b64(ecPubBytes[33:])}),
-			jwk(map[string]string{"kty": "EC", "crv": "P-256", "x": b64(ecPubBytes[1:33]), "y": b64(ecPubBytes[33:]), "d": b64(ec.D.FillBytes(make([]byte, 32)))}),
+			jwk(map[string]string{"kty": "EC", "crv": "P-256", "x": b64(ecPubBytes[1:33]), "y": b64(ecPubBytes[33:]), "d": b64(must(ec.Bytes()))}),
 			session.WithSigningKey("k", ec)},
 		{"HS256", secret, secret, session.WithHMACKey("k", []byte(secret))},
 	}
@@ -119,4 +119,11 @@ func TestJoseInterop(t *testing.T) {
 			}
 		})
 	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -194,14 +194,6 @@ func (s *MemoryStore) SubscribeRevocations(ctx context.Context) (RevocationSubsc
 	return sub, nil
 }
 
-// closeTokens ends every subscription (MemoryStore.Close, s.mu held).
-func (t *memTokens) closeSubs() {
-	for sub := range t.subs {
-		sub.end(ErrClosed)
-	}
-	t.subs = nil
-}
-
 // memSubQueue bounds what a subscriber that does not keep up may owe: past
 // it the subscription breaks, and its owner reloads a snapshot.
 const memSubQueue = 10000
