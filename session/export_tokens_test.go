@@ -1,6 +1,10 @@
 package session
 
-import "context"
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/metric"
+)
 
 // TokenTestHooks let a test see and steer a Manager's revocation watch.
 // They run on the watch's goroutine; any may be nil.
@@ -32,3 +36,9 @@ var BearerSession = (*Manager).bearerSession
 
 // MirrorSize is how many revocations m's mirror holds.
 func MirrorSize(m *Manager) int { return m.tokens.mirror.size() }
+
+// TokensMeterProvider sets the meter provider (core's WithMeterProvider
+// does the same; this keeps the token tests independent of it).
+func TokensMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) error { c.meter = mp; return nil }
+}
