@@ -1,0 +1,169 @@
+package session_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/session"
+)
+
+// tokensStore makes a Store of ts for the token tests. (Until the other
+// parts' stores are joined, their sub-interfaces stay nil here; the
+// token tests never reach them.)
+func tokensStore(ts session.TokenStore) session.Store {
+	return struct {
+		session.SessionStore
+		session.ThrottleStore
+		session.DeviceStore
+		session.TokenStore
+		closer
+	}{TokenStore: ts}
+}
+
+type closer struct{}
+
+func (closer) Close() error { return nil }
+
+var noAuth = session.AuthenticatorFunc(func(context.Context, string, string) (*session.Principal, error) {
+	return nil, session.ErrInvalidCredentials
+})
+
+func edKey(t testing.TB) ed25519.PrivateKey {
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func ecKey(t testing.TB) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newTokenManager(t testing.TB, ts session.TokenStore, opts ...session.Option) *session.Manager {
+	t.Helper()
+	m, err := session.NewManager(tokensStore(ts), noAuth, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+var alice = &session.Principal{UserID: "u1", Username: "alice", Roles: []string{"admin"}, Permissions: []string{"users:read"}, Attrs: map[string]string{"tenant": "t1"}}
+
+func issue(t testing.TB, m *session.Manager, p *session.Principal) (access, refresh string) {
+	t.Helper()
+	a, r, err := m.IssueToken(context.Background(), session.TokensNewSession(m, p))
+	if err != nil {
+		t.Fatalf("IssueToken: %v", err)
+	}
+	return a, r
+}
+
+func redisClient(t testing.TB, url string) redis.UniversalClient {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fail fast while the server is down, so the tests see the outage
+	// rather than go-redis's retries.
+	opt.MaxRetries = -1
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+func pgPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), testserver.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// watchEvents collects what a Manager's revocation watch does.
+type watchEvents struct {
+	trust   chan bool
+	applied chan session.Revocation
+}
+
+func newWatchEvents() *watchEvents {
+	return &watchEvents{trust: make(chan bool, 1000), applied: make(chan session.Revocation, 1000)}
+}
+
+func (w *watchEvents) hooks() session.TokenTestHooks {
+	return session.TokenTestHooks{
+		Trust:   func(b bool) { w.trust <- b },
+		Applied: func(r session.Revocation) { w.applied <- r },
+	}
+}
+
+const deadline = 30 * time.Second
+
+// waitTrust waits until the watch reports want.
+func (w *watchEvents) waitTrust(t testing.TB, want bool) {
+	t.Helper()
+	timer := time.NewTimer(deadline)
+	defer timer.Stop()
+	for {
+		select {
+		case b := <-w.trust:
+			if b == want {
+				return
+			}
+		case <-timer.C:
+			t.Fatalf("the revocation watch never became trusted=%v", want)
+		}
+	}
+}
+
+// waitApplied waits until the watch applied a revocation of userID.
+func (w *watchEvents) waitApplied(t testing.TB, userID string) {
+	t.Helper()
+	timer := time.NewTimer(deadline)
+	defer timer.Stop()
+	for {
+		select {
+		case r := <-w.applied:
+			if r.UserID == userID {
+				return
+			}
+		case <-timer.C:
+			t.Fatalf("no revocation of %q was applied", userID)
+		}
+	}
+}
+
+// signerOnly hides the concrete key type: a key held in an HSM or KMS is
+// only a crypto.Signer.
+type signerOnly struct{ k *ecdsa.PrivateKey }
+
+func (s signerOnly) Public() crypto.PublicKey { return s.k.Public() }
+func (s signerOnly) Sign(r io.Reader, digest []byte, o crypto.SignerOpts) ([]byte, error) {
+	return s.k.Sign(r, digest, o)
+}
+
+func httptestRequest(ctx context.Context) *http.Request {
+	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://example.test/", nil)
+	return r
+}
