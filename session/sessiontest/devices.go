@@ -52,16 +52,22 @@ func testDevices(t *testing.T, h Harness) {
 	t.Run("Invalid", func(t *testing.T) {
 		s := open(t)
 		for name, mod := range map[string]func(d *session.DeviceRecord){
-			"selector":      func(d *session.DeviceRecord) { d.Selector = "x" },
-			"other shard":   func(d *session.DeviceRecord) { d.Selector = newDevice("bob", now, time.Hour).Selector },
-			"user NUL":      func(d *session.DeviceRecord) { d.UserID = "a\x00b"; d.Selector = newDevice(d.UserID, now, time.Hour).Selector },
-			"user empty":    func(d *session.DeviceRecord) { d.UserID = "" },
-			"user not UTF8": func(d *session.DeviceRecord) { d.UserID = "\xff"; d.Selector = newDevice(d.UserID, now, time.Hour).Selector },
-			"hash":          func(d *session.DeviceRecord) { d.Hash = "ABC" },
-			"label":         func(d *session.DeviceRecord) { d.Label = strings.Repeat("x", 201) },
-			"label NUL":     func(d *session.DeviceRecord) { d.Label = "a\x00" },
-			"expired":       func(d *session.DeviceRecord) { d.Expires = d.LastUsed },
-			"no created":    func(d *session.DeviceRecord) { d.Created = time.Time{} },
+			"selector":    func(d *session.DeviceRecord) { d.Selector = "x" },
+			"other shard": func(d *session.DeviceRecord) { d.Selector = newDevice("bob", now, time.Hour).Selector },
+			"user NUL": func(d *session.DeviceRecord) {
+				d.UserID = "a\x00b"
+				d.Selector = newDevice(d.UserID, now, time.Hour).Selector
+			},
+			"user empty": func(d *session.DeviceRecord) { d.UserID = "" },
+			"user not UTF8": func(d *session.DeviceRecord) {
+				d.UserID = "\xff"
+				d.Selector = newDevice(d.UserID, now, time.Hour).Selector
+			},
+			"hash":       func(d *session.DeviceRecord) { d.Hash = "ABC" },
+			"label":      func(d *session.DeviceRecord) { d.Label = strings.Repeat("x", 201) },
+			"label NUL":  func(d *session.DeviceRecord) { d.Label = "a\x00" },
+			"expired":    func(d *session.DeviceRecord) { d.Expires = d.LastUsed },
+			"no created": func(d *session.DeviceRecord) { d.Created = time.Time{} },
 		} {
 			d := newDevice("alice", now, time.Hour)
 			mod(d)
