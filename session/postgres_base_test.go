@@ -126,3 +126,17 @@ func TestIsUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresStoreClose: Close is idempotent and ends every method.
+func TestPostgresStoreClose(t *testing.T) {
+	s := newTestPostgresStore(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := s.ListDevices(context.Background(), "alice", time.Now()); !errors.Is(err, session.ErrClosed) {
+		t.Fatalf("after Close: %v, want ErrClosed", err)
+	}
+}
