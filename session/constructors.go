@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,20 +36,23 @@ func NewRedisStore(client redis.UniversalClient, opts ...StoreOption) *RedisStor
 }
 
 // NewPostgresStore returns a Store on pool, creating its tables if they
-// do not exist. The pool stays the caller's.
+// do not exist. The pool stays the caller's. Several instances may start
+// at once: the tables are made in one transaction under an advisory lock,
+// and a start that finds them up to date runs no DDL at all. The work is
+// bounded (30 s, and 10 s for any lock); see the package doc's
+// # PostgreSQL.
 func NewPostgresStore(pool *pgxpool.Pool) (*PostgresStore, error) {
 	if pool == nil {
 		return nil, fmt.Errorf("%w: nil pool", ErrInvalid)
 	}
-	s := &PostgresStore{pool: pool}
-	ctx := context.Background()
+	var ddls []string
 	for _, ddl := range []string{pgSessionsDDL, pgTokensDDL, pgThrottleDDL, pgDevicesDDL} {
-		if ddl == "" {
-			continue
-		}
-		if _, err := pool.Exec(ctx, ddl); err != nil {
-			return nil, fmt.Errorf("session: create tables: %w", err)
+		if ddl != "" {
+			ddls = append(ddls, ddl)
 		}
 	}
-	return s, nil
+	if err := pgMigrate(pool, ddls); err != nil {
+		return nil, err
+	}
+	return &PostgresStore{pool: pool}, nil
 }

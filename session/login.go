@@ -133,13 +133,27 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) error {
 	defer span.End()
 	m.clearCookie(w)
 	id, ok := m.requestID(r)
+	// The remember-me device of this browser is forgotten too, or the
+	// next request would log the user straight back in. Its owner is the
+	// session's user: from the context when the Middleware ran, else read.
+	userID := ""
+	if s, found := FromContext(r.Context()); found {
+		userID = s.UserID()
+	} else if ok {
+		if s, err := m.load(ctx, id); err == nil {
+			userID = s.UserID()
+		}
+	}
+	derr := m.forgetCurrentDevice(w, r, userID)
 	if !ok {
-		return nil
+		endSpan(span, derr)
+		return derr
 	}
 	err := m.tier(id.tier).do("logout", func(st Store) error { return st.DeleteSession(ctx, id.ref()) })
 	if err == nil {
 		m.core.tel.ended[endLogout].add()
 	}
+	err = errors.Join(err, derr)
 	endSpan(span, err)
 	return err
 }

@@ -7,12 +7,13 @@ import (
 // Manager logs users in and out and guards requests. It is safe for
 // concurrent use; make one per application and Close it on shutdown.
 type Manager struct {
-	store  Store
-	auth   Authenticator
-	cfg    config
-	tokens *tokenState // tokens.go
-	core   coreState   // core.go
-	closed closeFlag
+	store   Store
+	auth    Authenticator
+	cfg     config
+	tokens  *tokenState  // tokens.go
+	devices *deviceState // devices_telemetry.go
+	core    coreState    // core.go
+	closed  closeFlag
 }
 
 // NewManager returns a Manager keeping sessions in store and checking
@@ -36,6 +37,7 @@ func NewManager(store Store, auth Authenticator, opts ...Option) (*Manager, erro
 		m.closeCore()
 		return nil, err
 	}
+	m.initDevices()
 	return m, nil
 }
 
@@ -46,6 +48,7 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closeTokens()
+	m.closeDevices()
 	m.closeCore()
 	return nil
 }
@@ -55,7 +58,8 @@ func (m *Manager) Close() error {
 //
 //	tokens.go:   initTokens, closeTokens, bearerSession, revokeUserTokens
 //	throttle.go: throttleBefore, throttleAfter
-//	devices.go:  resumeRemembered, forgetDevices
+//	devices_manager.go: resumeRemembered (Middleware, no live session),
+//	             forgetDevices (LogoutAll), forgetCurrentDevice (Logout)
 //	core:        anonymousSession (CSRF's pre-login session)
 var (
 	_ = (*Manager).bearerSession
@@ -64,5 +68,6 @@ var (
 	_ = (*Manager).throttleAfter
 	_ = (*Manager).resumeRemembered
 	_ = (*Manager).forgetDevices
+	_ = (*Manager).forgetCurrentDevice
 	_ = (*Manager).anonymousSession
 )

@@ -13,9 +13,3 @@ func (s *RedisStore) Close() error {
 	s.closed.close()
 	return nil
 }
-
-// Close implements Store. The pool stays open: it is the caller's.
-func (s *PostgresStore) Close() error {
-	s.closed.close()
-	return nil
-}
