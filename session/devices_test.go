@@ -63,7 +63,7 @@ func newRememberFixture(t *testing.T, store session.Store, opts ...session.Optio
 	auth := session.AuthenticatorFunc(func(context.Context, string, string) (*session.Principal, error) {
 		return nil, session.ErrInvalidCredentials
 	})
-	m, err := session.NewManager(store, auth, append([]session.Option{session.WithRememberMe(time.Hour, f.load)}, opts...)...)
+	m, err := session.NewManager(store, auth, append([]session.Option{session.WithCookie("session", false), session.WithRememberMe(time.Hour, f.load)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
