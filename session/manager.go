@@ -32,6 +32,9 @@ func NewManager(store Store, auth Authenticator, opts ...Option) (*Manager, erro
 	if err := m.initTokens(); err != nil {
 		return nil, err
 	}
+	if err := m.initThrottle(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -42,6 +45,7 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closeTokens()
+	m.closeThrottle()
 	return nil
 }
 
