@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // WithThrottleClock runs a Manager's throttling on now instead of
@@ -44,3 +46,9 @@ var (
 	CSRFMask   = csrfMask
 	CSRFVerify = csrfVerify
 )
+
+// WithThrottleMeterProvider sets the config field core's WithMeterProvider
+// sets (until it lands).
+func WithThrottleMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) error { c.meter = mp; return nil }
+}
