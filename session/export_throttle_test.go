@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"time"
 
@@ -51,4 +53,20 @@ var (
 // sets (until it lands).
 func WithThrottleMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) error { c.meter = mp; return nil }
+}
+
+// CSRFCheckOrigin runs CSRF's origin check on a request to host with the
+// given Origin header, trusting trusted.
+func CSRFCheckOrigin(trusted []string, origin, host string, overTLS bool) error {
+	var c config
+	if err := WithTrustedOrigins(trusted...)(&c); err != nil {
+		return err
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	r.Host = host
+	r.Header.Set("Origin", origin)
+	if overTLS {
+		r.TLS = &tls.ConnectionState{}
+	}
+	return c.csrf.checkOrigin(r, false)
 }
