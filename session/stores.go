@@ -32,7 +32,6 @@ type RedisStore struct {
 	closed   closeFlag
 	sessions redisSessions
 	tokens   redisTokens
-	throttle redisThrottle
 	devices  redisDevices
 }
 
@@ -44,6 +43,5 @@ type PostgresStore struct {
 	closed   closeFlag
 	sessions pgSessions
 	tokens   pgTokens
-	throttle pgThrottle
 	devices  pgDevices
 }

@@ -5,9 +5,8 @@ import (
 	"time"
 )
 
-// pgThrottle is PostgresStore's throttle state: none beyond its table,
-// session_throttle (pgThrottleDDL).
-type pgThrottle struct{}
+// PostgresStore keeps no throttle state of its own (so no field in
+// stores.go): the table session_throttle (pgThrottleDDL).
 
 // throttleAttemptSQL is one attempt in one statement: the row is created
 // or updated under its row lock by session_throttle_step, and a few

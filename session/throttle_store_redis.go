@@ -9,10 +9,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisThrottle is RedisStore's throttle state: none beyond its keys,
-// <prefix>f:<key>, one hash per throttle key.
-type redisThrottle struct{}
-
+// RedisStore keeps no throttle state of its own (so no field in
+// stores.go): one hash per key, <prefix>f:<key>, expiring by itself.
 var (
 	//go:embed scripts/throttle_attempt.lua
 	throttleAttemptLua    string

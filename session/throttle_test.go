@@ -135,10 +135,6 @@ func TestLockoutGrows(t *testing.T) {
 	}
 }
 
-func itoa(i int) string {
-	return string(rune('0'+i/100)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
-}
-
 // After WithChallengeAfter failures a login needs the application's
 // challenge; a refused one is not counted, and the hook runs at most once
 // per attempt, only in that state.
