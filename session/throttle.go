@@ -230,7 +230,7 @@ CREATE OR REPLACE FUNCTION session_throttle_step(
 	win bigint, base bigint, mx bigint,
 	OUT o_n integer, OUT o_ws bigint, OUT o_l integer, OUT o_lu bigint, OUT o_status integer, OUT o_expires bigint)
 LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE d bigint;
+DECLARE d bigint; n0 integer := n; ws0 bigint := ws; l0 integer := l; lu0 bigint := lu;
 BEGIN
 	IF lu > 0 AND now >= lu + mx THEN l := 0; lu := 0; END IF;
 	o_expires := greatest(ws + win, CASE WHEN lu > 0 THEN lu + mx ELSE 0 END);
@@ -239,8 +239,9 @@ BEGIN
 	END IF;
 	IF ws = 0 OR now >= ws + win THEN n := 0; ws := now; END IF;
 	IF challenge_after > 0 AND (n >= challenge_after OR l > 0) AND NOT challenged THEN
-		o_n := n; o_ws := ws; o_l := l; o_lu := lu; o_status := 3;
-		o_expires := greatest(ws + win, CASE WHEN lu > 0 THEN lu + mx ELSE 0 END);
+		-- refused: the row keeps what it had
+		o_n := n0; o_ws := ws0; o_l := l0; o_lu := lu0; o_status := 3;
+		o_expires := greatest(ws0 + win, CASE WHEN lu0 > 0 THEN lu0 + mx ELSE 0 END);
 		RETURN;
 	END IF;
 	o_status := 0;

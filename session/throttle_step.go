@@ -17,6 +17,7 @@ type throttleRec struct {
 // record and the attempt's status. A refused attempt leaves r as it is.
 func throttleStep(r throttleRec, now int64, p ThrottlePolicy, challenged bool) (throttleRec, ThrottleStatus) {
 	win, base, mx := p.Window.Milliseconds(), p.Base.Milliseconds(), p.Max.Milliseconds()
+	orig := r
 	if r.lu > 0 && now >= r.lu+mx {
 		r.l, r.lu = 0, 0 // quiet for Max since the last lockout ended
 	}
@@ -27,7 +28,7 @@ func throttleStep(r throttleRec, now int64, p ThrottlePolicy, challenged bool) (
 		r.n, r.ws = 0, now
 	}
 	if p.ChallengeAfter > 0 && (r.n >= p.ChallengeAfter || r.l > 0) && !challenged {
-		return r, ThrottleChallenge
+		return orig, ThrottleChallenge
 	}
 	status := ThrottleAllowed
 	r.n++

@@ -19,6 +19,7 @@ local n = tonumber(v[1]) or 0
 local ws = tonumber(v[2]) or 0
 local l = tonumber(v[3]) or 0
 local lu = tonumber(v[4]) or 0
+local n0, l0, lu0 = n, l, lu -- what a refused attempt reports
 
 -- Lockouts are forgotten once the key has been quiet for max after its
 -- last lockout ended.
@@ -34,7 +35,7 @@ if ws == 0 or now >= ws + window then
   ws = now
 end
 if challengeAfter > 0 and (n >= challengeAfter or l > 0) and not challenged then
-  return {3, n, l, lu}
+  return {3, n0, l0, lu0}
 end
 
 local status = 0

@@ -25,6 +25,7 @@ func RunThrottleTests(t *testing.T, newStore func(t *testing.T) session.Throttle
 	t.Run("LockoutDoubles", func(t *testing.T) { throttleLockoutDoubles(t, newStore(t)) })
 	t.Run("WindowForgets", func(t *testing.T) { throttleWindowForgets(t, newStore(t)) })
 	t.Run("Challenge", func(t *testing.T) { throttleChallenge(t, newStore(t)) })
+	t.Run("RefusalLeavesWindow", func(t *testing.T) { throttleRefusalLeavesWindow(t, newStore(t)) })
 	t.Run("ResetAndKeys", func(t *testing.T) { throttleResetAndKeys(t, newStore(t)) })
 	t.Run("ConcurrentAttempts", func(t *testing.T) { throttleConcurrent(t, newStore(t)) })
 }
@@ -156,5 +157,24 @@ func throttleConcurrent(t *testing.T, s session.ThrottleStore) {
 	}
 	if counts[session.ThrottleAllowed] != 4 || counts[session.ThrottleLast] != 1 || counts[session.ThrottleLocked] != n-5 {
 		t.Fatalf("statuses %v, want 4 allowed, 1 last, %d locked", counts, n-5)
+	}
+}
+
+// A refused attempt changes nothing, not even where the window starts.
+func throttleRefusalLeavesWindow(t *testing.T, s session.ThrottleStore) {
+	p := policy
+	p.ChallengeAfter = 1
+	for i := 0; i < 2; i++ {
+		want(t, "challenged", attempt(t, s, "k", t0, p, true), session.ThrottleAllowed)
+	}
+	want(t, "challenged, the last", attempt(t, s, "k", t0, p, true), session.ThrottleLast)
+	now := t0.Add(time.Minute) // the lockout is over; the key still needs a challenge
+	want(t, "refused", attempt(t, s, "k", now, p, false), session.ThrottleChallenge)
+	now = now.Add(p.Window - time.Minute) // the window starts here, not at the refusal
+	want(t, "first of the new window", attempt(t, s, "k", now, p, true), session.ThrottleAllowed)
+	st := attempt(t, s, "k", now.Add(2*time.Minute), p, true)
+	want(t, "second of the new window", st, session.ThrottleAllowed)
+	if st.Attempts != 2 {
+		t.Fatalf("the window restarted at the refusal: %d attempts in it, want 2", st.Attempts)
 	}
 }
