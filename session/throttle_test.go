@@ -346,6 +346,29 @@ func TestThrottleMetrics(t *testing.T) {
 	for range 3 {
 		_ = login(m, "192.0.2.1", "alice", "wrong")
 	}
+	// attempt 1 allowed; attempt 2 allowed and locked the username; 3 locked
+	if got := collect(t, reader, "session.login.throttle", "outcome"); got["allowed"] != 2 || got["lockout"] != 1 || got["locked"] != 1 {
+		t.Fatalf("session.login.throttle = %v, want allowed 2, lockout 1, locked 1", got)
+	}
+}
+
+func TestCSRFMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+	s := newCSRFSite(t, session.WithThrottleMeterProvider(mp))
+	c := s.browser(t)
+	s.post(t, c, "")
+	s.post(t, c, "", "Origin", "https://evil.example")
+	s.post(t, c, s.token(t, c)) // passes: not counted
+	if got := collect(t, reader, "session.csrf.rejected", "reason"); got["token"] != 1 || got["origin"] != 1 || got["session"] != 0 {
+		t.Fatalf("session.csrf.rejected = %v, want token 1, origin 1", got)
+	}
+}
+
+// collect returns metric name's data points by the value of attribute key.
+func collect(t *testing.T, reader *sdkmetric.ManualReader, name, key string) map[string]int64 {
+	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
@@ -353,17 +376,14 @@ func TestThrottleMetrics(t *testing.T) {
 	got := map[string]int64{}
 	for _, sm := range rm.ScopeMetrics {
 		for _, mt := range sm.Metrics {
-			if mt.Name != "session.login.throttle" {
+			if mt.Name != name {
 				continue
 			}
 			for _, dp := range mt.Data.(metricdata.Sum[int64]).DataPoints {
-				v, _ := dp.Attributes.Value(attribute.Key("outcome"))
+				v, _ := dp.Attributes.Value(attribute.Key(key))
 				got[v.AsString()] = dp.Value
 			}
 		}
 	}
-	// attempt 1 allowed; attempt 2 allowed and locked the username; 3 locked
-	if got["allowed"] != 2 || got["lockout"] != 1 || got["locked"] != 1 {
-		t.Fatalf("session.login.throttle = %v, want allowed 2, lockout 1, locked 1", got)
-	}
+	return got
 }
