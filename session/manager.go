@@ -33,7 +33,12 @@ func NewManager(store Store, auth Authenticator, opts ...Option) (*Manager, erro
 	if err := m.initCore(); err != nil {
 		return nil, err
 	}
+	if err := m.initThrottle(); err != nil {
+		m.closeCore()
+		return nil, err
+	}
 	if err := m.initTokens(); err != nil {
+		m.closeThrottle()
 		m.closeCore()
 		return nil, err
 	}
@@ -49,6 +54,7 @@ func (m *Manager) Close() error {
 	}
 	m.closeTokens()
 	m.closeDevices()
+	m.closeThrottle()
 	m.closeCore()
 	return nil
 }

@@ -33,7 +33,6 @@ type RedisStore struct {
 	closed   closeFlag
 	sessions redisSessions
 	tokens   redisTokens
-	throttle redisThrottle
 	devices  redisDevices
 }
 
@@ -45,6 +44,5 @@ type PostgresStore struct {
 	closed   closeFlag
 	sessions pgSessions
 	tokens   pgTokens
-	throttle pgThrottle
 	devices  pgDevices
 }

@@ -1,0 +1,61 @@
+package session
+
+import (
+	"context"
+	"time"
+)
+
+// memThrottle is MemoryStore's throttle state.
+type memThrottle struct {
+	keys  map[string]throttleRec
+	steps int // attempts since the last sweep of expired keys
+}
+
+// ThrottleAttempt implements ThrottleStore.
+func (s *MemoryStore) ThrottleAttempt(ctx context.Context, key string, now time.Time, p ThrottlePolicy, challenged bool) (ThrottleState, error) {
+	if err := ctx.Err(); err != nil {
+		return ThrottleState{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ThrottleState{}, ErrClosed
+	}
+	t := &s.throttle
+	if t.keys == nil {
+		t.keys = make(map[string]throttleRec)
+	}
+	ms := now.UnixMilli()
+	// Usernames an attacker sprays would otherwise pile up for ever.
+	if t.steps++; t.steps >= 1024 {
+		t.steps = 0
+		for k, r := range t.keys {
+			if r.expires <= ms {
+				delete(t.keys, k)
+			}
+		}
+	}
+	r, ok := t.keys[key]
+	if ok && r.expires <= ms {
+		r = throttleRec{}
+	}
+	r, st := throttleStep(r, ms, p, challenged)
+	if st == ThrottleAllowed || st == ThrottleLast {
+		t.keys[key] = r
+	}
+	return r.state(st), nil
+}
+
+// ThrottleReset implements ThrottleStore.
+func (s *MemoryStore) ThrottleReset(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	delete(s.throttle.keys, key)
+	return nil
+}

@@ -1,0 +1,52 @@
+package session
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisStore keeps no throttle state of its own (so no field in
+// stores.go): one hash per key, <prefix>f:<key>, expiring by itself.
+var (
+	//go:embed scripts/throttle_attempt.lua
+	throttleAttemptLua    string
+	throttleAttemptScript = redis.NewScript(throttleAttemptLua)
+)
+
+func (s *RedisStore) throttleKey(key string) string { return s.prefix + "f:" + key }
+
+// ThrottleAttempt implements ThrottleStore in one script run.
+func (s *RedisStore) ThrottleAttempt(ctx context.Context, key string, now time.Time, p ThrottlePolicy, challenged bool) (ThrottleState, error) {
+	if s.closed.isClosed() {
+		return ThrottleState{}, ErrClosed
+	}
+	ch := "0"
+	if challenged {
+		ch = "1"
+	}
+	v, err := throttleAttemptScript.Run(ctx, s.rdb, []string{s.throttleKey(key)},
+		now.UnixMilli(), p.Limit, p.ChallengeAfter, ch,
+		p.Window.Milliseconds(), p.Base.Milliseconds(), p.Max.Milliseconds()).Int64Slice()
+	if err != nil {
+		return ThrottleState{}, throttleWrap("redis throttle attempt", err)
+	}
+	if len(v) != 4 {
+		return ThrottleState{}, fmt.Errorf("session: redis throttle attempt: unexpected reply %v", v)
+	}
+	return throttleRec{n: int(v[1]), l: int(v[2]), lu: v[3]}.state(ThrottleStatus(v[0])), nil
+}
+
+// ThrottleReset implements ThrottleStore.
+func (s *RedisStore) ThrottleReset(ctx context.Context, key string) error {
+	if s.closed.isClosed() {
+		return ErrClosed
+	}
+	if err := s.rdb.Del(ctx, s.throttleKey(key)).Err(); err != nil {
+		return throttleWrap("redis throttle reset", err)
+	}
+	return nil
+}
