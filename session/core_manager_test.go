@@ -14,19 +14,6 @@ import (
 	"github.com/groundwork-go/groundwork/session"
 )
 
-// clock is a fake clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // users: alice/pw (admin), bob/pw.
 var auth = session.AuthenticatorFunc(func(_ context.Context, u, p string) (*session.Principal, error) {
 	if (u == "alice" || u == "bob") && p == "pw" {
@@ -37,8 +24,8 @@ var auth = session.AuthenticatorFunc(func(_ context.Context, u, p string) (*sess
 
 func newManager(t *testing.T, st session.Store, opts ...session.Option) (*session.Manager, *clock) {
 	t.Helper()
-	c := &clock{t: time.Now().Truncate(time.Millisecond)}
-	opts = append([]session.Option{session.WithClock(c.now), session.WithCookie("sid", false)}, opts...)
+	c := newClock()
+	opts = append([]session.Option{c.option(), session.WithCookie("sid", false)}, opts...)
 	m, err := session.NewManager(st, auth, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -51,12 +38,12 @@ func newManager(t *testing.T, st session.Store, opts ...session.Option) (*sessio
 // the new session cookie.
 func login(t *testing.T, m *session.Manager, user string, with *http.Cookie) *http.Cookie {
 	t.Helper()
-	r := httptest.NewRequest("POST", "/login", nil)
+	r := loginReq("192.0.2.1")
 	if with != nil {
 		r.AddCookie(with)
 	}
-	w := httptest.NewRecorder()
-	if _, err := m.Login(w, r, user, "pw"); err != nil {
+	w, err := tryLogin(m, r, user, "pw")
+	if err != nil {
 		t.Fatalf("login %s: %v", user, err)
 	}
 	return sessionCookie(t, w)
@@ -117,7 +104,7 @@ func wantDenied(t *testing.T, h http.Handler, c *http.Cookie) {
 // stores runs f on a memory store and a Redis store.
 func stores(t *testing.T, f func(t *testing.T, st session.Store)) {
 	t.Run("memory", func(t *testing.T) { f(t, session.NewMemoryStore()) })
-	t.Run("redis", func(t *testing.T) { f(t, session.NewRedisStore(coreRedis(t), session.WithKeyPrefix(corePrefix()))) })
+	t.Run("redis", func(t *testing.T) { f(t, redisStore(t)) })
 }
 
 func TestCookieFlags(t *testing.T) {
@@ -380,7 +367,7 @@ func TestConcurrentSetThroughSessions(t *testing.T) {
 			}
 		}
 	}
-	t.Run("redis", func(t *testing.T) { run(t, session.NewRedisStore(coreRedis(t), session.WithKeyPrefix(corePrefix()))) })
+	t.Run("redis", func(t *testing.T) { run(t, redisStore(t)) })
 	t.Run("postgres", func(t *testing.T) {
 		st, err := session.NewPostgresStore(corePG(t, pgURL(t)))
 		if err != nil {

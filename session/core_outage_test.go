@@ -18,7 +18,7 @@ import (
 )
 
 func TestLogoutAllAcrossInstances(t *testing.T) {
-	rdb := coreRedis(t)
+	rdb := redisClient(t, testserver.RedisURL(t))
 	prefix := corePrefix()
 	var ms []*session.Manager
 	var cookies []*http.Cookie

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/session"
 )
 
@@ -27,7 +28,7 @@ func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // through Middleware costs one Redis command (the load script), once the
 // script is cached.
 func TestCookieRequestIsOneRoundTrip(t *testing.T) {
-	rdb := coreRedis(t)
+	rdb := redisClient(t, testserver.RedisURL(t))
 	hook := &countHook{}
 	rdb.AddHook(hook)
 	m, _ := newManager(t, session.NewRedisStore(rdb, session.WithKeyPrefix(corePrefix())))

@@ -19,17 +19,6 @@ var prefixes atomic.Int64
 // corePrefix is a key prefix no other store of the test run uses.
 func corePrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
 
-func coreRedis(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	opt, err := redis.ParseURL(testserver.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
-
 // corePG returns a pool on a fresh schema of a real PostgreSQL, so that
 // every store starts with empty tables.
 func corePG(t *testing.T, url string) *pgxpool.Pool {
@@ -62,7 +51,7 @@ func TestMemoryStoreContract(t *testing.T) {
 }
 
 func TestRedisStoreContract(t *testing.T) {
-	rdb := coreRedis(t)
+	rdb := redisClient(t, testserver.RedisURL(t))
 	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(*testing.T) session.Store {
 		return session.NewRedisStore(rdb, session.WithKeyPrefix(corePrefix()))
 	}})
@@ -89,7 +78,7 @@ func TestPostgresStoreContract(t *testing.T) {
 }
 
 func TestRedisStoreBadOption(t *testing.T) {
-	st := session.NewRedisStore(coreRedis(t), session.WithKeyPrefix("a{b}"))
+	st := session.NewRedisStore(redisClient(t, testserver.RedisURL(t)), session.WithKeyPrefix("a{b}"))
 	_, err := st.LoadSession(context.Background(), session.Ref{}, base)
 	if err == nil || !errorsIs(err, session.ErrInvalid) {
 		t.Fatalf("a store with a bad prefix answered %v, want ErrInvalid naming the prefix", err)

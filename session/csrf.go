@@ -25,14 +25,6 @@ const (
 	csrfSecretLen  = 32
 )
 
-// csrfSession and csrfSetSecret reach the core's session calls. They are
-// variables only so that csrf_tmp_core_test.go (TEMP, until the core part
-// lands; the integrator deletes it and may inline these) can stand in.
-var (
-	csrfSession   = (*Manager).anonymousSession
-	csrfSetSecret = (*Session).setInternal
-)
-
 type csrfCtxKey struct{}
 
 // csrfState is what CSRF leaves in a request's context.
@@ -108,7 +100,7 @@ func (m *Manager) csrfCheck(w http.ResponseWriter, r *http.Request) ([]byte, err
 // session racing may each store a secret; the later wins and a token made
 // from the earlier fails once, which a reload mends.
 func (m *Manager) csrfSecret(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	s, err := csrfSession(m, w, r)
+	s, err := m.anonymousSession(w, r)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +111,7 @@ func (m *Manager) csrfSecret(w http.ResponseWriter, r *http.Request) ([]byte, er
 	}
 	secret := make([]byte, csrfSecretLen)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails (Go 1.24+)
-	if err := csrfSetSecret(s, r.Context(), csrfSecretName, base64.RawURLEncoding.EncodeToString(secret)); err != nil {
+	if err := s.setInternal(r.Context(), csrfSecretName, base64.RawURLEncoding.EncodeToString(secret)); err != nil {
 		return nil, err
 	}
 	return secret, nil

@@ -178,14 +178,14 @@ func TestCSRFFailureHandler(t *testing.T) {
 
 func TestCSRFOptionsValidated(t *testing.T) {
 	for _, o := range []string{"", "app.example.com", "ftp://app.example.com", "https://", "https://a.example/path", "https://a.example?q", "https://u@a.example", "null"} {
-		if _, err := session.NewManager(throttleOnly{}, &users{}, session.WithTrustedOrigins(o)); !errors.Is(err, session.ErrInvalid) {
+		if _, err := session.NewManager(session.NewMemoryStore(), &users{}, session.WithTrustedOrigins(o)); !errors.Is(err, session.ErrInvalid) {
 			t.Errorf("WithTrustedOrigins(%q): %v, want ErrInvalid", o, err)
 		}
 	}
-	if _, err := session.NewManager(throttleOnly{}, &users{}, session.WithTrustedOrigins("https://a.example/", "http://b.example:8080")); err != nil {
+	if _, err := session.NewManager(session.NewMemoryStore(), &users{}, session.WithTrustedOrigins("https://a.example/", "http://b.example:8080")); err != nil {
 		t.Errorf("good origins: %v", err)
 	}
-	if _, err := session.NewManager(throttleOnly{}, &users{}, session.WithCSRFFailureHandler(nil)); !errors.Is(err, session.ErrInvalid) {
+	if _, err := session.NewManager(session.NewMemoryStore(), &users{}, session.WithCSRFFailureHandler(nil)); !errors.Is(err, session.ErrInvalid) {
 		t.Errorf("WithCSRFFailureHandler(nil): %v", err)
 	}
 }

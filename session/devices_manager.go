@@ -231,7 +231,6 @@ func (m *Manager) clearRememberCookie(w http.ResponseWriter) {
 		MaxAge: -1, HttpOnly: true, Secure: m.cfg.secure, SameSite: http.SameSiteLaxMode})
 }
 
-
 func (m *Manager) devicesLogger() *slog.Logger {
 	if m.cfg.logger != nil {
 		return m.cfg.logger

@@ -14,11 +14,6 @@ import (
 	"github.com/groundwork-go/groundwork/session"
 )
 
-// exampleStore is the store the examples use. TEMP: until every part
-// implements Store, only the throttle methods work; then it is
-// session.NewMemoryStore().
-func exampleStore() session.Store { return throttleOnly{ts: session.NewMemoryStore()} }
-
 func ExampleNewPasswordAuthenticator() {
 	hash, _ := session.HashPassword("correct horse") // stored beside the user
 	auth := session.NewPasswordAuthenticator(func(ctx context.Context, username string) ([]byte, *session.Principal, error) {
@@ -35,7 +30,7 @@ func ExampleNewPasswordAuthenticator() {
 }
 
 func ExampleManager_CSRF() {
-	m, _ := session.NewManager(exampleStore(), session.AuthenticatorFunc(nil))
+	m, _ := session.NewManager(session.NewMemoryStore(), session.AuthenticatorFunc(nil), session.WithCookie("session", false))
 	defer m.Close()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /comment", func(w http.ResponseWriter, r *http.Request) {

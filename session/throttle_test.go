@@ -19,20 +19,6 @@ import (
 	"github.com/groundwork-go/groundwork/session"
 )
 
-// throttleOnly is a Store whose throttle methods work. TEMP until every
-// part implements Store: then tests pass the store itself.
-type throttleOnly struct {
-	session.Store
-	ts session.ThrottleStore
-}
-
-func (s throttleOnly) ThrottleAttempt(ctx context.Context, key string, now time.Time, p session.ThrottlePolicy, c bool) (session.ThrottleState, error) {
-	return s.ts.ThrottleAttempt(ctx, key, now, p, c)
-}
-func (s throttleOnly) ThrottleReset(ctx context.Context, key string) error {
-	return s.ts.ThrottleReset(ctx, key)
-}
-
 // users knows alice/right and counts Authenticate calls.
 type users struct{ calls atomic.Int64 }
 
@@ -44,21 +30,11 @@ func (u *users) Authenticate(_ context.Context, username, password string) (*ses
 	return nil, session.ErrInvalidCredentials
 }
 
-// fakeClock is a settable clock for WithThrottleClock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock              { return &fakeClock{now: time.UnixMilli(1_900_000_000_000)} }
-func (c *fakeClock) Now() time.Time         { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Set(t time.Time)        { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
-func (c *fakeClock) Add(d time.Duration)    { c.Set(c.Now().Add(d)) }
-func (c *fakeClock) Option() session.Option { return session.WithThrottleClock(c.Now) }
-
-func throttleManager(t *testing.T, ts session.ThrottleStore, auth session.Authenticator, opts ...session.Option) *session.Manager {
+// throttleManager is a Manager on st whose logins run through the
+// throttle; the tests' clock is the one given with WithClock, if any.
+func throttleManager(t *testing.T, st session.Store, auth session.Authenticator, opts ...session.Option) *session.Manager {
 	t.Helper()
-	m, err := session.NewManager(throttleOnly{ts: ts}, auth, opts...)
+	m, err := session.NewManager(st, auth, append([]session.Option{session.WithCookie("sid", false)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,14 +42,9 @@ func throttleManager(t *testing.T, ts session.ThrottleStore, auth session.Authen
 	return m
 }
 
-func loginReq(ip string) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, "/login", nil)
-	r.RemoteAddr = ip + ":40000"
-	return r
-}
-
-func login(m *session.Manager, ip, user, password string) error {
-	_, err := m.ThrottledLogin(context.Background(), loginReq(ip), user, password)
+// loginFrom runs a real Login of user from the client at ip.
+func loginFrom(m *session.Manager, ip, user, password string) error {
+	_, err := tryLogin(m, loginReq(ip), user, password)
 	return err
 }
 
@@ -93,45 +64,45 @@ func wantLocked(t *testing.T, err error, until time.Time) {
 // failures made on each add up, and the lockout holds on all of them,
 // even for the right password.
 func TestLockoutSharedAcrossInstances(t *testing.T) {
-	url := testserver.RedisURL(t)
-	clock := newFakeClock()
+	url, prefix := testserver.RedisURL(t), corePrefix()
+	clock := newClock()
 	auth := &users{}
 	var ms []*session.Manager
 	for range 3 {
-		ms = append(ms, throttleManager(t, session.NewRedisStore(throttleRedis(t, url)), auth, session.WithLockout(5, time.Minute), clock.Option()))
+		ms = append(ms, throttleManager(t, session.NewRedisStore(redisClient(t, url), session.WithKeyPrefix(prefix)), auth, session.WithLockout(5, time.Minute), clock.option()))
 	}
 	for i := range 5 {
-		if err := login(ms[i%3], "192.0.2.1", "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+		if err := loginFrom(ms[i%3], "192.0.2.1", "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
 	for _, m := range ms {
-		wantLocked(t, login(m, "192.0.2.99", "alice", "right"), clock.Now().Add(time.Minute))
+		wantLocked(t, loginFrom(m, "192.0.2.99", "alice", "right"), clock.now().Add(time.Minute))
 	}
 	if n := auth.calls.Load(); n != 5 {
 		t.Fatalf("Authenticate ran %d times, want 5: a locked attempt reached it", n)
 	}
-	clock.Add(time.Minute)
-	if err := login(ms[2], "192.0.2.1", "alice", "right"); err != nil {
+	clock.add(time.Minute)
+	if err := loginFrom(ms[2], "192.0.2.1", "alice", "right"); err != nil {
 		t.Fatalf("after the lockout: %v", err)
 	}
 }
 
 // Each further lockout of a username doubles, up to 24 hours.
 func TestLockoutGrows(t *testing.T) {
-	clock := newFakeClock()
-	m := throttleManager(t, session.NewRedisStore(throttleRedis(t, testserver.RedisURL(t))), &users{},
-		session.WithLockout(3, time.Hour), clock.Option())
+	clock := newClock()
+	m := throttleManager(t, redisStore(t), &users{},
+		session.WithLockout(3, time.Hour), clock.option())
 	for i, d := range []time.Duration{1, 2, 4, 8, 16, 24, 24} {
 		for j := range 3 {
 			// a new address each time, so only the username's count matters
-			if err := login(m, "198.51.100."+strconv.Itoa(i*3+j), "bob", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+			if err := loginFrom(m, "198.51.100."+strconv.Itoa(i*3+j), "bob", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 				t.Fatalf("lockout %d, failure %d: %v", i+1, j+1, err)
 			}
 		}
-		until := clock.Now().Add(d * time.Hour)
-		wantLocked(t, login(m, "203.0.113.1", "bob", "wrong"), until)
-		clock.Set(until)
+		until := clock.now().Add(d * time.Hour)
+		wantLocked(t, loginFrom(m, "203.0.113.1", "bob", "wrong"), until)
+		clock.set(until)
 	}
 }
 
@@ -143,7 +114,7 @@ func TestChallengeRequired(t *testing.T) {
 	passed := func(r *http.Request) bool { hookCalls.Add(1); return r.Header.Get("X-Captcha") == "ok" }
 	m := throttleManager(t, session.NewMemoryStore(), &users{}, session.WithLockout(6, time.Minute), session.WithChallenge(passed))
 	for i := range 3 { // the default: half the lockout's failures
-		if err := login(m, "192.0.2.1", "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+		if err := loginFrom(m, "192.0.2.1", "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
@@ -151,7 +122,7 @@ func TestChallengeRequired(t *testing.T) {
 		t.Fatalf("the challenge hook ran %d times before it was needed", n)
 	}
 	for range 5 {
-		err := login(m, "192.0.2.1", "alice", "right")
+		err := loginFrom(m, "192.0.2.1", "alice", "right")
 		var te *session.ThrottleError
 		if !errors.Is(err, session.ErrChallengeRequired) || !errors.As(err, &te) || !te.Challenge || errors.Is(err, session.ErrThrottled) {
 			t.Fatalf("without the challenge: %v, want ErrChallengeRequired", err)
@@ -162,20 +133,20 @@ func TestChallengeRequired(t *testing.T) {
 	}
 	r := loginReq("192.0.2.1")
 	r.Header.Set("X-Captcha", "ok")
-	if _, err := m.ThrottledLogin(context.Background(), r, "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+	if _, err := tryLogin(m, r, "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 		t.Fatalf("with the challenge passed: %v", err)
 	}
 	// Refused attempts did not count: two more challenged failures lock.
 	for i := range 2 {
 		r := loginReq("192.0.2.1")
 		r.Header.Set("X-Captcha", "ok")
-		if _, err := m.ThrottledLogin(context.Background(), r, "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+		if _, err := tryLogin(m, r, "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 			t.Fatalf("challenged failure %d: %v", i+5, err)
 		}
 	}
 	r = loginReq("192.0.2.1")
 	r.Header.Set("X-Captcha", "ok")
-	if _, err := m.ThrottledLogin(context.Background(), r, "alice", "right"); !errors.Is(err, session.ErrThrottled) {
+	if _, err := tryLogin(m, r, "alice", "right"); !errors.Is(err, session.ErrThrottled) {
 		t.Fatalf("after 6 failures: %v, want ErrThrottled", err)
 	}
 }
@@ -184,11 +155,11 @@ func TestChallengeRequired(t *testing.T) {
 func TestNoChallengeWithoutHook(t *testing.T) {
 	m := throttleManager(t, session.NewMemoryStore(), &users{}, session.WithLockout(4, time.Minute))
 	for i := range 3 {
-		if err := login(m, "192.0.2.1", "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+		if err := loginFrom(m, "192.0.2.1", "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
-	if err := login(m, "192.0.2.1", "alice", "right"); err != nil {
+	if err := loginFrom(m, "192.0.2.1", "alice", "right"); err != nil {
 		t.Fatalf("the 4th attempt: %v", err)
 	}
 }
@@ -198,26 +169,26 @@ func TestNoChallengeWithoutHook(t *testing.T) {
 func TestClientAndUsernameThrottledIndependently(t *testing.T) {
 	m := throttleManager(t, session.NewMemoryStore(), &users{}, session.WithLockout(3, time.Minute), session.WithClientLockout(4, time.Minute))
 	for i, u := range []string{"u1", "u2", "u3", "u4"} { // one failure each, from one address
-		if err := login(m, "192.0.2.1", u, "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+		if err := loginFrom(m, "192.0.2.1", u, "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
-	if err := login(m, "192.0.2.1", "alice", "right"); !errors.Is(err, session.ErrThrottled) {
+	if err := loginFrom(m, "192.0.2.1", "alice", "right"); !errors.Is(err, session.ErrThrottled) {
 		t.Fatalf("the address after 4 failures: %v, want ErrThrottled", err)
 	}
-	if err := login(m, "192.0.2.2", "u1", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+	if err := loginFrom(m, "192.0.2.2", "u1", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 		t.Fatalf("another address, u1: %v", err)
 	}
 	// A username's failures from many addresses lock it everywhere.
 	for i, ip := range []string{"198.51.100.1", "198.51.100.2"} {
-		if err := login(m, ip, "ALICE", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+		if err := loginFrom(m, ip, "ALICE", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
-	if err := login(m, "198.51.100.3", "Alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+	if err := loginFrom(m, "198.51.100.3", "Alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 		t.Fatalf("third failure: %v", err)
 	}
-	if err := login(m, "198.51.100.4", "alice", "right"); !errors.Is(err, session.ErrThrottled) {
+	if err := loginFrom(m, "198.51.100.4", "alice", "right"); !errors.Is(err, session.ErrThrottled) {
 		t.Fatalf("alice after 3 failures in any case: %v, want ErrThrottled", err)
 	}
 }
@@ -227,11 +198,11 @@ func TestSuccessResetsUsername(t *testing.T) {
 	m := throttleManager(t, session.NewMemoryStore(), &users{}, session.WithLockout(3, time.Minute), session.WithClientLockout(100, time.Minute))
 	for round := range 3 {
 		for i := range 2 {
-			if err := login(m, "192.0.2.1", "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+			if err := loginFrom(m, "192.0.2.1", "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
 				t.Fatalf("round %d failure %d: %v", round, i+1, err)
 			}
 		}
-		if err := login(m, "192.0.2.1", "alice", "right"); err != nil {
+		if err := loginFrom(m, "192.0.2.1", "alice", "right"); err != nil {
 			t.Fatalf("round %d success: %v", round, err)
 		}
 	}
@@ -243,9 +214,9 @@ func TestSuccessResetsUsername(t *testing.T) {
 		if u == "alice" {
 			pw = "right"
 		}
-		_ = login(m2, "192.0.2.1", u, pw)
+		_ = loginFrom(m2, "192.0.2.1", u, pw)
 	}
-	if err := login(m2, "192.0.2.1", "victim", "guess"); !errors.Is(err, session.ErrThrottled) {
+	if err := loginFrom(m2, "192.0.2.1", "victim", "guess"); !errors.Is(err, session.ErrThrottled) {
 		t.Fatalf("after 3 attempts from one address, one of them a success: %v, want ErrThrottled", err)
 	}
 }
@@ -254,10 +225,10 @@ func TestSuccessResetsUsername(t *testing.T) {
 // before the password is checked, in one step.
 func TestConcurrentAttemptsHonourLimit(t *testing.T) {
 	auth := &users{}
-	m := throttleManager(t, session.NewRedisStore(throttleRedis(t, testserver.RedisURL(t))), auth, session.WithLockout(5, time.Minute))
+	m := throttleManager(t, redisStore(t), auth, session.WithLockout(5, time.Minute))
 	var wg sync.WaitGroup
 	for range 30 {
-		wg.Go(func() { _ = login(m, "192.0.2.1", "alice", "wrong") })
+		wg.Go(func() { _ = loginFrom(m, "192.0.2.1", "alice", "wrong") })
 	}
 	wg.Wait()
 	if n := auth.calls.Load(); n != 5 {
@@ -270,12 +241,12 @@ func TestConcurrentAttemptsHonourLimit(t *testing.T) {
 func TestThrottleFailsClosed(t *testing.T) {
 	srv := testserver.StartRedis(t, nil)
 	auth := &users{}
-	m := throttleManager(t, session.NewRedisStore(throttleRedis(t, srv.URL)), auth)
-	if err := login(m, "192.0.2.1", "alice", "right"); err != nil {
+	m := throttleManager(t, session.NewRedisStore(redisClient(t, srv.URL)), auth)
+	if err := loginFrom(m, "192.0.2.1", "alice", "right"); err != nil {
 		t.Fatal(err)
 	}
 	srv.Kill()
-	err := login(m, "192.0.2.1", "alice", "right")
+	err := loginFrom(m, "192.0.2.1", "alice", "right")
 	if !errors.Is(err, session.ErrUnavailable) {
 		t.Fatalf("with Redis down: %v, want ErrUnavailable", err)
 	}
@@ -296,7 +267,7 @@ func TestThrottleOptionsValidated(t *testing.T) {
 		"WithClientLockout(0)":      {session.WithClientLockout(0, time.Minute)},
 		"WithLockoutWindow(0)":      {session.WithLockoutWindow(0)},
 	} {
-		if _, err := session.NewManager(throttleOnly{}, &users{}, opts...); !errors.Is(err, session.ErrInvalid) {
+		if _, err := session.NewManager(session.NewMemoryStore(), &users{}, opts...); !errors.Is(err, session.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
@@ -326,7 +297,7 @@ func TestWithClientKey(t *testing.T) {
 	try := func(client string) error {
 		r := loginReq("10.0.0.1") // the proxy
 		r.Header.Set("X-Real-Client", client)
-		_, err := m.ThrottledLogin(context.Background(), r, "u", "wrong")
+		_, err := tryLogin(m, r, "u", "wrong")
 		return err
 	}
 	_, _ = try("a"), try("a")
@@ -342,9 +313,9 @@ func TestThrottleMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	m := throttleManager(t, session.NewMemoryStore(), &users{}, session.WithLockout(2, time.Minute), session.WithThrottleMeterProvider(mp))
+	m := throttleManager(t, session.NewMemoryStore(), &users{}, session.WithLockout(2, time.Minute), session.WithMeterProvider(mp))
 	for range 3 {
-		_ = login(m, "192.0.2.1", "alice", "wrong")
+		_ = loginFrom(m, "192.0.2.1", "alice", "wrong")
 	}
 	// attempt 1 allowed; attempt 2 allowed and locked the username; 3 locked
 	if got := collect(t, reader, "session.login.throttle", "outcome"); got["allowed"] != 2 || got["lockout"] != 1 || got["locked"] != 1 {
@@ -356,7 +327,7 @@ func TestCSRFMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	s := newCSRFSite(t, session.WithThrottleMeterProvider(mp))
+	s := newCSRFSite(t, session.WithMeterProvider(mp))
 	c := s.browser(t)
 	s.post(t, c, "")
 	s.post(t, c, "", "Origin", "https://evil.example")

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/session"
@@ -75,20 +74,6 @@ func issue(t testing.TB, m *session.Manager, p *session.Principal) (access, refr
 		t.Fatalf("IssueToken: %v", err)
 	}
 	return a, r
-}
-
-func redisClient(t testing.TB, url string) redis.UniversalClient {
-	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Fail fast while the server is down, so the tests see the outage
-	// rather than go-redis's retries.
-	opt.MaxRetries = -1
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
 }
 
 func pgPool(t testing.TB) *pgxpool.Pool {
