@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/session"
 )
 
@@ -369,7 +370,7 @@ func TestConcurrentSetThroughSessions(t *testing.T) {
 	}
 	t.Run("redis", func(t *testing.T) { run(t, redisStore(t)) })
 	t.Run("postgres", func(t *testing.T) {
-		st, err := session.NewPostgresStore(corePG(t, pgURL(t)))
+		st, err := session.NewPostgresStore(newTestPostgresPool(t, testserver.PostgresURL(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

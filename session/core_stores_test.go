@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
@@ -18,33 +17,6 @@ var prefixes atomic.Int64
 
 // corePrefix is a key prefix no other store of the test run uses.
 func corePrefix() string { return fmt.Sprintf("t%d:", prefixes.Add(1)) }
-
-// corePG returns a pool on a fresh schema of a real PostgreSQL, so that
-// every store starts with empty tables.
-func corePG(t *testing.T, url string) *pgxpool.Pool {
-	t.Helper()
-	ctx := context.Background()
-	schema := fmt.Sprintf("s%d", prefixes.Add(1))
-	admin, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
 
 func TestMemoryStoreContract(t *testing.T) {
 	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(*testing.T) session.Store { return session.NewMemoryStore() }})
@@ -69,7 +41,7 @@ func TestRedisClusterStoreContract(t *testing.T) {
 func TestPostgresStoreContract(t *testing.T) {
 	url := testserver.PostgresURL(t)
 	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(t *testing.T) session.Store {
-		st, err := session.NewPostgresStore(corePG(t, url))
+		st, err := session.NewPostgresStore(newTestPostgresPool(t, url))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,5 +56,3 @@ func TestRedisStoreBadOption(t *testing.T) {
 		t.Fatalf("a store with a bad prefix answered %v, want ErrInvalid naming the prefix", err)
 	}
 }
-
-func pgURL(t *testing.T) string { return testserver.PostgresURL(t) }

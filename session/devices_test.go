@@ -17,25 +17,12 @@ import (
 	"github.com/groundwork-go/groundwork/session"
 )
 
-// devClock is a fake clock the tests move by hand.
-type devClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *devClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *devClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // rememberFixture is a Manager with remember-me on a store, a fake clock
 // and a user directory whose roles the test can change.
 type rememberFixture struct {
 	m     *session.Manager
 	store session.Store
-	clock *devClock
+	clock *clock
 	mu    sync.Mutex
 	roles map[string][]string // userID -> roles; absent: the user is gone
 }
@@ -58,16 +45,24 @@ func (f *rememberFixture) setRoles(userID string, roles ...string) {
 
 func newRememberFixture(t *testing.T, store session.Store, opts ...session.Option) *rememberFixture {
 	t.Helper()
-	f := &rememberFixture{store: store, clock: &devClock{now: time.Now().Truncate(time.Millisecond)},
+	f := &rememberFixture{store: store, clock: newClock(),
 		roles: map[string][]string{"alice": {"user"}, "bob": {"user"}}}
-	auth := session.AuthenticatorFunc(func(context.Context, string, string) (*session.Principal, error) {
-		return nil, session.ErrInvalidCredentials
+	// Every known user's password is "pw".
+	auth := session.AuthenticatorFunc(func(ctx context.Context, username, password string) (*session.Principal, error) {
+		if password != "pw" {
+			return nil, session.ErrInvalidCredentials
+		}
+		p, err := f.load(ctx, username)
+		if err != nil {
+			return nil, session.ErrInvalidCredentials
+		}
+		return p, nil
 	})
-	m, err := session.NewManager(store, auth, append([]session.Option{session.WithCookie("session", false), session.WithRememberMe(time.Hour, f.load)}, opts...)...)
+	base := []session.Option{session.WithCookie("session", false), session.WithRememberMe(time.Hour, f.load), f.clock.option()}
+	m, err := session.NewManager(store, auth, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	session.DevicesSetClock(m, f.clock.Now)
 	t.Cleanup(func() { _ = m.Close(); _ = store.Close() })
 	f.m = m
 	return f
@@ -77,10 +72,14 @@ func newRememberFixture(t *testing.T, store session.Store, opts ...session.Optio
 // the remember-me cookie Remember set.
 func (f *rememberFixture) remember(t *testing.T, userID, ua string) *http.Cookie {
 	t.Helper()
-	r := httptest.NewRequest("POST", "/login", nil)
+	r := loginReq("192.0.2.1")
 	r.Header.Set("User-Agent", ua)
 	w := httptest.NewRecorder()
-	if err := f.m.Remember(w, r, session.DevicesLoggedIn(f.m, &session.Principal{UserID: userID})); err != nil {
+	s, err := f.m.Login(w, r, userID, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.Remember(w, r, s); err != nil {
 		t.Fatal(err)
 	}
 	c := rememberCookieOf(t, w)
@@ -154,12 +153,12 @@ func TestRememberResumeRotateTheft(t *testing.T) {
 
 		// Within the grace the previous cookie (a second tab) still works
 		// and sets no cookie, so the browser keeps the rotated one.
-		f.clock.Add(session.DevicesGrace - time.Second)
+		f.clock.add(session.DevicesGrace - time.Second)
 		if _, c, err := f.resume(t, laptop); err != nil || c != nil {
 			t.Fatalf("previous cookie within the grace: cookie %v, %v", c, err)
 		}
 		// After it, it is a theft signal: all alice's devices go.
-		f.clock.Add(2 * time.Second)
+		f.clock.add(2 * time.Second)
 		if _, c, err := f.resume(t, laptop); !errors.Is(err, session.ErrNoSession) || c == nil || c.MaxAge >= 0 {
 			t.Fatalf("previous cookie after the grace: cookie %v, %v; want ErrNoSession and the cookie cleared", c, err)
 		}
@@ -242,7 +241,7 @@ func TestDevicesListForget(t *testing.T) {
 		f := newRememberFixture(t, store())
 		ctx := t.Context()
 		laptop := f.remember(t, "alice", "Firefox\x00\x1b[31m on Linux")
-		f.clock.Add(time.Second)
+		f.clock.add(time.Second)
 		phone := f.remember(t, "alice", "")
 		ds, err := f.m.Devices(ctx, "alice")
 		if err != nil || len(ds) != 2 || ds[0].Label != "Firefox[31m on Linux" || ds[1].Label != "unknown browser" {
@@ -295,16 +294,16 @@ func TestRememberExpiry(t *testing.T) {
 	rememberStores(t, func(t *testing.T, store func() session.Store) {
 		f := newRememberFixture(t, store())
 		c := f.remember(t, "alice", "Firefox")
-		f.clock.Add(time.Hour - time.Second)
+		f.clock.add(time.Hour - time.Second)
 		_, c, err := f.resume(t, c) // a use: the lifetime starts again
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.clock.Add(time.Hour - time.Second)
+		f.clock.add(time.Hour - time.Second)
 		if _, c, err = f.resume(t, c); err != nil {
 			t.Fatalf("within the lifetime of the last use: %v", err)
 		}
-		f.clock.Add(time.Hour)
+		f.clock.add(time.Hour)
 		if _, cl, err := f.resume(t, c); !errors.Is(err, session.ErrNoSession) || cl == nil || cl.MaxAge >= 0 {
 			t.Fatalf("an expired device: cookie %v, %v; want ErrNoSession and the cookie cleared", cl, err)
 		}
@@ -334,8 +333,7 @@ func TestRememberUserGone(t *testing.T) {
 // TestRememberSecureCookie: with a Secure session cookie the device
 // cookie is Secure and __Host- prefixed.
 func TestRememberSecureCookie(t *testing.T) {
-	f := newRememberFixture(t, session.NewMemoryStore())
-	session.DevicesSetCookie(f.m, "__Host-session", true)
+	f := newRememberFixture(t, session.NewMemoryStore(), session.WithCookie("session", true))
 	c := f.remember(t, "alice", "Firefox")
 	if c.Name != "__Host-session-remember" || !c.Secure || !c.HttpOnly || c.Path != "/" || c.Domain != "" {
 		t.Fatalf("secure device cookie: %+v", c)
@@ -350,13 +348,12 @@ func TestRememberTelemetry(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	f := newRememberFixture(t, session.NewMemoryStore())
-	session.DevicesSetMeterProvider(f.m, mp) // the core's WithMeterProvider once joined
+	f := newRememberFixture(t, session.NewMemoryStore(), session.WithMeterProvider(mp))
 	c := f.remember(t, "alice", "Firefox")
 	_, _, _ = f.resume(t, c)                                        // resumed
 	_, _, _ = f.resume(t, c)                                        // grace
 	_, _, _ = f.resume(t, &http.Cookie{Name: c.Name, Value: "bad"}) // malformed
-	f.clock.Add(2 * session.DevicesGrace)
+	f.clock.add(2 * session.DevicesGrace)
 	_, _, _ = f.resume(t, c) // theft
 	_, _, _ = f.resume(t, c) // unknown: the device is gone
 	var rm metricdata.ResourceMetrics

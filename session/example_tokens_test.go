@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"net/http/httptest"
 
 	"github.com/groundwork-go/groundwork/session"
 )
@@ -13,15 +14,24 @@ import (
 // trip, and revoked.
 func ExampleManager_IssueToken() {
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	m, err := session.NewManager(tokensStore(session.NewMemoryStore()), noAuth,
-		session.WithSigningKey("2025-01", key))
+	auth := session.AuthenticatorFunc(func(_ context.Context, username, password string) (*session.Principal, error) {
+		if username != "alice" || password != "secret" {
+			return nil, session.ErrInvalidCredentials
+		}
+		return &session.Principal{UserID: "u1", Username: "alice", Roles: []string{"admin"}}, nil
+	})
+	m, err := session.NewManager(session.NewMemoryStore(), auth, session.WithSigningKey("2025-01", key))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer m.Close()
 	ctx := context.Background()
-	s := session.TokensNewSession(m, &session.Principal{UserID: "u1", Username: "alice", Roles: []string{"admin"}})
+	s, err := m.Login(httptest.NewRecorder(), httptest.NewRequest("POST", "/login", nil), "alice", "secret")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
 	access, refresh, err := m.IssueToken(ctx, s)
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"time"
-
-	"go.opentelemetry.io/otel/metric"
 )
 
 // Test hooks of the remember-me part.
@@ -26,13 +24,6 @@ func DevicesParseCookie(v string) (selector, validator string, ok bool) {
 	return parseRememberCookie(v)
 }
 
-func DevicesSetClock(m *Manager, now func() time.Time) { m.cfg.now = now }
-
-// DevicesLoggedIn is a logged-in Session for p, as Login would return.
-func DevicesLoggedIn(m *Manager, p *Principal) *Session {
-	return &Session{m: m, principal: p, rec: &Record{UserID: p.UserID}}
-}
-
 var DevicesIsUnavailable = isUnavailable
 
 func DevicesSetPgLockTimeout(d time.Duration) (restore func()) {
@@ -42,15 +33,3 @@ func DevicesSetPgLockTimeout(d time.Duration) (restore func()) {
 }
 
 const DevicesGrace = rememberGrace
-
-func DevicesSetCookie(m *Manager, name string, secure bool) {
-	m.cfg.cookieName, m.cfg.secure = name, secure
-}
-
-// DevicesSetMeterProvider stands in for the core's WithMeterProvider
-// until the parts are joined.
-func DevicesSetMeterProvider(m *Manager, mp metric.MeterProvider) {
-	m.closeDevices()
-	m.cfg.meter = mp
-	m.initDevices()
-}

@@ -2,8 +2,6 @@ package session
 
 import (
 	"context"
-
-	"go.opentelemetry.io/otel/metric"
 )
 
 // TokenTestHooks let a test see and steer a Manager's revocation watch.
@@ -28,17 +26,8 @@ func RevokeUserTokens(ctx context.Context, m *Manager, userID string) error {
 	return m.revokeUserTokens(ctx, userID)
 }
 
-// TokensNewSession builds a logged-in Session for p, as Login would.
-func TokensNewSession(m *Manager, p *Principal) *Session { return &Session{m: m, principal: p} }
-
 // BearerSession calls the hook Middleware uses for a bearer token.
 var BearerSession = (*Manager).bearerSession
 
 // MirrorSize is how many revocations m's mirror holds.
 func MirrorSize(m *Manager) int { return m.tokens.mirror.size() }
-
-// TokensMeterProvider sets the meter provider (core's WithMeterProvider
-// does the same; this keeps the token tests independent of it).
-func TokensMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) error { c.meter = mp; return nil }
-}

@@ -7,33 +7,16 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/session"
 )
-
-// tokensStore makes a Store of ts for the token tests. (Until the other
-// parts' stores are joined, their sub-interfaces stay nil here; the
-// token tests never reach them.)
-func tokensStore(ts session.TokenStore) session.Store {
-	return struct {
-		session.SessionStore
-		session.ThrottleStore
-		session.DeviceStore
-		session.TokenStore
-		closer
-	}{TokenStore: ts}
-}
-
-type closer struct{}
-
-func (closer) Close() error { return nil }
 
 var noAuth = session.AuthenticatorFunc(func(context.Context, string, string) (*session.Principal, error) {
 	return nil, session.ErrInvalidCredentials
@@ -55,9 +38,18 @@ func ecKey(t testing.TB) *ecdsa.PrivateKey {
 	return k
 }
 
-func newTokenManager(t testing.TB, ts session.TokenStore, opts ...session.Option) *session.Manager {
+// tokenAuth knows alice (password "pw").
+var tokenAuth = session.AuthenticatorFunc(func(_ context.Context, username, password string) (*session.Principal, error) {
+	if username != alice.Username || password != "pw" {
+		return nil, session.ErrInvalidCredentials
+	}
+	p := *alice
+	return &p, nil
+})
+
+func newTokenManager(t testing.TB, st session.Store, opts ...session.Option) *session.Manager {
 	t.Helper()
-	m, err := session.NewManager(tokensStore(ts), noAuth, opts...)
+	m, err := session.NewManager(st, tokenAuth, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,23 +59,29 @@ func newTokenManager(t testing.TB, ts session.TokenStore, opts ...session.Option
 
 var alice = &session.Principal{UserID: "u1", Username: "alice", Roles: []string{"admin"}, Permissions: []string{"users:read"}, Attrs: map[string]string{"tenant": "t1"}}
 
+// clients numbers the addresses logins come from, so that the tests'
+// many logins never add up to a client lockout.
+var clients atomic.Int64
+
+// loggedIn logs p in with a real Login (p must be one tokenAuth knows).
+func loggedIn(t testing.TB, m *session.Manager, p *session.Principal) *session.Session {
+	t.Helper()
+	n := clients.Add(1)
+	s, err := m.Login(httptest.NewRecorder(), loginReq(fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255)), p.Username, "pw")
+	if err != nil {
+		t.Fatalf("Login %s: %v", p.Username, err)
+	}
+	return s
+}
+
+// issue logs p in and issues a token pair for the session.
 func issue(t testing.TB, m *session.Manager, p *session.Principal) (access, refresh string) {
 	t.Helper()
-	a, r, err := m.IssueToken(context.Background(), session.TokensNewSession(m, p))
+	a, r, err := m.IssueToken(context.Background(), loggedIn(t, m, p))
 	if err != nil {
 		t.Fatalf("IssueToken: %v", err)
 	}
 	return a, r
-}
-
-func pgPool(t testing.TB) *pgxpool.Pool {
-	t.Helper()
-	pool, err := pgxpool.New(context.Background(), testserver.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }
 
 // watchEvents collects what a Manager's revocation watch does.

@@ -33,13 +33,13 @@ func TestKeyRotation(t *testing.T) {
 }
 
 // tokenStores runs f on each store kind, against real servers.
-func tokenStores(t *testing.T, f func(t *testing.T, st session.TokenStore)) {
+func tokenStores(t *testing.T, f func(t *testing.T, st session.Store)) {
 	t.Run("memory", func(t *testing.T) { f(t, session.NewMemoryStore()) })
 	t.Run("redis", func(t *testing.T) {
 		f(t, session.NewRedisStore(redisClient(t, testserver.StartRedis(t, nil).URL)))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		st, err := session.NewPostgresStore(pgPool(t))
+		st, err := session.NewPostgresStore(newTestPostgresPool(t, testserver.PostgresURL(t)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func tokenStores(t *testing.T, f func(t *testing.T, st session.TokenStore)) {
 }
 
 func TestRefreshReuseRevokesFamily(t *testing.T) {
-	tokenStores(t, func(t *testing.T, st session.TokenStore) {
+	tokenStores(t, func(t *testing.T, st session.Store) {
 		m := newTokenManager(t, st, session.WithSigningKey("k", edKey(t)))
 		ctx := context.Background()
 		_, r1 := issue(t, m, alice)
@@ -76,7 +76,7 @@ func TestRefreshReuseRevokesFamily(t *testing.T) {
 }
 
 func TestRevokeTokenAndUser(t *testing.T) {
-	tokenStores(t, func(t *testing.T, st session.TokenStore) {
+	tokenStores(t, func(t *testing.T, st session.Store) {
 		m := newTokenManager(t, st, session.WithSigningKey("k", edKey(t)))
 		ctx := context.Background()
 		a1, r1 := issue(t, m, alice)
@@ -117,12 +117,12 @@ func TestRevokeTokenAndUser(t *testing.T) {
 func TestLogoutAllSeenByEveryManager(t *testing.T) {
 	for _, kind := range []string{"redis", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			var st session.TokenStore
+			var st session.Store
 			if kind == "redis" {
 				st = session.NewRedisStore(redisClient(t, testserver.StartRedis(t, nil).URL))
 			} else {
 				var err error
-				if st, err = session.NewPostgresStore(pgPool(t)); err != nil {
+				if st, err = session.NewPostgresStore(newTestPostgresPool(t, testserver.PostgresURL(t))); err != nil {
 					t.Fatal(err)
 				}
 			}

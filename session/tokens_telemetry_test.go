@@ -14,7 +14,7 @@ func TestTokenMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { mp.Shutdown(context.Background()) })
-	m := newTokenManager(t, session.NewMemoryStore(), session.WithSigningKey("k", edKey(t)), session.TokensMeterProvider(mp))
+	m := newTokenManager(t, session.NewMemoryStore(), session.WithSigningKey("k", edKey(t)), session.WithMeterProvider(mp))
 	ctx := context.Background()
 	access, refresh := issue(t, m, alice)
 	_, _ = m.VerifyToken(ctx, "garbage")

@@ -109,11 +109,11 @@ func TestSigningKeyOptions(t *testing.T) {
 		"empty kid":     session.WithSigningKey("", edKey(t)),
 		"bad lifetimes": session.WithTokenLifetimes(time.Hour, time.Minute),
 	} {
-		if _, err := session.NewManager(tokensStore(session.NewMemoryStore()), noAuth, opt); !errors.Is(err, session.ErrInvalid) {
+		if _, err := session.NewManager(session.NewMemoryStore(), noAuth, opt); !errors.Is(err, session.ErrInvalid) {
 			t.Errorf("%s: NewManager = %v; want ErrInvalid", name, err)
 		}
 	}
-	_, err := session.NewManager(tokensStore(session.NewMemoryStore()), noAuth, session.WithSigningKey("k", edKey(t)), session.WithSigningKey("k", edKey(t)))
+	_, err := session.NewManager(session.NewMemoryStore(), noAuth, session.WithSigningKey("k", edKey(t)), session.WithSigningKey("k", edKey(t)))
 	if err == nil || !strings.Contains(err.Error(), `"k"`) {
 		t.Errorf("duplicate kid: %v", err)
 	}
@@ -121,14 +121,14 @@ func TestSigningKeyOptions(t *testing.T) {
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	for _, k := range []crypto.Signer{rsaKey, p384} {
-		_, err := session.NewManager(tokensStore(session.NewMemoryStore()), noAuth, session.WithSigningKey("wrong-type", k))
+		_, err := session.NewManager(session.NewMemoryStore(), noAuth, session.WithSigningKey("wrong-type", k))
 		if !errors.Is(err, session.ErrInvalid) || !strings.Contains(err.Error(), `"wrong-type"`) {
 			t.Errorf("%T: NewManager = %v; want ErrInvalid naming the kid", k, err)
 		}
 	}
 	// No key: tokens are unavailable, and say how to fix it.
 	m := newTokenManager(t, session.NewMemoryStore())
-	if _, _, err := m.IssueToken(context.Background(), session.TokensNewSession(m, alice)); !errors.Is(err, session.ErrNoSigningKey) {
+	if _, _, err := m.IssueToken(context.Background(), loggedIn(t, m, alice)); !errors.Is(err, session.ErrNoSigningKey) {
 		t.Errorf("IssueToken without a key = %v", err)
 	}
 }
