@@ -118,11 +118,11 @@ func (m *Manager) csrfSecret(w http.ResponseWriter, r *http.Request) ([]byte, er
 }
 
 // csrfDropSecret removes the CSRF secret from a session's values. Login
-// calls it on the renewed session's values, so that the logged-in session
-// gets a new secret and no token seen before login verifies after it.
+// and Renew call it on the new session's values, so that the logged-in
+// session gets a new secret and no token seen before login verifies after
+// it (start carries only application values over today; this keeps the
+// rule if that ever changes).
 func csrfDropSecret(values map[string]string) { delete(values, "_"+csrfSecretName) }
-
-var _ = csrfDropSecret // core's Login calls it (see its doc); until then unused
 
 func csrfSafeMethod(method string) bool {
 	switch method {

@@ -32,6 +32,13 @@ func newCSRFSite(t *testing.T, opts ...session.Option) *csrfSite {
 		template.Must(template.New("").Parse(`<form>{{.}}</form>`)).Execute(w, session.CSRFField(r))
 	})
 	mux.HandleFunc("POST /do", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "done") })
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := m.Login(w, r, "alice", "right"); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		io.WriteString(w, "logged in")
+	})
 	srv := httptest.NewServer(m.CSRF(mux))
 	t.Cleanup(srv.Close)
 	return &csrfSite{Server: srv, m: m}
@@ -64,11 +71,17 @@ func (s *csrfSite) token(t *testing.T, c *http.Client) string {
 // given as name, value pairs (Origin is the site's own unless set).
 func (s *csrfSite) post(t *testing.T, c *http.Client, token string, headers ...string) (int, string) {
 	t.Helper()
+	return s.postTo(t, c, "/do", token, headers...)
+}
+
+// postTo is post to path.
+func (s *csrfSite) postTo(t *testing.T, c *http.Client, path, token string, headers ...string) (int, string) {
+	t.Helper()
 	form := url.Values{}
 	if token != "" {
 		form.Set(session.CSRFFieldName, token)
 	}
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/do", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", s.URL)
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -118,6 +131,26 @@ func TestCSRF(t *testing.T) {
 		if code != c.want {
 			t.Errorf("%s: %d %q, want %d", c.name, code, body, c.want)
 		}
+	}
+}
+
+// Login gives the logged-in session a new CSRF secret: a token rendered
+// before login (which an attacker may have seen, or planted with the
+// session) does not verify after it, and the login form's token is
+// bound to the anonymous session.
+func TestCSRFNewSecretOnLogin(t *testing.T) {
+	s := newCSRFSite(t)
+	c := s.browser(t)
+	before := s.token(t, c)
+	if code, body := s.postTo(t, c, "/login", before); code != 200 {
+		t.Fatalf("login with the form's token: %d %q", code, body)
+	}
+	if code, _ := s.post(t, c, before); code != http.StatusForbidden {
+		t.Fatalf("a token from before login after it: %d, want 403", code)
+	}
+	after := s.token(t, c)
+	if code, body := s.post(t, c, after); code != 200 {
+		t.Fatalf("a token of the logged-in session: %d %q", code, body)
 	}
 }
 

@@ -114,6 +114,9 @@ func (m *Manager) start(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			}
 		}
 	}
+	// The logged-in session gets a new CSRF secret: no token rendered
+	// before login (seen or planted by someone else) verifies after it.
+	csrfDropSecret(values)
 	id, rec, err := m.storeNew(ctx, p.UserID, values, old)
 	if err != nil {
 		return nil, err
