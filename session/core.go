@@ -56,10 +56,11 @@ func (m *Manager) initCore() error {
 
 func (m *Manager) closeCore() { m.core.tel.close() }
 
-// countsAgainstStore: the store answered when it said no session, or
-// refused an argument.
+// countsAgainstStore: the store answered when it said no session (or
+// no device), refused an argument, or lost a compare-and-set race.
 func countsAgainstStore(err error) bool {
-	return !errors.Is(err, ErrNoSession) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrClosed)
+	return !errors.Is(err, ErrNoSession) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrClosed) &&
+		!errors.Is(err, ErrDeviceChanged)
 }
 
 // do runs op on the store through its breaker. A failure of the store

@@ -82,8 +82,8 @@ func TestRedisKilledMidRun(t *testing.T) {
 }
 
 // TestFallbackStore: with the primary down, new logins go to the fallback
-// store and keep working; sessions of the primary are refused, not
-// passed.
+// store and keep working, throttled in the fallback; sessions of the
+// primary are refused, not passed.
 func TestFallbackStore(t *testing.T) {
 	srv := testserver.StartRedis(t, nil)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: time.Second})
@@ -92,8 +92,9 @@ func TestFallbackStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := newManager(t, session.NewRedisStore(rdb), session.WithFallbackStore(fallback),
-		session.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}))
+	m, clk := newManager(t, session.NewRedisStore(rdb), session.WithFallbackStore(fallback),
+		session.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}),
+		session.WithLockout(3, time.Minute))
 	h := whoami(m)
 	before := login(t, m, "alice", nil)
 	wantUser(t, h, before, "id-alice")
@@ -108,6 +109,20 @@ func TestFallbackStore(t *testing.T) {
 	}
 	for range 3 {
 		wantUser(t, h, during, "id-bob")
+	}
+	// Throttling goes on in the fallback: alice's failures there lock
+	// her out, with Redis gone.
+	for i := range 3 {
+		if _, err := tryLogin(m, loginReq("192.0.2.7"), "alice", "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+			t.Fatalf("failure %d during the outage: %v", i+1, err)
+		}
+	}
+	if _, err := tryLogin(m, loginReq("192.0.2.8"), "alice", "pw"); !errors.Is(err, session.ErrThrottled) {
+		t.Fatalf("alice after 3 failures during the outage: %v, want ErrThrottled", err)
+	}
+	st, err := fallback.ThrottleAttempt(context.Background(), session.ThrottleKeyOfUser("alice"), clk.now(), session.ThrottlePolicy{Limit: 100, Window: time.Hour, Base: time.Minute, Max: time.Hour}, true)
+	if err != nil || st.Lockouts != 1 {
+		t.Fatalf("the fallback store's throttle state for alice: %+v, %v; want one lockout", st, err)
 	}
 	// The fallback session is a full session: fields, logout-all.
 	r := httptest.NewRequest("GET", "/", nil)

@@ -35,7 +35,7 @@ func (m *Manager) Remember(w http.ResponseWriter, r *http.Request, s *Session) e
 	}
 	ctx := r.Context()
 	if sel, _, ok := m.rememberCookie(r); ok {
-		if err := m.store.DeleteDevice(ctx, userID, sel); err != nil {
+		if err := m.devicesDo("remember", func(st Store) error { return st.DeleteDevice(ctx, userID, sel) }); err != nil {
 			return fmt.Errorf("session: remember: forget the previous device: %w", err)
 		}
 	}
@@ -46,7 +46,7 @@ func (m *Manager) Remember(w http.ResponseWriter, r *http.Request, s *Session) e
 			Created: now, LastUsed: now, Expires: now.Add(m.cfg.remember.lifetime)},
 		Hash: hashValidator(val),
 	}
-	if err := m.store.SaveDevice(ctx, d); err != nil {
+	if err := m.devicesDo("remember", func(st Store) error { return st.SaveDevice(ctx, d) }); err != nil {
 		return fmt.Errorf("session: remember: %w", err)
 	}
 	m.setRememberCookie(w, rememberCookieValue(sel, val))
@@ -73,7 +73,8 @@ func (m *Manager) resumeRemembered(w http.ResponseWriter, r *http.Request) (*Ses
 		return nil, ErrNoSession
 	}
 	ctx, now := r.Context(), m.now()
-	d, err := m.store.GetDevice(ctx, sel, now)
+	var d *DeviceRecord
+	err = m.devicesDo("remember-me", func(st Store) (err error) { d, err = st.GetDevice(ctx, sel, now); return err })
 	if errors.Is(err, ErrNoSession) {
 		m.devices.unknown.inc()
 		m.clearRememberCookie(w)
@@ -96,7 +97,7 @@ func (m *Manager) resumeRemembered(w http.ResponseWriter, r *http.Request) (*Ses
 	}
 	if err != nil {
 		if errors.Is(err, ErrNoSession) {
-			_ = m.store.DeleteDevice(ctx, d.UserID, sel)
+			_ = m.devicesDo("remember-me", func(st Store) error { return st.DeleteDevice(ctx, d.UserID, sel) })
 			m.clearRememberCookie(w)
 			return nil, ErrNoSession
 		}
@@ -107,7 +108,9 @@ func (m *Manager) resumeRemembered(w http.ResponseWriter, r *http.Request) (*Ses
 		// leaves a rotated device and a cookie the browser never got,
 		// which costs this user a login, never a second use of a token.
 		newVal := newValidator()
-		err := m.store.RotateDevice(ctx, d.UserID, sel, d.Hash, hashValidator(newVal), now, now.Add(rememberGrace), now.Add(m.cfg.remember.lifetime))
+		err := m.devicesDo("remember-me", func(st Store) error {
+			return st.RotateDevice(ctx, d.UserID, sel, d.Hash, hashValidator(newVal), now, now.Add(rememberGrace), now.Add(m.cfg.remember.lifetime))
+		})
 		switch {
 		case err == nil:
 			m.setRememberCookie(w, rememberCookieValue(sel, newVal))
@@ -137,7 +140,8 @@ func (m *Manager) resumeRemembered(w http.ResponseWriter, r *http.Request) (*Ses
 func (m *Manager) deviceTheft(ctx context.Context, w http.ResponseWriter, d *DeviceRecord) error {
 	m.devices.theft.inc()
 	m.clearRememberCookie(w)
-	n, err := m.store.DeleteUserDevices(ctx, d.UserID)
+	var n int
+	err := m.devicesDo("remember-me", func(st Store) (err error) { n, err = st.DeleteUserDevices(ctx, d.UserID); return err })
 	m.devicesLogger().WarnContext(ctx, "session: remember-me cookie presented with a wrong validator; revoked all the user's devices",
 		"user", d.UserID, "device", d.Label, "revoked", n, "err", err)
 	if err != nil {
@@ -151,7 +155,8 @@ func (m *Manager) Devices(ctx context.Context, userID string) ([]Device, error) 
 	if m.closed.isClosed() {
 		return nil, ErrClosed
 	}
-	recs, err := m.store.ListDevices(ctx, userID, m.now())
+	var recs []*DeviceRecord
+	err := m.devicesDo("devices", func(st Store) (err error) { recs, err = st.ListDevices(ctx, userID, m.now()); return err })
 	if err != nil {
 		return nil, fmt.Errorf("session: devices of %q: %w", userID, err)
 	}
@@ -169,7 +174,7 @@ func (m *Manager) ForgetDevice(ctx context.Context, userID, selector string) err
 	if m.closed.isClosed() {
 		return ErrClosed
 	}
-	if err := m.store.DeleteDevice(ctx, userID, selector); err != nil {
+	if err := m.devicesDo("forget device", func(st Store) error { return st.DeleteDevice(ctx, userID, selector) }); err != nil {
 		return fmt.Errorf("session: forget device of %q: %w", userID, err)
 	}
 	return nil
@@ -177,7 +182,7 @@ func (m *Manager) ForgetDevice(ctx context.Context, userID, selector string) err
 
 // forgetDevices revokes every remember-me device of userID (LogoutAll).
 func (m *Manager) forgetDevices(ctx context.Context, userID string) error {
-	if _, err := m.store.DeleteUserDevices(ctx, userID); err != nil {
+	if err := m.devicesDo("forget devices", func(st Store) error { _, err := st.DeleteUserDevices(ctx, userID); return err }); err != nil {
 		return fmt.Errorf("session: forget devices of %q: %w", userID, err)
 	}
 	return nil
@@ -255,4 +260,14 @@ func deviceLabel(ua string) string {
 		return "unknown browser"
 	}
 	return b.String()
+}
+
+// devicesDo runs f on the primary store through its circuit breaker, so
+// that device calls share the breaker with sessions and an outage is
+// ErrUnavailable. Devices live in the primary store only: a device
+// cannot be found in a fallback tier, so during an outage a remember-me
+// cookie waits for the primary (the browser keeps it), and the user can
+// still log in with a password into the fallback.
+func (m *Manager) devicesDo(op string, f func(Store) error) error {
+	return m.tier(tierPrimary).do(op, f)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/resilience"
 	"github.com/groundwork-go/groundwork/session"
 )
 
@@ -399,4 +402,29 @@ func FuzzRememberCookie(f *testing.F) {
 			t.Fatalf("accepted %q as %q . %q", v, sel, val)
 		}
 	})
+}
+
+// TestRememberThroughBreaker: remember-me calls go through the primary
+// store's circuit breaker: with Redis down a device cookie gets 503
+// (never the handler, never a 401 that would make the browser drop it),
+// and the failure opens the breaker that guards sessions too.
+func TestRememberThroughBreaker(t *testing.T) {
+	srv := testserver.StartRedis(t, nil)
+	f := newRememberFixture(t, session.NewRedisStore(redisClient(t, srv.URL)),
+		session.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}))
+	c := f.remember(t, "alice", "Firefox")
+	srv.Kill()
+	var reached atomic.Int64
+	h := f.m.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) }))
+	r := httptest.NewRequest("GET", "/private", nil)
+	r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || reached.Load() != 0 {
+		t.Fatalf("a device cookie with Redis down: %d %q, want 503", w.Code, w.Body)
+	}
+	_, err := f.m.Devices(context.Background(), "alice")
+	if !errors.Is(err, session.ErrUnavailable) || !strings.Contains(err.Error(), "circuit breaker is open") {
+		t.Fatalf("Devices after the failure: %v, want ErrUnavailable from the open breaker", err)
+	}
 }

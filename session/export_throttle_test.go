@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 )
 
@@ -39,3 +40,6 @@ func CSRFCheckOrigin(trusted []string, origin, host string, overTLS bool) error 
 	}
 	return c.csrf.checkOrigin(r, false)
 }
+
+// ThrottleKeyOfUser is the store key username's failures count against.
+func ThrottleKeyOfUser(username string) string { return throttleHash("u", strings.ToLower(username)) }

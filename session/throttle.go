@@ -139,20 +139,21 @@ func (m *Manager) throttleBefore(ctx context.Context, r *http.Request, username 
 	now := m.throttleNow()
 	passed := 0 // 0 not asked yet, 1 passed, -1 failed: the hook runs at most once
 	for _, k := range m.throttleKeys(r, username) {
-		st, err := m.store.ThrottleAttempt(ctx, k.key, now, k.policy, passed == 1)
-		if err == nil && st.Status == ThrottleChallenge && passed == 0 {
-			passed = -1
-			if m.cfg.throttle.challenge(r) {
-				passed = 1
-				st, err = m.store.ThrottleAttempt(ctx, k.key, now, k.policy, true)
+		var st ThrottleState
+		err := m.throttleDo("login throttle", func(s Store) (err error) {
+			st, err = s.ThrottleAttempt(ctx, k.key, now, k.policy, passed == 1)
+			if err == nil && st.Status == ThrottleChallenge && passed == 0 {
+				passed = -1
+				if m.cfg.throttle.challenge(r) {
+					passed = 1
+					st, err = s.ThrottleAttempt(ctx, k.key, now, k.policy, true)
+				}
 			}
-		}
+			return err
+		})
 		if err != nil {
 			m.throttleTel().unavailable.add(1)
-			if errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return err
-			}
-			return fmt.Errorf("session: login throttle: %w: %w", ErrUnavailable, err)
+			return err
 		}
 		switch st.Status {
 		case ThrottleLocked:
@@ -169,23 +170,46 @@ func (m *Manager) throttleBefore(ctx context.Context, r *http.Request, username 
 	return nil
 }
 
+// throttleDo runs f on the primary store through its circuit breaker,
+// and on the fallback store (WithFallbackStore) while the primary is
+// unavailable, as sessions are created. With neither it fails with
+// ErrUnavailable: throttling fails closed. While the primary is down the
+// counts start afresh in the fallback; that is the price of logging in
+// at all during an outage, and it is bounded by the fallback's own
+// limits.
+func (m *Manager) throttleDo(op string, f func(Store) error) error {
+	var err error
+	for _, t := range []tier{tierPrimary, tierFallback} {
+		ts := m.tier(t)
+		if ts == nil {
+			break
+		}
+		if err = ts.do(op, f); !errors.Is(err, ErrUnavailable) {
+			return err
+		}
+	}
+	return err
+}
+
 // throttleAfter records the outcome of a login attempt. The attempt was
 // already counted by throttleBefore, so a failure needs nothing more; a
-// success forgets the username's failures. The client's are kept: an
-// attacker could otherwise clear them between guesses by logging in to an
-// account of their own. A failed reset only keeps an old count, so it is
-// logged, not returned: the login itself succeeded.
+// success forgets the username's failures, in each store tier that may
+// hold them. The client's are kept: an attacker could otherwise clear
+// them between guesses by logging in to an account of their own. A
+// failed reset only keeps an old count, so it is logged, not returned:
+// the login itself succeeded.
 func (m *Manager) throttleAfter(ctx context.Context, r *http.Request, username string, ok bool) error {
 	if !ok {
 		return nil
 	}
 	k := m.throttleKeys(r, username)[1]
-	if err := m.store.ThrottleReset(ctx, k.key); err != nil {
-		logger := m.cfg.logger
-		if logger == nil {
-			logger = slog.Default()
+	for _, ts := range m.core.tiers {
+		if ts == nil {
+			continue
 		}
-		logger.WarnContext(ctx, "session: could not reset a login throttle after a successful login", slog.Any("error", err))
+		if err := ts.do("login throttle reset", func(s Store) error { return s.ThrottleReset(ctx, k.key) }); err != nil {
+			m.cfg.logger.WarnContext(ctx, "session: could not reset a login throttle after a successful login", slog.Any("error", err))
+		}
 	}
 	return nil
 }

@@ -236,22 +236,34 @@ func TestConcurrentAttemptsHonourLimit(t *testing.T) {
 	}
 }
 
-// With the store down a login fails with ErrUnavailable and the password
-// is never checked: throttling fails closed.
+// With the store down (and the fallback store too, when there is one) a
+// login fails with ErrUnavailable and the password is never checked:
+// throttling fails closed.
 func TestThrottleFailsClosed(t *testing.T) {
-	srv := testserver.StartRedis(t, nil)
-	auth := &users{}
-	m := throttleManager(t, session.NewRedisStore(redisClient(t, srv.URL)), auth)
-	if err := loginFrom(m, "192.0.2.1", "alice", "right"); err != nil {
-		t.Fatal(err)
-	}
-	srv.Kill()
-	err := loginFrom(m, "192.0.2.1", "alice", "right")
-	if !errors.Is(err, session.ErrUnavailable) {
-		t.Fatalf("with Redis down: %v, want ErrUnavailable", err)
-	}
-	if n := auth.calls.Load(); n != 1 {
-		t.Fatalf("Authenticate ran with Redis down (%d calls)", n)
+	for _, withFallback := range []bool{false, true} {
+		srv := testserver.StartRedis(t, nil)
+		auth := &users{}
+		var opts []session.Option
+		var fb *testserver.Redis
+		if withFallback {
+			fb = testserver.StartRedis(t, nil)
+			opts = append(opts, session.WithFallbackStore(session.NewRedisStore(redisClient(t, fb.URL))))
+		}
+		m := throttleManager(t, session.NewRedisStore(redisClient(t, srv.URL)), auth, opts...)
+		if err := loginFrom(m, "192.0.2.1", "alice", "right"); err != nil {
+			t.Fatal(err)
+		}
+		srv.Kill()
+		if fb != nil {
+			fb.Kill()
+		}
+		err := loginFrom(m, "192.0.2.1", "alice", "right")
+		if !errors.Is(err, session.ErrUnavailable) {
+			t.Fatalf("fallback %v, with Redis down: %v, want ErrUnavailable", withFallback, err)
+		}
+		if n := auth.calls.Load(); n != 1 {
+			t.Fatalf("fallback %v: Authenticate ran with Redis down (%d calls)", withFallback, n)
+		}
 	}
 }
 
