@@ -17,29 +17,98 @@ import (
 	"github.com/groundwork-go/groundwork/session"
 )
 
+// TestLogoutAllAcrossInstances: three Managers share one redis-server;
+// alice logs in on each (cookies) and gets tokens from each. LogoutAll on
+// one ends everything everywhere: every Manager refuses every cookie and,
+// once its revocation watch has applied the event, every access token;
+// the refresh tokens are refused too. bob is untouched.
 func TestLogoutAllAcrossInstances(t *testing.T) {
 	rdb := redisClient(t, testserver.RedisURL(t))
 	prefix := corePrefix()
+	logoutAllAcross(t, func() session.Store { return session.NewRedisStore(rdb, session.WithKeyPrefix(prefix)) })
+}
+
+// TestLogoutAllOnCluster is the same on a 3-master Redis Cluster.
+func TestLogoutAllOnCluster(t *testing.T) {
+	rc := testserver.StartRedisCluster(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs})
+	t.Cleanup(func() { _ = rdb.Close() })
+	logoutAllAcross(t, func() session.Store { return session.NewRedisStore(rdb, session.WithKeyPrefix(corePrefix())) })
+}
+
+func logoutAllAcross(t *testing.T, newStore func() session.Store) {
+	st := newStore()
+	key := edKey(t)
 	var ms []*session.Manager
-	var cookies []*http.Cookie
+	var evs []*watchEvents
 	for range 3 {
-		m, _ := newManager(t, session.NewRedisStore(rdb, session.WithKeyPrefix(prefix)))
-		ms = append(ms, m)
+		ev := newWatchEvents()
+		m, _ := newManager(t, st, session.WithSigningKey("k", key), session.WithTokenTestHooks(ev.hooks()))
+		ms, evs = append(ms, m), append(evs, ev)
+	}
+	for _, ev := range evs {
+		ev.waitTrust(t, true)
+	}
+	ctx := context.Background()
+	var cookies []*http.Cookie
+	var access, refresh []string
+	for _, m := range ms {
 		cookies = append(cookies, login(t, m, "alice", nil), login(t, m, "alice", nil))
+		s, err := m.Login(httptest.NewRecorder(), loginReq("192.0.2.1"), "alice", "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, r, err := m.IssueToken(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		access, refresh = append(access, a), append(refresh, r)
 	}
 	bob := login(t, ms[0], "bob", nil)
-	for i, c := range cookies { // any instance accepts any instance's session
+	bs, err := ms[0].Login(httptest.NewRecorder(), loginReq("192.0.2.1"), "bob", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobAccess, _, err := ms[0].IssueToken(ctx, bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cookies { // any instance accepts any instance's session and token
 		wantUser(t, whoami(ms[(i+1)%3]), c, "id-alice")
+		if _, err := ms[(i+2)%3].VerifyToken(ctx, access[i/2]); err != nil {
+			t.Fatalf("token %d before LogoutAll: %v", i/2, err)
+		}
 	}
-	n, err := ms[1].LogoutAll(context.Background(), "id-alice")
-	if err != nil || n != 6 {
-		t.Fatalf("LogoutAll = %d, %v; want 6", n, err)
+	n, err := ms[1].LogoutAll(ctx, "id-alice")
+	if err != nil || n != 9 {
+		t.Fatalf("LogoutAll = %d, %v; want 9 (2 cookie and 1 token session per instance)", n, err)
 	}
-	for _, m := range ms {
+	for i, m := range ms {
+		evs[i].waitApplied(t, "id-alice")
 		for _, c := range cookies {
 			wantDenied(t, whoami(m), c)
 		}
+		for j, a := range access {
+			if _, err := m.VerifyToken(ctx, a); !errors.Is(err, session.ErrTokenRevoked) {
+				t.Fatalf("manager %d accepts access token %d after LogoutAll: %v", i, j, err)
+			}
+			r := httptest.NewRequest("GET", "/private", nil)
+			r.Header.Set("Authorization", "Bearer "+a)
+			w := httptest.NewRecorder()
+			whoami(m).ServeHTTP(w, r)
+			if w.Code != http.StatusUnauthorized {
+				t.Fatalf("manager %d let bearer token %d through after LogoutAll: %d %q", i, j, w.Code, w.Body)
+			}
+		}
 		wantUser(t, whoami(m), bob, "id-bob")
+		if _, err := m.VerifyToken(ctx, bobAccess); err != nil {
+			t.Fatalf("manager %d: bob's token after alice's LogoutAll: %v", i, err)
+		}
+	}
+	for i, r := range refresh {
+		if _, _, err := ms[(i+1)%3].RefreshToken(ctx, r); !errors.Is(err, session.ErrTokenRevoked) {
+			t.Fatalf("refresh token %d after LogoutAll: %v, want ErrTokenRevoked", i, err)
+		}
 	}
 }
 
