@@ -11,16 +11,16 @@ import (
 )
 
 func testThrottle(t *testing.T, h Harness) {
-	RunThrottleTests(t, func(t *testing.T) session.ThrottleStore {
+	runThrottleTests(t, func(t *testing.T) session.ThrottleStore {
 		s := h.NewStore(t)
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	})
 }
 
-// RunThrottleTests runs the ThrottleStore part of RunStoreTests on stores
+// runThrottleTests runs the ThrottleStore part of RunStoreTests on stores
 // from newStore (fresh, or at least unused by other tests).
-func RunThrottleTests(t *testing.T, newStore func(t *testing.T) session.ThrottleStore) {
+func runThrottleTests(t *testing.T, newStore func(t *testing.T) session.ThrottleStore) {
 	t.Run("LockoutAtLimit", func(t *testing.T) { throttleLockoutAtLimit(t, newStore(t)) })
 	t.Run("LockoutDoubles", func(t *testing.T) { throttleLockoutDoubles(t, newStore(t)) })
 	t.Run("WindowForgets", func(t *testing.T) { throttleWindowForgets(t, newStore(t)) })
