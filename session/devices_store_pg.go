@@ -10,9 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// pgDevices is PostgresStore's remember-me state: none beyond the table.
-type pgDevices struct{}
-
 // pgDevicesDDL makes the devices table: one row per device, found by
 // selector, listed by user. prev_until is NULL until the first rotation.
 const pgDevicesDDL = `

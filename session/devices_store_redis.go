@@ -10,9 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisDevices is RedisStore's remember-me state: none beyond the keys.
-type redisDevices struct{}
-
 var (
 	//go:embed scripts/devices_save.lua
 	devicesSaveLua    string

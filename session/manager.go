@@ -58,22 +58,3 @@ func (m *Manager) Close() error {
 	m.closeCore()
 	return nil
 }
-
-// The hooks below are where the parts meet; each part defines its own in
-// its own file:
-//
-//	tokens.go:   initTokens, closeTokens, bearerSession, revokeUserTokens
-//	throttle.go: throttleBefore, throttleAfter
-//	devices_manager.go: resumeRemembered (Middleware, no live session),
-//	             forgetDevices (LogoutAll), forgetCurrentDevice (Logout)
-//	core:        anonymousSession (CSRF's pre-login session)
-var (
-	_ = (*Manager).bearerSession
-	_ = (*Manager).revokeUserTokens
-	_ = (*Manager).throttleBefore
-	_ = (*Manager).throttleAfter
-	_ = (*Manager).resumeRemembered
-	_ = (*Manager).forgetDevices
-	_ = (*Manager).forgetCurrentDevice
-	_ = (*Manager).anonymousSession
-)

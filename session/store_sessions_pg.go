@@ -9,9 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pgSessions is PostgresStore's session state. (core)
-type pgSessions struct{}
-
 // pgSessionsDDL is the sessions table: one row per session, its values in
 // a JSONB object updated field by field (vals - deleted || set, in one
 // UPDATE, so concurrent updates of different fields all survive), the

@@ -48,9 +48,6 @@ var (
 // may run a little apart from Redis's.
 const redisGrace = time.Minute
 
-// redisSessions is RedisStore's session state. (core)
-type redisSessions struct{}
-
 // WithKeyPrefix overrides the default key prefix "session:". It may not
 // be empty or hold "{" or "}" (they would change the keys' cluster slot).
 func WithKeyPrefix(prefix string) StoreOption {

@@ -7,10 +7,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// This file holds the three stores' structs. Each part of the Store
-// interface keeps its state in its own field, defined beside that part's
-// methods: sessions (store_sessions*.go), tokens (tokens_store*.go),
-// throttle (throttle_store*.go), devices (devices_store*.go).
+// This file holds the three stores' structs. The MemoryStore keeps each
+// part's state in its own field, defined beside that part's methods:
+// sessions (store_sessions*.go), tokens (tokens_store*.go), throttle
+// (throttle_store*.go), devices (devices_store*.go). RedisStore and
+// PostgresStore keep theirs in keys and tables only.
 
 // MemoryStore is a Store in the process's memory: for tests, examples and
 // single-instance development. Nothing survives a restart and nothing is
@@ -27,22 +28,16 @@ type MemoryStore struct {
 // RedisStore is a Store in Redis: standalone, Sentinel or Cluster, through
 // any redis.UniversalClient. See the package doc's # Keys for its layout.
 type RedisStore struct {
-	rdb      redis.UniversalClient
-	prefix   string
-	optErr   error // the first bad StoreOption: every method returns it (core)
-	closed   closeFlag
-	sessions redisSessions
-	tokens   redisTokens
-	devices  redisDevices
+	rdb    redis.UniversalClient
+	prefix string
+	optErr error // the first bad StoreOption: every method returns it
+	closed closeFlag
 }
 
 // PostgresStore is a Store in PostgreSQL, as the primary store or as the
 // fallback tier behind Redis (WithFallbackStore). NewPostgresStore creates
 // its tables if they do not exist.
 type PostgresStore struct {
-	pool     *pgxpool.Pool
-	closed   closeFlag
-	sessions pgSessions
-	tokens   pgTokens
-	devices  pgDevices
+	pool   *pgxpool.Pool
+	closed closeFlag
 }

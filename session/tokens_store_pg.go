@@ -9,9 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pgTokens is PostgresStore's token state (it needs none beyond the tables).
-type pgTokens struct{}
-
 // pgTokensChannel is the LISTEN/NOTIFY channel of revocations. A
 // notification is sent when its transaction commits, so a watcher that
 // listens before it reads a snapshot misses nothing.

@@ -13,9 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisTokens is RedisStore's token state (it needs none beyond the keys).
-type redisTokens struct{}
-
 // Every multi-step token update is one script; the revocation state
 // shares the {r} hash tag so that one script may touch it all on a
 // Cluster, and each script publishes what it changed in the same step.
