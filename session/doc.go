@@ -3,6 +3,31 @@
 // revocation, an authentication middleware, CSRF protection, login
 // throttling and remember-me devices.
 //
+// The typical wiring: one store, one Manager, every browser route behind
+// Middleware and CSRF, and Login in the login form's handler.
+//
+//	store := session.NewRedisStore(rdb) // a redis.UniversalClient
+//	m, err := session.NewManager(store, users, // users: an Authenticator
+//		session.WithCookie("session", true),
+//		session.WithSigningKey("2025-01", ed25519Key),
+//		session.WithPublicPaths("/login", "/static/**"),
+//		session.WithLockout(5, time.Minute))
+//	if err != nil { ... }
+//	defer m.Close()
+//	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+//		_, err := m.Login(w, r, r.PostFormValue("username"), r.PostFormValue("password"))
+//		switch {
+//		case errors.Is(err, session.ErrChallengeRequired): // show the CAPTCHA
+//		case err != nil: // ErrInvalidCredentials, ErrThrottled, ErrUnavailable
+//		default: http.Redirect(w, r, "/", http.StatusSeeOther)
+//		}
+//	})
+//	http.ListenAndServe(addr, m.Middleware(m.CSRF(mux)))
+//
+// Handlers read the user with FromContext or PrincipalFromContext; the
+// privilege package takes that *Principal as its subject (HasRole and
+// HasPermission answer the direct grants).
+//
 // # Sessions
 //
 // Manager.Login checks a username and password (throttling first, then
@@ -47,7 +72,9 @@
 // during an outage of the primary create their sessions in the fallback,
 // and those keep working; sessions of the primary wait for it (503 or
 // re-login), and a previous session in the unreachable primary cannot be
-// ended by such a login.
+// ended by such a login. Login throttling goes through the same breakers
+// and fails over the same way (counts start afresh in the fallback);
+// remember-me devices live in the primary only.
 //
 // Metrics (WithMeterProvider): session.logins (outcome),
 // session.middleware.requests (outcome), session.sessions.created
@@ -137,8 +164,9 @@
 //   - Behind a proxy every request has the proxy's address: give
 //     WithClientKey a key from the header the proxy sets. X-Forwarded-For
 //     is never trusted by default, since any client can send one.
-//   - Fails closed: when the store cannot be reached Login fails with
-//     ErrUnavailable and no password is checked.
+//   - Fails closed: when no store can be reached (the primary, then the
+//     fallback of WithFallbackStore, each behind its circuit breaker)
+//     Login fails with ErrUnavailable and no password is checked.
 //
 // The same error (ErrInvalidCredentials) for an unknown user and a wrong
 // password is the Authenticator's duty; NewPasswordAuthenticator does it
@@ -194,59 +222,78 @@
 //
 // # Keys
 //
-// Redis keys:
+// Redis keys (the prefix is "session:" unless WithKeyPrefix):
 //
-//	<prefix>{<shard>}:s:<hash>    a session: a hash; fields "@..." are the
-//	                              store's (deadlines, user), ".<key>" the values
-//	<prefix>{<shard>}:u:<userID>  a user's index: a set of session hashes
+//	<prefix>{<shard>}:s:<hash>        a session (hash): fields "@..." are the store's
+//	                                  (deadlines, user), ".<key>" the values
+//	<prefix>{<shard>}:u:<userID>      a user's session index (set of session hashes)
+//	<prefix>t:{r}:ver                 user ID → token version (hash, kept for good)
+//	<prefix>t:{r}:bumps               user IDs whose version rose, by when it stops mattering (sorted set)
+//	<prefix>t:{r}:denied              denied jtis, by their token's expiry (sorted set)
+//	<prefix>t:f:<family>              a refresh family's current jti, "!" once revoked (string)
+//	<prefix>t:revoked                 the Pub/Sub channel of revocations
+//	<prefix>f:u:<hash>                a username's login throttle (hash: attempts, window
+//	                                  start, lockouts, locked until)
+//	<prefix>f:c:<hash>                a client's login throttle (same hash)
+//	<prefix>d:{<shard>}:d:<selector>  a remember-me device (hash)
+//	<prefix>d:{<shard>}:u:<userID>    a user's device index (set of selectors)
 //
-// The prefix is "session:" unless WithKeyPrefix. Deadlines are judged
-// against the caller's clock; PEXPIRE (deadline + 1 minute) only collects
-// what has ended. In PostgreSQL the sessions are rows of session_sessions,
-// values in a JSONB column updated per field.
-//	<prefix>t:{r}:ver     hash: user ID → token version (kept for good)
-//	<prefix>t:{r}:bumps   sorted set: user IDs whose version rose, by when it stops mattering
-//	<prefix>t:{r}:denied  sorted set: denied jtis, by their token's expiry
-//	<prefix>t:f:<family>  string: a refresh family's current jti ("!" once revoked), expiring with it
-//	<prefix>t:revoked     Pub/Sub channel of revocations
-//
-//	<prefix>d:{<shard>}:d:<selector>  a remember-me device (hash; TTL = its expiry)
-//	<prefix>d:{<shard>}:u:<userID>    the user's device index (set of selectors, same slot)
-//
-// A selector begins with its user's shard, so a device, its index and the
-// user's sessions share one Cluster slot.
+// <shard> is the first 8 hex characters of SHA-256(userID) (random for an
+// anonymous session), so a user's sessions, session index, devices and
+// device index share one Cluster slot, and a selector begins with its
+// user's shard; <hash> of a session is the SHA-256 of its secret, that of
+// a throttle key hex of 16 bytes of SHA-256 of the lower-cased username
+// or of the client key, so no key holds a live ID or a username. Every
+// script touches the keys of one hash tag only ({<shard>}, or {r} for
+// the revocation state). Deadlines are judged against the Manager's
+// clock; expiry (PEXPIRE a minute past a session's deadline, a device's
+// or a family's end, a throttle key's window and lockout memory) only
+// collects what has ended.
 //
 // # PostgreSQL
 //
 // NewPostgresStore creates, if missing, session_schema (the SHA-256 of
 // the DDL the tables were made with) and each part's tables:
+// session_sessions (values in a JSONB column updated per field), the
+// token tables (revocations are announced with LISTEN/NOTIFY),
+// session_throttle (rows swept a few at a time by later attempts) and
 // session_devices (by selector; indexed by user and creation, and by
-// expiry). A start that finds its own DDL's hash in session_schema runs no
-// DDL and takes no table lock; otherwise the DDL runs in one transaction
-// under an advisory lock (instances starting together take turns) with a
-// 10-second lock timeout, the whole bounded to 30 seconds. Expired devices
-// are deleted when their user's devices are listed. As the fallback tier
-// (WithFallbackStore) it keeps the same state as Redis: remember-me
-// devices resume sessions from it while Redis is down.
-//
-//	<prefix>f:u:<hash>  a username's login throttle (a hash: attempts, window start,
-//	                    lockouts, locked until); <hash> is hex of 16 bytes of SHA-256 of the lower-cased username
-//	<prefix>f:c:<hash>  a client's login throttle; <hash> likewise of the client key
-//
-// Throttle keys expire on their own once their window and lockout memory
-// have passed. In PostgreSQL they are rows of session_throttle, swept a
-// few at a time by later attempts.
+// expiry; expired devices are deleted when their user's devices are
+// listed). A start that finds its own DDL's hash in session_schema runs
+// no DDL and takes no table lock; otherwise the DDL runs in one
+// transaction under an advisory lock (instances starting together take
+// turns) with a 10-second lock timeout, the whole bounded to 30 seconds.
+// As the fallback tier (WithFallbackStore) it holds the sessions and
+// login throttles made while the primary is down.
 //
 // # Errors
 //
-// Match with errors.Is: ErrInvalidCredentials (Login: unknown user or
-// wrong password, alike), ErrThrottled (Login while locked out),
-// ErrNoSession (no live session: none, unknown, ended, expired, or a
-// malformed cookie), ErrUnavailable (a store could not be reached or its
-// breaker is open; the underlying error is wrapped too), ErrInvalid (a
-// bad argument or option, named), ErrClosed (after Close). A RedisStore
-// built with a bad StoreOption returns that option's error from every
-// method.
+// Match with errors.Is:
+//
+//   - ErrInvalidCredentials: Login, an unknown user or a wrong password
+//     alike.
+//   - ErrThrottled: Login while the username or client is locked out;
+//     ErrChallengeRequired: Login needs the application's challenge first
+//     (errors.As to *ThrottleError for both).
+//   - ErrNoSession: no live session (none, unknown, ended, expired, a
+//     malformed cookie); Renew without one.
+//   - ErrCSRF: CSRF refused a request (CSRFFailure(r) says why).
+//   - ErrInvalidToken: a malformed, wrongly signed, expired, not yet
+//     valid or wrong-type token; ErrTokenRevoked: a revoked one
+//     (RevokeToken, LogoutAll, a revoked refresh family);
+//     ErrRefreshReused: a spent refresh token used again (its family is
+//     revoked; it matches ErrTokenRevoked too); ErrNoSigningKey:
+//     IssueToken or RefreshToken without a key.
+//   - ErrDeviceChanged: a DeviceStore's RotateDevice lost its
+//     compare-and-set (another request rotated first); the Manager treats
+//     it as the grace case, an application never sees it.
+//   - ErrUnavailable: a store could not be reached or its breaker is
+//     open (the underlying error is wrapped too).
+//   - ErrInvalid: a bad argument or option, named in the message.
+//   - ErrClosed: after Close.
+//
+// A RedisStore built with a bad StoreOption returns that option's error
+// from every method.
 //
 // # Guarantees
 //
@@ -259,5 +306,20 @@
 //     survive (per-field updates, a Lua script or one UPDATE each).
 //   - A request on a non-public path reaches the handler only with a
 //     live session: a store outage is a 503 or a re-login, never a pass.
-//   - An authenticated cookie request is one round trip to Redis.
+//   - An authenticated cookie request is one round trip to Redis; a
+//     bearer request none while the revocation watch is established.
+//   - Tokens: after LogoutAll or RevokeToken returns nil, the Manager that
+//     made it refuses the tokens at once, and every other Manager on the
+//     store as soon as its watch delivers the revocation; a Manager whose
+//     watch is down asks the store and fails closed. A refresh token
+//     works once; its reuse revokes the family.
+//   - Throttling: instances sharing a store share the limits; concurrent
+//     attempts never get more password checks than the limit; when no
+//     store answers no password is checked.
+//   - CSRF: an unsafe request passes only with a token of its own
+//     session and an Origin (or Referer) of the site; a token made before
+//     Login does not verify after it.
+//   - Devices: a validator works once (plus a one-minute grace for
+//     concurrent tabs); the store holds only its hash; a wrong validator
+//     on a live selector revokes every device of the user.
 package session
