@@ -66,8 +66,10 @@ func WithTimeouts(idle, absolute time.Duration) Option {
 // (default: none). A pattern is an absolute path whose segments are
 // matched one by one with path.Match ("/static/*.css", "/u/?/avatar"); a
 // last segment "**" matches any number of further segments, none
-// included ("/public/**" matches "/public" and "/public/a/b"). Requests
-// are matched on their cleaned path, so "/public/../admin" is "/admin".
+// included ("/public/**" matches "/public" and "/public/a/b"). Only a
+// clean request path can be public (a trailing slash aside): one with
+// "." or ".." segments or "//", such as "/admin/../public/x", never is,
+// since a router that does not clean it would serve another page.
 // A public request still carries the session, when it has one.
 func WithPublicPaths(patterns ...string) Option {
 	return func(c *config) error {
