@@ -113,7 +113,10 @@ func WithBreaker(p resilience.BreakerPolicy) Option {
 
 // WithLoginURL overrides the default "/login": where the Middleware sends
 // a browser (a GET or HEAD accepting text/html) that has no session, with
-// the page it asked for in the "next" query parameter.
+// the page it asked for in the "next" query parameter: always a path on
+// this site ("//evil.example/x" is sent as "/evil.example/x"). A login
+// handler still checks next before redirecting to it: anyone can write a
+// link to the login page with a next of their choosing.
 func WithLoginURL(url string) Option {
 	return func(c *config) error {
 		if !strings.HasPrefix(url, "/") && !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
