@@ -100,7 +100,7 @@ func (m *Manager) unauthenticated(w http.ResponseWriter, r *http.Request) {
 }
 
 // localNext makes a request URI safe to redirect back to: a path on this
-// site. "//evil.example/x" (or "/\\evil.example") reads as another host
+// site. "//evil.example/x" (or "/\evil.example") reads as another host
 // to http.Redirect and to browsers, so its leading slashes and
 // backslashes become one slash.
 func localNext(uri string) string {
