@@ -111,8 +111,9 @@
 //
 // # Login throttling
 //
-// Every Login attempt counts against two keys: the username (compared
-// case-insensitively, and counted whether or not the user exists, so the
+// Every Login attempt counts against two keys: the username (trimmed,
+// case-folded and NFKC-normalized, so that " Alice" and "alice" share a
+// limit, and counted whether or not the user exists, so the
 // answer never says which) and the client (WithClientKey; by default the
 // host of r.RemoteAddr, an IPv6 address's /64). The attempt is counted
 // before the password is checked, in one atomic step per key in the
@@ -230,7 +231,7 @@
 // devices resume sessions from it while Redis is down.
 //
 //	<prefix>f:u:<hash>  a username's login throttle (a hash: attempts, window start,
-//	                    lockouts, locked until); <hash> is hex of 16 bytes of SHA-256 of the lower-cased username
+//	                    lockouts, locked until); <hash> is hex of 16 bytes of SHA-256 of the normalized username
 //	<prefix>f:c:<hash>  a client's login throttle; <hash> likewise of the client key
 //
 // Throttle keys expire on their own once their window and lockout memory
