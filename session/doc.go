@@ -138,8 +138,9 @@
 //
 // # Login throttling
 //
-// Every Login attempt counts against two keys: the username (compared
-// case-insensitively, and counted whether or not the user exists, so the
+// Every Login attempt counts against two keys: the username (trimmed,
+// case-folded and NFKC-normalized, so that " Alice" and "alice" share a
+// limit, and counted whether or not the user exists, so the
 // answer never says which) and the client (WithClientKey; by default the
 // host of r.RemoteAddr, an IPv6 address's /64). The attempt is counted
 // before the password is checked, in one atomic step per key in the
@@ -242,7 +243,7 @@
 // anonymous session), so a user's sessions, session index, devices and
 // device index share one Cluster slot, and a selector begins with its
 // user's shard; <hash> of a session is the SHA-256 of its secret, that of
-// a throttle key hex of 16 bytes of SHA-256 of the lower-cased username
+// a throttle key hex of 16 bytes of SHA-256 of the trimmed, NFKC-case-folded username
 // or of the client key, so no key holds a live ID or a username. Every
 // script touches the keys of one hash tag only ({<shard>}, or {r} for
 // the revocation state). Deadlines are judged against the Manager's

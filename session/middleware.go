@@ -92,9 +92,20 @@ func (m *Manager) unauthenticated(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(target, "?") {
 			sep = "&"
 		}
-		http.Redirect(w, r, target+sep+"next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		http.Redirect(w, r, target+sep+"next="+url.QueryEscape(localNext(r.URL.RequestURI())), http.StatusSeeOther)
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="session"`)
 	http.Error(w, "unauthorized", http.StatusUnauthorized)
+}
+
+// localNext makes a request URI safe to redirect back to: a path on this
+// site. "//evil.example/x" (or "/\evil.example") reads as another host
+// to http.Redirect and to browsers, so its leading slashes and
+// backslashes become one slash.
+func localNext(uri string) string {
+	if !strings.HasPrefix(uri, "/") {
+		return "/"
+	}
+	return "/" + strings.TrimLeft(uri, "/\\")
 }

@@ -66,8 +66,10 @@ func WithTimeouts(idle, absolute time.Duration) Option {
 // (default: none). A pattern is an absolute path whose segments are
 // matched one by one with path.Match ("/static/*.css", "/u/?/avatar"); a
 // last segment "**" matches any number of further segments, none
-// included ("/public/**" matches "/public" and "/public/a/b"). Requests
-// are matched on their cleaned path, so "/public/../admin" is "/admin".
+// included ("/public/**" matches "/public" and "/public/a/b"). Only a
+// clean request path can be public (a trailing slash aside): one with
+// "." or ".." segments or "//", such as "/admin/../public/x", never is,
+// since a router that does not clean it would serve another page.
 // A public request still carries the session, when it has one.
 func WithPublicPaths(patterns ...string) Option {
 	return func(c *config) error {
@@ -111,7 +113,10 @@ func WithBreaker(p resilience.BreakerPolicy) Option {
 
 // WithLoginURL overrides the default "/login": where the Middleware sends
 // a browser (a GET or HEAD accepting text/html) that has no session, with
-// the page it asked for in the "next" query parameter.
+// the page it asked for in the "next" query parameter: always a path on
+// this site ("//evil.example/x" is sent as "/evil.example/x"). A login
+// handler still checks next before redirecting to it: anyone can write a
+// link to the login page with a next of their choosing.
 func WithLoginURL(url string) Option {
 	return func(c *config) error {
 		if !strings.HasPrefix(url, "/") && !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {

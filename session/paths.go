@@ -48,12 +48,18 @@ func (pp pathPattern) match(segs []string) bool {
 	return len(segs) == len(pp)
 }
 
-// isPublic reports whether urlPath, cleaned, matches a public pattern.
+// isPublic reports whether urlPath matches a public pattern. Only a path
+// already in its clean form (but for one trailing slash) can be public:
+// "/admin/../public/x" would clean to a public path, yet a router that does
+// not clean (or matches the raw, %2F-encoded path) serves it from /admin.
 func isPublic(patterns []pathPattern, urlPath string) bool {
 	if len(patterns) == 0 {
 		return false
 	}
 	clean := path.Clean("/" + urlPath)
+	if clean != urlPath && clean != strings.TrimSuffix(urlPath, "/") {
+		return false
+	}
 	segs := strings.Split(clean[1:], "/")
 	for _, pp := range patterns {
 		if pp.match(segs) {

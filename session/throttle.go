@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // ThrottleStore keeps login-throttling state per key: attempts in the
@@ -108,14 +111,26 @@ func (m *Manager) throttleNow() time.Time {
 // first, so that a locked client never adds to a username's count (which
 // would let one address lock out any user faster), then the username.
 // Both are hashed: a store holds no username, and a megabyte of username
-// is still a short key. Usernames are compared case-insensitively, so
-// that "Alice" and "alice" share their failures.
+// is still a short key. Usernames are compared as a user store commonly
+// finds them (throttleUsername), so that "Alice", " alice" and the
+// full-width "ａｌｉｃｅ" share their failures.
 func (m *Manager) throttleKeys(r *http.Request, username string) [2]throttleKey {
 	tc := &m.cfg.throttle
 	return [2]throttleKey{
 		{key: throttleHash("c", tc.clientKey(r)), policy: tc.clientPolicy()},
-		{key: throttleHash("u", strings.ToLower(username)), policy: tc.userPolicy()},
+		{key: throttleHash("u", throttleUsername(username)), policy: tc.userPolicy()},
 	}
+}
+
+// throttleUsername is username trimmed of white space, case-folded and
+// NFKC-normalized (Unicode's NFKC_Casefold, as PRECIS usernames are):
+// every spelling an authenticator may take for the same user counts
+// against one lockout. Merging spellings only ever shares a limit, never
+// lifts one.
+func throttleUsername(username string) string {
+	s := norm.NFKC.String(username)
+	s = cases.Fold().String(s) // a Caser is not safe to share between goroutines
+	return strings.TrimSpace(norm.NFKC.String(s))
 }
 
 type throttleKey struct {

@@ -8,6 +8,15 @@ end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if KEYS[2] then
+  -- A session Redis collected by its PEXPIRE stays in the index: drop the
+  -- dead among a few members on every create, so that the index of a
+  -- user who logs in often stays near the number of live sessions.
+  local base = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1])
+  for _, h in ipairs(redis.call('SRANDMEMBER', KEYS[2], 3)) do
+    if redis.call('EXISTS', base .. h) == 0 then
+      redis.call('SREM', KEYS[2], h)
+    end
+  end
   redis.call('SADD', KEYS[2], ARGV[1])
   -- The index lives as long as its longest-lived session.
   if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then
