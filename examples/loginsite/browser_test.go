@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,18 +107,18 @@ func (b *browser) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
-// location returns the page's URL path.
+// path returns the path of the page's URL.
 func (b *browser) path() string {
 	b.t.Helper()
 	loc, err := chromedp.Run(b.ctx, chromedp.Location())
 	if err != nil {
 		b.t.Fatalf("%s: location: %v", b.name, err)
 	}
-	i := strings.Index(strings.TrimPrefix(strings.TrimPrefix(loc, "https://"), "http://"), "/")
-	if i < 0 {
-		return "/"
+	u, err := url.Parse(loc)
+	if err != nil {
+		b.t.Fatalf("%s: location %q: %v", b.name, loc, err)
 	}
-	return strings.TrimPrefix(strings.TrimPrefix(loc, "https://"), "http://")[i:]
+	return u.Path
 }
 
 // screenshot saves the page as name.png in the test's artifact directory

@@ -25,8 +25,6 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/groundwork-go/groundwork/session"
 )
 
 func main() {

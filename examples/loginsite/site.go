@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,7 +26,6 @@ const maxFailures = 5
 type site struct {
 	http.Handler
 	m     *session.Manager
-	store *session.RedisStore
 	users *userDB
 	pages *template.Template
 }
@@ -43,19 +44,28 @@ func newSite(rdb redis.UniversalClient, secure bool) (*site, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := session.NewRedisStore(rdb)
-	m, err := session.NewManager(store, session.NewPasswordAuthenticator(users.lookup),
+	s := &site{users: users, pages: pages}
+	// A refused form gets the site's own page, saying why.
+	csrfRefused := session.WithCSRFFailureHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusForbidden, "error.html", page{Title: "Request refused",
+			Error: "This form could not be accepted (" + session.CSRFFailure(r).Error() + "). Please reload the page and try again."})
+	}))
+	m, err := session.NewManager(session.NewRedisStore(rdb), session.NewPasswordAuthenticator(users.lookup),
 		session.WithCookie("session", secure),
 		session.WithTimeouts(30*time.Minute, 12*time.Hour),
 		session.WithLockout(maxFailures, time.Minute),
+		// After a few failures the form asks for a challenge. A real site
+		// plugs its CAPTCHA check in here; the demo's is a checkbox.
+		session.WithChallenge(func(r *http.Request) bool { return r.PostFormValue("human") == "yes" }),
 		session.WithRememberMe(30*24*time.Hour, users.load),
 		session.WithPublicPaths("/login", "/favicon.ico"),
 		session.WithLoginURL("/login"),
+		csrfRefused,
 	)
 	if err != nil {
 		return nil, err
 	}
-	s := &site{m: m, store: store, users: users, pages: pages}
+	s.m = m
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", s.loginForm)
 	mux.HandleFunc("POST /login", s.login)
@@ -69,7 +79,7 @@ func newSite(rdb redis.UniversalClient, secure bool) (*site, error) {
 	// The Middleware guards every page but /login; CSRF runs inside it, so
 	// that it sees the session the Middleware found (or, on the login
 	// form, makes an anonymous one to bind its token to).
-	s.Handler = m.Middleware(m.CSRF(securityHeaders(mux)))
+	s.Handler = securityHeaders(m.Middleware(m.CSRF(mux)))
 	return s, nil
 }
 
@@ -84,6 +94,9 @@ type page struct {
 	Error   string
 	Data    any
 	IsAdmin bool
+	// Challenge shows the login form's challenge (a CAPTCHA in a real
+	// site).
+	Challenge bool
 }
 
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
@@ -107,12 +120,19 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.m.Login(w, r, r.PostFormValue("username"), r.PostFormValue("password"))
 	var te *session.ThrottleError
 	switch {
+	case errors.As(err, &te) && te.Challenge:
+		s.render(w, r, http.StatusTooManyRequests, "login.html", page{Title: "Log in", Challenge: true,
+			Error: "Several attempts failed. Please confirm you are a person, then log in."})
+		return
 	case errors.As(err, &te):
-		s.render(w, r, http.StatusTooManyRequests, "login.html", page{Title: "Log in",
+		s.render(w, r, http.StatusTooManyRequests, "login.html", page{Title: "Log in", Challenge: true,
 			Error: "Too many failed attempts. Try again after " + te.Until.Format("15:04:05") + "."})
 		return
 	case errors.Is(err, session.ErrInvalidCredentials):
-		s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Log in", Error: "Wrong username or password."})
+		// Once a challenge was asked, keep showing it: the next attempt
+		// needs it too.
+		s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Log in",
+			Challenge: r.PostFormValue("human") != "", Error: "Wrong username or password."})
 		return
 	case err != nil:
 		slog.Error("login", "err", err)
@@ -124,7 +144,21 @@ func (s *site) login(w http.ResponseWriter, r *http.Request) {
 			slog.Error("remember device", "err", err)
 		}
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// localPath returns next when it is a path on this site, else "/": a
+// login form must not become a redirect to anywhere (//evil.example and
+// /\evil.example are other hosts to a browser).
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return u.RequestURI()
 }
 
 func (s *site) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +175,7 @@ type account struct {
 func (s *site) account(r *http.Request, u *user) (account, error) {
 	a := account{User: u}
 	var err error
-	if a.Sessions, err = s.store.ListUserSessions(r.Context(), u.ID); err != nil {
+	if a.Sessions, err = s.m.ListSessions(r.Context(), u.ID); err != nil {
 		return a, err
 	}
 	a.Devices, err = s.m.Devices(r.Context(), u.ID)

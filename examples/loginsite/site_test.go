@@ -31,16 +31,41 @@ func startSite(t *testing.T) *httptest.Server {
 	return ts
 }
 
-// logIn fills the login form as a person does.
+// logIn fills the login form as a person does, passing the challenge
+// when the form shows one.
 func (b *browser) logIn(url, username, password string) {
 	b.t.Helper()
-	b.do("open the login page", chromedp.Navigate(url+"/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
-	b.do("log in as "+username,
+	if !strings.HasSuffix(b.path(), "/login") || !b.has("#login-form") {
+		b.do("open the login page", chromedp.Navigate(url+"/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	}
+	if b.has("#human") {
+		b.do("pass the challenge", chromedp.Click(chromedp.ID("human")))
+	}
+	b.do("fill the form",
 		chromedp.SendKeys(chromedp.ID("username"), username),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitReady(chromedp.CSS("body > main")),
-	)
+		chromedp.SendKeys(chromedp.ID("password"), password))
+	b.submit("log in as "+username, "#login")
+}
+
+// submit clicks the button sel and waits for the page it leads to.
+func (b *browser) submit(what, sel string) *network.Response {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil {
+		b.screenshot("failed-" + what)
+		b.t.Fatalf("%s: %s: %v", b.name, what, err)
+	}
+	return resp
+}
+
+// has reports whether the page has an element matching sel.
+func (b *browser) has(sel string) bool {
+	b.t.Helper()
+	ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector(`+"`"+sel+"`"+`) !== null`))
+	if err != nil {
+		b.t.Fatalf("%s: look for %s: %v", b.name, sel, err)
+	}
+	return ok
 }
 
 // TestBrowserLoginFlow drives the site in headless Chromium as people use
@@ -66,7 +91,8 @@ func TestBrowserLoginFlow(t *testing.T) {
 	alice.screenshot("02-dashboard")
 
 	// The session cookie: __Host- prefix, Secure, HttpOnly, SameSite=Lax,
-	// Path=/, no Domain (host-only), and a session cookie (no expiry).
+	// Path=/, and host-only (the browser refuses a __Host- cookie with a
+	// Domain).
 	var sessionCookie *network.Cookie
 	for _, c := range alice.cookies() {
 		if c.Name == "__Host-session" {
@@ -77,9 +103,9 @@ func TestBrowserLoginFlow(t *testing.T) {
 		t.Fatalf("no __Host-session cookie in %v", cookieNames(alice.cookies()))
 	}
 	if !sessionCookie.HTTPOnly || !sessionCookie.Secure || sessionCookie.SameSite != network.CookieSameSiteLax ||
-		sessionCookie.Path != "/" || !sessionCookie.Session {
-		t.Errorf("session cookie flags: httpOnly=%v secure=%v sameSite=%q path=%q session=%v",
-			sessionCookie.HTTPOnly, sessionCookie.Secure, sessionCookie.SameSite, sessionCookie.Path, sessionCookie.Session)
+		sessionCookie.Path != "/" {
+		t.Errorf("session cookie flags: httpOnly=%v secure=%v sameSite=%q path=%q",
+			sessionCookie.HTTPOnly, sessionCookie.Secure, sessionCookie.SameSite, sessionCookie.Path)
 	}
 
 	// A form posted without its CSRF token is refused, and the session
@@ -91,34 +117,60 @@ func TestBrowserLoginFlow(t *testing.T) {
 	if ok, err := chromedp.Run(alice.ctx, chromedp.Evaluate[bool](removeToken)); err != nil || !ok {
 		t.Fatalf("remove the form's CSRF token: %v", err)
 	}
-	resp, err := chromedp.RunResponse(alice.ctx, chromedp.Click(chromedp.ID("logout-everywhere")))
-	if err != nil {
-		t.Fatalf("post the form without its token: %v", err)
-	}
+	resp := alice.submit("post the form without its token", "#logout-everywhere")
 	if resp.Status != http.StatusForbidden {
 		t.Fatalf("a post without the CSRF token got %d, want 403", resp.Status)
 	}
 	alice.screenshot("04-csrf-refused")
 	alice.do("still logged in", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("hello")))
 
-	// The same person on a second device (its own browser profile).
+	// The same person on a second device (its own browser profile), where
+	// they ask to be remembered.
 	phone := newBrowser(t, "alice-phone")
+	phone.do("open the login page", chromedp.Navigate(ts.URL+"/login"), chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.Click(chromedp.ID("remember")))
 	phone.logIn(ts.URL, "alice", "wonderland")
 	phone.do("see the dashboard", chromedp.WaitVisible(chromedp.ID("hello")))
+
+	// The phone's browser restarts and its session cookie is gone: the
+	// remembered device logs it straight back in.
+	if _, err := chromedp.Call(phone.ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "__Host-session", URL: ts.URL}); err != nil {
+		t.Fatal(err)
+	}
+	phone.do("come back later", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("hello")))
+	phone.do("open the profile", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("devices-alice")))
+	if n := phone.count("#devices-alice tr.device"); n != 1 {
+		t.Errorf("the profile lists %d remembered devices, want 1 (the phone)", n)
+	}
 	phone.do("open the users page", chromedp.Navigate(ts.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("user-alice")))
-	if n := phone.text("#user-alice .session-count"); n != "2" {
-		t.Errorf("the users page shows %s sessions for alice, want 2 (laptop and phone)", n)
+	// The laptop's, the phone's first (its cookie is gone, the session
+	// lives on until it times out) and the one the device started.
+	if n := phone.text("#user-alice .session-count"); n != "3" {
+		t.Errorf("the users page shows %s sessions for alice, want 3", n)
 	}
 	phone.screenshot("05-admin")
 
 	// Log out everywhere from the phone: the laptop's session is over too.
-	phone.do("log out everywhere", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("logout-everywhere")),
-		chromedp.Click(chromedp.ID("logout-everywhere")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	phone.do("open the profile", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("logout-everywhere")))
+	phone.submit("log out everywhere", "#logout-everywhere")
+	phone.do("see the login form", chromedp.WaitVisible(chromedp.ID("login-form")))
 	alice.do("reload on the laptop", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
 	if p := alice.path(); p != "/login" {
 		t.Fatalf("after logging out everywhere the laptop is at %q, want the login page", p)
 	}
 	alice.screenshot("06-logged-out-everywhere")
+	// The phone's remembered device was forgotten too.
+	phone.do("reload on the phone", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+}
+
+// count returns how many elements match sel.
+func (b *browser) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+sel+"`"+`).length`))
+	if err != nil {
+		b.t.Fatalf("%s: count %s: %v", b.name, sel, err)
+	}
+	return n
 }
 
 // TestBrowserLockout types a wrong password until the username is locked
@@ -128,19 +180,36 @@ func TestBrowserLockout(t *testing.T) {
 	b := newBrowser(t, "guesser")
 	b.expectConsole("401")
 	b.expectConsole("429")
-	for i := 0; i < maxFailures; i++ {
+	failures, challenged := 0, false
+	for attempt := 1; failures < maxFailures; attempt++ {
+		if attempt > 3*maxFailures {
+			t.Fatalf("%d attempts and only %d counted failures", attempt, failures)
+		}
 		b.logIn(ts.URL, "bob", "not-the-password")
-		if got := b.text("#error"); !strings.Contains(got, "Wrong username or password") {
+		switch got := b.text("#error"); {
+		case strings.Contains(got, "Wrong username or password"):
+			failures++
+			if failures == 1 {
+				b.screenshot("01-wrong-password")
+			}
+		case strings.Contains(got, "confirm you are a person") && !challenged:
+			// Some failures in, the form asks for the challenge; the
+			// next attempts pass it (logIn ticks the box).
+			challenged = true
+			b.screenshot("02-challenge")
+		default:
 			b.screenshot("unexpected")
-			t.Fatalf("attempt %d: the page says %q", i+1, got)
+			t.Fatalf("attempt %d: the page says %q", attempt, got)
 		}
 	}
-	b.screenshot("01-wrong-password")
+	if !challenged {
+		t.Errorf("%d failures and the form never asked for the challenge", failures)
+	}
 	b.logIn(ts.URL, "bob", "builder")
 	if got := b.text("#error"); !strings.Contains(got, "Too many failed attempts") {
 		t.Fatalf("the right password after %d failures: the page says %q, want a lockout", maxFailures, got)
 	}
-	b.screenshot("02-locked-out")
+	b.screenshot("03-locked-out")
 }
 
 func cookieNames(cs []*network.Cookie) []string {
