@@ -88,17 +88,55 @@ func groundworkCase(b *testing.B, url string) sessionCase {
 	}
 }
 
+// bareGetCase is the floor of a cookie session: middleware that reads
+// the cookie and GETs its key with go-redis, one round trip and nothing
+// else (no expiry check, no sliding, no principal).
+func bareGetCase(b *testing.B, url string) sessionCase {
+	opts, err := goredis.ParseURL(url)
+	must(b, err)
+	opts.PoolSize = 64
+	rdb := goredis.NewClient(opts)
+	b.Cleanup(func() { _ = rdb.Close() })
+	must(b, rdb.Set(context.Background(), "bare:s1", "u1", 0).Err())
+	type key struct{}
+	mw := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := r.Cookie("session")
+			if err != nil {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			user, err := rdb.Get(r.Context(), "bare:"+c.Value).Result()
+			if err != nil {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, user)))
+		})
+	}
+	return sessionCase{
+		handler: mw(okHandler(func(r *http.Request) string { s, _ := r.Context().Value(key{}).(string); return s })),
+		request: func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.AddCookie(&http.Cookie{Name: "session", Value: "s1"})
+			return r
+		},
+	}
+}
+
 // BenchmarkSessionRequest: one op is one authenticated GET through the
-// library's middleware, against one redis-server on loopback, beside a
-// bare redigo GET (the round trip alone). serial: one goroutine;
-// parallel: 8 goroutines.
+// library's middleware, against one redis-server on loopback, beside
+// bare-GET (a middleware doing one go-redis GET of the cookie's key: the
+// floor of any cookie session) and a bare redigo GET (the round trip
+// alone). serial: one goroutine; parallel: 8 goroutines.
 func BenchmarkSessionRequest(b *testing.B) {
 	r := testserver.StartRedis(b, nil)
 	cases := map[string]sessionCase{
 		"scs-redisstore": scsCase(b, r.Addr),
 		"groundwork":     groundworkCase(b, r.URL),
+		"bare-GET":       bareGetCase(b, r.URL),
 	}
-	for _, name := range []string{"scs-redisstore", "groundwork"} {
+	for _, name := range []string{"scs-redisstore", "groundwork", "bare-GET"} {
 		c := cases[name]
 		serve := func() {
 			rec := httptest.NewRecorder()
