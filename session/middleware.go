@@ -38,6 +38,11 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 		case err == nil:
 			m.core.tel.requests[out].add()
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
+		case public && s != nil:
+			// An anonymous session (a login form's CSRF binding) rides
+			// along on public paths only: it authenticates nobody.
+			m.core.tel.requests[outPublic].add()
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
 		case public:
 			m.core.tel.requests[outPublic].add()
 			next.ServeHTTP(w, r)
@@ -57,25 +62,36 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate finds r's session: a bearer token, else the cookie, else a
-// remember-me device. ErrNoSession when there is none, ErrUnavailable when
-// a store could not say.
+// authenticate finds r's logged-in session: a bearer token, else the
+// cookie, else a remember-me device. ErrNoSession when there is none, in
+// which case the request's anonymous session, if it has one, is returned
+// beside the error (for public paths); ErrUnavailable when a store could
+// not say.
 func (m *Manager) authenticate(w http.ResponseWriter, r *http.Request) (*Session, int, error) {
 	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
 		s, err := m.bearerSession(r, strings.TrimSpace(h[7:]))
 		return s, outBearer, err
 	}
+	var anonymous *Session
 	if _, err := r.Cookie(m.cookieName()); err == nil {
 		id, ok := m.requestID(r)
 		if ok {
 			s, err := m.load(r.Context(), id)
-			if !errors.Is(err, ErrNoSession) {
+			switch {
+			case err == nil && s.principal == nil:
+				anonymous = s // logs nobody in; a device still may
+			case !errors.Is(err, ErrNoSession):
 				return s, outCookie, err
 			}
 		}
-		m.clearCookie(w) // dead or forged: the browser may forget it
+		if anonymous == nil {
+			m.clearCookie(w) // dead or forged: the browser may forget it
+		}
 	}
 	s, err := m.resumeRemembered(w, r)
+	if errors.Is(err, ErrNoSession) && anonymous != nil {
+		return anonymous, outUnauthenticated, err
+	}
 	return s, outRemembered, err
 }
 
