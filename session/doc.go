@@ -60,8 +60,11 @@
 // Middleware authenticates a request by an "Authorization: Bearer"
 // token, else the session cookie, else a remember-me device, and puts the
 // *Session in its context (FromContext). Paths given to WithPublicPaths
-// are served without one (and still get the session when there is one);
-// other requests without a session are answered by the Middleware: a
+// are served without one (and still get the session when there is one,
+// an anonymous one included); an anonymous session (the one CSRF makes
+// for a login form) logs nobody in, so on other paths it counts as none.
+// Other requests without a logged-in session are answered by the
+// Middleware: a
 // redirect to WithLoginURL (default "/login", with a "next" parameter)
 // for a browser's GET or HEAD accepting text/html, else 401.
 //
@@ -306,7 +309,7 @@
 //   - Set and Delete of different keys, from concurrent requests, all
 //     survive (per-field updates, a Lua script or one UPDATE each).
 //   - A request on a non-public path reaches the handler only with a
-//     live session: a store outage is a 503 or a re-login, never a pass.
+//     live logged-in session (never an anonymous one): a store outage is a 503 or a re-login, never a pass.
 //   - An authenticated cookie request is one round trip to Redis; a
 //     bearer request none while the revocation watch is established.
 //   - Tokens: after LogoutAll or RevokeToken returns nil, the Manager that

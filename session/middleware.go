@@ -17,9 +17,11 @@ func FromContext(ctx context.Context) (*Session, bool) {
 }
 
 // Middleware is the authentication filter. A request is authenticated by
-// an "Authorization: Bearer" token, else by the session cookie, else by a
-// remember-me device (which starts a new session); its Session is then
-// in the request's context (FromContext). A request with none of them on
+// an "Authorization: Bearer" token, else by the session cookie of a
+// logged-in session, else by a remember-me device (which starts a new
+// session); its Session is then in the request's context (FromContext).
+// An anonymous session (CSRF's, for a login form) authenticates nobody:
+// it is in the context on public paths only. A request with none of them on
 // a path that is not public (WithPublicPaths) is answered here and never
 // reaches next: browsers (a GET or HEAD accepting text/html) are sent to
 // the login URL (WithLoginURL), others get 401 (or
