@@ -6,8 +6,9 @@
 // It shows mq publishing and consuming, a failing handler being retried
 // and dead-lettered, and the outage buffer holding messages while the
 // broker is down and delivering them, in order, when it is back; then
-// locks, caching and files; and at the end the OpenTelemetry metrics all
-// of it produced, with the Go runtime's (metrics.go wires the SDK).
+// locks, caching, files and login sessions (CSRF, JWTs, lockout, logging
+// out everywhere); and at the end the OpenTelemetry metrics all of it
+// produced, with the Go runtime's (metrics.go wires the SDK).
 package main
 
 import (
@@ -55,7 +56,7 @@ func run(ctx context.Context) (map[string]bool, error) {
 	}
 	defer mp.Shutdown(ctx)
 	fmt.Printf("== mq: one messaging API (here on %s)\n", brokerURL())
-	for _, step := range []func(context.Context) error{publishAndConsume, retryAndDeadLetter, outageBuffer, locks, caching, files} {
+	for _, step := range []func(context.Context) error{publishAndConsume, retryAndDeadLetter, outageBuffer, locks, caching, files, sessions} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
