@@ -38,6 +38,17 @@ func TestRedisClusterStoreContract(t *testing.T) {
 	}})
 }
 
+// TestRedisSentinelStoreContract: through a FailoverClient, which finds
+// the master by asking a Sentinel.
+func TestRedisSentinelStoreContract(t *testing.T) {
+	rs := testserver.StartRedisSentinel(t)
+	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: rs.MasterName, SentinelAddrs: rs.Addrs})
+	t.Cleanup(func() { _ = rdb.Close() })
+	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(*testing.T) session.Store {
+		return session.NewRedisStore(rdb, session.WithKeyPrefix(corePrefix()))
+	}})
+}
+
 func TestPostgresStoreContract(t *testing.T) {
 	url := testserver.PostgresURL(t)
 	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(t *testing.T) session.Store {
