@@ -23,7 +23,7 @@ type replyDropper struct {
 	ln      net.Listener
 	target  string
 	pattern atomic.Pointer[[]byte] // nil while disarmed
-	dropped chan struct{}          // closed when a reply has been lost
+	dropped chan struct{}          // one value for each reply lost
 
 	mu     sync.Mutex
 	conns  []net.Conn
@@ -37,7 +37,7 @@ func newReplyDropper(t *testing.T, target string) *replyDropper {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &replyDropper{ln: ln, target: target, dropped: make(chan struct{})}
+	p := &replyDropper{ln: ln, target: target, dropped: make(chan struct{}, 16)}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -118,7 +118,10 @@ func (p *replyDropper) accept() {
 							p.pattern.Store(&[]byte{}) // re-arm for the EVAL (matches any)
 							dropNext.Store(false)
 						} else {
-							close(p.dropped)
+							select {
+							case p.dropped <- struct{}{}:
+							default:
+							}
 							return // the reply is lost with the connection
 						}
 					}

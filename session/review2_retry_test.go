@@ -43,3 +43,24 @@ func TestReview2RefreshSpendRetried(t *testing.T) {
 		t.Fatalf("reusing the first refresh token: %v, want ErrRefreshReused", err)
 	}
 }
+
+// A session create whose reply is lost is sent again by go-redis: the
+// retry finds the session it made itself and must not fail the Login
+// (nor the renewal of a logged-in session) as "session exists".
+func TestReview2CreateRetried(t *testing.T) {
+	p := newReplyDropper(t, redisAddr(t))
+	st := session.NewRedisStore(p.retryingClient(t), session.WithKeyPrefix(corePrefix()))
+	m, _ := newManager(t, st)
+	h := whoami(m)
+
+	p.arm("@c") // only the create script carries the created field
+	first := login(t, m, "alice", nil)
+	waitDropped(t, p)
+	wantUser(t, h, first, "id-alice")
+
+	p.arm("@c")
+	second := login(t, m, "bob", first) // a renewal: take, then create
+	waitDropped(t, p)
+	wantUser(t, h, second, "id-bob")
+	wantDenied(t, h, first)
+}
