@@ -64,3 +64,32 @@ func TestReview2CreateRetried(t *testing.T) {
 	wantUser(t, h, second, "id-bob")
 	wantDenied(t, h, first)
 }
+
+// A remember-me rotation whose reply is lost is sent again by go-redis:
+// the retry must count as the rotation it was. Taken for a concurrent
+// tab's, the browser kept the old validator, whose grace ends in a
+// minute; its next use then looked like theft and revoked every device
+// of the user.
+func TestReview2RememberRotateRetried(t *testing.T) {
+	p := newReplyDropper(t, redisAddr(t))
+	f := newRememberFixture(t, session.NewRedisStore(p.retryingClient(t), session.WithKeyPrefix(corePrefix())))
+	laptop := f.remember(t, "alice", "Firefox")
+	phone := f.remember(t, "alice", "Safari")
+
+	p.arm("}:d:") // the device key: during a resume only the rotate script
+	_, rotated, err := f.resume(t, laptop)
+	waitDropped(t, p)
+	if err != nil {
+		t.Fatalf("resume whose rotation reply was lost: %v", err)
+	}
+	if rotated == nil || rotated.Value == laptop.Value {
+		t.Fatalf("resume whose rotation reply was lost set no rotated cookie (%v): the browser keeps a validator that dies after the grace", rotated)
+	}
+	f.clock.add(session.DevicesGrace + time.Second)
+	if _, _, err := f.resume(t, rotated); err != nil {
+		t.Fatalf("the rotated cookie after the grace: %v", err)
+	}
+	if _, _, err := f.resume(t, phone); err != nil {
+		t.Fatalf("alice's other device: %v", err)
+	}
+}
