@@ -66,8 +66,25 @@ func countsAgainstStore(err error) bool {
 // do runs op on the store through its breaker. A failure of the store
 // itself (unreachable, breaker open) becomes ErrUnavailable, so that
 // callers can tell "no session" from "cannot tell".
+//
+// A deadline that passes while the store is being asked is the store's
+// failure: a hung Redis (SIGSTOP, a black-holed network) shows itself to
+// callers whose requests carry deadlines only that way, and the breaker
+// (which never counts context errors) would otherwise never open, every
+// request waiting out its deadline and getting a re-login instead of 503.
 func (ts *tierStore) do(op string, f func(Store) error) error {
-	err := ts.br.Do(func() error { return f(ts.store) })
+	err := ts.br.Do(func() error {
+		err := f(ts.store)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return storeTimeout{err}
+		}
+		return err
+	})
+	var slow storeTimeout
+	if errors.As(err, &slow) {
+		ts.tel.storeErr[ts.tier].add()
+		return fmt.Errorf("session: %s: %w: the %s store did not answer in time: %v", op, ErrUnavailable, tierName(ts.tier), slow.err)
+	}
 	switch {
 	case err == nil || !countsAgainstStore(err) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
@@ -80,6 +97,12 @@ func (ts *tierStore) do(op string, f func(Store) error) error {
 		return fmt.Errorf("session: %s: %w: %w", op, ErrUnavailable, err)
 	}
 }
+
+// storeTimeout carries a deadline error past the breaker without being
+// one (it does not unwrap), so that the breaker counts it.
+type storeTimeout struct{ err error }
+
+func (e storeTimeout) Error() string { return e.err.Error() }
 
 // tier returns the store of t, or nil.
 func (m *Manager) tier(t tier) *tierStore { return m.core.tiers[t] }

@@ -292,7 +292,13 @@
 //     compare-and-set (another request rotated first); the Manager treats
 //     it as the grace case, an application never sees it.
 //   - ErrUnavailable: a store could not be reached or its breaker is
-//     open (the underlying error is wrapped too).
+//     open (the underlying error is wrapped too), or the context's
+//     deadline passed while a store was being asked: that counts against
+//     the store's breaker (a stopped Redis shows itself no other way to
+//     requests with deadlines), and its context error is in the message,
+//     not wrapped. A context cancelled by the caller is returned as it is.
+//     Give the redis client ContextTimeoutEnabled: without it go-redis
+//     waits out its ReadTimeout (and retries) whatever the deadline.
 //   - ErrInvalid: a bad argument or option, named in the message.
 //   - ErrClosed: after Close.
 //

@@ -1,8 +1,16 @@
 -- Creates session hash KEYS[1] from the field/value pairs ARGV[3..],
 -- with a PEXPIRE backstop of ARGV[2] ms, and adds its hash ARGV[1] to the
 -- user's index KEYS[2] when there is one (same slot: the user's shard).
--- Returns 0, touching nothing, if the session exists already.
+-- Returns 0, touching nothing, if the session exists already — unless it
+-- is this very create, retried by the client after its reply was lost:
+-- the ID is 256 random bits nobody else has yet, so a session under it
+-- with the same created, absolute and idle deadlines (which any use would
+-- have moved) is the one this call stored. That is 1, as the first was.
 if redis.call('EXISTS', KEYS[1]) == 1 then
+  local m = redis.call('HMGET', KEYS[1], '@c', '@a', '@d')
+  if m[1] == ARGV[4] and m[2] == ARGV[6] and m[3] == ARGV[10] then
+    return 1
+  end
   return 0
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))

@@ -4,6 +4,10 @@
 -- revoked for good (kept, as "!", until it would have expired).
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
+-- The next ID already current is this very call retried after its reply
+-- was lost (go-redis resends on EOF): only its caller knows that ID, which
+-- is random, so it is the spend that happened, not a reuse.
+if cur == ARGV[2] then return 1 end
 if cur == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
   return 1
