@@ -148,9 +148,16 @@
 // host of r.RemoteAddr, an IPv6 address's /64). The attempt is counted
 // before the password is checked, in one atomic step per key in the
 // store, so that Manager instances sharing a store share the limits and
-// concurrent attempts cannot slip past them; a success forgets the
-// username's count (not the client's: an attacker could otherwise clear
-// it by logging in to an account of their own).
+// concurrent attempts cannot slip past them. A success forgets the
+// username's count, and takes back its own attempt on the client's
+// (ThrottleStore.ThrottleForgive), so that successful logins never lock
+// out an address many users share (an office, a NAT); the client's
+// failures stay (an attacker cannot clear them by logging in to an
+// account of their own). Should the success have been the attempt that
+// reached the client's limit, the lockout it set off is taken back too;
+// no other lockout is ever lifted by a login. Attempts still in flight
+// count meanwhile: a client with more logins under way at once than its
+// limit allows is refused until they finish.
 //
 //   - Lockout (WithLockout, default 5 failures in a 15-minute window, one
 //     minute): the attempt that reaches the limit goes ahead and locks the
