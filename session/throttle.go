@@ -262,7 +262,7 @@ func (m *Manager) throttleAfter(ctx context.Context, ticket throttleTicket, user
 		return nil
 	}
 	if ts := m.tier(ticket.tier); ts != nil {
-		err := ts.do("login throttle forgive", func(s Store) error { 
+		err := ts.do("login throttle forgive", func(s Store) error {
 			return s.ThrottleForgive(ctx, ticket.client.key, ticket.at, ticket.client.policy, ticket.got)
 		})
 		if err != nil {
