@@ -137,7 +137,17 @@
 //
 // In a request, Middleware takes Authorization: Bearer <access token>
 // and puts a Session built from the claims in the context (it has a
-// principal and no stored fields).
+// principal and no stored fields). IssueToken refuses such a Session
+// (ErrInvalid): a token pair is issued for a logged-in session, never
+// from a token, so no endpoint can turn an access token into a fresh
+// refresh family.
+//
+// Token state lives in the primary store only, and every call to it
+// (IssueToken, RefreshToken, RevokeToken, LogoutAll's version bump,
+// VerifyToken's check while the watch is down) goes through the
+// primary's circuit breaker: while the primary is down they fail with
+// ErrUnavailable, at once once the breaker is open, even with
+// WithFallbackStore (sessions fail over, tokens do not).
 //
 // # Login throttling
 //
