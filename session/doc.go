@@ -192,7 +192,11 @@
 // The same error (ErrInvalidCredentials) for an unknown user and a wrong
 // password is the Authenticator's duty; NewPasswordAuthenticator does it
 // for bcrypt hashes (HashPassword), checking unknown users against a
-// stand-in hash so that both take one bcrypt comparison.
+// stand-in hash so that both take one bcrypt comparison. bcrypt reads
+// only a password's first 72 bytes (MaxPasswordBytes): HashPassword
+// refuses a longer one (ErrInvalid), and the authenticator answers one
+// as a wrong password, on the same path, rather than let it in on its
+// first 72 bytes.
 //
 // # CSRF
 //
