@@ -240,10 +240,19 @@
 // cookie that never reaches the browser (a dropped connection, a crash
 // after the rotation) makes that browser's next visit look like theft, and
 // whoever holds an old cookie can revoke the user's devices — both cost a
-// login, never access. The previous validator stays valid for one minute
-// after a rotation, so two tabs resuming at once both get a session; a
-// thief who uses a copied cookie within that minute of the user is not
-// detected.
+// login, never access.
+//
+// The grace: the previous validator stays valid for one minute after a
+// rotation, so two tabs resuming at once both get a session. A use within
+// the grace starts a session and nothing else: it rotates nothing, sets
+// no cookie, extends neither the device's life nor the grace, and is
+// counted (outcome "grace"). The price: a thief holding a copy of the
+// cookie the user's browser just rotated away from, who uses it within
+// that minute, gets a session (one per use, each living its normal
+// timeouts) and is not detected then; after the minute that copy only
+// sets off the theft signal. The copy can never be rotated into a device
+// of its own, so the thief keeps nothing beyond those sessions, which
+// LogoutAll ends.
 //
 // # Keys
 //
