@@ -428,3 +428,67 @@ func TestRememberThroughBreaker(t *testing.T) {
 		t.Fatalf("Devices after the failure: %v, want ErrUnavailable from the open breaker", err)
 	}
 }
+
+// TestRememberGraceUseChangesNothing: a use of the previous validator
+// within the grace (a second tab, or a thief) starts a session but
+// rotates nothing and extends nothing — no cookie, the device's last use,
+// expiry, hashes and grace end all as they were — and is counted, so the
+// grace still ends a minute after the rotation and the old cookie is then
+// a theft signal.
+func TestRememberGraceUseChangesNothing(t *testing.T) {
+	rememberStores(t, func(t *testing.T, store func() session.Store) {
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		defer mp.Shutdown(context.Background())
+		f := newRememberFixture(t, store(), session.WithMeterProvider(mp))
+		old := f.remember(t, "alice", "Firefox")
+		sel, _, _ := session.DevicesParseCookie(old.Value)
+		f.clock.add(time.Second)
+		if _, rotated, err := f.resume(t, old); err != nil || rotated == nil {
+			t.Fatalf("first resume: cookie %v, %v", rotated, err)
+		}
+		rotatedAt := f.clock.now()
+		snapshot := func() session.DeviceRecord {
+			t.Helper()
+			d, err := f.store.GetDevice(context.Background(), sel, f.clock.now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return *d
+		}
+		want := snapshot()
+		for i := range 3 {
+			f.clock.add(10 * time.Second)
+			s, c, err := f.resume(t, old)
+			if err != nil || s == nil || c != nil {
+				t.Fatalf("grace use %d: session %v, cookie %v, %v; want a session and no cookie", i+1, s, c, err)
+			}
+			if got := snapshot(); !got.LastUsed.Equal(want.LastUsed) || !got.Expires.Equal(want.Expires) ||
+				got.Hash != want.Hash || got.PrevHash != want.PrevHash || !got.PrevUntil.Equal(want.PrevUntil) {
+				t.Fatalf("grace use %d changed the device:\n got %+v\nwant %+v", i+1, got, want)
+			}
+		}
+		f.clock.set(rotatedAt.Add(session.DevicesGrace))
+		if _, _, err := f.resume(t, old); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("the previous cookie when the grace ends (not extended by its uses): %v, want the theft signal", err)
+		}
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "session.remember_me" {
+					for _, dp := range sum.DataPoints {
+						o, _ := dp.Attributes.Value("outcome")
+						got[o.AsString()] += dp.Value
+					}
+				}
+			}
+		}
+		if got["grace"] != 3 || got["resumed"] != 1 || got["theft"] != 1 {
+			t.Fatalf("remember-me outcomes %v, want 3 grace, 1 resumed, 1 theft", got)
+		}
+	})
+}

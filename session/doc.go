@@ -137,7 +137,17 @@
 //
 // In a request, Middleware takes Authorization: Bearer <access token>
 // and puts a Session built from the claims in the context (it has a
-// principal and no stored fields).
+// principal and no stored fields). IssueToken refuses such a Session
+// (ErrInvalid): a token pair is issued for a logged-in session, never
+// from a token, so no endpoint can turn an access token into a fresh
+// refresh family.
+//
+// Token state lives in the primary store only, and every call to it
+// (IssueToken, RefreshToken, RevokeToken, LogoutAll's version bump,
+// VerifyToken's check while the watch is down) goes through the
+// primary's circuit breaker: while the primary is down they fail with
+// ErrUnavailable, at once once the breaker is open, even with
+// WithFallbackStore (sessions fail over, tokens do not).
 //
 // # Login throttling
 //
@@ -148,9 +158,16 @@
 // host of r.RemoteAddr, an IPv6 address's /64). The attempt is counted
 // before the password is checked, in one atomic step per key in the
 // store, so that Manager instances sharing a store share the limits and
-// concurrent attempts cannot slip past them; a success forgets the
-// username's count (not the client's: an attacker could otherwise clear
-// it by logging in to an account of their own).
+// concurrent attempts cannot slip past them. A success forgets the
+// username's count, and takes back its own attempt on the client's
+// (ThrottleStore.ThrottleForgive), so that successful logins never lock
+// out an address many users share (an office, a NAT); the client's
+// failures stay (an attacker cannot clear them by logging in to an
+// account of their own). Should the success have been the attempt that
+// reached the client's limit, the lockout it set off is taken back too;
+// no other lockout is ever lifted by a login. Attempts still in flight
+// count meanwhile: a client with more logins under way at once than its
+// limit allows is refused until they finish.
 //
 //   - Lockout (WithLockout, default 5 failures in a 15-minute window, one
 //     minute): the attempt that reaches the limit goes ahead and locks the
@@ -175,7 +192,11 @@
 // The same error (ErrInvalidCredentials) for an unknown user and a wrong
 // password is the Authenticator's duty; NewPasswordAuthenticator does it
 // for bcrypt hashes (HashPassword), checking unknown users against a
-// stand-in hash so that both take one bcrypt comparison.
+// stand-in hash so that both take one bcrypt comparison. bcrypt reads
+// only a password's first 72 bytes (MaxPasswordBytes): HashPassword
+// refuses a longer one (ErrInvalid), and the authenticator answers one
+// as a wrong password, on the same path, rather than let it in on its
+// first 72 bytes.
 //
 // # CSRF
 //
@@ -219,10 +240,19 @@
 // cookie that never reaches the browser (a dropped connection, a crash
 // after the rotation) makes that browser's next visit look like theft, and
 // whoever holds an old cookie can revoke the user's devices — both cost a
-// login, never access. The previous validator stays valid for one minute
-// after a rotation, so two tabs resuming at once both get a session; a
-// thief who uses a copied cookie within that minute of the user is not
-// detected.
+// login, never access.
+//
+// The grace: the previous validator stays valid for one minute after a
+// rotation, so two tabs resuming at once both get a session. A use within
+// the grace starts a session and nothing else: it rotates nothing, sets
+// no cookie, extends neither the device's life nor the grace, and is
+// counted (outcome "grace"). The price: a thief holding a copy of the
+// cookie the user's browser just rotated away from, who uses it within
+// that minute, gets a session (one per use, each living its normal
+// timeouts) and is not detected then; after the minute that copy only
+// sets off the theft signal. The copy can never be rotated into a device
+// of its own, so the thief keeps nothing beyond those sessions, which
+// LogoutAll ends.
 //
 // # Keys
 //

@@ -39,12 +39,13 @@ func endSpan(span trace.Span, err error) {
 }
 
 func (m *Manager) login(ctx context.Context, w http.ResponseWriter, r *http.Request, username, password string) (*Session, error) {
-	if err := m.throttleBefore(ctx, r, username); err != nil {
+	ticket, err := m.throttleBefore(ctx, r, username)
+	if err != nil {
 		return nil, err
 	}
 	p, err := m.auth.Authenticate(ctx, username, password)
 	ok := err == nil && p != nil && p.UserID != ""
-	if terr := m.throttleAfter(ctx, r, username, ok); terr != nil {
+	if terr := m.throttleAfter(ctx, ticket, username, ok); terr != nil {
 		if !ok {
 			// A failure that could not be counted must not look like a
 			// plain wrong password: the lockout did not see it.

@@ -13,10 +13,19 @@ import (
 // another cost make unknown users measurably faster or slower.
 const PasswordCost = bcrypt.DefaultCost
 
+// MaxPasswordBytes is the longest password HashPassword takes and
+// PasswordAuthenticator accepts: bcrypt reads only the first 72 bytes,
+// so a longer one would match every password sharing those.
+const MaxPasswordBytes = 72
+
 // HashPassword returns password's bcrypt hash at PasswordCost, for
 // storing beside a user. bcrypt reads at most 72 bytes, so a longer
 // password is an error rather than silently cut.
 func HashPassword(password string) ([]byte, error) {
+	if len(password) > MaxPasswordBytes {
+		return nil, fmt.Errorf("%w: HashPassword: the password is %d bytes; bcrypt reads at most %d: %w",
+			ErrInvalid, len(password), MaxPasswordBytes, bcrypt.ErrPasswordTooLong)
+	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), PasswordCost)
 	if err != nil {
 		return nil, fmt.Errorf("session: hash password: %w", err)
@@ -34,7 +43,9 @@ type UserLookup func(ctx context.Context, username string) (hash []byte, p *Prin
 // against bcrypt hashes found by lookup. An unknown user costs one bcrypt
 // comparison too, against a stand-in hash, and gets the same
 // ErrInvalidCredentials as a wrong password: neither the answer nor its
-// time tells whether the username exists.
+// time tells whether the username exists. So does a password longer than
+// MaxPasswordBytes, which is never accepted (bcrypt would compare only
+// its first 72 bytes).
 func NewPasswordAuthenticator(lookup UserLookup) Authenticator {
 	return &passwordAuth{lookup: lookup}
 }
@@ -59,10 +70,15 @@ func (a *passwordAuth) Authenticate(ctx context.Context, username, password stri
 	if err != nil && !errors.Is(err, ErrInvalidCredentials) {
 		return nil, err
 	}
-	if !known {
+	// A password over bcrypt's 72 bytes is never right (HashPassword
+	// refuses to hash one; bcrypt would compare only its first 72), but
+	// it takes the same path as a wrong one: one comparison, here with
+	// the stand-in hash, and the same error.
+	tooLong := len(password) > MaxPasswordBytes
+	if !known || tooLong {
 		hash = dummyHash
 	}
-	if compareHash(hash, []byte(password)) != nil || !known {
+	if compareHash(hash, []byte(password)) != nil || !known || tooLong {
 		return nil, ErrInvalidCredentials
 	}
 	return p, nil

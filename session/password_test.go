@@ -83,3 +83,38 @@ func TestHashPasswordTooLong(t *testing.T) {
 		t.Fatalf("a 73-byte password: %v, want an error naming the 72-byte limit", err)
 	}
 }
+
+// bcrypt reads only the first 72 bytes of a password: HashPassword
+// refuses a longer one with a clear error, and PasswordAuthenticator
+// refuses a longer one that shares its first 72 bytes with the right
+// password, as a wrong password (one comparison, the same error).
+func TestPasswordOver72Bytes(t *testing.T) {
+	long := strings.Repeat("p", session.MaxPasswordBytes)
+	if _, err := session.HashPassword(long + "x"); !errors.Is(err, session.ErrInvalid) || !errors.Is(err, bcrypt.ErrPasswordTooLong) ||
+		!strings.Contains(err.Error(), "73 bytes") {
+		t.Fatalf("HashPassword of 73 bytes: %v, want ErrInvalid naming the length", err)
+	}
+	hash, err := session.HashPassword(long) // 72 bytes: the most bcrypt takes
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := &session.Principal{UserID: "1", Username: "alice"}
+	a := session.NewPasswordAuthenticator(func(context.Context, string) ([]byte, *session.Principal, error) {
+		return hash, alice, nil
+	})
+	var compares atomic.Int64
+	defer session.CountBcrypt(&compares)()
+	ctx := context.Background()
+	if p, err := a.Authenticate(ctx, "alice", long); err != nil || p != alice {
+		t.Fatalf("the 72-byte password: %v, %v", p, err)
+	}
+	for i, pw := range []string{long + "x", long + strings.Repeat("y", 1000)} {
+		before := compares.Load()
+		if p, err := a.Authenticate(ctx, "alice", pw); err != session.ErrInvalidCredentials || p != nil {
+			t.Fatalf("over-long password %d sharing the first 72 bytes: %v, %v; want ErrInvalidCredentials", i, p, err)
+		}
+		if n := compares.Load() - before; n != 1 {
+			t.Fatalf("over-long password %d ran %d bcrypt comparisons, want 1 (a wrong password's path)", i, n)
+		}
+	}
+}

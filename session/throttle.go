@@ -29,6 +29,17 @@ type ThrottleStore interface {
 	ThrottleAttempt(ctx context.Context, key string, now time.Time, p ThrottlePolicy, challenged bool) (ThrottleState, error)
 	// ThrottleReset forgets key: a successful login.
 	ThrottleReset(ctx context.Context, key string) error
+	// ThrottleForgive takes back one attempt: the ThrottleAttempt on key
+	// at at under p that answered got (a login that then succeeded).
+	// An attempt that went ahead is taken off the count, when the key's
+	// current window began at or before at and holds one; a count never
+	// goes below zero, and an absent key stays absent. An attempt that
+	// locked the key (ThrottleLast) takes back that lockout too, as if
+	// the attempt had never been made (Limit-1 attempts, in a window
+	// starting at at) — provided it is still the key's lockout and
+	// nothing has been counted since. No other lockout, in force or
+	// remembered, is ever lifted or shortened.
+	ThrottleForgive(ctx context.Context, key string, at time.Time, p ThrottlePolicy, got ThrottleState) error
 }
 
 // ThrottlePolicy is the rule a ThrottleStore applies to one key.
@@ -143,6 +154,17 @@ func throttleHash(kind, s string) string {
 	return kind + ":" + hex.EncodeToString(sum[:16])
 }
 
+// throttleTicket is what throttleBefore counted for one Login, for
+// throttleAfter: the client key's attempt, when and in which store tier,
+// so that a success can take back exactly that attempt.
+type throttleTicket struct {
+	client  throttleKey
+	at      time.Time
+	tier    tier
+	got     ThrottleState
+	counted bool
+}
+
 // throttleBefore refuses a login attempt while username or the client is
 // locked out (ErrThrottled), or needs a challenge it has not passed
 // (ErrChallengeRequired); otherwise it counts the attempt. Counting before
@@ -150,12 +172,13 @@ func throttleHash(kind, s string) string {
 // concurrent attempts from slipping past the limit. A store that cannot
 // be reached refuses the attempt (ErrUnavailable): throttling fails
 // closed.
-func (m *Manager) throttleBefore(ctx context.Context, r *http.Request, username string) error {
+func (m *Manager) throttleBefore(ctx context.Context, r *http.Request, username string) (throttleTicket, error) {
 	now := m.throttleNow()
 	passed := 0 // 0 not asked yet, 1 passed, -1 failed: the hook runs at most once
-	for _, k := range m.throttleKeys(r, username) {
+	var ticket throttleTicket
+	for i, k := range m.throttleKeys(r, username) {
 		var st ThrottleState
-		err := m.throttleDo("login throttle", func(s Store) (err error) {
+		used, err := m.throttleDo("login throttle", func(s Store) (err error) {
 			st, err = s.ThrottleAttempt(ctx, k.key, now, k.policy, passed == 1)
 			if err == nil && st.Status == ThrottleChallenge && passed == 0 {
 				passed = -1
@@ -168,31 +191,34 @@ func (m *Manager) throttleBefore(ctx context.Context, r *http.Request, username 
 		})
 		if err != nil {
 			m.throttleTel().unavailable.add(1)
-			return err
+			return ticket, err
+		}
+		if i == 0 && (st.Status == ThrottleAllowed || st.Status == ThrottleLast) {
+			ticket = throttleTicket{client: k, at: now, tier: used, got: st, counted: true}
 		}
 		switch st.Status {
 		case ThrottleLocked:
 			m.throttleTel().locked.add(1)
-			return &ThrottleError{Until: st.LockedUntil}
+			return ticket, &ThrottleError{Until: st.LockedUntil}
 		case ThrottleChallenge:
 			m.throttleTel().challenged.add(1)
-			return &ThrottleError{Challenge: true}
+			return ticket, &ThrottleError{Challenge: true}
 		case ThrottleLast:
 			m.throttleTel().lockouts.add(1)
 		}
 	}
 	m.throttleTel().allowed.add(1)
-	return nil
+	return ticket, nil
 }
 
 // throttleDo runs f on the primary store through its circuit breaker,
 // and on the fallback store (WithFallbackStore) while the primary is
-// unavailable, as sessions are created. With neither it fails with
+// unavailable, as sessions are created, and says which tier answered. With neither it fails with
 // ErrUnavailable: throttling fails closed. While the primary is down the
 // counts start afresh in the fallback; that is the price of logging in
 // at all during an outage, and it is bounded by the fallback's own
 // limits.
-func (m *Manager) throttleDo(op string, f func(Store) error) error {
+func (m *Manager) throttleDo(op string, f func(Store) error) (tier, error) {
 	var err error
 	for _, t := range []tier{tierPrimary, tierFallback} {
 		ts := m.tier(t)
@@ -200,30 +226,47 @@ func (m *Manager) throttleDo(op string, f func(Store) error) error {
 			break
 		}
 		if err = ts.do(op, f); !errors.Is(err, ErrUnavailable) {
-			return err
+			return t, err
 		}
 	}
-	return err
+	return tierPrimary, err
 }
 
 // throttleAfter records the outcome of a login attempt. The attempt was
-// already counted by throttleBefore, so a failure needs nothing more; a
+// already counted by throttleBefore, so a failure needs nothing more. A
 // success forgets the username's failures, in each store tier that may
-// hold them. The client's are kept: an attacker could otherwise clear
-// them between guesses by logging in to an account of their own. A
-// failed reset only keeps an old count, so it is logged, not returned:
-// the login itself succeeded.
-func (m *Manager) throttleAfter(ctx context.Context, r *http.Request, username string, ok bool) error {
+// hold them, and takes back its own attempt on the client key, in the
+// tier that counted it: otherwise successful logins alone would lock out
+// an address many users share (an office, a NAT). The client's failures
+// are kept: an attacker could otherwise clear them between guesses by
+// logging in to an account of their own. A lockout is never lifted but
+// the one this very attempt set off by being the limit's last: that one
+// came of Limit-1 failures and a success, and would otherwise lock out
+// everyone behind the address for a login that went right. A
+// failed reset or take-back only keeps an old count, so it is logged,
+// not returned: the login itself succeeded.
+func (m *Manager) throttleAfter(ctx context.Context, ticket throttleTicket, username string, ok bool) error {
 	if !ok {
 		return nil
 	}
-	k := m.throttleKeys(r, username)[1]
+	k := throttleHash("u", throttleUsername(username))
 	for _, ts := range m.core.tiers {
 		if ts == nil {
 			continue
 		}
-		if err := ts.do("login throttle reset", func(s Store) error { return s.ThrottleReset(ctx, k.key) }); err != nil {
+		if err := ts.do("login throttle reset", func(s Store) error { return s.ThrottleReset(ctx, k) }); err != nil {
 			m.cfg.logger.WarnContext(ctx, "session: could not reset a login throttle after a successful login", slog.Any("error", err))
+		}
+	}
+	if !ticket.counted {
+		return nil
+	}
+	if ts := m.tier(ticket.tier); ts != nil {
+		err := ts.do("login throttle forgive", func(s Store) error {
+			return s.ThrottleForgive(ctx, ticket.client.key, ticket.at, ticket.client.policy, ticket.got)
+		})
+		if err != nil {
+			m.cfg.logger.WarnContext(ctx, "session: could not take back a successful login's attempt on its client's throttle", slog.Any("error", err))
 		}
 	}
 	return nil

@@ -55,3 +55,34 @@ func (r throttleRec) state(s ThrottleStatus) ThrottleState {
 	}
 	return st
 }
+
+// throttleForgive takes back the attempt at at (ms) under p that
+// answered got, as ThrottleStore.ThrottleForgive says; false when there
+// is nothing to take back.
+func throttleForgive(r throttleRec, at int64, p ThrottlePolicy, got ThrottleState) (throttleRec, bool) {
+	if got.Status != ThrottleLast {
+		if r.n <= 0 || r.ws == 0 || r.ws > at {
+			return r, false
+		}
+		r.n--
+		return r, true
+	}
+	// The attempt locked the key: undo that lockout if it is still the
+	// key's and nothing was counted since. The window restarts at the
+	// attempt and the lockout's end moves back to it (never earlier than
+	// the truth), so the Limit-1 failures are kept at least as long.
+	if got.LockedUntil.IsZero() || r.lu != got.LockedUntil.UnixMilli() || r.n != 0 || r.ws != 0 || r.l <= 0 {
+		return r, false
+	}
+	r.l--
+	r.lu = 0
+	if r.l > 0 {
+		r.lu = at // earlier lockouts are still remembered, from here
+	}
+	r.n, r.ws = p.Limit-1, at
+	r.expires = r.ws + p.Window.Milliseconds()
+	if r.lu > 0 {
+		r.expires = max(r.expires, r.lu+p.Max.Milliseconds())
+	}
+	return r, true
+}

@@ -59,3 +59,21 @@ func (s *MemoryStore) ThrottleReset(ctx context.Context, key string) error {
 	delete(s.throttle.keys, key)
 	return nil
 }
+
+// ThrottleForgive implements ThrottleStore.
+func (s *MemoryStore) ThrottleForgive(ctx context.Context, key string, at time.Time, p ThrottlePolicy, got ThrottleState) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if r, ok := s.throttle.keys[key]; ok {
+		if r, ok = throttleForgive(r, at.UnixMilli(), p, got); ok {
+			s.throttle.keys[key] = r
+		}
+	}
+	return nil
+}

@@ -54,3 +54,34 @@ func (s *PostgresStore) ThrottleReset(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// throttleForgiveSQL mirrors throttleForgive in one statement, under the
+// row's lock: $2 the attempt's time, $3 the lockout it set (0: none),
+// $4 the limit, $5 the window, $6 the max (ms).
+const throttleForgiveSQL = `
+UPDATE session_throttle SET
+	n = CASE WHEN $3::bigint = 0 THEN n - 1 ELSE $4::integer - 1 END,
+	ws = CASE WHEN $3::bigint = 0 THEN ws ELSE $2::bigint END,
+	l = CASE WHEN $3::bigint = 0 THEN l ELSE l - 1 END,
+	lu = CASE WHEN $3::bigint = 0 THEN lu WHEN l > 1 THEN $2::bigint ELSE 0 END,
+	expires = CASE WHEN $3::bigint = 0 THEN expires
+		WHEN l > 1 THEN greatest($2::bigint + $5::bigint, $2::bigint + $6::bigint) ELSE $2::bigint + $5::bigint END
+WHERE key = $1 AND CASE WHEN $3::bigint = 0 THEN n > 0 AND ws > 0 AND ws <= $2::bigint
+	ELSE lu = $3::bigint AND n = 0 AND ws = 0 AND l > 0 END`
+
+// ThrottleForgive implements ThrottleStore in one statement.
+func (s *PostgresStore) ThrottleForgive(ctx context.Context, key string, at time.Time, p ThrottlePolicy, got ThrottleState) error {
+	if s.closed.isClosed() {
+		return ErrClosed
+	}
+	var lu int64 // 0: the attempt did not lock the key
+	if got.Status == ThrottleLast && !got.LockedUntil.IsZero() {
+		lu = got.LockedUntil.UnixMilli()
+	}
+	_, err := s.pool.Exec(ctx, throttleForgiveSQL, key, at.UnixMilli(), lu, p.Limit,
+		p.Window.Milliseconds(), p.Max.Milliseconds())
+	if err != nil {
+		return throttleWrap("postgres throttle forgive", err)
+	}
+	return nil
+}

@@ -15,6 +15,9 @@ var (
 	//go:embed scripts/throttle_attempt.lua
 	throttleAttemptLua    string
 	throttleAttemptScript = redis.NewScript(throttleAttemptLua)
+	//go:embed scripts/throttle_forgive.lua
+	throttleForgiveLua    string
+	throttleForgiveScript = redis.NewScript(throttleForgiveLua)
 )
 
 func (s *RedisStore) throttleKey(key string) string { return s.prefix + "f:" + key }
@@ -47,6 +50,23 @@ func (s *RedisStore) ThrottleReset(ctx context.Context, key string) error {
 	}
 	if err := s.rdb.Del(ctx, s.throttleKey(key)).Err(); err != nil {
 		return throttleWrap("redis throttle reset", err)
+	}
+	return nil
+}
+
+// ThrottleForgive implements ThrottleStore in one script run.
+func (s *RedisStore) ThrottleForgive(ctx context.Context, key string, at time.Time, p ThrottlePolicy, got ThrottleState) error {
+	if s.closed.isClosed() {
+		return ErrClosed
+	}
+	var lu int64 // 0: the attempt did not lock the key
+	if got.Status == ThrottleLast && !got.LockedUntil.IsZero() {
+		lu = got.LockedUntil.UnixMilli()
+	}
+	err := throttleForgiveScript.Run(ctx, s.rdb, []string{s.throttleKey(key)},
+		at.UnixMilli(), lu, p.Limit, p.Window.Milliseconds(), p.Max.Milliseconds()).Err()
+	if err != nil {
+		return throttleWrap("redis throttle forgive", err)
 	}
 	return nil
 }

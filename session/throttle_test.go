@@ -206,10 +206,11 @@ func TestSuccessResetsUsername(t *testing.T) {
 			t.Fatalf("round %d success: %v", round, err)
 		}
 	}
-	// The client's count was kept: an attacker cannot clear it by logging
-	// in to an account of their own between guesses.
+	// The client's failures were kept: an attacker cannot clear them by
+	// logging in to an account of their own between guesses (the
+	// success only takes back its own attempt).
 	m2 := throttleManager(t, session.NewMemoryStore(), &users{}, session.WithLockout(100, time.Minute), session.WithClientLockout(3, time.Minute))
-	for _, u := range []string{"victim", "alice", "victim"} {
+	for _, u := range []string{"victim", "alice", "victim", "alice", "victim"} {
 		pw := "wrong"
 		if u == "alice" {
 			pw = "right"
@@ -217,7 +218,44 @@ func TestSuccessResetsUsername(t *testing.T) {
 		_ = loginFrom(m2, "192.0.2.1", u, pw)
 	}
 	if err := loginFrom(m2, "192.0.2.1", "victim", "guess"); !errors.Is(err, session.ErrThrottled) {
-		t.Fatalf("after 3 attempts from one address, one of them a success: %v, want ErrThrottled", err)
+		t.Fatalf("after 3 failures from one address, with successes between them: %v, want ErrThrottled", err)
+	}
+}
+
+// Successful logins do not count toward the client's lockout: 100 of
+// them from one address (everyone behind one NAT) never lock it, and
+// failures from it still do.
+func TestSuccessesNeverLockClient(t *testing.T) {
+	for name, store := range map[string]func() session.Store{
+		"Memory": func() session.Store { return session.NewMemoryStore() },
+		"Redis":  func() session.Store { return redisStore(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m := throttleManager(t, store(), &users{}) // default: a client locks after 20
+			for i := range 100 {
+				if err := loginFrom(m, "192.0.2.1", "alice", "right"); err != nil {
+					t.Fatalf("success %d from one address: %v", i+1, err)
+				}
+			}
+			// 20 failures (on other usernames, so only the client's count
+			// matters), with successes between them: the 20th locks.
+			for i := range 20 {
+				if err := loginFrom(m, "192.0.2.1", "user"+strconv.Itoa(i), "wrong"); !errors.Is(err, session.ErrInvalidCredentials) {
+					t.Fatalf("failure %d: %v", i+1, err)
+				}
+				if i < 19 {
+					if err := loginFrom(m, "192.0.2.1", "alice", "right"); err != nil {
+						t.Fatalf("success after failure %d: %v", i+1, err)
+					}
+				}
+			}
+			if err := loginFrom(m, "192.0.2.1", "alice", "right"); !errors.Is(err, session.ErrThrottled) {
+				t.Fatalf("after 20 failures from one address: %v, want ErrThrottled", err)
+			}
+			if err := loginFrom(m, "192.0.2.2", "alice", "right"); err != nil {
+				t.Fatalf("another address: %v", err)
+			}
+		})
 	}
 }
 

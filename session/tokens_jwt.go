@@ -43,8 +43,14 @@ func (c *tokenClaims) principal() *Principal {
 }
 
 // IssueToken returns a new access token and refresh token for the user
-// of s, which must be logged in. It reads the user's token version from
-// the store and starts a refresh family there.
+// of s, which must be a logged-in session (a cookie's, from Login or the
+// Middleware): a Session the Middleware built from a bearer token is
+// ErrInvalid, so that an access token cannot be turned into a refresh
+// family. It reads the user's token version from the primary store and
+// starts a refresh family there, through the primary's circuit breaker:
+// tokens live in the primary only, so while it is down IssueToken (and
+// RefreshToken, RevokeToken) fail with ErrUnavailable even with a
+// fallback store.
 func (m *Manager) IssueToken(ctx context.Context, s *Session) (access, refresh string, err error) {
 	if m.closed.isClosed() {
 		return "", "", ErrClosed
@@ -52,22 +58,28 @@ func (m *Manager) IssueToken(ctx context.Context, s *Session) (access, refresh s
 	if s == nil || s.Principal() == nil || s.Principal().UserID == "" {
 		return "", "", fmt.Errorf("%w: IssueToken needs a logged-in session", ErrNoSession)
 	}
+	if s.rec == nil {
+		// A bearer token's Session: issuing from it would turn any access
+		// token (short-lived, perhaps stolen) into a fresh refresh family.
+		return "", "", fmt.Errorf("%w: IssueToken: a token pair is issued for a logged-in session, not from a token (this session came from a bearer token)", ErrInvalid)
+	}
 	t := m.tokens
 	if t.signing == nil {
 		return "", "", ErrNoSigningKey
 	}
 	p := s.Principal()
-	ver, err := t.store.TokenVersion(ctx, p.UserID)
+	var ver int64
+	err = m.tokensDo("issue token", func(st TokenStore) (err error) { ver, err = st.TokenVersion(ctx, p.UserID); return err })
 	if err != nil {
-		return "", "", storeErr("issue token", err)
+		return "", "", err
 	}
 	family := rand.Text()
 	access, refresh, refreshJTI, until, err := t.sign(p, ver, family)
 	if err != nil {
 		return "", "", err
 	}
-	if err := t.store.StartFamily(ctx, family, refreshJTI, until); err != nil {
-		return "", "", storeErr("issue token", err)
+	if err := m.tokensDo("issue token", func(st TokenStore) error { return st.StartFamily(ctx, family, refreshJTI, until) }); err != nil {
+		return "", "", err
 	}
 	t.tel.issued.add(1)
 	return access, refresh, nil
@@ -93,9 +105,11 @@ func (m *Manager) RefreshToken(ctx context.Context, refresh string) (access, new
 		t.tel.refreshed(err)
 		return "", "", err
 	}
-	ver, denied, err := t.store.CheckToken(ctx, c.Subject, c.ID)
+	var ver int64
+	var denied bool
+	err = m.tokensDo("refresh token", func(st TokenStore) (err error) { ver, denied, err = st.CheckToken(ctx, c.Subject, c.ID); return err })
 	if err != nil {
-		return "", "", storeErr("refresh token", err)
+		return "", "", err
 	}
 	if denied || c.Ver < ver {
 		t.tel.refreshed(ErrTokenRevoked)
@@ -105,12 +119,12 @@ func (m *Manager) RefreshToken(ctx context.Context, refresh string) (access, new
 	if err != nil {
 		return "", "", err
 	}
-	if err := t.store.SpendRefresh(ctx, c.Fam, c.ID, next, until); err != nil {
+	if err := m.tokensDo("refresh token", func(st TokenStore) error { return st.SpendRefresh(ctx, c.Fam, c.ID, next, until) }); err != nil {
 		if errors.Is(err, ErrRefreshReused) {
 			t.logger.Warn("session: a spent refresh token was used again; its family is revoked", "user", c.Subject)
 			err = fmt.Errorf("%w: %w", ErrTokenRevoked, ErrRefreshReused)
 		} else if !errors.Is(err, ErrInvalidToken) {
-			return "", "", storeErr("refresh token", err)
+			return "", "", err
 		}
 		t.tel.refreshed(err)
 		return "", "", err
@@ -142,13 +156,12 @@ func (m *Manager) VerifyToken(ctx context.Context, access string) (*Principal, e
 		return nil, ErrTokenRevoked
 	}
 	if !t.mirror.trusted.Load() {
-		ver, denied, err := t.store.CheckToken(ctx, c.Subject, c.ID)
+		var ver int64
+		var denied bool
+		err := m.tokensDo("verify token", func(st TokenStore) (err error) { ver, denied, err = st.CheckToken(ctx, c.Subject, c.ID); return err })
 		if err != nil {
 			t.tel.verifyUnavailable.add(1)
-			if tokensCtxErr(err) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("session: verify token: %w: %w", ErrUnavailable, err)
+			return nil, err
 		}
 		if denied || c.Ver < ver {
 			t.tel.verifyRevoked.add(1)

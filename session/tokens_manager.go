@@ -2,7 +2,7 @@ package session
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -129,9 +129,13 @@ func (m *Manager) bearerSession(r *http.Request, token string) (*Session, error)
 func (m *Manager) revokeUserTokens(ctx context.Context, userID string) error {
 	t := m.tokens
 	until := t.now().Add(t.cfg.access + 2*t.cfg.leeway + revocationMargin)
-	v, err := t.store.BumpTokenVersion(ctx, userID, until)
+	var v int64
+	err := m.tokensDo("revoke tokens", func(st TokenStore) (err error) {
+		v, err = st.BumpTokenVersion(ctx, userID, until)
+		return err
+	})
 	if err != nil {
-		return storeErr("revoke tokens", err)
+		return err
 	}
 	t.mirror.apply(Revocation{UserID: userID, Version: v, Until: until})
 	return nil
@@ -154,18 +158,32 @@ func (m *Manager) RevokeToken(ctx context.Context, token string) error {
 		return err
 	}
 	until := c.ExpiresAt.Add(t.cfg.leeway + revocationMargin)
-	if err := t.store.DenyToken(ctx, c.ID, until); err != nil {
-		return storeErr("revoke token", err)
+	if err := m.tokensDo("revoke token", func(st TokenStore) error { return st.DenyToken(ctx, c.ID, until) }); err != nil {
+		return err
 	}
 	t.mirror.apply(Revocation{JTI: c.ID, Until: until})
 	return nil
 }
 
-// storeErr wraps a store's error for op, leaving context errors and the
-// package's sentinels as they are.
-func storeErr(op string, err error) error {
-	if tokensCtxErr(err) {
+// tokensDo runs f on the primary store through its circuit breaker, as
+// every store call of the sessions does: while the primary cannot be
+// reached the breaker opens and the answer is a quick ErrUnavailable
+// instead of a timeout per call. Tokens live in the primary only (there
+// is no fallback tier for them). A store's "no" — a spent, revoked or
+// unknown token — is an answer, not an outage: it is returned as it is
+// and counts as a success for the breaker.
+func (m *Manager) tokensDo(op string, f func(TokenStore) error) error {
+	var answer error
+	err := m.tier(tierPrimary).do(op, func(s Store) error {
+		err := f(s)
+		if errors.Is(err, ErrRefreshReused) || errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrTokenRevoked) {
+			answer = err
+			return nil
+		}
 		return err
+	})
+	if answer != nil {
+		return answer
 	}
-	return fmt.Errorf("session: %s: %w", op, err)
+	return err
 }

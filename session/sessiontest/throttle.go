@@ -27,6 +27,9 @@ func runThrottleTests(t *testing.T, newStore func(t *testing.T) session.Throttle
 	t.Run("Challenge", func(t *testing.T) { throttleChallenge(t, newStore(t)) })
 	t.Run("RefusalLeavesWindow", func(t *testing.T) { throttleRefusalLeavesWindow(t, newStore(t)) })
 	t.Run("ResetAndKeys", func(t *testing.T) { throttleResetAndKeys(t, newStore(t)) })
+	t.Run("Forgive", func(t *testing.T) { throttleForgive(t, newStore(t)) })
+	t.Run("ForgiveLockout", func(t *testing.T) { throttleForgiveLockout(t, newStore(t)) })
+	t.Run("ForgiveOnlyItsWindow", func(t *testing.T) { throttleForgiveOnlyItsWindow(t, newStore(t)) })
 	t.Run("ConcurrentAttempts", func(t *testing.T) { throttleConcurrent(t, newStore(t)) })
 }
 
@@ -177,4 +180,82 @@ func throttleRefusalLeavesWindow(t *testing.T, s session.ThrottleStore) {
 	if st.Attempts != 2 {
 		t.Fatalf("the window restarted at the refusal: %d attempts in it, want 2", st.Attempts)
 	}
+}
+
+func forgive(t *testing.T, s session.ThrottleStore, key string, at time.Time, got session.ThrottleState) {
+	t.Helper()
+	if err := s.ThrottleForgive(context.Background(), key, at, policy, got); err != nil {
+		t.Fatalf("ThrottleForgive(%q, %v): %v", key, at.Sub(t0), err)
+	}
+}
+
+// throttleForgive: a forgiven attempt no longer counts, however many
+// attempts are forgiven the count never goes below zero, and forgiving
+// an absent key creates nothing.
+func throttleForgive(t *testing.T, s session.ThrottleStore) {
+	for i := range 10 * policy.Limit { // every attempt a success: never locked
+		now := t0.Add(time.Duration(i) * time.Second)
+		st := attempt(t, s, "k", now, policy, false)
+		want(t, fmt.Sprintf("success %d", i+1), st, session.ThrottleAllowed)
+		if st.Attempts != 1 {
+			t.Fatalf("success %d: %d attempts counted, want 1 (the earlier ones were forgiven)", i+1, st.Attempts)
+		}
+		forgive(t, s, "k", now, st)
+	}
+	allowed := session.ThrottleState{Status: session.ThrottleAllowed, Attempts: 1}
+	for range 3 { // never below zero
+		forgive(t, s, "k", t0.Add(time.Minute), allowed)
+	}
+	lockOut(t, s, "k", t0.Add(time.Minute), policy, time.Minute)
+	forgive(t, s, "absent", t0, allowed)
+	if st := attempt(t, s, "absent", t0, policy, false); st.Attempts != 1 {
+		t.Fatalf("forgiving an absent key left state: %+v after one attempt", st)
+	}
+}
+
+// throttleForgiveLockout: forgiving the attempt that locked the key
+// takes that lockout back (Limit-1 attempts remain, so the next one
+// locks again, for as long as that lockout would have); no other
+// lockout is ever lifted.
+func throttleForgiveLockout(t *testing.T, s session.ThrottleStore) {
+	for i := 1; i < policy.Limit; i++ {
+		attempt(t, s, "k", t0, policy, false)
+	}
+	last := attempt(t, s, "k", t0, policy, false)
+	want(t, "the limit", last, session.ThrottleLast)
+	forgive(t, s, "k", t0, last)
+	st := attempt(t, s, "k", t0.Add(time.Second), policy, false)
+	want(t, "after forgiving the locking attempt, the next", st, session.ThrottleLast)
+	if !st.LockedUntil.Equal(t0.Add(time.Second+time.Minute)) || st.Lockouts != 1 {
+		t.Fatalf("the lockout after a forgiven one: %+v, want the first lockout's length", st)
+	}
+	// Forgiving again with the old answer lifts nothing: that lockout is
+	// no longer the key's. Nor does an attempt that did not lock it.
+	forgive(t, s, "k", t0, last)
+	forgive(t, s, "k", t0, session.ThrottleState{Status: session.ThrottleAllowed})
+	st = attempt(t, s, "k", t0.Add(2*time.Second), policy, false)
+	want(t, "during the second lockout", st, session.ThrottleLocked)
+	if !st.LockedUntil.Equal(t0.Add(time.Second + time.Minute)) {
+		t.Fatalf("forgiving changed a lockout in force: %+v", st)
+	}
+	// The next lockout still doubles: the second one is remembered.
+	lockOut(t, s, "k", t0.Add(time.Second+time.Minute), policy, 2*time.Minute)
+}
+
+// throttleForgiveOnlyItsWindow: an attempt whose window has been replaced
+// (by a new window or a lockout) is not taken back from the new one.
+func throttleForgiveOnlyItsWindow(t *testing.T, s session.ThrottleStore) {
+	first := attempt(t, s, "k", t0, policy, false)
+	want(t, "first window", first, session.ThrottleAllowed)
+	later := t0.Add(policy.Window)
+	want(t, "new window", attempt(t, s, "k", later, policy, false), session.ThrottleAllowed)
+	forgive(t, s, "k", t0, first) // the first window's attempt: gone already
+	for i := 2; i < policy.Limit; i++ {
+		want(t, fmt.Sprintf("new window, attempt %d", i), attempt(t, s, "k", later, policy, false), session.ThrottleAllowed)
+	}
+	want(t, "new window, the limit", attempt(t, s, "k", later, policy, false), session.ThrottleLast)
+	// A lockout (another attempt's) is not lifted by forgiving an
+	// attempt made before it.
+	forgive(t, s, "k", later, first)
+	want(t, "locked", attempt(t, s, "k", later.Add(time.Second), policy, false), session.ThrottleLocked)
 }
