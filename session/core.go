@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,9 +22,11 @@ const userPrefix = "v:"
 // coreState is a Manager's sessions machinery: the stores behind their
 // breakers, the clock and the telemetry.
 type coreState struct {
-	tiers  [2]*tierStore // primary, fallback (nil without WithFallbackStore)
-	tel    *telemetry
-	tracer trace.Tracer
+	tiers      [2]*tierStore // primary, fallback (nil without WithFallbackStore)
+	tel        *telemetry
+	tracer     trace.Tracer
+	cookie     string         // the session cookie's name, made once
+	principals principalCache // decoded principals by their stored JSON
 }
 
 // tierStore is a store behind its circuit breaker.
@@ -39,6 +40,10 @@ type tierStore struct {
 func (m *Manager) initCore() error {
 	m.core.tel = newTelemetry(m.cfg.meter)
 	m.core.tracer = m.cfg.tracer.Tracer(instrumentationName)
+	m.core.cookie = m.cfg.cookieName
+	if m.cfg.secure {
+		m.core.cookie = "__Host-" + m.cfg.cookieName
+	}
 	stores := [2]Store{m.store, m.cfg.fallback}
 	for t, st := range stores {
 		if st == nil {
@@ -110,12 +115,7 @@ func (m *Manager) tier(t tier) *tierStore { return m.core.tiers[t] }
 func (m *Manager) now() time.Time { return m.cfg.now() }
 
 // cookieName is the session cookie's name: "__Host-" + name when Secure.
-func (m *Manager) cookieName() string {
-	if m.cfg.secure {
-		return "__Host-" + m.cfg.cookieName
-	}
-	return m.cfg.cookieName
-}
+func (m *Manager) cookieName() string { return m.core.cookie }
 
 func (m *Manager) setCookie(w http.ResponseWriter, id sessionID, rec *Record) {
 	http.SetCookie(w, &http.Cookie{Name: m.cookieName(), Value: id.cookieValue(), Path: "/",
@@ -135,7 +135,13 @@ func (m *Manager) requestID(r *http.Request) (sessionID, bool) {
 	if err != nil {
 		return sessionID{}, false
 	}
-	id, err := parseSessionID(c.Value)
+	return m.cookieID(c.Value)
+}
+
+// cookieID is the session ID of a session cookie's value, if it is well
+// formed and names a tier this Manager has.
+func (m *Manager) cookieID(v string) (sessionID, bool) {
+	id, err := parseSessionID(v)
 	if err != nil || m.tier(id.tier) == nil {
 		return sessionID{}, false
 	}
@@ -160,8 +166,8 @@ func (m *Manager) load(ctx context.Context, id sessionID) (*Session, error) {
 func (m *Manager) sessionOf(t tier, rec *Record) (*Session, error) {
 	s := &Session{m: m, tier: t, rec: rec}
 	if raw, ok := rec.Values[principalField]; ok {
-		p := &Principal{}
-		if err := json.Unmarshal([]byte(raw), p); err != nil {
+		p, err := m.core.principals.decode(raw)
+		if err != nil {
 			return nil, fmt.Errorf("session: load: the stored principal is damaged: %v", err)
 		}
 		s.principal = p

@@ -53,7 +53,11 @@
 // timeout however busy (WithTimeouts; 30m and 12h by default). Deadlines
 // are stored with the session and judged against the Manager's clock;
 // each request slides the idle deadline in the same step that loads the
-// session (one round trip to Redis). Session.Set and Session.Delete
+// session (one round trip to Redis). Redis writes the slide only when it
+// moves the deadline by 1% of the idle timeout or more (18s of the
+// default 30m), so a busy session is a read on most requests; the price
+// is precision: a session may end up to 1% of its idle timeout early,
+// never late. Session.Set and Session.Delete
 // write one field at once: two requests of one session that set
 // different keys both keep their write.
 //

@@ -75,9 +75,8 @@ func (m *Manager) authenticate(w http.ResponseWriter, r *http.Request) (*Session
 		return s, outBearer, err
 	}
 	var anonymous *Session
-	if _, err := r.Cookie(m.cookieName()); err == nil {
-		id, ok := m.requestID(r)
-		if ok {
+	if c, err := r.Cookie(m.cookieName()); err == nil {
+		if id, ok := m.cookieID(c.Value); ok {
 			s, err := m.load(r.Context(), id)
 			switch {
 			case err == nil && s.principal == nil:

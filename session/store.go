@@ -32,9 +32,11 @@ type SessionStore interface {
 	// rec.UserID is set. rec.Ref must be new.
 	CreateSession(ctx context.Context, rec *Record) error
 	// LoadSession returns the session and, in the same step, slides its
-	// idle deadline to now+rec.Idle (never past rec.Absolute). A session
-	// that is absent, or past its idle deadline or absolute expiry at now,
-	// is ErrNoSession.
+	// idle deadline to now+rec.Idle (never past rec.Absolute). A store may
+	// skip a slide of less than rec.Idle/100 that does not reach
+	// rec.Absolute, to spare a write per request (RedisStore does); the
+	// returned IdleDeadline is the one stored. A session that is absent,
+	// or past its idle deadline or absolute expiry at now, is ErrNoSession.
 	LoadSession(ctx context.Context, ref Ref, now time.Time) (*Record, error)
 	// UpdateSession sets and deletes fields of rec.Values, each field on
 	// its own: concurrent updates of different fields all survive.

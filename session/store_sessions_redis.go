@@ -122,7 +122,11 @@ func (s *RedisStore) create(ctx context.Context, rec *Record) error {
 	return nil
 }
 
-// LoadSession implements SessionStore: one round trip.
+// LoadSession implements SessionStore: one round trip. It writes the
+// slid idle deadline only when it moves by a slide step (1% of the idle
+// timeout) or more, so a busy session costs Redis a read, not a write, on
+// most requests; the price is that a session may end up to one step
+// before its full idle timeout (SessionStore.LoadSession allows it).
 func (s *RedisStore) LoadSession(ctx context.Context, ref Ref, now time.Time) (*Record, error) {
 	if err := s.usable(); err != nil {
 		return nil, err
@@ -130,44 +134,85 @@ func (s *RedisStore) LoadSession(ctx context.Context, ref Ref, now time.Time) (*
 	if !validRef(ref) {
 		return nil, ErrNoSession
 	}
-	res, err := sessionsLoadScript.Run(ctx, s.rdb, []string{s.sessionKey(ref)},
-		ms(now), redisGrace.Milliseconds(), s.indexPrefix(ref.Shard), ref.Hash).StringSlice()
+	key := s.sessionKey(ref)
+	if s.hints.readOnly(ref.Hash, now) {
+		// No slide is due: a plain read, judged here as the script
+		// would judge it. An expired session goes on to the script,
+		// which deletes it.
+		f, err := s.rdb.HGetAll(ctx, key).Result()
+		if err != nil {
+			return nil, redisErr("load", err)
+		}
+		if len(f) == 0 {
+			s.hints.forget(ref.Hash)
+			return nil, ErrNoSession
+		}
+		rec := &Record{Ref: ref, Values: make(map[string]string, len(f))}
+		for k, v := range f {
+			rec.decodeRedisField(k, v)
+		}
+		if err := rec.checkRedis(); err != nil {
+			return nil, err
+		}
+		if rec.liveAt(now) {
+			return rec, nil
+		}
+	}
+	res, err := sessionsLoadScript.Run(ctx, s.rdb, []string{key},
+		ms(now), redisGrace.Milliseconds()).StringSlice()
 	if errors.Is(err, redis.Nil) {
+		s.hints.forget(ref.Hash)
 		return nil, ErrNoSession
 	}
 	if err != nil {
 		return nil, redisErr("load", err)
 	}
-	return decodeRedisRecord(ref, res)
+	rec, err := decodeRedisRecord(ref, res)
+	if err == nil {
+		s.hints.saw(rec)
+	}
+	return rec, err
 }
 
 // decodeRedisRecord builds a Record from a session hash's fields.
 func decodeRedisRecord(ref Ref, f []string) (*Record, error) {
-	rec := &Record{Ref: ref, Values: map[string]string{}}
+	rec := &Record{Ref: ref, Values: make(map[string]string, len(f)/2)}
 	for i := 0; i+1 < len(f); i += 2 {
-		k, v := f[i], f[i+1]
-		if strings.HasPrefix(k, ".") {
-			rec.Values[k[1:]] = v
-			continue
-		}
-		n, _ := strconv.ParseInt(v, 10, 64)
-		switch k {
-		case "@c":
-			rec.Created = time.UnixMilli(n)
-		case "@a":
-			rec.Absolute = time.UnixMilli(n)
-		case "@i":
-			rec.Idle = time.Duration(n) * time.Millisecond
-		case "@d":
-			rec.IdleDeadline = time.UnixMilli(n)
-		case "@u":
-			rec.UserID = v
-		}
+		rec.decodeRedisField(f[i], f[i+1])
 	}
-	if rec.Absolute.IsZero() || rec.IdleDeadline.IsZero() || rec.Idle <= 0 {
-		return nil, fmt.Errorf("session: redis load: session %s is damaged", ref.Shard)
+	if err := rec.checkRedis(); err != nil {
+		return nil, err
 	}
 	return rec, nil
+}
+
+// decodeRedisField sets the part of rec that hash field k holds.
+func (rec *Record) decodeRedisField(k, v string) {
+	if strings.HasPrefix(k, ".") {
+		rec.Values[k[1:]] = v
+		return
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	switch k {
+	case "@c":
+		rec.Created = time.UnixMilli(n)
+	case "@a":
+		rec.Absolute = time.UnixMilli(n)
+	case "@i":
+		rec.Idle = time.Duration(n) * time.Millisecond
+	case "@d":
+		rec.IdleDeadline = time.UnixMilli(n)
+	case "@u":
+		rec.UserID = v
+	}
+}
+
+// checkRedis names a record whose hash lacks a deadline.
+func (rec *Record) checkRedis() error {
+	if rec.Absolute.IsZero() || rec.IdleDeadline.IsZero() || rec.Idle <= 0 {
+		return fmt.Errorf("session: redis load: session %s is damaged", rec.Ref.Shard)
+	}
+	return nil
 }
 
 // UpdateSession implements SessionStore.

@@ -32,6 +32,7 @@ type RedisStore struct {
 	prefix string
 	optErr error // the first bad StoreOption: every method returns it
 	closed closeFlag
+	hints  slideHints // store_sessions_hints.go
 }
 
 // PostgresStore is a Store in PostgreSQL, as the primary store or as the
