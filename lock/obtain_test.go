@@ -20,15 +20,15 @@ import (
 func TestObtainSurvivesClientRetry(t *testing.T) {
 	r := testserver.StartRedis(t, nil)
 	direct := client(t, r.Addr)
-	p := newReplyDropper(t, r.Addr)
+	p := testserver.NewRedisProxy(t, r.Addr)
 	rdb := redis.NewClient(&redis.Options{Addr: p.Addr(), ReadTimeout: 200 * time.Millisecond, MaxRetries: 1})
 	defer rdb.Close()
 	l := lock.New(rdb)
 	ctx := context.Background()
 
-	p.arm()
+	dropped := dropScriptReply(p)
 	lk, err := l.Obtain(ctx, "retried", 10*time.Second)
-	awaitDrop(t, p)
+	awaitDrop(t, dropped)
 	if err != nil {
 		held, _ := direct.Exists(ctx, "lock:{retried}").Result()
 		t.Fatalf("Obtain whose reply was lost and retried by go-redis: %v (lock key left in Redis: %v)", err, held == 1)
@@ -41,12 +41,21 @@ func TestObtainSurvivesClientRetry(t *testing.T) {
 	}
 }
 
+// dropScriptReply arms p to swallow the reply to the next script call
+// (EVALSHA or EVAL), as a network that loses a reply does: the script
+// runs on the server, and the client waits for an answer that never
+// comes, times out, and (if it retries) sends the command again on a new
+// connection.
+func dropScriptReply(p *testserver.RedisProxy) <-chan struct{} {
+	return p.DropReply(testserver.Drop{Command: testserver.ScriptCall(""), Keep: true})
+}
+
 // awaitDrop fails t unless the proxy swallowed a reply, which is what the
 // tests using it stage.
-func awaitDrop(t *testing.T, p *replyDropper) {
+func awaitDrop(t *testing.T, dropped <-chan struct{}) {
 	t.Helper()
 	select {
-	case <-p.dropped:
+	case <-dropped:
 	case <-time.After(patience):
 		t.Fatal("the proxy lost no reply: the test did not stage what it meant to")
 	}
@@ -72,7 +81,7 @@ func TestFailedObtainLeavesNothingBehind(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newReplyDropper(t, r.Addr)
+			p := testserver.NewRedisProxy(t, r.Addr)
 			opts := tc.opts
 			opts.Addr = p.Addr()
 			rdb := redis.NewClient(&opts)
@@ -80,11 +89,11 @@ func TestFailedObtainLeavesNothingBehind(t *testing.T) {
 			key := "orphan " + tc.name
 			ctx, cancel := tc.ctx()
 			defer cancel()
-			p.arm()
+			dropped := dropScriptReply(p)
 			if _, err := lock.New(rdb).Obtain(ctx, key, time.Minute); err == nil || errors.Is(err, lock.ErrNotObtained) {
 				t.Fatalf("Obtain with its reply lost: %v, want the Redis or context error", err)
 			}
-			awaitDrop(t, p)
+			awaitDrop(t, dropped)
 			if n, _ := direct.Exists(context.Background(), "lock:{"+key+"}").Result(); n != 0 {
 				ttl, _ := direct.PTTL(context.Background(), "lock:{"+key+"}").Result()
 				t.Fatalf("the failed Obtain left its lock in Redis for another %v", ttl)

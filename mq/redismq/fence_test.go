@@ -13,19 +13,6 @@ import (
 	"github.com/groundwork-go/groundwork/mq"
 )
 
-// cutProxy forwards to target until cut: then it closes every connection
-// and refuses new ones (member A is partitioned from Redis; B is not).
-type cutProxy struct{ *tcpProxy }
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	return &cutProxy{newTCPProxy(t, target, forward)}
-}
-
-func (p *cutProxy) Cut() {
-	p.refuse.Store(true)
-	p.closeAll()
-}
-
 // TestCutOffOwnerStopsBeforeTakeover: member A is cut off from Redis while
 // handling key k, with more of k prefetched and fetched longer than the
 // visibility timeout ago (so the next owner's idle check alone would not
@@ -35,8 +22,8 @@ func (p *cutProxy) Cut() {
 func TestCutOffOwnerStopsBeforeTakeover(t *testing.T) {
 	r := testserver.StartRedis(t, nil)
 	const params = "?partitions=1&visibility_timeout=2s&heartbeat_interval=100ms&block=100ms&ack_interval=20ms&dial_timeout=300ms&read_timeout=300ms&write_timeout=300ms"
-	px := newCutProxy(t, r.Addr)
-	a := open(t, "redis://"+px.l.Addr().String()+"/0"+params)
+	px := testserver.NewRedisProxy(t, r.Addr) // A's path to Redis; B's is direct
+	a := open(t, "redis://"+px.Addr()+"/0"+params)
 	b := open(t, r.URL+params)
 	var aRunning atomic.Bool
 	var aStopped atomic.Int64

@@ -41,9 +41,12 @@ func TestReviewLostClaimReplyIsDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	px := newCmdProxy(t, r.Addr, func(cmd []byte) bool { return bytes.Contains(cmd, []byte("xclaim")) })
-	px.armed.Store(true)
-	shared := redis.NewClient(&redis.Options{Addr: px.l.Addr().String(), PoolSize: 16})
+	px := testserver.NewRedisProxy(t, r.Addr)
+	// The first non-nil reply to an XCLAIM is lost, and its connection cut.
+	dropped := px.DropReply(testserver.Drop{SkipEmpty: true, Command: func(cmd []byte) bool {
+		return bytes.Contains(cmd, []byte("xclaim"))
+	}})
+	shared := redis.NewClient(&redis.Options{Addr: px.Addr(), PoolSize: 16})
 	defer shared.Close()
 	conn, err := redismq.New(shared, &redismq.Options{Partitions: 1, Block: 10 * time.Minute,
 		VisibilityTimeout: 10 * time.Minute, HeartbeatInterval: 5 * time.Minute, AckInterval: 20 * time.Millisecond})
@@ -68,7 +71,7 @@ func TestReviewLostClaimReplyIsDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	<-px.dropped
+	<-dropped
 	var first run
 	waitFor(t, "the orphaned entry handled", func() bool {
 		select {

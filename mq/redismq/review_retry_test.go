@@ -3,8 +3,6 @@ package redismq_test
 import (
 	"bytes"
 	"context"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,47 +12,6 @@ import (
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/redismq"
 )
-
-// cmdProxy forwards to target. While armed, the first reply to a command
-// that match picks, and that holds entries (not a nil reply), is thrown
-// away and its connection cut: a reply lost on the wire after the server
-// acted on the command.
-type cmdProxy struct {
-	*tcpProxy
-	match   func(cmd []byte) bool
-	armed   atomic.Bool
-	dropped chan struct{}
-}
-
-func newCmdProxy(t *testing.T, target string, match func(cmd []byte) bool) *cmdProxy {
-	p := &cmdProxy{match: match, dropped: make(chan struct{})}
-	p.tcpProxy = newTCPProxy(t, target, p.pump)
-	return p
-}
-
-func (p *cmdProxy) pump(c, u net.Conn) {
-	var target atomic.Bool // the reply on its way is the one to drop
-	go func() {
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := c.Read(buf)
-			if n > 0 {
-				target.Store(p.armed.Load() && p.match(bytes.ToLower(buf[:n])))
-				if _, werr := u.Write(buf[:n]); werr != nil {
-					err = werr
-				}
-			}
-			if err != nil {
-				u.Close()
-				return
-			}
-		}
-	}()
-	go pumpReplies(c, u, func(reply []byte) bool {
-		empty := bytes.HasPrefix(reply, []byte("_\r\n")) || bytes.HasPrefix(reply, []byte("*-1\r\n"))
-		return target.Load() && !empty && p.armed.CompareAndSwap(true, false)
-	}, p.dropped)
-}
 
 // TestReviewLostReplyWithClientRetries: a member built with New on the
 // caller's go-redis client, which retries a command whose connection
@@ -66,10 +23,8 @@ func (p *cmdProxy) pump(c, u net.Conn) {
 func TestReviewLostReplyWithClientRetries(t *testing.T) {
 	r := testserver.StartRedis(t, nil)
 	raw := rawClient(t, r.Addr)
-	px := newCmdProxy(t, r.Addr, func(cmd []byte) bool {
-		return bytes.Contains(cmd, []byte("xreadgroup")) && !bytes.Contains(cmd, []byte("block"))
-	})
-	shared := redis.NewClient(&redis.Options{Addr: px.l.Addr().String(), PoolSize: 16}) // MaxRetries: go-redis's default
+	px := testserver.NewRedisProxy(t, r.Addr)
+	shared := redis.NewClient(&redis.Options{Addr: px.Addr(), PoolSize: 16}) // MaxRetries: go-redis's default
 	defer shared.Close()
 	conn, err := redismq.New(shared, &redismq.Options{Partitions: 1, ReadCount: 1, Block: 10 * time.Minute,
 		VisibilityTimeout: 10 * time.Minute, HeartbeatInterval: 5 * time.Minute, AckInterval: 20 * time.Millisecond})
@@ -91,7 +46,12 @@ func TestReviewLostReplyWithClientRetries(t *testing.T) {
 	}
 	defer sub.Close()
 	waitFor(t, "the member's read blocked", func() bool { return blockedReads(t, raw) == 1 })
-	px.armed.Store(true)
+	// The first reply to a read without BLOCK that holds entries (not a
+	// nil reply) is lost, and its connection cut: a reply lost on the
+	// wire after the server acted on the command.
+	dropped := px.DropReply(testserver.Drop{SkipEmpty: true, Command: func(cmd []byte) bool {
+		return bytes.Contains(cmd, []byte("xreadgroup")) && !bytes.Contains(cmd, []byte("block"))
+	}})
 	// Two entries at once: the blocked read (COUNT 1) returns the first,
 	// the next read, without BLOCK, the second; its reply is lost.
 	_, err = raw.Pipelined(context.Background(), func(p redis.Pipeliner) error {
@@ -103,7 +63,7 @@ func TestReviewLostReplyWithClientRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-px.dropped
+	<-dropped
 	seen := map[string]bool{}
 	waitFor(t, "both entries handled", func() bool {
 		for {

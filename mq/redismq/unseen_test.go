@@ -2,34 +2,11 @@ package redismq_test
 
 import (
 	"context"
-	"io"
-	"net"
-	"sync/atomic"
 	"testing"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/mq"
 )
-
-// dropProxy forwards to target; once armed, the next bytes the server
-// sends on any connection are thrown away and that connection is cut: a
-// reply lost on the wire after the server acted on the command.
-type dropProxy struct {
-	*tcpProxy
-	armed   atomic.Bool
-	dropped chan struct{}
-}
-
-func newDropProxy(t *testing.T, target string) *dropProxy {
-	p := &dropProxy{dropped: make(chan struct{})}
-	p.tcpProxy = newTCPProxy(t, target, p.pump)
-	return p
-}
-
-func (p *dropProxy) pump(c, u net.Conn) {
-	go func() { io.Copy(u, c); u.Close() }()
-	go pumpReplies(c, u, func([]byte) bool { return p.armed.CompareAndSwap(true, false) }, p.dropped)
-}
 
 // TestLostReplyIsDelivered: the reply to a member's blocked XREADGROUP,
 // holding a new entry, is lost on the wire; Redis counts the entry as
@@ -40,8 +17,8 @@ func (p *dropProxy) pump(c, u net.Conn) {
 func TestLostReplyIsDelivered(t *testing.T) {
 	r := testserver.StartRedis(t, nil)
 	rdb := rawClient(t, r.Addr)
-	px := newDropProxy(t, r.Addr)
-	member := open(t, "redis://"+px.l.Addr().String()+"/0?partitions=1&"+slowParams)
+	px := testserver.NewRedisProxy(t, r.Addr)
+	member := open(t, "redis://"+px.Addr()+"/0?partitions=1&"+slowParams)
 	got := make(chan *mq.Message, 1)
 	sub, err := member.Subscribe(context.Background(), "lost", "g", func(_ context.Context, m *mq.Message) error {
 		got <- m
@@ -52,11 +29,13 @@ func TestLostReplyIsDelivered(t *testing.T) {
 	}
 	defer sub.Close()
 	waitFor(t, "the member's read blocked", func() bool { return blockedReads(t, rdb) == 1 })
-	px.armed.Store(true)
+	// The next reply on any connection is lost, and its connection cut:
+	// a reply lost on the wire after the server acted on the command.
+	dropped := px.DropReply(testserver.Drop{})
 	if err := open(t, r.URL).Publish(context.Background(), &mq.Message{Topic: "lost", Key: "k", Payload: []byte("lost on the wire")}); err != nil {
 		t.Fatal(err)
 	}
-	<-px.dropped
+	<-dropped
 	var m *mq.Message
 	waitFor(t, "the entry of the lost reply handled", func() bool {
 		select {
