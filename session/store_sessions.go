@@ -50,6 +50,18 @@ func checkRecord(rec *Record) error {
 	return nil
 }
 
+// checkRenew checks the arguments of a RenewSession: a bad rec is
+// ErrInvalid; an old ref no parsed ID could give names no session.
+func checkRenew(old Ref, rec *Record) error {
+	if err := checkRecord(rec); err != nil {
+		return err
+	}
+	if !validRef(old) {
+		return ErrNoSession
+	}
+	return nil
+}
+
 // memSessions is MemoryStore's session state. (core)
 type memSessions struct {
 	byRef  map[Ref]*Record

@@ -174,11 +174,8 @@ func (s *PostgresStore) RenewSession(ctx context.Context, old Ref, rec *Record, 
 	if err := s.usable(); err != nil {
 		return err
 	}
-	if err := checkRecord(rec); err != nil {
+	if err := checkRenew(old, rec); err != nil {
 		return err
-	}
-	if !validRef(old) {
-		return ErrNoSession
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM session_sessions WHERE hash = @hash AND shard = @shard AND `+pgLive,

@@ -249,11 +249,8 @@ func (s *RedisStore) RenewSession(ctx context.Context, old Ref, rec *Record, now
 	if err := s.usable(); err != nil {
 		return err
 	}
-	if err := checkRecord(rec); err != nil {
+	if err := checkRenew(old, rec); err != nil {
 		return err
-	}
-	if !validRef(old) {
-		return ErrNoSession
 	}
 	n, err := sessionsTakeScript.Run(ctx, s.rdb, []string{s.sessionKey(old)},
 		ms(now), s.indexPrefix(old.Shard), old.Hash).Int()

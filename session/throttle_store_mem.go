@@ -11,20 +11,30 @@ type memThrottle struct {
 	steps int // attempts since the last sweep of expired keys
 }
 
-// ThrottleAttempt implements ThrottleStore.
-func (s *MemoryStore) ThrottleAttempt(ctx context.Context, key string, now time.Time, p ThrottlePolicy, challenged bool) (ThrottleState, error) {
+// lockThrottle locks s for a throttle call, or returns ctx's error or
+// ErrClosed with s unlocked.
+func (s *MemoryStore) lockThrottle(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return ThrottleState{}, err
+		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
-		return ThrottleState{}, ErrClosed
+		s.mu.Unlock()
+		return ErrClosed
 	}
+	if s.throttle.keys == nil {
+		s.throttle.keys = make(map[string]throttleRec)
+	}
+	return nil
+}
+
+// ThrottleAttempt implements ThrottleStore.
+func (s *MemoryStore) ThrottleAttempt(ctx context.Context, key string, now time.Time, p ThrottlePolicy, challenged bool) (ThrottleState, error) {
+	if err := s.lockThrottle(ctx); err != nil {
+		return ThrottleState{}, err
+	}
+	defer s.mu.Unlock()
 	t := &s.throttle
-	if t.keys == nil {
-		t.keys = make(map[string]throttleRec)
-	}
 	ms := now.UnixMilli()
 	// Usernames an attacker sprays would otherwise pile up for ever.
 	if t.steps++; t.steps >= 1024 {
@@ -48,28 +58,20 @@ func (s *MemoryStore) ThrottleAttempt(ctx context.Context, key string, now time.
 
 // ThrottleReset implements ThrottleStore.
 func (s *MemoryStore) ThrottleReset(ctx context.Context, key string) error {
-	if err := ctx.Err(); err != nil {
+	if err := s.lockThrottle(ctx); err != nil {
 		return err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
 	delete(s.throttle.keys, key)
 	return nil
 }
 
 // ThrottleForgive implements ThrottleStore.
 func (s *MemoryStore) ThrottleForgive(ctx context.Context, key string, at time.Time, p ThrottlePolicy, got ThrottleState) error {
-	if err := ctx.Err(); err != nil {
+	if err := s.lockThrottle(ctx); err != nil {
 		return err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
 	if r, ok := s.throttle.keys[key]; ok {
 		if r, ok = throttleForgive(r, at.UnixMilli(), p, got); ok {
 			s.throttle.keys[key] = r
