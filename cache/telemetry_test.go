@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/groundwork-go/groundwork/cache"
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
@@ -83,40 +82,18 @@ func TestTelemetry(t *testing.T) {
 // value (a histogram's count), checking each carries the cache's prefix.
 func collect(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]int64{}
-	put := func(metric string, attrs attribute.Set, v int64) {
-		if p, ok := attrs.Value("cache.prefix"); !ok || p.AsString() != "cache:" {
-			t.Errorf("%s: no cache.prefix attribute", metric)
+	for _, p := range otelcheck.Points(t, reader) {
+		if p.Attr("cache.prefix") != "cache:" {
+			t.Errorf("%s: no cache.prefix attribute", p.Metric)
 		}
-		name := metric
-		for _, k := range []attribute.Key{"cache.layer", "cache.result", "outcome"} {
-			if a, ok := attrs.Value(k); ok {
-				name += "/" + a.AsString()
+		name := p.Metric
+		for _, k := range []string{"cache.layer", "cache.result", "outcome"} {
+			if a := p.Attr(k); a != "" {
+				name += "/" + a
 			}
 		}
-		out[name] = v
-	}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			switch d := m.Data.(type) {
-			case metricdata.Sum[int64]:
-				for _, p := range d.DataPoints {
-					put(m.Name, p.Attributes, p.Value)
-				}
-			case metricdata.Gauge[int64]:
-				for _, p := range d.DataPoints {
-					put(m.Name, p.Attributes, p.Value)
-				}
-			case metricdata.Histogram[float64]:
-				for _, p := range d.DataPoints {
-					put(m.Name, p.Attributes, int64(p.Count))
-				}
-			}
-		}
+		out[name] = p.Value
 	}
 	return out
 }

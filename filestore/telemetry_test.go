@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -19,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/resilience"
 )
 
@@ -125,38 +125,18 @@ func TestTelemetry(t *testing.T) {
 // gauges by value, histograms by count.
 func collect(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]int64{}
-	key := func(name string, attrs attribute.Set) string {
-		k := name
-		for _, a := range []attribute.Key{"filestore.backend", "filestore.operation", "direction", "outcome", "kind"} {
-			if v, ok := attrs.Value(a); ok {
-				k += " " + v.AsString()
+	for _, p := range otelcheck.Points(t, reader) {
+		k := p.Metric
+		for _, a := range []string{"filestore.backend", "filestore.operation", "direction", "outcome", "kind"} {
+			if v := p.Attr(a); v != "" {
+				k += " " + v
 			}
 		}
-		return k
-	}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			switch d := m.Data.(type) {
-			case metricdata.Sum[int64]:
-				for _, dp := range d.DataPoints {
-					got[key(m.Name, dp.Attributes)] += dp.Value
-				}
-			case metricdata.Gauge[int64]:
-				for _, dp := range d.DataPoints {
-					got[key(m.Name, dp.Attributes)] = dp.Value
-				}
-			case metricdata.Histogram[float64]:
-				for _, dp := range d.DataPoints {
-					got[key(m.Name, dp.Attributes)] += int64(dp.Count)
-				}
-			default:
-				t.Fatalf("%s: unexpected metric type %T", m.Name, d)
-			}
+		if p.Kind == otelcheck.Gauge {
+			got[k] = p.Value
+		} else {
+			got[k] += p.Value
 		}
 	}
 	return got

@@ -11,8 +11,8 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/redis/go-redis/v9"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/lock"
 )
@@ -21,30 +21,13 @@ import (
 // totals: counter values, and histogram counts.
 func metrics(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			switch data := m.Data.(type) {
-			case metricdata.Sum[int64]:
-				for _, dp := range data.DataPoints {
-					mode, _ := dp.Attributes.Value("lock.mode")
-					reason, _ := dp.Attributes.Value("reason")
-					got[m.Name+"/"+mode.AsString()+"/"+reason.AsString()] += dp.Value
-				}
-			case metricdata.Histogram[float64]:
-				for _, dp := range data.DataPoints {
-					mode, _ := dp.Attributes.Value("lock.mode")
-					outcome, _ := dp.Attributes.Value("outcome")
-					got[m.Name+"/"+mode.AsString()+"/"+outcome.AsString()] += int64(dp.Count)
-				}
-			}
+	return otelcheck.Totals(t, reader, func(p otelcheck.Point) string {
+		why := p.Attr("reason")
+		if p.Kind == otelcheck.Histogram {
+			why = p.Attr("outcome")
 		}
-	}
-	return got
+		return p.Metric + "/" + p.Attr("lock.mode") + "/" + why
+	})
 }
 
 // TestMetrics checks with the real OpenTelemetry SDK that Obtain's

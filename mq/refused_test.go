@@ -13,8 +13,8 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/internal/wal"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/memmq"
@@ -115,27 +115,15 @@ func (r *rig) bufferAll(t *testing.T, calls ...[]*mq.Message) {
 
 func (r *rig) metrics(t *testing.T) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := r.meterReader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			switch d := m.Data.(type) {
-			case metricdata.Sum[int64]:
-				for _, dp := range d.DataPoints {
-					outcome, _ := dp.Attributes.Value("outcome")
-					got[m.Name+"/"+outcome.AsString()] += dp.Value
-				}
-			case metricdata.Gauge[int64]:
-				for _, dp := range d.DataPoints {
-					got[m.Name] += dp.Value
-				}
-			}
+	return otelcheck.Totals(t, r.meterReader, func(p otelcheck.Point) string {
+		switch p.Kind {
+		case otelcheck.Sum:
+			return p.Metric + "/" + p.Attr("outcome")
+		case otelcheck.Gauge:
+			return p.Metric
 		}
-	}
-	return got
+		return ""
+	})
 }
 
 // TestRefusedBatchIsSplitDown: buffered calls holding messages the broker

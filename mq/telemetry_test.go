@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/memmq"
 )
@@ -148,22 +148,12 @@ func TestUntracedMessageHasNoSpan(t *testing.T) {
 // collectCounters reads reader's counters as "name/outcome" totals.
 func collectCounters(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
-				for _, dp := range sum.DataPoints {
-					outcome, _ := dp.Attributes.Value("outcome")
-					got[m.Name+"/"+outcome.AsString()] += dp.Value
-				}
-			}
+	return otelcheck.Totals(t, reader, func(p otelcheck.Point) string {
+		if p.Kind != otelcheck.Sum {
+			return ""
 		}
-	}
-	return got
+		return p.Metric + "/" + p.Attr("outcome")
+	})
 }
 
 // TestNewClientNamesProvider: a Client made by NewClient from a provider's
@@ -188,21 +178,13 @@ func TestNewClientNamesProvider(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "via mem:") {
 		t.Errorf("Ping of an unreachable broker: %v; want it to name the provider as \"via mem\"", err)
 	}
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		t.Fatal(err)
-	}
 	seen := 0
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "mq.published" {
-				for _, dp := range sum.DataPoints {
-					if p, _ := dp.Attributes.Value("mq.provider"); p.AsString() != "mem" {
-						t.Errorf("mq.published has mq.provider=%q, want \"mem\"", p.AsString())
-					}
-					seen++
-				}
+	for _, p := range otelcheck.Points(t, reader) {
+		if p.Metric == "mq.published" {
+			if prov := p.Attr("mq.provider"); prov != "mem" {
+				t.Errorf("mq.published has mq.provider=%q, want \"mem\"", prov)
 			}
+			seen++
 		}
 	}
 	if seen == 0 {

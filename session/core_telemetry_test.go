@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/session"
 )
 
@@ -31,22 +31,13 @@ func TestTelemetry(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, mt := range sm.Metrics {
-			sum, ok := mt.Data.(metricdata.Sum[int64])
-			if !ok {
-				continue
-			}
-			for _, dp := range sum.DataPoints {
-				for _, kv := range dp.Attributes.ToSlice() {
-					got[mt.Name+"/"+kv.Value.AsString()] += dp.Value
-				}
-			}
+	for _, p := range otelcheck.Points(t, reader) {
+		if p.Kind != otelcheck.Sum {
+			continue
+		}
+		for _, kv := range p.Attrs.ToSlice() {
+			got[p.Metric+"/"+kv.Value.AsString()] += p.Value
 		}
 	}
 	for k, want := range map[string]int64{

@@ -13,7 +13,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/resilience"
@@ -359,21 +358,7 @@ func TestRememberTelemetry(t *testing.T) {
 	f.clock.add(2 * session.DevicesGrace)
 	_, _, _ = f.resume(t, c) // theft
 	_, _, _ = f.resume(t, c) // unknown: the device is gone
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "session.remember_me" {
-				for _, dp := range sum.DataPoints {
-					o, _ := dp.Attributes.Value("outcome")
-					got[o.AsString()] += dp.Value
-				}
-			}
-		}
-	}
+	got := collect(t, reader, "session.remember_me", "outcome")
 	for _, o := range []string{"issued", "resumed", "grace", "malformed", "theft", "unknown"} {
 		if got[o] != 1 {
 			t.Errorf("outcome %s: %d, want 1 (all: %v)", o, got[o], got)
@@ -472,21 +457,7 @@ func TestRememberGraceUseChangesNothing(t *testing.T) {
 		if _, _, err := f.resume(t, old); !errors.Is(err, session.ErrNoSession) {
 			t.Fatalf("the previous cookie when the grace ends (not extended by its uses): %v, want the theft signal", err)
 		}
-		var rm metricdata.ResourceMetrics
-		if err := reader.Collect(context.Background(), &rm); err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]int64{}
-		for _, sm := range rm.ScopeMetrics {
-			for _, m := range sm.Metrics {
-				if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "session.remember_me" {
-					for _, dp := range sum.DataPoints {
-						o, _ := dp.Attributes.Value("outcome")
-						got[o.AsString()] += dp.Value
-					}
-				}
-			}
-		}
+		got := collect(t, reader, "session.remember_me", "outcome")
 		if got["grace"] != 3 || got["resumed"] != 1 || got["theft"] != 1 {
 			t.Fatalf("remember-me outcomes %v, want 3 grace, 1 resumed, 1 theft", got)
 		}

@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/session"
 )
@@ -390,21 +389,10 @@ func TestCSRFMetrics(t *testing.T) {
 // collect returns metric name's data points by the value of attribute key.
 func collect(t *testing.T, reader *sdkmetric.ManualReader, name, key string) map[string]int64 {
 	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, mt := range sm.Metrics {
-			if mt.Name != name {
-				continue
-			}
-			for _, dp := range mt.Data.(metricdata.Sum[int64]).DataPoints {
-				v, _ := dp.Attributes.Value(attribute.Key(key))
-				got[v.AsString()] = dp.Value
-			}
+	return otelcheck.Totals(t, reader, func(p otelcheck.Point) string {
+		if p.Metric != name {
+			return ""
 		}
-	}
-	return got
+		return p.Attr(key)
+	})
 }

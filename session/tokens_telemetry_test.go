@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/session"
 )
 
@@ -21,21 +21,12 @@ func TestTokenMetrics(t *testing.T) {
 	_, _, _ = m.RefreshToken(ctx, refresh)
 	_, _, _ = m.RefreshToken(ctx, refresh)
 	_ = access
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, md := range sm.Metrics {
-			if s, ok := md.Data.(metricdata.Sum[int64]); ok {
-				for _, dp := range s.DataPoints {
-					o, _ := dp.Attributes.Value("outcome")
-					got[md.Name+"/"+o.AsString()] = dp.Value
-				}
-			}
+	got := otelcheck.Totals(t, reader, func(p otelcheck.Point) string {
+		if p.Kind != otelcheck.Sum {
+			return ""
 		}
-	}
+		return p.Metric + "/" + p.Attr("outcome")
+	})
 	for k, want := range map[string]int64{
 		"session.tokens.issued/ok":        1,
 		"session.tokens.verified/invalid": 1,
