@@ -57,9 +57,8 @@
 // moves the deadline by 1% of the idle timeout or more (18s of the
 // default 30m), so a busy session is a read on most requests; the price
 // is precision: a session may end up to 1% of its idle timeout early,
-// never late. Session.Set and Session.Delete
-// write one field at once: two requests of one session that set
-// different keys both keep their write.
+// never late. Session.Set and Session.Delete write one field at once: two
+// requests of one session that set different keys both keep their write.
 //
 // Middleware authenticates a request by an "Authorization: Bearer"
 // token, else the session cookie, else a remember-me device, and puts the
@@ -68,9 +67,8 @@
 // an anonymous one included); an anonymous session (the one CSRF makes
 // for a login form) logs nobody in, so on other paths it counts as none.
 // Other requests without a logged-in session are answered by the
-// Middleware: a
-// redirect to WithLoginURL (default "/login", with a "next" parameter)
-// for a browser's GET or HEAD accepting text/html, else 401.
+// Middleware: a redirect to WithLoginURL (default "/login", with a "next"
+// parameter) for a browser's GET or HEAD accepting text/html, else 401.
 //
 // Each store is called through a circuit breaker (WithBreaker). While the
 // store of a request's session cannot be reached the Middleware answers
@@ -157,8 +155,8 @@
 //
 // Every Login attempt counts against two keys: the username (trimmed,
 // case-folded and NFKC-normalized, so that " Alice" and "alice" share a
-// limit, and counted whether or not the user exists, so the
-// answer never says which) and the client (WithClientKey; by default the
+// limit, and counted whether or not the user exists, so the answer never
+// says which) and the client (WithClientKey; by default the
 // host of r.RemoteAddr, an IPv6 address's /64). The attempt is counted
 // before the password is checked, in one atomic step per key in the
 // store, so that Manager instances sharing a store share the limits and
@@ -280,10 +278,10 @@
 // anonymous session), so a user's sessions, session index, devices and
 // device index share one Cluster slot, and a selector begins with its
 // user's shard; <hash> of a session is the SHA-256 of its secret, that of
-// a throttle key hex of 16 bytes of SHA-256 of the trimmed, NFKC-case-folded username
-// or of the client key, so no key holds a live ID or a username. Every
-// script touches the keys of one hash tag only ({<shard>}, or {r} for
-// the revocation state). Deadlines are judged against the Manager's
+// a throttle key hex of 16 bytes of SHA-256 of the trimmed, NFKC
+// case-folded username or of the client key, so no key holds a live ID or
+// a username. Every script touches the keys of one hash tag only
+// ({<shard>}, or {r} for the revocation state). Deadlines are judged against the Manager's
 // clock; expiry (PEXPIRE a minute past a session's deadline, a device's
 // or a family's end, a throttle key's window and lockout memory) only
 // collects what has ended.
@@ -349,7 +347,8 @@
 //   - Set and Delete of different keys, from concurrent requests, all
 //     survive (per-field updates, a Lua script or one UPDATE each).
 //   - A request on a non-public path reaches the handler only with a
-//     live logged-in session (never an anonymous one): a store outage is a 503 or a re-login, never a pass.
+//     live logged-in session (never an anonymous one): a store outage is
+//     a 503 or a re-login, never a pass.
 //   - An authenticated cookie request is one round trip to Redis; a
 //     bearer request none while the revocation watch is established.
 //   - Tokens: after LogoutAll or RevokeToken returns nil, the Manager that
