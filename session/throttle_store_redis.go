@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -31,9 +33,13 @@ func (s *RedisStore) ThrottleAttempt(ctx context.Context, key string, now time.T
 	if challenged {
 		ch = "1"
 	}
+	// The attempt's ID travels with every send of the command, so a
+	// resend by the client after a lost reply is recognised, not counted.
+	var id [12]byte
+	_, _ = rand.Read(id[:])
 	v, err := throttleAttemptScript.Run(ctx, s.rdb, []string{s.throttleKey(key)},
 		now.UnixMilli(), p.Limit, p.ChallengeAfter, ch,
-		p.Window.Milliseconds(), p.Base.Milliseconds(), p.Max.Milliseconds()).Int64Slice()
+		p.Window.Milliseconds(), p.Base.Milliseconds(), p.Max.Milliseconds(), hex.EncodeToString(id[:])).Int64Slice()
 	if err != nil {
 		return ThrottleState{}, throttleWrap("redis throttle attempt", err)
 	}

@@ -3,7 +3,10 @@
 -- KEYS[1] the key's hash: n (attempts in the window), ws (window start),
 --         l (lockouts so far), lu (locked until); times in ms.
 -- ARGV: now, limit, challengeAfter (0: no challenge step), challenged
---       (1: the request passed its challenge), window, base, max (ms).
+--       (1: the request passed its challenge), window, base, max (ms),
+--       the attempt's random ID. The hash remembers the ID and status of
+--       the last counted attempt (a, as): the same attempt sent again (a
+--       client retrying after a lost reply) is answered, not counted again.
 -- Returns {status, n, l, lu}; status 0 allowed, 1 allowed but the key is
 -- now locked (this was the last attempt), 2 locked, 3 challenge required.
 local now = tonumber(ARGV[1])
@@ -14,11 +17,16 @@ local window = tonumber(ARGV[5])
 local base = tonumber(ARGV[6])
 local max = tonumber(ARGV[7])
 
-local v = redis.call("HMGET", KEYS[1], "n", "ws", "l", "lu")
+local id = ARGV[8]
+
+local v = redis.call("HMGET", KEYS[1], "n", "ws", "l", "lu", "a", "as")
 local n = tonumber(v[1]) or 0
 local ws = tonumber(v[2]) or 0
 local l = tonumber(v[3]) or 0
 local lu = tonumber(v[4]) or 0
+if v[5] == id then
+  return {tonumber(v[6]), n, l, lu}
+end
 local n0, l0, lu0 = n, l, lu -- what a refused attempt reports
 
 -- Lockouts are forgotten once the key has been quiet for max after its
@@ -53,7 +61,7 @@ if n >= limit then
   ws = 0
   status = 1
 end
-redis.call("HSET", KEYS[1], "n", n, "ws", ws, "l", l, "lu", lu)
+redis.call("HSET", KEYS[1], "n", n, "ws", ws, "l", l, "lu", lu, "a", id, "as", status)
 local exp = ws + window
 if lu > 0 and lu + max > exp then exp = lu + max end
 redis.call("PEXPIRE", KEYS[1], math.max(exp - now, 1))
