@@ -69,7 +69,12 @@ func (s *RedisStore) usable() error {
 }
 
 func (s *RedisStore) shardBase(shard string) string { return s.prefix + redisx.HashTag(shard) }
-func (s *RedisStore) sessionKey(ref Ref) string     { return s.shardBase(ref.Shard) + ":s:" + ref.Hash }
+
+// sessionKey is shardBase(ref.Shard)+":s:"+ref.Hash in one allocation: a
+// valid ref's shard is hex, which HashTag leaves as it is.
+func (s *RedisStore) sessionKey(ref Ref) string {
+	return s.prefix + "{" + ref.Shard + "}:s:" + ref.Hash
+}
 func (s *RedisStore) indexPrefix(shard string) string {
 	return s.shardBase(shard) + ":u:"
 }
@@ -192,6 +197,11 @@ func (rec *Record) decodeRedisField(k, v string) {
 		rec.Values[k[1:]] = v
 		return
 	}
+	if k == "@u" {
+		rec.UserID = v
+		return
+	}
+	// A damaged number reads as 0, which checkRedis refuses.
 	n, _ := strconv.ParseInt(v, 10, 64)
 	switch k {
 	case "@c":
@@ -202,8 +212,6 @@ func (rec *Record) decodeRedisField(k, v string) {
 		rec.Idle = time.Duration(n) * time.Millisecond
 	case "@d":
 		rec.IdleDeadline = time.UnixMilli(n)
-	case "@u":
-		rec.UserID = v
 	}
 }
 
