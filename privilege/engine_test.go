@@ -368,3 +368,20 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestNonMatchingTargetsNotEvaluated: a policy whose resource target
+// cannot match is not looked at, so its condition never runs.
+func TestNonMatchingTargetsNotEvaluated(t *testing.T) {
+	s := privilege.NewMemoryStore()
+	defer s.Close()
+	other := pol("other", 1, privilege.Deny, "subject.missing > 1")
+	other.Target.Resources = []string{"other/*", "doc/2"}
+	must(t, s.PutPolicy(bg, other))
+	e := newEngine(t, s)
+	if d := check(t, e, req("ann", "doc/1", "read")); strings.Contains(d.Reason, "indeterminate") {
+		t.Fatalf("the condition of a policy on other resources ran: %q", d.Reason)
+	}
+	if d := check(t, e, req("ann", "other/1", "read")); !strings.Contains(d.Reason, `"other"`) {
+		t.Fatalf("a matching policy's condition did not run: %q", d.Reason)
+	}
+}
