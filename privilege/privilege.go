@@ -58,18 +58,21 @@ const (
 // (a CEL expression over subject, resource, action and env) holds, its
 // Effect applies. Policies are evaluated by Priority, higher first.
 type Policy struct {
-	ID, Name  string
-	Priority  int
-	Effect    Effect
-	Target    Target
-	Condition string
-	Active    bool
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	Priority  int    `json:"priority"`
+	Effect    Effect `json:"effect"`
+	Target    Target `json:"target"`
+	Condition string `json:"condition,omitempty"`
+	Active    bool   `json:"active"`
 }
 
 // Target says which requests a policy applies to: patterns of subjects,
 // resources and actions (as in Permission); an empty list is any.
 type Target struct {
-	Subjects, Resources, Actions []string
+	Subjects  []string `json:"subjects,omitempty"`
+	Resources []string `json:"resources,omitempty"`
+	Actions   []string `json:"actions,omitempty"`
 }
 
 // Grant gives a user a role, until Expires (zero: for good).

@@ -47,4 +47,9 @@ type EffectiveRole struct {
 	Role        Role
 	Via         string // the granted role it comes through (itself when granted directly)
 	Permissions []Permission
+	// Expires is when the role may stop being effective without a write:
+	// zero only when no grant it comes through expires, otherwise no later
+	// than the earliest expiry among them (earlier is allowed). The engine
+	// caches no decision past it.
+	Expires time.Time
 }

@@ -1,33 +1,134 @@
 package privilege
 
-// The checks both stores run on a write (owned by the engine part; the
-// bodies below are placeholders until it lands).
+import (
+	"fmt"
+)
+
+// The checks both stores run on a write. They need nothing but the value
+// written and a view of what is stored, so MemoryStore and PostgresStore
+// call the same code (PostgresStore inside its write transaction).
+
+// maxRoleDepth bounds a role's chain of ancestors: PostgresStore's
+// recursive query stops at this depth, so a deeper chain is refused on
+// write rather than silently cut short on read.
+const maxRoleDepth = 10
 
 // CompileCondition compiles and type-checks a policy condition, a CEL
 // expression over subject, resource, action and env; a bad one is
-// ErrBadCondition with its position. An empty condition always holds.
+// ErrBadCondition with its line and column. An empty condition always
+// holds.
 func CompileCondition(expr string) error {
-	_ = expr
-	return nil
+	_, err := compileCondition(expr)
+	return err
 }
 
 // validatePolicy checks p on its own (ID, effect, patterns, condition)
 // and against the existing active policies: a same-priority permit/deny
-// pair on overlapping targets is ErrConflict.
+// pair on overlapping targets is ErrConflict. existing may hold p's own
+// earlier version, which is ignored.
 func validatePolicy(p Policy, existing []Policy) error {
-	_, _ = p, existing
+	if p.ID == "" {
+		return fmt.Errorf("%w: policy ID is empty", ErrInvalid)
+	}
+	if p.Effect != Permit && p.Effect != Deny {
+		return fmt.Errorf("%w: policy %q: effect %d is neither Permit nor Deny", ErrInvalid, p.ID, int(p.Effect))
+	}
+	for field, list := range map[string][]string{"target.subjects": p.Target.Subjects, "target.resources": p.Target.Resources, "target.actions": p.Target.Actions} {
+		for _, pat := range list {
+			if err := checkPattern(fmt.Sprintf("policy %q: %s", p.ID, field), pat); err != nil {
+				return err
+			}
+		}
+	}
+	if err := CompileCondition(p.Condition); err != nil {
+		return fmt.Errorf("policy %q: %w", p.ID, err)
+	}
+	if !p.Active {
+		return nil // an inactive policy decides nothing, so conflicts nothing
+	}
+	for _, q := range existing {
+		if q.ID == p.ID || !q.Active || q.Priority != p.Priority || q.Effect == p.Effect {
+			continue
+		}
+		if targetsOverlap(p.Target, q.Target) {
+			return fmt.Errorf("%w: policy %q (%s) and %q (%s) have priority %d and overlapping targets",
+				ErrConflict, p.ID, p.Effect, q.ID, q.Effect, p.Priority)
+		}
+	}
 	return nil
 }
 
-// validateRole checks r on its own and that its parents exist and make no
-// cycle (ErrCycle); parentsOf returns a stored role's parents.
+func targetsOverlap(a, b Target) bool {
+	return listsOverlap(a.Subjects, b.Subjects) && listsOverlap(a.Resources, b.Resources) && listsOverlap(a.Actions, b.Actions)
+}
+
+// validatePermission checks a permission's patterns.
+func validatePermission(roleID string, p Permission) error {
+	if err := checkPattern(fmt.Sprintf("role %q: permission resource", roleID), p.Resource); err != nil {
+		return err
+	}
+	return checkPattern(fmt.Sprintf("role %q: permission action", roleID), p.Action)
+}
+
+// validateRole checks r on its own and that its parents exist (else
+// ErrNotFound), make no cycle (ErrCycle) and no chain of ancestors deeper
+// than maxRoleDepth (ErrInvalid); parentsOf returns a stored role's
+// parents. The walk visits r's would-be ancestors only, each once.
 func validateRole(r Role, parentsOf func(id string) (parents []string, ok bool)) error {
-	_, _ = r, parentsOf
+	if r.ID == "" {
+		return fmt.Errorf("%w: role ID is empty", ErrInvalid)
+	}
+	seen := make(map[string]bool, len(r.Parents))
+	for _, p := range r.Parents {
+		switch {
+		case p == "":
+			return fmt.Errorf("%w: role %q: empty parent ID", ErrInvalid, r.ID)
+		case p == r.ID:
+			return fmt.Errorf("%w: role %q is its own parent", ErrCycle, r.ID)
+		case seen[p]:
+			return fmt.Errorf("%w: role %q: parent %q listed twice", ErrInvalid, r.ID, p)
+		}
+		seen[p] = true
+		if _, ok := parentsOf(p); !ok {
+			return fmt.Errorf("%w: role %q: parent %q", ErrNotFound, r.ID, p)
+		}
+	}
+	// depth[id] is the longest chain of ancestors above id, memoized.
+	depth := make(map[string]int)
+	onPath := make(map[string]bool)
+	var walk func(id string) (int, error)
+	walk = func(id string) (int, error) {
+		if id == r.ID {
+			return 0, fmt.Errorf("%w: role %q would be its own ancestor", ErrCycle, r.ID)
+		}
+		if d, ok := depth[id]; ok {
+			return d, nil
+		}
+		if onPath[id] { // a cycle already stored: refuse to build on it
+			return 0, fmt.Errorf("%w: stored roles around %q", ErrCycle, id)
+		}
+		onPath[id] = true
+		parents, _ := parentsOf(id)
+		d := 0
+		for _, p := range parents {
+			pd, err := walk(p)
+			if err != nil {
+				return 0, err
+			}
+			d = max(d, pd+1)
+		}
+		onPath[id] = false
+		depth[id] = d
+		return d, nil
+	}
+	for _, p := range r.Parents {
+		d, err := walk(p)
+		if err != nil {
+			return err
+		}
+		if d+2 > maxRoleDepth {
+			return fmt.Errorf("%w: role %q: a chain of %d roles is deeper than %d", ErrInvalid, r.ID, d+2, maxRoleDepth)
+		}
+	}
 	return nil
-}
-
-// matchPattern reports whether value matches pattern: "*" matches
-// everything, "a/*" everything under a/ at any depth, else equality.
-func matchPattern(pattern, value string) bool {
-	return pattern == "*" || pattern == value
 }

@@ -1,0 +1,16 @@
+package privilege
+
+import "time"
+
+// WithClock makes the engine read time from now instead of time.Now.
+func WithClock(now func() time.Time) Option { return withClock(now) }
+
+// SetAfterDecide runs f after each computed decision, before it is cached.
+func (e *Engine) SetAfterDecide(f func()) { e.afterDecide = f }
+
+var (
+	MatchPattern    = matchPattern
+	PatternsOverlap = patternsOverlap
+	ValidatePolicy  = validatePolicy
+	ValidateRole    = validateRole
+)
