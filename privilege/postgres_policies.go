@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -64,6 +65,9 @@ func decodePolicy(doc []byte) (Policy, error) {
 // write's transaction after the write lock (see write): two concurrent
 // PutPolicys cannot together make a conflict.
 func (s *PostgresStore) PutPolicy(ctx context.Context, p Policy) error {
+	if p.Priority < math.MinInt32 || p.Priority > math.MaxInt32 {
+		return fmt.Errorf("%w: policy %q: priority %d does not fit the 32-bit column", ErrInvalid, p.ID, p.Priority)
+	}
 	op := fmt.Sprintf("put policy %q", p.ID)
 	return s.write(ctx, op, func(tx pgx.Tx) error {
 		existing, err := queryPolicies(ctx, tx, `SELECT policy FROM privilege_abac_policies

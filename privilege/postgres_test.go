@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/privilege"
@@ -27,6 +28,8 @@ func TestPostgresStoreContract(t *testing.T) {
 // TestPostgresStore runs the store's own tests on one cluster, each on a
 // database of its own.
 func TestPostgresStore(t *testing.T) {
+	// Registered first, so it runs last: after every pool has closed.
+	t.Cleanup(func() { goleak.VerifyNone(t) })
 	url := testserver.PostgresURL(t)
 	for name, test := range map[string]func(*testing.T, string){
 		"EmptyDatabase":      testPGEmptyDatabase,
@@ -447,6 +450,7 @@ func testPGPolicies(t *testing.T, url string) {
 	}
 	v := version(t, s)
 	wantIs(t, s.PutPolicy(ctx, privilege.Policy{ID: "bad", Name: "B", Active: true}), privilege.ErrInvalid)
+	wantIs(t, s.PutPolicy(ctx, privilege.Policy{ID: "big", Name: "B", Effect: privilege.Deny, Priority: 1 << 40}), privilege.ErrInvalid)
 	if version(t, s) != v {
 		t.Fatal("a refused policy moved the version")
 	}
