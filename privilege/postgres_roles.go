@@ -21,11 +21,12 @@ func (s *PostgresStore) PutRole(ctx context.Context, r Role) error {
 		if err != nil {
 			return err
 		}
-		if err := s.validateRole(r, parentsOf); err != nil {
-			return err
-		}
+		verr := s.validateRole(r, parentsOf)
 		if err := *lookupErr; err != nil {
-			return err
+			return err // the check ran on a failed read: its verdict means nothing
+		}
+		if verr != nil {
+			return verr
 		}
 		s.hook(op)
 		if _, err := tx.Exec(ctx, `INSERT INTO privilege_roles (id, name, is_active) VALUES ($1, $2, $3)
