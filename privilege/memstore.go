@@ -76,10 +76,27 @@ func (s *MemoryStore) parentsOf(id string) ([]string, bool) {
 	return r.role.Parents, true
 }
 
+// childrenOf returns a lookup of the roles that have a role as a parent,
+// indexed on its first call (a write's cost, never a check's).
+func (s *MemoryStore) childrenOf() func(string) []string {
+	var children map[string][]string
+	return func(id string) []string {
+		if children == nil {
+			children = make(map[string][]string)
+			for cid, c := range s.roles {
+				for _, p := range c.role.Parents {
+					children[p] = append(children[p], cid)
+				}
+			}
+		}
+		return children[id]
+	}
+}
+
 // PutRole creates or replaces a role (its permissions and grants stay).
 func (s *MemoryStore) PutRole(ctx context.Context, r Role) error {
 	return s.write(ctx, func() error {
-		if err := validateRole(r, s.parentsOf); err != nil {
+		if err := validateRole(r, s.parentsOf, s.childrenOf()); err != nil {
 			return fmt.Errorf("privilege: put role: %w", err)
 		}
 		r.Parents = slices.Clone(r.Parents)

@@ -24,7 +24,7 @@ type PostgresStore struct {
 	closed atomic.Bool
 
 	// The shared write checks, fields so that a test can put a stand-in.
-	validateRole   func(Role, func(string) ([]string, bool)) error
+	validateRole   func(Role, func(string) ([]string, bool), func(string) []string) error
 	validatePolicy func(Policy, []Policy) error
 	// afterValidate, when set (by tests), runs inside a write transaction
 	// after its checks passed, before it writes: op names the write.

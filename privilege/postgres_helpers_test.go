@@ -63,10 +63,9 @@ func newPGStore(t testing.TB, url string) (*privilege.PostgresStore, *pgxpool.Po
 }
 
 // standInValidateRole is a cycle check standing in for the shared
-// validateRole (a placeholder until the engine part lands), so that the
-// store's locking is tested now: it walks up from r's parents through
-// parentsOf and fails if it meets r.
-func standInValidateRole(r privilege.Role, parentsOf func(string) ([]string, bool)) error {
+// validateRole, so that the store's locking is tested on its own: it
+// walks up from r's parents through parentsOf and fails if it meets r.
+func standInValidateRole(r privilege.Role, parentsOf func(string) ([]string, bool), _ func(string) []string) error {
 	seen := map[string]bool{}
 	var walk func(id string) error
 	walk = func(id string) error {

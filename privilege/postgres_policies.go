@@ -93,14 +93,15 @@ func (s *PostgresStore) PutPolicy(ctx context.Context, p Policy) error {
 	})
 }
 
-// DeletePolicy deletes a policy; an unknown id is ErrNotFound.
+// DeletePolicy deletes a policy. Deleting one that does not exist changes
+// nothing and is no error, so a retried DeletePolicy succeeds.
 func (s *PostgresStore) DeletePolicy(ctx context.Context, id string) error {
 	op := fmt.Sprintf("delete policy %q", id)
 	return s.write(ctx, op, func(tx pgx.Tx) error {
 		s.hook(op)
 		tag, err := tx.Exec(ctx, `DELETE FROM privilege_abac_policies WHERE id = $1`, id)
 		if err == nil && tag.RowsAffected() == 0 {
-			return fmt.Errorf("%w: policy %q", ErrNotFound, id)
+			return errNoChange
 		}
 		return err
 	})

@@ -59,8 +59,8 @@ func checkOneCycleFails(t *testing.T, s *privilege.PostgresStore, errA, errB err
 }
 
 // testPGCycleRaceStandIn tests the store's locking with a stand-in cycle
-// check (the shared validateRole is a placeholder until the engine part
-// lands).
+// check, so that it fails on the locking alone, whatever validateRole
+// does.
 func testPGCycleRaceStandIn(t *testing.T, url string) {
 	s, pool := newPGStore(t, url)
 	privilege.SetPGValidateRole(s, standInValidateRole)
@@ -70,9 +70,6 @@ func testPGCycleRaceStandIn(t *testing.T, url string) {
 
 // testPGCycleRaceReal is the same race with the shared validateRole.
 func testPGCycleRaceReal(t *testing.T, url string) {
-	if privilege.ValidateRoleIsPlaceholder() {
-		t.Skip("validateRole is the skeleton's placeholder (it accepts a cycle); this runs once the engine part's check is merged")
-	}
 	s, pool := newPGStore(t, url)
 	errA, errB := cycleRace(t, s, pool)
 	checkOneCycleFails(t, s, errA, errB)

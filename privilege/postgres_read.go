@@ -8,45 +8,43 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// MaxRoleDepth bounds the hierarchy walk of PostgresStore.EffectiveRoles,
-// the seed's "depth < 10": a granted role is at depth 0, its parents at
-// 1, and so on; an ancestor at depth MaxRoleDepth or more is not reached,
-// so it and the permissions only it brings do not count for that user.
-// The bound also ends the walk if a cycle was ever written around the
-// store's checks (by hand, in SQL).
-const MaxRoleDepth = 10
-
 // effectiveRolesSQL walks up from the user's active, unexpired grants of
-// active roles through active parents: an inactive role stops the walk,
-// so it grants nothing to its holders or its children. UNION drops
-// repeated (role, granted role, depth) rows, so a DAG's many paths cost
-// at most roles × grants × MaxRoleDepth rows, never one per path; the
-// outer DISTINCT ON keeps each role once, at its shallowest depth (then
-// by granted role). It reads the user's grants and their
-// ancestors only, through the indexes on user_roles and role_parents.
-const effectiveRolesSQL = `WITH RECURSIVE eff(role_id, via, depth) AS (
-    SELECT ur.role_id, ur.role_id, 0
+// active roles through every parent; an inactive role is walked through
+// but left out at the end (it gives nothing, the active roles above it
+// still count), and a grant of an inactive role starts no walk. Each row
+// carries its grant's expiry; a role's Expires is the earliest among the
+// grants it comes through (min ignores NULL, "for good"). UNION drops
+// repeated (role, granted role, depth, expiry) rows — the expiry is the
+// granted role's, so it adds none — so a DAG's many paths cost at most
+// roles × grants × MaxRoleDepth rows, never one per path; DISTINCT ON
+// keeps each role once, at its shallowest depth (then by granted role).
+// The depth cut is a backstop (PutRole refuses deeper chains). It reads
+// the user's grants and their ancestors only, through the indexes on
+// user_roles and role_parents.
+const effectiveRolesSQL = `WITH RECURSIVE eff(role_id, via, depth, expires_at) AS (
+    SELECT ur.role_id, ur.role_id, 0, ur.expires_at
     FROM privilege_user_roles ur JOIN privilege_roles r ON r.id = ur.role_id
     WHERE ur.user_id = $1 AND ur.is_active AND (ur.expires_at IS NULL OR ur.expires_at > $2) AND r.is_active
   UNION
-    SELECT rp.parent_id, eff.via, eff.depth + 1
+    SELECT rp.parent_id, eff.via, eff.depth + 1, eff.expires_at
     FROM eff JOIN privilege_role_parents rp ON rp.role_id = eff.role_id
-    JOIN privilege_roles p ON p.id = rp.parent_id AND p.is_active
     WHERE eff.depth + 1 < $3
 ), one AS (
-  SELECT DISTINCT ON (role_id) role_id, via, depth FROM eff ORDER BY role_id, depth, via
+  SELECT DISTINCT ON (role_id) role_id, via, depth, min(expires_at) OVER (PARTITION BY role_id) AS expires_at
+  FROM eff ORDER BY role_id, depth, via
 )
-SELECT r.id, r.name, r.is_active, one.via,
+SELECT r.id, r.name, r.is_active, one.via, one.expires_at,
   ARRAY(SELECT parent_id FROM privilege_role_parents WHERE role_id = r.id ORDER BY pos),
   ARRAY(SELECT resource FROM privilege_role_permissions WHERE role_id = r.id ORDER BY resource, action),
   ARRAY(SELECT action FROM privilege_role_permissions WHERE role_id = r.id ORDER BY resource, action)
-FROM one JOIN privilege_roles r ON r.id = one.role_id
+FROM one JOIN privilege_roles r ON r.id = one.role_id AND r.is_active
 ORDER BY one.depth, r.id`
 
 // EffectiveRoles returns the roles userID holds at now (see Store): its
 // grants that are unrevoked and unexpired at now (expires_at > now) of
-// active roles, and their active ancestors up to MaxRoleDepth, each once,
-// nearest first, with their permissions. Expiry needs no write.
+// active roles, and their active ancestors, each once, nearest first,
+// with their permissions and the earliest expiry of the grants they come
+// through. Expiry needs no write.
 func (s *PostgresStore) EffectiveRoles(ctx context.Context, userID string, now time.Time) ([]EffectiveRole, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -58,8 +56,12 @@ func (s *PostgresStore) EffectiveRoles(ctx context.Context, userID string, now t
 	var out []EffectiveRole
 	var e EffectiveRole
 	var resources, actions []string
-	_, err = pgx.ForEachRow(rows, []any{&e.Role.ID, &e.Role.Name, &e.Role.Active, &e.Via, &e.Role.Parents, &resources, &actions}, func() error {
+	var exp *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&e.Role.ID, &e.Role.Name, &e.Role.Active, &e.Via, &exp, &e.Role.Parents, &resources, &actions}, func() error {
 		r := e
+		if exp != nil {
+			r.Expires = *exp
+		}
 		r.Role.Parents = copyNonEmpty(e.Role.Parents)
 		r.Permissions = nil
 		for i := range resources {

@@ -3,7 +3,6 @@ package privilege
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,7 +20,11 @@ func (s *PostgresStore) PutRole(ctx context.Context, r Role) error {
 		if err != nil {
 			return err
 		}
-		verr := s.validateRole(r, parentsOf)
+		childrenOf, err := descendantsLookup(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		verr := s.validateRole(r, parentsOf, childrenOf)
 		if err := *lookupErr; err != nil {
 			return err // the check ran on a failed read: its verdict means nothing
 		}
@@ -37,9 +40,9 @@ func (s *PostgresStore) PutRole(ctx context.Context, r Role) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM privilege_role_parents WHERE role_id = $1`, r.ID); err != nil {
 			return err
 		}
-		// A parent named twice is stored once, at its first position.
+		// validateRole refused a parent named twice.
 		_, err = tx.Exec(ctx, `INSERT INTO privilege_role_parents (role_id, parent_id, pos)
-  SELECT $1, p, min(n) FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n) GROUP BY p`, r.ID, r.Parents)
+  SELECT $1, p, n FROM unnest($2::text[]) WITH ORDINALITY AS u(p, n)`, r.ID, r.Parents)
 		return roleWriteErr(r, err)
 	})
 }
@@ -91,6 +94,33 @@ SELECT up.id, ARRAY(SELECT parent_id FROM privilege_role_parents WHERE role_id =
 	return parentsOf, &lerr, nil
 }
 
+// descendantsLookup returns childrenOf for validateRole: it reads, in one
+// query, the child links of every stored role below id, down to
+// MaxRoleDepth levels (the check looks no deeper; the bound also ends the
+// query on a cycle written around the checks).
+func descendantsLookup(ctx context.Context, tx pgx.Tx, id string) (func(string) []string, error) {
+	rows, err := tx.Query(ctx, `WITH RECURSIVE down(id, depth) AS (
+    SELECT $1::text, 0
+  UNION
+    SELECT rp.role_id, down.depth + 1 FROM privilege_role_parents rp JOIN down ON rp.parent_id = down.id
+    WHERE down.depth < $2)
+SELECT parent_id, array_agg(role_id) FROM privilege_role_parents
+WHERE parent_id IN (SELECT id FROM down) GROUP BY parent_id`, id, MaxRoleDepth)
+	if err != nil {
+		return nil, err
+	}
+	children := map[string][]string{}
+	var parent string
+	var kids []string
+	if _, err := pgx.ForEachRow(rows, []any{&parent, &kids}, func() error {
+		children[parent] = append([]string(nil), kids...)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return func(id string) []string { return children[id] }, nil
+}
+
 // roleWriteErr turns the schema's constraint errors into the package's.
 func roleWriteErr(r Role, err error) error {
 	switch pgCode(err) {
@@ -102,59 +132,29 @@ func roleWriteErr(r Role, err error) error {
 	return err
 }
 
-// maxNamed is how many children or holders DeleteRole's error names.
-const maxNamed = 10
-
-// DeleteRole deletes a role with its permissions. It refuses, with
-// ErrInvalid naming them, while a role has it as a parent or a user holds
-// an unrevoked grant of it (expired or not): deleting would silently
-// change what those roles and users may do, so they are changed first
-// (PutRole without it, Revoke). An unknown id is ErrNotFound.
+// DeleteRole deletes a role and everything that hangs on it: its
+// permissions, its grants (revoked or not) and its place among other
+// roles' parents, so its children and holders lose what it gave them.
+// Deleting a role that does not exist changes nothing and is no error,
+// so a retried DeleteRole succeeds.
 func (s *PostgresStore) DeleteRole(ctx context.Context, id string) error {
 	op := fmt.Sprintf("delete role %q", id)
 	return s.write(ctx, op, func(tx pgx.Tx) error {
-		var exists bool
-		var children, holders []string
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM privilege_roles WHERE id = $1),
-  ARRAY(SELECT role_id FROM privilege_role_parents WHERE parent_id = $1 ORDER BY role_id LIMIT $2),
-  ARRAY(SELECT user_id FROM privilege_user_roles WHERE role_id = $1 AND is_active ORDER BY user_id LIMIT $2)`,
-			id, maxNamed+1).Scan(&exists, &children, &holders); err != nil {
+		s.hook(op)
+		// Parent links and grants first: their foreign keys do not cascade.
+		// Permissions and the role's own parent links go by ON DELETE CASCADE.
+		if _, err := tx.Exec(ctx, `DELETE FROM privilege_role_parents WHERE parent_id = $1`, id); err != nil {
 			return err
 		}
-		if !exists {
-			return fmt.Errorf("%w: role %q", ErrNotFound, id)
-		}
-		if len(children) > 0 || len(holders) > 0 {
-			var why []string
-			if len(children) > 0 {
-				why = append(why, "it is a parent of roles "+nameList(children))
-			}
-			if len(holders) > 0 {
-				why = append(why, "it is granted to users "+nameList(holders))
-			}
-			return fmt.Errorf("%w: delete role %q: %s", ErrInvalid, id, strings.Join(why, " and "))
-		}
-		s.hook(op)
-		// Revoked grants are history of this role only; they go with it.
 		if _, err := tx.Exec(ctx, `DELETE FROM privilege_user_roles WHERE role_id = $1`, id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM privilege_roles WHERE id = $1`, id)
+		tag, err := tx.Exec(ctx, `DELETE FROM privilege_roles WHERE id = $1`, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			return errNoChange // nothing of it can exist either: the rows above need the role
+		}
 		return err
 	})
-}
-
-// nameList quotes up to maxNamed names, saying when there are more.
-func nameList(names []string) string {
-	more := len(names) > maxNamed
-	if more {
-		names = names[:maxNamed]
-	}
-	s := fmt.Sprintf("%q", names)
-	if more {
-		s += " and more"
-	}
-	return s
 }
 
 // Grant gives userID the role roleID until expires (zero: for good),
@@ -202,10 +202,11 @@ func (s *PostgresStore) Revoke(ctx context.Context, userID, roleID string) error
 }
 
 // PutPermission gives roleID the permission p (stored once however often
-// it is put). An unknown role is ErrNotFound.
+// it is put), after the shared validatePermission (ErrInvalid for an
+// empty or bad pattern). An unknown role is ErrNotFound.
 func (s *PostgresStore) PutPermission(ctx context.Context, roleID string, p Permission) error {
-	if p.Resource == "" || p.Action == "" {
-		return fmt.Errorf("%w: permission of role %q: empty resource (%q) or action (%q)", ErrInvalid, roleID, p.Resource, p.Action)
+	if err := validatePermission(roleID, p); err != nil {
+		return fmt.Errorf("privilege: put permission: %w", err)
 	}
 	op := fmt.Sprintf("put permission %s %s on role %q", p.Action, p.Resource, roleID)
 	return s.write(ctx, op, func(tx pgx.Tx) error {

@@ -8,10 +8,13 @@ import (
 // written and a view of what is stored, so MemoryStore and PostgresStore
 // call the same code (PostgresStore inside its write transaction).
 
-// maxRoleDepth bounds a role's chain of ancestors: PostgresStore's
-// recursive query stops at this depth, so a deeper chain is refused on
-// write rather than silently cut short on read.
-const maxRoleDepth = 10
+// MaxRoleDepth bounds a chain of roles (a role and its ancestors above
+// it), the seed's "depth < 10": PutRole refuses, with ErrInvalid, a role
+// that would make a longer chain, in both stores. PostgresStore's
+// recursive query also stops at this depth, as a backstop only: it ends
+// the walk over rows written around the stores' checks (by hand, in SQL),
+// even a cycle.
+const MaxRoleDepth = 10
 
 // CompileCondition compiles and type-checks a policy condition, a CEL
 // expression over subject, resource, action and env; a bad one is
@@ -71,10 +74,13 @@ func validatePermission(roleID string, p Permission) error {
 }
 
 // validateRole checks r on its own and that its parents exist (else
-// ErrNotFound), make no cycle (ErrCycle) and no chain of ancestors deeper
-// than maxRoleDepth (ErrInvalid); parentsOf returns a stored role's
-// parents. The walk visits r's would-be ancestors only, each once.
-func validateRole(r Role, parentsOf func(id string) (parents []string, ok bool)) error {
+// ErrNotFound), make no cycle (ErrCycle) and no chain of roles longer
+// than MaxRoleDepth (ErrInvalid) — counting r's stored descendants too,
+// since a parent put on top of a role lengthens every chain through it.
+// parentsOf returns a stored role's parents, childrenOf the stored roles
+// that have id as a parent. The walks visit r's would-be ancestors, each
+// once, and r's descendants, level by level, at most MaxRoleDepth levels.
+func validateRole(r Role, parentsOf func(id string) (parents []string, ok bool), childrenOf func(id string) []string) error {
 	if r.ID == "" {
 		return fmt.Errorf("%w: role ID is empty", ErrInvalid)
 	}
@@ -121,14 +127,43 @@ func validateRole(r Role, parentsOf func(id string) (parents []string, ok bool))
 		depth[id] = d
 		return d, nil
 	}
+	above := -1 // the longest chain above r, in roles; -1: no parents
 	for _, p := range r.Parents {
 		d, err := walk(p)
 		if err != nil {
 			return err
 		}
-		if d+2 > maxRoleDepth {
-			return fmt.Errorf("%w: role %q: a chain of %d roles is deeper than %d", ErrInvalid, r.ID, d+2, maxRoleDepth)
-		}
+		above = max(above, d+1)
+	}
+	if above < 0 {
+		return nil // no parents: r's chains only get shorter
+	}
+	below := descendantLevels(r.ID, childrenOf)
+	if n := above + 1 + below; n > MaxRoleDepth {
+		return fmt.Errorf("%w: role %q: a chain of %d roles (%d above it, %d below) is deeper than %d",
+			ErrInvalid, r.ID, n, above, below, MaxRoleDepth)
 	}
 	return nil
+}
+
+// descendantLevels returns the longest chain of stored roles below id
+// (0: no children), walking level by level; it stops past MaxRoleDepth,
+// which is already too deep, so a stored cycle cannot keep it going.
+func descendantLevels(id string, childrenOf func(string) []string) int {
+	level := map[string]bool{id: true}
+	n := 0
+	for n <= MaxRoleDepth {
+		next := map[string]bool{}
+		for p := range level {
+			for _, c := range childrenOf(p) {
+				next[c] = true
+			}
+		}
+		if len(next) == 0 {
+			break
+		}
+		level = next
+		n++
+	}
+	return n
 }

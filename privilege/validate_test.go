@@ -69,6 +69,8 @@ func TestCompileConditionPosition(t *testing.T) {
 	}
 }
 
+func noChildren(string) []string { return nil }
+
 func TestValidateRole(t *testing.T) {
 	stored := map[string][]string{"a": nil, "b": {"a"}, "c": {"b"}}
 	parentsOf := func(id string) ([]string, bool) { p, ok := stored[id]; return p, ok }
@@ -83,7 +85,7 @@ func TestValidateRole(t *testing.T) {
 		{privilege.Role{ID: "d", Parents: []string{"a", "a"}}, privilege.ErrInvalid},
 		{privilege.Role{ID: ""}, privilege.ErrInvalid},
 	} {
-		if err := privilege.ValidateRole(c.role, parentsOf); !errors.Is(err, c.want) {
+		if err := privilege.ValidateRole(c.role, parentsOf, noChildren); !errors.Is(err, c.want) {
 			t.Errorf("validateRole(%+v) = %v, want %v", c.role, err, c.want)
 		}
 	}
@@ -93,12 +95,36 @@ func TestValidateRole(t *testing.T) {
 		deep["r"+string(rune('0'+i))] = []string{"r" + string(rune('0'+i-1))}
 	}
 	deepOf := func(id string) ([]string, bool) { p, ok := deep[id]; return p, ok }
-	if err := privilege.ValidateRole(privilege.Role{ID: "x", Parents: []string{"r8"}}, deepOf); err != nil {
+	if err := privilege.ValidateRole(privilege.Role{ID: "x", Parents: []string{"r8"}}, deepOf, noChildren); err != nil {
 		t.Errorf("a chain of 10: %v", err)
 	}
 	deep["r9"] = []string{"r8"}
-	if err := privilege.ValidateRole(privilege.Role{ID: "x", Parents: []string{"r9"}}, deepOf); !errors.Is(err, privilege.ErrInvalid) {
+	if err := privilege.ValidateRole(privilege.Role{ID: "x", Parents: []string{"r9"}}, deepOf, noChildren); !errors.Is(err, privilege.ErrInvalid) {
 		t.Errorf("a chain of 11: %v, want ErrInvalid", err)
+	}
+	// A parent put on top of a chain lengthens it from below: r0 (the top
+	// of r9 -> ... -> r0, 10 roles) given a parent makes 11.
+	top := map[string][]string{"top": nil}
+	for k, v := range deep {
+		top[k] = v
+	}
+	topOf := func(id string) ([]string, bool) { p, ok := top[id]; return p, ok }
+	childrenOf := func(id string) []string {
+		var out []string
+		for k, ps := range deep {
+			for _, p := range ps {
+				if p == id {
+					out = append(out, k)
+				}
+			}
+		}
+		return out
+	}
+	if err := privilege.ValidateRole(privilege.Role{ID: "r0", Parents: []string{"top"}}, topOf, childrenOf); !errors.Is(err, privilege.ErrInvalid) {
+		t.Errorf("a parent on top of a chain of 10: %v, want ErrInvalid", err)
+	}
+	if err := privilege.ValidateRole(privilege.Role{ID: "r1", Parents: []string{"top"}}, topOf, childrenOf); err != nil {
+		t.Errorf("a parent on top of a chain of 9: %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) privilege.Store) {
 	}
 	run("Roles", testRoles)
 	run("Cycles", testCycles)
+	run("Depth", testDepth)
 	run("DeleteRole", testDeleteRole)
 	run("Grants", testGrants)
 	run("EffectiveRoles", testEffectiveRoles)
@@ -86,6 +88,27 @@ func testCycles(t *testing.T, ctx context.Context, s privilege.Store) {
 		if r.ID == "a" && len(r.Parents) != 0 {
 			t.Fatalf("rejected write changed a: %+v", r)
 		}
+	}
+}
+
+// testDepth: a chain of MaxRoleDepth roles is accepted; a write that
+// would make a longer one is refused, whether it adds a role below the
+// chain or a parent on top of it.
+func testDepth(t *testing.T, ctx context.Context, s privilege.Store) {
+	name := func(i int) string { return "r" + strconv.Itoa(i) }
+	must(t, s.PutRole(ctx, role(name(0))))
+	for i := 1; i < privilege.MaxRoleDepth; i++ {
+		must(t, s.PutRole(ctx, role(name(i), name(i-1))))
+	}
+	wantErr(t, s.PutRole(ctx, role("below", name(privilege.MaxRoleDepth-1))), privilege.ErrInvalid)
+	must(t, s.PutRole(ctx, role("top")))
+	wantErr(t, s.PutRole(ctx, role(name(0), "top")), privilege.ErrInvalid)
+	must(t, s.PutRole(ctx, role(name(1), "top"))) // replaces r0: still 10
+	must(t, s.Grant(ctx, "ann", name(privilege.MaxRoleDepth-1), time.Time{}))
+	eff, err := s.EffectiveRoles(ctx, "ann", time.Now())
+	must(t, err)
+	if len(eff) != privilege.MaxRoleDepth {
+		t.Fatalf("a chain of %d gives %v", privilege.MaxRoleDepth, ids(eff))
 	}
 }
 
