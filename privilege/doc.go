@@ -10,7 +10,10 @@
 //
 // RBAC: a Role has Permissions (resource and action patterns) and parents
 // (a DAG: several parents, cycles refused with ErrCycle, chains of at most
-// 10 roles). A user's effective roles are the active roles of their
+// MaxRoleDepth = 10 roles, refused on write with ErrInvalid, whether the
+// write adds a role below a chain or a parent on top of it). DeleteRole
+// takes the role's permissions, grants and place among other roles'
+// parents with it. A user's effective roles are the active roles of their
 // unexpired grants and all the active ancestors of those; an inactive
 // ancestor gives nothing but does not hide the active roles above it; a
 // grant of an inactive role gives nothing at all. A grant stops counting at
@@ -53,6 +56,46 @@
 // in are kept in an in-process cache (L1, WithL1) keyed by subject,
 // resource, action and store Version.
 //
+// # PostgreSQL
+//
+// NewPostgresStore(ctx, pool) keeps the rules in tables prefixed
+// privilege_ (so they sit beside an application's own users and roles):
+// privilege_roles, privilege_role_parents (the DAG: several parents per
+// role, in the order given), privilege_users, privilege_user_roles
+// (is_active, expires_at; a Revoke keeps the row, inactive, with
+// revoked_at), privilege_role_permissions, privilege_abac_policies (the
+// whole Policy as a JSONB document, effect spelled "permit"/"deny";
+// priority and is_active copied out for the index), privilege_audit and
+// privilege_version (one row, the Version). The constructor runs
+// Migrate: the schema's versions are embedded SQL files, recorded in
+// privilege_schema_migrations as they are applied, in one transaction
+// under an advisory lock, so it is idempotent and instances starting
+// together take turns; a database migrated by newer code is left alone.
+// The seed's index predicate `expires_at > CURRENT_TIMESTAMP` is dropped
+// (PostgreSQL refuses non-immutable predicates): expiry is compared at
+// read time with the caller's now, so a grant stops counting at its
+// expiry without any write. The pool stays the caller's.
+//
+// Writes: every write runs in one read-committed transaction that first
+// bumps privilege_version; that row's lock, held to commit, makes writes
+// to one database run one at a time (across instances), and the checks a
+// write makes (cycles and depth against the stored hierarchy, conflicts
+// against the stored policies) read after it, so two concurrent writes
+// cannot together make a cycle or a conflict. A write that is refused or
+// changes nothing (deleting or revoking what is not there, putting a
+// permission again) rolls back: the version does not move. On commit, a
+// NOTIFY privilege_changed (ChangeChannel) carries the new version.
+//
+// EffectiveRoles is one recursive CTE up from the user's unrevoked,
+// unexpired grants of active roles; inactive roles are walked through and
+// left out, and each role's Expires is the earliest expiry among the
+// grants it comes through (over every path). Its cost is in the user's
+// grants and their ancestors (indexes on user_roles and role_parents),
+// never in the number of rules; UNION keeps a DAG's shared ancestors from
+// multiplying rows. The walk also stops at depth MaxRoleDepth: a backstop
+// only (writes refuse deeper chains), for rows written around the store,
+// by hand in SQL, even a cycle.
+//
 // # Errors
 //
 // ErrInvalid: a bad argument (empty IDs, a bad pattern, an unknown effect,
@@ -74,6 +117,12 @@
 // served once the engine has seen a newer version, including when a write
 // lands while a decision is being computed. A cached decision that relied
 // on an expiring grant is not served at or after that expiry.
+//
+// Not built yet (planned): the Redis L2 cache and invalidation across
+// instances (today each Engine sees writes through the store's Version,
+// which PostgresStore reads on every check; NOTIFY privilege_changed is
+// there for the invalidation to come), audit sinks, Middleware and
+// AdminHandler.
 //
 // Metrics: the counter privilege.checks, by decision (allow, deny, error)
 // and source (l1, computed), read from atomics at collection time
