@@ -1,0 +1,278 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+
+	"github.com/groundwork-go/groundwork/privilege"
+)
+
+// casbinRBAC is the model the issue compares against: RBAC with role
+// links and keyMatch on the object.
+const casbinRBAC = `
+[request_definition]
+r = sub, obj, act
+[policy_definition]
+p = sub, obj, act
+[role_definition]
+g = _, _
+[policy_effect]
+e = some(where (p.eft == allow))
+[matchers]
+m = g(r.sub, p.sub) && keyMatch(r.obj, p.obj) && r.act == p.act
+`
+
+func newCasbin(tb testing.TB) *casbin.Enforcer {
+	m, err := model.NewModelFromString(casbinRBAC)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e, err := casbin.NewEnforcer(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+func newEngine(tb testing.TB, st privilege.Store, opts ...privilege.Option) *privilege.Engine {
+	e, err := privilege.NewEngine(st, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// rbacWorld is one random RBAC setup loaded into casbin and into a
+// privilege MemoryStore alike: roles in layers (each role's parents in
+// the layer above, so the hierarchy is a DAG of depth ≤ layers), each
+// with a few permissions on exact, "x/*" and "*" resources, and users
+// granted a few roles.
+type rbacWorld struct {
+	users, resources, actions []string
+}
+
+func buildWorld(tb testing.TB, rng *rand.Rand, cas *casbin.Enforcer, st privilege.Store) rbacWorld {
+	ctx := context.Background()
+	const layers, perLayer = 5, 10
+	patterns := []string{"orders/*", "orders/42", "orders/42/items/*", "invoices/*", "invoices/7", "reports", "*", "admin/*"}
+	w := rbacWorld{
+		resources: []string{"orders", "orders/", "orders/42", "orders/43", "orders/42/items/1", "invoices/7", "invoices/8/lines", "reports", "reports/q1", "admin/users", "other"},
+		actions:   []string{"read", "write", "delete"},
+	}
+	role := func(layer, i int) string { return fmt.Sprintf("role-%d-%d", layer, i) }
+	for layer := range layers {
+		for i := range perLayer {
+			id := role(layer, i)
+			var parents []string
+			if layer > 0 {
+				for _, i := range rng.Perm(perLayer)[:rng.IntN(3)] {
+					parents = append(parents, role(layer-1, i))
+				}
+			}
+			if err := st.PutRole(ctx, privilege.Role{ID: id, Name: id, Parents: parents, Active: true}); err != nil {
+				tb.Fatal(err)
+			}
+			for _, p := range parents {
+				if _, err := cas.AddGroupingPolicy(id, p); err != nil {
+					tb.Fatal(err)
+				}
+			}
+			for range rng.IntN(4) {
+				res, act := patterns[rng.IntN(len(patterns))], w.actions[rng.IntN(len(w.actions))]
+				if err := st.PutPermission(ctx, id, privilege.Permission{Resource: res, Action: act}); err != nil {
+					tb.Fatal(err)
+				}
+				if _, err := cas.AddPolicy(id, res, act); err != nil {
+					tb.Fatal(err)
+				}
+			}
+		}
+	}
+	for u := range 200 {
+		id := fmt.Sprintf("user-%d", u)
+		w.users = append(w.users, id)
+		for range rng.IntN(4) {
+			r := role(rng.IntN(layers), rng.IntN(perLayer))
+			if err := st.Grant(ctx, id, r, zeroTime); err != nil {
+				tb.Fatal(err)
+			}
+			if _, err := cas.AddGroupingPolicy(id, r); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	return w
+}
+
+// TestDifferentialCasbin: random role DAGs, grants and permissions in
+// casbin and in the engine; 100,000 random checks must agree.
+func TestDifferentialCasbin(t *testing.T) {
+	ctx := context.Background()
+	disagreements, allowed := 0, 0
+	for world := range 10 {
+		rng := rand.New(rand.NewPCG(uint64(world), 42))
+		cas := newCasbin(t)
+		st := privilege.NewMemoryStore()
+		w := buildWorld(t, rng, cas, st)
+		e := newEngine(t, st)
+		for range 10_000 {
+			req := privilege.Request{
+				Subject:  w.users[rng.IntN(len(w.users))],
+				Resource: w.resources[rng.IntN(len(w.resources))],
+				Action:   w.actions[rng.IntN(len(w.actions))],
+			}
+			want, err := cas.Enforce(req.Subject, req.Resource, req.Action)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Check(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want {
+				allowed++
+			}
+			if got.Allowed != want {
+				disagreements++
+				if disagreements <= 10 {
+					t.Errorf("world %d: %s %s %s: engine %v (%s), casbin %v", world, req.Subject, req.Action, req.Resource, got.Allowed, got.Reason, want)
+				}
+			}
+		}
+	}
+	if disagreements > 0 {
+		t.Fatalf("%d of 100,000 checks disagree with casbin", disagreements)
+	}
+	// Both answers must be common, or agreeing would prove little.
+	if allowed < 10_000 || allowed > 90_000 {
+		t.Fatalf("casbin allowed %d of 100,000 checks: the worlds test one answer only", allowed)
+	}
+	t.Logf("100,000 checks agree (%d allowed)", allowed)
+}
+
+var zeroTime time.Time
+
+// BenchmarkCheck: casbin's own RBAC size benchmark (its model_b_test.go
+// BenchmarkRBACModelSizes: roles with one read permission each, users
+// each granted one role; 17 requests alternating allowed and denied),
+// with the keyMatch matcher above, beside the same rules in the engine
+// (memory store, L1 off so every check computes). Rules = roles + users.
+func BenchmarkCheck(b *testing.B) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name                    string
+		roles, resources, users int
+	}{
+		{"rules=1100", 100, 10, 1000},
+		{"rules=11000", 1000, 100, 10000},
+		{"rules=110000", 10000, 1000, 100000},
+	} {
+		cas := loadCasbinSizes(b, c.roles, c.resources, c.users)
+		st := loadStoreSizes(b, c.roles, c.resources, c.users)
+		reqs := make([]privilege.Request, 17)
+		for i := range reqs {
+			userNum := (c.users / len(reqs)) * i
+			roleNum := userNum % c.roles
+			resourceNum := roleNum % c.resources
+			if i%2 == 0 {
+				resourceNum = (resourceNum + 1) % c.resources
+			}
+			reqs[i] = privilege.Request{Subject: fmt.Sprintf("user-has-a-very-long-name-%d", userNum),
+				Resource: fmt.Sprintf("data-has-a-very-long-name-%d", resourceNum), Action: "read"}
+		}
+		e := newEngine(b, st, privilege.WithL1(0, 0))
+		b.Run(c.name+"/casbin", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r := reqs[i%len(reqs)]
+				_, _ = cas.Enforce(r.Subject, r.Resource, r.Action)
+				i++
+			}
+		})
+		b.Run(c.name+"/groundwork", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := e.Check(ctx, reqs[i%len(reqs)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// loadCasbinSizes and loadStoreSizes load casbin's size benchmark rules.
+func loadCasbinSizes(b *testing.B, roles, resources, users int) *casbin.Enforcer {
+	cas := newCasbin(b)
+	var pRules, gRules [][]string
+	for i := range roles {
+		pRules = append(pRules, []string{fmt.Sprintf("group-has-a-very-long-name-%d", i), fmt.Sprintf("data-has-a-very-long-name-%d", i%resources), "read"})
+	}
+	for i := range users {
+		gRules = append(gRules, []string{fmt.Sprintf("user-has-a-very-long-name-%d", i), fmt.Sprintf("group-has-a-very-long-name-%d", i%roles)})
+	}
+	if _, err := cas.AddPolicies(pRules); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cas.AddGroupingPolicies(gRules); err != nil {
+		b.Fatal(err)
+	}
+	return cas
+}
+
+func loadStoreSizes(b *testing.B, roles, resources, users int) *privilege.MemoryStore {
+	ctx := context.Background()
+	st := privilege.NewMemoryStore()
+	for i := range roles {
+		role, data := fmt.Sprintf("group-has-a-very-long-name-%d", i), fmt.Sprintf("data-has-a-very-long-name-%d", i%resources)
+		must(b, st.PutRole(ctx, privilege.Role{ID: role, Name: role, Active: true}))
+		must(b, st.PutPermission(ctx, role, privilege.Permission{Resource: data, Action: "read"}))
+	}
+	for i := range users {
+		must(b, st.Grant(ctx, fmt.Sprintf("user-has-a-very-long-name-%d", i), fmt.Sprintf("group-has-a-very-long-name-%d", i%roles), zeroTime))
+	}
+	return st
+}
+
+// heapAfter returns the live heap held by what load returns.
+func heapAfter(load func() any) (mib float64, keep any) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	keep = load()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20), keep
+}
+
+// BenchmarkRulesMemory: the live heap of the 110,000-rule set of
+// BenchmarkCheck, in casbin and in a privilege MemoryStore (reported as
+// heap-MiB; one op loads the rules once).
+func BenchmarkRulesMemory(b *testing.B) {
+	for _, name := range []string{"casbin", "groundwork"} {
+		b.Run(name, func(b *testing.B) {
+			var mib float64
+			for b.Loop() {
+				var keep any
+				mib, keep = heapAfter(func() any {
+					if name == "casbin" {
+						return loadCasbinSizes(b, 10000, 1000, 100000)
+					}
+					return loadStoreSizes(b, 10000, 1000, 100000)
+				})
+				runtime.KeepAlive(keep)
+			}
+			b.ReportMetric(mib, "heap-MiB")
+		})
+	}
+}
