@@ -96,6 +96,35 @@
 // only (writes refuse deeper chains), for rows written around the store,
 // by hand in SQL, even a cycle.
 //
+// # Middleware
+//
+// Engine.Middleware(mapper) is the filter in front of handlers: mapper
+// turns each request into a Request, the engine checks it, and only an
+// allowed request reaches the handler, with its Decision in the context
+// (DecisionFromContext). Routes is the mapper most services want: a table
+// of net/http ServeMux patterns to a resource template and an action,
+//
+//	m, err := privilege.Routes{
+//		{"GET /orders/{id}", "orders/{id}", "read"},
+//		{"POST /orders/{id}/items", "orders/{id}/items", "write"},
+//	}.Mapper()
+//	handler = sm.Middleware(e.Middleware(m)(mux)) // sm: a *session.Manager
+//
+// matched by an internal ServeMux (its precedence rules, GET covering
+// HEAD), wildcards filled into the template. A request no route matches,
+// one with an unclean path, and one whose single-segment wildcard holds
+// an escaped "/" are denied (403, reason "no route"); a catch-all route
+// ("/{path...}") maps the rest when that is wanted. A bad table is an
+// error from Mapper (ErrInvalid), never a panic.
+//
+// The subject, when the mapper leaves it empty, is the session's
+// (session.PrincipalFromContext): UserID as Subject, Username, Roles and
+// Attrs as subject attributes for conditions (RBAC uses the Store's
+// grants, not the session's roles). Answers are JSON and never reach the
+// handler: no subject 401 {"error"}; denied 403 {"allowed": false,
+// "reason", "policy_id", "role"}; the engine unable to decide (store
+// unreachable, engine closed) 503 {"error"}: fail closed.
+//
 // # Errors
 //
 // ErrInvalid: a bad argument (empty IDs, a bad pattern, an unknown effect,
@@ -121,8 +150,7 @@
 // Not built yet (planned): the Redis L2 cache and invalidation across
 // instances (today each Engine sees writes through the store's Version,
 // which PostgresStore reads on every check; NOTIFY privilege_changed is
-// there for the invalidation to come), audit sinks, Middleware and
-// AdminHandler.
+// there for the invalidation to come), audit sinks and AdminHandler.
 //
 // Metrics: the counter privilege.checks, by decision (allow, deny, error)
 // and source (l1, computed), read from atomics at collection time
