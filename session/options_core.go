@@ -14,7 +14,8 @@ import (
 	"github.com/groundwork-go/groundwork/resilience"
 )
 
-// coreConfig is the core's settings beyond the skeleton's fields of config.
+// coreConfig is the core settings of a Manager that the shared fields of
+// config do not hold.
 type coreConfig struct {
 	patterns        []pathPattern
 	breaker         resilience.BreakerPolicy
