@@ -125,6 +125,21 @@
 // "reason", "policy_id", "role"}; the engine unable to decide (store
 // unreachable, engine closed) 503 {"error"}: fail closed.
 //
+// # Audit
+//
+// WithAudit(sink, sampleAllows) sends decisions to an AuditSink: every
+// Check and every request of a CheckBatch, whether decided from L1
+// (Source "l1"), computed ("computed") or failed closed ("error": a bad
+// request, the store unreachable, the engine closed). An AuditEvent holds
+// the request's subject, resource and action, the Decision (allowed,
+// reason, policy id, role, version) and the engine's time. sampleAllows
+// is the fraction of allows sent (1: all); denies are never sampled away.
+// The sink is called on the checking goroutine after the decision, with
+// no lock held; a panic in it is recovered and counted
+// (privilege.audit.panics) and the decision stands. SlogAudit(logger) is
+// a sink writing one Info record per event. With no sink Check does no
+// audit work at all (an L1 hit allocates nothing).
+//
 // # Errors
 //
 // ErrInvalid: a bad argument (empty IDs, a bad pattern, an unknown effect,
@@ -150,7 +165,8 @@
 // Not built yet (planned): the Redis L2 cache and invalidation across
 // instances (today each Engine sees writes through the store's Version,
 // which PostgresStore reads on every check; NOTIFY privilege_changed is
-// there for the invalidation to come), audit sinks and AdminHandler.
+// there for the invalidation to come), the audit sinks to an mq topic and
+// to the privilege_audit table (in batches), and AdminHandler.
 //
 // Metrics: the counter privilege.checks, by decision (allow, deny, error)
 // and source (l1, computed), read from atomics at collection time

@@ -53,11 +53,11 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 // Decision is a deny that says why: the engine fails closed.
 func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 	if e.closed.Load() {
-		return e.fail(Decision{Reason: "engine closed"}, ErrClosed)
+		return e.fail(ctx, &req, Decision{Reason: "engine closed"}, ErrClosed)
 	}
 	v, err := e.store.Version(ctx)
 	if err != nil {
-		return e.fail(Decision{Reason: "store unavailable"}, fmt.Errorf("privilege: check: version: %w", err))
+		return e.fail(ctx, &req, Decision{Reason: "store unavailable"}, fmt.Errorf("privilege: check: version: %w", err))
 	}
 	return e.check(ctx, &req, v)
 }
@@ -69,7 +69,7 @@ func (e *Engine) CheckBatch(ctx context.Context, reqs []Request) ([]Decision, er
 	out := make([]Decision, len(reqs))
 	if e.closed.Load() {
 		for i := range out {
-			out[i], _ = e.fail(Decision{Reason: "engine closed"}, ErrClosed)
+			out[i], _ = e.fail(ctx, &reqs[i], Decision{Reason: "engine closed"}, ErrClosed)
 		}
 		return out, ErrClosed
 	}
@@ -77,7 +77,7 @@ func (e *Engine) CheckBatch(ctx context.Context, reqs []Request) ([]Decision, er
 	if err != nil {
 		err = fmt.Errorf("privilege: check batch: version: %w", err)
 		for i := range out {
-			out[i], _ = e.fail(Decision{Reason: "store unavailable"}, err)
+			out[i], _ = e.fail(ctx, &reqs[i], Decision{Reason: "store unavailable"}, err)
 		}
 		return out, err
 	}
@@ -94,21 +94,22 @@ func (e *Engine) CheckBatch(ctx context.Context, reqs []Request) ([]Decision, er
 
 func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, error) {
 	if err := checkRequest(req); err != nil {
-		return e.fail(Decision{Reason: err.Error(), Version: v}, err)
+		return e.fail(ctx, req, Decision{Reason: err.Error(), Version: v}, err)
 	}
 	now := e.o.now()
 	key := l1Key{req.Subject, req.Resource, req.Action, v}
 	if d, ok := e.l1.get(key, now); ok {
 		e.tel.hit(d.Allowed)
+		e.audit(ctx, req, d, sourceL1)
 		return d, nil
 	}
 	idx, err := e.policies(ctx, v)
 	if err != nil {
-		return e.fail(Decision{Reason: "store unavailable", Version: v}, err)
+		return e.fail(ctx, req, Decision{Reason: "store unavailable", Version: v}, err)
 	}
 	r, err := e.decide(ctx, req, idx, now)
 	if err != nil {
-		return e.fail(Decision{Reason: "store unavailable", Version: v}, err)
+		return e.fail(ctx, req, Decision{Reason: "store unavailable", Version: v}, err)
 	}
 	r.d.Version = v
 	if e.afterDecide != nil {
@@ -118,12 +119,15 @@ func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, e
 		e.l1.put(key, r.d, now, r.validUntil)
 	}
 	e.tel.miss(r.d.Allowed)
+	e.audit(ctx, req, r.d, sourceComputed)
 	return r.d, nil
 }
 
-func (e *Engine) fail(d Decision, err error) (Decision, error) {
+// fail makes d a fail-closed deny, counts and audits it.
+func (e *Engine) fail(ctx context.Context, req *Request, d Decision, err error) (Decision, error) {
 	d.Allowed = false
 	e.tel.failed()
+	e.audit(ctx, req, d, sourceError)
 	return d, err
 }
 

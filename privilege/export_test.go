@@ -14,3 +14,6 @@ var (
 	ValidatePolicy  = validatePolicy
 	ValidateRole    = validateRole
 )
+
+// WithAuditRand makes the engine sample audited allows with f.
+func WithAuditRand(f func() float64) Option { return withAuditRand(f) }

@@ -2,6 +2,7 @@ package privilege
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -38,6 +39,10 @@ type options struct {
 	l1TTL     time.Duration
 	meter     metric.MeterProvider
 	now       func() time.Time
+
+	audit       AuditSink
+	auditSample float64        // fraction of allows audited
+	auditRand   func() float64 // in [0, 1); samples allows
 }
 
 func defaultOptions() options {
@@ -47,6 +52,7 @@ func defaultOptions() options {
 		l1TTL:     time.Minute,
 		meter:     otel.GetMeterProvider(),
 		now:       time.Now,
+		auditRand: rand.Float64,
 	}
 }
 

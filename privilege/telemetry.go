@@ -23,6 +23,7 @@ type telemetry struct {
 	reg                                  metric.Registration
 	l1Allow, l1Deny, calcAllow, calcDeny counter
 	errors                               counter
+	auditPanics                          atomic.Int64
 }
 
 func newTelemetry(mp metric.MeterProvider) *telemetry {
@@ -39,12 +40,14 @@ func newTelemetry(mp metric.MeterProvider) *telemetry {
 	// Creation fails only for invalid names, and ours are fixed; the API
 	// returns usable no-op instruments in any case.
 	checks, _ := meter.Int64ObservableCounter("privilege.checks", metric.WithDescription("Access decisions, by decision and by source (l1 cache or computed); errors fail closed."))
+	panics, _ := meter.Int64ObservableCounter("privilege.audit.panics", metric.WithDescription("Audit sink calls that panicked (recovered; the decision stood)."))
 	t.reg, _ = meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
 		for _, c := range []*counter{&t.l1Allow, &t.l1Deny, &t.calcAllow, &t.calcDeny, &t.errors} {
 			ob.ObserveInt64(checks, c.n.Load(), c.opt)
 		}
+		ob.ObserveInt64(panics, t.auditPanics.Load())
 		return nil
-	}, checks)
+	}, checks, panics)
 	return t
 }
 
@@ -65,6 +68,8 @@ func (t *telemetry) miss(allowed bool) {
 }
 
 func (t *telemetry) failed() { t.errors.n.Add(1) }
+
+func (t *telemetry) auditPanic() { t.auditPanics.Add(1) }
 
 func (t *telemetry) close() {
 	if t.reg != nil {
