@@ -4,48 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/privilege"
 )
-
-var pgDatabases atomic.Int64
 
 // newPGPool creates a fresh database in the cluster at url and returns a
 // pool on it; both go when t ends.
 func newPGPool(t testing.TB, url string) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect to PostgreSQL at %s: %v", url, err)
-	}
-	name := fmt.Sprintf("gw_privilege_%d_%d", os.Getpid(), pgDatabases.Add(1))
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		_ = admin.Close(ctx)
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.Database = name
+	cfg := testserver.PostgresDatabase(t, url, "gw_privilege")
 	cfg.MaxConns = 10 // concurrent writers, lock holders and an observer at once
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		pool.Close()
-		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		_ = admin.Close(ctx)
-	})
+	t.Cleanup(pool.Close)
 	return pool
 }
 

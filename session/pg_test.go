@@ -2,12 +2,8 @@ package session_test
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
@@ -22,8 +18,6 @@ func newTestPostgresStore(t testing.TB) *session.PostgresStore {
 	t.Helper()
 	return newTestPostgresStoreOn(t, testserver.PostgresURL(t))
 }
-
-var pgDatabases atomic.Int64
 
 // newTestPostgresStoreOn creates a fresh database in the cluster at url,
 // returns a PostgresStore on it, and closes the store, its pool and drops
@@ -43,29 +37,11 @@ func newTestPostgresStoreOn(t testing.TB, url string) *session.PostgresStore {
 // returns a pool on it; both go when t ends.
 func newTestPostgresPool(t testing.TB, url string) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect to PostgreSQL at %s: %v", url, err)
-	}
-	name := fmt.Sprintf("gw_session_%d_%d", os.Getpid(), pgDatabases.Add(1))
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		_ = admin.Close(ctx)
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg := testserver.PostgresDatabase(t, url, "gw_session")
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pool.Close()
-		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		_ = admin.Close(ctx)
-	})
+	t.Cleanup(pool.Close)
 	return pool
 }

@@ -1,13 +1,18 @@
 package testserver
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Postgres is a throwaway PostgreSQL cluster.
@@ -102,4 +107,34 @@ func shellQuote(args []string) string {
 		q = append(q, '\'')
 	}
 	return string(q)
+}
+
+var pgDatabases atomic.Int64
+
+// PostgresDatabase creates a fresh database, named after prefix, in the
+// cluster at url, and returns the pgxpool configuration of a pool on it;
+// the database is dropped when t ends (close the pool before: cleanups
+// run last-in first-out, so register the pool's Close after this call).
+func PostgresDatabase(t testing.TB, url, prefix string) *pgxpool.Config {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL at %s: %v", url, err)
+	}
+	name := fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), pgDatabases.Add(1))
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		_ = admin.Close(ctx)
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		_ = admin.Close(ctx)
+	})
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Database = name
+	return cfg
 }
