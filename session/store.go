@@ -32,7 +32,8 @@ type SessionStore interface {
 	// rec.UserID is set. rec.Ref must be new.
 	CreateSession(ctx context.Context, rec *Record) error
 	// LoadSession returns the session and, in the same step, slides its
-	// idle deadline to now+rec.Idle (never past rec.Absolute). A store may
+	// idle deadline to now+rec.Idle (never past rec.Absolute, never back:
+	// a caller whose clock is behind leaves a later deadline). A store may
 	// skip a slide of less than rec.Idle/100 that does not reach
 	// rec.Absolute, to spare a write per request (RedisStore does); the
 	// returned IdleDeadline is the one stored. A session that is absent,

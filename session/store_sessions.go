@@ -146,7 +146,11 @@ func (s *MemoryStore) LoadSession(_ context.Context, ref Ref, now time.Time) (*R
 	if err != nil {
 		return nil, err
 	}
-	rec.IdleDeadline = rec.slide(now)
+	// Never back: a Manager whose clock is behind another's must not
+	// shorten a session the other has just used.
+	if d := rec.slide(now); d.After(rec.IdleDeadline) {
+		rec.IdleDeadline = d
+	}
 	return rec.clone(), nil
 }
 

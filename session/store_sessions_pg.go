@@ -129,7 +129,7 @@ func (s *PostgresStore) LoadSession(ctx context.Context, ref Ref, now time.Time)
 	if !validRef(ref) {
 		return nil, ErrNoSession
 	}
-	row := s.pool.QueryRow(ctx, `UPDATE session_sessions SET idle_deadline_ms = LEAST(@now::bigint + idle_ms, absolute_ms)
+	row := s.pool.QueryRow(ctx, `UPDATE session_sessions SET idle_deadline_ms = GREATEST(idle_deadline_ms, LEAST(@now::bigint + idle_ms, absolute_ms))
 		WHERE hash = @hash AND shard = @shard AND `+pgLive+` RETURNING `+pgSessionCols,
 		pgx.NamedArgs{"hash": ref.Hash, "shard": ref.Shard, "now": ms(now)})
 	rec, err := scanPgRecord(ref, row)

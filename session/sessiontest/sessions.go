@@ -62,6 +62,27 @@ func testSessions(t *testing.T, h Harness) {
 		return st
 	}
 
+	// A load on a clock behind another instance's never moves the idle
+	// deadline back: the session lives as long as its latest use says.
+	t.Run("SlideNeverBack", func(t *testing.T) {
+		st := open(t)
+		rec := newRecord("alice", nil)
+		mustCreate(t, st, rec)
+		if _, err := st.LoadSession(ctx, rec.Ref, base.Add(5*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.LoadSession(ctx, rec.Ref, base.Add(time.Minute)) // a clock 4 minutes behind
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := base.Add(15 * time.Minute); got.IdleDeadline.Before(want) {
+			t.Fatalf("a load at +1m after one at +5m moved the idle deadline back to %v, want %v", got.IdleDeadline, want)
+		}
+		if _, err := st.LoadSession(ctx, rec.Ref, base.Add(14*time.Minute)); err != nil {
+			t.Fatalf("load at +14m, before the deadline the +5m use set: %v", err)
+		}
+	})
+
 	t.Run("CreateLoad", func(t *testing.T) {
 		st := open(t)
 		rec := newRecord("alice", map[string]string{"_p": `{"UserID":"alice"}`, "v:x": "1"})
