@@ -27,6 +27,15 @@ type sessionCase struct {
 	request func() *http.Request
 }
 
+// withCookie makes GET / requests carrying c.
+func withCookie(c *http.Cookie) func() *http.Request {
+	return func() *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(c)
+		return r
+	}
+}
+
 // okHandler reads one session value, as a page that greets its user does.
 func okHandler(get func(r *http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,11 +60,7 @@ func scsCase(b *testing.B, addr string) sessionCase {
 	cookie := rec.Result().Cookies()[0]
 	return sessionCase{
 		handler: sm.LoadAndSave(okHandler(func(r *http.Request) string { return sm.GetString(r.Context(), "user") })),
-		request: func() *http.Request {
-			r := httptest.NewRequest("GET", "/", nil)
-			r.AddCookie(cookie)
-			return r
-		},
+		request: withCookie(cookie),
 	}
 }
 
@@ -80,11 +85,7 @@ func groundworkCase(b *testing.B, url string) sessionCase {
 			s, _ := session.FromContext(r.Context())
 			return s.Principal().UserID
 		})),
-		request: func() *http.Request {
-			r := httptest.NewRequest("GET", "/", nil)
-			r.AddCookie(cookie)
-			return r
-		},
+		request: withCookie(cookie),
 	}
 }
 
@@ -116,11 +117,7 @@ func bareGetCase(b *testing.B, url string) sessionCase {
 	}
 	return sessionCase{
 		handler: mw(okHandler(func(r *http.Request) string { s, _ := r.Context().Value(key{}).(string); return s })),
-		request: func() *http.Request {
-			r := httptest.NewRequest("GET", "/", nil)
-			r.AddCookie(&http.Cookie{Name: "session", Value: "s1"})
-			return r
-		},
+		request: withCookie(&http.Cookie{Name: "session", Value: "s1"}),
 	}
 }
 
