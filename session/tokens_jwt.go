@@ -265,7 +265,3 @@ func (t *tokenState) keyFor(tok *jwt.Token) (any, error) {
 func isExpired(err error) bool {
 	return errors.Is(err, jwt.ErrTokenExpired)
 }
-
-func tokensCtxErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}

@@ -33,13 +33,6 @@ CREATE TABLE IF NOT EXISTS session_token_families (
 CREATE INDEX IF NOT EXISTS session_token_families_until ON session_token_families (until);
 `
 
-func (s *PostgresStore) tokErr(op string, err error) error {
-	if tokensCtxErr(err) {
-		return err
-	}
-	return fmt.Errorf("session: postgres %s: %w", op, err)
-}
-
 // TokenVersion implements TokenStore.
 func (s *PostgresStore) TokenVersion(ctx context.Context, userID string) (int64, error) {
 	if s.closed.isClosed() {
@@ -51,7 +44,7 @@ func (s *PostgresStore) TokenVersion(ctx context.Context, userID string) (int64,
 		return 0, nil
 	}
 	if err != nil {
-		return 0, s.tokErr("token version", err)
+		return 0, pgErr("token version", err)
 	}
 	return v, nil
 }
@@ -75,7 +68,7 @@ func (s *PostgresStore) BumpTokenVersion(ctx context.Context, userID string, unt
 		return err
 	})
 	if err != nil {
-		return 0, s.tokErr("bump token version", err)
+		return 0, pgErr("bump token version", err)
 	}
 	return v, nil
 }
@@ -102,7 +95,7 @@ func (s *PostgresStore) DenyToken(ctx context.Context, jti string, until time.Ti
 		return err
 	})
 	if err != nil {
-		return s.tokErr("deny token", err)
+		return pgErr("deny token", err)
 	}
 	return nil
 }
@@ -118,7 +111,7 @@ func (s *PostgresStore) CheckToken(ctx context.Context, userID, jti string) (int
 		COALESCE((SELECT version FROM session_token_versions WHERE user_id = $1), 0),
 		EXISTS (SELECT 1 FROM session_token_denied WHERE jti = $2 AND until >= now())`, userID, jti).Scan(&v, &denied)
 	if err != nil {
-		return 0, false, s.tokErr("check token", err)
+		return 0, false, pgErr("check token", err)
 	}
 	return v, denied, nil
 }
@@ -136,7 +129,7 @@ func (s *PostgresStore) StartFamily(ctx context.Context, family, jti string, unt
 		return err
 	})
 	if err != nil {
-		return s.tokErr("start refresh family", err)
+		return pgErr("start refresh family", err)
 	}
 	return nil
 }
@@ -152,7 +145,7 @@ func (s *PostgresStore) SpendRefresh(ctx context.Context, family, jti, next stri
 	tag, err := s.pool.Exec(ctx, `UPDATE session_token_families SET current = $3, until = $4
 		WHERE family = $1 AND current = $2 AND until >= now()`, family, jti, next, until)
 	if err != nil {
-		return s.tokErr("spend refresh token", err)
+		return pgErr("spend refresh token", err)
 	}
 	if tag.RowsAffected() == 1 {
 		return nil
@@ -160,7 +153,7 @@ func (s *PostgresStore) SpendRefresh(ctx context.Context, family, jti, next stri
 	tag, err = s.pool.Exec(ctx, `UPDATE session_token_families SET current = NULL
 		WHERE family = $1 AND until >= now()`, family)
 	if err != nil {
-		return s.tokErr("revoke refresh family", err)
+		return pgErr("revoke refresh family", err)
 	}
 	if tag.RowsAffected() == 1 {
 		return ErrRefreshReused
@@ -197,7 +190,7 @@ func (s *PostgresStore) RevocationSnapshot(ctx context.Context, now time.Time) (
 		return err
 	})
 	if err != nil {
-		return nil, s.tokErr("revocation snapshot", err)
+		return nil, pgErr("revocation snapshot", err)
 	}
 	return snap, nil
 }
@@ -210,11 +203,11 @@ func (s *PostgresStore) SubscribeRevocations(ctx context.Context) (RevocationSub
 	}
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return nil, s.tokErr("listen for revocations", err)
+		return nil, pgErr("listen for revocations", err)
 	}
 	if _, err := c.Exec(ctx, `LISTEN `+pgTokensChannel); err != nil {
 		c.Release()
-		return nil, s.tokErr("listen for revocations", err)
+		return nil, pgErr("listen for revocations", err)
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	sub := &pgRevSub{cancel: cancel, ch: make(chan Revocation), done: make(chan struct{})}

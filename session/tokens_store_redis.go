@@ -42,13 +42,6 @@ func (s *RedisStore) tokFamilyKey(f string) string {
 	return s.prefix + "t:f:" + f
 }
 
-func (s *RedisStore) tokErr(op string, err error) error {
-	if tokensCtxErr(err) {
-		return err
-	}
-	return fmt.Errorf("session: redis %s: %w", op, err)
-}
-
 // TokenVersion implements TokenStore.
 func (s *RedisStore) TokenVersion(ctx context.Context, userID string) (int64, error) {
 	if s.closed.isClosed() {
@@ -59,7 +52,7 @@ func (s *RedisStore) TokenVersion(ctx context.Context, userID string) (int64, er
 		return 0, nil
 	}
 	if err != nil {
-		return 0, s.tokErr("token version", err)
+		return 0, redisErr("token version", err)
 	}
 	return v, nil
 }
@@ -72,7 +65,7 @@ func (s *RedisStore) BumpTokenVersion(ctx context.Context, userID string, until 
 	v, err := tokensBumpScript.Run(ctx, s.rdb, []string{s.tokVersionsKey(), s.tokBumpsKey()},
 		userID, ms(until), ms(time.Now()), s.tokChannel()).Int64()
 	if err != nil {
-		return 0, s.tokErr("bump token version", err)
+		return 0, redisErr("bump token version", err)
 	}
 	return v, nil
 }
@@ -85,7 +78,7 @@ func (s *RedisStore) DenyToken(ctx context.Context, jti string, until time.Time)
 	err := tokensDenyScript.Run(ctx, s.rdb, []string{s.tokDeniedKey()},
 		jti, ms(until), ms(time.Now()), s.tokChannel()).Err()
 	if err != nil {
-		return s.tokErr("deny token", err)
+		return redisErr("deny token", err)
 	}
 	return nil
 }
@@ -98,7 +91,7 @@ func (s *RedisStore) CheckToken(ctx context.Context, userID, jti string) (int64,
 	res, err := tokensCheckScript.Run(ctx, s.rdb, []string{s.tokVersionsKey(), s.tokDeniedKey()},
 		userID, jti, ms(time.Now())).Slice()
 	if err != nil {
-		return 0, false, s.tokErr("check token", err)
+		return 0, false, redisErr("check token", err)
 	}
 	if len(res) != 2 {
 		return 0, false, fmt.Errorf("session: redis check token: unexpected reply %v", res)
@@ -118,7 +111,7 @@ func (s *RedisStore) StartFamily(ctx context.Context, family, jti string, until 
 		return ErrClosed
 	}
 	if err := s.rdb.SetArgs(ctx, s.tokFamilyKey(family), jti, redis.SetArgs{ExpireAt: until}).Err(); err != nil {
-		return s.tokErr("start refresh family", err)
+		return redisErr("start refresh family", err)
 	}
 	return nil
 }
@@ -130,7 +123,7 @@ func (s *RedisStore) SpendRefresh(ctx context.Context, family, jti, next string,
 	}
 	r, err := tokensSpendScript.Run(ctx, s.rdb, []string{s.tokFamilyKey(family)}, jti, next, ms(until)).Int64()
 	if err != nil {
-		return s.tokErr("spend refresh token", err)
+		return redisErr("spend refresh token", err)
 	}
 	switch r {
 	case 1:
@@ -148,7 +141,7 @@ func (s *RedisStore) RevocationSnapshot(ctx context.Context, now time.Time) (*Re
 	}
 	res, err := tokensSnapshotScript.Run(ctx, s.rdb, []string{s.tokVersionsKey(), s.tokBumpsKey(), s.tokDeniedKey()}, ms(now)).Slice()
 	if err != nil {
-		return nil, s.tokErr("revocation snapshot", err)
+		return nil, redisErr("revocation snapshot", err)
 	}
 	bad := fmt.Errorf("session: redis revocation snapshot: unexpected reply")
 	if len(res) != 2 {
@@ -229,7 +222,7 @@ func (s *RedisStore) SubscribeRevocations(ctx context.Context) (RevocationSubscr
 		msg, err := ps.Receive(ctx)
 		if err != nil {
 			_ = ps.Close()
-			return nil, s.tokErr("subscribe to revocations", err)
+			return nil, redisErr("subscribe to revocations", err)
 		}
 		if _, ok := msg.(*redis.Subscription); ok {
 			return &redisRevSub{ps: ps}, nil
