@@ -21,6 +21,7 @@ const ChangeChannel = "privilege_changed"
 // Migrate). It is safe for concurrent use, by several instances too.
 type PostgresStore struct {
 	pool   *pgxpool.Pool
+	o      storeOptions
 	closed atomic.Bool
 
 	// The shared write checks, fields so that a test can put a stand-in.
@@ -35,12 +36,16 @@ var _ Store = (*PostgresStore)(nil)
 
 // NewPostgresStore returns a Store on pool, after Migrate has brought the
 // schema up to date (an empty database gets the tables). The pool stays
-// the caller's: Close does not close it.
-func NewPostgresStore(ctx context.Context, pool *pgxpool.Pool) (*PostgresStore, error) {
+// the caller's: Close does not close it. A nil option is ErrInvalid.
+func NewPostgresStore(ctx context.Context, pool *pgxpool.Pool, opts ...StoreOption) (*PostgresStore, error) {
 	if pool == nil {
 		return nil, fmt.Errorf("%w: NewPostgresStore: nil pool", ErrInvalid)
 	}
-	s := &PostgresStore{pool: pool, validateRole: validateRole, validatePolicy: validatePolicy}
+	o, ok := applyStoreOptions(opts)
+	if !ok {
+		return nil, fmt.Errorf("%w: NewPostgresStore: nil option", ErrInvalid)
+	}
+	s := &PostgresStore{pool: pool, o: o, validateRole: validateRole, validatePolicy: validatePolicy}
 	if err := s.Migrate(ctx); err != nil {
 		return nil, err
 	}

@@ -61,19 +61,24 @@ func decodePolicy(doc []byte) (Policy, error) {
 }
 
 // PutPolicy creates or replaces a policy. It is checked by the shared
-// validatePolicy against the other active policies, read inside the
-// write's transaction after the write lock (see write): two concurrent
-// PutPolicys cannot together make a conflict.
+// validatePolicy against the other active policies of its priority, read
+// inside the write's transaction after the write lock (see write): two
+// concurrent PutPolicys cannot together make a conflict. A store made
+// with AllowConflicts reads none and refuses no conflict.
 func (s *PostgresStore) PutPolicy(ctx context.Context, p Policy) error {
 	if p.Priority < math.MinInt32 || p.Priority > math.MaxInt32 {
 		return fmt.Errorf("%w: policy %q: priority %d does not fit the 32-bit column", ErrInvalid, p.ID, p.Priority)
 	}
 	op := fmt.Sprintf("put policy %q", p.ID)
 	return s.write(ctx, op, func(tx pgx.Tx) error {
-		existing, err := queryPolicies(ctx, tx, `SELECT policy FROM privilege_abac_policies
-  WHERE is_active AND id <> $1 ORDER BY priority DESC, id`, p.ID)
-		if err != nil {
-			return err
+		var existing []Policy // the policies p could conflict with
+		if !s.o.allowConflicts {
+			var err error
+			existing, err = queryPolicies(ctx, tx, `SELECT policy FROM privilege_abac_policies
+  WHERE is_active AND priority = $2 AND id <> $1 ORDER BY id`, p.ID, p.Priority)
+			if err != nil {
+				return err
+			}
 		}
 		if err := s.validatePolicy(p, existing); err != nil {
 			return err

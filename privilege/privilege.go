@@ -88,7 +88,8 @@ var (
 	// not compile or type-check; the message holds the position.
 	ErrBadCondition = errors.New("privilege: bad condition")
 	// ErrConflict is the error of a PutPolicy that would make a
-	// same-priority permit and deny apply to overlapping targets.
+	// same-priority permit and deny apply to overlapping targets, unless
+	// the store was made with AllowConflicts.
 	ErrConflict = errors.New("privilege: conflicting policies")
 	// ErrClosed is returned by every method of a closed Engine or Store.
 	ErrClosed = errors.New("privilege: closed")

@@ -135,6 +135,19 @@ func testDeleteRole(t *testing.T, ctx context.Context, s privilege.Store) {
 	if len(g) != 0 {
 		t.Fatalf("bob's grants after delete = %+v", g)
 	}
+	// Roles put after the delete (a store may reuse what the deleted one
+	// held), the deleted one again among them, come with no grants.
+	must(t, s.PutRole(ctx, role("intern")))
+	must(t, s.PutRole(ctx, role("employee")))
+	for _, user := range []string{"ann", "bob"} {
+		eff, err := s.EffectiveRoles(ctx, user, time.Now())
+		must(t, err)
+		g, err := s.Grants(ctx, user)
+		must(t, err)
+		if user == "ann" && (len(eff) != 1 || len(g) != 1) || user == "bob" && (len(eff) != 0 || len(g) != 0) {
+			t.Fatalf("%s after roles were put again: effective %v, grants %+v", user, ids(eff), g)
+		}
+	}
 }
 
 func testGrants(t *testing.T, ctx context.Context, s privilege.Store) {
@@ -374,4 +387,53 @@ func testClosed(t *testing.T, ctx context.Context, s privilege.Store) {
 	wantErr(t, err, privilege.ErrClosed)
 	_, err = s.Roles(ctx)
 	wantErr(t, err, privilege.ErrClosed)
+}
+
+// RunAllowConflictsTests checks a store made with privilege.AllowConflicts
+// (newStore makes each, empty; the suite closes them): a same-priority
+// permit/deny pair on overlapping targets is stored, every other check of
+// PutPolicy still refuses what it should, and an Engine resolves the pair
+// by its combining algorithm.
+func RunAllowConflictsTests(t *testing.T, newStore func(t *testing.T) privilege.Store) {
+	ctx := context.Background()
+	s := newStore(t)
+	t.Cleanup(func() { _ = s.Close() })
+	must(t, s.PutPolicy(ctx, policy("allow-orders", 10, privilege.Permit, "orders/*")))
+	must(t, s.PutPolicy(ctx, policy("deny-one", 10, privilege.Deny, "orders/7")))
+	must(t, s.PutPolicy(ctx, policy("deny-all", 10, privilege.Deny))) // no target = any
+	ps, err := s.Policies(ctx)
+	must(t, err)
+	if len(ps) != 3 {
+		t.Fatalf("Policies = %+v, want the three conflicting ones", ps)
+	}
+	must(t, s.DeletePolicy(ctx, "deny-all"))
+	bad := policy("bad", 10, privilege.Deny, "orders/7")
+	bad.Condition = "subject.level >"
+	wantErr(t, s.PutPolicy(ctx, bad), privilege.ErrBadCondition)
+	wantErr(t, s.PutPolicy(ctx, policy("", 10, privilege.Deny)), privilege.ErrInvalid)
+	wantErr(t, s.PutPolicy(ctx, policy("star", 10, privilege.Deny, "a/*/b")), privilege.ErrInvalid)
+
+	for _, c := range []struct {
+		combining privilege.Combining
+		allowed   bool
+		policyID  string
+	}{
+		{privilege.DenyOverrides, false, "deny-one"},
+		{privilege.PermitOverrides, true, "allow-orders"},
+	} {
+		e, err := privilege.NewEngine(s, privilege.WithCombining(c.combining))
+		must(t, err)
+		d, err := e.Check(ctx, privilege.Request{Subject: "ann", Resource: "orders/7", Action: "read"})
+		must(t, err)
+		if d.Allowed != c.allowed || d.PolicyID != c.policyID {
+			t.Errorf("combining %v: %+v, want allowed %v by %q", c.combining, d, c.allowed, c.policyID)
+		}
+		// Outside the deny's target only the permit applies.
+		d, err = e.Check(ctx, privilege.Request{Subject: "ann", Resource: "orders/8", Action: "read"})
+		must(t, err)
+		if !d.Allowed || d.PolicyID != "allow-orders" {
+			t.Errorf("combining %v, orders/8: %+v, want allowed by allow-orders", c.combining, d)
+		}
+		must(t, e.Close())
+	}
 }

@@ -1,0 +1,32 @@
+package privilege
+
+// StoreOption configures a store made by NewMemoryStore or
+// NewPostgresStore.
+type StoreOption func(*storeOptions)
+
+type storeOptions struct {
+	allowConflicts bool
+}
+
+// AllowConflicts makes PutPolicy accept a policy that would make a
+// same-priority permit and deny apply to overlapping targets, overriding
+// the default of refusing it with ErrConflict. Such a pair is then
+// resolved at check time by the engine's combining algorithm
+// (WithCombining: DenyOverrides by default, or PermitOverrides). Use it
+// when that resolution is what is meant, for example a broad permit with
+// narrow denies at one priority.
+func AllowConflicts() StoreOption {
+	return func(o *storeOptions) { o.allowConflicts = true }
+}
+
+// applyStoreOptions folds opts into storeOptions; ok is false when one is
+// nil.
+func applyStoreOptions(opts []StoreOption) (o storeOptions, ok bool) {
+	for _, opt := range opts {
+		if opt == nil {
+			return o, false
+		}
+		opt(&o)
+	}
+	return o, true
+}
