@@ -212,14 +212,20 @@ func BenchmarkCheck(b *testing.B) {
 }
 
 // loadCasbinSizes and loadStoreSizes load casbin's size benchmark rules.
-func loadCasbinSizes(b *testing.B, roles, resources, users int) *casbin.Enforcer {
+// With hierarchy, every role but the first also gets a parent (role i's
+// is role (i-1)/10: a tree 5 levels deep at 10,000 roles), one more
+// rule per role.
+func loadCasbinSizes(b *testing.B, roles, resources, users int, hierarchy ...bool) *casbin.Enforcer {
 	cas := newCasbin(b)
 	var pRules, gRules [][]string
 	for i := range roles {
-		pRules = append(pRules, []string{fmt.Sprintf("group-has-a-very-long-name-%d", i), fmt.Sprintf("data-has-a-very-long-name-%d", i%resources), "read"})
+		pRules = append(pRules, []string{roleName(i), fmt.Sprintf("data-has-a-very-long-name-%d", i%resources), "read"})
+		if len(hierarchy) > 0 && hierarchy[0] && i > 0 {
+			gRules = append(gRules, []string{roleName(i), roleName((i - 1) / 10)})
+		}
 	}
 	for i := range users {
-		gRules = append(gRules, []string{fmt.Sprintf("user-has-a-very-long-name-%d", i), fmt.Sprintf("group-has-a-very-long-name-%d", i%roles)})
+		gRules = append(gRules, []string{fmt.Sprintf("user-has-a-very-long-name-%d", i), roleName(i % roles)})
 	}
 	if _, err := cas.AddPolicies(pRules); err != nil {
 		b.Fatal(err)
@@ -230,18 +236,53 @@ func loadCasbinSizes(b *testing.B, roles, resources, users int) *casbin.Enforcer
 	return cas
 }
 
-func loadStoreSizes(b *testing.B, roles, resources, users int) *privilege.MemoryStore {
+func roleName(i int) string { return fmt.Sprintf("group-has-a-very-long-name-%d", i) }
+
+func loadStoreSizes(b *testing.B, roles, resources, users int, hierarchy ...bool) *privilege.MemoryStore {
 	ctx := context.Background()
 	st := privilege.NewMemoryStore()
 	for i := range roles {
-		role, data := fmt.Sprintf("group-has-a-very-long-name-%d", i), fmt.Sprintf("data-has-a-very-long-name-%d", i%resources)
-		must(b, st.PutRole(ctx, privilege.Role{ID: role, Name: role, Active: true}))
+		role, data := roleName(i), fmt.Sprintf("data-has-a-very-long-name-%d", i%resources)
+		var parents []string
+		if len(hierarchy) > 0 && hierarchy[0] && i > 0 {
+			parents = []string{roleName((i - 1) / 10)}
+		}
+		must(b, st.PutRole(ctx, privilege.Role{ID: role, Name: role, Parents: parents, Active: true}))
 		must(b, st.PutPermission(ctx, role, privilege.Permission{Resource: data, Action: "read"}))
 	}
 	for i := range users {
-		must(b, st.Grant(ctx, fmt.Sprintf("user-has-a-very-long-name-%d", i), fmt.Sprintf("group-has-a-very-long-name-%d", i%roles), zeroTime))
+		must(b, st.Grant(ctx, fmt.Sprintf("user-has-a-very-long-name-%d", i), roleName(i%roles), zeroTime))
 	}
 	return st
+}
+
+// BenchmarkLoad: loading the rules of BenchmarkCheck, with and without a
+// role hierarchy, into casbin (AddPolicies and AddGroupingPolicies, one
+// batch each) and into a privilege MemoryStore (one PutRole,
+// PutPermission or Grant per rule, as an application loading or
+// replaying its rules does). One op loads the whole set.
+func BenchmarkLoad(b *testing.B) {
+	for _, c := range []struct {
+		name                    string
+		roles, resources, users int
+		hierarchy               bool
+	}{
+		{"rules=11000", 1000, 100, 10000, false},
+		{"rules=11000+parents", 1000, 100, 10000, true},
+		{"rules=110000", 10000, 1000, 100000, false},
+		{"rules=110000+parents", 10000, 1000, 100000, true},
+	} {
+		b.Run(c.name+"/casbin", func(b *testing.B) {
+			for b.Loop() {
+				loadCasbinSizes(b, c.roles, c.resources, c.users, c.hierarchy)
+			}
+		})
+		b.Run(c.name+"/groundwork", func(b *testing.B) {
+			for b.Loop() {
+				loadStoreSizes(b, c.roles, c.resources, c.users, c.hierarchy)
+			}
+		})
+	}
 }
 
 // heapAfter returns the live heap held by what load returns.

@@ -82,3 +82,28 @@ func TestMemoryStoreAllowConflicts(t *testing.T) {
 	// A nil option is ignored: the store refuses conflicts as by default.
 	privilegetest.RunStoreTests(t, func(t *testing.T) privilege.Store { return privilege.NewMemoryStore(nil) })
 }
+
+// TestMemoryStorePutRoleCostFlat: a PutRole costs what it touches (the
+// role's ancestors and descendants), not the number of roles stored, so
+// loading N roles is linear in N. Counted in allocations: it was a map of
+// every role's children built on each PutRole with parents.
+func TestMemoryStorePutRoleCostFlat(t *testing.T) {
+	ctx := context.Background()
+	allocs := func(n int) float64 {
+		s := privilege.NewMemoryStore()
+		for i := range n {
+			var parents []string
+			if i > 0 {
+				parents = []string{fmt.Sprintf("r%d", (i-1)/10)} // a tree
+			}
+			must(t, s.PutRole(ctx, privilege.Role{ID: fmt.Sprintf("r%d", i), Parents: parents, Active: true}))
+		}
+		child := privilege.Role{ID: "x", Parents: []string{fmt.Sprintf("r%d", n-1)}, Active: true}
+		return testing.AllocsPerRun(20, func() { must(t, s.PutRole(ctx, child)) })
+	}
+	small, large := allocs(100), allocs(10_000)
+	t.Logf("allocations per PutRole: %v with 100 roles, %v with 10,000", small, large)
+	if large > small+2 {
+		t.Fatalf("a PutRole among 10,000 roles allocates %v times, among 100 %v: its cost grows with the roles stored", large, small)
+	}
+}

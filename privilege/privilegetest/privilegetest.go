@@ -82,6 +82,19 @@ func testCycles(t *testing.T, ctx context.Context, s privilege.Store) {
 	wantErr(t, s.PutRole(ctx, role("a", "a")), privilege.ErrCycle)
 	// A DAG with a diamond is fine.
 	must(t, s.PutRole(ctx, role("d", "b", "a")))
+	// Cycles through a role's second parent, or a descendant's: p and q
+	// above m, n below m.
+	must(t, s.PutRole(ctx, role("p")))
+	must(t, s.PutRole(ctx, role("q")))
+	must(t, s.PutRole(ctx, role("m", "p", "q")))
+	must(t, s.PutRole(ctx, role("n", "m")))
+	wantErr(t, s.PutRole(ctx, role("q", "n")), privilege.ErrCycle)
+	wantErr(t, s.PutRole(ctx, role("p", "a", "n")), privilege.ErrCycle)
+	wantErr(t, s.PutRole(ctx, role("m", "p", "m")), privilege.ErrCycle)
+	// m re-parented away from q: q may now go below n.
+	must(t, s.PutRole(ctx, role("m", "p")))
+	must(t, s.PutRole(ctx, role("q", "n")))
+	wantErr(t, s.PutRole(ctx, role("p", "q")), privilege.ErrCycle)
 	roles, err := s.Roles(ctx)
 	must(t, err)
 	for _, r := range roles {
@@ -110,6 +123,21 @@ func testDepth(t *testing.T, ctx context.Context, s privilege.Store) {
 	if len(eff) != privilege.MaxRoleDepth {
 		t.Fatalf("a chain of %d gives %v", privilege.MaxRoleDepth, ids(eff))
 	}
+	// r0 has no child any more: it may go below a chain of 9.
+	chain := func(i int) string { return "s" + strconv.Itoa(i) }
+	must(t, s.PutRole(ctx, role(chain(0))))
+	for i := 1; i < privilege.MaxRoleDepth-1; i++ {
+		must(t, s.PutRole(ctx, role(chain(i), chain(i-1))))
+	}
+	must(t, s.PutRole(ctx, role(name(0), chain(privilege.MaxRoleDepth-2))))
+	must(t, s.PutRole(ctx, role(name(0)))) // and back on its own
+	// The chain top, r1..r9 split by deleting r5: top has 4 levels below
+	// it, so 5 roles may go above it, not 6.
+	must(t, s.DeleteRole(ctx, name(5)))
+	wantErr(t, s.PutRole(ctx, role("top", chain(5))), privilege.ErrInvalid)
+	must(t, s.PutRole(ctx, role("top", chain(4))))
+	must(t, s.PutRole(ctx, role("top")))
+	must(t, s.PutRole(ctx, role(name(6), name(4)))) // rejoined
 }
 
 func testDeleteRole(t *testing.T, ctx context.Context, s privilege.Store) {
