@@ -11,8 +11,8 @@ import (
 //
 // Writes validate what they store: PutRole rejects unknown parents and
 // cycles (ErrCycle); PutPolicy rejects a condition that does not compile
-// (ErrBadCondition, via CompileCondition) and a conflict (ErrConflict, unless made
-// with AllowConflicts).
+// (ErrBadCondition, via CompileCondition) and a conflict (ErrConflict,
+// unless the store was made with AllowConflicts).
 type Store interface {
 	PutRole(ctx context.Context, r Role) error
 	DeleteRole(ctx context.Context, id string) error
