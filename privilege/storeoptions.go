@@ -14,7 +14,9 @@ type storeOptions struct {
 // resolved at check time by the engine's combining algorithm
 // (WithCombining: DenyOverrides by default, or PermitOverrides). Use it
 // when that resolution is what is meant, for example a broad permit with
-// narrow denies at one priority.
+// narrow denies at one priority. The switch belongs to the store value,
+// not to the data: instances sharing one PostgreSQL database should all
+// be made with it or all without it, or one refuses what another wrote.
 func AllowConflicts() StoreOption {
 	return func(o *storeOptions) { o.allowConflicts = true }
 }
