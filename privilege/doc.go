@@ -147,6 +147,36 @@
 // a sink writing one Info record per event. With no sink Check does no
 // audit work at all (an L1 hit allocates nothing).
 //
+// Two batched sinks keep Check free of I/O: NewPostgresAudit(pool) writes
+// to the privilege_audit table (decided_at, subject, resource, action,
+// allowed, reason, policy_id, role, version, source, batch_id; indexed by
+// subject and time, and by time; Migrate or MigratePostgres creates it),
+// and privilege/mqaudit publishes one JSON message per decision to an mq
+// topic, keyed by subject (its package doc has the schema). Their Audit
+// only queues the event; one writer per sink writes a batch when
+// WithAuditBatch's size is queued or its interval has passed (500 events
+// or one second by default), PostgresAudit with one COPY per batch. A
+// full queue (WithAuditQueue, 10,000 by default) drops the event rather
+// than block Check: it is counted (privilege.audit.dropped, by sink) and
+// logged once per burst, never from Check. A failed write is retried with
+// backoff (WithAuditRetry: 5 attempts by default), in order; a batch the
+// database or broker refuses for its content (PostgreSQL data or
+// constraint errors, mq's invalid or too large) is split until the bad
+// event is found, which alone is given up, so one bad event holds up
+// neither its batch nor the next; what is given up is counted
+// (privilege.audit.failed) and logged, and privilege.audit.written counts
+// the rest. PostgresAudit writes each event once: a retry first looks for
+// its batch (by batch_id), so a COPY whose commit went through while its
+// answer was lost is not written again (a batch given up after its last
+// attempt may still have landed). The mq sink delivers at least once,
+// with each message's ID fixed across retries for consumers' dedup.
+// Shutdown(ctx) writes what is queued and stops the writer (no goroutine
+// outlives it); it is idempotent, later events are dropped and counted,
+// and it returns an error if events queued before it could not be
+// written, or ctx's error if ctx ended first (what was left is counted as
+// failed). It does not close the pool or the mq Client, and unregisters
+// the counters.
+//
 // # Errors
 //
 // ErrInvalid: a bad argument (empty IDs, a bad pattern, an unknown effect,
@@ -173,8 +203,7 @@
 // Not built yet (planned): the Redis L2 cache and invalidation across
 // instances (today each Engine sees writes through the store's Version,
 // which PostgresStore reads on every check; NOTIFY privilege_changed is
-// there for the invalidation to come), the audit sinks to an mq topic and
-// to the privilege_audit table (in batches), and AdminHandler.
+// there for the invalidation to come), and AdminHandler.
 //
 // Metrics: the counter privilege.checks, by decision (allow, deny, error)
 // and source (l1, computed), read from atomics at collection time

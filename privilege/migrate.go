@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // migrationFiles are the schema's versions, applied in order: NNNN_name.sql.
@@ -77,6 +78,19 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	return migrate(ctx, s.pool)
+}
+
+// MigratePostgres is Migrate for a pool no PostgresStore uses: for
+// PostgresAudit beside another Store.
+func MigratePostgres(ctx context.Context, pool *pgxpool.Pool) error {
+	if pool == nil {
+		return fmt.Errorf("%w: nil pool", ErrInvalid)
+	}
+	return migrate(ctx, pool)
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -86,7 +100,7 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 	// The common start: a plain read, no lock. A missing table means
 	// "never migrated".
 	var have int
-	err = s.pool.QueryRow(ctx, `SELECT COALESCE(max(version), 0) FROM privilege_schema_migrations`).Scan(&have)
+	err = pool.QueryRow(ctx, `SELECT COALESCE(max(version), 0) FROM privilege_schema_migrations`).Scan(&have)
 	var pe *pgconn.PgError
 	if err != nil && !(errors.As(err, &pe) && pe.Code == "42P01" /* undefined_table */) {
 		return pgError(ctx, "migrate", err)
@@ -95,7 +109,7 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 		return nil
 	}
 
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		// SET LOCAL takes no parameters; the value is in ms.
 		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", migrateLockTimeout.Milliseconds())); err != nil {
 			return err

@@ -103,8 +103,8 @@ func testPGMigrateTwice(t *testing.T, url string) {
 	if _, err := privilege.NewPostgresStore(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if got := migrationsApplied(t, ctx, pool); got != "1:0001_init" {
-		t.Fatalf("applied %q, want 1:0001_init once", got)
+	if got := migrationsApplied(t, ctx, pool); got != "1:0001_init,2:0002_audit" {
+		t.Fatalf("applied %q, want 1:0001_init,2:0002_audit once each", got)
 	}
 	roles, err := s.Roles(ctx)
 	mustNil(t, err)
@@ -147,8 +147,8 @@ func testPGMigrateConcurrent(t *testing.T, url string) {
 	for range n {
 		mustNil(t, <-errs)
 	}
-	if got := migrationsApplied(t, ctx, pool); got != "1:0001_init" {
-		t.Fatalf("applied %q, want 1:0001_init once", got)
+	if got := migrationsApplied(t, ctx, pool); got != "1:0001_init,2:0002_audit" {
+		t.Fatalf("applied %q, want 1:0001_init,2:0002_audit once each", got)
 	}
 }
 
