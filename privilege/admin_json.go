@@ -121,8 +121,8 @@ func jsonError(err error) *adminError {
 }
 
 // checkID refuses an ID no store should get from the API: empty, longer
-// than maxAdminID, not UTF-8, or holding control characters (which would
-// also make the guard's resource name ambiguous in logs).
+// than maxAdminID, not UTF-8, holding control characters (which would
+// also make the guard's resource name ambiguous in logs), or "." or "..".
 func checkID(field, id string) *adminError {
 	switch {
 	case id == "":
@@ -133,6 +133,9 @@ func checkID(field, id string) *adminError {
 		return badRequest(field, "privilege admin: %s is not valid UTF-8", field)
 	case strings.ContainsFunc(id, unicode.IsControl):
 		return badRequest(field, "privilege admin: %s holds a control character", field)
+	case id == "." || id == "..":
+		// Reachable only escaped (%2E%2E): a clean URL cannot name it.
+		return badRequest(field, "privilege admin: %s %q is a path step, not a name", field, id)
 	}
 	return nil
 }
