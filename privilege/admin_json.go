@@ -149,7 +149,8 @@ func storeError(err error, field string, notFound int) *adminError {
 	var ce *ConditionError
 	switch {
 	case errors.As(err, &ce):
-		return &adminError{status: http.StatusBadRequest, Error: err.Error(), Field: "condition", Line: ce.Line, Column: ce.Column}
+		// The store's wrapping repeats the operation the caller just did.
+		return &adminError{status: http.StatusBadRequest, Error: ce.Error(), Field: "condition", Line: ce.Line, Column: ce.Column}
 	case errors.Is(err, ErrBadCondition):
 		return &adminError{status: http.StatusBadRequest, Error: err.Error(), Field: "condition"}
 	case errors.Is(err, ErrInvalid):

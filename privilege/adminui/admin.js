@@ -34,13 +34,11 @@ function list(s) {
 
 function status(text) { $("status").textContent = text; }
 
-// showError puts a refusal next to its form, with the CEL position when
-// there is one, and marks the field it names.
+// showError puts a refusal next to its form (a bad condition's message
+// holds its line and column) and marks the field it names.
 function showError(box, err, fields) {
   const info = err.info || {};
-  let text = err.message;
-  if (info.line) text = "line " + info.line + ", column " + info.column + ": " + text;
-  $(box).textContent = text;
+  $(box).textContent = err.message;
   for (const [name, id] of Object.entries(fields || {})) {
     $(id).setAttribute("aria-invalid", String(info.field === name));
   }
