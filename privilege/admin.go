@@ -19,10 +19,11 @@ type admin struct {
 
 // AdminHandler returns the administration API and page for the rules the
 // engine decides from: a JSON API under api/ and a small HTML page at
-// the root, to mount under a prefix behind session's Middleware and CSRF:
+// the root, to mount under a prefix behind session's Middleware and CSRF
+// (sm: a *session.Manager):
 //
-//	mux.Handle("/admin/privilege/", http.StripPrefix("/admin/privilege",
-//		sm.Middleware(sm.CSRF(e.AdminHandler()))))
+//	mux.Handle("/admin/privilege/", http.StripPrefix("/admin/privilege", e.AdminHandler()))
+//	http.ListenAndServe(addr, sm.Middleware(sm.CSRF(mux)))
 //
 // Every call is checked by the engine itself, with the session's user as
 // the subject, on a resource "privilege/<kind>[/<id>]" and the action

@@ -73,7 +73,7 @@ func toRoleJSON(r Role) roleJSON {
 	if r.Parents == nil {
 		r.Parents = []string{}
 	}
-	return roleJSON{ID: r.ID, Name: r.Name, Parents: r.Parents, Active: r.Active}
+	return roleJSON(r)
 }
 
 // sameID refuses a body whose id is not the path's.
