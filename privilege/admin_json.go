@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"slices"
@@ -168,6 +169,7 @@ func storeError(err error, field string, notFound int) *adminError {
 	case errors.Is(err, ErrClosed):
 		return &adminError{status: http.StatusServiceUnavailable, Error: "privilege admin: the store is closed"}
 	}
+	slog.Default().Error("privilege admin: store call failed", "err", err)
 	return &adminError{status: http.StatusInternalServerError, Error: "privilege admin: the store failed; see the server's log"}
 }
 

@@ -289,3 +289,15 @@ func TestAdminPageHeaders(t *testing.T) {
 		t.Fatal("the page holds inline script, which its CSP forbids")
 	}
 }
+
+// TestAdminStoreClosed: with the store gone the guard cannot decide, and
+// the answer is 503, never a pass.
+func TestAdminStoreClosed(t *testing.T) {
+	s := privilege.NewMemoryStore()
+	root := newAdminSite(t, s, nil).login(t, "root")
+	must(t, s.Close())
+	m := want(t, "closed", root.do("GET", "/admin/privilege/api/roles", "", nil), 503)
+	if !strings.Contains(m["error"].(string), "cannot decide") {
+		t.Fatalf("closed store: %v", m)
+	}
+}
