@@ -48,7 +48,7 @@ func compileCondition(expr string) (cel.Program, error) {
 		if errs := iss.Errors(); len(errs) > 0 {
 			e := errs[0]
 			// Column is 0-based in CEL; people count from 1.
-			return nil, fmt.Errorf("%w: line %d, column %d: %s", ErrBadCondition, e.Location.Line(), e.Location.Column()+1, e.Message)
+			return nil, &ConditionError{Line: e.Location.Line(), Column: e.Location.Column() + 1, Msg: e.Message}
 		}
 		return nil, fmt.Errorf("%w: %v", ErrBadCondition, iss.Err())
 	}
