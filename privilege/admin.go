@@ -27,8 +27,9 @@ type admin struct {
 //
 // Every call is checked by the engine itself, with the session's user as
 // the subject, on a resource "privilege/<kind>[/<id>]" and the action
-// "read" or "write"; see the package doc's # Admin for the names, the
-// endpoints and their answers. A write is refused (403) unless
+// "read" or "write", and a write that grants, revokes or links as a
+// parent a role R also on "privilege/bind/R" for "write"; see the
+// package doc's # Admin for the names, the endpoints and their answers. A write is refused (403) unless
 // session.Manager.CSRF checked it, and a write with a body must be
 // Content-Type application/json.
 func (e *Engine) AdminHandler() http.Handler {
@@ -123,6 +124,16 @@ func (a *admin) guard(r *http.Request, resource, action string) *adminError {
 		return &adminError{status: http.StatusForbidden, Error: "privilege admin: " + action + " " + resource + " denied: " + d.Reason}
 	}
 	return nil
+}
+
+// bind is the second guard of a write that hands out or takes away a
+// role — a grant, a revoke, a parent link: write on
+// "privilege/bind/<role>". The route's guard decides whom (grants/<user>)
+// or which role is edited (roles/<id>); this one decides which role, so
+// that a narrow admin cannot grant itself, or link a role it holds
+// under, a role that rules more than it does (Kubernetes' "bind" verb).
+func (a *admin) bind(r *http.Request, role string) *adminError {
+	return a.guard(r, "privilege/bind/"+role, adminWrite)
 }
 
 func writeAdminError(w http.ResponseWriter, e *adminError) {

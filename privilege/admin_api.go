@@ -124,6 +124,13 @@ func (a *admin) putRole(r *http.Request) (int, any, *adminError) {
 			return 0, nil, err
 		}
 	}
+	// A parent passes its permissions to every holder of the role: it
+	// needs the same bind right as granting it.
+	for _, p := range in.Parents {
+		if err := a.bind(r, p); err != nil {
+			return 0, nil, err
+		}
+	}
 	role := Role{ID: id, Name: in.Name, Parents: in.Parents, Active: in.Active == nil || *in.Active}
 	if err := a.e.store.PutRole(r.Context(), role); err != nil {
 		return 0, nil, storeError(err, "parents", http.StatusBadRequest) // the missing role is a parent
@@ -213,6 +220,9 @@ func (a *admin) putGrant(r *http.Request) (int, any, *adminError) {
 	if err := checkID("role", role); err != nil {
 		return 0, nil, err
 	}
+	if err := a.bind(r, role); err != nil {
+		return 0, nil, err
+	}
 	var in grantIn
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
@@ -240,6 +250,9 @@ func (a *admin) putGrant(r *http.Request) (int, any, *adminError) {
 func (a *admin) deleteGrant(r *http.Request) (int, any, *adminError) {
 	role := r.PathValue("role")
 	if err := checkID("role", role); err != nil {
+		return 0, nil, err
+	}
+	if err := a.bind(r, role); err != nil {
 		return 0, nil, err
 	}
 	if err := a.e.store.Revoke(r.Context(), r.PathValue("user"), role); err != nil {

@@ -21,6 +21,9 @@ var adminUsers = map[string]*session.Principal{
 	"root":    {UserID: "u-root", Username: "root"},
 	"viewer":  {UserID: "u-viewer", Username: "viewer"},
 	"mallory": {UserID: "u-mallory", Username: "mallory"},
+	// Narrow admins, seeded by the tests that use them.
+	"helpdesk": {UserID: "u-helpdesk", Username: "helpdesk"},
+	"editor":   {UserID: "u-editor", Username: "editor"},
 }
 
 // seedAdmin gives the test users their roles in s.

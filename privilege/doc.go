@@ -214,7 +214,8 @@
 // "privilege/<kind>[/<id>]" with the action "read" (GET, and check) or
 // "write" (PUT, DELETE); denied: 403 with the reason. The kinds: page
 // (the HTML page), roles and roles/<id>, permissions/<role>,
-// grants/<user>, policies and policies/<id>, check. An operator makes
+// grants/<user>, policies and policies/<id>, check, and bind/<role>
+// (below). An operator makes
 // admins with a role holding privilege/* for read and write:
 //
 //	st.PutRole(ctx, privilege.Role{ID: "privilege-admin", Active: true})
@@ -222,8 +223,14 @@
 //	st.PutPermission(ctx, "privilege-admin", privilege.Permission{Resource: "privilege/*", Action: "write"})
 //	st.Grant(ctx, userID, "privilege-admin", time.Time{})
 //
-// or narrower ones (privilege/grants/* write for a help desk; read alone
-// for auditors).
+// or narrower ones (read alone for auditors). Handing out a role needs a
+// second right, so that a narrow admin cannot widen itself: a grant or
+// a revoke of role R, and a PUT of a role naming R among its parents
+// (every parent, kept or new), also need write on "privilege/bind/R" (as
+// Kubernetes' "bind" verb). A help desk that may grant support roles to
+// anyone holds privilege/grants/* and privilege/bind/support-* for
+// write. Write on policies, or on the permissions of a role one holds,
+// amounts to every right: give them to full admins only.
 //
 // CSRF: a write (any method but GET and HEAD) is served only when
 // session.Manager.CSRF checked it (token and Origin), else 403; the page
