@@ -229,8 +229,8 @@
 // (every parent, kept or new), also need write on "privilege/bind/R" (as
 // Kubernetes' "bind" verb). A help desk that may grant support roles to
 // anyone holds privilege/grants/* and privilege/bind/support-* for
-// write. Write on policies, or on the permissions of a role one holds,
-// amounts to every right: give them to full admins only.
+// write. Write on policies, or on the permissions of a role one holds
+// or may bind, amounts to every right: give them to full admins only.
 //
 // CSRF: a write (any method but GET and HEAD) is served only when
 // session.Manager.CSRF checked it (token and Origin), else 403; the page
