@@ -253,3 +253,13 @@ func TestReviewMemoryStoreDeleteRace(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewMemoryStoreNilOptionFirst: NewMemoryStore ignores a nil
+// option, as its doc says — and only that one: an option after it still
+// applies.
+func TestReviewMemoryStoreNilOptionFirst(t *testing.T) {
+	s := privilege.NewMemoryStore(nil, privilege.AllowConflicts())
+	t.Cleanup(func() { _ = s.Close() })
+	must(t, s.PutPolicy(bg, privilege.Policy{ID: "p", Priority: 1, Effect: privilege.Permit, Active: true}))
+	must(t, s.PutPolicy(bg, privilege.Policy{ID: "d", Priority: 1, Effect: privilege.Deny, Active: true}))
+}

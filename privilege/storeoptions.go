@@ -21,14 +21,16 @@ func AllowConflicts() StoreOption {
 	return func(o *storeOptions) { o.allowConflicts = true }
 }
 
-// applyStoreOptions folds opts into storeOptions; ok is false when one is
-// nil.
+// applyStoreOptions folds opts into storeOptions, skipping a nil one
+// (the options after it still apply); ok is false when one was nil.
 func applyStoreOptions(opts []StoreOption) (o storeOptions, ok bool) {
+	ok = true
 	for _, opt := range opts {
 		if opt == nil {
-			return o, false
+			ok = false
+			continue
 		}
 		opt(&o)
 	}
-	return o, true
+	return o, ok
 }
