@@ -89,8 +89,10 @@ func (a *admin) route(mux *http.ServeMux, pattern, kind, idParam, action string,
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && session.CSRFToken(r) == "" {
-			// CSRFToken is set only once Manager.CSRF let an unsafe
-			// request through: without it, this is not protected.
+			// CSRFToken is set only behind Manager.CSRF, which checks
+			// every method it does not deem safe (all but GET, HEAD,
+			// OPTIONS, TRACE — no write route uses those): without
+			// it, this write is not protected.
 			writeAdminError(w, &adminError{status: http.StatusForbidden,
 				Error: "privilege admin: writes need session.Manager.CSRF in front of the admin handler"})
 			return
