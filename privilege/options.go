@@ -75,7 +75,7 @@ func defaultOptions() options {
 		l2TTL:        5 * time.Minute,
 		redisTimeout: 50 * time.Millisecond,
 		failOpenSize: 10_000,
-		auditRand: rand.Float64,
+		auditRand:    rand.Float64,
 	}
 }
 
