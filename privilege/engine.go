@@ -30,17 +30,14 @@ type Engine struct {
 	// afterDecide, when set by a test, runs after a decision is computed
 	// and before it is cached: a write there races the cache fill.
 	afterDecide func()
-	// subscribed, when set by a test before the first Check, runs on each
-	// (re)subscription to the Redis channel.
-	subscribed func()
 }
 
 // NewEngine returns an Engine deciding from store.
 //
-// If the store is a Watcher, or WithRedis is given, the engine tracks the
+// If the store is a Watcher (PostgresStore), the engine tracks the
 // store's version instead of reading it on every Check (see
-// WithMaxStaleness); it then runs goroutines (the store's Watch, the
-// Redis subscription and announcements) until Close.
+// WithMaxStaleness); it then runs goroutines (the store's Watch and, with
+// WithRedis, the Redis subscription and announcements) until Close.
 func NewEngine(store Store, opts ...Option) (*Engine, error) {
 	if store == nil {
 		return nil, fmt.Errorf("privilege: new engine: %w: nil store", ErrInvalid)
@@ -59,8 +56,12 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("privilege: new engine: %w", err)
 	}
 	e := &Engine{store: store, o: o, l1: newL1(o.l1Size, o.l1TTL), fo: fo}
+	// Only a Watcher store's version is tracked: any other store's own
+	// writes would go unseen until the bound (nothing would announce them),
+	// so its Version is read on every check, as a MemoryStore's is (an
+	// atomic load).
 	w, watcher := store.(Watcher)
-	if watcher || o.rdb != nil {
+	if watcher {
 		e.trk = newTracker(o.maxStale, o.now, o.afterFunc)
 	}
 	if o.rdb != nil {
@@ -76,9 +77,9 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 			}
 		})
 	}
-	if e.l2 != nil {
+	if e.l2 != nil && e.trk != nil {
 		e.wg.Go(func() { e.l2.publish(ctx, &e.trk.known) })
-		e.wg.Go(func() { e.l2.subscribe(ctx, e.trk, func() { e.onSubscribed() }) })
+		e.wg.Go(func() { e.l2.subscribe(ctx, e.trk, o.onSubscribed) })
 	}
 	return e, nil
 }
@@ -92,12 +93,6 @@ func (e *Engine) storeVersion(v uint64) {
 		case e.l2.announce <- struct{}{}:
 		default: // one is pending; it will send the latest
 		}
-	}
-}
-
-func (e *Engine) onSubscribed() {
-	if f := e.subscribed; f != nil {
-		f()
 	}
 }
 

@@ -55,6 +55,8 @@ type options struct {
 	failOpen     time.Duration // 0: fail closed
 	failOpenSize int
 
+	onSubscribed func() // tests: each (re)subscription to the Redis channel
+
 	audit       AuditSink
 	auditSample float64        // fraction of allows audited
 	auditRand   func() float64 // in [0, 1); samples allows
@@ -130,7 +132,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithMaxStaleness overrides the default propagation bound (1s): when the
-// engine tracks the store's version (a Watcher store, or WithRedis), no
+// engine tracks the store's version (a Watcher store: PostgresStore), no
 // decision is made on a version confirmed longer ago than d; past it, the
 // next Check reads the store's Version again before deciding. It is the
 // longest a revoke can take to reach every instance, even when every
