@@ -167,10 +167,12 @@ func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, e
 		return e.fail(ctx, req, Decision{Reason: err.Error(), Version: v}, err)
 	}
 	key := l1Key{req.Subject, req.Resource, req.Action}
-	if d, _, ok := e.l1.get(key, v, e.o.now); ok {
-		e.tel.decided(srcL1, d.Allowed)
-		e.audit(ctx, req, d, sourceL1)
-		return d, nil
+	if hit := e.l1.get(key, v, e.o.now); hit != nil {
+		e.tel.decided(srcL1, hit.d.Allowed)
+		if e.o.audit != nil {
+			e.audit(ctx, req, hit.d, sourceL1)
+		}
+		return hit.d, nil
 	}
 	now := e.o.now()
 	if e.l2 != nil {

@@ -1,7 +1,8 @@
 package privilege
 
 import (
-	"sync"
+	"hash/maphash"
+	"math/bits"
 	"sync/atomic"
 	"time"
 )
@@ -14,31 +15,39 @@ type l1Key struct {
 
 // l1Entry is a cached decision; until, when set, is the expiry of a grant
 // it relied on: it is not served at or after it, without any write.
+// Entries are immutable once stored.
 type l1Entry struct {
+	key   l1Key
 	d     Decision
 	until time.Time
 }
 
-// l1Gen holds the decisions of one store version. A newer version
-// replaces the whole generation: every decision made on older rules
-// becomes unreachable at once, and its memory goes with it.
+// l1Probe is how many slots a key may sit in: its hash's and the next.
+const l1Probe = 4
+
+// l1Gen holds the decisions of one store version: an open-addressed table
+// of atomic pointers, read without any lock or atomic write. A newer
+// version replaces the whole generation: every decision made on older
+// rules becomes unreachable at once, and its memory goes with it. Slots
+// are never emptied, so a key's probe sequence is never cut short.
 type l1Gen struct {
 	version uint64
 	born    time.Time
-	mu      sync.RWMutex
-	m       map[l1Key]*l1Entry
+	seed    maphash.Seed
+	slots   []atomic.Pointer[l1Entry] // a power of two long
+	n       atomic.Int64              // entries stored (an estimate under races), to size the next generation
 }
 
 // l1 is the in-process decision cache. Not golang-lru: its Get takes an
 // exclusive lock and moves the entry in a list — 114 ns on this machine,
 // over the whole budget of an L1 hit (100 ns) — and an LRU's order is of
 // little use when every write empties the cache anyway. A hit here is a
-// read lock and a map lookup, and reads no clock unless the entry relied
-// on an expiring grant. When full, a random entry makes room (Go's map
-// iteration starts at a random place); a generation older than the TTL is
-// dropped at the next fill.
+// hash and a few atomic loads, and reads no clock unless the entry relied
+// on an expiring grant. When a key's slots are all taken, it replaces the
+// entry in its first slot (an eviction by hash, in effect random). A
+// generation older than the TTL is dropped at the next fill.
 type l1 struct {
-	size int
+	size int // slots at most: the size asked for, rounded up to a power of two
 	ttl  time.Duration
 	gen  atomic.Pointer[l1Gen]
 }
@@ -47,24 +56,34 @@ func newL1(size int, ttl time.Duration) *l1 {
 	if size <= 0 {
 		return nil
 	}
-	return &l1{size: size, ttl: ttl}
+	return &l1{size: 1 << bits.Len(uint(size-1)), ttl: ttl}
 }
 
-func (c *l1) get(k l1Key, v uint64, now func() time.Time) (Decision, time.Time, bool) {
+// get returns the entry of k at version v, if any and still valid. The
+// entry is shared: read it, never change it.
+func (c *l1) get(k l1Key, v uint64, now func() time.Time) *l1Entry {
 	if c == nil {
-		return Decision{}, time.Time{}, false
+		return nil
 	}
 	g := c.gen.Load()
 	if g == nil || g.version != v {
-		return Decision{}, time.Time{}, false
+		return nil
 	}
-	g.mu.RLock()
-	e := g.m[k]
-	g.mu.RUnlock()
-	if e == nil || (!e.until.IsZero() && !now().Before(e.until)) {
-		return Decision{}, time.Time{}, false
+	h := maphash.Comparable(g.seed, k)
+	mask := uint64(len(g.slots) - 1)
+	for i := range uint64(l1Probe) {
+		e := g.slots[(h+i)&mask].Load()
+		if e == nil {
+			return nil
+		}
+		if e.key == k {
+			if !e.until.IsZero() && !now().Before(e.until) {
+				return nil
+			}
+			return e
+		}
 	}
-	return e.d, e.until, true
+	return nil
 }
 
 // put caches d, decided at version v, valid until validUntil (zero: no
@@ -76,7 +95,7 @@ func (c *l1) put(k l1Key, v uint64, d Decision, now, validUntil time.Time) {
 	}
 	g := c.gen.Load()
 	for g == nil || g.version < v || (g.version == v && now.Sub(g.born) >= c.ttl) {
-		ng := &l1Gen{version: v, born: now, m: make(map[l1Key]*l1Entry)}
+		ng := c.newGen(v, now, g)
 		if c.gen.CompareAndSwap(g, ng) {
 			g = ng
 			break
@@ -86,15 +105,37 @@ func (c *l1) put(k l1Key, v uint64, d Decision, now, validUntil time.Time) {
 	if g.version != v {
 		return
 	}
-	g.mu.Lock()
-	if _, ok := g.m[k]; !ok && len(g.m) >= c.size {
-		for old := range g.m {
-			delete(g.m, old)
-			break
+	e := &l1Entry{key: k, d: d, until: validUntil}
+	h := maphash.Comparable(g.seed, k)
+	mask := uint64(len(g.slots) - 1)
+	for i := range uint64(l1Probe) {
+		slot := &g.slots[(h+i)&mask]
+		old := slot.Load()
+		if old == nil || old.key == k {
+			// Two fills racing for one empty slot: the later wins, the
+			// other is a miss next time. Nothing wrong is ever served.
+			slot.Store(e)
+			if old == nil {
+				g.n.Add(1)
+			}
+			return
 		}
 	}
-	g.m[k] = &l1Entry{d: d, until: validUntil}
-	g.mu.Unlock()
+	g.slots[h&mask].Store(e)
+}
+
+// newGen makes the generation of version v, sized for twice what the
+// previous one held (the cache grows with use, and a version that is
+// never checked much costs little), within the configured size.
+func (c *l1) newGen(v uint64, now time.Time, prev *l1Gen) *l1Gen {
+	n := 64
+	if prev != nil {
+		for n < c.size && int64(n) < 2*prev.n.Load() {
+			n *= 2
+		}
+	}
+	n = min(n, c.size)
+	return &l1Gen{version: v, born: now, seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[l1Entry], n)}
 }
 
 func (c *l1) purge() {
