@@ -2,6 +2,7 @@ package privilege
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -77,6 +78,22 @@ func (t *tracker) version(ctx context.Context, s Store) (uint64, error) {
 	if t.fresh.Load() {
 		return t.known.Load(), nil
 	}
+	for attempt := 1; ; attempt++ {
+		v, err := t.read(ctx, s)
+		// The read ran on the context of whichever caller led it: if that
+		// one gave up, this caller has not, and must not be failed (nor
+		// answered fail-open) for it. A few times only: a store's own
+		// timeouts look the same.
+		if err != nil && attempt < 3 && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			continue
+		}
+		return v, err
+	}
+}
+
+// read reads the store's version, one caller at a time: the others wait
+// for its answer.
+func (t *tracker) read(ctx context.Context, s Store) (uint64, error) {
 	r, err, _ := t.sf.Do("", func() (any, error) {
 		t.rereads.Add(1)
 		start := t.now()
