@@ -385,7 +385,9 @@ func TestFailClosed(t *testing.T) {
 func TestBadOptions(t *testing.T) {
 	s := privilege.NewMemoryStore()
 	defer s.Close()
-	for _, o := range []privilege.Option{privilege.WithCombining(7), privilege.WithL1(-1, time.Second), privilege.WithL1(1, 0), privilege.WithMeterProvider(nil), nil} {
+	for _, o := range []privilege.Option{privilege.WithCombining(7), privilege.WithL1(-1, time.Second), privilege.WithL1(1, 0), privilege.WithMeterProvider(nil), nil,
+		privilege.WithRedis(nil), privilege.WithRedisPrefix(""), privilege.WithRedisPrefix("a b"), privilege.WithL2TTL(0), privilege.WithRedisTimeout(-time.Second),
+		privilege.WithMaxStaleness(0), privilege.WithFailOpen(0), privilege.WithLogger(nil)} {
 		if _, err := privilege.NewEngine(s, o); !errors.Is(err, privilege.ErrInvalid) {
 			t.Errorf("option: %v, want ErrInvalid", err)
 		}

@@ -36,3 +36,6 @@ func SetPGWatchHook(s *PostgresStore, fn func(ctx context.Context, event string)
 func L2Key(prefix string, v uint64, subject, resource, action string) string {
 	return (&l2{prefix: prefix}).key(v, l1Key{subject, resource, action})
 }
+
+// VersionWaiters is how many checks of e wait for a read of the version.
+func VersionWaiters(e *Engine) int32 { return e.trk.waiting.Load() }

@@ -418,3 +418,52 @@ func TestPostgresKilled(t *testing.T) {
 		t.Fatalf("metrics %v", got)
 	}
 }
+
+// gatedVersionStore is a silent Watcher whose Version waits for release
+// (or its caller's context), counting the calls.
+type gatedVersionStore struct {
+	silentWatchStore
+	calls   atomic.Int32
+	release chan struct{}
+}
+
+func (s *gatedVersionStore) Version(ctx context.Context) (uint64, error) {
+	s.calls.Add(1)
+	select {
+	case <-s.release:
+		return s.MemoryStore.Version(ctx)
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// TestVersionReadLeaderCancelled: checks waiting for one read of the
+// version share it; when the caller that led the read gives up, the others
+// read again instead of failing for it.
+func TestVersionReadLeaderCancelled(t *testing.T) {
+	ms := privilege.NewMemoryStore()
+	defer ms.Close()
+	seed(t, ms)
+	must(t, ms.Grant(bg, "ann", "developer", time.Time{}))
+	s := &gatedVersionStore{silentWatchStore: silentWatchStore{ms}, release: make(chan struct{})}
+	e := newEngine(t, s)
+	r := req("ann", "code/x", "push")
+	lctx, cancel := context.WithCancel(bg)
+	leader := make(chan error, 1)
+	go func() { _, err := e.Check(lctx, r); leader <- err }()
+	testserver.WaitFor(t, 30*time.Second, "the leader's read", func() bool { return s.calls.Load() == 1 })
+	follower := make(chan privilege.Decision, 1)
+	go func() { d, _ := e.Check(bg, r); follower <- d }()
+	// Counted just before it joins the leader's read (singleflight has no
+	// hook); the leader's read cannot end before the cancel below.
+	testserver.WaitFor(t, 30*time.Second, "the follower to join", func() bool { return privilege.VersionWaiters(e) == 2 })
+	cancel()
+	if err := <-leader; err == nil {
+		t.Fatal("the cancelled leader decided")
+	}
+	testserver.WaitFor(t, 30*time.Second, "the follower's own read or answer", func() bool { return s.calls.Load() == 2 || len(follower) == 1 })
+	close(s.release)
+	if d := <-follower; !d.Allowed {
+		t.Fatalf("the follower failed for the leader's cancellation: %+v", d)
+	}
+}

@@ -45,6 +45,7 @@ type tracker struct {
 	// rereads counts synchronous confirmations (reads of the store's
 	// Version on the check path).
 	rereads atomic.Int64
+	waiting atomic.Int32 // checks waiting for a read (tests wait on it)
 }
 
 func newTracker(bound time.Duration, now func() time.Time, afterFunc func(time.Duration, func()) timer) *tracker {
@@ -79,7 +80,9 @@ func (t *tracker) version(ctx context.Context, s Store) (uint64, error) {
 		return t.known.Load(), nil
 	}
 	for attempt := 1; ; attempt++ {
+		t.waiting.Add(1)
 		v, err := t.read(ctx, s)
+		t.waiting.Add(-1)
 		// The read ran on the context of whichever caller led it: if that
 		// one gave up, this caller has not, and must not be failed (nor
 		// answered fail-open) for it. A few times only: a store's own
