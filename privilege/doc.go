@@ -98,7 +98,8 @@
 // bound is.
 //
 // Redis failures: Redis is a cache and a messenger, never the authority.
-// Each Redis call on the check path is bounded (WithRedisTimeout, 50ms);
+// Each Redis call on the check path is bounded (WithRedisTimeout, 50ms,
+// on a client with ContextTimeoutEnabled);
 // an error or timeout makes the check fall through to the store and is
 // counted (privilege.l2.errors). Losing Redis costs speed and prompt
 // invalidation, never correctness: the bound holds through the store

@@ -151,7 +151,8 @@ func WithMaxStaleness(d time.Duration) Option {
 // across instances over its pub/sub, overriding the default of neither.
 // Standalone, Sentinel and Cluster clients all work (no multi-key
 // operation is used). Every engine on one store must use the same Redis
-// and prefix, and no engine on another store may share them.
+// and prefix, and no engine on another store may share them. Make the
+// client with ContextTimeoutEnabled: true (see WithRedisTimeout).
 func WithRedis(rdb redis.UniversalClient) Option {
 	return func(o *options) error {
 		if rdb == nil {
@@ -188,7 +189,9 @@ func WithL2TTL(d time.Duration) Option {
 
 // WithRedisTimeout overrides the default bound (50ms) of each Redis call
 // a Check makes, so that a slow or paused Redis delays a check by at most
-// that much before it is decided from the store.
+// that much before it is decided from the store. go-redis honours it only
+// on a client made with ContextTimeoutEnabled: true; on another, its
+// ReadTimeout (3s by default) is the bound.
 func WithRedisTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {

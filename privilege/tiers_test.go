@@ -27,7 +27,10 @@ func (silentWatchStore) Watch(ctx context.Context, _ func(uint64)) error {
 
 func newRedisClient(t testing.TB, addr string) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr})
+	// ContextTimeoutEnabled: go-redis honours the engine's per-call bound
+	// only with it; its own read timeout is an hour here, so only that
+	// bound can end a call to a paused server.
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, ReadTimeout: time.Hour, WriteTimeout: time.Hour})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
@@ -465,5 +468,57 @@ func TestVersionReadLeaderCancelled(t *testing.T) {
 	close(s.release)
 	if d := <-follower; !d.Allowed {
 		t.Fatalf("the follower failed for the leader's cancellation: %+v", d)
+	}
+}
+
+// TestRedisPaused: a Redis that answers nothing (SIGSTOP) delays a check
+// by the per-call bound only; the check is decided from the store and the
+// Redis errors are counted.
+func TestRedisPaused(t *testing.T) {
+	rd := testserver.StartRedis(t, nil)
+	s := privilege.NewMemoryStore()
+	defer s.Close()
+	seed(t, s)
+	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	mp, reader := metrics(t)
+	e := newEngine(t, s, privilege.WithRedis(newRedisClient(t, rd.Addr)), privilege.WithMeterProvider(mp))
+	check(t, e, req("ann", "wiki/x", "read")) // connects
+	rd.Pause()
+	defer rd.Resume()
+	done := make(chan privilege.Decision, 1)
+	go func() { d, _ := e.Check(bg, req("ann", "code/x", "push")); done <- d }()
+	select {
+	case d := <-done:
+		if !d.Allowed {
+			t.Fatalf("decided from the store: %+v", d)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a paused Redis stalled the check")
+	}
+	if got := totals(t, reader); got["privilege.l2.errors"] != 2 || got["allow/computed"] != 2 {
+		t.Fatalf("metrics %v, want the GET and the SET failed", got)
+	}
+}
+
+// TestL2Cluster: L2 on a Redis Cluster (one key per call).
+func TestL2Cluster(t *testing.T) {
+	rc := testserver.StartRedisCluster(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := privilege.NewMemoryStore()
+	defer s.Close()
+	seed(t, s)
+	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	mp, reader := metrics(t)
+	e1 := newEngine(t, s, privilege.WithRedis(rdb))
+	e2 := newEngine(t, s, privilege.WithRedis(rdb), privilege.WithMeterProvider(mp))
+	for _, r := range []privilege.Request{req("ann", "code/x", "push"), req("ann", "wiki/y", "read"), req("bob", "code/x", "push")} {
+		d1 := check(t, e1, r)
+		if d2 := check(t, e2, r); d2 != d1 {
+			t.Fatalf("%+v from L2, %+v computed", d2, d1)
+		}
+	}
+	if got := totals(t, reader); got["allow/l2"] != 2 || got["deny/l2"] != 1 || got["privilege.l2.errors"] != 0 {
+		t.Fatalf("metrics %v", got)
 	}
 }
