@@ -43,9 +43,10 @@ type l1Gen struct {
 // over the whole budget of an L1 hit (100 ns) — and an LRU's order is of
 // little use when every write empties the cache anyway. A hit here is a
 // hash and a few atomic loads, and reads no clock unless the entry relied
-// on an expiring grant. When a key's slots are all taken, it replaces the
-// entry in its first slot (an eviction by hash, in effect random). A
-// generation older than the TTL is dropped at the next fill.
+// on an expiring grant. A table starts small and doubles when a key finds
+// its slots taken, up to the configured size; at that size, the new entry
+// replaces the one in its first slot (an eviction by hash, in effect
+// random). A generation older than the TTL is dropped at the next fill.
 type l1 struct {
 	size int // slots at most: the size asked for, rounded up to a power of two
 	ttl  time.Duration
@@ -106,27 +107,51 @@ func (c *l1) put(k l1Key, v uint64, d Decision, now, validUntil time.Time) {
 		return
 	}
 	e := &l1Entry{key: k, d: d, until: validUntil}
-	h := maphash.Comparable(g.seed, k)
+	full := len(g.slots) >= c.size
+	if g.insert(e, full) || full {
+		return
+	}
+	// The key's slots were all taken and the table may grow: double it,
+	// moving what it holds. Fills racing with the move may be lost (a miss
+	// later), never misplaced: a key is found only where its hash says.
+	ng := &l1Gen{version: g.version, born: g.born, seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[l1Entry], 2*len(g.slots))}
+	for i := range g.slots {
+		if old := g.slots[i].Load(); old != nil {
+			ng.insert(old, true)
+		}
+	}
+	ng.insert(e, true)
+	c.gen.CompareAndSwap(g, ng)
+}
+
+// insert stores e in one of its key's slots: an empty one or the key's
+// own. If all are taken by other keys it reports false, after replacing
+// the first if evict is set.
+func (g *l1Gen) insert(e *l1Entry, evict bool) bool {
+	h := maphash.Comparable(g.seed, e.key)
 	mask := uint64(len(g.slots) - 1)
 	for i := range uint64(l1Probe) {
 		slot := &g.slots[(h+i)&mask]
 		old := slot.Load()
-		if old == nil || old.key == k {
+		if old == nil || old.key == e.key {
 			// Two fills racing for one empty slot: the later wins, the
 			// other is a miss next time. Nothing wrong is ever served.
 			slot.Store(e)
 			if old == nil {
 				g.n.Add(1)
 			}
-			return
+			return true
 		}
 	}
-	g.slots[h&mask].Store(e)
+	if evict {
+		g.slots[h&mask].Store(e)
+	}
+	return false
 }
 
 // newGen makes the generation of version v, sized for twice what the
-// previous one held (the cache grows with use, and a version that is
-// never checked much costs little), within the configured size.
+// previous one held (a version that is never checked much costs little),
+// within the configured size; it doubles as it fills.
 func (c *l1) newGen(v uint64, now time.Time, prev *l1Gen) *l1Gen {
 	n := 64
 	if prev != nil {

@@ -2,6 +2,8 @@ package privilege_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -520,5 +522,62 @@ func TestL2Cluster(t *testing.T) {
 	}
 	if got := totals(t, reader); got["allow/l2"] != 2 || got["deny/l2"] != 1 || got["privilege.l2.errors"] != 0 {
 		t.Fatalf("metrics %v", got)
+	}
+}
+
+// TestL1ManyRequests: more distinct requests than the L1 holds, checked
+// over and over from several goroutines: the cache grows, evicts, and
+// every answer is still the right one (a hit is only ever its own key's).
+func TestL1ManyRequests(t *testing.T) {
+	s := privilege.NewMemoryStore()
+	defer s.Close()
+	seed(t, s)
+	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	mp, reader := metrics(t)
+	e := newEngine(t, s, privilege.WithL1(256, time.Hour), privilege.WithMeterProvider(mp))
+	done := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for round := range 3 {
+				for i := range 1000 {
+					res, act := "code/"+strconv.Itoa(i), "push"
+					if (i+w+round)%2 == 0 {
+						act = "delete"
+					}
+					d, err := e.Check(bg, req("ann", res, act))
+					if err != nil || d.Allowed != (act == "push") {
+						done <- fmt.Errorf("%s %s: %+v %v", res, act, d, err)
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := totals(t, reader); got["allow/l1"]+got["deny/l1"] == 0 {
+		t.Fatalf("no L1 hits: %v", got)
+	}
+}
+
+// TestL1Grows: the L1 starts small and grows to hold what is asked of it.
+func TestL1Grows(t *testing.T) {
+	s := privilege.NewMemoryStore()
+	defer s.Close()
+	seed(t, s)
+	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	mp, reader := metrics(t)
+	e := newEngine(t, s, privilege.WithL1(4096, time.Hour), privilege.WithMeterProvider(mp))
+	for range 2 {
+		for i := range 1000 {
+			check(t, e, req("ann", "code/"+strconv.Itoa(i), "push"))
+		}
+	}
+	if got := totals(t, reader)["allow/l1"]; got < 950 {
+		t.Fatalf("%d of 1,000 repeated checks from L1", got)
 	}
 }
