@@ -3,6 +3,7 @@ package privilege_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -377,10 +378,11 @@ func TestPostgresKilled(t *testing.T) {
 	rd := testserver.StartRedis(t, nil)
 	clock := &fakeClock{now: time.Now()}
 	mp, reader := metrics(t)
+	warns := &countingHandler{}
 	stores, engines, _ := pgInstances(t, pg.URL, 2, func(i int, s *privilege.PostgresStore) []privilege.Option {
 		opts := append(clock.opts(), privilege.WithMaxStaleness(time.Second), privilege.WithRedis(newRedisClient(t, rd.Addr)))
 		if i == 1 {
-			opts = append(opts, privilege.WithFailOpen(time.Minute), privilege.WithMeterProvider(mp))
+			opts = append(opts, privilege.WithFailOpen(time.Minute), privilege.WithMeterProvider(mp), privilege.WithLogger(slog.New(warns)))
 		}
 		return opts
 	})
@@ -414,12 +416,18 @@ func TestPostgresKilled(t *testing.T) {
 	if err != nil || !d.Allowed || !strings.Contains(d.Reason, "fail-open") || !strings.Contains(d.Reason, `role "dev"`) {
 		t.Fatalf("fail open within the window: %+v %v", d, err)
 	}
+	if d, err := open.Check(bg, recent); err != nil || !d.Allowed {
+		t.Fatalf("fail open again: %+v %v", d, err)
+	}
+	if n := warns.n.Load(); n != 1 {
+		t.Fatalf("%d warnings for one outage, want 1", n)
+	}
 	for _, r := range []privilege.Request{old, never} {
 		if d, err := open.Check(bg, r); err == nil || d.Allowed {
 			t.Fatalf("fail open outside the window or never decided: %+v %v", d, err)
 		}
 	}
-	if got := totals(t, reader); got["privilege.failopen"] != 1 || got["allow/failopen"] != 1 {
+	if got := totals(t, reader); got["privilege.failopen"] != 2 || got["allow/failopen"] != 2 {
 		t.Fatalf("metrics %v", got)
 	}
 }
@@ -581,3 +589,16 @@ func TestL1Grows(t *testing.T) {
 		t.Fatalf("%d of 1,000 repeated checks from L1", got)
 	}
 }
+
+// countingHandler counts the warnings logged to it.
+type countingHandler struct{ n atomic.Int64 }
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Level == slog.LevelWarn {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
