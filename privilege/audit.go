@@ -14,9 +14,11 @@ type AuditEvent struct {
 	Reason, PolicyID, Role    string
 	Version                   uint64    // the store version decided at
 	Time                      time.Time // when the decision was made (the engine's clock)
-	// Source is where the decision came from: "l1" (the decision cache),
-	// "computed", or "error" (a fail-closed deny: bad request, store
-	// unreachable, engine closed).
+	// Source is where the decision came from: "l1" (the local decision
+	// cache), "l2" (the Redis one), "computed", "failopen" (the last known
+	// decision, served under WithFailOpen while the store is unreachable)
+	// or "error" (a fail-closed deny: bad request, store unreachable,
+	// engine closed).
 	Source string
 }
 
@@ -34,6 +36,8 @@ const (
 	sourceL1       = "l1"
 	sourceComputed = "computed"
 	sourceError    = "error"
+	sourceL2       = "l2"
+	sourceFailOpen = "failopen"
 )
 
 // WithAudit sends decisions to sink, overriding the default of no audit.

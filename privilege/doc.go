@@ -3,8 +3,10 @@
 // decision explained.
 //
 // An Engine answers Check(ctx, Request) from a Store (NewMemoryStore, or
-// NewPostgresStore for a shared one). Writes go to the store; the engine
-// sees them at once through the store's Version.
+// NewPostgresStore for a shared one). Writes go to the store; engines see
+// them through the store's Version: at once in the writing process, and
+// within a bound (WithMaxStaleness, 1s by default) everywhere else (see
+// # Caching).
 //
 // # Model
 //
@@ -59,9 +61,80 @@
 // a PutRole its ancestors and (when it has parents) its descendants, so
 // loading N roles is linear in N. MemoryStore keeps a grant in 16 bytes
 // beside the user's ID (see BENCHMARKS.md: 110,000 rules take about an
-// eighth of casbin's heap). Decisions no condition took part
-// in are kept in an in-process cache (L1, WithL1) keyed by subject,
-// resource, action and store Version.
+// eighth of casbin's heap). Decisions no condition took part in are
+// cached (# Caching).
+//
+// # Caching
+//
+// Tiers, looked up in order: L1, in the process (WithL1: 10,000
+// decisions, a generation per store version); L2, in Redis, shared by
+// every engine on the store (WithRedis); then computed from the store,
+// after which every tier is filled (an L2 hit fills L1). Only decisions no
+// condition took part in are cached: attributes are not in the keys. An
+// entry that relied on an expiring grant is not served from its expiry
+// on, in either tier, and L2 entries live WithL2TTL (5 minutes) at most.
+// L2 keys are prefix (WithRedisPrefix, "privilege:") + version + ":" + the
+// SHA-256 of the length-prefixed subject, resource and action: one key per
+// call, so Redis Cluster works; one prefix per store.
+//
+// Versions: every write bumps the store's Version and every cache entry
+// is keyed by the version it was decided at, so a newer version makes
+// older entries unreachable — nothing is deleted, nothing can be missed.
+// A MemoryStore's Version is read on every check (an atomic load). A
+// PostgresStore is a Watcher: its writes tell the engines of its process
+// before they return (read-your-writes in the process), a connection of
+// its own LISTENs on ChangeChannel for other processes' writes (re-reading
+// the version on every reconnection), and, with WithRedis, an engine that
+// learns a version from its store announces it on the channel prefix +
+// "changed", to which every engine subscribes. The engine decides at the
+// highest version it has seen, but only while that version was confirmed
+// by a read of the store less than WithMaxStaleness ago; past it, the
+// next check reads the store's version again (one read at a time, the
+// other checks wait for it; at most one read per bound when nothing is
+// written).
+//
+// The propagation bound: a revoke (any write) is in effect on every
+// instance at most WithMaxStaleness after it commits, and usually within
+// milliseconds (a notification). What makes the bound hold is the read,
+// not the notifications: if every notification is lost (LISTEN
+// connection down, Redis down, a message dropped), the next check after
+// the bound still reads the version. A decision is never made on a
+// version confirmed longer ago than the bound. The bound is counted from
+// before the read, on the process's clock; a process that is paused (GC,
+// SIGSTOP) between reading and answering is late by the pause, as any
+// bound is.
+//
+// Redis failures: Redis is a cache and a messenger, never the authority.
+// Each Redis call on the check path is bounded (WithRedisTimeout, 50ms,
+// on a client with ContextTimeoutEnabled);
+// an error or timeout makes the check fall through to the store and is
+// counted (privilege.l2.errors). Losing Redis costs speed and prompt
+// invalidation, never correctness: the bound holds through the store
+// reads, and no permit is served that the store did not give at a version
+// within the bound. The "store or Redis unreachable: deny" is
+// read this way on purpose: denying every request while Redis is down,
+// when the store can still decide, would turn a cache outage into an
+// authorization outage; a Redis answer is never trusted beyond the store.
+//
+// Store failures fail closed: once the bound has passed and the store's
+// version cannot be read, or a decision cannot be computed, Check returns
+// a deny with the reason "store unavailable" and the error. Decisions
+// cached at a confirmed version are served until the bound passes, not
+// longer.
+//
+// Fail-open (WithFailOpen(window), off by default): only when the store
+// cannot be read, a check gets the last decision this engine made (or
+// read from L2) for the same subject, resource and action, if that was
+// made within window before now; a decision a condition took part in is
+// never reused, and a request decided longer ago or never is still
+// denied. The answer's Reason starts "fail-open: store unavailable" and
+// says when the original decision was made; such answers are counted
+// (privilege.failopen, and privilege.checks with source "failopen"),
+// audited with Source "failopen", and logged: one warning per outage (the
+// engine's logger, WithLogger), one info line when the store answers
+// again. The last decisions are kept apart from L1 (an LRU of 10,000), so
+// a write does not clear them — which is the point, and the risk: a
+// revoke made just before the outage is not seen by a fail-open answer.
 //
 // # PostgreSQL
 //
@@ -91,7 +164,8 @@
 // cannot together make a cycle or a conflict. A write that is refused or
 // changes nothing (deleting or revoking what is not there, putting a
 // permission again) rolls back: the version does not move. On commit, a
-// NOTIFY privilege_changed (ChangeChannel) carries the new version.
+// NOTIFY privilege_changed (ChangeChannel) carries the new version;
+// PostgresStore.Watch (the Watcher an Engine uses) listens to it.
 //
 // EffectiveRoles is one recursive CTE up from the user's unrevoked,
 // unexpired grants of active roles; inactive roles are walked through and
@@ -267,15 +341,30 @@
 //
 // Fail closed: when Check returns an error (a bad request, the store
 // unreachable, the engine closed) its Decision is a deny with a reason.
-// A cancelled context is an error, never a skipped deny policy.
+// A cancelled context is an error, never a skipped deny policy. The one
+// exception is asked for: WithFailOpen, for an unreachable store only.
 //
-// No stale decision: Check reads the store's Version before anything else
-// and caches under it, so a decision computed on older rules is never
-// served once the engine has seen a newer version, including when a write
-// lands while a decision is being computed. A cached decision that relied
-// on an expiring grant is not served at or after that expiry.
+// No stale decision: a decision is keyed by the version it was decided
+// at, and that version is read (or learnt, after its commit) before the
+// data it is computed from, so the data is at least as new as its label;
+// a decision made on older rules is never served once the engine decides
+// at a newer version, including when a write lands while a decision is
+// being computed. The engine decides at a version at most WithMaxStaleness
+// old (see # Caching): that is the propagation delay of a revoke to every
+// instance ("new enemy"), whatever happens to notifications and Redis. A
+// cached decision that relied on an expiring grant is not served at or
+// after that expiry.
 //
-// Metrics: the counter privilege.checks, by decision (allow, deny, error)
-// and source (l1, computed), read from atomics at collection time
-// (WithMeterProvider).
+// Read-your-writes: a write through a store value (a *PostgresStore, a
+// *MemoryStore) is seen by the next check of every engine built on that
+// same value; engines on another value, in this process or another, see
+// it within the bound.
+//
+// Metrics, read from atomics at collection time (WithMeterProvider):
+// privilege.checks by decision (allow, deny, error) and source (l1, l2,
+// computed, failopen); privilege.l2.errors (Redis calls failed or timed
+// out); privilege.failopen (fail-open answers); privilege.version.reads
+// (reads of the store's version on the check path, by engines tracking
+// it); privilege.audit.panics; the batched sinks' privilege.audit.dropped,
+// privilege.audit.failed and privilege.audit.written (# Audit).
 package privilege

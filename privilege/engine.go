@@ -9,17 +9,23 @@ import (
 )
 
 // Engine answers access requests from a Store: RBAC through the user's
-// effective roles, ABAC through the active policies, with an in-process
-// cache of decisions (L1). It is safe for concurrent use.
+// effective roles, ABAC through the active policies, with decision caches
+// in the process (L1) and, with WithRedis, shared in Redis (L2). It is
+// safe for concurrent use.
 type Engine struct {
 	store Store
 	o     options
 	l1    *l1
+	l2    *l2       // nil without WithRedis
+	trk   *tracker  // nil: the store's Version is read on every check
+	fo    *failOpen // nil: fail closed
 	tel   *telemetry
 
 	idx    atomic.Pointer[policyIndex] // the policies of the latest version loaded
 	idxMu  sync.Mutex                  // one reload at a time
 	closed atomic.Bool
+	stop   context.CancelFunc // ends the watch and Redis goroutines
+	wg     sync.WaitGroup
 
 	// afterDecide, when set by a test, runs after a decision is computed
 	// and before it is cached: a write there races the cache fill.
@@ -27,6 +33,11 @@ type Engine struct {
 }
 
 // NewEngine returns an Engine deciding from store.
+//
+// If the store is a Watcher (PostgresStore), the engine tracks the
+// store's version instead of reading it on every Check (see
+// WithMaxStaleness); it then runs goroutines (the store's Watch and, with
+// WithRedis, the Redis subscription and announcements) until Close.
 func NewEngine(store Store, opts ...Option) (*Engine, error) {
 	if store == nil {
 		return nil, fmt.Errorf("privilege: new engine: %w: nil store", ErrInvalid)
@@ -40,24 +51,76 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("privilege: new engine: %w", err)
 		}
 	}
-	e := &Engine{store: store, o: o, l1: newL1(o.l1Size, o.l1TTL)}
-	e.tel = newTelemetry(o.meter)
+	fo, err := newFailOpen(&o)
+	if err != nil {
+		return nil, fmt.Errorf("privilege: new engine: %w", err)
+	}
+	e := &Engine{store: store, o: o, l1: newL1(o.l1Size, o.l1TTL), fo: fo}
+	// Only a Watcher store's version is tracked: any other store's own
+	// writes would go unseen until the bound (nothing would announce them),
+	// so its Version is read on every check, as a MemoryStore's is (an
+	// atomic load).
+	w, watcher := store.(Watcher)
+	if watcher {
+		e.trk = newTracker(o.maxStale, o.now, o.afterFunc)
+	}
+	if o.rdb != nil {
+		e.l2 = newL2(&o)
+	}
+	e.tel = newTelemetry(o.meter, e)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stop = cancel
+	if watcher {
+		e.wg.Go(func() {
+			if err := w.Watch(ctx, e.storeVersion); err != nil && ctx.Err() == nil {
+				e.o.logger.Warn("privilege: store watch ended; versions are confirmed by reads only", "error", err)
+			}
+		})
+	}
+	if e.l2 != nil && e.trk != nil {
+		e.wg.Go(func() { e.l2.publish(ctx, &e.trk.known) })
+		e.wg.Go(func() { e.l2.subscribe(ctx, e.trk, o.onSubscribed) })
+	}
 	return e, nil
 }
 
-// Check decides req. It reads the store's Version first and caches the
-// decision under it, so a decision made before a write is never served
-// after the engine has seen the write.
+// storeVersion takes a version from the store's Watch: this process's
+// writes, and others' when the store announces them. A version it is the
+// first to learn of is announced to the other instances over Redis.
+func (e *Engine) storeVersion(v uint64) {
+	if e.trk.raise(v) && e.l2 != nil {
+		select {
+		case e.l2.announce <- struct{}{}:
+		default: // one is pending; it will send the latest
+		}
+	}
+}
+
+// version is the store version to decide at: the tracked one, or the
+// store's own read now.
+func (e *Engine) version(ctx context.Context) (uint64, error) {
+	if e.trk != nil {
+		return e.trk.version(ctx, e.store)
+	}
+	return e.store.Version(ctx)
+}
+
+// Check decides req at the store's current version (within the
+// propagation bound when the version is tracked) and caches the decision
+// under it, so a decision made before a write is never served after the
+// engine has seen the write.
 //
 // On an error (a bad request, the store unreachable, a closed engine) the
-// Decision is a deny that says why: the engine fails closed.
+// Decision is a deny that says why: the engine fails closed — unless
+// WithFailOpen answers for an unreachable store, with a nil error and a
+// Reason that says so.
 func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 	if e.closed.Load() {
 		return e.fail(ctx, &req, Decision{Reason: "engine closed"}, ErrClosed)
 	}
-	v, err := e.store.Version(ctx)
+	v, err := e.version(ctx)
 	if err != nil {
-		return e.fail(ctx, &req, Decision{Reason: "store unavailable"}, fmt.Errorf("privilege: check: version: %w", err))
+		return e.unavailable(ctx, &req, 0, fmt.Errorf("privilege: check: version: %w", err))
 	}
 	return e.check(ctx, &req, v)
 }
@@ -73,54 +136,91 @@ func (e *Engine) CheckBatch(ctx context.Context, reqs []Request) ([]Decision, er
 		}
 		return out, ErrClosed
 	}
-	v, err := e.store.Version(ctx)
-	if err != nil {
-		err = fmt.Errorf("privilege: check batch: version: %w", err)
-		for i := range out {
-			out[i], _ = e.fail(ctx, &reqs[i], Decision{Reason: "store unavailable"}, err)
-		}
-		return out, err
-	}
 	var errs []error
+	v, err := e.version(ctx)
 	for i := range reqs {
-		d, err := e.check(ctx, &reqs[i], v)
-		out[i] = d
+		var d Decision
+		var rerr error
 		if err != nil {
-			errs = append(errs, fmt.Errorf("request %d: %w", i, err))
+			d, rerr = e.unavailable(ctx, &reqs[i], 0, fmt.Errorf("privilege: check batch: version: %w", err))
+		} else {
+			d, rerr = e.check(ctx, &reqs[i], v)
+		}
+		out[i] = d
+		if rerr != nil {
+			errs = append(errs, fmt.Errorf("request %d: %w", i, rerr))
 		}
 	}
 	return out, errors.Join(errs...)
 }
 
+// check decides req at version v: L1, then L2, then computed from the
+// store, every tier filled after a computation.
+//
+// The labelling invariant: v was read (or learnt, after its commit)
+// before any of the data the decision is computed from, so that data is
+// at least as new as v. Labelling a decision with a version no newer than
+// its data is what makes caching under the version safe; never read v
+// after the data.
 func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, error) {
 	if err := checkRequest(req); err != nil {
 		return e.fail(ctx, req, Decision{Reason: err.Error(), Version: v}, err)
 	}
+	key := l1Key{req.Subject, req.Resource, req.Action}
+	if hit := e.l1.get(key, v, e.o.now); hit != nil {
+		e.tel.decided(srcL1, hit.d.Allowed)
+		if e.o.audit != nil {
+			e.audit(ctx, req, hit.d, sourceL1)
+		}
+		return hit.d, nil
+	}
 	now := e.o.now()
-	key := l1Key{req.Subject, req.Resource, req.Action, v}
-	if d, ok := e.l1.get(key, now); ok {
-		e.tel.hit(d.Allowed)
-		e.audit(ctx, req, d, sourceL1)
-		return d, nil
+	if e.l2 != nil {
+		if d, until, ok := e.l2.get(ctx, v, key); ok && (until.IsZero() || now.Before(until)) {
+			e.l1.put(key, v, d, now, until)
+			e.fo.remember(key, d, now)
+			e.tel.decided(srcL2, d.Allowed)
+			e.audit(ctx, req, d, sourceL2)
+			return d, nil
+		}
 	}
 	idx, err := e.policies(ctx, v)
 	if err != nil {
-		return e.fail(ctx, req, Decision{Reason: "store unavailable", Version: v}, err)
+		return e.unavailable(ctx, req, v, err)
 	}
 	r, err := e.decide(ctx, req, idx, now)
 	if err != nil {
-		return e.fail(ctx, req, Decision{Reason: "store unavailable", Version: v}, err)
+		return e.unavailable(ctx, req, v, err)
 	}
+	e.fo.recovered()
 	r.d.Version = v
 	if e.afterDecide != nil {
 		e.afterDecide()
 	}
 	if !r.attrDependent {
-		e.l1.put(key, r.d, now, r.validUntil)
+		e.l1.put(key, v, r.d, now, r.validUntil)
+		if e.l2 != nil {
+			e.l2.put(ctx, v, key, r.d, now, r.validUntil)
+		}
+		e.fo.remember(key, r.d, now)
 	}
-	e.tel.miss(r.d.Allowed)
+	e.tel.decided(srcComputed, r.d.Allowed)
 	e.audit(ctx, req, r.d, sourceComputed)
 	return r.d, nil
+}
+
+// unavailable answers a request the store could not decide: from the
+// last known decision under WithFailOpen (never for a cancelled call),
+// else a fail-closed deny.
+func (e *Engine) unavailable(ctx context.Context, req *Request, v uint64, err error) (Decision, error) {
+	if e.fo != nil && ctx.Err() == nil && checkRequest(req) == nil {
+		if d, ok := e.fo.answer(ctx, l1Key{req.Subject, req.Resource, req.Action}, e.o.now(), err); ok {
+			e.tel.decided(srcFailOpen, d.Allowed)
+			e.audit(ctx, req, d, sourceFailOpen)
+			return d, nil
+		}
+	}
+	return e.fail(ctx, req, Decision{Reason: "store unavailable", Version: v}, err)
 }
 
 // fail makes d a fail-closed deny, counts and audits it.
@@ -168,11 +268,17 @@ func (e *Engine) policies(ctx context.Context, v uint64) (*policyIndex, error) {
 	return idx, nil
 }
 
-// Close stops the engine; later calls return ErrClosed. It does not close
-// the store, which the caller owns. Close is idempotent.
+// Close stops the engine and its goroutines; later calls return
+// ErrClosed. It does not close the store or the Redis client, which the
+// caller owns. Close is idempotent.
 func (e *Engine) Close() error {
 	if e.closed.Swap(true) {
 		return nil
+	}
+	e.stop()
+	e.wg.Wait()
+	if e.trk != nil {
+		e.trk.stop()
 	}
 	e.l1.purge()
 	e.tel.close()

@@ -23,17 +23,70 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// fakeClock is the engine's time in tests: it moves only when told.
+// fakeClock is the engine's time in tests: it moves only when told, and
+// fires the timers started with AfterFunc (privilege.WithTimers) when it
+// passes their time.
 type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c     *fakeClock
+	at    time.Time
+	armed bool
+	f     func()
 }
 
 func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Add moves the clock on by d and runs the timers due, in order, after
+// the clock has moved.
 func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	var due []func()
+	for _, t := range c.timers {
+		if t.armed && !t.at.After(c.now) {
+			t.armed = false
+			due = append(due, t.f)
+		}
+	}
+	c.mu.Unlock()
+	for _, f := range due {
+		f()
+	}
+}
+
+// AfterFunc starts a timer on the clock (privilege.WithTimers).
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) privilege.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), armed: true, f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.armed
+	t.at, t.armed = t.c.now.Add(d), true
+	return was
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.armed
+	t.armed = false
+	return was
+}
+
+// opts makes an engine read time from c and start its timers on it.
+func (c *fakeClock) opts() []privilege.Option {
+	return []privilege.Option{privilege.WithClock(c.Now), privilege.WithTimers(c.AfterFunc)}
 }
 
 func newEngine(t testing.TB, s privilege.Store, opts ...privilege.Option) *privilege.Engine {
@@ -332,7 +385,9 @@ func TestFailClosed(t *testing.T) {
 func TestBadOptions(t *testing.T) {
 	s := privilege.NewMemoryStore()
 	defer s.Close()
-	for _, o := range []privilege.Option{privilege.WithCombining(7), privilege.WithL1(-1, time.Second), privilege.WithL1(1, 0), privilege.WithMeterProvider(nil), nil} {
+	for _, o := range []privilege.Option{privilege.WithCombining(7), privilege.WithL1(-1, time.Second), privilege.WithL1(1, 0), privilege.WithMeterProvider(nil), nil,
+		privilege.WithRedis(nil), privilege.WithRedisPrefix(""), privilege.WithRedisPrefix("a b"), privilege.WithL2TTL(0), privilege.WithRedisTimeout(-time.Second),
+		privilege.WithMaxStaleness(0), privilege.WithFailOpen(0), privilege.WithLogger(nil)} {
 		if _, err := privilege.NewEngine(s, o); !errors.Is(err, privilege.ErrInvalid) {
 			t.Errorf("option: %v, want ErrInvalid", err)
 		}

@@ -2,9 +2,12 @@ package privilege
 
 import (
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -38,7 +41,21 @@ type options struct {
 	l1Size    int
 	l1TTL     time.Duration
 	meter     metric.MeterProvider
+	logger    *slog.Logger
 	now       func() time.Time
+	afterFunc func(d time.Duration, f func()) timer // time.AfterFunc; tests move it with their clock
+
+	maxStale time.Duration // the propagation bound: no decision on a version older than this
+
+	rdb          redis.UniversalClient // L2 and invalidation across instances; nil: none
+	redisPrefix  string
+	l2TTL        time.Duration
+	redisTimeout time.Duration // per Redis call on the check path
+
+	failOpen     time.Duration // 0: fail closed
+	failOpenSize int
+
+	onSubscribed func() // tests: each (re)subscription to the Redis channel
 
 	audit       AuditSink
 	auditSample float64        // fraction of allows audited
@@ -51,8 +68,16 @@ func defaultOptions() options {
 		l1Size:    10_000,
 		l1TTL:     time.Minute,
 		meter:     otel.GetMeterProvider(),
+		logger:    slog.Default(),
 		now:       time.Now,
-		auditRand: rand.Float64,
+		afterFunc: func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) },
+
+		maxStale:     time.Second,
+		redisPrefix:  "privilege:",
+		l2TTL:        5 * time.Minute,
+		redisTimeout: 50 * time.Millisecond,
+		failOpenSize: 10_000,
+		auditRand:    rand.Float64,
 	}
 }
 
@@ -89,6 +114,120 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 			return fmt.Errorf("%w: nil meter provider", ErrInvalid)
 		}
 		o.meter = mp
+		return nil
+	}
+}
+
+// WithLogger overrides the default logger (slog.Default()) for the
+// engine's own messages: lost watches, fail-open answers. It is quiet on
+// the happy path.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrInvalid)
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithMaxStaleness overrides the default propagation bound (1s): when the
+// engine tracks the store's version (a Watcher store: PostgresStore), no
+// decision is made on a version confirmed longer ago than d; past it, the
+// next Check reads the store's Version again before deciding. It is the
+// longest a revoke can take to reach every instance, even when every
+// notification is lost.
+func WithMaxStaleness(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: max staleness %v, want > 0", ErrInvalid, d)
+		}
+		o.maxStale = d
+		return nil
+	}
+}
+
+// WithRedis adds the shared decision cache (L2) in rdb and invalidation
+// across instances over its pub/sub, overriding the default of neither.
+// Standalone, Sentinel and Cluster clients all work (no multi-key
+// operation is used). Every engine on one store must use the same Redis
+// and prefix, and no engine on another store may share them. Make the
+// client with ContextTimeoutEnabled: true (see WithRedisTimeout).
+func WithRedis(rdb redis.UniversalClient) Option {
+	return func(o *options) error {
+		if rdb == nil {
+			return fmt.Errorf("%w: nil redis client", ErrInvalid)
+		}
+		o.rdb = rdb
+		return nil
+	}
+}
+
+// WithRedisPrefix overrides the default prefix ("privilege:") of the
+// Redis keys and channel: one prefix per store.
+func WithRedisPrefix(p string) Option {
+	return func(o *options) error {
+		if p == "" || strings.ContainsAny(p, " \r\n") {
+			return fmt.Errorf("%w: redis prefix %q", ErrInvalid, p)
+		}
+		o.redisPrefix = p
+		return nil
+	}
+}
+
+// WithL2TTL overrides the default lifetime of an L2 entry (5 minutes);
+// an entry that relied on an expiring grant lives no longer than it.
+func WithL2TTL(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: L2 TTL %v, want > 0", ErrInvalid, d)
+		}
+		o.l2TTL = d
+		return nil
+	}
+}
+
+// WithRedisTimeout overrides the default bound (50ms) of each Redis call
+// a Check makes, so that a slow or paused Redis delays a check by at most
+// that much before it is decided from the store. go-redis honours it only
+// on a client made with ContextTimeoutEnabled: true; on another, its
+// ReadTimeout (3s by default) is the bound.
+func WithRedisTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: redis timeout %v, want > 0", ErrInvalid, d)
+		}
+		o.redisTimeout = d
+		return nil
+	}
+}
+
+// WithFailOpen overrides the default of failing closed: when the store
+// cannot be read, a Check is answered with the last decision this engine
+// made for the same subject, resource and action, if it was made within
+// window before now and no condition took part in it; otherwise it is
+// still denied. Such answers say so in their Reason, are counted
+// (privilege.failopen) and logged (one warning per outage).
+func WithFailOpen(window time.Duration) Option {
+	return func(o *options) error {
+		if window <= 0 {
+			return fmt.Errorf("%w: fail-open window %v, want > 0", ErrInvalid, window)
+		}
+		o.failOpen = window
+		return nil
+	}
+}
+
+// timer is the part of *time.Timer the engine uses.
+type timer interface {
+	Reset(d time.Duration) bool
+	Stop() bool
+}
+
+// withTimers overrides time.AfterFunc; tests fire timers with their clock.
+func withTimers(f func(d time.Duration, fn func()) timer) Option {
+	return func(o *options) error {
+		o.afterFunc = f
 		return nil
 	}
 }

@@ -30,6 +30,12 @@ type PostgresStore struct {
 	// afterValidate, when set (by tests), runs inside a write transaction
 	// after its checks passed, before it writes: op names the write.
 	afterValidate func(op string)
+
+	watchers watchers // Watch callbacks, told of this handle's commits
+	// watchHook, when set (by tests), runs in Watch on its events:
+	// "listening" (LISTEN set up and the version re-read) and "lost" (the
+	// connection failed; it blocks the reconnection until it returns).
+	watchHook func(ctx context.Context, event string)
 }
 
 var _ Store = (*PostgresStore)(nil)
@@ -74,8 +80,8 @@ func (s *PostgresStore) write(ctx context.Context, op string, fn func(tx pgx.Tx)
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	var v uint64
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		var v uint64
 		if err := tx.QueryRow(ctx, `UPDATE privilege_version SET version = version + 1 WHERE id = 1 RETURNING version`).Scan(&v); err != nil {
 			return err
 		}
@@ -88,6 +94,11 @@ func (s *PostgresStore) write(ctx context.Context, op string, fn func(tx pgx.Tx)
 	})
 	if errors.Is(err, errNoChange) {
 		return nil
+	}
+	if err == nil {
+		// Before the write returns: this process's engines decide at the
+		// new version from the next check on (read-your-writes).
+		s.watchers.tell(v)
 	}
 	return pgError(ctx, op, err)
 }

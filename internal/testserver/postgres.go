@@ -21,6 +21,9 @@ type Postgres struct {
 	URL string
 	dir string
 	bin string
+
+	data, startOpts string
+	runAs           func(args ...string) error
 }
 
 // PostgresURL returns GROUNDWORK_POSTGRES_URL when set, else the URL of a
@@ -71,14 +74,35 @@ func StartPostgres(t testing.TB) *Postgres {
 	if err := runAs(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"); err != nil {
 		t.Fatalf("testserver: initdb: %v", err)
 	}
-	if err := runAs(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o",
-		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, dir), "start"); err != nil {
-		t.Fatalf("testserver: pg_ctl start: %v", err)
+	p.data, p.runAs = data, runAs
+	p.startOpts = fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, dir)
+	if err := p.start(); err != nil {
+		t.Fatalf("testserver: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = runAs(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
-	})
+	t.Cleanup(p.Kill)
 	return p
+}
+
+func (p *Postgres) start() error {
+	if err := p.runAs(filepath.Join(p.bin, "pg_ctl"), "-D", p.data, "-l", filepath.Join(p.dir, "log"), "-w", "-o", p.startOpts, "start"); err != nil {
+		return fmt.Errorf("pg_ctl start: %w", err)
+	}
+	return nil
+}
+
+// Kill stops the cluster at once (pg_ctl stop -m immediate), as a crash
+// would: clients' connections break, new ones are refused. Stopping a
+// stopped cluster does nothing.
+func (p *Postgres) Kill() {
+	_ = p.runAs(filepath.Join(p.bin, "pg_ctl"), "-D", p.data, "-m", "immediate", "-w", "stop")
+}
+
+// Restart starts a killed cluster again on the same port and data.
+func (p *Postgres) Restart(t testing.TB) {
+	t.Helper()
+	if err := p.start(); err != nil {
+		t.Fatalf("testserver: restart: %v", err)
+	}
 }
 
 func postgresBin() string {

@@ -1,6 +1,6 @@
 -- 0002: the audit table as PostgresAudit writes it. 0001's "at" becomes
 -- decided_at (what it holds); source says where the decision came from
--- (l1, computed, error); batch_id is the writer's batch, so that a batch
+-- (l1, l2, computed, failopen, error); batch_id is the writer's batch, so that a batch
 -- retried after a lost acknowledgement is found instead of written twice.
 ALTER TABLE privilege_audit RENAME COLUMN at TO decided_at;
 ALTER TABLE privilege_audit
