@@ -58,45 +58,54 @@ func (a *PostgresAudit) Shutdown(ctx context.Context) error {
 
 var auditColumns = []string{"decided_at", "subject", "resource", "action", "allowed", "reason", "policy_id", "role", "version", "source", "batch_id"}
 
-// flush writes one batch. On a retry it first looks for the batch: a COPY
-// is all or nothing, so one row of it found (by its first event and the
-// batch id) means the earlier attempt committed and only its answer was
-// lost.
+// flush writes one batch, in a transaction holding an advisory lock on
+// the batch id. On a retry it first looks for the batch: a COPY is all
+// or nothing, so one row of it found (by its first event and the batch
+// id) means an earlier attempt committed and only its answer was lost.
+// The lock makes that look-up see the earlier attempt's outcome: an
+// attempt whose connection was lost on our side may still be running on
+// the server (pgx's cancel request did not get through), and would
+// commit after a look-up that ran beside it; holding the lock, it makes
+// the retry wait until it has committed or aborted.
 func (a *PostgresAudit) flush(ctx context.Context, bt batcher.Batch[AuditEvent]) error {
 	id := int64(bt.ID) // any 64 bits will do; bigint is signed
-	if bt.Attempt > 1 {
-		first := bt.Items[0]
-		var landed bool
-		err := a.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM privilege_audit
+	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, id); err != nil {
+			return err
+		}
+		if bt.Attempt > 1 {
+			first := bt.Items[0]
+			var landed bool
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM privilege_audit
   WHERE subject = $1 AND decided_at = $2 AND batch_id = $3)`, auditText(first.Subject), first.Time, id).Scan(&landed)
-		if err != nil {
-			return auditPGError(err)
-		}
-		if landed {
-			return nil
-		}
-	}
-	_, err := a.pool.CopyFrom(ctx, pgx.Identifier{"privilege_audit"}, auditColumns,
-		pgx.CopyFromSlice(len(bt.Items), func(i int) ([]any, error) {
-			e := &bt.Items[i]
-			if e.Version > math.MaxInt64 {
-				return nil, batcher.BadBatch(fmt.Errorf("version %d does not fit a bigint", e.Version))
+			if err != nil || landed {
+				return err
 			}
-			return []any{e.Time, auditText(e.Subject), auditText(e.Resource), auditText(e.Action), e.Allowed,
-				auditText(e.Reason), auditText(e.PolicyID), auditText(e.Role), int64(e.Version), auditText(e.Source), id}, nil
-		}))
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"privilege_audit"}, auditColumns,
+			pgx.CopyFromSlice(len(bt.Items), func(i int) ([]any, error) {
+				e := &bt.Items[i]
+				if e.Version > math.MaxInt64 {
+					return nil, batcher.BadBatch(fmt.Errorf("version %d does not fit a bigint", e.Version))
+				}
+				return []any{e.Time, auditText(e.Subject), auditText(e.Resource), auditText(e.Action), e.Allowed,
+					auditText(e.Reason), auditText(e.PolicyID), auditText(e.Role), int64(e.Version), auditText(e.Source), id}, nil
+			}))
+		return err
+	})
 	if err == nil && a.afterCopy != nil {
 		err = a.afterCopy()
 	}
 	return auditPGError(err)
 }
 
-// auditPGError classifies a write's error: a data exception or a
-// constraint violation (SQLSTATE classes 22 and 23) is the batch's
-// fault, so it is split to find the row; anything else is retried.
+// auditPGError classifies a write's error: a data exception, a
+// constraint violation or a program limit (SQLSTATE classes 22, 23 and
+// 54: a subject too long for the index is 54000) is the batch's fault,
+// so it is split to find the row; anything else is retried.
 func auditPGError(err error) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23")) {
+	if errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23") || strings.HasPrefix(pe.Code, "54")) {
 		return batcher.BadBatch(err)
 	}
 	return err

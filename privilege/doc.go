@@ -234,15 +234,18 @@
 // than block Check: it is counted (privilege.audit.dropped, by sink) and
 // logged once per burst, never from Check. A failed write is retried with
 // backoff (WithAuditRetry: 5 attempts by default), in order; a batch the
-// database or broker refuses for its content (PostgreSQL data or
-// constraint errors, mq's invalid or too large) is split until the bad
+// database or broker refuses for its content (PostgreSQL data,
+// constraint or program-limit errors such as a subject too long to
+// index; mq's invalid or too large) is split until the bad
 // event is found, which alone is given up, so one bad event holds up
 // neither its batch nor the next; what is given up is counted
 // (privilege.audit.failed) and logged, and privilege.audit.written counts
 // the rest. PostgresAudit writes each event once: a retry first looks for
 // its batch (by batch_id), so a COPY whose commit went through while its
-// answer was lost is not written again (a batch given up after its last
-// attempt may still have landed). The mq sink delivers at least once,
+// answer was lost is not written again; each attempt holds a lock on
+// the batch id, so the look-up also waits for an earlier attempt the
+// server is still running after its connection was lost (a batch given
+// up after its last attempt may still have landed). The mq sink delivers at least once,
 // with each message's ID fixed across retries for consumers' dedup.
 // Shutdown(ctx) writes what is queued and stops the writer (no goroutine
 // outlives it); it is idempotent, later events are dropped and counted,

@@ -27,7 +27,7 @@ import (
 type Options struct {
 	Size     int           // items per batch; a full batch is flushed at once. Default 500.
 	Interval time.Duration // what is queued is flushed at least this often. Default 1s.
-	Queue    int           // items waiting, at most; more are dropped. Default 10,000; at least Size.
+	Queue    int           // items waiting, at most, besides the batch being written; more are dropped. Default 10,000; at least Size.
 	Retry    resilience.RetryPolicy
 	Logger   *slog.Logger         // default slog.Default()
 	Meter    metric.MeterProvider // required (callers default it to the global)
@@ -215,33 +215,47 @@ func (b *Batcher[T]) run(ctx context.Context) {
 		case <-tick:
 		case <-b.stop:
 			// closed is set: nothing is added any more, one take is all.
-			b.drain(ctx, true)
+			b.drain(ctx)
 			b.logDrops()
 			return
 		}
-		b.drain(ctx, false)
+		b.drain(ctx)
 	}
 }
 
-// drain writes what is queued now, in batches of at most Size.
-func (b *Batcher[T]) drain(ctx context.Context, final bool) {
-	b.mu.Lock()
-	items := b.queue
-	b.queue = nil
-	b.mu.Unlock()
-	for len(items) > 0 {
-		n := min(len(items), b.o.Size)
-		if ctx.Err() != nil { // Shutdown gave up: count, do not try
-			b.fail(items, ctx.Err(), final)
+// drain writes what is queued, a batch at a time, until the queue is
+// empty. It takes one batch at a time, not the whole queue, so that what
+// the Batcher holds (the queue and the batch being written) stays within
+// Queue + Size while a write is slow.
+func (b *Batcher[T]) drain(ctx context.Context) {
+	for {
+		items := b.take()
+		if len(items) == 0 {
 			return
 		}
-		b.write(ctx, items[:n], final)
-		items = items[n:]
+		if ctx.Err() != nil { // Shutdown gave up: count, do not try
+			b.fail(items, ctx.Err())
+			continue
+		}
+		b.write(ctx, items)
 	}
+}
+
+// take removes up to Size items from the head of the queue.
+func (b *Batcher[T]) take() []T {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := min(len(b.queue), b.o.Size)
+	items := b.queue[:n:n]
+	b.queue = b.queue[n:]
+	if len(b.queue) == 0 {
+		b.queue = nil // let the array go
+	}
+	return items
 }
 
 // write writes one batch with retries; a bad batch is split.
-func (b *Batcher[T]) write(ctx context.Context, items []T, final bool) {
+func (b *Batcher[T]) write(ctx context.Context, items []T) {
 	bt := Batch[T]{ID: rand.Uint64(), Items: items}
 	err := retrying.Do(ctx, b.o.Retry, nil, func(ctx context.Context) error {
 		b.logDrops() // the queue may fill while a write is failing
@@ -262,20 +276,33 @@ func (b *Batcher[T]) write(ctx context.Context, items []T, final bool) {
 		b.written.Add(int64(len(items)))
 	case errors.As(err, &bad) && len(items) > 1 && ctx.Err() == nil:
 		half := len(items) / 2
-		b.write(ctx, items[:half], final)
-		b.write(ctx, items[half:], final)
+		b.write(ctx, items[:half])
+		b.write(ctx, items[half:])
 	default:
-		b.fail(items, err, final)
+		b.fail(items, err)
 	}
 }
 
-func (b *Batcher[T]) fail(items []T, err error, final bool) {
+// fail counts items given up. Once Shutdown has begun, every item given
+// up was queued before it (Add refuses the rest), so it is also counted
+// as lost for Shutdown's error, whether the write began before Shutdown
+// or after.
+func (b *Batcher[T]) fail(items []T, err error) {
 	b.failed.Add(int64(len(items)))
-	if final {
+	if b.shuttingDown() {
 		b.lost.Add(int64(len(items)))
 		b.lastErr.Store(&err)
 	}
 	b.o.Logger.Warn("audit batch not written", "sink", b.names.Sink, "items", len(items), "error", err)
+}
+
+func (b *Batcher[T]) shuttingDown() bool {
+	select {
+	case <-b.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // logDrops logs the drops since the last call, if any: one line per
