@@ -13,7 +13,7 @@ func TestTour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"mq.published", "mq.consumed", "lock.obtain.duration", "lock.obtain.retries", "lock.lost", "session.logins", "session.csrf.rejected", "session.login.throttle", "go.memory.used", "go.goroutine.count", "go.schedule.duration"} {
+	for _, name := range []string{"mq.published", "mq.consumed", "lock.obtain.duration", "lock.obtain.retries", "lock.lost", "session.logins", "session.csrf.rejected", "session.login.throttle", "privilege.checks", "go.memory.used", "go.goroutine.count", "go.schedule.duration"} {
 		if !seen[name] {
 			t.Errorf("metric %s was not collected; got %v", name, seen)
 		}
