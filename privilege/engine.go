@@ -79,7 +79,7 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 	}
 	if e.l2 != nil && e.trk != nil {
 		e.wg.Go(func() { e.l2.publish(ctx, &e.trk.known) })
-		e.wg.Go(func() { e.l2.subscribe(ctx, e.trk, o.onSubscribed) })
+		e.wg.Go(func() { e.l2.subscribe(ctx, e.trk, o.onSubscribed, o.onMessage) })
 	}
 	return e, nil
 }

@@ -55,7 +55,8 @@ type options struct {
 	failOpen     time.Duration // 0: fail closed
 	failOpenSize int
 
-	onSubscribed func() // tests: each (re)subscription to the Redis channel
+	onSubscribed func()               // tests: each (re)subscription to the Redis channel
+	onMessage    func(payload string) // tests: each message taken from the Redis channel
 
 	audit       AuditSink
 	auditSample float64        // fraction of allows audited

@@ -1,0 +1,115 @@
+package privilege_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/privilege"
+)
+
+// forged is a version no store in these tests reaches.
+const forged = 1_000_000_000
+
+// TestReviewForgedNotifyCannotPin: any role that can connect to the
+// database may NOTIFY privilege_changed with any payload. A version the
+// store never reached, taken as known, pinned the engine: every real
+// write below it was ignored (raise refuses a lower version), reads of
+// the store confirmed nothing newer, and a permit cached under the forged
+// version was served after a revoke, past the bound, for ever.
+func TestReviewForgedNotifyCannotPin(t *testing.T) {
+	url := testserver.PostgresURL(t)
+	clock := &fakeClock{now: time.Now()}
+	var ev events = make(events, 16)
+	stores, engines, pool := pgInstances(t, url, 2, func(i int, s *privilege.PostgresStore) []privilege.Option {
+		if i == 0 {
+			privilege.SetPGWatchHook(s, ev.hook(""))
+		}
+		return append(clock.opts(), privilege.WithMaxStaleness(time.Second))
+	})
+	e, writer := engines[0], stores[1]
+	ev.wait(t, "listening")
+	must(t, writer.PutRole(bg, privilege.Role{ID: "dev", Active: true}))
+	must(t, writer.PutPermission(bg, "dev", privilege.Permission{Resource: "code/*", Action: "push"}))
+	must(t, writer.Grant(bg, "ann", "dev", time.Time{}))
+
+	_, err := pool.Exec(bg, `SELECT pg_notify($1, $2)`, privilege.ChangeChannel, "1000000000")
+	must(t, err)
+	// A real write after it: once the engine knows this one, it has taken
+	// the forged notification (one channel, delivered in commit order).
+	must(t, writer.Grant(bg, "bob", "dev", time.Time{}))
+	v := version(t, writer)
+	testserver.WaitFor(t, 30*time.Second, "the write after the forged notification", func() bool { return privilege.KnownVersion(e) >= v })
+	if k := privilege.KnownVersion(e); k >= forged {
+		t.Errorf("known version %d taken from a forged notification (store at %d)", k, v)
+	}
+	r := req("ann", "code/x", "push")
+	if d := check(t, e, r); !d.Allowed {
+		t.Fatalf("granted: %+v", d)
+	}
+	must(t, writer.Revoke(bg, "ann", "dev"))
+	clock.Add(time.Second) // past the bound: the next check reads the store
+	if d := check(t, e, r); d.Allowed {
+		t.Fatalf("a permit served past the bound after a revoke: %+v", d)
+	}
+}
+
+// TestReviewForgedRedisVersionCannotPin: the same through Redis: anyone
+// who can PUBLISH on the channel (or an engine on another store sharing
+// the prefix) announced a version the store never reached, and the
+// engine decided at it — ignoring every real write below it, for ever.
+func TestReviewForgedRedisVersionCannotPin(t *testing.T) {
+	url := testserver.PostgresURL(t)
+	rd := testserver.StartRedis(t, nil)
+	rdb := newRedisClient(t, rd.Addr)
+	clock := &fakeClock{now: time.Now()}
+	var ev events = make(events, 16)
+	msgs := make(chan string, 64)
+	subscribed := make(chan struct{}, 16)
+	stores, engines, _ := pgInstances(t, url, 2, func(i int, s *privilege.PostgresStore) []privilege.Option {
+		opts := append(clock.opts(), privilege.WithMaxStaleness(time.Second))
+		if i == 0 {
+			privilege.SetPGWatchHook(s, ev.hook(""))
+			opts = append(opts, privilege.WithRedis(rdb),
+				privilege.WithOnSubscribed(func() { subscribed <- struct{}{} }),
+				privilege.WithOnMessage(func(p string) { msgs <- p }))
+		}
+		return opts
+	})
+	e, writer := engines[0], stores[1]
+	ev.wait(t, "listening")
+	<-subscribed
+	must(t, writer.PutRole(bg, privilege.Role{ID: "dev", Active: true}))
+	must(t, writer.PutPermission(bg, "dev", privilege.Permission{Resource: "code/*", Action: "push"}))
+	must(t, writer.Grant(bg, "ann", "dev", time.Time{}))
+	v := version(t, writer)
+	testserver.WaitFor(t, 30*time.Second, "the grant", func() bool { return privilege.KnownVersion(e) >= v })
+
+	must(t, rdb.Publish(bg, "privilege:changed", "1000000000").Err())
+	for deadline := time.After(30 * time.Second); ; {
+		select {
+		case p := <-msgs:
+			if p != "1000000000" {
+				continue // the engine's own announcements
+			}
+		case <-deadline:
+			t.Fatal("gave up after 30s waiting for the forged message")
+		}
+		break
+	}
+	if k := privilege.KnownVersion(e); k >= forged {
+		t.Errorf("known version %d taken from a forged announcement (store at %d)", k, v)
+	}
+	r := req("ann", "code/x", "push")
+	if d := check(t, e, r); !d.Allowed {
+		t.Fatalf("granted: %+v", d)
+	}
+	must(t, writer.Revoke(bg, "ann", "dev"))
+	clock.Add(time.Second) // past the bound: the next check reads the store
+	if d := check(t, e, r); d.Allowed {
+		t.Fatalf("a permit served past the bound after a revoke: %+v", d)
+	}
+	if n, err := rdb.Exists(bg, privilege.L2Key("privilege:", forged, "ann", "code/x", "push")).Result(); err != nil || n != 0 {
+		t.Fatalf("L2 entry under the forged version: %d %v", n, err)
+	}
+}
