@@ -95,8 +95,8 @@
 // version the store has given it, but only while that version was confirmed
 // by a read of the store less than WithMaxStaleness ago; past it, the
 // next check reads the store's version again (one read at a time, the
-// other checks wait for it; at most one read per bound when nothing is
-// written).
+// other checks wait for it, each no longer than its own context; at most
+// one read per bound when nothing is written).
 //
 // The propagation bound: a revoke (any write) is in effect on every
 // instance at most WithMaxStaleness after it commits, and usually within

@@ -22,7 +22,7 @@ type Engine struct {
 	tel   *telemetry
 
 	idx    atomic.Pointer[policyIndex] // the policies of the latest version loaded
-	idxMu  sync.Mutex                  // one reload at a time
+	idxSem chan struct{}               // one reload at a time (a lock a waiter can leave at its ctx)
 	closed atomic.Bool
 	stop   context.CancelFunc // ends the watch and Redis goroutines
 	wg     sync.WaitGroup
@@ -55,7 +55,7 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("privilege: new engine: %w", err)
 	}
-	e := &Engine{store: store, o: o, l1: newL1(o.l1Size, o.l1TTL), fo: fo}
+	e := &Engine{store: store, o: o, l1: newL1(o.l1Size, o.l1TTL), fo: fo, idxSem: make(chan struct{}, 1)}
 	// Only a Watcher store's version is tracked: any other store's own
 	// writes would go unseen until the bound (nothing would announce them),
 	// so its Version is read on every check, as a MemoryStore's is (an
@@ -250,8 +250,14 @@ func (e *Engine) policies(ctx context.Context, v uint64) (*policyIndex, error) {
 	if idx := e.idx.Load(); idx != nil && idx.version >= v {
 		return idx, nil
 	}
-	e.idxMu.Lock()
-	defer e.idxMu.Unlock()
+	// Not a mutex: a reload by a caller with no deadline on a hung store
+	// would hold every other check past its own ctx.
+	select {
+	case e.idxSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-e.idxSem }()
 	prev := e.idx.Load()
 	if prev != nil && prev.version >= v {
 		return prev, nil

@@ -1,8 +1,14 @@
 package privilege_test
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/privilege"
@@ -111,5 +117,109 @@ func TestReviewForgedRedisVersionCannotPin(t *testing.T) {
 	}
 	if n, err := rdb.Exists(bg, privilege.L2Key("privilege:", forged, "ann", "code/x", "push")).Result(); err != nil || n != 0 {
 		t.Fatalf("L2 entry under the forged version: %d %v", n, err)
+	}
+}
+
+// queryLog records the SQL a pool starts (a pgx tracer): tests wait on it
+// to know a call has reached the server.
+type queryLog struct{ started chan string }
+
+func (l *queryLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	select {
+	case l.started <- d.SQL:
+	default:
+	}
+	return ctx
+}
+
+func (l *queryLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (l *queryLog) wait(t *testing.T, substr string) {
+	t.Helper()
+	for deadline := time.After(30 * time.Second); ; {
+		select {
+		case q := <-l.started:
+			if strings.Contains(q, substr) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("gave up after 30s waiting for a query on %s", substr)
+		}
+	}
+}
+
+// TestReviewPausedPostgresHonoursCtx: with PostgreSQL paused (SIGSTOP),
+// a check that shares a read with another (the version, or the policies
+// after a write) waits for it no longer than its own context: it used to
+// wait as long as the call leading the read, for ever if that one had no
+// deadline.
+func TestReviewPausedPostgresHonoursCtx(t *testing.T) {
+	pg := testserver.StartPostgres(t)
+	for _, shared := range []string{"privilege_version", "privilege_abac_policies"} {
+		t.Run(shared, func(t *testing.T) {
+			clock := &fakeClock{now: time.Now()}
+			log := &queryLog{started: make(chan string, 256)}
+			cfg := testserver.PostgresDatabase(t, pg.URL, "gw_privilege")
+			cfg.ConnConfig.Tracer = log
+			pool, err := pgxpool.NewWithConfig(bg, cfg)
+			must(t, err)
+			defer pool.Close()
+			s, err := privilege.NewPostgresStore(bg, pool)
+			must(t, err)
+			var ev events = make(events, 16)
+			privilege.SetPGWatchHook(s, ev.hook(""))
+			e, err := privilege.NewEngine(s, append(clock.opts(), privilege.WithMaxStaleness(time.Second))...)
+			must(t, err)
+			defer e.Close()
+			ev.wait(t, "listening")
+			must(t, s.PutRole(bg, privilege.Role{ID: "dev", Active: true}))
+			must(t, s.PutPermission(bg, "dev", privilege.Permission{Resource: "code/*", Action: "push"}))
+			must(t, s.Grant(bg, "ann", "dev", time.Time{}))
+			if d := check(t, e, req("ann", "code/x", "push")); !d.Allowed {
+				t.Fatalf("granted: %+v", d)
+			}
+			if shared == "privilege_version" {
+				clock.Add(time.Second) // the next check reads the version
+			} else {
+				must(t, s.PutPolicy(bg, privilege.Policy{ID: "p", Priority: 1, Effect: privilege.Deny, Active: true,
+					Target: privilege.Target{Resources: []string{"secret/*"}}})) // the next check loads the policies
+			}
+			must(t, pg.Pause())
+			resumed := false
+			resume := func() {
+				if !resumed {
+					resumed = true
+					must(t, pg.Resume())
+				}
+			}
+			defer resume()
+			for len(log.started) > 0 { // the writes' queries
+				<-log.started
+			}
+			leader := make(chan error, 1)
+			go func() { _, err := e.Check(bg, req("ann", "code/y", "push")); leader <- err }()
+			log.wait(t, shared)
+
+			ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
+			defer cancel()
+			follower := make(chan error, 1)
+			go func() {
+				d, err := e.Check(ctx, req("ann", "code/z", "push"))
+				if err == nil || d.Allowed {
+					err = fmt.Errorf("decided %+v with the store paused", d)
+				} else {
+					err = nil
+				}
+				follower <- err
+			}()
+			select {
+			case err := <-follower:
+				must(t, err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("a check waited 30s, past its context, for another's read of a paused store")
+			}
+			resume()
+			must(t, <-leader)
+		})
 	}
 }

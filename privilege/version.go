@@ -113,9 +113,10 @@ func (t *tracker) version(ctx context.Context, s Store) (uint64, error) {
 }
 
 // read reads the store's version, one caller at a time: the others wait
-// for its answer.
+// for its answer, each no longer than its own ctx (the read runs on the
+// leader's, which may have no deadline while the store hangs).
 func (t *tracker) read(ctx context.Context, s Store) (uint64, error) {
-	r, err, _ := t.sf.Do("", func() (any, error) {
+	ch := t.sf.DoChan("", func() (any, error) {
 		t.rereads.Add(1)
 		hints := t.hints.Load()
 		start := t.now()
@@ -134,10 +135,15 @@ func (t *tracker) read(ctx context.Context, s Store) (uint64, error) {
 		}
 		return t.known.Load(), nil
 	})
-	if err != nil {
-		return 0, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return 0, r.Err
+		}
+		return r.Val.(uint64), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
-	return r.(uint64), nil
 }
 
 // stale forgets the confirmation: the next check reads the store. For
