@@ -131,8 +131,8 @@
 // cannot be read, a check gets the last decision this engine made (or
 // read from L2) for the same subject, resource and action, if that was
 // made within window before now; a decision a condition took part in is
-// never reused, and a request decided longer ago or never is still
-// denied. The answer's Reason starts "fail-open: store unavailable" and
+// never reused, nor one that relied on a grant expired since, and a
+// request decided longer ago or never is still denied. The answer's Reason starts "fail-open: store unavailable" and
 // says when the original decision was made; such answers are counted
 // (privilege.failopen, and privilege.checks with source "failopen"),
 // audited with Source "failopen", and logged: one warning per outage (the

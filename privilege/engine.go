@@ -178,7 +178,7 @@ func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, e
 	if e.l2 != nil {
 		if d, until, ok := e.l2.get(ctx, v, key); ok && (until.IsZero() || now.Before(until)) {
 			e.l1.put(key, v, d, now, until)
-			e.fo.remember(key, d, now)
+			e.fo.remember(key, d, now, until)
 			e.tel.decided(srcL2, d.Allowed)
 			e.audit(ctx, req, d, sourceL2)
 			return d, nil
@@ -202,7 +202,7 @@ func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, e
 		if e.l2 != nil {
 			e.l2.put(ctx, v, key, r.d, now, r.validUntil)
 		}
-		e.fo.remember(key, r.d, now)
+		e.fo.remember(key, r.d, now, r.validUntil)
 	}
 	e.tel.decided(srcComputed, r.d.Allowed)
 	e.audit(ctx, req, r.d, sourceComputed)

@@ -223,3 +223,31 @@ func TestReviewPausedPostgresHonoursCtx(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewFailOpenGrantExpiry: a fail-open answer is the last known
+// decision, but not a permit that relied on a grant which has expired
+// since: L1 and L2 stop serving it at the expiry, and so must fail-open
+// (the expiry is known without the store). It was served for the whole
+// window.
+func TestReviewFailOpenGrantExpiry(t *testing.T) {
+	s := privilege.NewMemoryStore()
+	seed(t, s)
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	must(t, s.Grant(bg, "ann", "developer", clock.Now().Add(10*time.Second)))
+	must(t, s.Grant(bg, "bob", "developer", time.Time{}))
+	e := newEngine(t, s, append(clock.opts(), privilege.WithFailOpen(time.Minute))...)
+	ann, bob := req("ann", "code/x", "push"), req("bob", "code/x", "push")
+	for _, r := range []privilege.Request{ann, bob} {
+		if d := check(t, e, r); !d.Allowed {
+			t.Fatalf("granted: %+v", d)
+		}
+	}
+	clock.Add(10 * time.Second) // ann's grant expires now
+	must(t, s.Close())          // the store is gone
+	if d, err := e.Check(bg, bob); err != nil || !d.Allowed {
+		t.Fatalf("fail-open within the window: %+v %v", d, err)
+	}
+	if d, err := e.Check(bg, ann); err == nil || d.Allowed {
+		t.Fatalf("fail-open served a permit past the expiry of the grant it relied on: %+v %v", d, err)
+	}
+}
