@@ -84,14 +84,19 @@
 // PostgresStore is a Watcher: its writes tell the engines of its process
 // before they return (read-your-writes in the process), a connection of
 // its own LISTENs on ChangeChannel for other processes' writes (re-reading
-// the version on every reconnection), and, with WithRedis, an engine that
-// learns a version from its store announces it on the channel prefix +
-// "changed", to which every engine subscribes. The engine decides at the
-// highest version it has seen, but only while that version was confirmed
+// the version on every reconnection and after every notification), and,
+// with WithRedis, an engine that learns a version from its store announces
+// it on the channel prefix + "changed", to which every engine subscribes.
+// Only the store is believed about versions: a notification's payload and
+// an announcement are news that make the next check read the store's
+// version, never a version to decide at, so a forged or foreign one (a
+// NOTIFY needs no privilege; another store on the same prefix) cannot pin
+// an engine above the real version. The engine decides at the highest
+// version the store has given it, but only while that version was confirmed
 // by a read of the store less than WithMaxStaleness ago; past it, the
 // next check reads the store's version again (one read at a time, the
-// other checks wait for it; at most one read per bound when nothing is
-// written).
+// other checks wait for it, each no longer than its own context; at most
+// one read per bound when nothing is written).
 //
 // The propagation bound: a revoke (any write) is in effect on every
 // instance at most WithMaxStaleness after it commits, and usually within
@@ -126,8 +131,8 @@
 // cannot be read, a check gets the last decision this engine made (or
 // read from L2) for the same subject, resource and action, if that was
 // made within window before now; a decision a condition took part in is
-// never reused, and a request decided longer ago or never is still
-// denied. The answer's Reason starts "fail-open: store unavailable" and
+// never reused, nor one that relied on a grant expired since, and a
+// request decided longer ago or never is still denied. The answer's Reason starts "fail-open: store unavailable" and
 // says when the original decision was made; such answers are counted
 // (privilege.failopen, and privilege.checks with source "failopen"),
 // audited with Source "failopen", and logged: one warning per outage (the

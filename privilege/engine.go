@@ -22,7 +22,7 @@ type Engine struct {
 	tel   *telemetry
 
 	idx    atomic.Pointer[policyIndex] // the policies of the latest version loaded
-	idxMu  sync.Mutex                  // one reload at a time
+	idxSem chan struct{}               // one reload at a time (a lock a waiter can leave at its ctx)
 	closed atomic.Bool
 	stop   context.CancelFunc // ends the watch and Redis goroutines
 	wg     sync.WaitGroup
@@ -55,7 +55,7 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("privilege: new engine: %w", err)
 	}
-	e := &Engine{store: store, o: o, l1: newL1(o.l1Size, o.l1TTL), fo: fo}
+	e := &Engine{store: store, o: o, l1: newL1(o.l1Size, o.l1TTL), fo: fo, idxSem: make(chan struct{}, 1)}
 	// Only a Watcher store's version is tracked: any other store's own
 	// writes would go unseen until the bound (nothing would announce them),
 	// so its Version is read on every check, as a MemoryStore's is (an
@@ -79,7 +79,7 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 	}
 	if e.l2 != nil && e.trk != nil {
 		e.wg.Go(func() { e.l2.publish(ctx, &e.trk.known) })
-		e.wg.Go(func() { e.l2.subscribe(ctx, e.trk, o.onSubscribed) })
+		e.wg.Go(func() { e.l2.subscribe(ctx, e.trk, o.onSubscribed, o.onMessage) })
 	}
 	return e, nil
 }
@@ -178,7 +178,7 @@ func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, e
 	if e.l2 != nil {
 		if d, until, ok := e.l2.get(ctx, v, key); ok && (until.IsZero() || now.Before(until)) {
 			e.l1.put(key, v, d, now, until)
-			e.fo.remember(key, d, now)
+			e.fo.remember(key, d, now, until)
 			e.tel.decided(srcL2, d.Allowed)
 			e.audit(ctx, req, d, sourceL2)
 			return d, nil
@@ -202,7 +202,7 @@ func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, e
 		if e.l2 != nil {
 			e.l2.put(ctx, v, key, r.d, now, r.validUntil)
 		}
-		e.fo.remember(key, r.d, now)
+		e.fo.remember(key, r.d, now, r.validUntil)
 	}
 	e.tel.decided(srcComputed, r.d.Allowed)
 	e.audit(ctx, req, r.d, sourceComputed)
@@ -250,8 +250,14 @@ func (e *Engine) policies(ctx context.Context, v uint64) (*policyIndex, error) {
 	if idx := e.idx.Load(); idx != nil && idx.version >= v {
 		return idx, nil
 	}
-	e.idxMu.Lock()
-	defer e.idxMu.Unlock()
+	// Not a mutex: a reload by a caller with no deadline on a hung store
+	// would hold every other check past its own ctx.
+	select {
+	case e.idxSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-e.idxSem }()
 	prev := e.idx.Load()
 	if prev != nil && prev.version >= v {
 		return prev, nil

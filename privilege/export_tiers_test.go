@@ -39,3 +39,12 @@ func L2Key(prefix string, v uint64, subject, resource, action string) string {
 
 // VersionWaiters is how many checks of e wait for a read of the version.
 func VersionWaiters(e *Engine) int32 { return e.trk.waiting.Load() }
+
+// WithOnMessage runs f with the payload of each message taken from the
+// Redis channel, after the engine has taken it.
+func WithOnMessage(f func(payload string)) Option {
+	return func(o *options) error {
+		o.onMessage = f
+		return nil
+	}
+}

@@ -12,8 +12,9 @@ import (
 
 // lastKnown is a decision this engine made, kept for WithFailOpen.
 type lastKnown struct {
-	d    Decision
-	made time.Time
+	d     Decision
+	made  time.Time
+	until time.Time // the expiry of a grant it relied on (zero: none)
 }
 
 // failOpen keeps the last decision made per request (bounded LRU, apart
@@ -38,11 +39,12 @@ func newFailOpen(o *options) (*failOpen, error) {
 	return &failOpen{window: o.failOpen, last: c, log: o.logger}, nil
 }
 
-// remember records a decision made at now (computed, or read from L2).
-// Only decisions no condition took part in come here.
-func (f *failOpen) remember(k l1Key, d Decision, now time.Time) {
+// remember records a decision made at now (computed, or read from L2),
+// valid until the expiry of a grant it relied on (zero: none). Only
+// decisions no condition took part in come here.
+func (f *failOpen) remember(k l1Key, d Decision, now, until time.Time) {
 	if f != nil {
-		f.last.Add(k, lastKnown{d: d, made: now})
+		f.last.Add(k, lastKnown{d: d, made: now, until: until})
 	}
 }
 
@@ -54,13 +56,14 @@ func (f *failOpen) recovered() {
 }
 
 // answer returns the last decision for k if made within the window before
-// now, marked as a fail-open answer.
+// now, marked as a fail-open answer — not once a grant it relied on has
+// expired: that is known without the store.
 func (f *failOpen) answer(ctx context.Context, k l1Key, now time.Time, cause error) (Decision, bool) {
 	if f == nil {
 		return Decision{}, false
 	}
 	lk, ok := f.last.Get(k)
-	if !ok || now.Sub(lk.made) > f.window || lk.made.After(now) {
+	if !ok || now.Sub(lk.made) > f.window || lk.made.After(now) || (!lk.until.IsZero() && !now.Before(lk.until)) {
 		return Decision{}, false
 	}
 	f.served.Add(1)

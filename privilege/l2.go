@@ -158,10 +158,11 @@ func (c *l2) publish(ctx context.Context, known *atomic.Uint64) {
 	}
 }
 
-// subscribe raises t with every version other instances announce, until
-// ctx ends. A (re)subscription makes t stale: announcements made while
+// subscribe hints t of every version other instances announce, until
+// ctx ends: a newer one makes the next check read the store's version
+// (an announcement is never decided at: see tracker.hint). A (re)subscription makes t stale: announcements made while
 // the subscription was down are lost, so the next check reads the store.
-func (c *l2) subscribe(ctx context.Context, t *tracker, subscribed func()) {
+func (c *l2) subscribe(ctx context.Context, t *tracker, subscribed func(), onMessage func(string)) {
 	ps := c.rdb.Subscribe(ctx, c.channel())
 	defer ps.Close()
 	ch := ps.ChannelWithSubscriptions(redis.WithChannelSize(1000))
@@ -181,7 +182,10 @@ func (c *l2) subscribe(ctx context.Context, t *tracker, subscribed func()) {
 				}
 			case *redis.Message:
 				if v, err := strconv.ParseUint(m.Payload, 10, 64); err == nil {
-					t.raise(v)
+					t.hint(v)
+				}
+				if onMessage != nil {
+					onMessage(m.Payload)
 				}
 			}
 		}

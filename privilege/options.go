@@ -55,7 +55,8 @@ type options struct {
 	failOpen     time.Duration // 0: fail closed
 	failOpenSize int
 
-	onSubscribed func() // tests: each (re)subscription to the Redis channel
+	onSubscribed func()               // tests: each (re)subscription to the Redis channel
+	onMessage    func(payload string) // tests: each message taken from the Redis channel
 
 	audit       AuditSink
 	auditSample float64        // fraction of allows audited
@@ -205,8 +206,8 @@ func WithRedisTimeout(d time.Duration) Option {
 // WithFailOpen overrides the default of failing closed: when the store
 // cannot be read, a Check is answered with the last decision this engine
 // made for the same subject, resource and action, if it was made within
-// window before now and no condition took part in it; otherwise it is
-// still denied. Such answers say so in their Reason, are counted
+// window before now, no condition took part in it and no grant it relied
+// on has expired since; otherwise it is still denied. Such answers say so in their Reason, are counted
 // (privilege.failopen) and logged (one warning per outage).
 func WithFailOpen(window time.Duration) Option {
 	return func(o *options) error {

@@ -14,7 +14,9 @@ import (
 
 // ChangeChannel is the PostgreSQL channel every PostgresStore write
 // notifies on commit; the payload is the new Version in decimal. An
-// instance that LISTENs on it learns of writes made by any other.
+// instance that LISTENs on it learns of writes made by any other. Watch
+// takes a notification as news only and reads the version itself: NOTIFY
+// needs no privilege, so the payload can be forged.
 const ChangeChannel = "privilege_changed"
 
 // PostgresStore is a Store in PostgreSQL (tables privilege_*, made by

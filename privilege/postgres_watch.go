@@ -3,7 +3,6 @@ package privilege
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -50,9 +49,11 @@ func (w *watchers) tell(v uint64) {
 
 // Watch implements Watcher. fn is called with the version of every write
 // made through this store, before the write returns, and, from a
-// connection of its own that LISTENs on ChangeChannel, with the versions
-// of writes made by other processes. On every (re)connection it reads the
-// version again, since announcements made while it was away are lost; a
+// connection of its own that LISTENs on ChangeChannel, with the version
+// read from the database after each notification (never the payload,
+// which any role that can connect may forge). On every (re)connection it
+// reads the version again, since announcements made while it was away are
+// lost; a
 // lost connection is retried with exponential backoff (up to 10s apart).
 // It returns nil when ctx ends, ErrClosed on a closed store.
 func (s *PostgresStore) Watch(ctx context.Context, fn func(version uint64)) error {
@@ -127,8 +128,12 @@ func (s *PostgresStore) listen(ctx context.Context, fn func(uint64)) bool {
 		if n.Channel != ChangeChannel {
 			continue
 		}
-		if v, err := strconv.ParseUint(n.Payload, 10, 64); err == nil {
-			fn(v)
+		// The version is read, not taken from the payload: any role that
+		// can connect may NOTIFY any text on the channel, and a version the
+		// store never reached would pin every engine above the real ones.
+		if err := conn.QueryRow(ctx, `SELECT version FROM privilege_version WHERE id = 1`).Scan(&v); err != nil {
+			return true
 		}
+		fn(v)
 	}
 }

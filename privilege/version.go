@@ -42,6 +42,10 @@ type tracker struct {
 	now   func() time.Time
 	sf    singleflight.Group
 
+	// hints counts announcements of newer versions (and resubscriptions):
+	// a read that one arrived during does not make the version fresh.
+	hints atomic.Uint64
+
 	// rereads counts synchronous confirmations (reads of the store's
 	// Version on the check path).
 	rereads atomic.Int64
@@ -58,8 +62,11 @@ func newTracker(bound time.Duration, now func() time.Time, afterFunc func(time.D
 func (t *tracker) expire() { t.fresh.Store(false) }
 
 // raise makes v known if it is newer than what is; it reports whether it
-// was. It never makes the known version fresh: a notification says a
-// version exists, not that no newer one does.
+// was. v must come from the store itself (a read, or its Watch): a
+// version the store never reached, once known, would be decided at until
+// the store passed it, every real write below it ignored. It never makes
+// the known version fresh: a notification says a version exists, not that
+// no newer one does.
 func (t *tracker) raise(v uint64) bool {
 	for {
 		cur := t.known.Load()
@@ -69,6 +76,17 @@ func (t *tracker) raise(v uint64) bool {
 		if t.known.CompareAndSwap(cur, v) {
 			return true
 		}
+	}
+}
+
+// hint takes a version another instance announced (over Redis). It is
+// news that the store has moved, not a version to decide at: anyone who
+// can publish on the channel, or an engine on another store sharing the
+// prefix, could announce one the store never reached. A newer one makes
+// the known version stale, so the next check reads the store's.
+func (t *tracker) hint(v uint64) {
+	if v > t.known.Load() {
+		t.stale()
 	}
 }
 
@@ -95,10 +113,12 @@ func (t *tracker) version(ctx context.Context, s Store) (uint64, error) {
 }
 
 // read reads the store's version, one caller at a time: the others wait
-// for its answer.
+// for its answer, each no longer than its own ctx (the read runs on the
+// leader's, which may have no deadline while the store hangs).
 func (t *tracker) read(ctx context.Context, s Store) (uint64, error) {
-	r, err, _ := t.sf.Do("", func() (any, error) {
+	ch := t.sf.DoChan("", func() (any, error) {
 		t.rereads.Add(1)
+		hints := t.hints.Load()
 		start := t.now()
 		v, err := s.Version(ctx)
 		if err != nil {
@@ -107,20 +127,30 @@ func (t *tracker) read(ctx context.Context, s Store) (uint64, error) {
 		t.raise(v)
 		// Fresh until the bound, counted from before the read: the store
 		// may have moved on at any point after the read started.
-		if left := t.bound - t.now().Sub(start); left > 0 {
+		// Not if a newer version was announced meanwhile: this read may
+		// predate it.
+		if left := t.bound - t.now().Sub(start); left > 0 && t.hints.Load() == hints {
 			t.fresh.Store(true)
 			t.timer.Reset(left) // after the Store: a late expire only costs a read
 		}
 		return t.known.Load(), nil
 	})
-	if err != nil {
-		return 0, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return 0, r.Err
+		}
+		return r.Val.(uint64), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
-	return r.(uint64), nil
 }
 
 // stale forgets the confirmation: the next check reads the store. For
 // when notifications may have been lost (a resubscription).
-func (t *tracker) stale() { t.fresh.Store(false) }
+func (t *tracker) stale() {
+	t.hints.Add(1)
+	t.fresh.Store(false)
+}
 
 func (t *tracker) stop() { t.timer.Stop() }

@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -103,6 +104,55 @@ func (p *Postgres) Restart(t testing.TB) {
 	if err := p.start(); err != nil {
 		t.Fatalf("testserver: restart: %v", err)
 	}
+}
+
+// Pause stops every process of the cluster (SIGSTOP to the postmaster,
+// then to its children), as a hung server would be: connections stay
+// open and nothing answers. Linux only (children are found in /proc);
+// an error elsewhere.
+func (p *Postgres) Pause() error { return p.signal(pause) }
+
+// Resume continues a paused cluster.
+func (p *Postgres) Resume() error { return p.signal(resume) }
+
+func (p *Postgres) signal(sig func(*os.Process) error) error {
+	b, err := os.ReadFile(filepath.Join(p.data, "postmaster.pid"))
+	if err != nil {
+		return fmt.Errorf("testserver: postgres: %w", err)
+	}
+	pm, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return fmt.Errorf("testserver: postgres: postmaster.pid: %w", err)
+	}
+	pids := []int{pm}
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil || len(stats) == 0 {
+		return fmt.Errorf("testserver: postgres: no /proc to find the backends in")
+	}
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, not ")".
+		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+		var state string
+		var ppid int
+		if _, err := fmt.Sscan(rest, &state, &ppid); err == nil && ppid == pm {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			pids = append(pids, pid)
+		}
+	}
+	for _, pid := range pids {
+		proc, err := os.FindProcess(pid)
+		if err != nil {
+			return err
+		}
+		if err := sig(proc); err != nil {
+			return fmt.Errorf("testserver: postgres: signal %d: %w", pid, err)
+		}
+	}
+	return nil
 }
 
 func postgresBin() string {
