@@ -37,7 +37,7 @@ func NewPostgresAudit(pool *pgxpool.Pool, opts ...AuditOption) (*PostgresAudit, 
 	a := &PostgresAudit{pool: pool}
 	b, err := NewAuditBatcher("postgres", a.flush, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("privilege: NewPostgresAudit: %w", err)
+		return nil, err
 	}
 	a.b = b
 	return a, nil

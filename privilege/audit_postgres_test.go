@@ -11,18 +11,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/internal/batcher"
 	"github.com/groundwork-go/groundwork/internal/otelcheck"
-	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/privilege"
 	"github.com/groundwork-go/groundwork/resilience"
 )
 
 func TestPostgresAudit(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs last
-	url := testserver.PostgresURL(t)
+	url := pgCluster(t)
 	for name, test := range map[string]func(*testing.T, string){
 		"Rows":             testPGAuditRows,
 		"DeniesAtSample0":  testPGAuditDenies,

@@ -35,7 +35,7 @@ func (e *Engine) decide(ctx context.Context, req *Request, idx *policyIndex, now
 	}
 	roles, err := e.store.EffectiveRoles(ctx, req.Subject, now)
 	if err != nil {
-		return r, fmt.Errorf("privilege: check: effective roles: %w", err)
+		return r, wrapOp("check: effective roles", err)
 	}
 	for _, er := range roles {
 		if !er.Expires.IsZero() && (r.validUntil.IsZero() || er.Expires.Before(r.validUntil)) {

@@ -342,8 +342,9 @@
 // ErrConflict (not with AllowConflicts): refused writes, as above.
 // ErrClosed: any call after Close.
 // Deleting or revoking what does not exist is not an error, so a retried
-// call succeeds. Errors are wrapped with the operation; match them with
-// errors.Is.
+// call succeeds. Errors are wrapped with the operation and name the
+// package once: "privilege: put policy: policy "x": bad condition: line 1,
+// column 17: …"; match them with errors.Is.
 //
 // # Guarantees
 //

@@ -40,20 +40,20 @@ type Engine struct {
 // WithRedis, the Redis subscription and announcements) until Close.
 func NewEngine(store Store, opts ...Option) (*Engine, error) {
 	if store == nil {
-		return nil, fmt.Errorf("privilege: new engine: %w: nil store", ErrInvalid)
+		return nil, wrapOp("new engine", fmt.Errorf("%w: nil store", ErrInvalid))
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("privilege: new engine: %w: nil option", ErrInvalid)
+			return nil, wrapOp("new engine", fmt.Errorf("%w: nil option", ErrInvalid))
 		}
 		if err := opt(&o); err != nil {
-			return nil, fmt.Errorf("privilege: new engine: %w", err)
+			return nil, wrapOp("new engine", err)
 		}
 	}
 	fo, err := newFailOpen(&o)
 	if err != nil {
-		return nil, fmt.Errorf("privilege: new engine: %w", err)
+		return nil, wrapOp("new engine", err)
 	}
 	e := &Engine{store: store, o: o, l1: newL1(o.l1Size, o.l1TTL), fo: fo, idxSem: make(chan struct{}, 1)}
 	// Only a Watcher store's version is tracked: any other store's own
@@ -120,7 +120,7 @@ func (e *Engine) Check(ctx context.Context, req Request) (Decision, error) {
 	}
 	v, err := e.version(ctx)
 	if err != nil {
-		return e.unavailable(ctx, &req, 0, fmt.Errorf("privilege: check: version: %w", err))
+		return e.unavailable(ctx, &req, 0, wrapOp("check: version", err))
 	}
 	return e.check(ctx, &req, v)
 }
@@ -142,13 +142,13 @@ func (e *Engine) CheckBatch(ctx context.Context, reqs []Request) ([]Decision, er
 		var d Decision
 		var rerr error
 		if err != nil {
-			d, rerr = e.unavailable(ctx, &reqs[i], 0, fmt.Errorf("privilege: check batch: version: %w", err))
+			d, rerr = e.unavailable(ctx, &reqs[i], 0, wrapOp("check batch: version", err))
 		} else {
 			d, rerr = e.check(ctx, &reqs[i], v)
 		}
 		out[i] = d
 		if rerr != nil {
-			errs = append(errs, fmt.Errorf("request %d: %w", i, rerr))
+			errs = append(errs, wrapOp(fmt.Sprintf("check batch: request %d", i), rerr))
 		}
 	}
 	return out, errors.Join(errs...)
@@ -234,11 +234,11 @@ func (e *Engine) fail(ctx context.Context, req *Request, d Decision, err error) 
 func checkRequest(req *Request) error {
 	switch {
 	case req.Subject == "":
-		return fmt.Errorf("privilege: check: %w: empty subject", ErrInvalid)
+		return wrapOp("check", fmt.Errorf("%w: empty subject", ErrInvalid))
 	case req.Resource == "":
-		return fmt.Errorf("privilege: check: %w: empty resource", ErrInvalid)
+		return wrapOp("check", fmt.Errorf("%w: empty resource", ErrInvalid))
 	case req.Action == "":
-		return fmt.Errorf("privilege: check: %w: empty action", ErrInvalid)
+		return wrapOp("check", fmt.Errorf("%w: empty action", ErrInvalid))
 	}
 	return nil
 }
@@ -264,11 +264,11 @@ func (e *Engine) policies(ctx context.Context, v uint64) (*policyIndex, error) {
 	}
 	ps, err := e.store.Policies(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("privilege: check: policies: %w", err)
+		return nil, wrapOp("check: policies", err)
 	}
 	idx, err := buildIndex(v, ps, prev)
 	if err != nil {
-		return nil, fmt.Errorf("privilege: check: stored policy: %w", err)
+		return nil, wrapOp("check: stored policy", err)
 	}
 	e.idx.Store(idx)
 	return idx, nil

@@ -137,7 +137,7 @@ func (s *MemoryStore) childrenOf(id string) []string {
 func (s *MemoryStore) PutRole(ctx context.Context, r Role) error {
 	return s.write(ctx, func() error {
 		if err := validateRole(r, s.parentsOf, s.childrenOf); err != nil {
-			return fmt.Errorf("privilege: put role: %w", err)
+			return wrapOp("put role", err)
 		}
 		r.Parents = slices.Clone(r.Parents)
 		if r.Name == r.ID {
@@ -218,11 +218,11 @@ func (s *MemoryStore) DeleteRole(ctx context.Context, id string) error {
 func (s *MemoryStore) Grant(ctx context.Context, userID, roleID string, expires time.Time) error {
 	return s.write(ctx, func() error {
 		if userID == "" {
-			return fmt.Errorf("privilege: grant: %w: user ID is empty", ErrInvalid)
+			return wrapOp("grant", fmt.Errorf("%w: user ID is empty", ErrInvalid))
 		}
 		r, ok := s.roles[roleID]
 		if !ok {
-			return fmt.Errorf("privilege: grant: %w: role %q", ErrNotFound, roleID)
+			return wrapOp("grant", fmt.Errorf("%w: role %q", ErrNotFound, roleID))
 		}
 		g := newMemGrant(r.slot, expires)
 		gs := s.grants[userID]
@@ -259,10 +259,10 @@ func (s *MemoryStore) PutPermission(ctx context.Context, roleID string, p Permis
 	return s.write(ctx, func() error {
 		r, ok := s.roles[roleID]
 		if !ok {
-			return fmt.Errorf("privilege: put permission: %w: role %q", ErrNotFound, roleID)
+			return wrapOp("put permission", fmt.Errorf("%w: role %q", ErrNotFound, roleID))
 		}
 		if err := validatePermission(roleID, p); err != nil {
-			return fmt.Errorf("privilege: put permission: %w", err)
+			return wrapOp("put permission", err)
 		}
 		if !slices.Contains(r.perms, p) {
 			r.perms = append(r.perms, p)
@@ -296,7 +296,7 @@ func (s *MemoryStore) PutPolicy(ctx context.Context, p Policy) error {
 			}
 		}
 		if err := validatePolicy(p, existing); err != nil {
-			return fmt.Errorf("privilege: put policy: %w", err)
+			return wrapOp("put policy", err)
 		}
 		s.policies[p.ID] = clonePolicy(p)
 		return nil
@@ -412,7 +412,7 @@ func (s *MemoryStore) RolePermissions(ctx context.Context, roleID string) ([]Per
 	err := s.read(ctx, func() error {
 		r, ok := s.roles[roleID]
 		if !ok {
-			return fmt.Errorf("privilege: role permissions: %w: role %q", ErrNotFound, roleID)
+			return wrapOp("role permissions", fmt.Errorf("%w: role %q", ErrNotFound, roleID))
 		}
 		out = slices.Clone(r.perms)
 		return nil

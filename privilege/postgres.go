@@ -128,7 +128,7 @@ func pgError(ctx context.Context, op string, err error) error {
 			return ctx.Err()
 		}
 	}
-	return fmt.Errorf("privilege: postgres: %s: %w", op, err)
+	return wrapOp("postgres: "+op, err)
 }
 
 // pgCode returns the SQLSTATE of err, or "".

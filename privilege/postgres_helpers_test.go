@@ -8,10 +8,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/privilege"
 )
+
+// pgCluster returns the URL of the PostgreSQL cluster t's databases go
+// in, and checks that no goroutine outlives t: the check is registered
+// first, so it runs last, after every pool and store has closed.
+func pgCluster(t *testing.T) string {
+	t.Helper()
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	return testserver.PostgresURL(t)
+}
 
 // newPGPool creates a fresh database in the cluster at url and returns a
 // pool on it; both go when t ends.
@@ -27,17 +37,26 @@ func newPGPool(t testing.TB, url string) *pgxpool.Pool {
 	return pool
 }
 
-// newPGStore returns a PostgresStore on a database of its own in the
-// cluster at url, with its pool.
-func newPGStore(t testing.TB, url string) (*privilege.PostgresStore, *pgxpool.Pool) {
+// newPGStore returns a PostgresStore made with opts on a database of its
+// own in the cluster at url, with its pool.
+func newPGStore(t testing.TB, url string, opts ...privilege.StoreOption) (*privilege.PostgresStore, *pgxpool.Pool) {
 	t.Helper()
 	pool := newPGPool(t, url)
-	s, err := privilege.NewPostgresStore(context.Background(), pool)
+	s, err := privilege.NewPostgresStore(context.Background(), pool, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s, pool
+}
+
+// pgStores returns a maker of PostgresStores made with opts, each on a
+// database of its own in the cluster at url, for privilegetest.
+func pgStores(url string, opts ...privilege.StoreOption) func(*testing.T) privilege.Store {
+	return func(t *testing.T) privilege.Store {
+		s, _ := newPGStore(t, url, opts...)
+		return s
+	}
 }
 
 // standInValidateRole is a cycle check standing in for the shared

@@ -206,7 +206,7 @@ func (s *PostgresStore) Revoke(ctx context.Context, userID, roleID string) error
 // empty or bad pattern). An unknown role is ErrNotFound.
 func (s *PostgresStore) PutPermission(ctx context.Context, roleID string, p Permission) error {
 	if err := validatePermission(roleID, p); err != nil {
-		return fmt.Errorf("privilege: put permission: %w", err)
+		return wrapOp("put permission", err)
 	}
 	op := fmt.Sprintf("put permission %s %s on role %q", p.Action, p.Resource, roleID)
 	return s.write(ctx, op, func(tx pgx.Tx) error {

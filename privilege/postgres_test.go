@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/privilege"
@@ -19,18 +18,22 @@ import (
 
 func TestPostgresStoreContract(t *testing.T) {
 	url := testserver.PostgresURL(t)
-	privilegetest.RunStoreTests(t, func(t *testing.T) privilege.Store {
-		s, _ := newPGStore(t, url)
-		return s
-	})
+	privilegetest.RunStoreTests(t, pgStores(url))
+}
+
+func TestPostgresStoreAllowConflicts(t *testing.T) {
+	url := testserver.PostgresURL(t)
+	privilegetest.RunAllowConflictsTests(t, pgStores(url, privilege.AllowConflicts()))
+	pool := newPGPool(t, url)
+	if _, err := privilege.NewPostgresStore(context.Background(), pool, nil); !errors.Is(err, privilege.ErrInvalid) {
+		t.Fatalf("a nil option: %v, want ErrInvalid", err)
+	}
 }
 
 // TestPostgresStore runs the store's own tests on one cluster, each on a
 // database of its own.
 func TestPostgresStore(t *testing.T) {
-	// Registered first, so it runs last: after every pool has closed.
-	t.Cleanup(func() { goleak.VerifyNone(t) })
-	url := testserver.PostgresURL(t)
+	url := pgCluster(t)
 	for name, test := range map[string]func(*testing.T, string){
 		"EmptyDatabase":      testPGEmptyDatabase,
 		"MigrateTwice":       testPGMigrateTwice,

@@ -61,7 +61,7 @@ func (s *PostgresStore) Watch(ctx context.Context, fn func(version uint64)) erro
 		return ErrClosed
 	}
 	if fn == nil {
-		return fmt.Errorf("privilege: postgres: watch: %w: nil func", ErrInvalid)
+		return wrapOp("postgres: watch", fmt.Errorf("%w: nil func", ErrInvalid))
 	}
 	defer s.watchers.add(fn)()
 	b := backoff.NewExponentialBackOff()

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/internal/batcher"
 	"github.com/groundwork-go/groundwork/internal/testserver"
@@ -23,8 +22,7 @@ import (
 )
 
 func TestReviewPostgresAudit(t *testing.T) {
-	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs last
-	url := testserver.PostgresURL(t)
+	url := pgCluster(t)
 	t.Run("HugeSubjectAlone", func(t *testing.T) { testReviewHugeSubject(t, url) })
 	t.Run("RetryWhileFirstAttemptRuns", func(t *testing.T) { testReviewRetryInFlight(t, url) })
 }

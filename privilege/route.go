@@ -66,10 +66,10 @@ func (rs Routes) Mapper() (func(*http.Request) Request, error) {
 	for i, rt := range rs {
 		h, err := rt.handler()
 		if err != nil {
-			return nil, fmt.Errorf("privilege: routes: route %d %q: %w", i, rt.Pattern, err)
+			return nil, wrapOp(fmt.Sprintf("routes: route %d %q", i, rt.Pattern), err)
 		}
 		if err := register(mux, rt.Pattern, h); err != nil {
-			return nil, fmt.Errorf("privilege: routes: route %d %q: %w: %v", i, rt.Pattern, ErrInvalid, err)
+			return nil, wrapOp(fmt.Sprintf("routes: route %d %q", i, rt.Pattern), fmt.Errorf("%w: %v", ErrInvalid, err))
 		}
 	}
 	return func(r *http.Request) Request {

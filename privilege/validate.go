@@ -44,7 +44,7 @@ func validatePolicy(p Policy, existing []Policy) error {
 		}
 	}
 	if err := CompileCondition(p.Condition); err != nil {
-		return fmt.Errorf("policy %q: %w", p.ID, err)
+		return wrapOp(fmt.Sprintf("policy %q", p.ID), err)
 	}
 	if !p.Active {
 		return nil // an inactive policy decides nothing, so conflicts nothing

@@ -88,7 +88,7 @@ func (ts *tierStore) do(op string, f func(Store) error) error {
 	var slow storeTimeout
 	if errors.As(err, &slow) {
 		ts.tel.storeErr[ts.tier].add()
-		return fmt.Errorf("session: %s: %w: the %s store did not answer in time: %v", op, ErrUnavailable, tierName(ts.tier), slow.err)
+		return wrapOp(op, fmt.Errorf("%w: the %s store did not answer in time: %v", ErrUnavailable, tierName(ts.tier), slow.err))
 	}
 	switch {
 	case err == nil || !countsAgainstStore(err) ||
@@ -96,10 +96,10 @@ func (ts *tierStore) do(op string, f func(Store) error) error {
 		return err
 	case errors.Is(err, breaker.ErrOpen):
 		ts.tel.storeErr[ts.tier].add()
-		return fmt.Errorf("session: %s: %w: the %s store's circuit breaker is open", op, ErrUnavailable, tierName(ts.tier))
+		return wrapOp(op, fmt.Errorf("%w: the %s store's circuit breaker is open", ErrUnavailable, tierName(ts.tier)))
 	default:
 		ts.tel.storeErr[ts.tier].add()
-		return fmt.Errorf("session: %s: %w: %w", op, ErrUnavailable, err)
+		return &opError{op: op, kind: ErrUnavailable, err: err}
 	}
 }
 

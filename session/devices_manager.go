@@ -36,7 +36,7 @@ func (m *Manager) Remember(w http.ResponseWriter, r *http.Request, s *Session) e
 	ctx := r.Context()
 	if sel, _, ok := m.rememberCookie(r); ok {
 		if err := m.devicesDo("remember", func(st Store) error { return st.DeleteDevice(ctx, userID, sel) }); err != nil {
-			return fmt.Errorf("session: remember: forget the previous device: %w", err)
+			return wrapOp("remember: forget the previous device", err)
 		}
 	}
 	now := m.now()
@@ -47,7 +47,7 @@ func (m *Manager) Remember(w http.ResponseWriter, r *http.Request, s *Session) e
 		Hash: hashValidator(val),
 	}
 	if err := m.devicesDo("remember", func(st Store) error { return st.SaveDevice(ctx, d) }); err != nil {
-		return fmt.Errorf("session: remember: %w", err)
+		return wrapOp("remember", err)
 	}
 	m.setRememberCookie(w, rememberCookieValue(sel, val))
 	m.devices.issued.inc()
@@ -101,7 +101,7 @@ func (m *Manager) resumeRemembered(w http.ResponseWriter, r *http.Request) (*Ses
 			m.clearRememberCookie(w)
 			return nil, ErrNoSession
 		}
-		return nil, fmt.Errorf("session: remember-me: load user %q: %w", d.UserID, err)
+		return nil, wrapOp(fmt.Sprintf("remember-me: load user %q", d.UserID), err)
 	}
 	if cur {
 		// Rotate before the session exists: a crash between the two
@@ -125,7 +125,7 @@ func (m *Manager) resumeRemembered(w http.ResponseWriter, r *http.Request) (*Ses
 			m.clearRememberCookie(w)
 			return nil, ErrNoSession
 		default:
-			return nil, fmt.Errorf("session: remember-me: %w", err)
+			return nil, wrapOp("remember-me", err)
 		}
 	} else {
 		m.devices.grace.inc()
@@ -145,7 +145,7 @@ func (m *Manager) deviceTheft(ctx context.Context, w http.ResponseWriter, d *Dev
 	m.devicesLogger().WarnContext(ctx, "session: remember-me cookie presented with a wrong validator; revoked all the user's devices",
 		"user", d.UserID, "device", d.Label, "revoked", n, "err", err)
 	if err != nil {
-		return fmt.Errorf("session: remember-me: revoke devices of %q after a wrong validator: %w", d.UserID, err)
+		return wrapOp(fmt.Sprintf("remember-me: revoke devices of %q after a wrong validator", d.UserID), err)
 	}
 	return ErrNoSession
 }
@@ -158,7 +158,7 @@ func (m *Manager) Devices(ctx context.Context, userID string) ([]Device, error) 
 	var recs []*DeviceRecord
 	err := m.devicesDo("devices", func(st Store) (err error) { recs, err = st.ListDevices(ctx, userID, m.now()); return err })
 	if err != nil {
-		return nil, fmt.Errorf("session: devices of %q: %w", userID, err)
+		return nil, wrapOp(fmt.Sprintf("devices of %q", userID), err)
 	}
 	out := make([]Device, len(recs))
 	for i, d := range recs {
@@ -175,7 +175,7 @@ func (m *Manager) ForgetDevice(ctx context.Context, userID, selector string) err
 		return ErrClosed
 	}
 	if err := m.devicesDo("forget device", func(st Store) error { return st.DeleteDevice(ctx, userID, selector) }); err != nil {
-		return fmt.Errorf("session: forget device of %q: %w", userID, err)
+		return wrapOp(fmt.Sprintf("forget device of %q", userID), err)
 	}
 	return nil
 }
@@ -183,7 +183,7 @@ func (m *Manager) ForgetDevice(ctx context.Context, userID, selector string) err
 // forgetDevices revokes every remember-me device of userID (LogoutAll).
 func (m *Manager) forgetDevices(ctx context.Context, userID string) error {
 	if err := m.devicesDo("forget devices", func(st Store) error { _, err := st.DeleteUserDevices(ctx, userID); return err }); err != nil {
-		return fmt.Errorf("session: forget devices of %q: %w", userID, err)
+		return wrapOp(fmt.Sprintf("forget devices of %q", userID), err)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func (s *PostgresStore) SaveDevice(ctx context.Context, d *DeviceRecord) error {
 		return fmt.Errorf("%w: device selector %s is taken", ErrInvalid, d.Selector)
 	}
 	if err != nil {
-		return fmt.Errorf("session: postgres: save device: %w", err)
+		return wrapOp("postgres: save device", err)
 	}
 	return nil
 }
@@ -61,7 +61,7 @@ func (s *PostgresStore) GetDevice(ctx context.Context, selector string, now time
 		return nil, ErrNoSession
 	}
 	if err != nil {
-		return nil, fmt.Errorf("session: postgres: get device: %w", err)
+		return nil, wrapOp("postgres: get device", err)
 	}
 	return d, nil
 }
@@ -92,7 +92,7 @@ SELECT EXISTS (SELECT 1 FROM u),
 		selector, userID, oldHash, newHash, prevUntil, now, expires).Scan(&rotated, &exists)
 	switch {
 	case err != nil:
-		return fmt.Errorf("session: postgres: rotate device: %w", err)
+		return wrapOp("postgres: rotate device", err)
 	case rotated:
 		return nil
 	case exists:
@@ -111,16 +111,16 @@ func (s *PostgresStore) ListDevices(ctx context.Context, userID string, now time
 		return nil, err
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM session_devices WHERE user_id = $1 AND expires <= $2`, userID, now); err != nil {
-		return nil, fmt.Errorf("session: postgres: list devices: %w", err)
+		return nil, wrapOp("postgres: list devices", err)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+pgDeviceColumns+` FROM session_devices WHERE user_id = $1 AND expires > $2
   ORDER BY created, selector`, userID, now)
 	if err != nil {
-		return nil, fmt.Errorf("session: postgres: list devices: %w", err)
+		return nil, wrapOp("postgres: list devices", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*DeviceRecord, error) { return scanDevice(r) })
 	if err != nil {
-		return nil, fmt.Errorf("session: postgres: list devices: %w", err)
+		return nil, wrapOp("postgres: list devices", err)
 	}
 	// Go's order, which is the stores' common one (PostgreSQL's text
 	// order depends on the collation).
@@ -140,7 +140,7 @@ func (s *PostgresStore) DeleteDevice(ctx context.Context, userID, selector strin
 		return nil
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM session_devices WHERE selector = $1 AND user_id = $2`, selector, userID); err != nil {
-		return fmt.Errorf("session: postgres: delete device: %w", err)
+		return wrapOp("postgres: delete device", err)
 	}
 	return nil
 }
@@ -155,7 +155,7 @@ func (s *PostgresStore) DeleteUserDevices(ctx context.Context, userID string) (i
 	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM session_devices WHERE user_id = $1`, userID)
 	if err != nil {
-		return 0, fmt.Errorf("session: postgres: delete user devices: %w", err)
+		return 0, wrapOp("postgres: delete user devices", err)
 	}
 	return int(tag.RowsAffected()), nil
 }

@@ -57,7 +57,7 @@ func (s *RedisStore) SaveDevice(ctx context.Context, d *DeviceRecord) error {
 	ok, err := devicesSaveScript.Run(ctx, s.rdb, []string{s.deviceKey(d.Selector), s.deviceIndexKey(d.UserID)},
 		d.Selector, d.UserID, d.Hash, d.Label, ms(d.Created), ms(d.LastUsed), ms(d.Expires), ttl).Int()
 	if err != nil {
-		return fmt.Errorf("session: redis: save device: %w", err)
+		return wrapOp("redis: save device", err)
 	}
 	if ok == 0 {
 		return fmt.Errorf("%w: device selector %s is taken", ErrInvalid, d.Selector)
@@ -75,7 +75,7 @@ func (s *RedisStore) GetDevice(ctx context.Context, selector string, now time.Ti
 	}
 	f, err := s.rdb.HGetAll(ctx, s.deviceKey(selector)).Result()
 	if err != nil {
-		return nil, fmt.Errorf("session: redis: get device: %w", err)
+		return nil, wrapOp("redis: get device", err)
 	}
 	d, err := deviceFromFields(selector, f)
 	if err != nil {
@@ -99,7 +99,7 @@ func deviceFromFields(selector string, f map[string]string) (*DeviceRecord, erro
 	}{{"c", &d.Created}, {"lu", &d.LastUsed}, {"e", &d.Expires}, {"pu", &d.PrevUntil}} {
 		n, err := strconv.ParseInt(f[t.name], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("session: redis: device %s: field %s: %w", selector, t.name, err)
+			return nil, wrapOp(fmt.Sprintf("redis: device %s: field %s", selector, t.name), err)
 		}
 		*t.dst = time.UnixMilli(n)
 	}
@@ -127,7 +127,7 @@ func (s *RedisStore) RotateDevice(ctx context.Context, userID, selector, oldHash
 	r, err := devicesRotateScript.Run(ctx, s.rdb, []string{s.deviceKey(selector), s.deviceIndexKey(userID)},
 		userID, oldHash, newHash, ms(now), ms(prevUntil), ms(expires)).Int()
 	if err != nil {
-		return fmt.Errorf("session: redis: rotate device: %w", err)
+		return wrapOp("redis: rotate device", err)
 	}
 	switch r {
 	case -1:
@@ -149,7 +149,7 @@ func (s *RedisStore) ListDevices(ctx context.Context, userID string, now time.Ti
 	res, err := devicesListScript.Run(ctx, s.rdb, []string{s.deviceIndexKey(userID)},
 		s.deviceKeyPrefix(shardOf(userID)), ms(now)).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("session: redis: list devices: %w", err)
+		return nil, wrapOp("redis: list devices", err)
 	}
 	out := make([]*DeviceRecord, 0, len(res)/2)
 	for i := 0; i+1 < len(res); i += 2 {
@@ -186,7 +186,7 @@ func (s *RedisStore) DeleteDevice(ctx context.Context, userID, selector string) 
 	}
 	if err := devicesDeleteScript.Run(ctx, s.rdb, []string{s.deviceKey(selector), s.deviceIndexKey(userID)},
 		userID, selector).Err(); err != nil {
-		return fmt.Errorf("session: redis: delete device: %w", err)
+		return wrapOp("redis: delete device", err)
 	}
 	return nil
 }
@@ -202,7 +202,7 @@ func (s *RedisStore) DeleteUserDevices(ctx context.Context, userID string) (int,
 	n, err := devicesDeleteUserScript.Run(ctx, s.rdb, []string{s.deviceIndexKey(userID)},
 		s.deviceKeyPrefix(shardOf(userID))).Int()
 	if err != nil {
-		return 0, fmt.Errorf("session: redis: delete user devices: %w", err)
+		return 0, wrapOp("redis: delete user devices", err)
 	}
 	return n, nil
 }

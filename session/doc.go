@@ -334,6 +334,9 @@
 //   - ErrInvalid: a bad argument or option, named in the message.
 //   - ErrClosed: after Close.
 //
+// Errors are wrapped with the operation and name the package once:
+// "session: list sessions: store unavailable: redis list user sessions: …".
+//
 // A RedisStore built with a bad StoreOption returns that option's error
 // from every method.
 //

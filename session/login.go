@@ -57,7 +57,7 @@ func (m *Manager) login(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	case errors.Is(err, ErrInvalidCredentials):
 		return nil, ErrInvalidCredentials
 	case err != nil:
-		return nil, fmt.Errorf("session: login: authenticate: %w", err)
+		return nil, wrapOp("login: authenticate", err)
 	case !ok:
 		return nil, fmt.Errorf("%w: the authenticator returned no principal with a UserID", ErrInvalid)
 	}

@@ -28,7 +28,7 @@ func HashPassword(password string) ([]byte, error) {
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), PasswordCost)
 	if err != nil {
-		return nil, fmt.Errorf("session: hash password: %w", err)
+		return nil, wrapOp("hash password", err)
 	}
 	return h, nil
 }

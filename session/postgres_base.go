@@ -80,9 +80,9 @@ func pgMigrateErr(err error) error {
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "55P03" /* lock_not_available */ {
-		return fmt.Errorf("session: postgres: create tables: a lock was not granted within %v: another session holds the tables; try again: %w", pgLockTimeout, err)
+		return wrapOp(fmt.Sprintf("postgres: create tables: a lock was not granted within %v: another session holds the tables; try again", pgLockTimeout), err)
 	}
-	return fmt.Errorf("session: postgres: create tables: %w", err)
+	return wrapOp("postgres: create tables", err)
 }
 
 // Close marks the store closed; the pool stays the caller's. Afterwards

@@ -45,7 +45,7 @@ func pgErr(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("session: postgres %s: %w", op, err)
+	return wrapOp("postgres "+op, err)
 }
 
 func pgUser(rec *Record) *string {

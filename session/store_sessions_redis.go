@@ -83,7 +83,7 @@ func redisErr(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("session: redis %s: %w", op, err)
+	return wrapOp("redis "+op, err)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

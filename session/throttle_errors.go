@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 )
 
 // throttleWrap names a throttle store operation in err, leaving context
@@ -12,5 +11,5 @@ func throttleWrap(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrClosed) {
 		return err
 	}
-	return fmt.Errorf("session: %s: %w", op, err)
+	return wrapOp(op, err)
 }

@@ -206,7 +206,7 @@ func (t *tokenState) sign(p *Principal, ver int64, family string) (access, refre
 		tok.Header["kid"] = k.kid
 		s, err := tok.SignedString(key)
 		if err != nil {
-			return "", fmt.Errorf("session: sign token with key %q: %w", k.kid, err)
+			return "", wrapOp(fmt.Sprintf("sign token with key %q", k.kid), err)
 		}
 		return s, nil
 	}

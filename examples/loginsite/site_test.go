@@ -36,12 +36,12 @@ func startSite(t *testing.T) *httptest.Server {
 func (b *browser) logIn(url, username, password string) {
 	b.t.Helper()
 	if !strings.HasSuffix(b.path(), "/login") || !b.has("#login-form") {
-		b.do("open the login page", chromedp.Navigate(url+"/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
+		b.Do("open the login page", chromedp.Navigate(url+"/login"), chromedp.WaitVisible(chromedp.ID("login-form")))
 	}
 	if b.has("#human") {
-		b.do("pass the challenge", chromedp.Click(chromedp.ID("human")))
+		b.Do("pass the challenge", chromedp.Click(chromedp.ID("human")))
 	}
-	b.do("fill the form",
+	b.Do("fill the form",
 		chromedp.SendKeys(chromedp.ID("username"), username),
 		chromedp.SendKeys(chromedp.ID("password"), password))
 	b.submit("log in as "+username, "#login")
@@ -50,9 +50,9 @@ func (b *browser) logIn(url, username, password string) {
 // submit clicks the button sel and waits for the page it leads to.
 func (b *browser) submit(what, sel string) *network.Response {
 	b.t.Helper()
-	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(sel)))
+	resp, err := chromedp.RunResponse(b.Ctx, chromedp.Click(chromedp.CSS(sel)))
 	if err != nil {
-		b.screenshot("failed-" + what)
+		b.Screenshot("failed-" + what)
 		b.t.Fatalf("%s: %s: %v", b.name, what, err)
 	}
 	return resp
@@ -61,7 +61,7 @@ func (b *browser) submit(what, sel string) *network.Response {
 // has reports whether the page has an element matching sel.
 func (b *browser) has(sel string) bool {
 	b.t.Helper()
-	ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector(`+"`"+sel+"`"+`) !== null`))
+	ok, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`document.querySelector(`+"`"+sel+"`"+`) !== null`))
 	if err != nil {
 		b.t.Fatalf("%s: look for %s: %v", b.name, sel, err)
 	}
@@ -77,18 +77,18 @@ func TestBrowserLoginFlow(t *testing.T) {
 	alice := newBrowser(t, "alice-laptop")
 
 	// A page that needs a login sends a browser to the login form.
-	alice.do("open the dashboard", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	alice.Do("open the dashboard", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
 	if p := alice.path(); p != "/login" {
 		t.Fatalf("a logged-out browser asking for / is at %q, want /login", p)
 	}
-	alice.screenshot("01-login-form")
+	alice.Screenshot("01-login-form")
 
 	alice.logIn(ts.URL, "alice", "wonderland")
-	alice.do("see the dashboard", chromedp.WaitVisible(chromedp.ID("hello")))
-	if got := alice.text("#hello"); got != "Hello, Alice Liddell" {
+	alice.Do("see the dashboard", chromedp.WaitVisible(chromedp.ID("hello")))
+	if got := alice.Text("#hello"); got != "Hello, Alice Liddell" {
 		t.Fatalf("dashboard says %q", got)
 	}
-	alice.screenshot("02-dashboard")
+	alice.Screenshot("02-dashboard")
 
 	// The session cookie: __Host- prefix, Secure, HttpOnly, SameSite=Lax,
 	// Path=/, and host-only (the browser refuses a __Host- cookie with a
@@ -110,63 +110,63 @@ func TestBrowserLoginFlow(t *testing.T) {
 
 	// A form posted without its CSRF token is refused, and the session
 	// lives on.
-	alice.do("open the profile", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("logout-everywhere")))
-	alice.screenshot("03-profile")
-	alice.expectConsole("403")
+	alice.Do("open the profile", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("logout-everywhere")))
+	alice.Screenshot("03-profile")
+	alice.ExpectConsole("403")
 	removeToken := `document.querySelector('form[action="/logout-everywhere"] input[name="csrf_token"]').remove(); true`
-	if ok, err := chromedp.Run(alice.ctx, chromedp.Evaluate[bool](removeToken)); err != nil || !ok {
+	if ok, err := chromedp.Run(alice.Ctx, chromedp.Evaluate[bool](removeToken)); err != nil || !ok {
 		t.Fatalf("remove the form's CSRF token: %v", err)
 	}
 	resp := alice.submit("post the form without its token", "#logout-everywhere")
 	if resp.Status != http.StatusForbidden {
 		t.Fatalf("a post without the CSRF token got %d, want 403", resp.Status)
 	}
-	alice.screenshot("04-csrf-refused")
-	alice.do("still logged in", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("hello")))
+	alice.Screenshot("04-csrf-refused")
+	alice.Do("still logged in", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("hello")))
 
 	// The same person on a second device (its own browser profile), where
 	// they ask to be remembered.
 	phone := newBrowser(t, "alice-phone")
-	phone.do("open the login page", chromedp.Navigate(ts.URL+"/login"), chromedp.WaitVisible(chromedp.ID("login-form")),
+	phone.Do("open the login page", chromedp.Navigate(ts.URL+"/login"), chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.Click(chromedp.ID("remember")))
 	phone.logIn(ts.URL, "alice", "wonderland")
-	phone.do("see the dashboard", chromedp.WaitVisible(chromedp.ID("hello")))
+	phone.Do("see the dashboard", chromedp.WaitVisible(chromedp.ID("hello")))
 
 	// The phone's browser restarts and its session cookie is gone: the
 	// remembered device logs it straight back in.
-	if _, err := chromedp.Call(phone.ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "__Host-session", URL: ts.URL}); err != nil {
+	if _, err := chromedp.Call(phone.Ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "__Host-session", URL: ts.URL}); err != nil {
 		t.Fatal(err)
 	}
-	phone.do("come back later", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("hello")))
-	phone.do("open the profile", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("devices-alice")))
+	phone.Do("come back later", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("hello")))
+	phone.Do("open the profile", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("devices-alice")))
 	if n := phone.count("#devices-alice tr.device"); n != 1 {
 		t.Errorf("the profile lists %d remembered devices, want 1 (the phone)", n)
 	}
-	phone.do("open the users page", chromedp.Navigate(ts.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("user-alice")))
+	phone.Do("open the users page", chromedp.Navigate(ts.URL+"/admin"), chromedp.WaitVisible(chromedp.ID("user-alice")))
 	// The laptop's, the phone's first (its cookie is gone, the session
 	// lives on until it times out) and the one the device started.
-	if n := phone.text("#user-alice .session-count"); n != "3" {
+	if n := phone.Text("#user-alice .session-count"); n != "3" {
 		t.Errorf("the users page shows %s sessions for alice, want 3", n)
 	}
-	phone.screenshot("05-admin")
+	phone.Screenshot("05-admin")
 
 	// Log out everywhere from the phone: the laptop's session is over too.
-	phone.do("open the profile", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("logout-everywhere")))
+	phone.Do("open the profile", chromedp.Navigate(ts.URL+"/profile"), chromedp.WaitVisible(chromedp.ID("logout-everywhere")))
 	phone.submit("log out everywhere", "#logout-everywhere")
-	phone.do("see the login form", chromedp.WaitVisible(chromedp.ID("login-form")))
-	alice.do("reload on the laptop", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	phone.Do("see the login form", chromedp.WaitVisible(chromedp.ID("login-form")))
+	alice.Do("reload on the laptop", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
 	if p := alice.path(); p != "/login" {
 		t.Fatalf("after logging out everywhere the laptop is at %q, want the login page", p)
 	}
-	alice.screenshot("06-logged-out-everywhere")
+	alice.Screenshot("06-logged-out-everywhere")
 	// The phone's remembered device was forgotten too.
-	phone.do("reload on the phone", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	phone.Do("reload on the phone", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
 }
 
 // count returns how many elements match sel.
 func (b *browser) count(sel string) int {
 	b.t.Helper()
-	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+sel+"`"+`).length`))
+	n, err := chromedp.Run(b.Ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+sel+"`"+`).length`))
 	if err != nil {
 		b.t.Fatalf("%s: count %s: %v", b.name, sel, err)
 	}
@@ -178,27 +178,27 @@ func (b *browser) count(sel string) int {
 func TestBrowserLockout(t *testing.T) {
 	ts := startSite(t)
 	b := newBrowser(t, "guesser")
-	b.expectConsole("401")
-	b.expectConsole("429")
+	b.ExpectConsole("401")
+	b.ExpectConsole("429")
 	failures, challenged := 0, false
 	for attempt := 1; failures < maxFailures; attempt++ {
 		if attempt > 3*maxFailures {
 			t.Fatalf("%d attempts and only %d counted failures", attempt, failures)
 		}
 		b.logIn(ts.URL, "bob", "not-the-password")
-		switch got := b.text("#error"); {
+		switch got := b.Text("#error"); {
 		case strings.Contains(got, "Wrong username or password"):
 			failures++
 			if failures == 1 {
-				b.screenshot("01-wrong-password")
+				b.Screenshot("01-wrong-password")
 			}
 		case strings.Contains(got, "confirm you are a person") && !challenged:
 			// Some failures in, the form asks for the challenge; the
 			// next attempts pass it (logIn ticks the box).
 			challenged = true
-			b.screenshot("02-challenge")
+			b.Screenshot("02-challenge")
 		default:
-			b.screenshot("unexpected")
+			b.Screenshot("unexpected")
 			t.Fatalf("attempt %d: the page says %q", attempt, got)
 		}
 	}
@@ -206,10 +206,10 @@ func TestBrowserLockout(t *testing.T) {
 		t.Errorf("%d failures and the form never asked for the challenge", failures)
 	}
 	b.logIn(ts.URL, "bob", "builder")
-	if got := b.text("#error"); !strings.Contains(got, "Too many failed attempts") {
+	if got := b.Text("#error"); !strings.Contains(got, "Too many failed attempts") {
 		t.Fatalf("the right password after %d failures: the page says %q, want a lockout", maxFailures, got)
 	}
-	b.screenshot("03-locked-out")
+	b.Screenshot("03-locked-out")
 }
 
 func cookieNames(cs []*network.Cookie) []string {

@@ -93,7 +93,7 @@ func New(client *mq.Client, topic string, opts ...privilege.AuditOption) (*Sink,
 	s := &Sink{client: client, topic: topic}
 	b, err := privilege.NewAuditBatcher("mq", s.flush, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("privilege: mqaudit.New: %w", err)
+		return nil, err
 	}
 	s.b = b
 	return s, nil
