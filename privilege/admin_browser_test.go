@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/internal/testbrowser"
 	"github.com/groundwork-go/groundwork/privilege"
 )
 
@@ -30,7 +30,7 @@ func TestAdminPageBrowser(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	b := testserver.StartBrowser(t, "root")
+	b := testbrowser.StartBrowser(t, "root")
 	b.Do("log in", chromedp.Navigate(srv.URL+"/login"), chromedp.SendKeys(chromedp.CSS("#u"), "root"),
 		chromedp.Click(chromedp.CSS("#go")), chromedp.WaitVisible(chromedp.CSS(`#roles tr[data-id="privilege-admin"]`)))
 	if got := b.Text("#who"); got != "root" {
@@ -75,7 +75,7 @@ func TestAdminPageBrowser(t *testing.T) {
 	}
 	b.Screenshot("policy-listed")
 
-	m := testserver.StartBrowser(t, "mallory")
+	m := testbrowser.StartBrowser(t, "mallory")
 	m.ExpectConsole("403")
 	m.Do("log in", chromedp.Navigate(srv.URL+"/login"), chromedp.SendKeys(chromedp.CSS("#u"), "mallory"),
 		chromedp.Click(chromedp.CSS("#go")), chromedp.WaitVisible(chromedp.CSS("#refused")))

@@ -7,14 +7,14 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/internal/testbrowser"
 )
 
-// browser is one person's browser (testserver.Browser: its own Chromium
+// browser is one person's browser (testbrowser.Browser: its own Chromium
 // process and profile, so that two browsers share no cookies), with the
 // site's own steps.
 type browser struct {
-	*testserver.Browser
+	*testbrowser.Browser
 	t    *testing.T
 	name string
 }
@@ -23,7 +23,7 @@ type browser struct {
 // self-signed certificate, so that the site runs on HTTPS with Secure
 // __Host- cookies, as it would in production.
 func newBrowser(t *testing.T, name string) *browser {
-	b := testserver.StartBrowser(t, name, chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1100, 800))
+	b := testbrowser.StartBrowser(t, name, chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1100, 800))
 	return &browser{Browser: b, t: t, name: name}
 }
 

@@ -1,4 +1,7 @@
-package testserver
+// Package testbrowser drives a headless Chromium for tests of pages, as a
+// person uses them. It is apart from testserver so that modules using
+// only the servers (bench/) do not need chromedp.
+package testbrowser
 
 import (
 	"bytes"
@@ -12,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
 // Browser is one person's headless Chromium driven by chromedp, with a
@@ -34,7 +39,7 @@ type Browser struct {
 // StartBrowser starts a headless Chromium named name (in failures and
 // screenshot names), with extra allocator options after the defaults
 // (a window of 1200×900); it stops when t ends. Without Chromium the
-// test skips, or fails under CI=true (see Unavailable).
+// test skips, or fails under CI=true (see testserver.Unavailable).
 func StartBrowser(t *testing.T, name string, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -87,7 +92,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	Unavailable(t, "no Chromium: apt-get install chromium (scripts/test installs it)")
+	testserver.Unavailable(t, "no Chromium: apt-get install chromium (scripts/test installs it)")
 	return ""
 }
 
