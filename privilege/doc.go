@@ -73,9 +73,15 @@
 // condition took part in are cached: attributes are not in the keys. An
 // entry that relied on an expiring grant is not served from its expiry
 // on, in either tier, and L2 entries live WithL2TTL (5 minutes) at most.
-// L2 keys are prefix (WithRedisPrefix, "privilege:") + version + ":" + the
-// SHA-256 of the length-prefixed subject, resource and action: one key per
-// call, so Redis Cluster works; one prefix per store.
+// L2 keys are prefix (WithRedisPrefix, "privilege:") + the store's id +
+// ":" + version + ":" + the SHA-256 of the length-prefixed subject,
+// resource and action: one key per call, so Redis Cluster works. The id
+// (Identified: made once per database by Migrate, once per MemoryStore)
+// keeps engines on different stores that share a Redis and prefix apart:
+// their versions count alike, their keys and channels do not meet. A
+// Store without an id gets keys without one (then, one prefix per store).
+// A database copied (restored from a backup beside its original) keeps
+// its id: give the copy engines another prefix.
 //
 // Versions: every write bumps the store's Version and every cache entry
 // is keyed by the version it was decided at, so a newer version makes
@@ -86,7 +92,8 @@
 // its own LISTENs on ChangeChannel for other processes' writes (re-reading
 // the version on every reconnection and after every notification), and,
 // with WithRedis, an engine that learns a version from its store announces
-// it on the channel prefix + "changed", to which every engine subscribes.
+// it on the channel prefix + store id + ":changed", to which every engine
+// on the store subscribes.
 // Only the store is believed about versions: a notification's payload and
 // an announcement are news that make the next check read the store's
 // version, never a version to decide at, so a forged or foreign one (a
@@ -151,7 +158,8 @@
 // revoked_at), privilege_role_permissions, privilege_abac_policies (the
 // whole Policy as a JSONB document, effect spelled "permit"/"deny";
 // priority and is_active copied out for the index), privilege_audit and
-// privilege_version (one row, the Version). The constructor runs
+// privilege_version (one row, the Version) and privilege_store (one row,
+// the database's random id, StoreID). The constructor runs
 // Migrate: the schema's versions are embedded SQL files, recorded in
 // privilege_schema_migrations as they are applied, in one transaction
 // under an advisory lock, so it is idempotent and instances starting

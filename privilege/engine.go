@@ -65,7 +65,11 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 		e.trk = newTracker(o.maxStale, o.now, o.afterFunc)
 	}
 	if o.rdb != nil {
-		e.l2 = newL2(&o)
+		id, err := storeID(store)
+		if err != nil {
+			return nil, wrapOp("new engine", err)
+		}
+		e.l2 = newL2(&o, id)
 	}
 	e.tel = newTelemetry(o.meter, e)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -152,7 +152,8 @@ func WithMaxStaleness(d time.Duration) Option {
 // across instances over its pub/sub, overriding the default of neither.
 // Standalone, Sentinel and Cluster clients all work (no multi-key
 // operation is used). Every engine on one store must use the same Redis
-// and prefix, and no engine on another store may share them. Make the
+// and prefix; engines on other stores may share them when the stores are
+// Identified (both of this package's are: the id is in the keys). Make the
 // client with ContextTimeoutEnabled: true (see WithRedisTimeout).
 func WithRedis(rdb redis.UniversalClient) Option {
 	return func(o *options) error {
@@ -165,7 +166,7 @@ func WithRedis(rdb redis.UniversalClient) Option {
 }
 
 // WithRedisPrefix overrides the default prefix ("privilege:") of the
-// Redis keys and channel: one prefix per store.
+// Redis keys and channel, which also hold the store's id (Identified).
 func WithRedisPrefix(p string) Option {
 	return func(o *options) error {
 		if p == "" || strings.ContainsAny(p, " \r\n") {

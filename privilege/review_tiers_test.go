@@ -91,7 +91,7 @@ func TestReviewForgedRedisVersionCannotPin(t *testing.T) {
 	v := version(t, writer)
 	testserver.WaitFor(t, 30*time.Second, "the grant", func() bool { return privilege.KnownVersion(e) >= v })
 
-	must(t, rdb.Publish(bg, "privilege:changed", "1000000000").Err())
+	must(t, rdb.Publish(bg, privilege.L2Channel(e), "1000000000").Err())
 	for deadline := time.After(30 * time.Second); ; {
 		select {
 		case p := <-msgs:
@@ -115,7 +115,7 @@ func TestReviewForgedRedisVersionCannotPin(t *testing.T) {
 	if d := check(t, e, r); d.Allowed {
 		t.Fatalf("a permit served past the bound after a revoke: %+v", d)
 	}
-	if n, err := rdb.Exists(bg, privilege.L2Key("privilege:", forged, "ann", "code/x", "push")).Result(); err != nil || n != 0 {
+	if n, err := rdb.Exists(bg, privilege.EngineL2Key(e, forged, "ann", "code/x", "push")).Result(); err != nil || n != 0 {
 		t.Fatalf("L2 entry under the forged version: %d %v", n, err)
 	}
 }
