@@ -130,12 +130,17 @@
 //
 // Store failures fail closed: once the bound has passed and the store's
 // version cannot be read, or a decision cannot be computed, Check returns
-// a deny with the reason "store unavailable" and the error. Decisions
+// a deny with the reason "store unavailable" (the store could not be
+// reached) or "store error" (any other failure) and the error. Decisions
 // cached at a confirmed version are served until the bound passes, not
 // longer.
 //
 // Fail-open (WithFailOpen(window), off by default): only when the store
-// cannot be read, a check gets the last decision this engine made (or
+// cannot be reached — a network error (refused, reset, an I/O timeout), a
+// connection lost mid-reply, a timeout inside the store, pgx's
+// never-sent errors (pgconn.SafeToRetry), PostgreSQL's class 08,
+// 57P01-57P03 and 53300, or an error wrapping ErrUnavailable from a Store
+// of one's own — a check gets the last decision this engine made (or
 // read from L2) for the same subject, resource and action, if that was
 // made within window before now; a decision a condition took part in is
 // never reused, nor one that relied on a grant expired since, and a
@@ -147,6 +152,10 @@
 // again. The last decisions are kept apart from L1 (an LRU of 10,000), so
 // a write does not clear them — which is the point, and the risk: a
 // revoke made just before the outage is not seen by a fail-open answer.
+// A failure that says the data or the caller is wrong is never answered
+// open: a stored policy that no longer compiles, a store (or pool) the
+// application closed (ErrClosed), ErrInvalid, a cancelled call — nor any
+// error not recognised as an outage; those are "store error" denies.
 //
 // # PostgreSQL
 //
@@ -348,7 +357,8 @@
 // a bad option). ErrNotFound: a role that does not exist where one is
 // needed (a parent, a grant, a permission). ErrCycle, ErrBadCondition,
 // ErrConflict (not with AllowConflicts): refused writes, as above.
-// ErrClosed: any call after Close.
+// ErrClosed: any call after Close. ErrUnavailable: wrapped by a Store of
+// one's own in errors that mean it could not be reached (WithFailOpen).
 // Deleting or revoking what does not exist is not an error, so a retried
 // call succeeds. Errors are wrapped with the operation and name the
 // package once: "privilege: put policy: policy "x": bad condition: line 1,

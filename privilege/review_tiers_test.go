@@ -235,7 +235,8 @@ func TestReviewFailOpenGrantExpiry(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	must(t, s.Grant(bg, "ann", "developer", clock.Now().Add(10*time.Second)))
 	must(t, s.Grant(bg, "bob", "developer", time.Time{}))
-	e := newEngine(t, s, append(clock.opts(), privilege.WithFailOpen(time.Minute))...)
+	fs := &failingStore{MemoryStore: s}
+	e := newEngine(t, fs, append(clock.opts(), privilege.WithFailOpen(time.Minute))...)
 	ann, bob := req("ann", "code/x", "push"), req("bob", "code/x", "push")
 	for _, r := range []privilege.Request{ann, bob} {
 		if d := check(t, e, r); !d.Allowed {
@@ -243,7 +244,7 @@ func TestReviewFailOpenGrantExpiry(t *testing.T) {
 		}
 	}
 	clock.Add(10 * time.Second) // ann's grant expires now
-	must(t, s.Close())          // the store is gone
+	fs.fail(errRefused)         // the store is gone
 	if d, err := e.Check(bg, bob); err != nil || !d.Allowed {
 		t.Fatalf("fail-open within the window: %+v %v", d, err)
 	}
