@@ -73,9 +73,15 @@
 // condition took part in are cached: attributes are not in the keys. An
 // entry that relied on an expiring grant is not served from its expiry
 // on, in either tier, and L2 entries live WithL2TTL (5 minutes) at most.
-// L2 keys are prefix (WithRedisPrefix, "privilege:") + version + ":" + the
-// SHA-256 of the length-prefixed subject, resource and action: one key per
-// call, so Redis Cluster works; one prefix per store.
+// L2 keys are prefix (WithRedisPrefix, "privilege:") + the store's id +
+// ":" + version + ":" + the SHA-256 of the length-prefixed subject,
+// resource and action: one key per call, so Redis Cluster works. The id
+// (Identified: made once per database by Migrate, once per MemoryStore)
+// keeps engines on different stores that share a Redis and prefix apart:
+// their versions count alike, their keys and channels do not meet. A
+// Store without an id gets keys without one (then, one prefix per store).
+// A database copied (restored from a backup beside its original) keeps
+// its id: give the copy engines another prefix.
 //
 // Versions: every write bumps the store's Version and every cache entry
 // is keyed by the version it was decided at, so a newer version makes
@@ -86,7 +92,8 @@
 // its own LISTENs on ChangeChannel for other processes' writes (re-reading
 // the version on every reconnection and after every notification), and,
 // with WithRedis, an engine that learns a version from its store announces
-// it on the channel prefix + "changed", to which every engine subscribes.
+// it on the channel prefix + store id + ":changed", to which every engine
+// on the store subscribes.
 // Only the store is believed about versions: a notification's payload and
 // an announcement are news that make the next check read the store's
 // version, never a version to decide at, so a forged or foreign one (a
@@ -123,12 +130,17 @@
 //
 // Store failures fail closed: once the bound has passed and the store's
 // version cannot be read, or a decision cannot be computed, Check returns
-// a deny with the reason "store unavailable" and the error. Decisions
+// a deny with the reason "store unavailable" (the store could not be
+// reached) or "store error" (any other failure) and the error. Decisions
 // cached at a confirmed version are served until the bound passes, not
 // longer.
 //
 // Fail-open (WithFailOpen(window), off by default): only when the store
-// cannot be read, a check gets the last decision this engine made (or
+// cannot be reached — a network error (refused, reset, an I/O timeout), a
+// connection lost mid-reply, a timeout inside the store, pgx's
+// never-sent errors (pgconn.SafeToRetry), PostgreSQL's class 08,
+// 57P01-57P03 and 53300, or an error wrapping ErrUnavailable from a Store
+// of one's own — a check gets the last decision this engine made (or
 // read from L2) for the same subject, resource and action, if that was
 // made within window before now; a decision a condition took part in is
 // never reused, nor one that relied on a grant expired since, and a
@@ -140,6 +152,10 @@
 // again. The last decisions are kept apart from L1 (an LRU of 10,000), so
 // a write does not clear them — which is the point, and the risk: a
 // revoke made just before the outage is not seen by a fail-open answer.
+// A failure that says the data or the caller is wrong is never answered
+// open: a stored policy that no longer compiles, a store (or pool) the
+// application closed (ErrClosed), ErrInvalid, a cancelled call — nor any
+// error not recognised as an outage; those are "store error" denies.
 //
 // # PostgreSQL
 //
@@ -151,7 +167,8 @@
 // revoked_at), privilege_role_permissions, privilege_abac_policies (the
 // whole Policy as a JSONB document, effect spelled "permit"/"deny";
 // priority and is_active copied out for the index), privilege_audit and
-// privilege_version (one row, the Version). The constructor runs
+// privilege_version (one row, the Version) and privilege_store (one row,
+// the database's random id, StoreID). The constructor runs
 // Migrate: the schema's versions are embedded SQL files, recorded in
 // privilege_schema_migrations as they are applied, in one transaction
 // under an advisory lock, so it is idempotent and instances starting
@@ -340,7 +357,8 @@
 // a bad option). ErrNotFound: a role that does not exist where one is
 // needed (a parent, a grant, a permission). ErrCycle, ErrBadCondition,
 // ErrConflict (not with AllowConflicts): refused writes, as above.
-// ErrClosed: any call after Close.
+// ErrClosed: any call after Close. ErrUnavailable: wrapped by a Store of
+// one's own in errors that mean it could not be reached (WithFailOpen).
 // Deleting or revoking what does not exist is not an error, so a retried
 // call succeeds. Errors are wrapped with the operation and name the
 // package once: "privilege: put policy: policy "x": bad condition: line 1,

@@ -65,7 +65,11 @@ func NewEngine(store Store, opts ...Option) (*Engine, error) {
 		e.trk = newTracker(o.maxStale, o.now, o.afterFunc)
 	}
 	if o.rdb != nil {
-		e.l2 = newL2(&o)
+		id, err := storeID(store)
+		if err != nil {
+			return nil, wrapOp("new engine", err)
+		}
+		e.l2 = newL2(&o, id)
 	}
 	e.tel = newTelemetry(o.meter, e)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -210,17 +214,23 @@ func (e *Engine) check(ctx context.Context, req *Request, v uint64) (Decision, e
 }
 
 // unavailable answers a request the store could not decide: from the
-// last known decision under WithFailOpen (never for a cancelled call),
-// else a fail-closed deny.
+// last known decision under WithFailOpen when the store could not be
+// reached (never for a cancelled call, nor for a fault in the data or
+// the call: see unreachable), else a fail-closed deny.
 func (e *Engine) unavailable(ctx context.Context, req *Request, v uint64, err error) (Decision, error) {
-	if e.fo != nil && ctx.Err() == nil && checkRequest(req) == nil {
+	down := unreachable(err)
+	if e.fo != nil && ctx.Err() == nil && down && checkRequest(req) == nil {
 		if d, ok := e.fo.answer(ctx, l1Key{req.Subject, req.Resource, req.Action}, e.o.now(), err); ok {
 			e.tel.decided(srcFailOpen, d.Allowed)
 			e.audit(ctx, req, d, sourceFailOpen)
 			return d, nil
 		}
 	}
-	return e.fail(ctx, req, Decision{Reason: "store unavailable", Version: v}, err)
+	reason := "store unavailable"
+	if !down {
+		reason = "store error" // the data or the call is at fault, not the store's reach
+	}
+	return e.fail(ctx, req, Decision{Reason: reason, Version: v}, err)
 }
 
 // fail makes d a fail-closed deny, counts and audits it.

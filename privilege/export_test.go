@@ -17,3 +17,6 @@ var (
 
 // WithAuditRand makes the engine sample audited allows with f.
 func WithAuditRand(f func() float64) Option { return withAuditRand(f) }
+
+// Unreachable reports whether a store error is an outage (WithFailOpen).
+var Unreachable = unreachable

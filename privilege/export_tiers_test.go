@@ -32,9 +32,15 @@ func KnownVersion(e *Engine) uint64 {
 // SetPGWatchHook sets the hook Watch runs on "listening" and "lost".
 func SetPGWatchHook(s *PostgresStore, fn func(ctx context.Context, event string)) { s.watchHook = fn }
 
-// L2Key is the Redis key of a request at a version.
+// L2Key is the Redis key of a request at a version, for a store without
+// an id.
 func L2Key(prefix string, v uint64, subject, resource, action string) string {
-	return (&l2{prefix: prefix}).key(v, l1Key{subject, resource, action})
+	return (&l2{ns: prefix}).key(v, l1Key{subject, resource, action})
+}
+
+// EngineL2Key is the Redis key e uses for a request at a version.
+func EngineL2Key(e *Engine, v uint64, subject, resource, action string) string {
+	return e.l2.key(v, l1Key{subject, resource, action})
 }
 
 // VersionWaiters is how many checks of e wait for a read of the version.
@@ -48,3 +54,6 @@ func WithOnMessage(f func(payload string)) Option {
 		return nil
 	}
 }
+
+// L2Channel is the Redis channel e announces and hears versions on.
+func L2Channel(e *Engine) string { return e.l2.channel() }

@@ -19,12 +19,13 @@ import (
 // through to the store (counted in privilege.l2.errors), never a permit
 // Redis could not vouch for.
 //
-// Keys: prefix + version + ":" + the hex SHA-256 of the length-prefixed
+// Keys: ns + version + ":" + the hex SHA-256 of the length-prefixed
 // subject, resource and action (no two requests share one; a user cannot
-// choose a key). One key per call, so it works on a Cluster.
+// choose a key), where ns is the prefix and the store's id (see
+// Identified). One key per call, so it works on a Cluster.
 type l2 struct {
 	rdb     redis.UniversalClient
-	prefix  string
+	ns      string // prefix + store id + ":", or the prefix alone for a store without an id
 	ttl     time.Duration
 	timeout time.Duration
 	errs    atomic.Int64
@@ -32,11 +33,17 @@ type l2 struct {
 	announce chan struct{} // a new version to publish (size 1: coalesced)
 }
 
-func newL2(o *options) *l2 {
-	return &l2{rdb: o.rdb, prefix: o.redisPrefix, ttl: o.l2TTL, timeout: o.redisTimeout, announce: make(chan struct{}, 1)}
+func newL2(o *options, storeID string) *l2 {
+	ns := o.redisPrefix
+	if storeID != "" {
+		ns += storeID + ":"
+	}
+	return &l2{rdb: o.rdb, ns: ns, ttl: o.l2TTL, timeout: o.redisTimeout, announce: make(chan struct{}, 1)}
 }
 
-func (c *l2) channel() string { return c.prefix + "changed" }
+// channel carries the store's new versions: one per store, so engines on
+// another store sharing the prefix are not woken by them.
+func (c *l2) channel() string { return c.ns + "changed" }
 
 func (c *l2) key(v uint64, k l1Key) string {
 	h := sha256.New()
@@ -45,7 +52,7 @@ func (c *l2) key(v uint64, k l1Key) string {
 		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
 		h.Write([]byte(f))
 	}
-	return c.prefix + strconv.FormatUint(v, 10) + ":" + hex.EncodeToString(h.Sum(nil))
+	return c.ns + strconv.FormatUint(v, 10) + ":" + hex.EncodeToString(h.Sum(nil))
 }
 
 // get returns the cached decision of k at v and the grant expiry it

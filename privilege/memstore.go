@@ -23,6 +23,7 @@ type MemoryStore struct {
 	mu       sync.RWMutex
 	closed   bool
 	o        storeOptions
+	id       string // StoreID, random
 	roles    map[string]*memRole
 	slots    []*memRole            // by memRole.slot; nil: free
 	free     []int32               // free slots, reused by new roles
@@ -79,6 +80,7 @@ func NewMemoryStore(opts ...StoreOption) *MemoryStore {
 	o, _ := applyStoreOptions(opts)
 	return &MemoryStore{
 		o:        o,
+		id:       randomID(),
 		roles:    make(map[string]*memRole),
 		grants:   make(map[string][]memGrant),
 		policies: make(map[string]Policy),

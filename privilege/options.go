@@ -152,7 +152,8 @@ func WithMaxStaleness(d time.Duration) Option {
 // across instances over its pub/sub, overriding the default of neither.
 // Standalone, Sentinel and Cluster clients all work (no multi-key
 // operation is used). Every engine on one store must use the same Redis
-// and prefix, and no engine on another store may share them. Make the
+// and prefix; engines on other stores may share them when the stores are
+// Identified (both of this package's are: the id is in the keys). Make the
 // client with ContextTimeoutEnabled: true (see WithRedisTimeout).
 func WithRedis(rdb redis.UniversalClient) Option {
 	return func(o *options) error {
@@ -165,7 +166,7 @@ func WithRedis(rdb redis.UniversalClient) Option {
 }
 
 // WithRedisPrefix overrides the default prefix ("privilege:") of the
-// Redis keys and channel: one prefix per store.
+// Redis keys and channel, which also hold the store's id (Identified).
 func WithRedisPrefix(p string) Option {
 	return func(o *options) error {
 		if p == "" || strings.ContainsAny(p, " \r\n") {
@@ -204,11 +205,24 @@ func WithRedisTimeout(d time.Duration) Option {
 }
 
 // WithFailOpen overrides the default of failing closed: when the store
-// cannot be read, a Check is answered with the last decision this engine
+// cannot be reached, a Check is answered with the last decision this engine
 // made for the same subject, resource and action, if it was made within
 // window before now, no condition took part in it and no grant it relied
-// on has expired since; otherwise it is still denied. Such answers say so in their Reason, are counted
-// (privilege.failopen) and logged (one warning per outage).
+// on has expired since; otherwise it is still denied. Such answers say so
+// in their Reason, are counted (privilege.failopen) and logged (one
+// warning per outage).
+//
+// "Cannot be reached" is an outage only: a network error (connection
+// refused or reset, an I/O timeout), a connection lost mid-reply (EOF), a
+// timeout inside the store (not the caller's own deadline or
+// cancellation), pgx's errors for a request never sent
+// (pgconn.SafeToRetry: a failed connect, a connection the outage closed),
+// PostgreSQL's class 08 and codes 57P01-57P03 and 53300, or an error
+// wrapping ErrUnavailable. Errors that say the data or the caller is
+// wrong — a stored policy that no longer compiles, a store or pool the
+// application closed (ErrClosed), ErrInvalid — and any error not
+// recognised stay fail-closed denies: serving old decisions would hide
+// the fault for the whole window.
 func WithFailOpen(window time.Duration) Option {
 	return func(o *options) error {
 		if window <= 0 {

@@ -24,6 +24,7 @@ const ChangeChannel = "privilege_changed"
 type PostgresStore struct {
 	pool   *pgxpool.Pool
 	o      storeOptions
+	id     string // the database's StoreID
 	closed atomic.Bool
 
 	// The shared write checks, fields so that a test can put a stand-in.
@@ -55,6 +56,9 @@ func NewPostgresStore(ctx context.Context, pool *pgxpool.Pool, opts ...StoreOpti
 	}
 	s := &PostgresStore{pool: pool, o: o, validateRole: validateRole, validatePolicy: validatePolicy}
 	if err := s.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.readStoreID(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil

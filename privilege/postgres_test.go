@@ -75,7 +75,7 @@ func testPGEmptyDatabase(t *testing.T, url string) {
 	mustNil(t, err)
 	tables, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	mustNil(t, err)
-	want := "privilege_abac_policies privilege_audit privilege_role_parents privilege_role_permissions privilege_roles privilege_schema_migrations privilege_user_roles privilege_users privilege_version"
+	want := "privilege_abac_policies privilege_audit privilege_role_parents privilege_role_permissions privilege_roles privilege_schema_migrations privilege_store privilege_user_roles privilege_users privilege_version"
 	if got := strings.Join(tables, " "); got != want {
 		t.Fatalf("tables %s\nwant %s", got, want)
 	}
@@ -106,8 +106,8 @@ func testPGMigrateTwice(t *testing.T, url string) {
 	if _, err := privilege.NewPostgresStore(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	if got := migrationsApplied(t, ctx, pool); got != "1:0001_init,2:0002_audit" {
-		t.Fatalf("applied %q, want 1:0001_init,2:0002_audit once each", got)
+	if got := migrationsApplied(t, ctx, pool); got != "1:0001_init,2:0002_audit,3:0003_store_id" {
+		t.Fatalf("applied %q, want 1:0001_init,2:0002_audit,3:0003_store_id once each", got)
 	}
 	roles, err := s.Roles(ctx)
 	mustNil(t, err)
@@ -150,8 +150,8 @@ func testPGMigrateConcurrent(t *testing.T, url string) {
 	for range n {
 		mustNil(t, <-errs)
 	}
-	if got := migrationsApplied(t, ctx, pool); got != "1:0001_init,2:0002_audit" {
-		t.Fatalf("applied %q, want 1:0001_init,2:0002_audit once each", got)
+	if got := migrationsApplied(t, ctx, pool); got != "1:0001_init,2:0002_audit,3:0003_store_id" {
+		t.Fatalf("applied %q, want 1:0001_init,2:0002_audit,3:0003_store_id once each", got)
 	}
 }
 

@@ -97,4 +97,8 @@ var (
 	ErrNotFound = errors.New("privilege: not found")
 	// ErrInvalid names a bad argument or option.
 	ErrInvalid = errors.New("privilege: invalid argument")
+	// ErrUnavailable marks a store error that means the store could not
+	// be reached (see WithFailOpen). A Store of one's own wraps it in such
+	// errors; the stores of this package are recognised without it.
+	ErrUnavailable = errors.New("privilege: store unavailable")
 )

@@ -91,7 +91,7 @@ func TestReviewForgedRedisVersionCannotPin(t *testing.T) {
 	v := version(t, writer)
 	testserver.WaitFor(t, 30*time.Second, "the grant", func() bool { return privilege.KnownVersion(e) >= v })
 
-	must(t, rdb.Publish(bg, "privilege:changed", "1000000000").Err())
+	must(t, rdb.Publish(bg, privilege.L2Channel(e), "1000000000").Err())
 	for deadline := time.After(30 * time.Second); ; {
 		select {
 		case p := <-msgs:
@@ -115,7 +115,7 @@ func TestReviewForgedRedisVersionCannotPin(t *testing.T) {
 	if d := check(t, e, r); d.Allowed {
 		t.Fatalf("a permit served past the bound after a revoke: %+v", d)
 	}
-	if n, err := rdb.Exists(bg, privilege.L2Key("privilege:", forged, "ann", "code/x", "push")).Result(); err != nil || n != 0 {
+	if n, err := rdb.Exists(bg, privilege.EngineL2Key(e, forged, "ann", "code/x", "push")).Result(); err != nil || n != 0 {
 		t.Fatalf("L2 entry under the forged version: %d %v", n, err)
 	}
 }
@@ -235,7 +235,8 @@ func TestReviewFailOpenGrantExpiry(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	must(t, s.Grant(bg, "ann", "developer", clock.Now().Add(10*time.Second)))
 	must(t, s.Grant(bg, "bob", "developer", time.Time{}))
-	e := newEngine(t, s, append(clock.opts(), privilege.WithFailOpen(time.Minute))...)
+	fs := &failingStore{MemoryStore: s}
+	e := newEngine(t, fs, append(clock.opts(), privilege.WithFailOpen(time.Minute))...)
 	ann, bob := req("ann", "code/x", "push"), req("bob", "code/x", "push")
 	for _, r := range []privilege.Request{ann, bob} {
 		if d := check(t, e, r); !d.Allowed {
@@ -243,7 +244,7 @@ func TestReviewFailOpenGrantExpiry(t *testing.T) {
 		}
 	}
 	clock.Add(10 * time.Second) // ann's grant expires now
-	must(t, s.Close())          // the store is gone
+	fs.fail(errRefused)         // the store is gone
 	if d, err := e.Check(bg, bob); err != nil || !d.Allowed {
 		t.Fatalf("fail-open within the window: %+v %v", d, err)
 	}

@@ -124,7 +124,7 @@ func TestL2Shared(t *testing.T) {
 	}
 	check(t, e2, r)
 	v, _ := s.Version(bg)
-	ttl := rdb.PTTL(bg, privilege.L2Key("privilege:", v, "ann", "code/x", "push")).Val()
+	ttl := rdb.PTTL(bg, privilege.EngineL2Key(e2, v, "ann", "code/x", "push")).Val()
 	if ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("L2 TTL %v, want at most the grant's minute", ttl)
 	}
@@ -364,7 +364,7 @@ func TestRedisKilled(t *testing.T) {
 	must(t, s.PutPermission(bg, "dev", privilege.Permission{Resource: "wiki/*", Action: "read"}))
 	v = version(t, s)
 	testserver.WaitFor(t, 30*time.Second, "instance 2 at the new permission", func() bool { return privilege.KnownVersion(e2) >= v })
-	key := privilege.L2Key("privilege:", v, "ann", "code/x", "push")
+	key := privilege.EngineL2Key(e1, v, "ann", "code/x", "push")
 	testserver.WaitFor(t, 30*time.Second, "instance 1 to fill L2", func() bool {
 		check(t, e1, r)
 		return rdb.Exists(bg, key).Val() == 1

@@ -9,15 +9,18 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/internal/batcher"
+	"github.com/groundwork-go/groundwork/internal/otelcheck"
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/mq"
 	_ "github.com/groundwork-go/groundwork/mq/memmq"
 	_ "github.com/groundwork-go/groundwork/mq/redismq"
 	"github.com/groundwork-go/groundwork/privilege"
 	"github.com/groundwork-go/groundwork/privilege/mqaudit"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -211,5 +214,72 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClosedClient: with its mq.Client closed, each batch is given up at
+// its first attempt (no retry can succeed) and counted as failed, and
+// Shutdown returns at once with the error instead of waiting out the
+// retries.
+func TestClosedClient(t *testing.T) {
+	client, err := mq.Open(bg, "mem://mqaudit-closed")
+	must(t, err)
+	must(t, client.Close())
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(bg) }()
+	var mu sync.Mutex
+	attempted := 0 // events over every attempt: more than queued is a retry
+	tick := make(chan time.Time)
+	sink, err := mqaudit.New(client, "audit",
+		privilege.WithAuditBatch(4, time.Hour),
+		// A retry would wait an hour: only giving up at once lets the
+		// writer go on and Shutdown return.
+		privilege.WithAuditRetry(resilience.RetryPolicy{InitialInterval: time.Hour, MaxInterval: time.Hour, MaxAttempts: 5, MaxElapsedTime: 2 * time.Hour}),
+		privilege.WithAuditMeterProvider(mp),
+		privilege.AuditOption(func(o *batcher.Options) error {
+			o.Tick = tick
+			o.OnAttempt = func(n int, err error) {
+				if !errors.Is(err, mq.ErrClosed) {
+					t.Errorf("attempt: %v, want mq.ErrClosed", err)
+				}
+				mu.Lock()
+				attempted += n
+				mu.Unlock()
+			}
+			return nil
+		}))
+	must(t, err)
+	counts := func() map[string]int64 {
+		return otelcheck.Totals(t, reader, func(p otelcheck.Point) string { return p.Metric })
+	}
+	const events = 10 // batches of 4 as they fill, the rest on the tick
+	for i := range events {
+		sink.Audit(bg, privilege.AuditEvent{Subject: fmt.Sprintf("u%d", i), Time: time.Now()})
+	}
+	tick <- time.Now()
+	testserver.WaitFor(t, 60*time.Second, "every event counted as failed", func() bool { return counts()["privilege.audit.failed"] == events })
+	if c := counts(); c["privilege.audit.written"] != 0 {
+		t.Fatalf("metrics %v", c)
+	}
+
+	// Events queued at Shutdown: given up at once too, reported by it.
+	for i := range 3 {
+		sink.Audit(bg, privilege.AuditEvent{Subject: fmt.Sprintf("v%d", i), Time: time.Now()})
+	}
+	done := make(chan error, 1)
+	go func() { done <- sink.Shutdown(bg) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, mq.ErrClosed) {
+			t.Fatalf("Shutdown: %v, want mq.ErrClosed", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Shutdown blocked on a closed client (retrying?)")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if attempted != events+3 {
+		t.Fatalf("%d events attempted, want %d: each batch once", attempted, events+3)
 	}
 }
