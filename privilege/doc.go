@@ -208,8 +208,8 @@
 // of net/http ServeMux patterns to a resource template and an action,
 //
 //	m, err := privilege.Routes{
-//		{"GET /orders/{id}", "orders/{id}", "read"},
-//		{"POST /orders/{id}/items", "orders/{id}/items", "write"},
+//		{Pattern: "GET /orders/{id}", Resource: "orders/{id}", Action: "read"},
+//		{Pattern: "POST /orders/{id}/items", Resource: "orders/{id}/items", Action: "write"},
 //	}.Mapper()
 //	handler = sm.Middleware(e.Middleware(m)(mux)) // sm: a *session.Manager
 //
@@ -232,8 +232,9 @@
 //
 // WithAudit(sink, sampleAllows) sends decisions to an AuditSink: every
 // Check and every request of a CheckBatch, whether decided from L1
-// (Source "l1"), computed ("computed") or failed closed ("error": a bad
-// request, the store unreachable, the engine closed). An AuditEvent holds
+// (Source "l1"), from L2 ("l2"), computed ("computed"), answered by
+// WithFailOpen ("failopen") or failed closed ("error": a bad request, the
+// store unreachable, the engine closed). An AuditEvent holds
 // the request's subject, resource and action, the Decision (allowed,
 // reason, policy id, role, version) and the engine's time. sampleAllows
 // is the fraction of allows sent (1: all); denies are never sampled away.
@@ -389,9 +390,11 @@
 //
 // Metrics, read from atomics at collection time (WithMeterProvider):
 // privilege.checks by decision (allow, deny, error) and source (l1, l2,
-// computed, failopen); privilege.l2.errors (Redis calls failed or timed
-// out); privilege.failopen (fail-open answers); privilege.version.reads
-// (reads of the store's version on the check path, by engines tracking
-// it); privilege.audit.panics; the batched sinks' privilege.audit.dropped,
-// privilege.audit.failed and privilege.audit.written (# Audit).
+// computed, failopen; "none" for errors); privilege.l2.errors (Redis
+// calls failed or timed out); privilege.failopen (fail-open answers);
+// privilege.version.reads (reads of the store's version on the check
+// path, by engines tracking it); privilege.audit.panics. The batched
+// sinks count, by sink ("postgres", "mq"), privilege.audit.dropped,
+// privilege.audit.failed and privilege.audit.written (# Audit; their
+// provider is WithAuditMeterProvider's).
 package privilege

@@ -284,9 +284,9 @@ func (s *MemoryStore) RemovePermission(ctx context.Context, roleID string, p Per
 	})
 }
 
-// PutPolicy creates or replaces a policy after validatePolicy: a
-// conflict with a stored policy is ErrConflict unless the store was made
-// with AllowConflicts.
+// PutPolicy creates or replaces a policy. A condition that does not
+// compile is ErrBadCondition; a conflict with a stored policy is
+// ErrConflict unless the store was made with AllowConflicts.
 func (s *MemoryStore) PutPolicy(ctx context.Context, p Policy) error {
 	return s.write(ctx, func() error {
 		var existing []Policy // the policies p could conflict with

@@ -94,10 +94,12 @@ func WithCombining(c Combining) Option {
 	}
 }
 
-// WithL1 overrides the default local decision cache (10,000 decisions, each
-// kept at most a minute); size 0 turns it off. Entries are keyed by the
-// store's Version as well, so a write makes them unreachable at once; ttl
-// only bounds memory held by requests that are not repeated.
+// WithL1 overrides the default local decision cache (10,000 decisions,
+// its table renewed at the first fill a minute or more after it was
+// made); size 0 turns it off, and a size needs a positive ttl. Entries
+// are keyed by the store's Version as well, so a write makes them
+// unreachable at once; ttl only bounds memory held by requests that are
+// not repeated.
 func WithL1(size int, ttl time.Duration) Option {
 	return func(o *options) error {
 		if size < 0 || ttl < 0 || (size > 0 && ttl == 0) {

@@ -60,11 +60,12 @@ func decodePolicy(doc []byte) (Policy, error) {
 	return p, nil
 }
 
-// PutPolicy creates or replaces a policy. It is checked by the shared
-// validatePolicy against the other active policies of its priority, read
-// inside the write's transaction after the write lock (see write): two
-// concurrent PutPolicys cannot together make a conflict. A store made
-// with AllowConflicts reads none and refuses no conflict.
+// PutPolicy creates or replaces a policy. Its condition must compile
+// (ErrBadCondition) and it must not conflict (ErrConflict) with the other
+// active policies of its priority, read inside the write's transaction
+// after the write lock: two concurrent PutPolicys cannot together make a
+// conflict. A store made with AllowConflicts reads none and refuses no
+// conflict. A priority outside 32 bits is ErrInvalid.
 func (s *PostgresStore) PutPolicy(ctx context.Context, p Policy) error {
 	if p.Priority < math.MinInt32 || p.Priority > math.MaxInt32 {
 		return fmt.Errorf("%w: policy %q: priority %d does not fit the 32-bit column", ErrInvalid, p.ID, p.Priority)

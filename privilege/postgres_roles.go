@@ -8,11 +8,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// PutRole creates or replaces a role and its parents. It is checked by
-// the shared validateRole against the stored hierarchy read inside the
-// write's transaction, after the write lock (see write): two concurrent
-// PutRoles cannot together make a cycle. An unknown parent is
-// ErrNotFound.
+// PutRole creates or replaces a role and its parents. It is checked
+// against the stored hierarchy read inside the write's transaction, after
+// the write lock: two concurrent PutRoles cannot together make a cycle
+// (ErrCycle) or a chain longer than MaxRoleDepth (ErrInvalid). An unknown
+// parent is ErrNotFound.
 func (s *PostgresStore) PutRole(ctx context.Context, r Role) error {
 	op := fmt.Sprintf("put role %q", r.ID)
 	return s.write(ctx, op, func(tx pgx.Tx) error {
@@ -202,8 +202,8 @@ func (s *PostgresStore) Revoke(ctx context.Context, userID, roleID string) error
 }
 
 // PutPermission gives roleID the permission p (stored once however often
-// it is put), after the shared validatePermission (ErrInvalid for an
-// empty or bad pattern). An unknown role is ErrNotFound.
+// it is put). An empty or bad pattern is ErrInvalid, an unknown role
+// ErrNotFound.
 func (s *PostgresStore) PutPermission(ctx context.Context, roleID string, p Permission) error {
 	if err := validatePermission(roleID, p); err != nil {
 		return wrapOp("put permission", err)

@@ -18,7 +18,7 @@
 //	  "policy_id":  "",                // Decision.PolicyID, "" when none
 //	  "role":       "reader",          // Decision.Role, "" when none
 //	  "version":    12,                // the store version decided at
-//	  "source":     "computed",        // "l1", "computed" or "error"
+//	  "source":     "computed",        // AuditEvent.Source: "l1", "l2", "computed", "failopen" or "error"
 //	  "decided_at": "2026-01-02T03:04:05.123456789Z" // RFC 3339, the engine's clock
 //	}
 //
