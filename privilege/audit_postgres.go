@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/groundwork-go/groundwork/internal/batcher"
+	"github.com/groundwork-go/groundwork/privilege/internal/auditbatch"
 )
 
 // PostgresAudit is an AuditSink writing decisions to the privilege_audit
@@ -32,10 +33,10 @@ type PostgresAudit struct {
 // before closing it. A nil pool or a bad option is ErrInvalid.
 func NewPostgresAudit(pool *pgxpool.Pool, opts ...AuditOption) (*PostgresAudit, error) {
 	if pool == nil {
-		return nil, fmt.Errorf("%w: NewPostgresAudit: nil pool", ErrInvalid)
+		return nil, auditbatch.Invalid("postgres", ErrInvalid, "nil pool")
 	}
 	a := &PostgresAudit{pool: pool}
-	b, err := NewAuditBatcher("postgres", a.flush, opts...)
+	b, err := auditbatch.New("postgres", ErrInvalid, a.flush, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,10 @@
 package privilege
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/groundwork-go/groundwork/internal/batcher"
@@ -77,28 +75,4 @@ func WithAuditMeterProvider(mp metric.MeterProvider) AuditOption {
 		o.Meter = mp
 		return nil
 	}
-}
-
-// NewAuditBatcher starts the batcher of an audit sink named sink (the
-// "sink" attribute of its counters) writing with flush, after opts. It is
-// for privilege/mqaudit; batcher is internal, so no one else can call it.
-// A bad option is ErrInvalid, its text naming the sink ("privilege: new
-// mq audit sink: invalid argument: …"), so the sink's constructor returns
-// it as it is.
-func NewAuditBatcher(sink string, flush func(ctx context.Context, b batcher.Batch[AuditEvent]) error, opts ...AuditOption) (*batcher.Batcher[AuditEvent], error) {
-	op := "new " + sink + " audit sink" // what the constructors' errors say
-	o := batcher.Options{Meter: otel.GetMeterProvider()}
-	for _, opt := range opts {
-		if opt == nil {
-			return nil, wrapOp(op, fmt.Errorf("%w: nil audit option", ErrInvalid))
-		}
-		if err := opt(&o); err != nil {
-			return nil, wrapOp(op, err)
-		}
-	}
-	b, err := batcher.New(batcher.Names{Instrumentation: instrumentationName, Metric: "privilege.audit", Sink: sink}, o, flush)
-	if err != nil {
-		return nil, wrapOp(op, fmt.Errorf("%w: audit: %v", ErrInvalid, err))
-	}
-	return b, nil
 }

@@ -56,6 +56,7 @@ import (
 	"github.com/groundwork-go/groundwork/internal/batcher"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/privilege"
+	"github.com/groundwork-go/groundwork/privilege/internal/auditbatch"
 )
 
 // Schema is the "schema" header of every message.
@@ -88,10 +89,10 @@ var _ privilege.AuditSink = (*Sink)(nil)
 // say. A nil client, an empty topic or a bad option is privilege.ErrInvalid.
 func New(client *mq.Client, topic string, opts ...privilege.AuditOption) (*Sink, error) {
 	if client == nil || topic == "" {
-		return nil, fmt.Errorf("%w: mqaudit.New: a client and a topic are needed", privilege.ErrInvalid)
+		return nil, auditbatch.Invalid("mq", privilege.ErrInvalid, "a client and a topic are needed")
 	}
 	s := &Sink{client: client, topic: topic}
-	b, err := privilege.NewAuditBatcher("mq", s.flush, opts...)
+	b, err := auditbatch.New("mq", privilege.ErrInvalid, s.flush, opts)
 	if err != nil {
 		return nil, err
 	}
