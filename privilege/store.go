@@ -9,8 +9,9 @@ import (
 // PostgresStore implement it. Every write bumps Version, so that caches
 // keyed by it never serve a decision made on older rules.
 //
-// Writes validate what they store: PutRole rejects unknown parents and
-// cycles (ErrCycle); PutPolicy rejects a condition that does not compile
+// Writes validate what they store: PutRole rejects unknown parents
+// (ErrNotFound), cycles (ErrCycle) and chains longer than MaxRoleDepth
+// (ErrInvalid); PutPolicy rejects a condition that does not compile
 // (ErrBadCondition, via CompileCondition) and a conflict (ErrConflict,
 // unless the store was made with AllowConflicts).
 type Store interface {
