@@ -4,6 +4,67 @@
 //
 // Work in progress (issue 17): the design is in the repository's issue
 // notes; this file holds the types the parts share.
+//
+// # Admin
+//
+// An Admin writes the table: Register, Heartbeat and Deregister of
+// instances; Pin and Unpin of tenants; SetStable, SetRollout and
+// SetFallback of a service; RequireSchema of a version and SetSchema of a
+// tenant; SetHealth of an instance; MoveTenant migrates a tenant's schema
+// (a Migrator) and then pins it. Snapshot and TenantSchemas read what a
+// Router loads.
+//
+// Names (service, tenant, version, instance ID) are 1–128 bytes of UTF-8
+// with no control characters and no braces; anything else is an error
+// wrapping ErrInvalid that names the argument.
+//
+// # Redis layout
+//
+// Keys start with the prefix p (DefaultPrefix "greyroute:", WithPrefix).
+// Every key of service s carries the hash tag {s}, so one script touches
+// them all in a Redis Cluster:
+//
+//	p{s}:route       hash: stable, rollout_to, rollout_bp (basis points,
+//	                 0–10000), fallback, rev
+//	p{s}:instances   hash: instance ID → JSON {addr, version, weight, meta}
+//	p{s}:expiry      sorted set: instance ID → expiry (Unix ms)
+//	p{s}:pins        hash: tenant → version
+//	p{s}:schema_req  hash: version → minimum tenant schema
+//	p{s}:health      hash: instance ID → score 0–100 (absent: 100)
+//	p{tenants}:schema  hash: tenant → schema version (global)
+//	p{tenants}:meta    hash: rev of the tenants' schemas
+//	p services       set of every service written (for a full resync)
+//	p migrate:{t}    MoveTenant's lock for tenant t (the lock package)
+//
+// An instance is live while its expiry is after now; readers drop it
+// when it passes (no event announces an expiry), and the scripts that
+// touch the instances delete the expired ones. Time is the caller's
+// clock, passed to every script (WithClock), never Redis's.
+//
+// # Change events
+//
+// Every write is one Lua script (EVALSHA). A write that changes a service
+// increments its route hash's rev and publishes "<s> <rev>" on the
+// channel p+"changed" ("greyroute:changed") in the same script; SetSchema
+// publishes "{tenants} <rev>" (no service is called that: braces are
+// refused). A write that finds nothing to change — a call retried after
+// its reply was lost, or a repeated call — neither bumps the rev nor
+// publishes, so retrying any Admin call is safe. The service's name is
+// added to the services set (SADD) just before its script.
+//
+// # Errors
+//
+// ErrInvalid: a bad argument, named (before any write), or a rollout the
+// table refuses (no stable version; the target is the stable version).
+// ErrNotFound: Heartbeat or SetHealth of an unknown or expired instance.
+// ErrSchema: Pin or MoveTenant to a version requiring a newer tenant
+// schema. ErrUnavailable: Redis unreachable; the error wraps go-redis's
+// too. Context errors are returned unwrapped. ErrClosed after Close.
+//
+// # Metrics
+//
+// greyroute.admin.writes (counter): Admin writes by greyroute.op and
+// outcome (ok, refused, invalid, error).
 package greyroute
 
 import "errors"
@@ -34,4 +95,10 @@ var (
 	ErrSchema = errors.New("greyroute: schema too old")
 	// ErrClosed: the Router or Admin was closed.
 	ErrClosed = errors.New("greyroute: closed")
+	// ErrNotFound: the instance is unknown, deregistered or expired
+	// (Heartbeat, SetHealth).
+	ErrNotFound = errors.New("greyroute: not found")
+	// ErrUnavailable: Redis could not be reached (the network, a server
+	// loading or failing over); the error also wraps go-redis's.
+	ErrUnavailable = errors.New("greyroute: redis unavailable")
 )
