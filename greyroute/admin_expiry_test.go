@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/groundwork-go/groundwork/greyroute"
 	"github.com/groundwork-go/groundwork/internal/testserver"
 )
@@ -69,5 +71,26 @@ func TestExpiryByTheCallersClock(t *testing.T) {
 	}
 	if _, ok := tab.Health["i1"]; ok {
 		t.Errorf("i1's old health score survived its expiry")
+	}
+}
+
+// TestCorruptEntry: an instance entry not written by an Admin is left out
+// of the table and named in Table.Corrupt, not a failed Snapshot.
+func TestCorruptEntry(t *testing.T) {
+	noLeaks(t)
+	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	clk := newClock()
+	a := newAdmin(t, c, clk)
+	ctx := context.Background()
+	must(t, a.Register(ctx, inst("i1", "v1"), time.Minute))
+	c.HSet(ctx, "greyroute:{orders}:instances", "bad", "{not json")
+	c.ZAdd(ctx, "greyroute:{orders}:expiry", redis.Z{Score: float64(clk.Now().Add(time.Minute).UnixMilli()), Member: "bad"})
+	tab, err := a.Snapshot(ctx, "orders")
+	must(t, err)
+	if len(tab.Instances) != 1 || len(tab.Corrupt) != 1 || tab.Corrupt[0] != "bad" {
+		t.Fatalf("instances %+v, corrupt %v", tab.Instances, tab.Corrupt)
+	}
+	if _, ok := tab.Expires["bad"]; ok {
+		t.Fatalf("a corrupt entry has an expiry in the table")
 	}
 }
