@@ -3,8 +3,17 @@ package greyroute
 import "math/rand/v2"
 
 // Balancer builds the Picker of one service version's instances. Build is
-// called whenever that set changes; the Picker it returns must be safe for
-// concurrent use, and its Pick should not allocate.
+// called whenever that set changes, with the endpoints in instance-ID
+// order; the Picker it returns must be safe for concurrent use, and its
+// Pick should not allocate. The built-in balancers pass over endpoints
+// that are not Available — breaker open, or half-open with its probe
+// slots taken, or health ≤ 50 — and share their turn among the rest.
+//
+// What a balancer sees comes from Done: each Pick counts a call in
+// progress until its Done; a nil error is a success; context.Canceled
+// (the client gave up) is neither a success nor a failure — no breaker
+// count, no latency sample; any other error, a deadline included, is a
+// failure.
 type Balancer interface {
 	Build(eps []*Endpoint) Picker
 }

@@ -26,10 +26,19 @@ func (p2c) Build(eps []*Endpoint) Picker { return &p2cPicker{eps: slices.Clone(e
 
 type p2cPicker struct{ eps []*Endpoint }
 
-// cost is an endpoint's expected wait: a new endpoint (no sample yet)
-// costs 0 and is tried first.
+// unsampledPenalty stands in for the latency of an endpoint that has no
+// sample yet, per call in progress (kratos' 100µs): its first call is
+// free, so a new endpoint is tried at once, but it is not flooded with
+// every pick until that call's Done brings a real sample.
+const unsampledPenalty = 100 * time.Microsecond
+
+// cost is an endpoint's expected wait.
 func cost(e *Endpoint) float64 {
-	return math.Float64frombits(e.state.ewma.Load()) * float64(e.state.conns.Load()+1)
+	s := e.state
+	if s.lastSample.Load() == 0 {
+		return float64(unsampledPenalty) * float64(s.conns.Load())
+	}
+	return math.Float64frombits(s.ewma.Load()) * float64(s.conns.Load()+1)
 }
 
 // Pick implements Picker.

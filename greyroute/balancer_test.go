@@ -308,3 +308,20 @@ func TestConcurrentPicks(t *testing.T) {
 		}
 	}
 }
+
+// TestP2CNewEndpointNotFlooded: an endpoint without a sample is tried at
+// once, but calls in progress on it cost a penalty, so it does not take
+// every pick until its first Done.
+func TestP2CNewEndpointNotFlooded(t *testing.T) {
+	useFakeClock(t)
+	eps := endpoints(t, 1, 1)
+	call(t, eps[0], nil, 50*time.Microsecond) // sampled, idle: cost 50µs
+	p := P2CEWMA().Build(eps)
+	if e := p.Pick("t"); e != eps[1] {
+		t.Fatal("the new endpoint was not tried first")
+	}
+	eps[1].state.acquire() // its first call in progress: 100µs > 50µs
+	if e := p.Pick("t"); e != eps[0] {
+		t.Fatal("the new endpoint took a second pick before its first call ended")
+	}
+}
