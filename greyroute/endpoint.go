@@ -49,6 +49,11 @@ var nowNanos = monoNanos
 // call that ran out of time is the instance being slow, a failure.
 var errDeadline = errors.New("greyroute: call deadline exceeded")
 
+// testHookProbe, when set by a test, runs in acquire between reading the
+// half-open state and taking a probe slot: the window a transition can
+// fall into.
+var testHookProbe func(*endpointState)
+
 // ticket ties a Done to the pick it ends: the breaker generation the pick
 // saw (0: unknown, the result counts against the current state) and
 // whether the pick took a half-open probe slot.
@@ -72,8 +77,8 @@ type endpointState struct {
 	brState     atomic.Int32  // mirror of the breaker's state (resilience.BreakerState)
 	gen         atomic.Uint64 // bumped on every breaker transition
 	openUntil   atomic.Int64  // monoNanos at which an open breaker may half-open
-	probes      atomic.Int32  // picks taken in the current half-open period
-	maxProbes   int32
+	probes      atomic.Uint64 // half-open probe slots: generation<<16 | slots taken
+	maxProbes   uint64        // 1–maxProbeSlots
 	openTimeout int64
 }
 
@@ -81,7 +86,7 @@ type endpointState struct {
 // breaker's name) with breaker policy p.
 func newEndpointState(name string, p resilience.BreakerPolicy) (*endpointState, error) {
 	s := &endpointState{
-		maxProbes:   int32(min(max(p.HalfOpenProbes, 1), math.MaxInt32)),
+		maxProbes:   uint64(min(max(p.HalfOpenProbes, 1), maxProbeSlots)),
 		openTimeout: int64(cmp.Or(p.OpenTimeout, 5*time.Second)), // breaker.New's default
 	}
 	s.tableHealth.Store(healthMax)
@@ -102,19 +107,31 @@ func newEndpointState(name string, p resilience.BreakerPolicy) (*endpointState, 
 	return s, nil
 }
 
+// maxProbeSlots bounds HalfOpenProbes to the 16 bits the slot count has.
+const maxProbeSlots = 1<<16 - 1
+
 // onState mirrors a breaker transition into atomics Picks can read. It
 // runs under gobreaker's mutex. The generation moves first and the state
 // last, so a pick that reads the state and then the generation never
-// pairs a new state with an old generation.
+// pairs a new state with an old generation. The probe slots carry their
+// half-open period's generation, so a pick that raced a transition cannot
+// take (or hand back) a slot of a later period.
 func (s *endpointState) onState(to resilience.BreakerState) {
-	s.gen.Add(1)
+	g := s.gen.Add(1)
 	switch to {
 	case resilience.StateOpen:
 		s.openUntil.Store(monoNanos() + s.openTimeout)
 	case resilience.StateHalfOpen:
-		s.probes.Store(0)
+		s.probes.Store(g << 16)
 	}
 	s.brState.Store(int32(to))
+}
+
+// probeFree reports whether a probe slot of the current half-open period
+// is free.
+func (s *endpointState) probeFree() bool {
+	v := s.probes.Load()
+	return v>>16 == s.gen.Load() && v&maxProbeSlots < s.maxProbes
 }
 
 // health is the lower of the table's score and the local one.
@@ -139,14 +156,13 @@ func (s *endpointState) available() bool {
 	case resilience.StateClosed:
 		return true
 	case resilience.StateHalfOpen:
-		return s.probes.Load() < s.maxProbes
+		return s.probeFree()
 	}
 	if monoNanos() < s.openUntil.Load() {
 		return false
 	}
 	s.br.State() // half-opens an expired breaker; onState updates the mirror
-	return resilience.BreakerState(s.brState.Load()) == resilience.StateHalfOpen &&
-		s.probes.Load() < s.maxProbes
+	return resilience.BreakerState(s.brState.Load()) == resilience.StateHalfOpen && s.probeFree()
 }
 
 // acquire starts a call on the endpoint a Picker chose: it counts the
@@ -160,12 +176,15 @@ func (s *endpointState) acquire() (ticket, bool) {
 	case resilience.StateOpen:
 		return ticket{}, false
 	case resilience.StateHalfOpen:
+		if testHookProbe != nil {
+			testHookProbe(s)
+		}
 		for {
-			n := s.probes.Load()
-			if n >= s.maxProbes {
-				return ticket{}, false
+			v := s.probes.Load()
+			if v>>16 != g || v&maxProbeSlots >= s.maxProbes {
+				return ticket{}, false // all taken, or the period ended meanwhile
 			}
-			if s.probes.CompareAndSwap(n, n+1) {
+			if s.probes.CompareAndSwap(v, v+1) {
 				break
 			}
 		}
@@ -192,8 +211,11 @@ func (s *endpointState) release(tk ticket, err error, latency time.Duration) {
 		}
 	}
 	if errors.Is(err, context.Canceled) {
-		if tk.probe && tk.gen == s.gen.Load() {
-			s.probes.Add(-1)
+		for tk.probe {
+			v := s.probes.Load()
+			if v>>16 != tk.gen || v&maxProbeSlots == 0 || s.probes.CompareAndSwap(v, v-1) {
+				break
+			}
 		}
 		return
 	}

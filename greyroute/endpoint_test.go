@@ -274,3 +274,48 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("setHealth(1000) → %d", e.Health())
 	}
 }
+
+// TestProbeSlotsBelongToTheirPeriod: a pick that read "half-open" and
+// then lost the race to a failed probe (half-open → open → half-open
+// again) must not take a slot of the new period, and a cancelled probe
+// of an old period must not hand one back to the new period; either
+// would leave the new period with the wrong number of probes — with one
+// slot, a slot taken by a stale pick was never handed back and the
+// endpoint stayed unavailable.
+func TestProbeSlotsBelongToTheirPeriod(t *testing.T) {
+	e := newTestEndpoint(t, "a", resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Nanosecond})
+	call(t, e, errBoom, time.Millisecond)
+	waitHalfOpen(t, e)
+
+	testHookProbe = func(s *endpointState) { // the period ends and a new one starts
+		testHookProbe = nil
+		s.onState(resilience.StateOpen)
+		s.onState(resilience.StateHalfOpen)
+	}
+	t.Cleanup(func() { testHookProbe = nil })
+	if _, ok := e.state.acquire(); ok {
+		t.Fatal("a pick of an ended half-open period took a probe slot")
+	}
+	if !e.Available() {
+		t.Fatal("the new half-open period has no free probe slot")
+	}
+
+	old, ok := e.state.acquire()
+	if !ok {
+		t.Fatal("no probe")
+	}
+	e.state.onState(resilience.StateOpen)
+	e.state.onState(resilience.StateHalfOpen)
+	cur, ok := e.state.acquire()
+	if !ok {
+		t.Fatal("no probe in the new period")
+	}
+	e.state.release(old, context.Canceled, time.Millisecond)
+	if e.Available() {
+		t.Fatal("a cancelled probe of an old period freed a slot of the new one")
+	}
+	e.state.release(cur, context.Canceled, time.Millisecond)
+	if !e.Available() {
+		t.Fatal("the current probe's cancellation did not free its slot")
+	}
+}
