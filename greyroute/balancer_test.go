@@ -3,6 +3,7 @@ package greyroute
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -21,10 +22,20 @@ func allBalancers() []namedBalancer {
 		{"RoundRobin", RoundRobin()},
 		{"Random", Random()},
 		{"SmoothWeightedRoundRobin", SmoothWeightedRoundRobin()},
+		{"SmoothWeightedRoundRobin/live", swrrLiveBalancer{}},
 		{"LeastConnections", LeastConnections()},
 		{"P2CEWMA", P2CEWMA()},
 		{"HealthAware", HealthAware()},
 	}
+}
+
+// swrrLiveBalancer builds the live SWRR picker, which SmoothWeightedRoundRobin
+// uses only for weight sets too large to precompute.
+type swrrLiveBalancer struct{}
+
+func (swrrLiveBalancer) Build(eps []*Endpoint) Picker {
+	p, _ := newSWRRLive(eps)
+	return p
 }
 
 func endpoints(t testing.TB, weights ...int) []*Endpoint {
@@ -134,6 +145,23 @@ func TestWeightedDistributions(t *testing.T) {
 	eps := endpoints(t, 5, 1, 1, 3, 0) // 0 counts as 1
 	counts := draw(t, SmoothWeightedRoundRobin().Build(eps), eps, 110_000)
 	checkChiSquare(t, counts, []float64{5, 1, 1, 3, 1})
+	counts = draw(t, swrrLiveBalancer{}.Build(eps), eps, 110_000)
+	checkChiSquare(t, counts, []float64{5, 1, 1, 3, 1})
+
+	// An unavailable endpoint's turns leave the cycle: the others keep
+	// their proportions (5:1:3:1, not the next one in line taking them).
+	for range 5 {
+		call(t, eps[1], errBoom, time.Millisecond)
+	}
+	for _, bal := range []Balancer{SmoothWeightedRoundRobin(), swrrLiveBalancer{}} {
+		counts = draw(t, bal.Build(eps), eps, 100_000)
+		checkChiSquare(t, counts, []float64{5, 0, 1, 3, 1})
+	}
+	// Huge weights are capped, not overflowed.
+	eps = endpoints(t, math.MaxInt, math.MaxInt, 1)
+	if e := SmoothWeightedRoundRobin().Build(eps).Pick("t"); e == nil {
+		t.Fatal("no pick with huge weights")
+	}
 
 	eps = endpoints(t, 1, 1, 1, 1)
 	for i, h := range []int{100, 80, 60, 51} {
@@ -146,8 +174,19 @@ func TestWeightedDistributions(t *testing.T) {
 // TestSWRRNeverWInARow: the seed's "weighted round robin" sent w calls in
 // a row to one instance; smooth WRR interleaves them.
 func TestSWRRNeverWInARow(t *testing.T) {
+	for _, b := range []namedBalancer{{"schedule", SmoothWeightedRoundRobin()}, {"live", swrrLiveBalancer{}}} {
+		t.Run(b.name, func(t *testing.T) { testSWRRSequence(t, b.bal) })
+	}
+}
+
+func testSWRRSequence(t *testing.T, bal Balancer) {
+	if _, live := bal.Build(nil).(*swrrLive); !live {
+		if _, sched := bal.Build(endpoints(t, 1)).(*swrrSchedule); !sched {
+			t.Fatal("SmoothWeightedRoundRobin did not precompute a small cycle")
+		}
+	}
 	eps := endpoints(t, 5, 1, 1)
-	p := SmoothWeightedRoundRobin().Build(eps)
+	p := bal.Build(eps)
 	var seq strings.Builder
 	for range 7 * 20 {
 		seq.WriteString(map[string]string{"i00": "a", "i01": "b", "i02": "c"}[p.Pick("t").inst.ID])
@@ -162,7 +201,7 @@ func TestSWRRNeverWInARow(t *testing.T) {
 	// Any weights: over each cycle of Σw picks every endpoint gets exactly
 	// its weight.
 	eps = endpoints(t, 7, 3, 2, 1, 9)
-	p = SmoothWeightedRoundRobin().Build(eps)
+	p = bal.Build(eps)
 	for cycle := range 5 {
 		got := map[string]int{}
 		for range 22 {
