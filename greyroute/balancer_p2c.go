@@ -13,8 +13,8 @@ const forcePick = 3 * time.Second
 
 // P2CEWMA returns a Balancer that draws two distinct endpoints at random
 // and takes the one with the lower cost, its latency EWMA × (calls in
-// progress + 1) — the power of two choices over peak-EWMA load. A client
-// cancellation is not a latency sample (see Router.Done), so a healthy
+// progress + 1) — the power of two choices over an EWMA of load. A client
+// cancellation is not a latency sample (see Balancer), so a healthy
 // endpoint is not penalised for calls its clients gave up on. An endpoint
 // that has had no sample for 3s is given one call to refresh its average.
 func P2CEWMA() Balancer { return p2c{} }

@@ -289,7 +289,8 @@ func (e *Endpoint) Conns() int64 {
 }
 
 // EWMA returns the endpoint's latency average (0 before the first
-// sample). Recent samples weigh more, by elapsed time: see Router.Done.
+// sample). A sample's weight grows with the time since the previous one
+// (time constant 600ms), so an average from long ago soon gives way.
 func (e *Endpoint) EWMA() time.Duration {
 	if e.state == nil {
 		return 0
@@ -306,7 +307,9 @@ func (e *Endpoint) Health() int {
 	return e.state.health()
 }
 
-// Breaker returns the state of the endpoint's circuit breaker.
+// Breaker returns the state of the endpoint's circuit breaker as of its
+// last transition: an open breaker whose open period has passed reads
+// open until a Pick (Available) moves it to half-open.
 func (e *Endpoint) Breaker() resilience.BreakerState {
 	if e.state == nil {
 		return resilience.StateClosed
