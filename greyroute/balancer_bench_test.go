@@ -30,11 +30,16 @@ func BenchmarkPick(b *testing.B) {
 	}
 }
 
-// BenchmarkPickDone is what a Router call costs locally: resolve the
+// BenchmarkResolvePick is a Router's Pick done locally: resolve the
 // tenant's version (pin map of 1,000 tenants, a 25% rollout with a schema
-// gate), pick among 200 endpoints, start the call and end it as Done does
-// (breaker, EWMA, health, conns).
-func BenchmarkPickDone(b *testing.B) {
+// gate), pick among 200 endpoints and start the call (acquire).
+// BenchmarkPickDone adds the Done (breaker, EWMA, health, conns).
+func BenchmarkResolvePick(b *testing.B) { benchRouterCall(b, false) }
+
+// BenchmarkPickDone is BenchmarkResolvePick plus the call's Done.
+func BenchmarkPickDone(b *testing.B) { benchRouterCall(b, true) }
+
+func benchRouterCall(b *testing.B, done bool) {
 	pins := map[string]string{}
 	for i := range 1000 {
 		pins[fmt.Sprintf("pinned-%d", i)] = "v0"
@@ -60,7 +65,11 @@ func BenchmarkPickDone(b *testing.B) {
 				}
 				e := p.Pick(tn)
 				tk, _ := e.state.acquire()
-				e.state.release(tk, nil, time.Millisecond)
+				if done {
+					e.state.release(tk, nil, time.Millisecond)
+				} else {
+					e.state.conns.Add(-1) // keep LeastConnections' and P2C's view steady
+				}
 			}
 		})
 	}

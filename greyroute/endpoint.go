@@ -78,6 +78,8 @@ type endpointState struct {
 	gen         atomic.Uint64 // bumped on every breaker transition
 	openUntil   atomic.Int64  // monoNanos at which an open breaker may half-open
 	probes      atomic.Uint64 // half-open probe slots: generation<<16 | slots taken
+	failStreak  atomic.Int32  // failures told to the breaker since its last success or transition
+	ratio       bool          // the policy trips on a failure ratio: every success must be counted
 	maxProbes   uint64        // 1–maxProbeSlots
 	openTimeout int64
 }
@@ -88,6 +90,7 @@ func newEndpointState(name string, p resilience.BreakerPolicy) (*endpointState, 
 	s := &endpointState{
 		maxProbes:   uint64(min(max(p.HalfOpenProbes, 1), maxProbeSlots)),
 		openTimeout: int64(cmp.Or(p.OpenTimeout, 5*time.Second)), // breaker.New's default
+		ratio:       p.FailureRatio > 0,
 	}
 	s.tableHealth.Store(healthMax)
 	s.localHealth.Store(healthMax)
@@ -118,6 +121,7 @@ const maxProbeSlots = 1<<16 - 1
 // take (or hand back) a slot of a later period.
 func (s *endpointState) onState(to resilience.BreakerState) {
 	g := s.gen.Add(1)
+	s.failStreak.Store(0) // gobreaker clears its counts on every transition
 	switch to {
 	case resilience.StateOpen:
 		s.openUntil.Store(monoNanos() + s.openTimeout)
@@ -223,6 +227,17 @@ func (s *endpointState) release(tk ticket, err error, latency time.Duration) {
 	s.nudgeHealth(err == nil)
 	if tk.gen != 0 && tk.gen != s.gen.Load() {
 		return
+	}
+	if err == nil {
+		// A success after successes, in a closed breaker that only counts
+		// consecutive failures, changes nothing it reads: skip its mutex
+		// and two clock reads, most of a Done's cost.
+		if !s.ratio && s.failStreak.Load() == 0 && resilience.BreakerState(s.brState.Load()) == resilience.StateClosed {
+			return
+		}
+		s.failStreak.Store(0)
+	} else {
+		s.failStreak.Add(1)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = errDeadline

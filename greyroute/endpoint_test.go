@@ -319,3 +319,28 @@ func TestProbeSlotsBelongToTheirPeriod(t *testing.T) {
 		t.Fatal("the current probe's cancellation did not free its slot")
 	}
 }
+
+// TestSuccessesReachTheBreakerWhenTheyMatter: Done skips the breaker for a
+// success after successes; a success that breaks a run of failures, and
+// every success under a failure-ratio policy, must still be counted.
+func TestSuccessesReachTheBreakerWhenTheyMatter(t *testing.T) {
+	e := newTestEndpoint(t, "a", resilience.BreakerPolicy{ConsecutiveFailures: 3, OpenTimeout: time.Hour})
+	for _, err := range []error{nil, nil, errBoom, errBoom, nil, errBoom, errBoom, nil, nil, errBoom, errBoom} {
+		call(t, e, err, time.Millisecond)
+	}
+	if e.Breaker() != resilience.StateClosed {
+		t.Fatal("a success between failures was not counted: 2+2+2 failures opened a 3-in-a-row breaker")
+	}
+	call(t, e, errBoom, time.Millisecond)
+	if e.Breaker() != resilience.StateOpen {
+		t.Fatal("3 failures in a row did not open the breaker")
+	}
+
+	r := newTestEndpoint(t, "b", resilience.BreakerPolicy{FailureRatio: 0.5, MinRequests: 4, OpenTimeout: time.Hour})
+	for _, err := range []error{nil, nil, errBoom, errBoom} {
+		call(t, r, err, time.Millisecond)
+	}
+	if r.Breaker() != resilience.StateOpen {
+		t.Fatal("under a ratio policy the successes were not counted: 2 of 4 failed and it stayed closed")
+	}
+}
