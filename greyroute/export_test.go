@@ -1,0 +1,27 @@
+package greyroute
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// seedRand makes the balancers' randomness reproducible for one test.
+func seedRand(t testing.TB, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	old := randUint64
+	randUint64 = r.Uint64
+	t.Cleanup(func() { randUint64 = old })
+}
+
+// fakeClock replaces the EWMA / forced-probe clock with one the test moves.
+type fakeClock struct{ ns int64 }
+
+func (c *fakeClock) advance(d int64) { c.ns += d }
+
+func useFakeClock(t testing.TB) *fakeClock {
+	c := &fakeClock{ns: 1}
+	old := nowNanos
+	nowNanos = func() int64 { return c.ns }
+	t.Cleanup(func() { nowNanos = old })
+	return c
+}
