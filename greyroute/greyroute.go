@@ -2,8 +2,15 @@
 // pinned, in a rollout, or stable — and balances them over that version's
 // instances, with decisions made locally from a table kept in Redis.
 //
-// Work in progress (issue 17): the design is in the repository's issue
-// notes; this file holds the types the parts share.
+// Work in progress (issue 17). Built: the Admin that writes the table
+// into Redis (below), and the local pieces a Router is made of — version
+// resolution (pin > rollout > stable, with schema gating) and the
+// Balancers (RoundRobin, Random, SmoothWeightedRoundRobin,
+// LeastConnections, P2CEWMA, HealthAware) over Endpoints with a breaker,
+// latency EWMA and health each. Not built yet: the Router itself (Pick,
+// Done, the table kept fresh by change events and resync), WithAtomic,
+// the RoundTripper and TenantMiddleware, auto-rollback, the admin page
+// and grpcroute.
 //
 // # Admin
 //
