@@ -25,6 +25,10 @@ const (
 	MaxTTL = 30 * 24 * time.Hour
 	// MaxWeight is the largest instance weight.
 	MaxWeight = 1_000_000
+	// MaxSchema is the largest schema version (SetSchema, RequireSchema):
+	// 2^53−1, the largest integer the scripts' Lua numbers hold exactly.
+	// Timestamp versions (20240101120000) fit.
+	MaxSchema = 1<<53 - 1
 	maxAddr   = 1024
 	maxEntry  = 64 << 10 // an instance's stored JSON, Meta included
 )
@@ -319,17 +323,17 @@ func basisPoints(p float64) (int, error) {
 }
 
 // RequireSchema says that svcVersion of service needs tenants whose schema
-// is at least minSchema; 0 removes the requirement, a negative one is an
-// error. Pins made before stay: Pin checks at pin time, and Routers gate
-// rollouts by it.
+// is at least minSchema; 0 removes the requirement, a negative one or one
+// above MaxSchema is an error. Pins made before stay: Pin checks at pin
+// time, and Routers gate rollouts by it.
 func (a *Admin) RequireSchema(ctx context.Context, service, svcVersion string, minSchema int) (err error) {
 	defer func() { a.tel.done("require_schema", err) }()
 	if err := validNames("service", service, "version", svcVersion); err != nil {
 		return fmt.Errorf("greyroute: require schema: %w", err)
 	}
 	what := fmt.Sprintf("require schema %d for version %q of service %q", minSchema, svcVersion, service)
-	if minSchema < 0 {
-		return fmt.Errorf("greyroute: %s: %w: minSchema is negative", what, ErrInvalid)
+	if minSchema < 0 || int64(minSchema) > MaxSchema {
+		return fmt.Errorf("greyroute: %s: %w: minSchema is negative or above MaxSchema", what, ErrInvalid)
 	}
 	_, err = a.run(ctx, service, a.cfg.clock(), requireScript, svcVersion, minSchema)
 	return a.wrap(ctx, what, err)
@@ -354,7 +358,7 @@ func (a *Admin) SetHealth(ctx context.Context, service, id string, score int) (e
 	return a.wrap(ctx, what, err)
 }
 
-// SetSchema records tenant's schema version (0 or more), as its
+// SetSchema records tenant's schema version (0 to MaxSchema), as its
 // migrations left it. It is global, not per service, and announced as
 // "{tenants} <rev>" on the change channel.
 func (a *Admin) SetSchema(ctx context.Context, tenant string, version int) (err error) {
@@ -368,8 +372,8 @@ func (a *Admin) setSchema(ctx context.Context, tenant string, version int) error
 	}
 	what := fmt.Sprintf("set schema of tenant %q to %d", tenant, version)
 	switch {
-	case version < 0:
-		return fmt.Errorf("greyroute: %s: %w: the version is negative", what, ErrInvalid)
+	case version < 0 || int64(version) > MaxSchema:
+		return fmt.Errorf("greyroute: %s: %w: the version is negative or above MaxSchema", what, ErrInvalid)
 	case a.closed.Load():
 		return fmt.Errorf("greyroute: %s: %w", what, ErrClosed)
 	}

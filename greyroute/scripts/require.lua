@@ -8,6 +8,6 @@ end
 if min == 0 then
   redis.call('HDEL', schemareq, version)
 else
-  redis.call('HSET', schemareq, version, min)
+  redis.call('HSET', schemareq, version, ARGV[5]) -- the string: a Lua number may be written as 1e+17
 end
 return {'ok', changed()}
