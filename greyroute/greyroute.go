@@ -84,6 +84,12 @@ type Instance struct {
 	Addr    string            // host:port (or a URL's authority) to send calls to
 	Weight  int               // relative share for weighted balancers; 0 means 1
 	Meta    map[string]string // free-form labels (zone, build)
+
+	// Set by Router.Pick, for its Done: the endpoint picked and the
+	// breaker period the pick saw. Unset in any other Instance.
+	picked *endpointState
+	tk     ticket
+	router *Router
 }
 
 // Errors returned by this package, matched with errors.Is.
