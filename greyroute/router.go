@@ -27,9 +27,9 @@ type Router struct {
 
 	ps      *redis.PubSub
 	pending pending // what change events asked to reload
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	closed atomic.Bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closed  atomic.Bool
 }
 
 // NewRouter returns a Router reading the table through client. It
