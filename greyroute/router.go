@@ -62,7 +62,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	r.ps = client.Subscribe(ctx, changedChannel(cfg.prefix))
 	// Wait for the subscription's confirmation: from then on every change
 	// is announced to us, so a load that follows misses nothing.
-	if _, err := r.ps.Receive(ctx); err != nil {
+	if _, err := r.ps.ReceiveTimeout(ctx, subscribeTimeout); err != nil {
 		return nil, fail("subscribe", err)
 	}
 	if err := r.resync(ctx); err != nil {
@@ -91,6 +91,11 @@ func (r *Router) Close() error {
 	return nil
 }
 
+// subscribeTimeout bounds NewRouter's wait for its subscription's
+// confirmation: a Redis that accepts the connection and never answers
+// must not hang it.
+const subscribeTimeout = 10 * time.Second
+
 // maxAcquire bounds the picks of one version in one Pick: a Picker may
 // offer an endpoint whose breaker opened, or whose last probe slot was
 // taken, after it looked; the Pick then asks again.
@@ -100,7 +105,8 @@ const maxAcquire = 3
 // tenant's version (pin, rollout or stable, gated by its schema) and one
 // of its available instances, chosen by the service's Balancer. When that
 // version has none, the fallback version's (WithFallbackVersion, else the
-// table's); never another version. End the call with Done, once.
+// table's) if the tenant's schema meets its requirement; never another
+// version. End the call with Done, once.
 //
 // Errors: ErrUnknownTenant when service has no stable version and no pin
 // for tenant (a service the Router has never seen included); ErrSchema
@@ -116,7 +122,8 @@ func (r *Router) Pick(_ context.Context, tenant, service string) (Instance, erro
 	if slot := (*r.services.Load())[service]; slot != nil {
 		t = slot.t.Load()
 	}
-	version, _, err := resolve(&t.route, tenant, service, r.schemas.Load().m[tenant])
+	schema := r.schemas.Load().m[tenant]
+	version, _, err := resolve(&t.route, tenant, service, schema)
 	if err != nil {
 		r.tel.picks[pickError].Add(1)
 		return Instance{}, err
@@ -125,7 +132,9 @@ func (r *Router) Pick(_ context.Context, tenant, service string) (Instance, erro
 		r.tel.picks[pickOK].Add(1)
 		return inst, nil
 	}
-	if fb := t.fallback; fb != "" && fb != version {
+	// The fallback is gated by the tenant's schema like any version: a
+	// tenant is never sent to a version its data is not migrated for.
+	if fb := t.fallback; fb != "" && fb != version && t.route.meets(fb, schema) {
 		if inst, ok := r.pickVersion(t, fb, tenant); ok {
 			r.tel.picks[pickFallback].Add(1)
 			return inst, nil

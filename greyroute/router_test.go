@@ -214,15 +214,22 @@ func TestRouterPinsSchemaFallback(t *testing.T) {
 	if v := pickVersion(t, r, "pinned", "s"); v != "v1" {
 		t.Errorf("with fallback v1: picked %s", v)
 	}
-	// WithFallbackVersion overrides the table's.
+	// WithFallbackVersion overrides the table's; the fallback is gated by
+	// schema like any version: v3 needs schema 2, which "pinned" lacks.
+	must(t, a.SetSchema(ctx, "pinready", 2))
+	must(t, a.Pin(ctx, "pinready", "s", "v2"))
 	r2, l2 := newRouter(t, standalone(t, srv.Addr, nil), greyroute.WithFallbackVersion("s", "v3"))
 	l2.rev(t, "s", revOf(t, a, "s"))
-	if v := pickVersion(t, r2, "pinned", "s"); v != "v3" {
+	l2.rev(t, "{tenants}", tenantsRev(t, c))
+	if v := pickVersion(t, r2, "pinready", "s"); v != "v3" {
 		t.Errorf("WithFallbackVersion v3: picked %s", v)
+	}
+	if inst, err := r2.Pick(ctx, "pinned", "s"); !errors.Is(err, greyroute.ErrNoInstance) {
+		t.Errorf("fallback v3 needs schema 2, pinned has 0: %+v, %v; want ErrNoInstance", inst, err)
 	}
 	must(t, a.Deregister(ctx, "s", "c1"))
 	l2.rev(t, "s", revOf(t, a, "s"))
-	if _, err := r2.Pick(ctx, "pinned", "s"); !errors.Is(err, greyroute.ErrNoInstance) {
+	if _, err := r2.Pick(ctx, "pinready", "s"); !errors.Is(err, greyroute.ErrNoInstance) {
 		t.Fatalf("fallback empty too: %v, want ErrNoInstance", err)
 	}
 }
