@@ -82,7 +82,8 @@
 // greyroute.table.stale is 1 and one warning is logged per outage; the
 // subscription is retried with backoff, and the resync that follows the
 // resubscription (or the periodic one) ends the outage with one info
-// line. NewRouter itself fails with ErrUnavailable when it cannot subscribe (within 10s) or load.
+// line. NewRouter itself fails with ErrUnavailable when it cannot
+// subscribe (within 10s) or load.
 //
 // # Errors
 //

@@ -341,6 +341,15 @@ func TestRouterRedisDown(t *testing.T) {
 	if s := stale(); s != 0 {
 		t.Fatalf("stale = %d after the resync", s)
 	}
+	picks := otelcheck.Totals(t, reader, func(p otelcheck.Point) string {
+		if p.Metric != "greyroute.picks" {
+			return ""
+		}
+		return p.Attr("outcome")
+	})
+	if picks["ok"] != 2 || picks["error"] != 0 {
+		t.Errorf("greyroute.picks = %v, want ok 2, error 0", picks)
+	}
 	if n := logs.count("redis unreachable"); n != 1 {
 		t.Errorf("%d outage log lines, want 1:\n%s", n, logs.String())
 	}
