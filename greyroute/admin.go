@@ -41,7 +41,7 @@ const (
 // Admin is safe for concurrent use.
 type Admin struct {
 	client redis.UniversalClient
-	cfg    adminConfig
+	cfg    config
 	tel    *adminTelemetry
 	locker *lock.Locker // serializes MoveTenant per tenant
 	closed atomic.Bool
@@ -55,14 +55,12 @@ func NewAdmin(client redis.UniversalClient, opts ...AdminOption) (*Admin, error)
 	if client == nil {
 		return nil, fmt.Errorf("%w: NewAdmin: nil client", ErrInvalid)
 	}
-	cfg := defaultAdminConfig()
-	for i, o := range opts {
-		if o == nil {
-			return nil, fmt.Errorf("%w: NewAdmin: option %d is nil", ErrInvalid, i)
-		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	cfg, err := applyOptions("NewAdmin", opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.routerOnly) > 0 {
+		return nil, fmt.Errorf("%w: NewAdmin: %s is a Router option", ErrInvalid, cfg.routerOnly[0])
 	}
 	return &Admin{
 		client: client,
@@ -425,6 +423,13 @@ func (a *Admin) run(ctx context.Context, service string, now time.Time, script *
 // nil, context errors are returned as they are, Redis unreachable (the
 // network, a server loading or failing over) wraps ErrUnavailable.
 func (a *Admin) wrap(ctx context.Context, what string, err error) error {
+	return wrapRedis(ctx, what, err)
+}
+
+// wrapRedis wraps err from Redis for the operation what: ctx's own error
+// unwrapped, a context error as it is, an unreachable Redis with
+// ErrUnavailable too.
+func wrapRedis(ctx context.Context, what string, err error) error {
 	switch {
 	case err == nil:
 		return nil

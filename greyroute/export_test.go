@@ -25,3 +25,16 @@ func useFakeClock(t testing.TB) *fakeClock {
 	t.Cleanup(func() { nowNanos = old })
 	return c
 }
+
+// WithLoadHook calls f after the Router installs a table: what is a
+// service, "{tenants}", "resync" (a full resync succeeded) or "stale" (an
+// outage began).
+func WithLoadHook(f func(what string, rev int64)) Option {
+	return func(c *config) error { c.router.hooks.loaded = f; return nil }
+}
+
+// WithReconnectHook calls f before the Router retries its subscription
+// after an error; a test holds it to make the Router miss events.
+func WithReconnectHook(f func()) Option {
+	return func(c *config) error { c.router.hooks.reconnect = f; return nil }
+}

@@ -3,14 +3,13 @@
 // instances, with decisions made locally from a table kept in Redis.
 //
 // Work in progress (issue 17). Built: the Admin that writes the table
-// into Redis (below), and the local pieces a Router is made of — version
-// resolution (pin > rollout > stable, with schema gating) and the
-// Balancers (RoundRobin, Random, SmoothWeightedRoundRobin,
-// LeastConnections, P2CEWMA, HealthAware) over Endpoints with a breaker,
-// latency EWMA and health each. Not built yet: the Router itself (Pick,
-// Done, the table kept fresh by change events and resync), WithAtomic,
-// the RoundTripper and TenantMiddleware, auto-rollback, the admin page
-// and grpcroute.
+// into Redis, the Router that routes from it locally (below), version
+// resolution (pin > rollout > stable, with schema gating), the Balancers
+// (RoundRobin, Random, SmoothWeightedRoundRobin, LeastConnections,
+// P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
+// health each, and WithTenant / TenantMiddleware. Not built yet:
+// WithAtomic, the RoundTripper, auto-rollback, the admin page and
+// grpcroute.
 //
 // # Admin
 //
@@ -59,6 +58,33 @@
 // publishes, so retrying any Admin call is safe. The service's name is
 // added to the services set (SADD) just before its script.
 //
+// # Router
+//
+// A Router (NewRouter) holds every service's table in memory, one
+// immutable snapshot per service swapped atomically, and answers Pick from
+// it with no I/O and no allocation: tenant → version (resolve) → that
+// version's Picker, built by the service's Balancer (WithBalancer; P2CEWMA
+// by default). An instance's live state — breaker, EWMA, connections — is
+// kept by instance ID across reloads. Done ends the call Pick started.
+// Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
+// WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider.
+//
+// Freshness: the Router subscribes to the change channel before its first
+// load, reloads a service when an event announces a rev newer than the one
+// it holds, and reloads everything every WithResync period (30s by
+// default) and after every resubscription. A change is therefore seen
+// within one reload of its event, and within one resync period if its
+// event is lost. Expiries are not announced: an instance whose expiry (by
+// the Router's clock) has passed is dropped at the next load of its
+// service — at worst one resync period after it expired.
+//
+// Redis unreachable: Picks go on from the last table; the gauge
+// greyroute.table.stale is 1 and one warning is logged per outage; the
+// subscription is retried with backoff, and the resync that follows the
+// resubscription (or the periodic one) ends the outage with one info
+// line. NewRouter itself fails with ErrUnavailable when it cannot
+// subscribe (within 10s) or load.
+//
 // # Errors
 //
 // ErrInvalid: a bad argument, named (before any write), or a rollout the
@@ -67,11 +93,19 @@
 // ErrSchema: Pin or MoveTenant to a version requiring a newer tenant
 // schema. ErrUnavailable: Redis unreachable; the error wraps go-redis's
 // too. Context errors are returned unwrapped. ErrClosed after Close.
+// Router.Pick: ErrUnknownTenant (no pin and no stable version, an unknown
+// service included), ErrSchema (the tenant's schema is below even the
+// stable version's requirement), ErrNoInstance (neither the version nor
+// the fallback has an available instance), ErrClosed. A bad option is
+// ErrInvalid, and so is a Router option given to NewAdmin.
 //
 // # Metrics
 //
 // greyroute.admin.writes (counter): Admin writes by greyroute.op and
-// outcome (ok, refused, invalid, error).
+// outcome (ok, refused, invalid, error). greyroute.picks (counter):
+// Router picks by outcome (ok, fallback, error). greyroute.table.stale
+// (gauge): 1 while the Router cannot reach Redis. greyroute.table.age
+// (gauge, ms): time since the Router's last full resync.
 package greyroute
 
 import "errors"
@@ -84,6 +118,12 @@ type Instance struct {
 	Addr    string            // host:port (or a URL's authority) to send calls to
 	Weight  int               // relative share for weighted balancers; 0 means 1
 	Meta    map[string]string // free-form labels (zone, build)
+
+	// Set by Router.Pick, for its Done: the endpoint picked and the
+	// breaker period the pick saw. Unset in any other Instance.
+	picked *endpointState
+	tk     ticket
+	router *Router
 }
 
 // Errors returned by this package, matched with errors.Is.

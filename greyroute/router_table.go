@@ -1,0 +1,79 @@
+package greyroute
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// svcTable is one service's table as a Router holds it: immutable once
+// built, swapped whole behind an atomic.Pointer, so Picks read it without
+// locks.
+type svcTable struct {
+	rev      int64
+	route    route
+	fallback string                 // WithFallbackVersion, else the table's
+	versions map[string]*versionSet // version → its live instances
+}
+
+// versionSet is one version's endpoints, sorted by instance ID, and the
+// Picker the service's Balancer built over them.
+type versionSet struct {
+	eps    []*Endpoint
+	picker Picker
+}
+
+// svcSlot holds a service's current table.
+type svcSlot struct{ t atomic.Pointer[svcTable] }
+
+// schemaTable is the tenants' recorded schemas at one rev.
+type schemaTable struct {
+	rev int64
+	m   map[string]int
+}
+
+// buildTable turns a Table read from Redis into the Router's form. The
+// endpoints' live state (breaker, EWMA, connections) is taken from
+// r.states by instance ID, so it survives the reload; instances gone from
+// the table lose theirs. Called with r.mu held.
+func (r *Router) buildTable(t Table, now time.Time) *svcTable {
+	st := &svcTable{
+		rev:      t.Rev,
+		route:    route{stable: t.Stable, rolloutTo: t.RolloutTo, rolloutBP: t.RolloutBP, pins: t.Pins, schemaReq: t.SchemaReq},
+		fallback: t.Fallback,
+		versions: map[string]*versionSet{},
+	}
+	if fb, ok := r.cfg.router.fallback[t.Service]; ok {
+		st.fallback = fb
+	}
+	prev := r.states[t.Service]
+	next := make(map[string]*endpointState, len(t.Instances))
+	byVersion := map[string][]*Endpoint{}
+	for _, inst := range t.Instances { // sorted by ID
+		if exp, ok := t.Expires[inst.ID]; ok && !exp.After(now) {
+			continue // expired by the Router's clock since it was read
+		}
+		s := prev[inst.ID]
+		if s == nil {
+			var err error
+			if s, err = newEndpointState(t.Service+"/"+inst.ID, r.cfg.router.breaker); err != nil {
+				continue // the policy was validated by WithBreaker: unreachable
+			}
+		}
+		h, ok := t.Health[inst.ID]
+		if !ok {
+			h = healthMax
+		}
+		s.setHealth(h)
+		next[inst.ID] = s
+		byVersion[inst.Version] = append(byVersion[inst.Version], &Endpoint{inst: inst, state: s})
+	}
+	r.states[t.Service] = next
+	b := r.cfg.router.balancers[t.Service]
+	if b == nil {
+		b = P2CEWMA()
+	}
+	for v, eps := range byVersion {
+		st.versions[v] = &versionSet{eps: eps, picker: b.Build(eps)}
+	}
+	return st
+}
