@@ -51,10 +51,7 @@ func (a *PostgresAudit) Audit(_ context.Context, e AuditEvent) { a.b.Add(e) }
 // Shutdown writes what is queued and stops the writer. It is idempotent;
 // see the package doc, # Audit, for what it returns.
 func (a *PostgresAudit) Shutdown(ctx context.Context) error {
-	if err := a.b.Shutdown(ctx); err != nil {
-		return fmt.Errorf("privilege: audit to postgres: shutdown: %w", err)
-	}
-	return nil
+	return wrapOp("audit to postgres: shutdown", a.b.Shutdown(ctx))
 }
 
 var auditColumns = []string{"decided_at", "subject", "resource", "action", "allowed", "reason", "policy_id", "role", "version", "source", "batch_id"}
