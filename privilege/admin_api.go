@@ -182,10 +182,8 @@ func (a *admin) removePermission(r *http.Request) (int, any, *adminError) {
 		}
 	}
 	p := Permission{Resource: q.Get("resource"), Action: q.Get("action")}
-	for field, v := range map[string]string{"resource": p.Resource, "action": p.Action} {
-		if v == "" {
-			return 0, nil, badRequest(field, "privilege admin: parameter %s is missing", field)
-		}
+	if field := firstEmpty("resource", p.Resource, "action", p.Action); field != "" {
+		return 0, nil, badRequest(field, "privilege admin: parameter %s is missing", field)
 	}
 	if err := a.e.store.RemovePermission(r.Context(), r.PathValue("id"), p); err != nil {
 		return 0, nil, storeError(err, "", http.StatusNotFound)
@@ -323,14 +321,24 @@ func (a *admin) check(r *http.Request) (int, any, *adminError) {
 	if err := decodeBody(r, &in); err != nil {
 		return 0, nil, err
 	}
-	for field, v := range map[string]string{"subject": in.Subject, "resource": in.Resource, "action": in.Action} {
-		if v == "" {
-			return 0, nil, badRequest(field, "privilege admin: %s is empty", field)
-		}
+	if field := firstEmpty("subject", in.Subject, "resource", in.Resource, "action", in.Action); field != "" {
+		return 0, nil, badRequest(field, "privilege admin: %s is empty", field)
 	}
 	d, err := a.e.Check(r.Context(), Request(in))
 	if err != nil {
 		return 0, nil, &adminError{status: http.StatusServiceUnavailable, Error: "privilege admin: cannot decide: " + d.Reason}
 	}
 	return http.StatusOK, decisionJSON(d), nil
+}
+
+// firstEmpty takes name, value pairs and returns the first name whose
+// value is empty, or "": a request missing several fields is told of the
+// same one every time (a map's order would vary).
+func firstEmpty(pairs ...string) string {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return pairs[i]
+		}
+	}
+	return ""
 }
