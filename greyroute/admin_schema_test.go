@@ -47,15 +47,7 @@ func TestPinSchemaGating(t *testing.T) {
 // they were; a succeeding one has its schema recorded, then the pin
 // written.
 func TestMoveTenant(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		client func(t *testing.T) redis.UniversalClient
-	}{
-		{"standalone", func(t *testing.T) redis.UniversalClient {
-			return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
-		}},
-		{"cluster", cluster},
-	} {
+	for _, tc := range topologies {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t) // first, so that it runs after the client's Close
 			testMoveTenant(t, tc.client(t))

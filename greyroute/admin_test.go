@@ -58,6 +58,18 @@ func standalone(t *testing.T, addr string, o *redis.Options) redis.UniversalClie
 	return c
 }
 
+// topologies are the two Redis deployments a write must work on: a
+// standalone server and a 3-master Cluster.
+var topologies = []struct {
+	name   string
+	client func(t *testing.T) redis.UniversalClient
+}{
+	{"standalone", func(t *testing.T) redis.UniversalClient {
+		return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	}},
+	{"cluster", cluster},
+}
+
 func cluster(t *testing.T) redis.UniversalClient {
 	t.Helper()
 	rc := testserver.StartRedisCluster(t)
@@ -121,15 +133,7 @@ func inst(id, version string) greyroute.Instance {
 // Snapshot reads back what was written, and each write repeated (what a
 // retry after a lost reply does) changes nothing and announces nothing.
 func TestWritesAndEvents(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		client func(t *testing.T) redis.UniversalClient
-	}{
-		{"standalone", func(t *testing.T) redis.UniversalClient {
-			return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
-		}},
-		{"cluster", cluster},
-	} {
+	for _, tc := range topologies {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t)
 			c := tc.client(t)
