@@ -9,7 +9,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/groundwork-go/groundwork/greyroute"
-	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
 // TestPinSchemaGating: Pin is refused with ErrSchema while the tenant's
@@ -17,7 +16,7 @@ import (
 // written; a tenant with no schema recorded counts as 0.
 func TestPinSchemaGating(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil)
 	ctx := context.Background()
 	must(t, a.RequireSchema(ctx, "orders", "v2", 3))

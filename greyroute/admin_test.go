@@ -65,9 +65,15 @@ var topologies = []struct {
 	client func(t *testing.T) redis.UniversalClient
 }{
 	{"standalone", func(t *testing.T) redis.UniversalClient {
-		return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+		return newRedis(t)
 	}},
 	{"cluster", cluster},
+}
+
+// newRedis starts a standalone server and returns a client of it.
+func newRedis(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
 }
 
 func cluster(t *testing.T) redis.UniversalClient {
@@ -255,7 +261,7 @@ func TestWritesAndEvents(t *testing.T) {
 // and a target other than it; both are read in the script.
 func TestRolloutRefusals(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil)
 	ctx := context.Background()
 	err := a.SetRollout(ctx, "s", greyroute.Rollout{To: "v2", Percent: 10})
@@ -274,7 +280,7 @@ func TestRolloutRefusals(t *testing.T) {
 // TestClose: after Close every call is ErrClosed; Close is idempotent.
 func TestClose(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil)
 	must(t, a.Close())
 	must(t, a.Close())
