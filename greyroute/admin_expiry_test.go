@@ -78,7 +78,7 @@ func TestExpiryByTheCallersClock(t *testing.T) {
 // of the table and named in Table.Corrupt, not a failed Snapshot.
 func TestCorruptEntry(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	clk := newClock()
 	a := newAdmin(t, c, clk)
 	ctx := context.Background()

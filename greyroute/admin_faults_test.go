@@ -19,7 +19,7 @@ import (
 // nothing reaches Redis.
 func TestBadInput(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil)
 	ctx := context.Background()
 	ok := inst("i1", "v1")

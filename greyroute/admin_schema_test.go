@@ -9,7 +9,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/groundwork-go/groundwork/greyroute"
-	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
 // TestPinSchemaGating: Pin is refused with ErrSchema while the tenant's
@@ -17,7 +16,7 @@ import (
 // written; a tenant with no schema recorded counts as 0.
 func TestPinSchemaGating(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil)
 	ctx := context.Background()
 	must(t, a.RequireSchema(ctx, "orders", "v2", 3))
@@ -47,15 +46,7 @@ func TestPinSchemaGating(t *testing.T) {
 // they were; a succeeding one has its schema recorded, then the pin
 // written.
 func TestMoveTenant(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		client func(t *testing.T) redis.UniversalClient
-	}{
-		{"standalone", func(t *testing.T) redis.UniversalClient {
-			return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
-		}},
-		{"cluster", cluster},
-	} {
+	for _, tc := range topologies {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t) // first, so that it runs after the client's Close
 			testMoveTenant(t, tc.client(t))

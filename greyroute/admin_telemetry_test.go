@@ -9,7 +9,6 @@ import (
 
 	"github.com/groundwork-go/groundwork/greyroute"
 	"github.com/groundwork-go/groundwork/internal/otelcheck"
-	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
 // TestAdminMetrics checks with the real OpenTelemetry SDK that writes are
@@ -20,7 +19,7 @@ func TestAdminMetrics(t *testing.T) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	ctx := context.Background()
 	defer mp.Shutdown(ctx)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil, greyroute.WithAdminMeterProvider(mp))
 
 	must(t, a.SetStable(ctx, "s", "v1"))

@@ -58,6 +58,24 @@ func standalone(t *testing.T, addr string, o *redis.Options) redis.UniversalClie
 	return c
 }
 
+// topologies are the two Redis deployments a write must work on: a
+// standalone server and a 3-master Cluster.
+var topologies = []struct {
+	name   string
+	client func(t *testing.T) redis.UniversalClient
+}{
+	{"standalone", func(t *testing.T) redis.UniversalClient {
+		return newRedis(t)
+	}},
+	{"cluster", cluster},
+}
+
+// newRedis starts a standalone server and returns a client of it.
+func newRedis(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+}
+
 func cluster(t *testing.T) redis.UniversalClient {
 	t.Helper()
 	rc := testserver.StartRedisCluster(t)
@@ -121,15 +139,7 @@ func inst(id, version string) greyroute.Instance {
 // Snapshot reads back what was written, and each write repeated (what a
 // retry after a lost reply does) changes nothing and announces nothing.
 func TestWritesAndEvents(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		client func(t *testing.T) redis.UniversalClient
-	}{
-		{"standalone", func(t *testing.T) redis.UniversalClient {
-			return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
-		}},
-		{"cluster", cluster},
-	} {
+	for _, tc := range topologies {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t)
 			c := tc.client(t)
@@ -251,7 +261,7 @@ func TestWritesAndEvents(t *testing.T) {
 // and a target other than it; both are read in the script.
 func TestRolloutRefusals(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil)
 	ctx := context.Background()
 	err := a.SetRollout(ctx, "s", greyroute.Rollout{To: "v2", Percent: 10})
@@ -270,7 +280,7 @@ func TestRolloutRefusals(t *testing.T) {
 // TestClose: after Close every call is ErrClosed; Close is idempotent.
 func TestClose(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil)
 	must(t, a.Close())
 	must(t, a.Close())

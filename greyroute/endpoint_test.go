@@ -33,6 +33,16 @@ func call(t testing.TB, e *Endpoint, err error, latency time.Duration) {
 	e.state.release(tk, err, latency)
 }
 
+// mustAcquire acquires e, failing the test with msg when it cannot.
+func mustAcquire(t *testing.T, e *Endpoint, msg string) ticket {
+	t.Helper()
+	tk, ok := e.state.acquire()
+	if !ok {
+		t.Fatal(msg)
+	}
+	return tk
+}
+
 // waitHalfOpen polls Available, which is what moves an expired open
 // breaker on, until the breaker is half-open; generous deadline, no sleep
 // of a fixed length.
@@ -114,10 +124,7 @@ func TestBreakerHalfOpenLimitsProbes(t *testing.T) {
 	if !e.Available() || e.Breaker() != resilience.StateHalfOpen {
 		t.Fatalf("after a cancelled probe: available=%v breaker=%v", e.Available(), e.Breaker())
 	}
-	t3, ok3 := e.state.acquire()
-	if !ok3 {
-		t.Fatal("the freed probe slot was not reusable")
-	}
+	t3 := mustAcquire(t, e, "the freed probe slot was not reusable")
 	e.state.release(t1, nil, time.Millisecond)
 	if e.Breaker() != resilience.StateHalfOpen {
 		t.Fatalf("closed after 1 of 2 probe successes: %v", e.Breaker())
@@ -147,10 +154,7 @@ func TestStaleResultKeptFromBreaker(t *testing.T) {
 	old, _ := e.state.acquire()
 	call(t, e, errBoom, time.Millisecond) // opens
 	waitHalfOpen(t, e)
-	probe, ok := e.state.acquire()
-	if !ok {
-		t.Fatal("no probe")
-	}
+	probe := mustAcquire(t, e, "no probe")
 	e.state.release(old, nil, time.Millisecond)
 	if e.Breaker() != resilience.StateHalfOpen {
 		t.Fatalf("a stale success moved the breaker to %v", e.Breaker())
@@ -300,16 +304,10 @@ func TestProbeSlotsBelongToTheirPeriod(t *testing.T) {
 		t.Fatal("the new half-open period has no free probe slot")
 	}
 
-	old, ok := e.state.acquire()
-	if !ok {
-		t.Fatal("no probe")
-	}
+	old := mustAcquire(t, e, "no probe")
 	e.state.onState(resilience.StateOpen)
 	e.state.onState(resilience.StateHalfOpen)
-	cur, ok := e.state.acquire()
-	if !ok {
-		t.Fatal("no probe in the new period")
-	}
+	cur := mustAcquire(t, e, "no probe in the new period")
 	e.state.release(old, context.Canceled, time.Millisecond)
 	if e.Available() {
 		t.Fatal("a cancelled probe of an old period freed a slot of the new one")

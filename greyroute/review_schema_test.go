@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/groundwork-go/groundwork/greyroute"
-	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
 // TestSchemaRange: schema versions round-trip exactly up to MaxSchema
@@ -21,7 +20,7 @@ func TestSchemaRange(t *testing.T) {
 		t.Skip("schema versions above 2^31 need a 64-bit int")
 	}
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	a := newAdmin(t, c, nil)
 	ctx := context.Background()
 	for _, n64 := range []int64{20240101120000, greyroute.MaxSchema} {

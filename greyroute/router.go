@@ -153,12 +153,12 @@ var emptyTable = &svcTable{}
 
 // pickVersion picks and acquires an endpoint of version.
 func (r *Router) pickVersion(t *svcTable, version, tenant string) (Instance, bool) {
-	vs := t.versions[version]
-	if vs == nil {
+	p := t.versions[version]
+	if p == nil {
 		return Instance{}, false
 	}
 	for range maxAcquire {
-		e := vs.picker.Pick(tenant)
+		e := p.Pick(tenant)
 		if e == nil {
 			return Instance{}, false
 		}

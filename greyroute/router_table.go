@@ -11,15 +11,8 @@ import (
 type svcTable struct {
 	rev      int64
 	route    route
-	fallback string                 // WithFallbackVersion, else the table's
-	versions map[string]*versionSet // version → its live instances
-}
-
-// versionSet is one version's endpoints, sorted by instance ID, and the
-// Picker the service's Balancer built over them.
-type versionSet struct {
-	eps    []*Endpoint
-	picker Picker
+	fallback string            // WithFallbackVersion, else the table's
+	versions map[string]Picker // version → the Balancer's Picker over its live instances
 }
 
 // svcSlot holds a service's current table.
@@ -40,7 +33,7 @@ func (r *Router) buildTable(t Table, now time.Time) *svcTable {
 		rev:      t.Rev,
 		route:    route{stable: t.Stable, rolloutTo: t.RolloutTo, rolloutBP: t.RolloutBP, pins: t.Pins, schemaReq: t.SchemaReq},
 		fallback: t.Fallback,
-		versions: map[string]*versionSet{},
+		versions: map[string]Picker{},
 	}
 	if fb, ok := r.cfg.router.fallback[t.Service]; ok {
 		st.fallback = fb
@@ -73,7 +66,7 @@ func (r *Router) buildTable(t Table, now time.Time) *svcTable {
 		b = P2CEWMA()
 	}
 	for v, eps := range byVersion {
-		st.versions[v] = &versionSet{eps: eps, picker: b.Build(eps)}
+		st.versions[v] = b.Build(eps) // eps sorted by instance ID
 	}
 	return st
 }

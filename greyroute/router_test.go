@@ -359,7 +359,7 @@ func TestRouterRedisDown(t *testing.T) {
 // options by NewAdmin too.
 func TestRouterOptions(t *testing.T) {
 	noLeaks(t)
-	c := standalone(t, testserver.StartRedis(t, nil).Addr, nil)
+	c := newRedis(t)
 	if _, err := greyroute.NewRouter(nil); !errors.Is(err, greyroute.ErrInvalid) {
 		t.Errorf("nil client: %v", err)
 	}
