@@ -182,6 +182,17 @@ func seed(t testing.TB, s privilege.Store) {
 	must(t, s.PutPermission(bg, "mentor", privilege.Permission{Resource: "reviews", Action: "*"}))
 }
 
+// annDeveloper is a store seeded by seed in which ann is a developer,
+// closed when the test ends.
+func annDeveloper(t testing.TB) *privilege.MemoryStore {
+	t.Helper()
+	s := privilege.NewMemoryStore()
+	t.Cleanup(func() { _ = s.Close() })
+	seed(t, s)
+	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	return s
+}
+
 func TestRBACHierarchy(t *testing.T) {
 	s := privilege.NewMemoryStore()
 	defer s.Close()
@@ -216,10 +227,7 @@ func TestRBACHierarchy(t *testing.T) {
 // TestRBACxABAC: an applicable ABAC deny overrides everything; an RBAC or
 // an ABAC permit allows; otherwise deny.
 func TestRBACxABAC(t *testing.T) {
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	must(t, s.PutPolicy(bg, privilege.Policy{ID: "freeze", Priority: 5, Effect: privilege.Deny, Active: true,
 		Target: privilege.Target{Resources: []string{"code/release/*"}, Actions: []string{"push"}}}))
 	must(t, s.PutPolicy(bg, privilege.Policy{ID: "guests-read", Priority: 1, Effect: privilege.Permit, Active: true,
@@ -285,10 +293,7 @@ func TestInactiveRole(t *testing.T) {
 // TestL1NeverServesOlderVersion: a write makes every cached decision
 // unreachable, including one whose computation raced the write.
 func TestL1NeverServesOlderVersion(t *testing.T) {
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	e := newEngine(t, s)
 	r := req("ann", "code/x", "push")
 	v0, _ := s.Version(bg)
@@ -337,10 +342,7 @@ func TestAttributeDecisionsNotCached(t *testing.T) {
 }
 
 func TestCheckBatch(t *testing.T) {
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	e := newEngine(t, s)
 	ds, err := e.CheckBatch(bg, []privilege.Request{
 		req("ann", "code/x", "push"), req("ann", "code/x", "delete"), req("", "code/x", "push"),
@@ -401,10 +403,7 @@ func TestMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(bg)
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	e := newEngine(t, s, privilege.WithMeterProvider(mp))
 	check(t, e, req("ann", "code/x", "push"))
 	check(t, e, req("ann", "code/x", "push"))

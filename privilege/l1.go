@@ -22,7 +22,8 @@ type l1Entry struct {
 	until time.Time
 }
 
-// l1Probe is how many slots a key may sit in: its hash's and the next.
+// l1Probe is how many slots a key may sit in: its hash's and the three
+// after it.
 const l1Probe = 4
 
 // l1Gen holds the decisions of one store version: an open-addressed table

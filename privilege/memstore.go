@@ -21,7 +21,6 @@ import (
 // of roles.
 type MemoryStore struct {
 	mu       sync.RWMutex
-	closed   bool
 	o        storeOptions
 	id       string // StoreID, random
 	roles    map[string]*memRole
@@ -30,7 +29,7 @@ type MemoryStore struct {
 	grants   map[string][]memGrant // user → grants, each role once
 	policies map[string]Policy
 	version  atomic.Uint64 // read without the lock: Check reads it on every call
-	shut     atomic.Bool   // closed, for Version's lock-free read
+	shut     atomic.Bool   // closed; set under mu, read without it by Version
 }
 
 type memRole struct {
@@ -94,7 +93,7 @@ func (s *MemoryStore) write(ctx context.Context, f func() error) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.shut.Load() {
 		return ErrClosed
 	}
 	if err := f(); err != nil {
@@ -111,7 +110,7 @@ func (s *MemoryStore) read(ctx context.Context, f func() error) error {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
+	if s.shut.Load() {
 		return ErrClosed
 	}
 	return f()
@@ -427,7 +426,6 @@ func (s *MemoryStore) RolePermissions(ctx context.Context, roleID string) ([]Per
 func (s *MemoryStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed = true
 	s.shut.Store(true)
 	return nil
 }

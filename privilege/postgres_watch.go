@@ -53,8 +53,8 @@ func (w *watchers) tell(v uint64) {
 // read from the database after each notification (never the payload,
 // which any role that can connect may forge). On every (re)connection it
 // reads the version again, since announcements made while it was away are
-// lost; a
-// lost connection is retried with exponential backoff (up to 10s apart).
+// lost; a lost connection is retried with exponential backoff (up to 10s
+// apart).
 // It returns nil when ctx ends, ErrClosed on a closed store.
 func (s *PostgresStore) Watch(ctx context.Context, fn func(version uint64)) error {
 	if s.closed.Load() {

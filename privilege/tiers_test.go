@@ -63,10 +63,7 @@ func totals(t testing.TB, reader *sdkmetric.ManualReader) map[string]int64 {
 // which reads the store's version again — one read per bound, not per
 // check.
 func TestStalenessBound(t *testing.T) {
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	mp, reader := metrics(t)
 	e := newEngine(t, silentWatchStore{s}, append(clock.opts(), privilege.WithMaxStaleness(time.Second), privilege.WithMeterProvider(mp))...)
@@ -491,10 +488,7 @@ func TestVersionReadLeaderCancelled(t *testing.T) {
 // Redis errors are counted.
 func TestRedisPaused(t *testing.T) {
 	rd := testserver.StartRedis(t, nil)
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	mp, reader := metrics(t)
 	e := newEngine(t, s, privilege.WithRedis(newRedisClient(t, rd.Addr)), privilege.WithMeterProvider(mp))
 	check(t, e, req("ann", "wiki/x", "read")) // connects
@@ -520,10 +514,7 @@ func TestL2Cluster(t *testing.T) {
 	rc := testserver.StartRedisCluster(t)
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs})
 	t.Cleanup(func() { _ = rdb.Close() })
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	mp, reader := metrics(t)
 	e1 := newEngine(t, s, privilege.WithRedis(rdb))
 	e2 := newEngine(t, s, privilege.WithRedis(rdb), privilege.WithMeterProvider(mp))
@@ -542,10 +533,7 @@ func TestL2Cluster(t *testing.T) {
 // over and over from several goroutines: the cache grows, evicts, and
 // every answer is still the right one (a hit is only ever its own key's).
 func TestL1ManyRequests(t *testing.T) {
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	mp, reader := metrics(t)
 	e := newEngine(t, s, privilege.WithL1(256, time.Hour), privilege.WithMeterProvider(mp))
 	done := make(chan error, 4)
@@ -579,10 +567,7 @@ func TestL1ManyRequests(t *testing.T) {
 
 // TestL1Grows: the L1 starts small and grows to hold what is asked of it.
 func TestL1Grows(t *testing.T) {
-	s := privilege.NewMemoryStore()
-	defer s.Close()
-	seed(t, s)
-	must(t, s.Grant(bg, "ann", "developer", time.Time{}))
+	s := annDeveloper(t)
 	mp, reader := metrics(t)
 	e := newEngine(t, s, privilege.WithL1(4096, time.Hour), privilege.WithMeterProvider(mp))
 	for range 2 {

@@ -9,11 +9,11 @@ package auditbatch
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"go.opentelemetry.io/otel"
 
 	"github.com/groundwork-go/groundwork/internal/batcher"
+	"github.com/groundwork-go/groundwork/privilege/internal/operr"
 )
 
 // instrumentation is privilege's instrumentation name: the sinks' counters
@@ -49,19 +49,6 @@ func Invalid(sink string, invalid error, why string) error {
 	return wrap(sink, fmt.Errorf("%w: %s", invalid, why))
 }
 
-// opError reads as privilege's: "privilege: <op>: <cause>", the cause's
-// own leading "privilege: " left out so that the package is named once.
-type opError struct {
-	op  string
-	err error
-}
-
-func (e *opError) Error() string {
-	return "privilege: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "privilege: ")
-}
-
-func (e *opError) Unwrap() error { return e.err }
-
 func wrap(sink string, err error) error {
-	return &opError{op: "new " + sink + " audit sink", err: err}
+	return operr.Wrap("new "+sink+" audit sink", err)
 }
