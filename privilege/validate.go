@@ -36,9 +36,14 @@ func validatePolicy(p Policy, existing []Policy) error {
 	if p.Effect != Permit && p.Effect != Deny {
 		return fmt.Errorf("%w: policy %q: effect %d is neither Permit nor Deny", ErrInvalid, p.ID, int(p.Effect))
 	}
-	for field, list := range map[string][]string{"target.subjects": p.Target.Subjects, "target.resources": p.Target.Resources, "target.actions": p.Target.Actions} {
-		for _, pat := range list {
-			if err := checkPattern(fmt.Sprintf("policy %q: %s", p.ID, field), pat); err != nil {
+	// In a fixed order, so a policy with several bad patterns is always
+	// told of the same one.
+	for _, f := range []struct {
+		name string
+		list []string
+	}{{"target.subjects", p.Target.Subjects}, {"target.resources", p.Target.Resources}, {"target.actions", p.Target.Actions}} {
+		for _, pat := range f.list {
+			if err := checkPattern(fmt.Sprintf("policy %q: %s", p.ID, f.name), pat); err != nil {
 				return err
 			}
 		}
