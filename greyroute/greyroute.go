@@ -124,6 +124,7 @@ type Instance struct {
 	picked *endpointState
 	tk     ticket
 	router *Router
+	win    *rollbackWindow // the auto-rollback window, when inst is the rollout target
 }
 
 // Errors returned by this package, matched with errors.Is.
