@@ -130,6 +130,18 @@ func (rb *rollbacker) observe(w *rollbackWindow, err error) {
 	}
 }
 
+// unavailable counts a failure of t's rollout target when a Pick resolved
+// to it found none of its instances available. A canary failing every
+// call soon has every breaker open, and then its calls never reach Done:
+// without this, the window would stop at the breakers' few failures.
+func (rb *rollbacker) unavailable(t *svcTable, version string) {
+	if rb != nil && t.canary != nil && t.canary.version == version {
+		rb.observe(t.canary, errCanaryUnavailable)
+	}
+}
+
+var errCanaryUnavailable = errors.New("greyroute: no available instance of the rollout target")
+
 func (rb *rollbacker) trips(calls, failures int64) bool {
 	return calls >= int64(rb.p.MinRequests) && float64(failures) > rb.p.Threshold*float64(calls)
 }

@@ -135,6 +135,7 @@ func (r *Router) Pick(_ context.Context, tenant, service string) (Instance, erro
 		r.tel.picks[pickOK].Add(1)
 		return inst, nil
 	}
+	r.rb.unavailable(t, version)
 	// The fallback is gated by the tenant's schema like any version: a
 	// tenant is never sent to a version its data is not migrated for.
 	if fb := t.fallback; fb != "" && fb != version && t.route.meets(fb, schema) {
