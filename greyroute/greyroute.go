@@ -7,9 +7,9 @@
 // resolution (pin > rollout > stable, with schema gating), the Balancers
 // (RoundRobin, Random, SmoothWeightedRoundRobin, LeastConnections,
 // P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
-// health each, and WithTenant / TenantMiddleware. Not built yet:
-// WithAtomic, the RoundTripper, auto-rollback, the admin page and
-// grpcroute.
+// health each, WithTenant / TenantMiddleware, and auto-rollback
+// (WithAutoRollback; greymq publishes its events on an mq topic). Not
+// built yet: WithAtomic, the RoundTripper, the admin page and grpcroute.
 //
 // # Admin
 //
@@ -67,7 +67,8 @@
 // by default). An instance's live state — breaker, EWMA, connections — is
 // kept by instance ID across reloads. Done ends the call Pick started.
 // Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
-// WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider.
+// WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider,
+// WithAutoRollback.
 //
 // Freshness: the Router subscribes to the change channel before its first
 // load, reloads a service when an event announces a rev newer than the one
@@ -84,6 +85,38 @@
 // resubscription (or the periodic one) ends the outage with one info
 // line. NewRouter itself fails with ErrUnavailable when it cannot
 // subscribe (within 10s) or load.
+//
+// # Auto-rollback
+//
+// WithAutoRollback(RollbackPolicy) makes a Router watch each service's
+// rollout target (the canary, Rollout.To, while a rollout is active): the
+// outcome of every call it picked there — the tenants in the rollout and
+// those pinned to the canary alike — as Done reports it (nil a success,
+// context.Canceled nothing, any other error a failure), and every Pick
+// that resolved to the canary but found none of its instances available
+// (its breakers open), a failure. Calls on any other version never
+// count. The counts are kept per Router in a sliding window (Window, in
+// tenths) of atomic counters: Done stays lock- and allocation-free.
+//
+// When the window holds at least MinRequests calls and more than
+// Threshold of them failed, the Router's rollback goroutine (never the
+// caller of Done) runs one script that ends the rollout — as SetRollout
+// with 0% — only if it is still to that version (compare-and-set), and
+// records the rollback in the route hash (last_rollback, read back as
+// Table.LastRollback), bumping the rev and announcing it like any write.
+// Routers that decide at once make one change: the others' scripts find
+// it made and do nothing. Each rollback carries an ID, so a script
+// retried after a lost reply finds its own change and makes no other;
+// Redis unreachable, the goroutine retries with backoff until it answers
+// or Close. Only the Router whose script made the change tells of it,
+// once: RollbackPolicy.OnRollback (a panic recovered and logged) and
+// RollbackPolicy.Sink (an error logged). Were the Router to die between
+// the script and these, the event is lost; the record in Redis is not.
+// Pins to the canary are kept: a pin is an operator's explicit decision,
+// and those tenants stay on the canary. The window starts empty after a
+// rollback, and for every new rollout target. Each Router judges only the
+// calls it made: a fleet of Routers each under MinRequests does not roll
+// back.
 //
 // # Errors
 //
@@ -106,6 +139,11 @@
 // Router picks by outcome (ok, fallback, error). greyroute.table.stale
 // (gauge): 1 while the Router cannot reach Redis. greyroute.table.age
 // (gauge, ms): time since the Router's last full resync.
+// greyroute.rollbacks (counter, with WithAutoRollback): the Router's
+// rollback decisions by outcome (rolled_back: its script ended the
+// rollout; already: the rollout was no longer to the version; failed: the
+// script failed for good, logged, tried again after a window of fresh
+// calls; emit_failed: OnRollback panicked or the Sink failed).
 package greyroute
 
 import "errors"
@@ -124,6 +162,7 @@ type Instance struct {
 	picked *endpointState
 	tk     ticket
 	router *Router
+	win    *rollbackWindow // the auto-rollback window, when inst is the rollout target
 }
 
 // Errors returned by this package, matched with errors.Is.

@@ -30,6 +30,7 @@ type Router struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closed  atomic.Bool
+	rb      *rollbacker // WithAutoRollback (rollback_run.go); nil: off
 }
 
 // NewRouter returns a Router reading the table through client. It
@@ -48,6 +49,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	}
 	r := &Router{client: client, cfg: cfg, states: map[string]map[string]*endpointState{}}
 	r.pending.sig = make(chan struct{}, 1)
+	r.rb = newRollbacker(r)
 	r.services.Store(&map[string]*svcSlot{})
 	r.schemas.Store(&schemaTable{m: map[string]int{}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -72,6 +74,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	r.wg.Add(2)
 	go r.receive(ctx)
 	go r.load(ctx)
+	r.rb.start(ctx)
 	return r, nil
 }
 
@@ -132,6 +135,7 @@ func (r *Router) Pick(_ context.Context, tenant, service string) (Instance, erro
 		r.tel.picks[pickOK].Add(1)
 		return inst, nil
 	}
+	r.rb.unavailable(t, version)
 	// The fallback is gated by the tenant's schema like any version: a
 	// tenant is never sent to a version its data is not migrated for.
 	if fb := t.fallback; fb != "" && fb != version && t.route.meets(fb, schema) {
@@ -165,6 +169,9 @@ func (r *Router) pickVersion(t *svcTable, version, tenant string) (Instance, boo
 		if tk, ok := e.state.acquire(); ok {
 			inst := e.inst
 			inst.picked, inst.tk, inst.router = e.state, tk, r
+			if w := t.canary; w != nil && e.inst.Version == w.version {
+				inst.win = w // a call on the rollout target: its Done feeds the auto-rollback
+			}
 			return inst, true
 		}
 	}
@@ -183,4 +190,7 @@ func (r *Router) Done(inst Instance, err error, latency time.Duration) {
 		return
 	}
 	inst.picked.release(inst.tk, err, latency)
+	if inst.win != nil {
+		r.rb.observe(inst.win, err)
+	}
 }

@@ -20,6 +20,8 @@ type routerConfig struct {
 	breaker   resilience.BreakerPolicy
 	logger    *slog.Logger
 	hooks     routerHooks // tests only (export_test.go)
+
+	rollback *RollbackPolicy // WithAutoRollback (rollback.go); nil: off
 }
 
 // routerHooks let tests wait on a Router's loads instead of sleeping.

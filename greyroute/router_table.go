@@ -13,6 +13,7 @@ type svcTable struct {
 	route    route
 	fallback string            // WithFallbackVersion, else the table's
 	versions map[string]Picker // version → the Balancer's Picker over its live instances
+	canary   *rollbackWindow   // the rollout target's auto-rollback window; nil: none or off
 }
 
 // svcSlot holds a service's current table.
@@ -34,6 +35,7 @@ func (r *Router) buildTable(t Table, now time.Time) *svcTable {
 		route:    route{stable: t.Stable, rolloutTo: t.RolloutTo, rolloutBP: t.RolloutBP, pins: t.Pins, schemaReq: t.SchemaReq},
 		fallback: t.Fallback,
 		versions: map[string]Picker{},
+		canary:   r.canaryWindow(t),
 	}
 	if fb, ok := r.cfg.router.fallback[t.Service]; ok {
 		st.fallback = fb

@@ -23,6 +23,10 @@ type Table struct {
 	RolloutBP int    // the rollout's share in basis points (0 to 10,000)
 	Fallback  string // "" when none is set
 
+	// LastRollback is the service's last automatic rollback
+	// (WithAutoRollback), nil when none.
+	LastRollback *RollbackEvent
+
 	Pins      map[string]string // tenant → version
 	SchemaReq map[string]int    // version → minimum tenant schema
 
@@ -75,6 +79,7 @@ func readTable(ctx context.Context, c redis.UniversalClient, k keySet, service s
 	r := route.Val()
 	t.Rev, _ = strconv.ParseInt(r["rev"], 10, 64)
 	t.Stable, t.RolloutTo, t.Fallback = r["stable"], r["rollout_to"], r["fallback"]
+	t.LastRollback = decodeRollback(r["last_rollback"])
 	if t.RolloutTo != "" {
 		t.RolloutBP, _ = strconv.Atoi(r["rollout_bp"])
 	}
