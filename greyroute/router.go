@@ -25,6 +25,8 @@ type Router struct {
 	mu     sync.Mutex                           // serializes installing tables; guards states
 	states map[string]map[string]*endpointState // service → instance ID → live state
 
+	atomic *atomicState // WithAtomic's state, else nil (router_atomic.go)
+
 	ps      *redis.PubSub
 	pending pending // what change events asked to reload
 	cancel  context.CancelFunc
@@ -48,6 +50,9 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	}
 	r := &Router{client: client, cfg: cfg, states: map[string]map[string]*endpointState{}}
 	r.pending.sig = make(chan struct{}, 1)
+	if err := r.initAtomic(); err != nil {
+		return nil, err
+	}
 	r.services.Store(&map[string]*svcSlot{})
 	r.schemas.Store(&schemaTable{m: map[string]int{}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -72,6 +77,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	r.wg.Add(2)
 	go r.receive(ctx)
 	go r.load(ctx)
+	r.startAtomic(ctx)
 	return r, nil
 }
 
@@ -114,9 +120,12 @@ const maxAcquire = 3
 // requirement; ErrNoInstance when neither version has an available
 // instance; ErrClosed after Close. Pick does no I/O and, when it
 // succeeds, does not allocate; ctx is not consulted.
-func (r *Router) Pick(_ context.Context, tenant, service string) (Instance, error) {
+func (r *Router) Pick(ctx context.Context, tenant, service string) (Instance, error) {
 	if r.closed.Load() {
 		return Instance{}, fmt.Errorf("greyroute: pick service %q for tenant %q: %w", service, tenant, ErrClosed)
+	}
+	if r.atomic != nil {
+		return r.pickAtomic(ctx, tenant, service)
 	}
 	t := emptyTable
 	if slot := (*r.services.Load())[service]; slot != nil {
@@ -183,4 +192,7 @@ func (r *Router) Done(inst Instance, err error, latency time.Duration) {
 		return
 	}
 	inst.picked.release(inst.tk, err, latency)
+	if r.atomic != nil {
+		r.atomic.done(r, inst.Service, inst.ID)
+	}
 }
