@@ -119,7 +119,9 @@ const maxAcquire = 3
 // when the tenant's schema is below even the stable version's
 // requirement; ErrNoInstance when neither version has an available
 // instance; ErrClosed after Close. Pick does no I/O and, when it
-// succeeds, does not allocate; ctx is not consulted.
+// succeeds, does not allocate; ctx is not consulted. In Atomic mode
+// (WithAtomic) it is one round trip to Redis instead, bounded by ctx,
+// and a Redis error wraps ErrUnavailable: see the package doc.
 func (r *Router) Pick(ctx context.Context, tenant, service string) (Instance, error) {
 	if r.closed.Load() {
 		return Instance{}, fmt.Errorf("greyroute: pick service %q for tenant %q: %w", service, tenant, ErrClosed)

@@ -535,3 +535,41 @@ func BenchmarkRouterPickAtomic(b *testing.B) {
 		})
 	}
 }
+
+// TestAtomicRedisDown: a Pick honours its context and, with Redis gone,
+// fails with ErrUnavailable; a Done made meanwhile waits in the Router and
+// reaches Redis once it is back.
+func TestAtomicRedisDown(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, &testserver.RedisOptions{AppendOnly: true, FsyncAlways: true})
+	c := standalone(t, srv.Addr, nil)
+	a := newAdmin(t, c, nil)
+	register(t, a, "s", "v1", "a1")
+	must(t, a.SetStable(ctx, "s", "v1"))
+	l := newLoads()
+	r, err := greyroute.NewRouter(standalone(t, srv.Addr, &redis.Options{MaxRetries: -1}), greyroute.WithAtomic(), greyroute.WithLoadHook(l.hook))
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := r.Pick(cancelled, "t", "s"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+	inst, err := r.Pick(ctx, "t", "s")
+	must(t, err)
+	if n, err := c.HLen(ctx, "greyroute:{s}:conns").Result(); err != nil || n != 2 {
+		t.Fatalf("conns fields = %d, %v; want the total and the Router's share", n, err)
+	}
+	srv.Kill()
+	if _, err := r.Pick(ctx, "t", "s"); !errors.Is(err, greyroute.ErrUnavailable) {
+		t.Fatalf("redis down: %v, want ErrUnavailable", err)
+	}
+	r.Done(inst, nil, time.Millisecond)
+	srv.Restart(t)
+	l.until(t, "the Done flushed", func(map[string]int64, map[string]int) bool {
+		n, err := c.HLen(ctx, "greyroute:{s}:conns").Result()
+		return err == nil && n == 0
+	})
+}

@@ -68,17 +68,6 @@ if not version then
   version = stable
 end
 
--- less orders strings bytewise (Lua's < follows the server's locale).
-local function less(a, b)
-  for i = 1, math.min(#a, #b) do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then
-      return x < y
-    end
-  end
-  return #a < #b
-end
-
 -- validVersion is names.go's rule for a version: 1-128 bytes, no braces,
 -- no control characters.
 local function validVersion(v)
@@ -114,6 +103,11 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', expiry, '(' .. nowstr, '+inf')) 
   live[id] = true
 end
 local all = redis.call('HGETALL', instances)
+local scores = {}
+local hl = redis.call('HGETALL', health)
+for i = 1, #hl, 2 do
+  scores[hl[i]] = hl[i + 1]
+end
 local corrupt = 0
 
 -- candidates returns the available instances of v, sorted by ID, their
@@ -129,7 +123,7 @@ local function candidates(v)
           corrupt = corrupt + 1 -- counted once, not again for the fallback
         end
       elseif ver == v and not skip[id] then
-        local h = int(redis.call('HGET', health, id))
+        local h = int(scores[id])
         if not h or h < 0 or h > 100 then
           h = 100
         end
@@ -140,7 +134,9 @@ local function candidates(v)
       end
     end
   end
-  table.sort(ids, less)
+  -- Lua's < is the server's collation (strcoll; byte order under the C
+  -- locale): the same for every Router, as one server holds the service.
+  table.sort(ids)
   return ids, entry, weight, hs
 end
 
