@@ -111,8 +111,9 @@
 // averages are each Router's own, the shared counts are the load signal
 // Redis has. A Balancer of the caller's own cannot run in Redis: NewRouter
 // refuses it (ErrInvalid). A Pick reads every instance entry of the
-// service, so its cost grows with the service's instances (see
-// BENCHMARKS.md).
+// service, so its cost grows with the service's instances
+// (BenchmarkRouterPickAtomic), and SmoothWeightedRoundRobin rewrites the
+// version's current weights on each Pick.
 //
 // What stays per Router: the tenants' schemas (they live under another
 // hash tag, {tenants}, so the Router sends the tenant's from its table,

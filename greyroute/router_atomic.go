@@ -191,7 +191,10 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance,
 	if err != nil {
 		return Instance{}, false, wrapAtomic(ctx, what, err)
 	}
-	status, _ := vals[0].(string)
+	var status string
+	if len(vals) > 0 {
+		status, _ = vals[0].(string)
+	}
 	str := func(i int) string {
 		if i < len(vals) {
 			s, _ := vals[i].(string)

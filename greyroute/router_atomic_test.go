@@ -75,6 +75,30 @@ func (h *cmdCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
+// cutHook fails every command once dead is set: a link to Redis gone.
+type cutHook struct{ dead atomic.Bool }
+
+var errCut = errors.New("test: link to redis cut")
+
+func (h *cutHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *cutHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.dead.Load() {
+			cmd.SetErr(errCut)
+			return errCut
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *cutHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.dead.Load() {
+			return errCut
+		}
+		return next(ctx, cmds)
+	}
+}
+
 // atomicRouter is an Atomic-mode Router on its own client of the same
 // deployment as c (standalone or Cluster), reporting to l.
 func atomicRouter(t *testing.T, c redis.UniversalClient, l *loads, opts ...greyroute.Option) (*greyroute.Router, redis.UniversalClient) {
@@ -318,9 +342,14 @@ func TestAtomicSkips(t *testing.T) {
 // back to 0); the counts of a Router that died with calls in progress are
 // taken back once its lease lapses.
 func TestAtomicLeastConnShared(t *testing.T) {
+	for _, top := range topologies {
+		t.Run(top.name, func(t *testing.T) { testAtomicLeastConnShared(t, top.client(t)) })
+	}
+}
+
+func testAtomicLeastConnShared(t *testing.T, c redis.UniversalClient) {
 	noLeaks(t)
 	ctx := context.Background()
-	c := newRedis(t)
 	clk := newClock()
 	a := newAdmin(t, c, clk)
 	register(t, a, "s", "v1", "i1", "i2", "i3")
@@ -332,7 +361,7 @@ func TestAtomicLeastConnShared(t *testing.T) {
 	opts := []greyroute.Option{greyroute.WithClock(clk.Now), greyroute.WithBalancer("s", greyroute.LeastConnections())}
 	r1, _ := atomicRouter(t, c, l, append(opts, greyroute.WithMeterProvider(mp))...)
 	r2, _ := atomicRouter(t, c, l, opts...)
-	dying, dc := atomicRouter(t, c, l, opts...)
+	dying, dc := atomicRouter(t, c, l, append(opts, greyroute.WithMeterProvider(mp))...)
 
 	x, err := r1.Pick(ctx, "t", "s")
 	must(t, err)
@@ -354,12 +383,14 @@ func TestAtomicLeastConnShared(t *testing.T) {
 		}
 		return m
 	}
-	// The dying Router takes one call and dies: its client goes first, so
-	// Close cannot tell Redis.
+	// The dying Router takes one call and dies: its link to Redis goes
+	// first, so Close cannot tell Redis.
+	cut := &cutHook{}
+	dc.AddHook(cut)
 	d, err := dying.Pick(ctx, "t", "s")
 	must(t, err)
+	cut.dead.Store(true)
 	dying.Done(d, nil, 0)
-	dc.Close()
 	dying.Close()
 	if m := total(); m[d.ID] != "2" {
 		t.Fatalf("counts %v: want 2 on %s", m, d.ID)
@@ -368,9 +399,15 @@ func TestAtomicLeastConnShared(t *testing.T) {
 	r1.Done(x, nil, 0)
 	r1.Done(y, nil, 0)
 	r2.Done(z, nil, 0)
-	pending := func() int64 {
-		return otelcheck.Totals(t, reader, func(p otelcheck.Point) string { return p.Metric })["greyroute.atomic.done.pending"]
+	metrics := func() map[string]int64 {
+		return otelcheck.Totals(t, reader, func(p otelcheck.Point) string {
+			if p.Metric == "greyroute.picks" {
+				return p.Metric + " " + p.Attr("outcome")
+			}
+			return p.Metric
+		})
 	}
+	pending := func() int64 { return metrics()["greyroute.atomic.done.pending"] }
 	// The gauge moves after Redis did: wait for both.
 	l.until(t, "the Dones flushed", func(map[string]int64, map[string]int) bool {
 		m := total()
@@ -384,6 +421,11 @@ func TestAtomicLeastConnShared(t *testing.T) {
 		t.Fatalf("after the lease: counts %v, want only %s's 1", m, inst.ID)
 	}
 	r1.Done(inst, nil, 0)
+	// The dying Router's Done was lost (its metrics stop at its Close):
+	// r1's three picks remain.
+	if m := metrics(); m["greyroute.picks ok"] != 3 {
+		t.Errorf("metrics %v: want 3 ok picks", m)
+	}
 }
 
 // TestAtomicBadData: what no Admin writes gives an error, never a crash:
