@@ -7,9 +7,10 @@
 // resolution (pin > rollout > stable, with schema gating), the Balancers
 // (RoundRobin, Random, SmoothWeightedRoundRobin, LeastConnections,
 // P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
-// health each, WithTenant / TenantMiddleware, and auto-rollback
-// (WithAutoRollback; greymq publishes its events on an mq topic). Not
-// built yet: WithAtomic, the RoundTripper, the admin page and grpcroute.
+// health each, WithTenant / TenantMiddleware, auto-rollback
+// (WithAutoRollback; greymq publishes its events on an mq topic) and the
+// Router's Atomic mode (WithAtomic). Not built yet: the RoundTripper, the
+// admin page and grpcroute.
 //
 // # Admin
 //
@@ -37,6 +38,11 @@
 //	p{s}:pins        hash: tenant → version
 //	p{s}:schema_req  hash: version → minimum tenant schema
 //	p{s}:health      hash: instance ID → score 0–100 (absent: 100)
+//	p{s}:lb          hash: Atomic mode's counters ("rr\n<version>", "lc\n<version>")
+//	p{s}:swrr        hash: Atomic mode's smooth-WRR current weights, by instance ID
+//	p{s}:conns       hash: Atomic mode's connections: instance ID → all Routers',
+//	                 "<router>\n<instance ID>" → one Router's share
+//	p{s}:routers     sorted set: Atomic-mode Router ID → lease expiry (Unix ms)
 //	p{tenants}:schema  hash: tenant → schema version (global)
 //	p{tenants}:meta    hash: rev of the tenants' schemas
 //	p services       set of every service written (for a full resync)
@@ -68,7 +74,7 @@
 // kept by instance ID across reloads. Done ends the call Pick started.
 // Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
 // WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider,
-// WithAutoRollback.
+// WithAutoRollback, WithAtomic.
 //
 // Freshness: the Router subscribes to the change channel before its first
 // load, reloads a service when an event announces a rev newer than the one
@@ -117,6 +123,60 @@
 // rollback, and for every new rollout target. Each Router judges only the
 // calls it made: a fleet of Routers each under MinRequests does not roll
 // back.
+//
+// # Atomic mode
+//
+// WithAtomic makes every Pick one Lua script (scripts/pick.lua, EVALSHA,
+// EVAL once on NOSCRIPT) on the service's keys only, all under its hash
+// tag {s}, so it runs on a Redis Cluster: one round trip, against the
+// freshest table, with balancer state shared by every Router of the
+// service. The script resolves the version as the local Router does (pin
+// > rollout > stable, gated by schema; the rollout bucket is computed in
+// Go and passed in), picks among that version's instances that are live
+// by the Router's clock, score above 50 and not skipped, applies the
+// fallback version the same way, counts the connection and returns the
+// instance. The balancers run in Redis: RoundRobin over the instance IDs
+// in the server's sort order (strcoll; byte order under the C locale)
+// with one shared counter per version; SmoothWeightedRoundRobin with its
+// current weights in a hash; LeastConnections over the shared counts
+// (ties rotate); Random and HealthAware with randomness sent by the
+// Router. P2CEWMA, the default, runs as LeastConnections: its latency
+// averages are each Router's own, the shared counts are the load signal
+// Redis has. A Balancer of the caller's own cannot run in Redis: NewRouter
+// refuses it (ErrInvalid). A Pick reads every instance entry of the
+// service, so its cost grows with the service's instances
+// (BenchmarkRouterPickAtomic), and SmoothWeightedRoundRobin rewrites the
+// version's current weights on each Pick.
+//
+// What stays per Router: the tenants' schemas (they live under another
+// hash tag, {tenants}, so the Router sends the tenant's from its table,
+// as fresh as its change events: see Freshness) and the breakers (the
+// IDs of instances whose breaker is open, or half-open with its probe
+// slots taken, are sent to be skipped; Done feeds them as in local mode).
+//
+// Done does not block: it counts the connection's return in memory (one
+// counter per instance, so the memory is bounded) and one goroutine
+// tells Redis, one script per service, retrying with backoff while Redis
+// is unreachable; Close makes a last attempt of at most 5s. A Router's
+// counts are its own share in Redis, under a lease (30s) renewed by its
+// Picks and flushes and, while it has calls in progress, every 10s. When
+// a Router crashes, or closes with calls in progress or with Dones it
+// could not tell, the first Pick of the service after its lease lapsed
+// takes its share back: a dead Router's counts drift for at most the
+// lease. A Pick whose reply is lost (its context ends, or the connection
+// drops, after Redis ran the script) leaves one count no Done will end,
+// for as long as that Router lives. Done after Close changes nothing in
+// Redis. The clock of leases and expiries is each Router's (WithClock).
+//
+// An Atomic-mode Pick needs Redis: it does not fall back to the last
+// table, whose counters would not be shared. Errors in Atomic mode are as
+// in local mode, and any Redis error —
+// unreachable, or data no Admin writes, such as a key of the wrong type —
+// wraps ErrUnavailable; a context error is returned as it is. An instance
+// entry that cannot be decoded is skipped (an ErrNoInstance says how many
+// were). Metrics: greyroute.atomic.done.pending (gauge): Dones not yet
+// told to Redis; greyroute.atomic.done.lost (counter): Dones given up
+// (Close could not tell Redis, or Redis refused them), left to the lease.
 //
 // # Errors
 //

@@ -25,6 +25,8 @@ type Router struct {
 	mu     sync.Mutex                           // serializes installing tables; guards states
 	states map[string]map[string]*endpointState // service → instance ID → live state
 
+	atomic *atomicState // WithAtomic's state, else nil (router_atomic.go)
+
 	ps      *redis.PubSub
 	pending pending // what change events asked to reload
 	cancel  context.CancelFunc
@@ -50,6 +52,9 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	r := &Router{client: client, cfg: cfg, states: map[string]map[string]*endpointState{}}
 	r.pending.sig = make(chan struct{}, 1)
 	r.rb = newRollbacker(r)
+	if err := r.initAtomic(); err != nil {
+		return nil, err
+	}
 	r.services.Store(&map[string]*svcSlot{})
 	r.schemas.Store(&schemaTable{m: map[string]int{}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -75,6 +80,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	go r.receive(ctx)
 	go r.load(ctx)
 	r.rb.start(ctx)
+	r.startAtomic(ctx)
 	return r, nil
 }
 
@@ -116,10 +122,15 @@ const maxAcquire = 3
 // when the tenant's schema is below even the stable version's
 // requirement; ErrNoInstance when neither version has an available
 // instance; ErrClosed after Close. Pick does no I/O and, when it
-// succeeds, does not allocate; ctx is not consulted.
-func (r *Router) Pick(_ context.Context, tenant, service string) (Instance, error) {
+// succeeds, does not allocate; ctx is not consulted. In Atomic mode
+// (WithAtomic) it is one round trip to Redis instead, bounded by ctx,
+// and a Redis error wraps ErrUnavailable: see the package doc.
+func (r *Router) Pick(ctx context.Context, tenant, service string) (Instance, error) {
 	if r.closed.Load() {
 		return Instance{}, fmt.Errorf("greyroute: pick service %q for tenant %q: %w", service, tenant, ErrClosed)
+	}
+	if r.atomic != nil {
+		return r.pickAtomic(ctx, tenant, service)
 	}
 	t := emptyTable
 	if slot := (*r.services.Load())[service]; slot != nil {
@@ -192,5 +203,8 @@ func (r *Router) Done(inst Instance, err error, latency time.Duration) {
 	inst.picked.release(inst.tk, err, latency)
 	if inst.win != nil {
 		r.rb.observe(inst.win, err)
+	}
+	if r.atomic != nil {
+		r.atomic.done(r, inst.Service, inst.ID)
 	}
 }

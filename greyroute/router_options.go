@@ -19,6 +19,7 @@ type routerConfig struct {
 	resync    time.Duration
 	breaker   resilience.BreakerPolicy
 	logger    *slog.Logger
+	atomic    bool        // WithAtomic (router_atomic.go)
 	hooks     routerHooks // tests only (export_test.go)
 
 	rollback *RollbackPolicy // WithAutoRollback (rollback.go); nil: off

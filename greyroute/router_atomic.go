@@ -1,0 +1,459 @@
+package greyroute
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/groundwork-go/groundwork/resilience"
+)
+
+// Atomic mode (WithAtomic): each Pick is one script on the service's keys
+// that resolves the tenant's version, balances with state every Router
+// shares and counts the connection; Done gives the connection back through
+// a background flusher. See the package doc's # Atomic mode.
+var (
+	//go:embed scripts/pick.lua
+	pickLua string
+	//go:embed scripts/done.lua
+	doneLua string
+
+	pickScript = redis.NewScript(pickLua)
+	doneScript = redis.NewScript(doneLua)
+)
+
+// atomicLease is how long a Router's share of the shared connection
+// counts outlives its last word to Redis (a Pick, a flush of Dones, or a
+// renewal, sent every atomicLease/3 while it has calls in progress): when
+// a Router crashes, or closes with calls in progress, the next Pick of
+// the service after the lease lapsed takes its share back.
+const atomicLease = 30 * time.Second
+
+// atomicCloseFlush bounds Close's last flush of Dones.
+const atomicCloseFlush = 5 * time.Second
+
+// Balancer kinds as scripts/pick.lua names them.
+const (
+	kindRR        = "rr"
+	kindRandom    = "random"
+	kindSWRR      = "swrr"
+	kindLeastConn = "lc"
+	kindHealth    = "health"
+)
+
+// atomicKind maps a built-in Balancer to the script's. P2CEWMA has no
+// state to share (its latency averages are each Router's own), so it
+// runs as LeastConnections over the shared counts: the load-aware
+// balancer the script can run. nil is the default, P2CEWMA.
+func atomicKind(b Balancer) (string, bool) {
+	switch b.(type) {
+	case nil, p2c, leastConn:
+		return kindLeastConn, true
+	case roundRobin:
+		return kindRR, true
+	case random:
+		return kindRandom, true
+	case swrr:
+		return kindSWRR, true
+	case healthAware:
+		return kindHealth, true
+	}
+	return "", false
+}
+
+// atomicState is an Atomic-mode Router's own state.
+type atomicState struct {
+	id    string            // names this Router's share of the counts
+	kinds map[string]string // service → balancer kind (others: lc)
+
+	mu      sync.Mutex
+	pending map[string]map[string]int64 // service → instance ID → Dones not yet told to Redis
+	open    map[string]int64            // service → calls picked and not yet Done
+	sig     chan struct{}               // capacity 1: "there are Dones"
+
+	pendingN atomic.Int64 // Dones waiting, for the gauge
+	lost     atomic.Int64 // Dones given up at Close
+	reg      metric.Registration
+}
+
+// WithAtomic makes every Pick one Lua script in Redis instead of a local
+// decision: round-robin counters, smooth-WRR weights and connection
+// counts are shared by every Router of the service, at the cost of one
+// round trip per Pick. See the package doc's # Atomic mode. A Balancer
+// other than the six built in is refused by NewRouter. Router only.
+func WithAtomic() Option {
+	return routerOption("WithAtomic", func(c *routerConfig) error {
+		c.atomic = true
+		return nil
+	})
+}
+
+// initAtomic checks the balancers of an Atomic-mode Router.
+func (r *Router) initAtomic() error {
+	if !r.cfg.router.atomic {
+		return nil
+	}
+	a := &atomicState{id: rand.Text(), kinds: map[string]string{},
+		pending: map[string]map[string]int64{}, open: map[string]int64{}, sig: make(chan struct{}, 1)}
+	for s, b := range r.cfg.router.balancers {
+		k, ok := atomicKind(b)
+		if !ok {
+			return fmt.Errorf("%w: NewRouter: WithAtomic: the Balancer of service %q (%T) is not one of the built-in ones, which alone run in Redis",
+				ErrInvalid, s, b)
+		}
+		a.kinds[s] = k
+	}
+	r.atomic = a
+	return nil
+}
+
+// startAtomic starts the flusher and the metrics of an Atomic-mode Router.
+func (r *Router) startAtomic(ctx context.Context) {
+	a := r.atomic
+	if a == nil {
+		return
+	}
+	meter := r.cfg.meter.Meter(instrumentationName)
+	pending, _ := meter.Int64ObservableGauge("greyroute.atomic.done.pending",
+		metric.WithDescription("Atomic mode: Dones not yet told to Redis."))
+	lost, _ := meter.Int64ObservableCounter("greyroute.atomic.done.lost",
+		metric.WithDescription("Atomic mode: Dones Close could not tell Redis; their counts are taken back when the Router's lease lapses."))
+	a.reg, _ = meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+		ob.ObserveInt64(pending, a.pendingN.Load())
+		ob.ObserveInt64(lost, a.lost.Load())
+		return nil
+	}, pending, lost)
+	r.wg.Add(1)
+	go r.flushLoop(ctx)
+}
+
+// atomicKeys are the keys scripts/pick.lua takes, in its order; the first
+// two of them (conns, routers) at 8 and 9 are done.lua's.
+func atomicKeys(prefix, service string) []string {
+	base := prefix + "{" + service + "}:"
+	return append(serviceKeys(prefix, service).list(), base+"lb", base+"swrr", base+"conns", base+"routers")
+}
+
+// pickAtomic is Pick in Atomic mode: one EVALSHA (EVAL on NOSCRIPT).
+func (r *Router) pickAtomic(ctx context.Context, tenant, service string) (Instance, error) {
+	a := r.atomic
+	inst, fellBack, err := r.runPick(ctx, tenant, service)
+	if err != nil {
+		r.tel.picks[pickError].Add(1)
+		return Instance{}, err
+	}
+	s := r.stateOf(service, inst.ID)
+	tk, ok := s.acquire()
+	if !ok {
+		// The breaker opened (or its probe slots went) since the skip list
+		// was made; the shared count has moved, so the pick stands, its
+		// result counted against the breaker's state at Done.
+		tk = ticket{}
+	}
+	inst.picked, inst.tk, inst.router = s, tk, r
+	// A call on the rollout target feeds the auto-rollback as in local
+	// mode; the target is the one of the Router's table.
+	if slot := (*r.services.Load())[service]; slot != nil {
+		if w := slot.t.Load().canary; w != nil && inst.Version == w.version {
+			inst.win = w
+		}
+	}
+	a.mu.Lock()
+	a.open[service]++
+	a.mu.Unlock()
+	if fellBack {
+		r.tel.picks[pickFallback].Add(1)
+	} else {
+		r.tel.picks[pickOK].Add(1)
+	}
+	return inst, nil
+}
+
+// runPick runs the script and reads its reply.
+func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance, bool, error) {
+	what := fmt.Sprintf("pick service %q for tenant %q", service, tenant)
+	if validName("service", service) != nil {
+		// No Admin writes such a service (and its keys' hash tag would be wrong).
+		return Instance{}, false, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
+	}
+	a := r.atomic
+	kind := a.kinds[service]
+	if kind == "" {
+		kind = kindLeastConn
+	}
+	now := r.cfg.clock().UnixMilli()
+	argv := []any{now, tenant, bucket(tenant, service), r.schemas.Load().m[tenant], kind,
+		randUint64() >> 32, r.cfg.router.fallback[service], a.id, now + atomicLease.Milliseconds()}
+	argv = append(argv, r.breakerSkips(service)...)
+	vals, err := pickScript.Run(ctx, r.client, atomicKeys(r.cfg.prefix, service), argv...).Slice()
+	if err != nil {
+		return Instance{}, false, wrapAtomic(ctx, what, err)
+	}
+	var status string
+	if len(vals) > 0 {
+		status, _ = vals[0].(string)
+	}
+	str := func(i int) string {
+		if i < len(vals) {
+			s, _ := vals[i].(string)
+			return s
+		}
+		return ""
+	}
+	num := func(i int) int64 {
+		if i < len(vals) {
+			n, _ := vals[i].(int64)
+			return n
+		}
+		return 0
+	}
+	switch status {
+	case "unknown":
+		return Instance{}, false, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
+	case "schema":
+		return Instance{}, false, fmt.Errorf("greyroute: %s: stable version %q needs schema %d, tenant has %d: %w",
+			what, str(1), num(2), r.schemas.Load().m[tenant], ErrSchema)
+	case "noinstance":
+		msg := fmt.Sprintf("no available instance of version %q", str(1))
+		if fb := str(2); fb != "" {
+			msg += fmt.Sprintf(" nor of fallback %q", fb)
+		}
+		if n := num(3); n > 0 {
+			msg += fmt.Sprintf(" (%d undecodable instance entries skipped)", n)
+		}
+		return Instance{}, false, fmt.Errorf("greyroute: %s: %s: %w", what, msg, ErrNoInstance)
+	case "ok", "fallback":
+	default:
+		return Instance{}, false, fmt.Errorf("greyroute: %s: unexpected script reply %q", what, vals)
+	}
+	id := str(2)
+	var e instanceEntry
+	if err := json.Unmarshal([]byte(str(3)), &e); err != nil || validName("version", e.Version) != nil || e.Version != str(1) {
+		// The script decoded it; Go did not agree (invalid UTF-8, say).
+		// The connection it counted is given back.
+		a.mu.Lock()
+		a.open[service]++ // as a Pick would have; done takes it back
+		a.mu.Unlock()
+		a.done(r, service, id)
+		return Instance{}, false, fmt.Errorf("greyroute: %s: instance %q: undecodable entry %q", what, id, str(3))
+	}
+	inst := Instance{ID: id, Service: service, Version: e.Version, Addr: e.Addr, Weight: e.Weight, Meta: e.Meta}
+	return inst, status == "fallback", nil
+}
+
+// wrapAtomic wraps a Pick's Redis error: a context error as it is, any
+// other with ErrUnavailable — the shared table cannot answer, whether
+// the network failed or the data in Redis is unusable (a key of the wrong
+// type); the message says which.
+func wrapAtomic(ctx context.Context, what string, err error) error {
+	w := wrapRedis(ctx, what, err)
+	if errors.Is(w, ErrUnavailable) || errors.Is(w, context.Canceled) || errors.Is(w, context.DeadlineExceeded) {
+		return w
+	}
+	return fmt.Errorf("greyroute: %s: %w: %w", what, ErrUnavailable, err)
+}
+
+// stateOf returns the live state (breaker, EWMA) of service's instance
+// id, making it when the Router's table does not list the instance yet; a
+// reload keeps it, as it keeps any by ID.
+func (r *Router) stateOf(service, id string) *endpointState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.states[service]
+	if m == nil {
+		m = map[string]*endpointState{}
+		r.states[service] = m
+	}
+	s := m[id]
+	if s == nil {
+		var err error
+		if s, err = newEndpointState(service+"/"+id, r.cfg.router.breaker); err != nil {
+			// The policy was validated by WithBreaker: unreachable. A
+			// zero-policy state keeps Done working.
+			s, _ = newEndpointState(service+"/"+id, resilience.BreakerPolicy{})
+		}
+		m[id] = s
+	}
+	return s
+}
+
+// breakerSkips lists service's instances whose local breaker keeps them
+// from a pick: open, or half-open with every probe slot taken. Health is
+// not judged here: the script reads it from Redis, where it is freshest.
+func (r *Router) breakerSkips(service string) []any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []any
+	for id, s := range r.states[service] {
+		if s.breakerBlocks() {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// breakerBlocks is available without the health check: an open breaker
+// whose open period has passed is moved to half-open here.
+func (s *endpointState) breakerBlocks() bool {
+	switch resilience.BreakerState(s.brState.Load()) {
+	case resilience.StateClosed:
+		return false
+	case resilience.StateHalfOpen:
+		return !s.probeFree()
+	}
+	if monoNanos() < s.openUntil.Load() {
+		return true
+	}
+	s.br.State()
+	return resilience.BreakerState(s.brState.Load()) != resilience.StateHalfOpen || !s.probeFree()
+}
+
+// done queues the return of one connection of service's instance id. It
+// never blocks: the flusher tells Redis. After Close it does nothing (the
+// lease's lapse takes the count back).
+func (a *atomicState) done(r *Router, service, id string) {
+	if r.closed.Load() {
+		return
+	}
+	a.mu.Lock()
+	m := a.pending[service]
+	if m == nil {
+		m = map[string]int64{}
+		a.pending[service] = m
+	}
+	m[id]++
+	if a.open[service] > 0 {
+		a.open[service]--
+	}
+	a.mu.Unlock()
+	a.pendingN.Add(1)
+	select {
+	case a.sig <- struct{}{}:
+	default:
+	}
+}
+
+// flushLoop tells Redis of Dones as they come, renews the Router's lease
+// while it has calls in progress, and makes a last flush at Close. A
+// failed flush keeps its Dones for the next, after a backoff.
+func (r *Router) flushLoop(ctx context.Context) {
+	defer r.wg.Done()
+	a := r.atomic
+	defer func() {
+		if a.reg != nil {
+			_ = a.reg.Unregister()
+		}
+	}()
+	tick := time.NewTicker(atomicLease / 3)
+	defer tick.Stop()
+	backoff := minBackoff
+	for {
+		renew := false
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), atomicCloseFlush)
+			defer cancel()
+			if err := r.flush(fctx, false); err != nil {
+				n := a.pendingN.Swap(0)
+				a.lost.Add(n)
+				r.cfg.router.logger.Warn("greyroute: close: Dones not told to redis; their connection counts lapse with the router's lease",
+					"dones", n, "lease", atomicLease, "err", err)
+			}
+			return
+		case <-tick.C:
+			renew = true
+		case <-a.sig:
+		}
+		if err := r.flush(ctx, renew); err != nil {
+			if ctx.Err() != nil {
+				continue // the Close branch flushes
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+			backoff = min(2*backoff, maxBackoff)
+			select { // try again even if no Done comes
+			case a.sig <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		backoff = minBackoff
+		r.hook("flushed", 0)
+	}
+}
+
+// flush tells Redis of the pending Dones, one script per service, and,
+// when renew is set, renews the lease of every service with calls in
+// progress. What fails stays pending.
+func (r *Router) flush(ctx context.Context, renew bool) error {
+	a := r.atomic
+	a.mu.Lock()
+	batch := a.pending
+	a.pending = map[string]map[string]int64{}
+	if renew {
+		for s, n := range a.open {
+			if n > 0 && batch[s] == nil {
+				batch[s] = map[string]int64{}
+			}
+		}
+	}
+	a.mu.Unlock()
+	var failed error
+	for service, ids := range batch {
+		if failed == nil {
+			err := r.runDone(ctx, service, ids)
+			if err == nil || !errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
+				var sum int64
+				for _, n := range ids {
+					sum += n
+				}
+				a.pendingN.Add(-sum)
+				if err != nil {
+					// Not the network: the data in Redis refuses it (a
+					// key of the wrong type). Retrying cannot help; the
+					// lease's lapse takes the counts back.
+					a.lost.Add(sum)
+					r.cfg.router.logger.Warn("greyroute: Dones refused by redis; their connection counts lapse with the router's lease",
+						"service", service, "dones", sum, "err", err)
+				}
+				continue
+			}
+			failed = err
+		}
+		a.mu.Lock() // give back what was not told
+		m := a.pending[service]
+		if m == nil {
+			m = map[string]int64{}
+			a.pending[service] = m
+		}
+		for id, n := range ids {
+			m[id] += n
+		}
+		a.mu.Unlock()
+	}
+	return failed
+}
+
+// runDone runs done.lua for service with the counts to give back.
+func (r *Router) runDone(ctx context.Context, service string, ids map[string]int64) error {
+	k := atomicKeys(r.cfg.prefix, service)
+	argv := []any{r.atomic.id, r.cfg.clock().UnixMilli() + atomicLease.Milliseconds()}
+	for id, n := range ids {
+		argv = append(argv, id, n)
+	}
+	err := doneScript.Run(ctx, r.client, k[8:10], argv...).Err()
+	return wrapRedis(ctx, fmt.Sprintf("done of service %q", service), err)
+}
