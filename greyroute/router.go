@@ -163,6 +163,7 @@ func (r *Router) pickVersion(t *svcTable, version, tenant string) (Instance, boo
 			return Instance{}, false
 		}
 		if tk, ok := e.state.acquire(); ok {
+			tk.seq, tk.slot = e.state.done.track()
 			inst := e.inst
 			inst.picked, inst.tk, inst.router = e.state, tk, r
 			return inst, true
@@ -176,10 +177,11 @@ func (r *Router) pickVersion(t *svcTable, version, tenant string) (Instance, boo
 // a success; context.Canceled (the client gave up) is neither success nor
 // failure; any other error, a deadline included, is a failure. Done of an
 // Instance this Router's Pick did not return (the zero Instance, one
-// built by hand, another Router's) does nothing. Call it once per Pick:
-// a second call would count the result twice.
+// built by hand, another Router's) does nothing, and so does a second
+// Done of the same pick (beyond 64 calls in flight on one instance a
+// pick may go untracked: see endpoint_once.go).
 func (r *Router) Done(inst Instance, err error, latency time.Duration) {
-	if inst.router != r || inst.picked == nil {
+	if inst.router != r || inst.picked == nil || !inst.picked.done.end(inst.tk.seq, inst.tk.slot) {
 		return
 	}
 	inst.picked.release(inst.tk, err, latency)
