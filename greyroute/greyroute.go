@@ -103,7 +103,10 @@
 //
 // greyroute.admin.writes (counter): Admin writes by greyroute.op and
 // outcome (ok, refused, invalid, error). greyroute.picks (counter):
-// Router picks by outcome (ok, fallback, error). greyroute.table.stale
+// Router picks by outcome (ok, fallback, error) and via, how the version
+// was chosen: pin, rollout or stable for ok (a pin or rollout passed over
+// for the tenant's schema counts as stable), fallback for fallback; an
+// error has no via. greyroute.table.stale
 // (gauge): 1 while the Router cannot reach Redis. greyroute.table.age
 // (gauge, ms): time since the Router's last full resync.
 package greyroute

@@ -123,13 +123,13 @@ func (r *Router) Pick(_ context.Context, tenant, service string) (Instance, erro
 		t = slot.t.Load()
 	}
 	schema := r.schemas.Load().m[tenant]
-	version, _, err := resolve(&t.route, tenant, service, schema)
+	version, via, err := resolve(&t.route, tenant, service, schema)
 	if err != nil {
 		r.tel.picks[pickError].Add(1)
 		return Instance{}, err
 	}
 	if inst, ok := r.pickVersion(t, version, tenant); ok {
-		r.tel.picks[pickOK].Add(1)
+		r.tel.okVia[via].Add(1)
 		return inst, nil
 	}
 	// The fallback is gated by the tenant's schema like any version: a
