@@ -30,8 +30,8 @@ var viaNames = [numVia]string{viaStable: "stable", viaPin: "pin", viaRollout: "r
 type routerTelemetry struct {
 	picks    [numPickOutcomes]atomic.Int64 // fallback and error; ok is okVia's sum
 	okVia    [numVia]atomic.Int64          // ok picks by how the version was chosen
-	stale    atomic.Int32 // 1 while Redis is unreachable
-	syncedAt atomic.Int64 // Unix ns of the last full resync, by the Router's clock
+	stale    atomic.Int32                  // 1 while Redis is unreachable
+	syncedAt atomic.Int64                  // Unix ns of the last full resync, by the Router's clock
 	reg      metric.Registration
 }
 
