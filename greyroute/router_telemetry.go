@@ -28,11 +28,14 @@ var viaNames = [numVia]string{viaStable: "stable", viaPin: "pin", viaRollout: "r
 // routerTelemetry is a Router's instruments; the hot path only bumps
 // atomics, read at collection time.
 type routerTelemetry struct {
-	picks    [numPickOutcomes]atomic.Int64 // fallback and error; ok is okVia's sum
-	okVia    [numVia]atomic.Int64          // ok picks by how the version was chosen
-	stale    atomic.Int32                  // 1 while Redis is unreachable
-	syncedAt atomic.Int64                  // Unix ns of the last full resync, by the Router's clock
+	picks    [numPickOutcomes]atomic.Int64
+	stale    atomic.Int32 // 1 while Redis is unreachable
+	syncedAt atomic.Int64 // Unix ns of the last full resync, by the Router's clock
 	reg      metric.Registration
+
+	// okVia counts ok picks by how the version was chosen (picks[pickOK]
+	// is unused: ok is their sum).
+	okVia [numVia]atomic.Int64
 }
 
 func newRouterTelemetry(r *Router) *routerTelemetry {
