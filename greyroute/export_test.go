@@ -50,3 +50,10 @@ func RouterConns(r *Router, service, id string) int64 {
 	}
 	return s.conns.Load()
 }
+
+// WithExpiryWake makes the Router check its held expiries whenever ch
+// yields, as its timer does when the earliest passes; a test that moves
+// the Router's clock (WithClock) wakes it so instead of sleeping.
+func WithExpiryWake(ch <-chan struct{}) Option {
+	return func(c *config) error { c.router.hooks.expiryWake = ch; return nil }
+}

@@ -58,6 +58,13 @@
 // publishes, so retrying any Admin call is safe. The service's name is
 // added to the services set (SADD) just before its script.
 //
+// Heartbeats are not change events: a Heartbeat (or a Register of the
+// same entry) that only moves a live instance's expiry later writes it
+// and neither bumps the rev nor publishes, so hundreds of heartbeating
+// instances cost the Routers no reloads. Registering a new instance, or
+// one that had expired, changing its entry, or moving its expiry earlier
+// (a shorter ttl) is announced as usual.
+//
 // # Router
 //
 // A Router (NewRouter) holds every service's table in memory, one
@@ -74,9 +81,14 @@
 // it holds, and reloads everything every WithResync period (30s by
 // default) and after every resubscription. A change is therefore seen
 // within one reload of its event, and within one resync period if its
-// event is lost. Expiries are not announced: an instance whose expiry (by
-// the Router's clock) has passed is dropped at the next load of its
-// service — at worst one resync period after it expired.
+// event is lost. Expiries are not announced (nor are heartbeats, which
+// move them): a Router keeps the earliest expiry of each service's table
+// and reloads that service when it passes by the Router's clock, reading
+// the later expiry of an instance that heartbeated meanwhile and dropping
+// one that did not. An instance that stops heartbeating therefore leaves
+// every Router within a reload of its expiry; each service is reloaded
+// about once per (ttl − heartbeat interval) however many instances
+// heartbeat.
 //
 // Redis unreachable: Picks go on from the last table; the gauge
 // greyroute.table.stale is 1 and one warning is logged per outage; the

@@ -26,6 +26,8 @@ type routerConfig struct {
 type routerHooks struct {
 	loaded    func(what string, rev int64) // after a table (or "{tenants}", or "resync") is installed
 	reconnect func()                       // before the subscription is retried after an error
+
+	expiryWake <-chan struct{} // a receive checks the held expiries, as their timer does
 }
 
 func defaultRouterConfig() routerConfig {

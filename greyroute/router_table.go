@@ -13,6 +13,7 @@ type svcTable struct {
 	route    route
 	fallback string            // WithFallbackVersion, else the table's
 	versions map[string]Picker // version → the Balancer's Picker over its live instances
+	expires  time.Time         // the earliest expiry of its instances; zero: none (router_expiry.go)
 }
 
 // svcSlot holds a service's current table.
@@ -45,6 +46,7 @@ func (r *Router) buildTable(t Table, now time.Time) *svcTable {
 		if exp, ok := t.Expires[inst.ID]; ok && !exp.After(now) {
 			continue // expired by the Router's clock since it was read
 		}
+		st.holdExpiry(t.Expires[inst.ID])
 		s := prev[inst.ID]
 		if s == nil {
 			var err error
