@@ -7,8 +7,8 @@
 // resolution (pin > rollout > stable, with schema gating), the Balancers
 // (RoundRobin, Random, SmoothWeightedRoundRobin, LeastConnections,
 // P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
-// health each, and WithTenant / TenantMiddleware. Not built yet:
-// WithAtomic, the RoundTripper, auto-rollback, the admin page and
+// health each, WithTenant / TenantMiddleware, and Router.RoundTripper.
+// Not built yet: WithAtomic, auto-rollback, the admin page and
 // grpcroute.
 //
 // # Admin
@@ -97,6 +97,20 @@
 // line. NewRouter itself fails with ErrUnavailable when it cannot
 // subscribe (within 10s) or load.
 //
+// # HTTP
+//
+// Router.RoundTripper makes an http.Client route by service name: a
+// request for http://<service>/path goes to the instance Pick chooses for
+// the tenant in the request's context (WithTenant; TenantMiddleware puts
+// an incoming request's tenant there), on a clone of the request.
+// Instance.Addr is "host:port" (the request's scheme kept) or
+// "http(s)://host:port". Its Done comes at the end of the response body;
+// a transport error or a 5xx is a failure, a 4xx a success, the caller's
+// cancellation neither. A connection refused (nothing sent) is retried
+// once on another instance when the body can be replayed (GetBody). A
+// request with no tenant, or for a host that is not a known service,
+// fails with ErrUnknownTenant and is never sent.
+//
 // # Errors
 //
 // ErrInvalid: a bad argument, named (before any write), or a rollout the
@@ -110,6 +124,12 @@
 // stable version's requirement), ErrNoInstance (neither the version nor
 // the fallback has an available instance), ErrClosed. A bad option is
 // ErrInvalid, and so is a Router option given to NewAdmin.
+// Router.RoundTripper: ErrUnknownTenant (no tenant in the context, or a
+// host that is no known service), ErrInvalid (a URL whose scheme is not
+// http(s) or whose host has a port or is no valid name; an instance
+// address that is no host:port nor http(s)://host:port), Pick's errors,
+// and the transport's, wrapped with the instance; context errors
+// unwrapped.
 //
 // # Metrics
 //
