@@ -7,7 +7,8 @@
 // resolution (pin > rollout > stable, with schema gating), the Balancers
 // (RoundRobin, Random, SmoothWeightedRoundRobin, LeastConnections,
 // P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
-// health each, WithTenant / TenantMiddleware, and Router.RoundTripper.
+// health each, WithTenant / TenantMiddleware, Router.RoundTripper, and
+// pluggable discovery (Registry).
 // Not built yet: WithAtomic, auto-rollback, the admin page and
 // grpcroute.
 //
@@ -74,7 +75,16 @@
 // by default). An instance's live state — breaker, EWMA, connections — is
 // kept by instance ID across reloads. Done ends the call Pick started.
 // Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
-// WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider.
+// WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider,
+// WithRegistry.
+//
+// Discovery: by default a service's instances are those the Admin
+// registered in Redis (heartbeats, expiries). WithRegistry takes them
+// from a Registry instead — an adapter over Nacos, Consul or Kubernetes
+// endpoints — read at every load of the service, and reloaded when a
+// RegistryWatcher announces a change; the routing state (stable,
+// rollout, pins, schemas, health) stays in Redis. *Admin implements
+// Registry over Redis's instances.
 //
 // Freshness: the Router subscribes to the change channel before its first
 // load, reloads a service when an event announces a rev newer than the one

@@ -72,6 +72,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	r.wg.Add(2)
 	go r.receive(ctx)
 	go r.load(ctx)
+	r.watchRegistries(ctx)
 	return r, nil
 }
 

@@ -20,6 +20,8 @@ type routerConfig struct {
 	breaker   resilience.BreakerPolicy
 	logger    *slog.Logger
 	hooks     routerHooks // tests only (export_test.go)
+
+	registries map[string]Registry // service ("" for all) → its registry; nil: Redis's (registry.go)
 }
 
 // routerHooks let tests wait on a Router's loads instead of sleeping.

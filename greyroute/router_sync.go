@@ -205,6 +205,9 @@ func (r *Router) loadService(ctx context.Context, service string) error {
 	if err != nil {
 		return err
 	}
+	if t, err = r.fromRegistry(ctx, t); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	slots := *r.services.Load()
