@@ -79,7 +79,10 @@ func TestRoundTripper(t *testing.T) {
 	srv := testserver.StartRedis(t, nil)
 	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
 	v1a, v1b, v2a := backend(t, "v1a", "v1"), backend(t, "v1b", "v1"), backend(t, "v2a", "v2")
-	ct := &countingTransport{base: &http.Transport{}, n: map[string]int{}}
+	// No keep-alive: every attempt dials, so one to a closed backend is
+	// refused (a pooled connection the server closed would fail with EOF
+	// instead: maybe sent, a failure that is not retried).
+	ct := &countingTransport{base: &http.Transport{DisableKeepAlives: true}, n: map[string]int{}}
 	t.Cleanup(ct.base.CloseIdleConnections)
 	hostOf := func(s *httptest.Server) string { return s.Listener.Addr().String() }
 	for _, in := range []greyroute.Instance{
@@ -232,8 +235,9 @@ func TestRoundTripper(t *testing.T) {
 	}
 }
 
-// TestRoundTripperNoReplay: a refused connection is not retried when the
-// body cannot be sent again, and a cancelled call is not a failure.
+// TestRoundTripperNoReplay: a refused connection is retried on another
+// instance only when the body can be sent again; a cancelled call is not
+// a failure.
 func TestRoundTripperNoReplay(t *testing.T) {
 	noLeaks(t)
 	ctx := context.Background()
@@ -241,29 +245,55 @@ func TestRoundTripperNoReplay(t *testing.T) {
 	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
 	gone := backend(t, "gone", "v1")
 	gone.Close()
-	must(t, a.Register(ctx, greyroute.Instance{ID: "gone", Service: "s", Version: "v1", Addr: gone.Listener.Addr().String()}, time.Hour))
-	must(t, a.SetStable(ctx, "s", "v1"))
-	r, l := newRouter(t, standalone(t, srv.Addr, nil),
+	live := backend(t, "live", "v1")
+	for _, svc := range []string{"s", "c"} {
+		must(t, a.Register(ctx, greyroute.Instance{ID: "gone", Service: svc, Version: "v1", Addr: gone.Listener.Addr().String()}, time.Hour))
+		must(t, a.SetStable(ctx, svc, "v1"))
+	}
+	must(t, a.Register(ctx, greyroute.Instance{ID: "live", Service: "s", Version: "v1", Addr: live.Listener.Addr().String()}, time.Hour))
+	r, l := newRouter(t, standalone(t, srv.Addr, nil), greyroute.WithBalancer("s", greyroute.RoundRobin()),
 		greyroute.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 2, OpenTimeout: time.Hour}))
 	l.rev(t, "s", revOf(t, a, "s"))
-	tr := &http.Transport{}
+	l.rev(t, "c", revOf(t, a, "c"))
+	tr := &http.Transport{DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
 	rt := r.RoundTripper(tr)
 
-	// Cancelled before it was sent: not a failure (else, with the one
-	// below, the breaker would open).
+	// Round robin over gone and live: of two calls one goes to gone, and
+	// its body (a reader with no GetBody) cannot be replayed on live.
+	failed := 0
+	for range 2 {
+		req, _ := http.NewRequestWithContext(greyroute.WithTenant(ctx, "t"), "POST", "http://s/", io.NopCloser(strings.NewReader("once")))
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			if errors.Is(err, greyroute.ErrNoInstance) || !strings.Contains(err.Error(), `"gone"`) {
+				t.Fatalf("refused, body not replayable: %v; want the dial error naming the instance", err)
+			}
+			failed++
+			continue
+		}
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if failed != 1 {
+		t.Fatalf("%d of 2 calls failed, want 1 (not retried)", failed)
+	}
+
+	// Service c has only gone. Cancelled: not a failure; one real failure
+	// then leaves the breaker (2 in a row) closed.
 	cctx, cancel := context.WithCancel(greyroute.WithTenant(ctx, "t"))
 	cancel()
-	req, _ := http.NewRequestWithContext(cctx, "GET", "http://s/", nil)
+	req, _ := http.NewRequestWithContext(cctx, "GET", "http://c/", nil)
 	if _, err := rt.RoundTrip(req); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
-	req, _ = http.NewRequestWithContext(greyroute.WithTenant(ctx, "t"), "POST", "http://s/", io.NopCloser(strings.NewReader("once")))
-	_, err := rt.RoundTrip(req)
-	if err == nil || errors.Is(err, greyroute.ErrNoInstance) || !strings.Contains(err.Error(), `"gone"`) {
-		t.Fatalf("refused, body not replayable: %v; want the dial error naming the instance", err)
+	req, _ = http.NewRequestWithContext(greyroute.WithTenant(ctx, "t"), "GET", "http://c/", nil)
+	if _, err := rt.RoundTrip(req); err == nil {
+		t.Fatalf("gone answered")
 	}
-	if _, err := r.Pick(ctx, "t", "s"); err != nil {
+	inst, err := r.Pick(ctx, "t", "c")
+	if err != nil {
 		t.Fatalf("one failure and one cancellation opened the breaker: %v", err)
 	}
+	r.Done(inst, context.Canceled, 0)
 }
