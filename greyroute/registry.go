@@ -31,7 +31,8 @@ type Registry interface {
 
 // RegistryWatcher is a Registry that announces changes. A Router calls
 // Watch once per WithRegistry that gives it, in its own goroutine, from
-// NewRouter until Close; Watch calls changed(service) after a service's
+// NewRouter (before its first load, so a Watch that subscribes at once
+// misses nothing) until Close; Watch calls changed(service) after a service's
 // instances changed (a Router then reloads that service) and returns when
 // ctx is done. A Registry without it is read at every load of the
 // service: its Redis events and each WithResync period.

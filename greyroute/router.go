@@ -55,6 +55,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	r.tel = newRouterTelemetry(r)
 	fail := func(what string, err error) error {
 		cancel()
+		r.wg.Wait() // the registry watchers
 		_ = r.ps.Close()
 		r.tel.close()
 		return wrapRedis(ctx, "new router: "+what, err)
@@ -65,6 +66,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	if _, err := r.ps.ReceiveTimeout(ctx, subscribeTimeout); err != nil {
 		return nil, fail("subscribe", err)
 	}
+	r.watchRegistries(ctx) // before the load, so a change made during it is not lost
 	if err := r.resync(ctx); err != nil {
 		return nil, fail("load", err)
 	}
@@ -72,7 +74,6 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	r.wg.Add(2)
 	go r.receive(ctx)
 	go r.load(ctx)
-	r.watchRegistries(ctx)
 	return r, nil
 }
 
