@@ -146,7 +146,9 @@ func validTTL(ttl time.Duration) error {
 // Heartbeat keeps instance id of service alive for ttl from now. An
 // instance that is unknown, deregistered or already expired is not
 // revived: the error wraps ErrNotFound and the instance must Register
-// again.
+// again. Moving the expiry later is not a change event (no rev, no
+// PUBLISH): Routers reload a service when the earliest expiry they hold
+// passes, and read the new one then. Moving it earlier is announced.
 func (a *Admin) Heartbeat(ctx context.Context, service, id string, ttl time.Duration) (err error) {
 	defer func() { a.tel.done("heartbeat", err) }()
 	if err := validNames("service", service, "id", id); err != nil {

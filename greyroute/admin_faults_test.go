@@ -105,7 +105,9 @@ func TestLostReply(t *testing.T) {
 				event string // "" for the service's next rev
 			}{
 				{"register", func() error { return a.Register(ctx, inst("i1", "v1"), time.Minute) }, ""},
-				{"heartbeat", func() error { return a.Heartbeat(ctx, "orders", "i1", 2*time.Minute) }, ""},
+				// A shorter ttl moves the expiry earlier: announced (a later
+				// one is not: TestHeartbeatsAreQuiet).
+				{"heartbeat", func() error { return a.Heartbeat(ctx, "orders", "i1", 30*time.Second) }, ""},
 				{"set stable", func() error { return a.SetStable(ctx, "orders", "v1") }, ""},
 				{"set rollout", func() error { return a.SetRollout(ctx, "orders", greyroute.Rollout{To: "v2", Percent: 20}) }, ""},
 				{"pin", func() error { return a.Pin(ctx, "acme", "orders", "v2") }, ""},

@@ -171,17 +171,19 @@ func TestWritesAndEvents(t *testing.T) {
 						beaten = true
 					}
 					return a.Heartbeat(ctx, "orders", "i2", time.Minute)
-				}, "orders 10"},
-				{"unpin", func() error { return a.Unpin(ctx, "globex", "orders") }, "orders 11"},
-				{"register i3", func() error { return a.Register(ctx, inst("i3", "v2"), time.Minute) }, "orders 12"},
-				{"deregister i3", func() error { return a.Deregister(ctx, "orders", "i3") }, "orders 13"},
+				}, ""}, // a later expiry: not announced (TestHeartbeatsAreQuiet)
+				{"unpin", func() error { return a.Unpin(ctx, "globex", "orders") }, "orders 10"},
+				{"register i3", func() error { return a.Register(ctx, inst("i3", "v2"), time.Minute) }, "orders 11"},
+				{"deregister i3", func() error { return a.Deregister(ctx, "orders", "i3") }, "orders 12"},
 				{"set schema", func() error { return a.SetSchema(ctx, "acme", 2) }, "{tenants} 1"},
 			}
 			for _, s := range steps {
 				if err := s.write(); err != nil {
 					t.Fatalf("%s: %v", s.name, err)
 				}
-				expect(t, events, s.event)
+				if s.event != "" {
+					expect(t, events, s.event)
+				}
 			}
 			// Repeated, each finds its work done: no event, no rev. The
 			// Heartbeat repeats at the same clock reading, as go-redis's
@@ -200,11 +202,11 @@ func TestWritesAndEvents(t *testing.T) {
 			must(t, a.SetSchema(ctx, "acme", 3))
 			expect(t, events, "{tenants} 2")
 			must(t, a.Unpin(ctx, "acme", "orders"))
-			expect(t, events, "orders 14")
+			expect(t, events, "orders 13")
 
 			tab, err := a.Snapshot(ctx, "orders")
 			must(t, err)
-			if tab.Rev != 14 || tab.Stable != "v1" || tab.RolloutTo != "v2" || tab.RolloutBP != 1250 || tab.Fallback != "v1" {
+			if tab.Rev != 13 || tab.Stable != "v1" || tab.RolloutTo != "v2" || tab.RolloutBP != 1250 || tab.Fallback != "v1" {
 				t.Errorf("route: %+v", tab)
 			}
 			if len(tab.Pins) != 0 || tab.SchemaReq["v3"] != 4 || len(tab.SchemaReq) != 1 {
@@ -240,16 +242,16 @@ func TestWritesAndEvents(t *testing.T) {
 
 			// Making the rollout's target stable completes the rollout.
 			must(t, a.SetStable(ctx, "orders", "v2"))
-			expect(t, events, "orders 15")
+			expect(t, events, "orders 14")
 			tab, _ = a.Snapshot(ctx, "orders")
 			if tab.Stable != "v2" || tab.RolloutTo != "" || tab.RolloutBP != 0 {
 				t.Errorf("after promoting the target: %+v", tab)
 			}
 			// Percent 0 ends a rollout whatever To says.
 			must(t, a.SetRollout(ctx, "orders", greyroute.Rollout{To: "v3", Percent: 5}))
-			expect(t, events, "orders 16")
+			expect(t, events, "orders 15")
 			must(t, a.SetRollout(ctx, "orders", greyroute.Rollout{Percent: 0}))
-			expect(t, events, "orders 17")
+			expect(t, events, "orders 16")
 			if tab, _ = a.Snapshot(ctx, "orders"); tab.RolloutTo != "" {
 				t.Errorf("rollout after Percent 0: %q", tab.RolloutTo)
 			}

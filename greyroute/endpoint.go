@@ -60,6 +60,8 @@ var testHookProbe func(*endpointState)
 type ticket struct {
 	gen   uint64
 	probe bool
+	seq   uint64 // the pick's number in its endpoint's doneTracker
+	slot  uint32 // its slot there + 1; 0: untracked (see endpoint_once.go)
 }
 
 // endpointState is the live state of one instance, shared by every table
@@ -82,6 +84,7 @@ type endpointState struct {
 	ratio       bool          // the policy trips on a failure ratio: every success must be counted
 	maxProbes   uint64        // 1–maxProbeSlots
 	openTimeout int64
+	done        doneTracker // picks whose Done has not come (endpoint_once.go)
 }
 
 // newEndpointState builds the state of the instance named name (the

@@ -38,3 +38,22 @@ func WithLoadHook(f func(what string, rev int64)) Option {
 func WithReconnectHook(f func()) Option {
 	return func(c *config) error { c.router.hooks.reconnect = f; return nil }
 }
+
+// RouterConns returns the calls picked on instance id of service by r and
+// not yet ended by Done (-1 when r holds no such instance).
+func RouterConns(r *Router, service, id string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.states[service][id]
+	if s == nil {
+		return -1
+	}
+	return s.conns.Load()
+}
+
+// WithExpiryWake makes the Router check its held expiries whenever ch
+// yields, as its timer does when the earliest passes; a test that moves
+// the Router's clock (WithClock) wakes it so instead of sleeping.
+func WithExpiryWake(ch <-chan struct{}) Option {
+	return func(c *config) error { c.router.hooks.expiryWake = ch; return nil }
+}

@@ -7,10 +7,10 @@
 // resolution (pin > rollout > stable, with schema gating), the Balancers
 // (RoundRobin, Random, SmoothWeightedRoundRobin, LeastConnections,
 // P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
-// health each, WithTenant / TenantMiddleware, auto-rollback
-// (WithAutoRollback; greymq publishes its events on an mq topic) and the
-// Router's Atomic mode (WithAtomic). Not built yet: the RoundTripper, the
-// admin page and grpcroute.
+// health each, WithTenant / TenantMiddleware, Router.RoundTripper,
+// pluggable discovery (Registry), auto-rollback (WithAutoRollback; greymq
+// publishes its events on an mq topic) and the Router's Atomic mode
+// (WithAtomic). Not built yet: the admin page and grpcroute.
 //
 // # Admin
 //
@@ -64,6 +64,13 @@
 // publishes, so retrying any Admin call is safe. The service's name is
 // added to the services set (SADD) just before its script.
 //
+// Heartbeats are not change events: a Heartbeat (or a Register of the
+// same entry) that only moves a live instance's expiry later writes it
+// and neither bumps the rev nor publishes, so hundreds of heartbeating
+// instances cost the Routers no reloads. Registering a new instance, or
+// one that had expired, changing its entry, or moving its expiry earlier
+// (a shorter ttl) is announced as usual.
+//
 // # Router
 //
 // A Router (NewRouter) holds every service's table in memory, one
@@ -74,16 +81,29 @@
 // kept by instance ID across reloads. Done ends the call Pick started.
 // Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
 // WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider,
-// WithAutoRollback, WithAtomic.
+// WithAutoRollback, WithAtomic, WithRegistry.
+//
+// Discovery: by default a service's instances are those the Admin
+// registered in Redis (heartbeats, expiries). WithRegistry takes them
+// from a Registry instead — an adapter over Nacos, Consul or Kubernetes
+// endpoints — read at every load of the service, and reloaded when a
+// RegistryWatcher announces a change; the routing state (stable,
+// rollout, pins, schemas, health) stays in Redis. *Admin implements
+// Registry over Redis's instances.
 //
 // Freshness: the Router subscribes to the change channel before its first
 // load, reloads a service when an event announces a rev newer than the one
 // it holds, and reloads everything every WithResync period (30s by
 // default) and after every resubscription. A change is therefore seen
 // within one reload of its event, and within one resync period if its
-// event is lost. Expiries are not announced: an instance whose expiry (by
-// the Router's clock) has passed is dropped at the next load of its
-// service — at worst one resync period after it expired.
+// event is lost. Expiries are not announced (nor are heartbeats, which
+// move them): a Router keeps the earliest expiry of each service's table
+// and reloads that service when it passes by the Router's clock, reading
+// the later expiry of an instance that heartbeated meanwhile and dropping
+// one that did not. An instance that stops heartbeating therefore leaves
+// every Router within a reload of its expiry; each service is reloaded
+// about once per (ttl − heartbeat interval) however many instances
+// heartbeat.
 //
 // Redis unreachable: Picks go on from the last table; the gauge
 // greyroute.table.stale is 1 and one warning is logged per outage; the
@@ -143,7 +163,8 @@
 // Router. P2CEWMA, the default, runs as LeastConnections: its latency
 // averages are each Router's own, the shared counts are the load signal
 // Redis has. A Balancer of the caller's own cannot run in Redis: NewRouter
-// refuses it (ErrInvalid). A Pick reads every instance entry of the
+// refuses it (ErrInvalid), and WithRegistry too (the script balances over
+// the instances registered in Redis). A Pick reads every instance entry of the
 // service, so its cost grows with the service's instances
 // (BenchmarkRouterPickAtomic), and SmoothWeightedRoundRobin rewrites the
 // version's current weights on each Pick.
@@ -178,6 +199,20 @@
 // told to Redis; greyroute.atomic.done.lost (counter): Dones given up
 // (Close could not tell Redis, or Redis refused them), left to the lease.
 //
+// # HTTP
+//
+// Router.RoundTripper makes an http.Client route by service name: a
+// request for http://<service>/path goes to the instance Pick chooses for
+// the tenant in the request's context (WithTenant; TenantMiddleware puts
+// an incoming request's tenant there), on a clone of the request.
+// Instance.Addr is "host:port" (the request's scheme kept) or
+// "http(s)://host:port". Its Done comes at the end of the response body;
+// a transport error or a 5xx is a failure, a 4xx a success, the caller's
+// cancellation neither. A connection refused (nothing sent) is retried
+// once on another instance when the body can be replayed (GetBody). A
+// request with no tenant, or for a host that is not a known service,
+// fails with ErrUnknownTenant and is never sent.
+//
 // # Errors
 //
 // ErrInvalid: a bad argument, named (before any write), or a rollout the
@@ -191,12 +226,21 @@
 // stable version's requirement), ErrNoInstance (neither the version nor
 // the fallback has an available instance), ErrClosed. A bad option is
 // ErrInvalid, and so is a Router option given to NewAdmin.
+// Router.RoundTripper: ErrUnknownTenant (no tenant in the context, or a
+// host that is no known service), ErrInvalid (a URL whose scheme is not
+// http(s) or whose host has a port or is no valid name; an instance
+// address that is no host:port nor http(s)://host:port), Pick's errors,
+// and the transport's, wrapped with the instance; context errors
+// unwrapped.
 //
 // # Metrics
 //
 // greyroute.admin.writes (counter): Admin writes by greyroute.op and
 // outcome (ok, refused, invalid, error). greyroute.picks (counter):
-// Router picks by outcome (ok, fallback, error). greyroute.table.stale
+// Router picks by outcome (ok, fallback, error) and via, how the version
+// was chosen: pin, rollout or stable for ok (a pin or rollout passed over
+// for the tenant's schema counts as stable), fallback for fallback; an
+// error has no via. greyroute.table.stale
 // (gauge): 1 while the Router cannot reach Redis. greyroute.table.age
 // (gauge, ms): time since the Router's last full resync.
 // greyroute.rollbacks (counter, with WithAutoRollback): the Router's

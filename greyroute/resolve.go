@@ -46,6 +46,7 @@ const (
 	viaPin            // the tenant's pin
 	viaRollout        // the tenant's bucket is inside the rollout
 	viaGated          // a pin or rollout was passed over for the tenant's schema; stable served
+	numVia
 )
 
 // meets reports whether a tenant whose recorded schema is schema may run

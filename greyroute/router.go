@@ -62,6 +62,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	r.tel = newRouterTelemetry(r)
 	fail := func(what string, err error) error {
 		cancel()
+		r.wg.Wait() // the registry watchers
 		_ = r.ps.Close()
 		r.tel.close()
 		return wrapRedis(ctx, "new router: "+what, err)
@@ -72,6 +73,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	if _, err := r.ps.ReceiveTimeout(ctx, subscribeTimeout); err != nil {
 		return nil, fail("subscribe", err)
 	}
+	r.watchRegistries(ctx) // before the load, so a change made during it is not lost
 	if err := r.resync(ctx); err != nil {
 		return nil, fail("load", err)
 	}
@@ -137,13 +139,13 @@ func (r *Router) Pick(ctx context.Context, tenant, service string) (Instance, er
 		t = slot.t.Load()
 	}
 	schema := r.schemas.Load().m[tenant]
-	version, _, err := resolve(&t.route, tenant, service, schema)
+	version, via, err := resolve(&t.route, tenant, service, schema)
 	if err != nil {
 		r.tel.picks[pickError].Add(1)
 		return Instance{}, err
 	}
 	if inst, ok := r.pickVersion(t, version, tenant); ok {
-		r.tel.picks[pickOK].Add(1)
+		r.tel.okVia[via].Add(1)
 		return inst, nil
 	}
 	r.rb.unavailable(t, version)
@@ -178,6 +180,7 @@ func (r *Router) pickVersion(t *svcTable, version, tenant string) (Instance, boo
 			return Instance{}, false
 		}
 		if tk, ok := e.state.acquire(); ok {
+			tk.seq, tk.slot = e.state.done.track()
 			inst := e.inst
 			inst.picked, inst.tk, inst.router = e.state, tk, r
 			if w := t.canary; w != nil && e.inst.Version == w.version {
@@ -194,10 +197,11 @@ func (r *Router) pickVersion(t *svcTable, version, tenant string) (Instance, boo
 // a success; context.Canceled (the client gave up) is neither success nor
 // failure; any other error, a deadline included, is a failure. Done of an
 // Instance this Router's Pick did not return (the zero Instance, one
-// built by hand, another Router's) does nothing. Call it once per Pick:
-// a second call would count the result twice.
+// built by hand, another Router's) does nothing, and so does a second
+// Done of the same pick (beyond 64 calls in flight on one instance a
+// pick may go untracked: see endpoint_once.go).
 func (r *Router) Done(inst Instance, err error, latency time.Duration) {
-	if inst.router != r || inst.picked == nil {
+	if inst.router != r || inst.picked == nil || !inst.picked.done.end(inst.tk.seq, inst.tk.slot) {
 		return
 	}
 	inst.picked.release(inst.tk, err, latency)

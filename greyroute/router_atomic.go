@@ -102,6 +102,11 @@ func (r *Router) initAtomic() error {
 	if !r.cfg.router.atomic {
 		return nil
 	}
+	if len(r.cfg.router.registries) > 0 {
+		// The script reads the instances Redis holds; a Registry's are
+		// the Router's alone and could not be balanced in Redis.
+		return fmt.Errorf("%w: NewRouter: WithAtomic cannot be used with WithRegistry: Atomic mode balances over the instances registered in Redis", ErrInvalid)
+	}
 	a := &atomicState{id: rand.Text(), kinds: map[string]string{},
 		pending: map[string]map[string]int64{}, open: map[string]int64{}, sig: make(chan struct{}, 1)}
 	for s, b := range r.cfg.router.balancers {

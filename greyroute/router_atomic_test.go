@@ -475,6 +475,13 @@ func TestAtomicOptions(t *testing.T) {
 			r.Close()
 		}
 	}
+	if r, err := greyroute.NewRouter(c, greyroute.WithAtomic(), greyroute.WithRegistry("", &watchedList{})); !errors.Is(err, greyroute.ErrInvalid) ||
+		!strings.Contains(err.Error(), "WithRegistry") {
+		t.Errorf("WithRegistry in Atomic mode: %v, want ErrInvalid naming WithRegistry", err)
+		if r != nil {
+			r.Close()
+		}
+	}
 	if _, err := greyroute.NewAdmin(c, greyroute.WithAtomic()); !errors.Is(err, greyroute.ErrInvalid) {
 		t.Errorf("NewAdmin(WithAtomic()): %v, want ErrInvalid", err)
 	}

@@ -22,13 +22,16 @@ type routerConfig struct {
 	atomic    bool        // WithAtomic (router_atomic.go)
 	hooks     routerHooks // tests only (export_test.go)
 
-	rollback *RollbackPolicy // WithAutoRollback (rollback.go); nil: off
+	rollback   *RollbackPolicy     // WithAutoRollback (rollback.go); nil: off
+	registries map[string]Registry // service ("" for all) → its registry; nil: Redis's (registry.go)
 }
 
 // routerHooks let tests wait on a Router's loads instead of sleeping.
 type routerHooks struct {
 	loaded    func(what string, rev int64) // after a table (or "{tenants}", or "resync") is installed
 	reconnect func()                       // before the subscription is retried after an error
+
+	expiryWake <-chan struct{} // a receive checks the held expiries, as their timer does
 }
 
 func defaultRouterConfig() routerConfig {

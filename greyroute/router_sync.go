@@ -101,10 +101,17 @@ func (r *Router) load(ctx context.Context) {
 	defer r.wg.Done()
 	tick := time.NewTicker(r.cfg.router.resync)
 	defer tick.Stop()
+	exp := newExpiryLoop()
+	defer exp.timer.Stop()
 	for {
+		exp.arm(r)
 		select {
 		case <-ctx.Done():
 			return
+		case <-exp.timer.C:
+			exp.fire(ctx, r)
+		case <-r.cfg.router.hooks.expiryWake:
+			exp.fire(ctx, r)
 		case <-tick.C:
 			r.syncAll(ctx)
 		case <-r.pending.sig:
@@ -196,6 +203,9 @@ func (r *Router) loadService(ctx context.Context, service string) error {
 	now := r.cfg.clock()
 	t, err := readTable(ctx, r.client, serviceKeys(r.cfg.prefix, service), service, now)
 	if err != nil {
+		return err
+	}
+	if t, err = r.fromRegistry(ctx, t); err != nil {
 		return err
 	}
 	r.mu.Lock()

@@ -14,6 +14,7 @@ type svcTable struct {
 	fallback string            // WithFallbackVersion, else the table's
 	versions map[string]Picker // version → the Balancer's Picker over its live instances
 	canary   *rollbackWindow   // the rollout target's auto-rollback window; nil: none or off
+	expires  time.Time         // the earliest expiry of its instances; zero: none (router_expiry.go)
 }
 
 // svcSlot holds a service's current table.
@@ -47,6 +48,7 @@ func (r *Router) buildTable(t Table, now time.Time) *svcTable {
 		if exp, ok := t.Expires[inst.ID]; ok && !exp.After(now) {
 			continue // expired by the Router's clock since it was read
 		}
+		st.holdExpiry(t.Expires[inst.ID])
 		s := prev[inst.ID]
 		if s == nil {
 			var err error

@@ -19,6 +19,12 @@ const (
 
 var pickOutcomeNames = [numPickOutcomes]string{"ok", "fallback", "error"}
 
+// viaNames names resolve's via values (resolve.go) as the via attribute
+// of greyroute.picks whose outcome is ok; a gated pick (a pin or rollout
+// passed over for the tenant's schema) is served by stable. Fallback
+// picks carry via "fallback"; errors no via.
+var viaNames = [numVia]string{viaStable: "stable", viaPin: "pin", viaRollout: "rollout", viaGated: "stable"}
+
 // routerTelemetry is a Router's instruments; the hot path only bumps
 // atomics, read at collection time.
 type routerTelemetry struct {
@@ -26,6 +32,10 @@ type routerTelemetry struct {
 	stale    atomic.Int32 // 1 while Redis is unreachable
 	syncedAt atomic.Int64 // Unix ns of the last full resync, by the Router's clock
 	reg      metric.Registration
+
+	// okVia counts ok picks by how the version was chosen (picks[pickOK]
+	// is unused: ok is their sum).
+	okVia [numVia]atomic.Int64
 }
 
 func newRouterTelemetry(r *Router) *routerTelemetry {
@@ -34,19 +44,31 @@ func newRouterTelemetry(r *Router) *routerTelemetry {
 	// Instrument creation fails only for invalid names, and ours are
 	// fixed; the API returns usable no-op instruments in any case.
 	picks, _ := meter.Int64ObservableCounter("greyroute.picks",
-		metric.WithDescription("Router picks by outcome (ok, fallback, error)."))
+		metric.WithDescription("Router picks by outcome (ok, fallback, error) and, unless an error, via (pin, rollout, stable, fallback)."))
 	stale, _ := meter.Int64ObservableGauge("greyroute.table.stale",
 		metric.WithDescription("1 while the Router cannot reach Redis and serves its last table, else 0."))
 	age, _ := meter.Int64ObservableGauge("greyroute.table.age", metric.WithUnit("ms"),
 		metric.WithDescription("Milliseconds since the Router's last full resync of its table."))
-	var opts [numPickOutcomes]metric.ObserveOption
-	for i := range opts {
-		opts[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", pickOutcomeNames[i])))
-	}
-	t.reg, _ = meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
-		for i := range opts {
-			ob.ObserveInt64(picks, t.picks[i].Load(), opts[i])
+	// Attribute sets built once: collection reads atomics and these.
+	outcome := func(o int, via string) metric.ObserveOption {
+		kv := []attribute.KeyValue{attribute.String("outcome", pickOutcomeNames[o])}
+		if via != "" {
+			kv = append(kv, attribute.String("via", via))
 		}
+		return metric.WithAttributeSet(attribute.NewSet(kv...))
+	}
+	var viaOpts [numVia]metric.ObserveOption
+	for i := range viaOpts {
+		viaOpts[i] = outcome(pickOK, viaNames[i])
+	}
+	fallbackOpt, errorOpt := outcome(pickFallback, "fallback"), outcome(pickError, "")
+	t.reg, _ = meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+		// viaGated and viaStable share a name: observe their sum once.
+		ob.ObserveInt64(picks, t.okVia[viaStable].Load()+t.okVia[viaGated].Load(), viaOpts[viaStable])
+		ob.ObserveInt64(picks, t.okVia[viaPin].Load(), viaOpts[viaPin])
+		ob.ObserveInt64(picks, t.okVia[viaRollout].Load(), viaOpts[viaRollout])
+		ob.ObserveInt64(picks, t.picks[pickFallback].Load(), fallbackOpt)
+		ob.ObserveInt64(picks, t.picks[pickError].Load(), errorOpt)
 		ob.ObserveInt64(stale, int64(t.stale.Load()))
 		if at := t.syncedAt.Load(); at != 0 {
 			ob.ObserveInt64(age, r.cfg.clock().Sub(time.Unix(0, at)).Milliseconds())

@@ -8,4 +8,10 @@ if old == entry and oldexp and tonumber(oldexp) == tonumber(exp) then
 end
 redis.call('HSET', instances, id, entry)
 redis.call('ZADD', expiry, exp, id)
+-- Registering a live instance again unchanged but for a later expiry is a
+-- heartbeat (heartbeat.lua): not announced. A new instance, one that had
+-- expired (swept above), a changed entry or an earlier expiry is.
+if old == entry and oldexp and tonumber(exp) > tonumber(oldexp) then
+  return {'ok', rev()}
+end
 return {'ok', changed()}
