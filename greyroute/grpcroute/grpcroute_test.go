@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -117,7 +118,11 @@ func TestStoppedInstance(t *testing.T) {
 	}
 	e.backends["a1"].srv.Stop()
 	opened := false
+	deadline := time.Now().Add(patience)
 	for !opened {
+		if time.Now().After(deadline) {
+			t.Fatalf("a1's breaker did not open; transitions %v", e.breakers.all())
+		}
 		if _, err := e.call(ctx, "globex"); err != nil && status.Code(err) != codes.Unavailable {
 			t.Fatalf("call while a1 is down: %v", err)
 		}
@@ -145,11 +150,16 @@ func TestCancelledCallsAreNoFailure(t *testing.T) {
 		_, err := e.call(ctx, "globex")
 		return err
 	}
-	for range 3 {
+	for i := range 3 {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- block(ctx) }()
-		<-e.backends["a1"].arrived
+		select {
+		case <-e.backends["a1"].arrived:
+		case err := <-done:
+			cancel()
+			t.Fatalf("call %d ended before reaching a1: %v (breaker transitions %v)", i, err, e.breakers.all())
+		}
 		cancel()
 		wantStatus(t, <-done, codes.Canceled)
 	}
@@ -160,6 +170,27 @@ func TestCancelledCallsAreNoFailure(t *testing.T) {
 		t.Fatalf("breaker transitions %v after cancellations, want none", ev)
 	}
 
+}
+
+// TestWaitForReadyOutlivesOpenBreaker: an RPC that fails with Internal
+// opens the only instance's breaker; a wait-for-ready RPC made then
+// waits until the breaker half-opens (with time: no event grpc-go sees,
+// hence the balancer's repick) and is the probe that closes it.
+func TestWaitForReadyOutlivesOpenBreaker(t *testing.T) {
+	e := newEnvOpen(t, 1, 50*time.Millisecond, [][2]string{{"a1", "v1"}}, nil)
+	ctx := context.Background()
+	e.mustLand("globex", 1)
+	_, err := e.call(metadata.AppendToOutgoingContext(ctx, "x-fail", "1"), "globex")
+	wantStatus(t, err, codes.Internal)
+	if ev := <-e.breakers.ch; ev != service+"/a1 open" {
+		t.Fatalf("breaker event %q, want %s/a1 open", ev, service)
+	}
+	if id, err := e.call(ctx, "globex", grpc.WaitForReady(true)); err != nil || id != "a1" {
+		t.Fatalf("wait-for-ready call: %q, %v; want a1", id, err)
+	}
+	if ev := e.breakers.all(); !slices.Equal(ev, []string{service + "/a1 open", service + "/a1 half-open", service + "/a1 closed"}) {
+		t.Fatalf("breaker transitions %v, want open, half-open, closed", ev)
+	}
 }
 
 // TestDeregisteredInstance: an instance deregistered from the table has

@@ -34,7 +34,8 @@ const service = "billing"
 // backend is a real grpc-go server on loopback standing for one instance:
 // the standard Health service, behind an interceptor that names the
 // instance and version in the response header and, for a call carrying
-// metadata "x-block", holds it until the client gives up.
+// metadata "x-block", holds it until the client gives up; one carrying
+// "x-fail" fails with Internal.
 type backend struct {
 	id, version, addr string
 	srv               *grpc.Server
@@ -58,7 +59,11 @@ func startBackend(t *testing.T, id, version string) *backend {
 
 func (b *backend) intercept(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	_ = grpc.SetHeader(ctx, metadata.Pairs("x-instance", b.id, "x-version", b.version))
-	if md, _ := metadata.FromIncomingContext(ctx); len(md.Get("x-block")) > 0 {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if len(md.Get("x-fail")) > 0 {
+		return nil, status.Error(codes.Internal, "asked to fail")
+	}
+	if len(md.Get("x-block")) > 0 {
 		b.arrived <- struct{}{}
 		<-ctx.Done()
 		return nil, status.FromContextError(ctx.Err()).Err()
@@ -120,8 +125,8 @@ type breakers struct {
 	ch     chan string
 }
 
-func (b *breakers) policy(failures uint32) resilience.BreakerPolicy {
-	return resilience.BreakerPolicy{ConsecutiveFailures: failures, OpenTimeout: time.Hour,
+func (b *breakers) policy(failures uint32, open time.Duration) resilience.BreakerPolicy {
+	return resilience.BreakerPolicy{ConsecutiveFailures: failures, OpenTimeout: open,
 		OnStateChange: func(name string, _, to resilience.BreakerState) {
 			ev := name + " " + to.String()
 			b.mu.Lock()
@@ -159,6 +164,12 @@ type env struct {
 // failures) and the client.
 func newEnv(t *testing.T, failures uint32, instances [][2]string, prepare func(ctx context.Context, a *greyroute.Admin)) *env {
 	t.Helper()
+	return newEnvOpen(t, failures, time.Hour, instances, prepare)
+}
+
+// newEnvOpen is newEnv with breakers that stay open for open.
+func newEnvOpen(t *testing.T, failures uint32, open time.Duration, instances [][2]string, prepare func(ctx context.Context, a *greyroute.Admin)) *env {
+	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // registered first: runs after every other cleanup
 	ctx := context.Background()
 	srv := testserver.StartRedis(t, nil)
@@ -178,7 +189,7 @@ func newEnv(t *testing.T, failures uint32, instances [][2]string, prepare func(c
 		prepare(ctx, e.admin)
 	}
 	e.router, err = greyroute.NewRouter(e.rdb, greyroute.WithBalancer(service, greyroute.RoundRobin()),
-		greyroute.WithBreaker(e.breakers.policy(failures)))
+		greyroute.WithBreaker(e.breakers.policy(failures, open)))
 	if err != nil {
 		t.Fatal(err)
 	}
