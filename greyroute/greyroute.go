@@ -7,9 +7,10 @@
 // resolution (pin > rollout > stable, with schema gating), the Balancers
 // (RoundRobin, Random, SmoothWeightedRoundRobin, LeastConnections,
 // P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
-// health each, and WithTenant / TenantMiddleware. Not built yet:
-// WithAtomic, the RoundTripper, auto-rollback, the admin page and
-// grpcroute.
+// health each, WithTenant / TenantMiddleware, and the gRPC client
+// routing of the subpackage grpcroute (over Router.Instances and
+// Router.Watch). Not built yet: WithAtomic, the RoundTripper,
+// auto-rollback and the admin page.
 //
 // # Admin
 //
@@ -68,6 +69,11 @@
 // kept by instance ID across reloads. Done ends the call Pick started.
 // Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
 // WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider.
+//
+// Instances lists a service's live instances (every version) as of the
+// Router's last load, and Watch tells of each table it installs, through
+// a channel that merges changes and never blocks the Router: what a
+// client that keeps connections per instance (grpcroute) follows.
 //
 // Freshness: the Router subscribes to the change channel before its first
 // load, reloads a service when an event announces a rev newer than the one
