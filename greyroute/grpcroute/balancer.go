@@ -52,6 +52,7 @@ type routeBalancer struct {
 	conns    map[string]*conn // instance ID → its connection
 	resolved error            // why there is no Router to ask (a resolver error), or nil
 	timer    *time.Timer      // pending repick, or nil
+	tel      *telemetry       // the resolver's pick counters (nil: none)
 	closed   bool
 }
 
@@ -60,8 +61,10 @@ type routeBalancer struct {
 // down those of instances gone from the table.
 func (b *routeBalancer) UpdateClientConnState(s balancer.ClientConnState) error {
 	r, _ := s.ResolverState.Attributes.Value(routerKey{}).(*greyroute.Router)
+	tel, _ := s.ResolverState.Attributes.Value(telemetryKey{}).(*telemetry)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.tel = tel
 	if r == nil {
 		b.resolved = fmt.Errorf("grpcroute: service %q: the %s policy needs the grpcroute resolver (dial grpcroute.Target with grpcroute.DialOptions)", b.service, BalancerName)
 		b.publishLocked()
@@ -133,7 +136,7 @@ func (b *routeBalancer) publishLocked() {
 	if b.closed {
 		return
 	}
-	p := &picker{router: b.router, service: b.service, resolved: b.resolved, conns: make(map[string]conn, len(b.conns)), repick: b.repick}
+	p := &picker{router: b.router, service: b.service, resolved: b.resolved, conns: make(map[string]conn, len(b.conns)), repick: b.repick, tel: b.tel}
 	state := connectivity.TransientFailure
 	for id, c := range b.conns {
 		p.conns[id] = *c

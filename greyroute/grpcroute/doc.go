@@ -62,9 +62,23 @@
 //	failure   DeadlineExceeded (too slow), Unavailable, Internal, Unknown,
 //	          ResourceExhausted, DataLoss, any error that is not a status
 //
+// A wait-for-ready RPC never ends by itself: bound it with a deadline.
+//
 // Freshness is the Router's (see greyroute's # Router): a rollout, pin or
 // instance change reaches the client with the Router's next load of the
 // service. NewClient returns an error wrapping greyroute.ErrInvalid for a
-// nil Router or a malformed service name. Close the ClientConn before the
-// Router; neither leaves a goroutine behind.
+// nil Router or a malformed service name; DialOptions' bad arguments fail
+// the ClientConn's RPCs, naming them. Once the Router is closed, RPCs end
+// with Unavailable; close the ClientConn too: once both are closed no
+// goroutine of theirs is left.
+//
+// # Metrics
+//
+// greyroute.grpc.picks (counter): the picker's picks by greyroute.service
+// and outcome — ok (sent), connecting (the instance's connection was not
+// ready: picked again), conn_failure (its connection was failing: a
+// failure for it), no_instance, refused (no tenant, unknown tenant,
+// schema, closed Router). The meter provider is WithMeterProvider's
+// (DialOptions), else the global one. The Router's own metrics
+// (greyroute.picks, ...) count the same RPCs from its side.
 package grpcroute

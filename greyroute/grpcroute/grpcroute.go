@@ -44,10 +44,23 @@ func Target(service string) string { return Scheme + ":///" + url.PathEscape(ser
 // touched) and the default service config selecting BalancerName. A
 // service config that names another policy turns tenant routing off. A
 // nil r makes the resolver fail when the ClientConn first connects;
-// NewClient checks it up front.
-func DialOptions(r *greyroute.Router) []grpc.DialOption {
+// NewClient checks it up front; so is a bad Option. Metrics: the
+// counter greyroute.grpc.picks, by greyroute.service and outcome (ok,
+// connecting, conn_failure, no_instance, refused).
+func DialOptions(r *greyroute.Router, opts ...Option) []grpc.DialOption {
+	b := &resolverBuilder{router: r, tel: &telemetry{}}
+	for i, o := range opts {
+		if o == nil {
+			b.err = fmt.Errorf("%w: grpcroute: DialOptions: option %d is nil", greyroute.ErrInvalid, i)
+			break
+		}
+		if err := o(&b.opts); err != nil {
+			b.err = err
+			break
+		}
+	}
 	return []grpc.DialOption{
-		grpc.WithResolvers(&resolverBuilder{router: r}),
+		grpc.WithResolvers(b),
 		grpc.WithDefaultServiceConfig(serviceConfig),
 	}
 }
@@ -56,7 +69,8 @@ func DialOptions(r *greyroute.Router) []grpc.DialOption {
 // the instance r picks for the RPC's tenant: grpc.NewClient of
 // Target(service) with opts and then DialOptions(r) (so a default service
 // config in opts does not displace the policy). Like grpc.NewClient it
-// does no I/O; connections are made when the first RPC needs them. A nil
+// does no I/O; connections are made when the first RPC needs them. Its
+// metrics go to the global meter provider (DialOptions takes another). A nil
 // r or a malformed service name is an error wrapping
 // greyroute.ErrInvalid.
 func NewClient(r *greyroute.Router, service string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {

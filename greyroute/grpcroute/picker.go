@@ -34,6 +34,7 @@ type picker struct {
 	resolved error           // why router is nil
 	conns    map[string]conn // instance ID → its connection's state at publication
 	repick   func()
+	tel      *telemetry // nil-safe
 }
 
 // Pick implements balancer.Picker. See the package doc for what each
@@ -47,6 +48,7 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	}
 	tenant, err := tenantOf(info.Ctx)
 	if err != nil {
+		p.tel.add(pickRefused)
 		return balancer.PickResult{}, status.Errorf(codes.Unavailable, "grpcroute: call %s of service %q: %v", info.FullMethodName, p.service, err)
 	}
 	waiting := false // some pick met a connection still being made
@@ -58,6 +60,7 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 		}
 		c, ok := p.conns[inst.ID]
 		if ok && c.addr == inst.Addr && c.state == connectivity.Ready {
+			p.tel.add(pickOK)
 			start := time.Now()
 			return balancer.PickResult{SubConn: c.sc, Done: func(d balancer.DoneInfo) {
 				p.router.Done(inst, outcome(d), time.Since(start))
@@ -69,12 +72,14 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 			last = fmt.Errorf("grpcroute: call %s of service %q for tenant %q: instance %q (%s, version %s) unreachable: %v",
 				info.FullMethodName, p.service, tenant, inst.ID, inst.Addr, inst.Version, c.err)
 			p.router.Done(inst, last, connFailLatency)
+			p.tel.add(pickConnFailure)
 			continue
 		}
 		// Not connected yet (or not yet known to this balancer: the
 		// resolver's update follows the Router's table): no verdict on
 		// the instance, and grpc-go calls Pick again on the next picker.
 		p.router.Done(inst, context.Canceled, 0)
+		p.tel.add(pickConnecting)
 		waiting = true
 	}
 	if waiting {
@@ -92,12 +97,14 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 // FailedPrecondition: gRFC A54), ends the RPC at once.
 func (p *picker) pickError(info balancer.PickInfo, tenant string, err error, waiting bool) error {
 	if errors.Is(err, greyroute.ErrNoInstance) {
+		p.tel.add(pickNoInstance)
 		if waiting {
 			return balancer.ErrNoSubConnAvailable
 		}
 		p.repick()
 		return fmt.Errorf("grpcroute: call %s: %w", info.FullMethodName, err)
 	}
+	p.tel.add(pickRefused)
 	return status.Errorf(codes.Unavailable, "grpcroute: call %s of service %q for tenant %q: %v", info.FullMethodName, p.service, tenant, err)
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc/attributes"
 	"google.golang.org/grpc/resolver"
 
@@ -15,12 +16,18 @@ import (
 // Router on the resolver state, the instance ID on each endpoint.
 type (
 	routerKey     struct{}
+	telemetryKey  struct{}
 	instanceIDKey struct{}
 )
 
 // resolverBuilder builds the resolver of one ClientConn's target; it is
 // given to that ClientConn alone (grpc.WithResolvers).
-type resolverBuilder struct{ router *greyroute.Router }
+type resolverBuilder struct {
+	router *greyroute.Router
+	opts   options
+	err    error // a bad Option, told at Build
+	tel    *telemetry
+}
 
 // Scheme implements resolver.Builder.
 func (*resolverBuilder) Scheme() string { return Scheme }
@@ -31,12 +38,16 @@ func (b *resolverBuilder) Build(t resolver.Target, cc resolver.ClientConn, _ res
 	if b.router == nil {
 		return nil, fmt.Errorf("%w: grpcroute: resolve %q: DialOptions was given a nil Router", greyroute.ErrInvalid, t.URL.String())
 	}
+	if b.err != nil {
+		return nil, b.err
+	}
 	service := t.Endpoint()
 	if err := checkService(service); err != nil {
 		return nil, fmt.Errorf("grpcroute: resolve %q: %w", t.URL.String(), err)
 	}
 	changed, stop := b.router.Watch(service) // before the first read: no change falls between
-	r := &watchResolver{router: b.router, service: service, cc: cc, stopWatch: stop, done: make(chan struct{})}
+	r := &watchResolver{router: b.router, service: service, cc: cc, stopWatch: stop, done: make(chan struct{}),
+		tel: b.tel, reg: b.tel.register(b.opts.meter, service)}
 	r.update()
 	r.wg.Add(1)
 	go r.run(changed)
@@ -54,6 +65,8 @@ type watchResolver struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	last      []resolver.Endpoint // what was last reported; only run (and Build, before it) touch it
+	tel       *telemetry
+	reg       metric.Registration
 }
 
 func (r *watchResolver) run(changed <-chan struct{}) {
@@ -89,7 +102,7 @@ func (r *watchResolver) update() {
 	// The error asks for a re-resolution with backoff; a watch-based
 	// resolver hears of every change anyway, so it is ignored (as grpc-go
 	// allows for such resolvers).
-	_ = r.cc.UpdateState(resolver.State{Endpoints: eps, Attributes: attributes.New(routerKey{}, r.router)})
+	_ = r.cc.UpdateState(resolver.State{Endpoints: eps, Attributes: attributes.New(routerKey{}, r.router).WithValue(telemetryKey{}, r.tel)})
 }
 
 func sameEndpoint(a, b resolver.Endpoint) bool {
@@ -107,5 +120,8 @@ func (r *watchResolver) Close() {
 		close(r.done)
 		r.wg.Wait()
 		r.stopWatch()
+		if r.reg != nil {
+			_ = r.reg.Unregister()
+		}
 	})
 }
