@@ -9,8 +9,9 @@
 // P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
 // health each, WithTenant / TenantMiddleware, Router.RoundTripper,
 // pluggable discovery (Registry), auto-rollback (WithAutoRollback; greymq
-// publishes its events on an mq topic) and the Router's Atomic mode
-// (WithAtomic). Not built yet: the admin page and grpcroute.
+// publishes its events on an mq topic), the Router's Atomic mode
+// (WithAtomic) and the gRPC client routing of the subpackage grpcroute
+// (over Router.Instances and Router.Watch). Not built yet: the admin page.
 //
 // # Admin
 //
@@ -90,6 +91,11 @@
 // RegistryWatcher announces a change; the routing state (stable,
 // rollout, pins, schemas, health) stays in Redis. *Admin implements
 // Registry over Redis's instances.
+//
+// Instances lists a service's live instances (every version) as of the
+// Router's last load, and Watch tells of each table it installs, through
+// a channel that merges changes and never blocks the Router: what a
+// client that keeps connections per instance (grpcroute) follows.
 //
 // Freshness: the Router subscribes to the change channel before its first
 // load, reloads a service when an event announces a rev newer than the one

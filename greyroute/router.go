@@ -24,6 +24,7 @@ type Router struct {
 
 	mu     sync.Mutex                           // serializes installing tables; guards states
 	states map[string]map[string]*endpointState // service → instance ID → live state
+	watch  watchSet                             // Instances and Watch (router_watch.go)
 
 	atomic *atomicState // WithAtomic's state, else nil (router_atomic.go)
 

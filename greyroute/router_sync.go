@@ -227,6 +227,7 @@ func (r *Router) loadService(ctx context.Context, service string) error {
 	} else {
 		slot.t.Store(r.buildTable(t, now))
 	}
+	r.installed(t, now) // Instances and Watch (router_watch.go)
 	r.hook(service, t.Rev)
 	return nil
 }
