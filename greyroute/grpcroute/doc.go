@@ -23,7 +23,10 @@
 // eagerly since any tenant may be sent to any of them, and removes the
 // SubConn of an instance gone from the table (deregistered, expired). Its
 // picker calls Router.Pick for the RPC's tenant and sends the RPC on that
-// instance's SubConn. Nothing is read from Redis on an RPC's path.
+// instance's SubConn. Nothing is read from Redis on an RPC's path —
+// unless the Router is in Atomic mode (greyroute.WithAtomic), whose every
+// Pick is a round trip to Redis, made here on the RPC's goroutine with
+// the RPC's context.
 //
 // The tenant is greyroute.TenantFromContext's, else the first value of
 // the outgoing metadata key "x-tenant" (TenantMetadataKey).
