@@ -30,6 +30,8 @@ type Router struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closed  atomic.Bool
+
+	rep *reporter // breaker transitions to write to Redis (router_report.go)
 }
 
 // NewRouter returns a Router reading the table through client. It
@@ -48,6 +50,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	}
 	r := &Router{client: client, cfg: cfg, states: map[string]map[string]*endpointState{}}
 	r.pending.sig = make(chan struct{}, 1)
+	r.initReports()
 	r.services.Store(&map[string]*svcSlot{})
 	r.schemas.Store(&schemaTable{m: map[string]int{}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -69,9 +72,10 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 		return nil, fail("load", err)
 	}
 	r.tel.synced(r.cfg.clock())
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.receive(ctx)
 	go r.load(ctx)
+	go r.report(ctx)
 	return r, nil
 }
 
@@ -81,6 +85,7 @@ func (r *Router) Close() error {
 	if !r.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	r.reportClosing()
 	r.cancel()
 	err := r.ps.Close() // unblocks a Receive waiting on the connection
 	r.wg.Wait()

@@ -19,6 +19,7 @@ type routerConfig struct {
 	resync    time.Duration
 	breaker   resilience.BreakerPolicy
 	logger    *slog.Logger
+	id        string      // WithRouterID; NewRouter makes one when unset
 	hooks     routerHooks // tests only (export_test.go)
 }
 
