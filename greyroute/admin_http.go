@@ -67,9 +67,6 @@ func (a *Admin) Handler() http.Handler {
 	a.api(mux, "PUT /api/services/{s}/schema_req/{v}", a.apiRequire)
 	a.api(mux, "GET /api/tenants/{t}/schema", a.apiGetSchema)
 	a.api(mux, "PUT /api/tenants/{t}/schema", a.apiSetSchema)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, httpError{Error: "greyroute admin: no such API route: " + r.Method + " " + r.URL.Path})
-	})
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

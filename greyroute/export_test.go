@@ -38,3 +38,9 @@ func WithLoadHook(f func(what string, rev int64)) Option {
 func WithReconnectHook(f func()) Option {
 	return func(c *config) error { c.router.hooks.reconnect = f; return nil }
 }
+
+// WithReportHook calls f after each flush of the Router's breaker
+// reports, so a test waits for the write instead of polling.
+func WithReportHook(f func()) Option {
+	return func(c *config) error { c.router.hooks.reported = f; return nil }
+}

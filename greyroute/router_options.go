@@ -27,6 +27,7 @@ type routerConfig struct {
 type routerHooks struct {
 	loaded    func(what string, rev int64) // after a table (or "{tenants}", or "resync") is installed
 	reconnect func()                       // before the subscription is retried after an error
+	reported  func()                       // after a flush of breaker reports (router_report.go)
 }
 
 func defaultRouterConfig() routerConfig {

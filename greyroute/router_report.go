@@ -158,7 +158,11 @@ func (r *Router) report(ctx context.Context) {
 		case <-r.rep.sig:
 		case <-retry.C:
 		}
-		if r.flushReports(ctx) {
+		ok := r.flushReports(ctx)
+		if h := r.cfg.router.hooks.reported; h != nil {
+			h()
+		}
+		if ok {
 			backoff = minBackoff
 			retry.Stop()
 			continue
