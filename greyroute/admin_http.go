@@ -20,8 +20,8 @@ import (
 // plus a privilege check, say). The page is at the mount's root ("/",
 // so "/admin/grey/" above) and calls the API relative to it.
 //
-// The API, each route calling the Admin method of the same name (see the
-// package doc's # Admin API for the bodies and answers):
+// The API, each route calling the Admin method named on its right, with
+// the JSON body shown:
 //
 //	GET    api/services                                   → {"services": [names]}
 //	GET    api/services/{s}                               → the service (ServiceView JSON)

@@ -3,6 +3,7 @@ package greyroute_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -125,5 +126,41 @@ func TestBreakerReports(t *testing.T) {
 	}
 	if _, err := greyroute.NewRouter(standalone(t, srv.Addr, nil), greyroute.WithRouterID("")); !errors.Is(err, greyroute.ErrInvalid) {
 		t.Fatalf("empty router ID: %v", err)
+	}
+}
+
+// TestBreakerReportsStaleAndCorrupt: a report over 24h old (a Router that
+// died without Close) is dropped by the next report on its instance, and
+// a value no Router wrote is neither shown nor in a report's way.
+func TestBreakerReportsStaleAndCorrupt(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	c := standalone(t, srv.Addr, nil)
+	clk := newClock()
+	a := newAdmin(t, c, clk)
+	register(t, a, "s", "v1", "a1")
+	must(t, a.SetStable(ctx, "s", "v1"))
+	ghost := fmt.Sprintf(`{"ghost":{"state":"open","at":%d},"recent":{"state":"half-open","at":%d}}`,
+		clk.Now().Add(-25*time.Hour).UnixMilli(), clk.Now().Add(-time.Hour).UnixMilli())
+	must(t, c.HSet(ctx, "greyroute:{s}:breakers", "a1", ghost, "zz", "not json").Err())
+	br, err := a.Breakers(ctx, "s")
+	must(t, err)
+	if len(br) != 1 || len(br["a1"]) != 2 || br["a1"][0].Router != "ghost" || br["a1"][1].State != "half-open" {
+		t.Fatalf("before any report: %+v", br)
+	}
+
+	flushed := make(reports, 1)
+	r, l := newRouter(t, c, greyroute.WithRouterID("r1"), greyroute.WithClock(clk.Now), greyroute.WithReportHook(flushed.hook),
+		greyroute.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}))
+	l.rev(t, "s", revOf(t, a, "s"))
+	inst, err := r.Pick(ctx, "t", "s")
+	must(t, err)
+	r.Done(inst, errors.New("boom"), time.Millisecond)
+	flushed.wait(t, "r1's open a1")
+	br, err = a.Breakers(ctx, "s")
+	must(t, err)
+	if len(br["a1"]) != 2 || br["a1"][0].Router != "r1" || br["a1"][1].Router != "recent" {
+		t.Fatalf("after r1's report the ghost's should be gone: %+v", br)
 	}
 }
