@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/groundwork-go/groundwork/internal/redisx"
 	"github.com/groundwork-go/groundwork/resilience"
 )
 
@@ -86,6 +87,7 @@ type reporter struct {
 	mu      sync.Mutex
 	pending map[reportKey]reportVal
 	sig     chan struct{} // capacity 1
+	failing bool          // a flush failed and none succeeded since: logged; report goroutine only
 }
 
 func newReporter() *reporter {
@@ -172,27 +174,35 @@ func (r *Router) report(ctx context.Context) {
 	}
 }
 
-// flushReports writes every queued transition; those that fail are put
-// back. It reports whether all were written.
+// flushReports writes every queued transition. Those that fail because
+// Redis is unreachable are put back, to be retried; a report Redis
+// refuses (a script error: a value no Router wrote in the way) would be
+// refused again, and is dropped. Both are logged once until a flush
+// succeeds. It reports whether nothing was put back.
 func (r *Router) flushReports(ctx context.Context) bool {
 	m := r.rep.take()
-	failed := map[reportKey]reportVal{}
+	retry := map[reportKey]reportVal{}
 	var firstErr error
 	for k, v := range m {
 		args := []any{k.id, r.cfg.router.id, v.state.String(), v.at, v.at - reportMaxAge.Milliseconds()}
-		if err := breakerScript.Run(ctx, r.client, []string{breakersKey(r.cfg.prefix, k.service)}, args...).Err(); err != nil {
-			failed[k] = v
-			firstErr = cmp.Or(firstErr, err)
+		err := breakerScript.Run(ctx, r.client, []string{breakersKey(r.cfg.prefix, k.service)}, args...).Err()
+		if err == nil {
+			continue
+		}
+		firstErr = cmp.Or(firstErr, fmt.Errorf("report of %q of service %q: %w", k.id, k.service, err))
+		if redisx.Retryable(err) || ctx.Err() != nil {
+			retry[k] = v
 		}
 	}
-	if len(failed) == 0 {
-		return true
+	r.rep.requeue(retry)
+	switch {
+	case firstErr == nil:
+		r.rep.failing = false
+	case !r.rep.failing && ctx.Err() == nil:
+		r.rep.failing = true
+		r.cfg.router.logger.Warn("greyroute: cannot report breaker states for the admin page", "retried", len(retry), "err", firstErr)
 	}
-	r.rep.requeue(failed)
-	if ctx.Err() == nil {
-		r.cfg.router.logger.Warn("greyroute: cannot report breaker states", "count", len(failed), "err", firstErr)
-	}
-	return false
+	return len(retry) == 0
 }
 
 // reportClosing queues, at Close, a closed breaker for every instance

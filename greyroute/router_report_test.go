@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/groundwork-go/groundwork/greyroute"
 	"github.com/groundwork-go/groundwork/internal/testserver"
@@ -162,5 +165,75 @@ func TestBreakerReportsStaleAndCorrupt(t *testing.T) {
 	must(t, err)
 	if len(br["a1"]) != 2 || br["a1"][0].Router != "r1" || br["a1"][1].Router != "recent" {
 		t.Fatalf("after r1's report the ghost's should be gone: %+v", br)
+	}
+}
+
+// TestBreakerReportsRedisDown: a report whose write fails because Redis
+// is down is kept and written once Redis is back, with one log line.
+func TestBreakerReportsRedisDown(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	clk := newClock()
+	a := newAdmin(t, standalone(t, srv.Addr, nil), clk)
+	register(t, a, "s", "v1", "a1")
+	must(t, a.SetStable(ctx, "s", "v1"))
+	var logs logBuf
+	flushed := make(reports, 1)
+	r, l := newRouter(t, standalone(t, srv.Addr, &redis.Options{MaxRetries: -1}), greyroute.WithRouterID("r1"), greyroute.WithClock(clk.Now),
+		greyroute.WithReportHook(flushed.hook), greyroute.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		greyroute.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}))
+	l.rev(t, "s", revOf(t, a, "s"))
+	inst, err := r.Pick(ctx, "t", "s")
+	must(t, err)
+
+	srv.Kill()
+	r.Done(inst, errors.New("boom"), time.Millisecond) // opens a1 while Redis is down
+	flushed.wait(t, "the failed flush")
+	if n := logs.count("cannot report breaker states"); n != 1 {
+		t.Fatalf("%d log lines of the failed report, want 1:\n%s", n, logs.String())
+	}
+	srv.Restart(t)
+	deadline := time.After(patience)
+	for {
+		select {
+		case <-flushed:
+		case <-deadline:
+			t.Fatalf("a1's report never written after Redis came back:\n%s", logs.String())
+		}
+		br, err := a.Breakers(ctx, "s")
+		must(t, err)
+		if len(br["a1"]) == 1 && br["a1"][0].State == "open" && br["a1"][0].Router == "r1" {
+			break
+		}
+	}
+	if n := logs.count("cannot report breaker states"); n != 1 {
+		t.Fatalf("%d log lines, want 1 for the outage:\n%s", n, logs.String())
+	}
+}
+
+// TestBreakerReportsRefused: a report Redis refuses (the key is not a
+// hash: the script fails) would fail again; it is dropped, not retried
+// for ever.
+func TestBreakerReportsRefused(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	c := standalone(t, srv.Addr, nil)
+	a := newAdmin(t, c, nil)
+	register(t, a, "s", "v1", "a1")
+	must(t, a.SetStable(ctx, "s", "v1"))
+	must(t, c.Set(ctx, "greyroute:{s}:breakers", "not a hash", 0).Err())
+	var logs logBuf
+	flushed := make(reports, 1)
+	r, l := newRouter(t, c, greyroute.WithReportHook(flushed.hook), greyroute.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		greyroute.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}))
+	l.rev(t, "s", revOf(t, a, "s"))
+	inst, err := r.Pick(ctx, "t", "s")
+	must(t, err)
+	r.Done(inst, errors.New("boom"), time.Millisecond)
+	flushed.wait(t, "the refused report")
+	if got := logs.String(); !strings.Contains(got, "cannot report breaker states") || !strings.Contains(got, "retried=0") || !strings.Contains(got, "WRONGTYPE") {
+		t.Fatalf("log: %s", got)
 	}
 }
