@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,7 +67,20 @@ func TestAdminPageBrowser(t *testing.T) {
 		http.Redirect(w, r, "/admin/grey/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	mux.Handle("/admin/grey/", http.StripPrefix("/admin/grey", operatorsOnly(a.Handler())))
+	// gate, when set, holds the page's reloads of the orders service until
+	// closed, telling arrived: to move the slider during one.
+	var gate atomic.Pointer[chan struct{}]
+	arrived := make(chan struct{}, 1)
+	held := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if g := gate.Load(); g != nil && r.Method == "GET" && r.URL.Path == "/api/services/orders" {
+				arrived <- struct{}{}
+				<-*g
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	mux.Handle("/admin/grey/", http.StripPrefix("/admin/grey", operatorsOnly(held(a.Handler()))))
 	web := httptest.NewServer(mux)
 	t.Cleanup(web.Close)
 
@@ -112,6 +126,31 @@ func TestAdminPageBrowser(t *testing.T) {
 		t.Fatalf("after the slider: rollout to %q at %d bp, want v2 at 800", tb.RolloutTo, tb.RolloutBP)
 	}
 	b.Screenshot("rollout-8")
+
+	// The slider moves again while the page reloads after a write: the
+	// reload must neither move it back nor lose the newer value.
+	g := make(chan struct{})
+	gate.Store(&g)
+	b.Do("move the slider to 9", chromedp.SendKeys(chromedp.CSS("#rollout-slider"), kb.ArrowRight))
+	select {
+	case <-arrived: // the reload after the write of 9 is held
+	case <-time.After(patience):
+		t.Fatal("the page did not reload after the write of 9")
+	}
+	b.Do("move the slider to 10 during the reload", chromedp.SendKeys(chromedp.CSS("#rollout-slider"), kb.ArrowRight),
+		chromedp.Poll[chromedp.Void](`document.getElementById("rollout-slider").value === "10"`, chromedp.WithPollingTimeout(patience)))
+	gate.Store(nil)
+	close(g)
+	b.Do("see 10% written", chromedp.Poll[chromedp.Void](`document.getElementById("status").textContent === "Rollout of orders: 10% to v2"`,
+		chromedp.WithPollingTimeout(patience)))
+	tb, err = a.Snapshot(ctx, "orders")
+	must(t, err)
+	if tb.RolloutBP != 1000 {
+		t.Fatalf("after moving the slider during a reload: %d bp, want 1000", tb.RolloutBP)
+	}
+	if got := b.Text("#rollout-value"); got != "10%" {
+		t.Fatalf("the slider shows %q, want 10%%", got)
+	}
 
 	b.Do("search the pins", chromedp.SendKeys(chromedp.CSS("#pin-search"), "tenant-011"),
 		chromedp.Poll[chromedp.Void](`document.getElementById("pins-info").textContent === "1–10 of 10"`, chromedp.WithPollingTimeout(patience)))

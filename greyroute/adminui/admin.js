@@ -111,6 +111,7 @@ async function loadService(route) {
     tr.dataset.id = i.id;
   }
   $("pins-total").textContent = String(s.pins);
+  return s;
 }
 
 async function loadPins() {
@@ -138,7 +139,9 @@ function setShare(percent) {
 }
 
 // Rollout writes are sent one at a time, the latest wish last: a slider
-// moved quickly must not end on an older value that arrived late.
+// moved quickly must not end on an older value that arrived late. The
+// slider is set from the server only when no wish is waiting, so a
+// reload never moves it back under the operator's hand.
 let wanted = null;
 let sending = false;
 
@@ -157,8 +160,15 @@ async function sendRollout(percent) {
       } catch (err) {
         $("route-error").textContent = err.message;
       }
+      if (wanted) continue;
+      const s = await loadService(false);
+      if (!wanted) {
+        $("rollout-to").value = s.rollout.to;
+        setShare(s.rollout.percent);
+      }
     }
-    await loadService(true);
+  } catch (err) {
+    status(err.message);
   } finally {
     sending = false;
   }
