@@ -24,7 +24,7 @@ import (
 // the JSON body shown:
 //
 //	GET    api/services                                   → {"services": [names]}
-//	GET    api/services/{s}                               → the service (ServiceView JSON)
+//	GET    api/services/{s}                               → the service: route, versions, instances (404 if never written)
 //	GET    api/services/{s}/pins?q=&offset=&limit=        → a page of its pins
 //	PUT    api/services/{s}/stable        {"version"}     SetStable
 //	PUT    api/services/{s}/rollout       {"to", "percent"} SetRollout

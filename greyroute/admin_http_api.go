@@ -80,6 +80,9 @@ func (a *Admin) apiService(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.Rev == 0 { // every write bumps it: never written
+		return nil, &statusError{http.StatusNotFound, fmt.Sprintf("greyroute admin: no service %q", service)}
+	}
 	br, err := a.Breakers(r.Context(), service)
 	if err != nil {
 		return nil, err

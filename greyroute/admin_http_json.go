@@ -46,7 +46,10 @@ func decodeJSON(body io.Reader, v any) error {
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
-		if _, err2 := dec.Token(); err2 != io.EOF {
+		var tooBig *http.MaxBytesError
+		if _, err2 := dec.Token(); errors.As(err2, &tooBig) {
+			err = err2 // trailing spaces past the limit
+		} else if err2 != io.EOF {
 			err = errTrailing
 		}
 	}

@@ -214,6 +214,8 @@ func TestAdminHTTP(t *testing.T) {
 		{400, "GET", "api/services/orders/pins?q=a&q=b", "", "given 2 times"},
 		{404, "PUT", "api/services/orders/instances/zz/health", `{"score":10}`, "unknown or expired instance"},
 		{404, "GET", "api/nothing", "", "404 page not found"},
+		{404, "GET", "api/services/nosuch", "", `no service \"nosuch\"`},
+		{413, "PUT", "api/services/orders/stable", `{"version":"v1"}` + strings.Repeat(" ", 20<<10), "larger than 16384 bytes"},
 		{409, "PUT", "api/services/orders/pins/initech", `{"version":"v2"}`, "the tenant's schema is 0, the version requires 3"},
 		{413, "PUT", "api/services/orders/stable", `{"version":"` + strings.Repeat("v", 20<<10) + `"}`, "larger than 16384 bytes"},
 		{405, "POST", "api/services/orders/stable", `{"version":"v1"}`, ""},
