@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,7 +75,10 @@ func TestAdminPageBrowser(t *testing.T) {
 	held := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if g := gate.Load(); g != nil && r.Method == "GET" && r.URL.Path == "/api/services/orders" {
-				arrived <- struct{}{}
+				select {
+				case arrived <- struct{}{}:
+				default:
+				}
 				<-*g
 			}
 			next.ServeHTTP(w, r)
@@ -130,6 +134,8 @@ func TestAdminPageBrowser(t *testing.T) {
 	// The slider moves again while the page reloads after a write: the
 	// reload must neither move it back nor lose the newer value.
 	g := make(chan struct{})
+	release := sync.OnceFunc(func() { gate.Store(nil); close(g) })
+	t.Cleanup(release) // before the server's Close, which waits for the held request, should the test fail
 	gate.Store(&g)
 	b.Do("move the slider to 9", chromedp.SendKeys(chromedp.CSS("#rollout-slider"), kb.ArrowRight))
 	select {
@@ -139,8 +145,7 @@ func TestAdminPageBrowser(t *testing.T) {
 	}
 	b.Do("move the slider to 10 during the reload", chromedp.SendKeys(chromedp.CSS("#rollout-slider"), kb.ArrowRight),
 		chromedp.Poll[chromedp.Void](`document.getElementById("rollout-slider").value === "10"`, chromedp.WithPollingTimeout(patience)))
-	gate.Store(nil)
-	close(g)
+	release()
 	b.Do("see 10% written", chromedp.Poll[chromedp.Void](`document.getElementById("status").textContent === "Rollout of orders: 10% to v2"`,
 		chromedp.WithPollingTimeout(patience)))
 	tb, err = a.Snapshot(ctx, "orders")
