@@ -184,6 +184,10 @@ func (r *Router) flushReports(ctx context.Context) bool {
 	retry := map[reportKey]reportVal{}
 	var firstErr error
 	for k, v := range m {
+		if len(retry) > 0 { // Redis is unreachable: keep the rest for the retry
+			retry[k] = v
+			continue
+		}
 		args := []any{k.id, r.cfg.router.id, v.state.String(), v.at, v.at - reportMaxAge.Milliseconds()}
 		err := breakerScript.Run(ctx, r.client, []string{breakersKey(r.cfg.prefix, k.service)}, args...).Err()
 		if err == nil {
