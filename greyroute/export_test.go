@@ -57,3 +57,9 @@ func RouterConns(r *Router, service, id string) int64 {
 func WithExpiryWake(ch <-chan struct{}) Option {
 	return func(c *config) error { c.router.hooks.expiryWake = ch; return nil }
 }
+
+// WithReportHook calls f after each flush of the Router's breaker
+// reports, so a test waits for the write instead of polling.
+func WithReportHook(f func()) Option {
+	return func(c *config) error { c.router.hooks.reported = f; return nil }
+}

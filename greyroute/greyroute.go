@@ -10,8 +10,9 @@
 // health each, WithTenant / TenantMiddleware, Router.RoundTripper,
 // pluggable discovery (Registry), auto-rollback (WithAutoRollback; greymq
 // publishes its events on an mq topic), the Router's Atomic mode
-// (WithAtomic) and the gRPC client routing of the subpackage grpcroute
-// (over Router.Instances and Router.Watch). Not built yet: the admin page.
+// (WithAtomic), the gRPC client routing of the subpackage grpcroute (over
+// Router.Instances and Router.Watch), and the admin page with its JSON
+// API (Admin.Handler).
 //
 // # Admin
 //
@@ -20,7 +21,7 @@
 // SetFallback of a service; RequireSchema of a version and SetSchema of a
 // tenant; SetHealth of an instance; MoveTenant migrates a tenant's schema
 // (a Migrator) and then pins it. Snapshot and TenantSchemas read what a
-// Router loads.
+// Router loads; Breakers reads what Routers report of their breakers.
 //
 // Names (service, tenant, version, instance ID) are 1–128 bytes of UTF-8
 // with no control characters and no braces; anything else is an error
@@ -44,6 +45,8 @@
 //	p{s}:conns       hash: Atomic mode's connections: instance ID → all Routers',
 //	                 "<router>\n<instance ID>" → one Router's share
 //	p{s}:routers     sorted set: Atomic-mode Router ID → lease expiry (Unix ms)
+//	p{s}:breakers    hash: instance ID → JSON {router ID: {state, at}}, the
+//	                 breakers Routers report open or half-open (below)
 //	p{tenants}:schema  hash: tenant → schema version (global)
 //	p{tenants}:meta    hash: rev of the tenants' schemas
 //	p services       set of every service written (for a full resync)
@@ -81,8 +84,8 @@
 // by default). An instance's live state — breaker, EWMA, connections — is
 // kept by instance ID across reloads. Done ends the call Pick started.
 // Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
-// WithResync, WithBreaker, WithClock, WithLogger, WithMeterProvider,
-// WithAutoRollback, WithAtomic, WithRegistry.
+// WithResync, WithBreaker, WithRouterID, WithClock, WithLogger,
+// WithMeterProvider, WithAutoRollback, WithAtomic, WithRegistry.
 //
 // Discovery: by default a service's instances are those the Admin
 // registered in Redis (heartbeats, expiries). WithRegistry takes them
@@ -219,6 +222,36 @@
 // request with no tenant, or for a host that is not a known service,
 // fails with ErrUnknownTenant and is never sent.
 //
+// # Breaker reports
+//
+// Each Router keeps its own breakers (they count its own calls). So that
+// the admin page can show them, a Router reports every transition of an
+// instance's breaker to p{s}:breakers: the transition only queues the
+// report (it may happen inside a Pick, which does no I/O), and a
+// goroutine of the Router writes the newest per instance with one script
+// (scripts/breaker.lua) — open and half-open under the Router's ID
+// (WithRouterID; by default hostname-pid-random) with the time by its
+// clock, closed by removing its entry. A report is not a table write: no
+// rev, no event; Routers never read them. A failed write is retried with
+// backoff; Close writes what is queued (within 5s) and takes back the
+// Router's reports of breakers it leaves not closed. A Router that dies
+// without Close leaves its reports until the next report on the same
+// instance finds them over 24h old. Admin.Breakers reads them, the worst
+// first; the page shows the worst, with its Router and time.
+//
+// # Admin page and API
+//
+// Admin.Handler serves a JSON API (routes in its doc) and a page over it
+// (html/template and plain JavaScript, embedded; no build step) listing
+// the services and, for the one chosen, its stable version, rollout (a
+// slider) and fallback, its versions with their schema requirement and
+// counts, its instances with address, weight, health, expiry and breaker
+// state, and its pinned tenants, searched and listed 50 at a time. It has
+// no login: mount it behind your own authentication. Writes are guarded
+// against cross-site requests without a session: a JSON body
+// (Content-Type application/json) and http.CrossOriginProtection
+// (Sec-Fetch-Site, else Origin against Host).
+//
 // # Errors
 //
 // ErrInvalid: a bad argument, named (before any write), or a rollout the
@@ -231,7 +264,9 @@
 // service included), ErrSchema (the tenant's schema is below even the
 // stable version's requirement), ErrNoInstance (neither the version nor
 // the fallback has an available instance), ErrClosed. A bad option is
-// ErrInvalid, and so is a Router option given to NewAdmin.
+// ErrInvalid, and so is a Router option given to NewAdmin. Admin.Handler
+// maps them to HTTP statuses: ErrInvalid 400, ErrNotFound 404, ErrSchema
+// 409, ErrUnavailable and ErrClosed 503.
 // Router.RoundTripper: ErrUnknownTenant (no tenant in the context, or a
 // host that is no known service), ErrInvalid (a URL whose scheme is not
 // http(s) or whose host has a port or is no valid name; an instance

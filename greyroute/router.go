@@ -34,6 +34,8 @@ type Router struct {
 	wg      sync.WaitGroup
 	closed  atomic.Bool
 	rb      *rollbacker // WithAutoRollback (rollback_run.go); nil: off
+
+	rep *reporter // breaker transitions to write to Redis (router_report.go)
 }
 
 // NewRouter returns a Router reading the table through client. It
@@ -56,6 +58,7 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 	if err := r.initAtomic(); err != nil {
 		return nil, err
 	}
+	r.initReports()
 	r.services.Store(&map[string]*svcSlot{})
 	r.schemas.Store(&schemaTable{m: map[string]int{}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,11 +82,12 @@ func NewRouter(client redis.UniversalClient, opts ...Option) (*Router, error) {
 		return nil, fail("load", err)
 	}
 	r.tel.synced(r.cfg.clock())
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.receive(ctx)
 	go r.load(ctx)
 	r.rb.start(ctx)
 	r.startAtomic(ctx)
+	go r.report(ctx)
 	return r, nil
 }
 
@@ -93,6 +97,7 @@ func (r *Router) Close() error {
 	if !r.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	r.reportClosing()
 	r.cancel()
 	err := r.ps.Close() // unblocks a Receive waiting on the connection
 	r.wg.Wait()

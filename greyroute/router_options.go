@@ -20,6 +20,7 @@ type routerConfig struct {
 	breaker   resilience.BreakerPolicy
 	logger    *slog.Logger
 	atomic    bool        // WithAtomic (router_atomic.go)
+	id        string      // WithRouterID; NewRouter makes one when unset
 	hooks     routerHooks // tests only (export_test.go)
 
 	rollback   *RollbackPolicy     // WithAutoRollback (rollback.go); nil: off
@@ -32,6 +33,7 @@ type routerHooks struct {
 	reconnect func()                       // before the subscription is retried after an error
 
 	expiryWake <-chan struct{} // a receive checks the held expiries, as their timer does
+	reported   func()          // after a flush of breaker reports (router_report.go)
 }
 
 func defaultRouterConfig() routerConfig {

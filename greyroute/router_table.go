@@ -52,7 +52,7 @@ func (r *Router) buildTable(t Table, now time.Time) *svcTable {
 		s := prev[inst.ID]
 		if s == nil {
 			var err error
-			if s, err = newEndpointState(t.Service+"/"+inst.ID, r.cfg.router.breaker); err != nil {
+			if s, err = newEndpointState(t.Service+"/"+inst.ID, r.breakerPolicy(t.Service, inst.ID)); err != nil {
 				continue // the policy was validated by WithBreaker: unreachable
 			}
 		}
