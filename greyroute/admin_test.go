@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/greyroute"
@@ -79,9 +80,18 @@ func newRedis(t *testing.T) redis.UniversalClient {
 func cluster(t *testing.T) redis.UniversalClient {
 	t.Helper()
 	rc := testserver.StartRedisCluster(t)
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs})
+	c := redis.NewClusterClient(clusterOptions(rc.Addrs...))
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// clusterOptions are a test Cluster client's. Maintenance notifications
+// (a Redis Cloud feature redis-server 7.0 lacks) are off: with them, a
+// node client the ClusterClient makes in a background state reload as it
+// closes starts a goroutine nothing stops, which goleak reports.
+func clusterOptions(addrs ...string) *redis.ClusterOptions {
+	return &redis.ClusterOptions{Addrs: addrs,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}}
 }
 
 func newAdmin(t *testing.T, c redis.UniversalClient, clk *clock, opts ...greyroute.AdminOption) *greyroute.Admin {

@@ -106,7 +106,7 @@ func atomicRouter(t *testing.T, c redis.UniversalClient, l *loads, opts ...greyr
 	var own redis.UniversalClient
 	switch c := c.(type) {
 	case *redis.ClusterClient:
-		own = redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.Options().Addrs[0]}})
+		own = redis.NewClusterClient(clusterOptions(c.Options().Addrs[0]))
 	case *redis.Client:
 		own = redis.NewClient(&redis.Options{Addr: c.Options().Addr})
 	}
@@ -402,7 +402,7 @@ func testAtomicLeastConnShared(t *testing.T, c redis.UniversalClient) {
 	metrics := func() map[string]int64 {
 		return otelcheck.Totals(t, reader, func(p otelcheck.Point) string {
 			if p.Metric == "greyroute.picks" {
-				return p.Metric + " " + p.Attr("outcome")
+				return p.Metric + " " + p.Attr("outcome") + " " + p.Attr("via")
 			}
 			return p.Metric
 		})
@@ -423,8 +423,8 @@ func testAtomicLeastConnShared(t *testing.T, c redis.UniversalClient) {
 	r1.Done(inst, nil, 0)
 	// The dying Router's Done was lost (its metrics stop at its Close):
 	// r1's three picks remain.
-	if m := metrics(); m["greyroute.picks ok"] != 3 {
-		t.Errorf("metrics %v: want 3 ok picks", m)
+	if m := metrics(); m["greyroute.picks ok stable"] != 3 {
+		t.Errorf("metrics %v: want 3 ok picks via stable", m)
 	}
 }
 

@@ -50,13 +50,13 @@ local bp = 0
 if rolloutTo ~= '' then
   bp = int(r[3]) or 0
 end
-local version
+local version, via
 local pin = redis.call('HGET', pins, tenant)
 if pin and meets(pin) then
-  version = pin
+  version, via = pin, 'pin'
 end
 if not version and rolloutTo ~= '' and rolloutTo ~= stable and bucket < bp and meets(rolloutTo) then
-  version = rolloutTo
+  version, via = rolloutTo, 'rollout'
 end
 if not version then
   if stable == '' then
@@ -65,7 +65,7 @@ if not version then
   if not meets(stable) then
     return {'schema', stable, req(stable)}
   end
-  version = stable
+  version, via = stable, 'stable'
 end
 
 -- validVersion is names.go's rule for a version: 1-128 bytes, no braces,
@@ -249,4 +249,4 @@ local id = choose(chosen, ids, weight, hs)
 redis.call('HINCRBY', conns, id, 1)
 redis.call('HINCRBY', conns, router .. '\n' .. id, 1)
 redis.call('ZADD', routers, lease, router)
-return {status, chosen, id, entry[id], corrupt}
+return {status, chosen, id, entry[id], corrupt, via}
