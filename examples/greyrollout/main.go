@@ -77,7 +77,9 @@ func run(ctx context.Context, w io.Writer) error {
 	// Keys of this run's own: on a shared Redis (GROUNDWORK_REDIS_URL),
 	// an earlier run's table (its rollout, its dead instances) is not
 	// this one's. Admins and Routers of one table share a prefix.
-	prefix := greyroute.WithPrefix(fmt.Sprintf("greyrollout-%d:", time.Now().UnixNano()))
+	keys := fmt.Sprintf("greyrollout-%d:", time.Now().UnixNano())
+	defer deleteKeys(rdb, keys) // last, when nothing uses them any more
+	prefix := greyroute.WithPrefix(keys)
 	admin, err := greyroute.NewAdmin(rdb, prefix)
 	if err != nil {
 		return err
@@ -120,7 +122,10 @@ func run(ctx context.Context, w io.Writer) error {
 		if err := json.Unmarshal(m.Payload, &e); err != nil {
 			return mq.Permanent(err)
 		}
-		fromMQ <- e
+		select {
+		case fromMQ <- e:
+		default: // a redelivery: the event was seen
+		}
 		return nil
 	})
 	if err != nil {
@@ -255,6 +260,15 @@ func count(c census, version string) int {
 		}
 	}
 	return n
+}
+
+// deleteKeys removes the keys under prefix (a run's table).
+func deleteKeys(rdb *redis.Client, prefix string) {
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+	for iter.Next(ctx) {
+		rdb.Del(ctx, iter.Val())
+	}
 }
 
 // redisClient returns a client for GROUNDWORK_REDIS_URL, or for an
