@@ -37,6 +37,8 @@ type Table struct {
 	Expires   map[string]time.Time // instance ID → expiry
 	Health    map[string]int       // instance ID → score; absent means 100
 
+	rolloutSince int64 // the rev the rollout's target was set at (rollout.lua); 0: none or unknown
+
 	// Corrupt lists the IDs of instance entries that could not be
 	// decoded (written by something other than an Admin); they are left
 	// out of Instances.
@@ -82,6 +84,7 @@ func readTable(ctx context.Context, c redis.UniversalClient, k keySet, service s
 	t.LastRollback = decodeRollback(r["last_rollback"])
 	if t.RolloutTo != "" {
 		t.RolloutBP, _ = strconv.Atoi(r["rollout_bp"])
+		t.rolloutSince, _ = strconv.ParseInt(r["rollout_since"], 10, 64)
 	}
 	for v, s := range req.Val() {
 		if n, err := strconv.Atoi(s); err == nil {
