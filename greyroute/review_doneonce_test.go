@@ -48,3 +48,32 @@ func TestReviewDoneTwiceFewInFlight(t *testing.T) {
 		t.Fatalf("conns = %d, want 0", n)
 	}
 }
+
+// TestReviewDoneTwiceAtomic: in Atomic mode too a second Done of the same
+// pick does nothing — not to the Router's own count, not to the count
+// all Routers share in Redis (which Atomic mode's least-connections reads).
+func TestReviewDoneTwiceAtomic(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	c := standalone(t, srv.Addr, nil)
+	a := newAdmin(t, c, nil)
+	register(t, a, "s", "v1", "a1")
+	must(t, a.SetStable(ctx, "s", "v1"))
+	r, _ := atomicRouter(t, c, newLoads(), greyroute.WithBalancer("s", greyroute.LeastConnections()), noBreaker)
+
+	held, err := r.Pick(ctx, "t", "s")
+	must(t, err)
+	inst, err := r.Pick(ctx, "t", "s")
+	must(t, err)
+	r.Done(inst, nil, time.Millisecond)
+	r.Done(inst, nil, time.Millisecond) // the same pick again: ignored
+	if n := greyroute.RouterConns(r, "s", "a1"); n != 1 {
+		t.Fatalf("router conns = %d after a double Done, want 1 (the held pick)", n)
+	}
+	must(t, r.Close()) // its last flush tells Redis of the Dones
+	if n, err := c.HGet(ctx, "greyroute:{s}:conns", "a1").Int64(); err != nil || n != 1 {
+		t.Fatalf("shared conns of a1 = %d (%v) after a double Done, want 1 (the held pick)", n, err)
+	}
+	_ = held
+}

@@ -164,6 +164,9 @@ func (r *Router) pickAtomic(ctx context.Context, tenant, service string) (Instan
 		// result counted against the breaker's state at Done.
 		tk = ticket{}
 	}
+	// Done once (endpoint_once.go), as in local mode: a second Done
+	// would also give the shared count in Redis back twice.
+	tk.seq, tk.slot = s.done.track()
 	inst.picked, inst.tk, inst.router = s, tk, r
 	// A call on the rollout target feeds the auto-rollback as in local
 	// mode; the target is the one of the Router's table.
