@@ -110,7 +110,9 @@
 // one that did not. An instance that stops heartbeating therefore leaves
 // every Router within a reload of its expiry; each service is reloaded
 // about once per (ttl − heartbeat interval) however many instances
-// heartbeat.
+// heartbeat. A service whose table cannot be read (its registry
+// failing, or one of its keys of the wrong type) keeps its last table
+// and marks the Router stale; the other services reload as usual.
 //
 // Redis unreachable: Picks go on from the last table; the gauge
 // greyroute.table.stale is 1 and one warning is logged per outage; the
