@@ -110,9 +110,13 @@
 // one that did not. An instance that stops heartbeating therefore leaves
 // every Router within a reload of its expiry; each service is reloaded
 // about once per (ttl − heartbeat interval) however many instances
-// heartbeat. A service whose table cannot be read (its registry
-// failing, or one of its keys of the wrong type) keeps its last table
-// and marks the Router stale; the other services reload as usual.
+// heartbeat. The Routers' clocks must agree with the Admins' within
+// ttl − heartbeat interval: a Router ahead by more drops a live instance
+// at each reload of its service and, as heartbeats are not announced,
+// sees it again only at the next change event or resync. A service
+// whose table cannot be read (its registry failing, or one of its keys
+// of the wrong type) keeps its last table and marks the Router stale;
+// the other services reload as usual.
 //
 // Redis unreachable: Picks go on from the last table; the gauge
 // greyroute.table.stale is 1 and one warning is logged per outage; the
