@@ -151,7 +151,7 @@ func atomicKeys(prefix, service string) []string {
 // pickAtomic is Pick in Atomic mode: one EVALSHA (EVAL on NOSCRIPT).
 func (r *Router) pickAtomic(ctx context.Context, tenant, service string) (Instance, error) {
 	a := r.atomic
-	inst, fellBack, err := r.runPick(ctx, tenant, service)
+	inst, fellBack, via, err := r.runPick(ctx, tenant, service)
 	if err != nil {
 		r.tel.picks[pickError].Add(1)
 		return Instance{}, err
@@ -181,17 +181,18 @@ func (r *Router) pickAtomic(ctx context.Context, tenant, service string) (Instan
 	if fellBack {
 		r.tel.picks[pickFallback].Add(1)
 	} else {
-		r.tel.picks[pickOK].Add(1)
+		r.tel.okVia[via].Add(1) // greyroute.picks reports ok picks by via
 	}
 	return inst, nil
 }
 
-// runPick runs the script and reads its reply.
-func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance, bool, error) {
+// runPick runs the script and reads its reply: the instance, whether it
+// is the fallback's, and how the version was chosen (resolve.go's via).
+func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance, bool, int, error) {
 	what := fmt.Sprintf("pick service %q for tenant %q", service, tenant)
 	if validName("service", service) != nil {
 		// No Admin writes such a service (and its keys' hash tag would be wrong).
-		return Instance{}, false, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
+		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
 	}
 	a := r.atomic
 	kind := a.kinds[service]
@@ -204,7 +205,7 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance,
 	argv = append(argv, r.breakerSkips(service)...)
 	vals, err := pickScript.Run(ctx, r.client, atomicKeys(r.cfg.prefix, service), argv...).Slice()
 	if err != nil {
-		return Instance{}, false, wrapAtomic(ctx, what, err)
+		return Instance{}, false, 0, wrapAtomic(ctx, what, err)
 	}
 	var status string
 	if len(vals) > 0 {
@@ -226,9 +227,9 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance,
 	}
 	switch status {
 	case "unknown":
-		return Instance{}, false, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
+		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
 	case "schema":
-		return Instance{}, false, fmt.Errorf("greyroute: %s: stable version %q needs schema %d, tenant has %d: %w",
+		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: stable version %q needs schema %d, tenant has %d: %w",
 			what, str(1), num(2), r.schemas.Load().m[tenant], ErrSchema)
 	case "noinstance":
 		msg := fmt.Sprintf("no available instance of version %q", str(1))
@@ -238,10 +239,10 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance,
 		if n := num(3); n > 0 {
 			msg += fmt.Sprintf(" (%d undecodable instance entries skipped)", n)
 		}
-		return Instance{}, false, fmt.Errorf("greyroute: %s: %s: %w", what, msg, ErrNoInstance)
+		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: %s: %w", what, msg, ErrNoInstance)
 	case "ok", "fallback":
 	default:
-		return Instance{}, false, fmt.Errorf("greyroute: %s: unexpected script reply %q", what, vals)
+		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: unexpected script reply %q", what, vals)
 	}
 	id := str(2)
 	var e instanceEntry
@@ -252,10 +253,17 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance,
 		a.open[service]++ // as a Pick would have; done takes it back
 		a.mu.Unlock()
 		a.done(r, service, id)
-		return Instance{}, false, fmt.Errorf("greyroute: %s: instance %q: undecodable entry %q", what, id, str(3))
+		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: instance %q: undecodable entry %q", what, id, str(3))
 	}
 	inst := Instance{ID: id, Service: service, Version: e.Version, Addr: e.Addr, Weight: e.Weight, Meta: e.Meta}
-	return inst, status == "fallback", nil
+	via := viaStable
+	switch str(5) {
+	case "pin":
+		via = viaPin
+	case "rollout":
+		via = viaRollout
+	}
+	return inst, status == "fallback", via, nil
 }
 
 // wrapAtomic wraps a Pick's Redis error: a context error as it is, any
