@@ -44,6 +44,9 @@ func TestReviewRollbackSpareRestartedRollout(t *testing.T) {
 	if tab.RolloutTo != "v2" || tab.RolloutBP != 5000 || tab.Rev != rev || tab.LastRollback != nil {
 		t.Fatalf("the operator's new rollout was rolled back: %+v", tab)
 	}
+	if tab.RolloutSince != rev {
+		t.Fatalf("RolloutSince = %d, want %d (the rev the rollout was set again at)", tab.RolloutSince, rev)
+	}
 }
 
 // TestReviewRollbackWindowOfRestartedRollout: a Router that never saw a

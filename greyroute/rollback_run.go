@@ -96,7 +96,7 @@ func (r *Router) canaryWindow(t Table) *rollbackWindow {
 	}
 	active := t.RolloutTo != "" && t.RolloutBP > 0 && t.RolloutTo != t.Stable
 	w := rb.windows[t.Service]
-	if w != nil && active && w.version == t.RolloutTo && w.since == t.rolloutSince {
+	if w != nil && active && w.version == t.RolloutTo && w.since == t.RolloutSince {
 		return w
 	}
 	if w != nil {
@@ -107,7 +107,7 @@ func (r *Router) canaryWindow(t Table) *rollbackWindow {
 		return nil
 	}
 	w = newRollbackWindow(t.Service, t.RolloutTo, int64(rb.p.Window))
-	w.since = t.rolloutSince
+	w.since = t.RolloutSince
 	rb.windows[t.Service] = w
 	return w
 }
