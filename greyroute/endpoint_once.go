@@ -10,14 +10,13 @@ import "sync/atomic"
 // nothing. No allocation: the slots are a fixed array in the endpoint.
 //
 // doneSlots bounds the calls tracked at once on one instance; a pick that
-// finds no free slot within doneProbes looks (more than ~doneSlots calls
-// in flight on one instance) is untracked, and a second Done of it counts
-// twice, as before. The connection count never goes below zero either
-// way.
-const (
-	doneSlots  = 64
-	doneProbes = 16
-)
+// finds every slot taken (doneSlots calls in flight on one instance) is
+// untracked, and a second Done of it counts twice, as before. The
+// connection count never goes below zero either way. A pick looks at
+// every slot, starting at its own number's, not at a few only: a run of
+// long calls in consecutive slots must not leave picks untracked while
+// most slots are free.
+const doneSlots = 64
 
 // doneTracker holds the sequence numbers of an endpoint's picks whose
 // Done has not come yet.
@@ -30,9 +29,9 @@ type doneTracker struct {
 // no free slot was found (untracked).
 func (d *doneTracker) track() (seq uint64, slot uint32) {
 	seq = d.seq.Add(1)
-	for i := range uint64(doneProbes) {
+	for i := range uint64(doneSlots) {
 		j := (seq + i) % doneSlots
-		if d.slots[j].CompareAndSwap(0, seq) {
+		if d.slots[j].Load() == 0 && d.slots[j].CompareAndSwap(0, seq) {
 			return seq, uint32(j) + 1
 		}
 	}

@@ -34,7 +34,8 @@
 // them all in a Redis Cluster:
 //
 //	p{s}:route       hash: stable, rollout_to, rollout_bp (basis points,
-//	                 0–10000), fallback, rev
+//	                 0–10000), rollout_since (the rev its target was set
+//	                 at), fallback, rev
 //	p{s}:instances   hash: instance ID → JSON {addr, version, weight, meta}
 //	p{s}:expiry      sorted set: instance ID → expiry (Unix ms)
 //	p{s}:pins        hash: tenant → version
@@ -112,7 +113,13 @@
 // one that did not. An instance that stops heartbeating therefore leaves
 // every Router within a reload of its expiry; each service is reloaded
 // about once per (ttl − heartbeat interval) however many instances
-// heartbeat.
+// heartbeat. The Routers' clocks must agree with the Admins' within
+// ttl − heartbeat interval: a Router ahead by more drops a live instance
+// at each reload of its service and, as heartbeats are not announced,
+// sees it again only at the next change event or resync. A service
+// whose table cannot be read (its registry failing, or one of its keys
+// of the wrong type) keeps its last table and marks the Router stale;
+// the other services reload as usual.
 //
 // Redis unreachable: Picks go on from the last table; the gauge
 // greyroute.table.stale is 1 and one warning is logged per outage; the
@@ -136,7 +143,8 @@
 // When the window holds at least MinRequests calls and more than
 // Threshold of them failed, the Router's rollback goroutine (never the
 // caller of Done) runs one script that ends the rollout — as SetRollout
-// with 0% — only if it is still to that version (compare-and-set), and
+// with 0% — only if it is still the same rollout to that version
+// (compare-and-set on the version and the rev the rollout was set at), and
 // records the rollback in the route hash (last_rollback, read back as
 // Table.LastRollback), bumping the rev and announcing it like any write.
 // Routers that decide at once make one change: the others' scripts find
@@ -149,8 +157,9 @@
 // the script and these, the event is lost; the record in Redis is not.
 // Pins to the canary are kept: a pin is an operator's explicit decision,
 // and those tenants stay on the canary. The window starts empty after a
-// rollback, and for every new rollout target. Each Router judges only the
-// calls it made: a fleet of Routers each under MinRequests does not roll
+// rollback, and for every new rollout: another target, or the same one
+// ended and set again (its old calls do not judge the new one). Each
+// Router judges only the calls it made: a fleet of Routers each under MinRequests does not roll
 // back.
 //
 // # Atomic mode

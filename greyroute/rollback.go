@@ -42,7 +42,8 @@ type RollbackPolicy struct {
 	MinRequests int
 	// OnRollback, if set, is called once per rollback this Router made,
 	// on the Router's rollback goroutine: it should return soon (Close
-	// waits for it). A panic in it is recovered and logged.
+	// waits for it, so it must not call the Router's Close itself; Pick
+	// and Done are fine). A panic in it is recovered and logged.
 	OnRollback func(RollbackEvent)
 	// Sink, if set, is sent each rollback this Router made (greymq.Sink
 	// publishes it on an mq topic); an error is logged and counted.

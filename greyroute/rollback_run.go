@@ -85,7 +85,8 @@ func (rb *rollbacker) start(ctx context.Context) {
 }
 
 // canaryWindow returns the window of t's rollout target — kept across
-// reloads while the target stays, new when it changes — or nil when no
+// reloads while the rollout stays, new when it changes (another target,
+// or the same one set again: a new rollout_since) — or nil when no
 // rollout is active. A window no longer current is retired: calls picked
 // under an older table no longer count. Called with r.mu held.
 func (r *Router) canaryWindow(t Table) *rollbackWindow {
@@ -95,7 +96,7 @@ func (r *Router) canaryWindow(t Table) *rollbackWindow {
 	}
 	active := t.RolloutTo != "" && t.RolloutBP > 0 && t.RolloutTo != t.Stable
 	w := rb.windows[t.Service]
-	if w != nil && active && w.version == t.RolloutTo {
+	if w != nil && active && w.version == t.RolloutTo && w.since == t.RolloutSince {
 		return w
 	}
 	if w != nil {
@@ -106,6 +107,7 @@ func (r *Router) canaryWindow(t Table) *rollbackWindow {
 		return nil
 	}
 	w = newRollbackWindow(t.Service, t.RolloutTo, int64(rb.p.Window))
+	w.since = t.RolloutSince
 	rb.windows[t.Service] = w
 	return w
 }
@@ -190,7 +192,7 @@ func (rb *rollbacker) rollback(ctx context.Context, w *rollbackWindow) {
 	e := RollbackEvent{ID: rand.Text(), Service: w.service, Version: w.version,
 		ErrorRate: float64(fails) / float64(calls), Requests: calls, Failures: fails,
 		Window: rb.p.Window, Time: now, Router: rb.p.Name}
-	status, err := rb.attempt(ctx, e)
+	status, err := rb.attempt(ctx, e, w.since)
 	if err != nil {
 		if ctx.Err() != nil {
 			return // Close
@@ -222,8 +224,9 @@ func (rb *rollbacker) rollback(ctx context.Context, w *rollbackWindow) {
 // attempt runs the rollback script until it answers, retrying with backoff
 // while Redis is unreachable. Every attempt carries e.ID, so a retry after
 // a lost reply finds its own change and answers "ok" without making
-// another. It returns the script's status ("ok" or "already").
-func (rb *rollbacker) attempt(ctx context.Context, e RollbackEvent) (string, error) {
+// another. The script acts only on the rollout since names (w.since). It
+// returns the script's status ("ok" or "already").
+func (rb *rollbacker) attempt(ctx context.Context, e RollbackEvent, since int64) (string, error) {
 	record, err := json.Marshal(e)
 	if err != nil {
 		return "", err // a RollbackEvent always encodes
@@ -234,7 +237,7 @@ func (rb *rollbacker) attempt(ctx context.Context, e RollbackEvent) (string, err
 	for {
 		rb.hook("before", e, "")
 		vals, err := rollbackScript.Run(ctx, r.client, keys, changedChannel(r.cfg.prefix), e.Service, e.Time.UnixMilli(),
-			e.Version, e.ID, string(record)).Slice()
+			e.Version, e.ID, string(record), since).Slice()
 		if err == nil {
 			if len(vals) >= 1 {
 				if s, ok := vals[0].(string); ok && (s == "ok" || s == "already") {

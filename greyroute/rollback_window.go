@@ -19,6 +19,7 @@ import "sync/atomic"
 type rollbackWindow struct {
 	service, version string
 	width            int64 // ns per bucket: the window / windowBuckets
+	since            int64 // the rollout it counts for: its rollout_since (Table.RolloutSince)
 
 	buckets   [windowBuckets]atomic.Uint64
 	tripped   atomic.Bool  // the rollback goroutine has been asked to act on it

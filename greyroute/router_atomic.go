@@ -164,6 +164,9 @@ func (r *Router) pickAtomic(ctx context.Context, tenant, service string) (Instan
 		// result counted against the breaker's state at Done.
 		tk = ticket{}
 	}
+	// Done once (endpoint_once.go), as in local mode: a second Done
+	// would also give the shared count in Redis back twice.
+	tk.seq, tk.slot = s.done.track()
 	inst.picked, inst.tk, inst.router = s, tk, r
 	// A call on the rollout target feeds the auto-rollback as in local
 	// mode; the target is the one of the Router's table.
@@ -178,13 +181,14 @@ func (r *Router) pickAtomic(ctx context.Context, tenant, service string) (Instan
 	if fellBack {
 		r.tel.picks[pickFallback].Add(1)
 	} else {
-		r.tel.okVia[via].Add(1)
+		r.tel.okVia[via].Add(1) // greyroute.picks reports ok picks by via
 	}
 	return inst, nil
 }
 
-// runPick runs the script and reads its reply.
-func (r *Router) runPick(ctx context.Context, tenant, service string) (inst Instance, fellBack bool, via int, err error) {
+// runPick runs the script and reads its reply: the instance, whether it
+// is the fallback's, and how the version was chosen (resolve.go's via).
+func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance, bool, int, error) {
 	what := fmt.Sprintf("pick service %q for tenant %q", service, tenant)
 	if validName("service", service) != nil {
 		// No Admin writes such a service (and its keys' hash tag would be wrong).
@@ -251,14 +255,13 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (inst Inst
 		a.done(r, service, id)
 		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: instance %q: undecodable entry %q", what, id, str(3))
 	}
-	inst = Instance{ID: id, Service: service, Version: e.Version, Addr: e.Addr, Weight: e.Weight, Meta: e.Meta}
-	switch str(5) { // how the script chose the version, as resolve names it
+	inst := Instance{ID: id, Service: service, Version: e.Version, Addr: e.Addr, Weight: e.Weight, Meta: e.Meta}
+	via := viaStable
+	switch str(5) {
 	case "pin":
 		via = viaPin
 	case "rollout":
 		via = viaRollout
-	default:
-		via = viaStable
 	}
 	return inst, status == "fallback", via, nil
 }

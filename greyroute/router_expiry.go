@@ -1,6 +1,7 @@
 package greyroute
 
 import (
+	"cmp"
 	"context"
 	"time"
 )
@@ -42,9 +43,11 @@ func (r *Router) untilExpiry(floor time.Duration) time.Duration {
 }
 
 // reloadExpired reloads every service holding an expiry that has passed
-// by the Router's clock.
+// by the Router's clock. One that fails on its own (serviceOnly) does
+// not keep the others from reloading; its error is returned at the end.
 func (r *Router) reloadExpired(ctx context.Context) error {
 	now := r.cfg.clock()
+	var first error
 	for service, slot := range *r.services.Load() {
 		if exp := slot.t.Load().expires; exp.IsZero() || exp.After(now) {
 			continue
@@ -53,10 +56,13 @@ func (r *Router) reloadExpired(ctx context.Context) error {
 			if ctx.Err() == nil {
 				r.outage(err)
 			}
-			return err
+			if !serviceOnly(ctx, err) {
+				return err
+			}
+			first = cmp.Or(first, err)
 		}
 	}
-	return nil
+	return first
 }
 
 // expiryLoop is the loader's timer for the next held expiry.

@@ -1,12 +1,16 @@
 package greyroute
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/groundwork-go/groundwork/internal/redisx"
 )
 
 // Backoff between attempts to resubscribe after the subscription failed.
@@ -176,21 +180,46 @@ func (r *Router) reload(ctx context.Context, what string, rev int64) error {
 	return r.loadService(ctx, what)
 }
 
-// resync reloads every service in the services set and the schemas.
+// resync reloads every service in the services set and the schemas. A
+// service that fails on its own (serviceOnly) does not keep the others
+// from reloading; its error is returned at the end.
 func (r *Router) resync(ctx context.Context) error {
 	names, err := r.client.SMembers(ctx, servicesKey(r.cfg.prefix)).Result()
 	if err != nil {
 		return err
 	}
+	var first error
 	for _, s := range names {
 		if validName("service", s) != nil {
 			continue
 		}
 		if err := r.loadService(ctx, s); err != nil {
-			return err
+			if !serviceOnly(ctx, err) {
+				return err
+			}
+			first = cmp.Or(first, err)
 		}
 	}
-	return r.loadSchemas(ctx)
+	if err := r.loadSchemas(ctx); err != nil {
+		return err
+	}
+	return first
+}
+
+// serviceError is a load's failure that is the service's own: its
+// registry failed.
+type serviceError struct{ error }
+
+func (e serviceError) Unwrap() error { return e.error }
+
+// serviceOnly reports whether err, from loading one service, concerns
+// that service alone — its registry failed, or Redis refused to read its
+// keys (one of the wrong type, written by something other than an Admin)
+// — so that a round of loads goes on to the other services. Redis being
+// away, or Close, ends the round: the other loads would fail the same.
+func serviceOnly(ctx context.Context, err error) bool {
+	var se serviceError
+	return ctx.Err() == nil && (errors.As(err, &se) || !redisx.Retryable(err))
 }
 
 // loadService reads service's table and installs it. Loads run one at a
@@ -206,7 +235,7 @@ func (r *Router) loadService(ctx context.Context, service string) error {
 		return err
 	}
 	if t, err = r.fromRegistry(ctx, t); err != nil {
-		return err
+		return serviceError{err}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

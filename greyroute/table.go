@@ -21,7 +21,13 @@ type Table struct {
 	Stable    string // "" when none is set
 	RolloutTo string // "" when no rollout is active
 	RolloutBP int    // the rollout's share in basis points (0 to 10,000)
-	Fallback  string // "" when none is set
+	// RolloutSince is the Rev at which RolloutTo was set (a change of
+	// RolloutBP alone keeps it): it names one rollout, so one ended and
+	// set again to the same version is another (auto-rollback judges
+	// each on its own calls). 0 when no rollout is active, or when it was
+	// set by a version of this package that did not record it.
+	RolloutSince int64
+	Fallback     string // "" when none is set
 
 	// LastRollback is the service's last automatic rollback
 	// (WithAutoRollback), nil when none.
@@ -82,6 +88,7 @@ func readTable(ctx context.Context, c redis.UniversalClient, k keySet, service s
 	t.LastRollback = decodeRollback(r["last_rollback"])
 	if t.RolloutTo != "" {
 		t.RolloutBP, _ = strconv.Atoi(r["rollout_bp"])
+		t.RolloutSince, _ = strconv.ParseInt(r["rollout_since"], 10, 64)
 	}
 	for v, s := range req.Val() {
 		if n, err := strconv.Atoi(s); err == nil {

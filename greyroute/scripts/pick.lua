@@ -16,7 +16,8 @@
 --       [0, 2^32), 7 the Router's fallback version ("" = the table's),
 --       8 the Router's ID, 9 its lease expiry ms, 10.. IDs to skip (their
 --       breaker, kept by each Router, is open).
--- Returns {status, ...}: {'ok'|'fallback', version, id, entry JSON, corrupt},
+-- Returns {status, ...}: {'ok'|'fallback', version, id, entry JSON, corrupt,
+-- via ('pin', 'rollout' or 'stable': how the version was chosen)},
 -- {'unknown'}, {'schema', stable, its requirement},
 -- {'noinstance', version, fallback tried or '', corrupt}.
 local route, instances, expiry, pins, schemareq, health, lb, swrr, conns, routers =
@@ -50,7 +51,7 @@ local bp = 0
 if rolloutTo ~= '' then
   bp = int(r[3]) or 0
 end
-local version, via
+local version, via = nil, 'stable'
 local pin = redis.call('HGET', pins, tenant)
 if pin and meets(pin) then
   version, via = pin, 'pin'

@@ -8,7 +8,7 @@ if redis.call('HGET', route, 'stable') ~= version then
   dirty = true
 end
 if redis.call('HGET', route, 'rollout_to') == version then
-  redis.call('HDEL', route, 'rollout_to', 'rollout_bp')
+  redis.call('HDEL', route, 'rollout_to', 'rollout_bp', 'rollout_since')
   dirty = true
 end
 if dirty then
