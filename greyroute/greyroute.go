@@ -110,8 +110,9 @@
 // move them): a Router keeps the earliest expiry of each service's table
 // and reloads that service when it passes by the Router's clock, reading
 // the later expiry of an instance that heartbeated meanwhile and dropping
-// one that did not. An instance that stops heartbeating therefore leaves
-// every Router within a reload of its expiry; each service is reloaded
+// one that did not (such reloads run in rounds at least 100ms apart). An
+// instance that stops heartbeating therefore leaves every Router within
+// 100ms and a reload of its expiry; each service is reloaded
 // about once per (ttl − heartbeat interval) however many instances
 // heartbeat. The Routers' clocks must agree with the Admins' within
 // ttl − heartbeat interval: a Router ahead by more drops a live instance

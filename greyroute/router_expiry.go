@@ -21,6 +21,14 @@ import (
 // after such a reload failed (Redis unreachable): no busy loop.
 const expiryRetry = time.Second
 
+// expiryBatch is the least wait between two rounds of expiry reloads.
+// A round scans every service the Router holds; with thousands of
+// services, each expiring at its own time, a round per expiry would keep
+// the loader scanning. Batching rounds 100ms apart bounds the scans to
+// ten a second, at the cost of dropping an expired instance up to 100ms
+// later — little beside a ttl of seconds.
+const expiryBatch = 100 * time.Millisecond
+
 // holdExpiry records exp (zero: none) as held by the table.
 func (t *svcTable) holdExpiry(exp time.Time) {
 	if !exp.IsZero() && (t.expires.IsZero() || exp.Before(t.expires)) {
@@ -76,7 +84,7 @@ func newExpiryLoop() *expiryLoop {
 }
 
 // arm sets the timer for the next expiry the Router holds.
-func (e *expiryLoop) arm(r *Router) { e.timer.Reset(r.untilExpiry(e.floor)) }
+func (e *expiryLoop) arm(r *Router) { e.timer.Reset(r.untilExpiry(max(e.floor, expiryBatch))) }
 
 // fire reloads the expired services.
 func (e *expiryLoop) fire(ctx context.Context, r *Router) {
