@@ -84,7 +84,10 @@ func newExpiryLoop() *expiryLoop {
 }
 
 // arm sets the timer for the next expiry the Router holds.
-func (e *expiryLoop) arm(r *Router) { e.timer.Reset(r.untilExpiry(max(e.floor, expiryBatch))) }
+func (e *expiryLoop) arm(r *Router) { e.timer.Reset(e.wait(r)) }
+
+// wait is how long the timer waits for the next round.
+func (e *expiryLoop) wait(r *Router) time.Duration { return r.untilExpiry(max(e.floor, expiryBatch)) }
 
 // fire reloads the expired services.
 func (e *expiryLoop) fire(ctx context.Context, r *Router) {

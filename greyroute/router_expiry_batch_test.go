@@ -22,16 +22,17 @@ func TestExpiryRoundsBatched(t *testing.T) {
 	r.services.Store(&services)
 	e := newExpiryLoop()
 	defer e.timer.Stop()
-	if d := r.untilExpiry(max(e.floor, expiryBatch)); d != expiryBatch {
+	if d := e.wait(r); d != expiryBatch {
 		t.Errorf("expiries passed or 1ms away: timer %v, want the batch %v", d, expiryBatch)
 	}
 	e.floor = expiryRetry
-	if d := r.untilExpiry(max(e.floor, expiryBatch)); d != expiryRetry {
+	if d := e.wait(r); d != expiryRetry {
 		t.Errorf("after a failed round: timer %v, want %v", d, expiryRetry)
 	}
 	empty := map[string]*svcSlot{}
 	r.services.Store(&empty)
-	if d := r.untilExpiry(expiryBatch); d != r.cfg.router.resync {
+	e.floor = 0
+	if d := e.wait(r); d != r.cfg.router.resync {
 		t.Errorf("no expiry held: timer %v, want the resync period %v", d, r.cfg.router.resync)
 	}
 }
