@@ -97,7 +97,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		start := time.Now()
-		resp, err := rt.base.RoundTrip(out)
+		resp, err := rt.send(out, inst)
 		if err == nil {
 			return rt.watch(ctx, resp, inst, time.Since(start)), nil
 		}
@@ -111,6 +111,25 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		first, avoid = err, inst.ID
 	}
+}
+
+// errPanicked is the outcome Done gets when the base transport panicked.
+var errPanicked = errors.New("greyroute: the base transport panicked")
+
+// send is base.RoundTrip, ending inst's pick if it panics: the panic goes
+// on to the caller (net/http's client does not recover it either), but
+// an open pick would count a call on the instance, and hold a half-open
+// breaker's probe slot, for ever.
+func (rt *roundTripper) send(out *http.Request, inst Instance) (*http.Response, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			rt.r.Done(inst, errPanicked, 0)
+		}
+	}()
+	resp, err := rt.base.RoundTrip(out)
+	returned = true
+	return resp, err
 }
 
 // target checks req and returns the service it is for and the tenant in
