@@ -2,6 +2,7 @@ package greyroute_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -48,5 +49,30 @@ func TestReviewRoundTripperBasePanics(t *testing.T) {
 	}()
 	if n := greyroute.RouterConns(r, "s", "i1"); n != 0 {
 		t.Fatalf("after the base transport panicked, %d calls still open on i1, want 0 (Done)", n)
+	}
+}
+
+// TestReviewRoundTripperNilResponse: a base transport that breaks its
+// contract (no response and no error) gets an error, as http.Client
+// gives, not a nil-pointer panic, and the pick ends.
+func TestReviewRoundTripperNilResponse(t *testing.T) {
+	noLeaks(t)
+	r := oneInstanceRouter(t)
+	rt := r.RoundTripper(rtFunc(func(*http.Request) (*http.Response, error) { return nil, nil }))
+	req, _ := http.NewRequestWithContext(greyroute.WithTenant(context.Background(), "t"), "GET", "http://s/", nil)
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("nil response and nil error from the base transport: panic %v", p)
+			}
+		}()
+		_, err = rt.RoundTrip(req)
+	}()
+	if err == nil || errors.Is(err, greyroute.ErrNoInstance) {
+		t.Fatalf("nil response and nil error from the base transport: err %v, want one saying so", err)
+	}
+	if n := greyroute.RouterConns(r, "s", "i1"); n != 0 {
+		t.Fatalf("%d calls still open on i1, want 0", n)
 	}
 }

@@ -129,8 +129,15 @@ func (rt *roundTripper) send(out *http.Request, inst Instance) (*http.Response, 
 	}()
 	resp, err := rt.base.RoundTrip(out)
 	returned = true
+	if resp == nil && err == nil { // as http.Client words it
+		err = errNilResponse
+	}
 	return resp, err
 }
+
+// errNilResponse is a base transport's breach of the RoundTripper
+// contract: no response and no error.
+var errNilResponse = errors.New("http: RoundTripper implementation returned a nil *Response with a nil error")
 
 // target checks req and returns the service it is for and the tenant in
 // its context.
