@@ -25,7 +25,8 @@ type Registry interface {
 	// within the service), a Version and an Addr, names as the Admin's
 	// (see the package doc); Service is set by the Router. Entries
 	// without them are left out. An error keeps the Router's last table
-	// for the service, like Redis being unreachable.
+	// for the service, like Redis being unreachable; the other services
+	// still load.
 	Instances(ctx context.Context, service string) ([]Instance, error)
 }
 
@@ -82,7 +83,7 @@ func (r *Router) fromRegistry(ctx context.Context, t Table) (Table, error) {
 	}
 	insts, err := reg.Instances(ctx, t.Service)
 	if err != nil {
-		return t, fmt.Errorf("registry of service %q: %w", t.Service, err)
+		return t, &registryError{fmt.Errorf("registry of service %q: %w", t.Service, err)}
 	}
 	t.Instances, t.Expires, t.Corrupt = nil, map[string]time.Time{}, nil
 	seen := map[string]bool{}
@@ -105,6 +106,13 @@ func (r *Router) fromRegistry(ctx context.Context, t Table) (Table, error) {
 	}
 	return t, nil
 }
+
+// registryError is a Registry's failure: it keeps that service's last
+// table, and a full resync goes on to the other services (resync).
+type registryError struct{ err error }
+
+func (e *registryError) Error() string { return e.err.Error() }
+func (e *registryError) Unwrap() error { return e.err }
 
 // watchRegistries starts a goroutine per WithRegistry whose registry
 // announces changes. A change asks the loader to reload the service

@@ -2,6 +2,7 @@ package greyroute
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -182,15 +183,23 @@ func (r *Router) resync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var failed []error // registries' failures: the other services still load
 	for _, s := range names {
 		if validName("service", s) != nil {
 			continue
 		}
 		if err := r.loadService(ctx, s); err != nil {
-			return err
+			var re *registryError
+			if !errors.As(err, &re) {
+				return err
+			}
+			failed = append(failed, err)
 		}
 	}
-	return r.loadSchemas(ctx)
+	if err := r.loadSchemas(ctx); err != nil {
+		return err
+	}
+	return errors.Join(failed...)
 }
 
 // loadService reads service's table and installs it. Loads run one at a

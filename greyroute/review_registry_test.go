@@ -1,0 +1,63 @@
+package greyroute_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/groundwork-go/groundwork/greyroute"
+	"github.com/groundwork-go/groundwork/internal/testserver"
+)
+
+// regFunc is a Registry made of a function.
+type regFunc func(ctx context.Context, service string) ([]greyroute.Instance, error)
+
+func (f regFunc) Instances(ctx context.Context, service string) ([]greyroute.Instance, error) {
+	return f(ctx, service)
+}
+
+// TestReviewRegistryFailureSkipsOthers: one service's registry failing
+// must not stop a full resync from loading the rest — here the tenants'
+// schemas, which a resync reads after every service. A schema change made
+// while the Router's subscription was down (its event lost) must arrive
+// with the resync that follows the resubscription.
+func TestReviewRegistryFailureSkipsOthers(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	c := standalone(t, srv.Addr, nil)
+	a := newAdmin(t, c, nil)
+	register(t, a, "bad", "v1", "b1")
+	must(t, a.SetStable(ctx, "bad", "v1"))
+	var mu sync.Mutex
+	failing := false
+	reg := regFunc(func(context.Context, string) ([]greyroute.Instance, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			return nil, errors.New("consul: connection refused")
+		}
+		return []greyroute.Instance{{ID: "b1", Version: "v1", Addr: "10.0.0.1:80"}}, nil
+	})
+	gate := make(chan struct{})
+	var once sync.Once
+	release := sync.OnceFunc(func() { close(gate) })
+	r, l := newRouter(t, standalone(t, srv.Addr, nil), greyroute.WithRegistry("bad", reg),
+		greyroute.WithReconnectHook(func() { once.Do(func() { <-gate }) }))
+	t.Cleanup(release) // before the Router's Close
+	l.rev(t, "bad", revOf(t, a, "bad"))
+	_ = r
+
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	// Cut the Router's subscription; while it waits to resubscribe, a
+	// schema is written (its event lost).
+	must(t, c.ClientKillByFilter(ctx, "TYPE", "pubsub").Err())
+	l.until(t, "the outage", func(_ map[string]int64, n map[string]int) bool { return n["stale"] >= 1 })
+	must(t, a.SetSchema(ctx, "acme", 3))
+	want := tenantsRev(t, c)
+	release()
+	l.rev(t, "{tenants}", want)
+}
