@@ -26,7 +26,7 @@ type Registry interface {
 	// (see the package doc); Service is set by the Router. Entries
 	// without them are left out. An error keeps the Router's last table
 	// for the service, like Redis being unreachable; the other services
-	// still load.
+	// still load. A panic is recovered and counts as such an error.
 	Instances(ctx context.Context, service string) ([]Instance, error)
 }
 
@@ -35,8 +35,9 @@ type Registry interface {
 // NewRouter (before its first load, so a Watch that subscribes at once
 // misses nothing) until Close; Watch calls changed(service) after a service's
 // instances changed (a Router then reloads that service) and returns when
-// ctx is done. A Registry without it is read at every load of the
-// service: its Redis events and each WithResync period.
+// ctx is done (a panic in Watch is recovered and logged, and its changes
+// are then seen at each resync). A Registry without it is read at every
+// load of the service: its Redis events and each WithResync period.
 type RegistryWatcher interface {
 	Registry
 	Watch(ctx context.Context, changed func(service string)) error
@@ -81,7 +82,7 @@ func (r *Router) fromRegistry(ctx context.Context, t Table) (Table, error) {
 	if reg == nil {
 		return t, nil
 	}
-	insts, err := reg.Instances(ctx, t.Service)
+	insts, err := registryInstances(ctx, reg, t.Service)
 	if err != nil {
 		return t, &registryError{fmt.Errorf("registry of service %q: %w", t.Service, err)}
 	}
@@ -107,6 +108,17 @@ func (r *Router) fromRegistry(ctx context.Context, t Table) (Table, error) {
 	return t, nil
 }
 
+// registryInstances is reg.Instances with its panic turned into an
+// error: an adapter's bug must not end the process from the loader.
+func registryInstances(ctx context.Context, reg Registry, service string) (insts []Instance, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			insts, err = nil, fmt.Errorf("Instances panicked: %v", p)
+		}
+	}()
+	return reg.Instances(ctx, service)
+}
+
 // registryError is a Registry's failure: it keeps that service's last
 // table, and a full resync goes on to the other services (resync).
 type registryError struct{ err error }
@@ -126,6 +138,11 @@ func (r *Router) watchRegistries(ctx context.Context) {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
+			defer func() {
+				if p := recover(); p != nil { // an adapter's bug: its changes are seen at each resync
+					r.cfg.router.logger.Error("greyroute: registry watch panicked; its changes are seen at each resync", "panic", p)
+				}
+			}()
 			err := w.Watch(ctx, func(service string) {
 				if validName("service", service) == nil {
 					r.pending.add(service, math.MaxInt64, false)

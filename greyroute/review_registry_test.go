@@ -61,3 +61,59 @@ func TestReviewRegistryFailureSkipsOthers(t *testing.T) {
 	release()
 	l.rev(t, "{tenants}", want)
 }
+
+// TestReviewRegistryPanics: a Registry's panic is its bug, not the
+// process's end: NewRouter returns an error naming it.
+func TestReviewRegistryPanics(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	register(t, a, "pay", "v1", "p1")
+	must(t, a.SetStable(ctx, "pay", "v1"))
+	reg := regFunc(func(context.Context, string) ([]greyroute.Instance, error) {
+		var m map[string]int
+		m["x"]++ // a nil-map write, as a buggy adapter makes
+		return nil, nil
+	})
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("NewRouter panicked with the Registry: %v", p)
+			}
+		}()
+		var r *greyroute.Router
+		r, err = greyroute.NewRouter(standalone(t, srv.Addr, nil), greyroute.WithRegistry("pay", reg))
+		if err == nil {
+			r.Close()
+		}
+	}()
+	if err == nil {
+		t.Fatalf("NewRouter with a panicking Registry: no error")
+	}
+}
+
+// panickyWatcher is a RegistryWatcher whose Watch panics.
+type panickyWatcher struct{ regFunc }
+
+func (panickyWatcher) Watch(context.Context, func(string)) error { panic("watch bug") }
+
+// TestReviewRegistryWatchPanics: a Watch that panics (in the Router's own
+// goroutine) is logged, not the process's end; routing goes on.
+func TestReviewRegistryWatchPanics(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	register(t, a, "pay", "v1", "p1")
+	must(t, a.SetStable(ctx, "pay", "v1"))
+	reg := panickyWatcher{regFunc(func(context.Context, string) ([]greyroute.Instance, error) {
+		return []greyroute.Instance{{ID: "p1", Version: "v1", Addr: "10.0.0.1:80"}}, nil
+	})}
+	r, l := newRouter(t, standalone(t, srv.Addr, nil), greyroute.WithRegistry("pay", reg))
+	l.rev(t, "pay", revOf(t, a, "pay"))
+	inst, err := r.Pick(ctx, "t", "pay")
+	must(t, err)
+	r.Done(inst, nil, 0)
+}
