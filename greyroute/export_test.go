@@ -3,6 +3,7 @@ package greyroute
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // seedRand makes the balancers' randomness reproducible for one test.
@@ -56,4 +57,12 @@ func RouterConns(r *Router, service, id string) int64 {
 // the Router's clock (WithClock) wakes it so instead of sleeping.
 func WithExpiryWake(ch <-chan struct{}) Option {
 	return func(c *config) error { c.router.hooks.expiryWake = ch; return nil }
+}
+
+// SetRegistryTimeout bounds each Registry.Instances call by d for one
+// test, so a test of a hung registry does not wait the default.
+func SetRegistryTimeout(t testing.TB, d time.Duration) {
+	old := registryTimeout
+	registryTimeout = d
+	t.Cleanup(func() { registryTimeout = old })
 }

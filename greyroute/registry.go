@@ -26,7 +26,9 @@ type Registry interface {
 	// (see the package doc); Service is set by the Router. Entries
 	// without them are left out. An error keeps the Router's last table
 	// for the service, like Redis being unreachable; the other services
-	// still load. A panic is recovered and counts as such an error.
+	// still load. A panic is recovered and counts as such an error. The
+	// Router loads one service at a time: ctx has a deadline (10s) so a
+	// registry that hangs does not hold up every other service.
 	Instances(ctx context.Context, service string) ([]Instance, error)
 }
 
@@ -66,6 +68,11 @@ func WithRegistry(service string, reg Registry) Option {
 		return nil
 	})
 }
+
+// registryTimeout bounds each Registry.Instances call: the Router has
+// one loader, and a registry that does not answer would stall every
+// service's updates, and NewRouter, behind it.
+var registryTimeout = 10 * time.Second
 
 // registryFor is service's registry, nil for Redis's.
 func (r *Router) registryFor(service string) Registry {
@@ -108,14 +115,17 @@ func (r *Router) fromRegistry(ctx context.Context, t Table) (Table, error) {
 	return t, nil
 }
 
-// registryInstances is reg.Instances with its panic turned into an
-// error: an adapter's bug must not end the process from the loader.
+// registryInstances is reg.Instances bounded by registryTimeout, with its
+// panic turned into an error: an adapter's bug must not end the process
+// from the loader.
 func registryInstances(ctx context.Context, reg Registry, service string) (insts []Instance, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			insts, err = nil, fmt.Errorf("Instances panicked: %v", p)
 		}
 	}()
+	ctx, cancel := context.WithTimeout(ctx, registryTimeout)
+	defer cancel()
 	return reg.Instances(ctx, service)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/groundwork-go/groundwork/greyroute"
 	"github.com/groundwork-go/groundwork/internal/testserver"
@@ -116,4 +117,42 @@ func TestReviewRegistryWatchPanics(t *testing.T) {
 	inst, err := r.Pick(ctx, "t", "pay")
 	must(t, err)
 	r.Done(inst, nil, 0)
+}
+
+// TestReviewRegistryBlocks: a Registry that does not answer (a hung
+// Consul) stalls the Router's one loader, so no other service's change
+// was installed either. Its call is bounded: the other service's change
+// arrives.
+func TestReviewRegistryBlocks(t *testing.T) {
+	noLeaks(t)
+	greyroute.SetRegistryTimeout(t, 50*time.Millisecond)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	register(t, a, "slow", "v1", "s1")
+	must(t, a.SetStable(ctx, "slow", "v1"))
+	register(t, a, "other", "v1", "o1")
+	must(t, a.SetStable(ctx, "other", "v1"))
+	var mu sync.Mutex
+	hang := false
+	reg := regFunc(func(ctx context.Context, _ string) ([]greyroute.Instance, error) {
+		mu.Lock()
+		h := hang
+		mu.Unlock()
+		if h {
+			<-ctx.Done() // answers only when given up on
+			return nil, ctx.Err()
+		}
+		return []greyroute.Instance{{ID: "s1", Version: "v1", Addr: "10.0.0.1:80"}}, nil
+	})
+	_, l := newRouter(t, standalone(t, srv.Addr, nil), greyroute.WithRegistry("slow", reg))
+	l.rev(t, "slow", revOf(t, a, "slow"))
+	l.rev(t, "other", revOf(t, a, "other"))
+	mu.Lock()
+	hang = true
+	mu.Unlock()
+	must(t, a.SetStable(ctx, "slow", "v1")) // idempotent: no event
+	register(t, a, "slow", "v1", "s2")      // an event for slow: its reload hangs
+	register(t, a, "other", "v1", "o2")
+	l.rev(t, "other", revOf(t, a, "other"))
 }
