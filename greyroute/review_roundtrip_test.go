@@ -3,12 +3,15 @@ package greyroute_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/groundwork-go/groundwork/greyroute"
 	"github.com/groundwork-go/groundwork/internal/testserver"
+	"github.com/groundwork-go/groundwork/resilience"
 )
 
 // rtFunc is a base transport made of a function.
@@ -75,4 +78,48 @@ func TestReviewRoundTripperNilResponse(t *testing.T) {
 	if n := greyroute.RouterConns(r, "s", "i1"); n != 0 {
 		t.Fatalf("%d calls still open on i1, want 0", n)
 	}
+}
+
+// TestReviewRoundTripperGetBodyFails: a retry whose body cannot be
+// replayed (the caller's GetBody fails) is not the retry instance's
+// failure: it was never sent a byte, and its breaker must stay closed.
+func TestReviewRoundTripperGetBodyFails(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	gone := backend(t, "gone", "v1")
+	gone.Close()
+	live := backend(t, "live", "v1")
+	must(t, a.Register(ctx, greyroute.Instance{ID: "gone", Service: "s", Version: "v1", Addr: gone.Listener.Addr().String()}, time.Hour))
+	must(t, a.Register(ctx, greyroute.Instance{ID: "live", Service: "s", Version: "v1", Addr: live.Listener.Addr().String()}, time.Hour))
+	must(t, a.SetStable(ctx, "s", "v1"))
+	r, l := newRouter(t, standalone(t, srv.Addr, nil), greyroute.WithBalancer("s", greyroute.RoundRobin()),
+		greyroute.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}))
+	l.rev(t, "s", revOf(t, a, "s"))
+	tr := &http.Transport{DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	rt := r.RoundTripper(tr)
+	// Round robin: one of the two calls goes to gone first and is retried
+	// on live, where its body's replay fails.
+	retried := false
+	for range 2 {
+		req, _ := http.NewRequestWithContext(greyroute.WithTenant(ctx, "t"), "POST", "http://s/", strings.NewReader("body"))
+		req.GetBody = func() (io.ReadCloser, error) { return nil, errors.New("upload source gone") }
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			retried = true
+			continue
+		}
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if !retried {
+		t.Fatalf("no call went to gone first")
+	}
+	inst, err := r.Pick(ctx, "t", "s")
+	if err != nil {
+		t.Fatalf("live's breaker opened on a body the caller could not replay: %v", err)
+	}
+	r.Done(inst, nil, 0)
 }

@@ -41,7 +41,9 @@ import (
 // connection could not be made (a dial error, such as refused) — and
 // the body can be sent again (none, or req.GetBody set, as
 // http.NewRequest does for in-memory bodies). The failed attempt still
-// counts against its instance's breaker. No other error is retried: the
+// counts against its instance's breaker; a GetBody that fails ends the
+// call with the first attempt's error, no verdict on the instance not
+// tried. No other error is retried: the
 // request may have reached the instance.
 //
 // Errors: a request with no tenant in its context, or whose host is not a
@@ -85,7 +87,17 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, fmt.Errorf("greyroute: round trip to %s: %w", req.URL.Redacted(), err)
 		}
-		out, err := outgoing(req, inst, attempt > 0)
+		out, err := outgoing(req, inst)
+		if err == nil && attempt > 0 && req.GetBody != nil {
+			var body io.ReadCloser
+			if body, err = req.GetBody(); err != nil {
+				// The caller's body, not the instance: it was sent
+				// nothing, so no verdict on it.
+				rt.r.Done(inst, context.Canceled, 0)
+				return nil, fmt.Errorf("%w (not retried on instance %q: replay the body: %w)", first, inst.ID, err)
+			}
+			out.Body = body
+		}
 		if err != nil {
 			// A bad address is the instance's registration's fault: a
 			// failure, so its breaker takes it out of the rotation.
@@ -180,8 +192,8 @@ func (rt *roundTripper) pick(ctx context.Context, tenant, service, avoid string)
 }
 
 // outgoing is the request to send to inst: a clone of req with the
-// instance's scheme and host. A retry gets a fresh body from GetBody.
-func outgoing(req *http.Request, inst Instance, retry bool) (*http.Request, error) {
+// instance's scheme and host (a retry's body is RoundTrip's to replace).
+func outgoing(req *http.Request, inst Instance) (*http.Request, error) {
 	scheme, host, err := instanceAddr(inst.Addr, req.URL.Scheme)
 	if err != nil {
 		return nil, fmt.Errorf("greyroute: round trip to %s: instance %q: %w", req.URL.Redacted(), inst.ID, err)
@@ -190,11 +202,6 @@ func outgoing(req *http.Request, inst Instance, retry bool) (*http.Request, erro
 	out.URL.Scheme, out.URL.Host = scheme, host
 	if req.Host == "" || req.Host == req.URL.Host {
 		out.Host = "" // the instance's address, as any direct call sends
-	}
-	if retry && req.GetBody != nil {
-		if out.Body, err = req.GetBody(); err != nil {
-			return nil, fmt.Errorf("greyroute: round trip to %s: replay the body: %w", req.URL.Redacted(), err)
-		}
 	}
 	return out, nil
 }
