@@ -43,8 +43,8 @@ import (
 // http.NewRequest does for in-memory bodies). The failed attempt still
 // counts against its instance's breaker; a GetBody that fails ends the
 // call with the first attempt's error, no verdict on the instance not
-// tried. No other error is retried: the
-// request may have reached the instance.
+// tried. No other error is retried: the request may have reached the
+// instance.
 //
 // Errors: a request with no tenant in its context, or whose host is not a
 // service the Router knows, wraps ErrUnknownTenant and is never sent
