@@ -247,7 +247,8 @@
 // Router picks by outcome (ok, fallback, error) and via, how the version
 // was chosen: pin, rollout or stable for ok (a pin or rollout passed over
 // for the tenant's schema counts as stable), fallback for fallback; an
-// error has no via. greyroute.table.stale
+// error, and an ok pick in Atomic mode (its script chooses), has no via.
+// greyroute.table.stale
 // (gauge): 1 while the Router cannot reach Redis. greyroute.table.age
 // (gauge, ms): time since the Router's last full resync.
 // greyroute.rollbacks (counter, with WithAutoRollback): the Router's

@@ -33,8 +33,8 @@ type routerTelemetry struct {
 	syncedAt atomic.Int64 // Unix ns of the last full resync, by the Router's clock
 	reg      metric.Registration
 
-	// okVia counts ok picks by how the version was chosen (picks[pickOK]
-	// is unused: ok is their sum).
+	// okVia counts local-mode ok picks by how the version was chosen;
+	// picks[pickOK] counts Atomic mode's, whose script does not say.
 	okVia [numVia]atomic.Int64
 }
 
@@ -61,12 +61,15 @@ func newRouterTelemetry(r *Router) *routerTelemetry {
 	for i := range viaOpts {
 		viaOpts[i] = outcome(pickOK, viaNames[i])
 	}
-	fallbackOpt, errorOpt := outcome(pickFallback, "fallback"), outcome(pickError, "")
+	fallbackOpt, errorOpt, okOpt := outcome(pickFallback, "fallback"), outcome(pickError, ""), outcome(pickOK, "")
 	t.reg, _ = meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
 		// viaGated and viaStable share a name: observe their sum once.
 		ob.ObserveInt64(picks, t.okVia[viaStable].Load()+t.okVia[viaGated].Load(), viaOpts[viaStable])
 		ob.ObserveInt64(picks, t.okVia[viaPin].Load(), viaOpts[viaPin])
 		ob.ObserveInt64(picks, t.okVia[viaRollout].Load(), viaOpts[viaRollout])
+		if r.atomic != nil {
+			ob.ObserveInt64(picks, t.picks[pickOK].Load(), okOpt)
+		}
 		ob.ObserveInt64(picks, t.picks[pickFallback].Load(), fallbackOpt)
 		ob.ObserveInt64(picks, t.picks[pickError].Load(), errorOpt)
 		ob.ObserveInt64(stale, int64(t.stale.Load()))
