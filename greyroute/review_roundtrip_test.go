@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +123,113 @@ func TestReviewRoundTripperGetBodyFails(t *testing.T) {
 		t.Fatalf("live's breaker opened on a body the caller could not replay: %v", err)
 	}
 	r.Done(inst, nil, 0)
+}
+
+// TestReviewRoundTripperRedirectUpgradeDoubleClose: behaviour that held
+// under review. A redirect to http://<service>/x re-enters routing with
+// the request's tenant, and both calls' picks end; an absolute redirect
+// to the instance's own address (what a server building Location from
+// the Host header sends) is refused, never followed outside routing; a
+// 101 upgrade ends its pick at once; a body closed twice, or read after
+// its end, ends its pick once.
+func TestReviewRoundTripperRedirectUpgradeDoubleClose(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/rel":
+			http.Redirect(w, r, "http://s/end", http.StatusFound)
+		case "/relative":
+			w.Header().Set("Location", "/end")
+			w.WriteHeader(http.StatusFound)
+		case "/abs":
+			http.Redirect(w, r, "http://"+r.Host+"/end", http.StatusFound)
+		case "/upgrade":
+			w.Header().Set("Connection", "Upgrade")
+			w.Header().Set("Upgrade", "test")
+			w.WriteHeader(http.StatusSwitchingProtocols)
+		default:
+			_, _ = io.WriteString(w, "end")
+		}
+	}))
+	t.Cleanup(b.Close)
+	must(t, a.Register(ctx, greyroute.Instance{ID: "i1", Service: "s", Version: "v1", Addr: b.Listener.Addr().String()}, time.Hour))
+	must(t, a.SetStable(ctx, "s", "v1"))
+	r, l := newRouter(t, standalone(t, srv.Addr, nil))
+	l.rev(t, "s", revOf(t, a, "s"))
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: r.RoundTripper(tr)}
+	open := func() int64 { return greyroute.RouterConns(r, "s", "i1") }
+	get := func(path string) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(greyroute.WithTenant(ctx, "t"), "GET", "http://s"+path, nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "test")
+		return client.Do(req)
+	}
+
+	resp, err := get("/rel")
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body.Close()
+	_, _ = resp.Body.Read(make([]byte, 1))
+	if string(body) != "end" {
+		t.Fatalf("redirect: %q", body)
+	}
+	if n := open(); n != 0 {
+		t.Fatalf("after a redirect: %d calls open", n)
+	}
+	if _, err := get("/abs"); !errors.Is(err, greyroute.ErrInvalid) {
+		t.Fatalf("redirect to the instance's address: %v, want ErrInvalid", err)
+	}
+	if n := open(); n != 0 {
+		t.Fatalf("after a refused redirect: %d calls open", n)
+	}
+	resp, err = get("/upgrade")
+	must(t, err)
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %d", resp.StatusCode)
+	}
+	if n := open(); n != 0 {
+		t.Fatalf("during an upgraded connection: %d calls open, want 0", n)
+	}
+	resp.Body.Close()
+}
+
+// TestReviewRoundTripperResponseRequest: the response's Request is the
+// caller's (http://<service>/...), not the clone sent to the instance, so
+// resp.Location() resolves a relative redirect against the service URL —
+// one the RoundTripper routes — rather than the instance's address, which
+// it refuses, and the instance's address does not leak as the URL called.
+func TestReviewRoundTripperResponseRequest(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/end")
+		w.WriteHeader(http.StatusFound)
+	}))
+	t.Cleanup(b.Close)
+	must(t, a.Register(ctx, greyroute.Instance{ID: "i1", Service: "s", Version: "v1", Addr: b.Listener.Addr().String()}, time.Hour))
+	must(t, a.SetStable(ctx, "s", "v1"))
+	r, l := newRouter(t, standalone(t, srv.Addr, nil))
+	l.rev(t, "s", revOf(t, a, "s"))
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	req, _ := http.NewRequestWithContext(greyroute.WithTenant(ctx, "t"), "GET", "http://s/start", nil)
+	resp, err := r.RoundTripper(tr).RoundTrip(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.Request != req {
+		t.Errorf("resp.Request is %s, want the caller's request", resp.Request.URL)
+	}
+	loc, err := resp.Location()
+	must(t, err)
+	if loc.String() != "http://s/end" {
+		t.Fatalf("resp.Location() = %s, want http://s/end", loc)
+	}
 }

@@ -20,7 +20,8 @@ import (
 // http.DefaultTransport). Use it as an http.Client's Transport.
 //
 // The caller's request is never changed: a clone goes out, its URL's
-// scheme and host replaced by the instance's. Instance.Addr is either
+// scheme and host replaced by the instance's; the response's Request is
+// the caller's. Instance.Addr is either
 // "host:port", which keeps the request's scheme, or a URL with scheme
 // http or https and nothing after the host ("https://10.0.0.5:8443"),
 // whose scheme is used. The Host header is the instance's address unless
@@ -111,6 +112,10 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		start := time.Now()
 		resp, err := rt.send(out, inst)
 		if err == nil {
+			// The caller's request, as the response's: resp.Location()
+			// then resolves against http://<service>/, which routes, and
+			// the instance's address stays inside.
+			resp.Request = req
 			return rt.watch(ctx, resp, inst, time.Since(start)), nil
 		}
 		rt.r.Done(inst, outcome(ctx, err), time.Since(start))
