@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,5 +233,135 @@ func TestReviewRoundTripperResponseRequest(t *testing.T) {
 	must(t, err)
 	if loc.String() != "http://s/end" {
 		t.Fatalf("resp.Location() = %s, want http://s/end", loc)
+	}
+}
+
+// TestReviewRoundTripperConcurrentEnds: many concurrent calls ending every
+// way — read to the end, closed early, closed twice while another
+// goroutine reads, cancelled mid-body, a 5xx — leave no pick open.
+func TestReviewRoundTripperConcurrentEnds(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+		chunk := strings.Repeat("x", 4096)
+		for range 64 {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(b.Close)
+	for _, id := range []string{"i1", "i2", "i3"} {
+		must(t, a.Register(ctx, greyroute.Instance{ID: id, Service: "s", Version: "v1", Addr: b.Listener.Addr().String()}, time.Hour))
+	}
+	must(t, a.SetStable(ctx, "s", "v1"))
+	r, l := newRouter(t, standalone(t, srv.Addr, nil), greyroute.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1 << 30}))
+	l.rev(t, "s", revOf(t, a, "s"))
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: r.RoundTripper(tr)}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 12 {
+				cctx, cancel := context.WithCancel(greyroute.WithTenant(ctx, "t"))
+				path := "/ok"
+				if (g+i)%5 == 0 {
+					path = "/fail"
+				}
+				req, _ := http.NewRequestWithContext(cctx, "GET", "http://s"+path, nil)
+				resp, err := client.Do(req)
+				if err != nil {
+					cancel()
+					t.Errorf("call: %v", err)
+					return
+				}
+				switch i % 4 {
+				case 0:
+					_, _ = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				case 1:
+					resp.Body.Close()
+				case 2:
+					done := make(chan struct{})
+					go func() { _, _ = io.ReadAll(resp.Body); close(done) }()
+					resp.Body.Close()
+					resp.Body.Close()
+					<-done
+				case 3:
+					_, _ = resp.Body.Read(make([]byte, 10))
+					cancel()
+					_, _ = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range []string{"i1", "i2", "i3"} {
+		if n := greyroute.RouterConns(r, "s", id); n != 0 {
+			t.Errorf("%s: %d calls open after every body ended", id, n)
+		}
+	}
+}
+
+// TestReviewRoundTripperHostileAddrs: instance addresses an admin (or a
+// Registry) could write that are not host:port or scheme://host[:port]
+// reach no server — not the one their text names after an "@", a path or
+// a fragment — crash nothing, and end their pick as the instance's
+// failure.
+func TestReviewRoundTripperHostileAddrs(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	var mu sync.Mutex
+	reached := 0
+	b := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		mu.Lock()
+		reached++
+		mu.Unlock()
+	}))
+	t.Cleanup(b.Close)
+	hp := b.Listener.Addr().String()
+	addrs := []string{
+		"evil.example@" + hp, hp + "/path", hp + "#frag", hp + "?q=1", hp + "@evil.example:80",
+		"file:///etc/passwd", "http://user:pw@" + hp, "http://" + hp + "/x", "gopher://" + hp, "http://", "://" + hp,
+		"ünï.invalid:80", "http://[::1", "%zz",
+	}
+	for i, addr := range addrs {
+		svc := "s" + strconv.Itoa(i)
+		must(t, a.Register(ctx, greyroute.Instance{ID: "i", Service: svc, Version: "v1", Addr: addr}, time.Hour))
+		must(t, a.SetStable(ctx, svc, "v1"))
+	}
+	r, l := newRouter(t, standalone(t, srv.Addr, nil))
+	for i := range addrs {
+		l.rev(t, "s"+strconv.Itoa(i), 1)
+	}
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	rt := r.RoundTripper(tr)
+	for i, addr := range addrs {
+		svc := "s" + strconv.Itoa(i)
+		req, _ := http.NewRequestWithContext(greyroute.WithTenant(ctx, "t"), "GET", "http://"+svc+"/", nil)
+		if resp, err := rt.RoundTrip(req); err == nil {
+			resp.Body.Close()
+			t.Errorf("address %q: answered %d", addr, resp.StatusCode)
+		}
+		if n := greyroute.RouterConns(r, svc, "i"); n != 0 {
+			t.Errorf("address %q: %d calls open", addr, n)
+		}
+	}
+	if reached != 0 {
+		t.Fatalf("%d requests reached the server named inside hostile addresses", reached)
 	}
 }
