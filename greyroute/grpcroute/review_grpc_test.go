@@ -2,6 +2,7 @@ package grpcroute_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +90,21 @@ func TestReviewTwoRouters(t *testing.T) {
 		if got := e.mustLand("globex", 1); got["a1"] != 1 {
 			t.Fatalf("first Router's client reached %v, want a1", got)
 		}
+	}
+}
+
+// TestReviewOddTenants: a tenant of odd bytes — in the context (any
+// string) or in the metadata (printable ASCII is all grpc-go sends) —
+// is routed like any other, to the stable version.
+func TestReviewOddTenants(t *testing.T) {
+	e := newEnv(t, 5, [][2]string{{"a1", "v1"}}, nil)
+	for _, tenant := range []string{"\x00\xff{}\n", "ü", strings.Repeat("t", 4096)} {
+		if got := e.mustLand(tenant, 1); got["a1"] != 1 {
+			t.Fatalf("tenant %q: %v", tenant, got)
+		}
+	}
+	ctx := metadata.AppendToOutgoingContext(context.Background(), grpcroute.TenantMetadataKey, "{odd} ~")
+	if id, err := e.call(ctx, "", grpc.WaitForReady(true)); err != nil || id != "a1" {
+		t.Fatalf("metadata tenant: %q, %v", id, err)
 	}
 }
