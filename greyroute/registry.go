@@ -158,7 +158,7 @@ func (r *Router) watchRegistries(ctx context.Context) {
 					r.pending.add(service, math.MaxInt64, false)
 				}
 			})
-			if err != nil && ctx.Err() == nil {
+			if ctx.Err() == nil { // ended before Close, error or not: the live updates are gone
 				r.cfg.router.logger.Warn("greyroute: registry watch ended; its changes are seen at each resync", "err", err)
 			}
 		}()

@@ -3,6 +3,8 @@ package greyroute_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,4 +155,61 @@ func TestReviewRegistryBlocks(t *testing.T) {
 	register(t, a, "slow", "v1", "s2")      // an event for slow: its reload hangs
 	register(t, a, "other", "v1", "o2")
 	l.rev(t, "other", revOf(t, a, "other"))
+}
+
+// earlyWatcher is a RegistryWatcher whose Watch returns at once, without
+// an error, and calls changed from a goroutine after the Router closed.
+type earlyWatcher struct {
+	regFunc
+	late chan func(string)
+}
+
+func (w earlyWatcher) Watch(_ context.Context, changed func(string)) error {
+	w.late <- changed
+	return nil
+}
+
+// TestReviewRegistryWatchEndsEarly: a Watch that returns before the
+// Router closes — even with no error — ends the live updates: that is
+// logged. A changed call after Close does nothing.
+func TestReviewRegistryWatchEndsEarly(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	register(t, a, "pay", "v1", "p1")
+	must(t, a.SetStable(ctx, "pay", "v1"))
+	reg := earlyWatcher{regFunc(func(context.Context, string) ([]greyroute.Instance, error) {
+		return []greyroute.Instance{{ID: "p1", Version: "v1", Addr: "10.0.0.1:80"}}, nil
+	}), make(chan func(string), 1)}
+	var logs syncBuf
+	l := newLoads()
+	r, err := greyroute.NewRouter(standalone(t, srv.Addr, nil), greyroute.WithRegistry("pay", reg),
+		greyroute.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), greyroute.WithLoadHook(l.hook))
+	must(t, err)
+	changed := <-reg.late
+	l.rev(t, "pay", revOf(t, a, "pay"))
+	must(t, r.Close())
+	if !strings.Contains(logs.String(), "registry watch ended") {
+		t.Errorf("a Watch that returned early was not logged:\n%s", logs.String())
+	}
+	changed("pay") // after Close: nothing, and no panic
+}
+
+// syncBuf is a bytes.Buffer safe for a logger and a test.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
