@@ -365,3 +365,36 @@ func TestReviewRoundTripperHostileAddrs(t *testing.T) {
 		t.Fatalf("%d requests reached the server named inside hostile addresses", reached)
 	}
 }
+
+// TestReviewRoundTripperHTTPSInstance: an instance registered as
+// https://host:port is called over TLS whatever the request's scheme; a
+// plain host:port instance keeps the request's https.
+func TestReviewRoundTripperHTTPSInstance(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	b := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "tls:"+strconv.FormatBool(r.TLS != nil))
+	}))
+	t.Cleanup(b.Close)
+	must(t, a.Register(ctx, greyroute.Instance{ID: "i1", Service: "u", Version: "v1", Addr: b.URL}, time.Hour))
+	must(t, a.SetStable(ctx, "u", "v1"))
+	must(t, a.Register(ctx, greyroute.Instance{ID: "i1", Service: "h", Version: "v1", Addr: b.Listener.Addr().String()}, time.Hour))
+	must(t, a.SetStable(ctx, "h", "v1"))
+	r, l := newRouter(t, standalone(t, srv.Addr, nil))
+	l.rev(t, "u", revOf(t, a, "u"))
+	l.rev(t, "h", revOf(t, a, "h"))
+	base := b.Client().Transport.(*http.Transport)
+	client := &http.Client{Transport: r.RoundTripper(base)}
+	for _, target := range []string{"http://u/", "https://h/"} {
+		req, _ := http.NewRequestWithContext(greyroute.WithTenant(ctx, "t"), "GET", target, nil)
+		resp, err := client.Do(req)
+		must(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "tls:true" {
+			t.Fatalf("%s: %q", target, body)
+		}
+	}
+}
