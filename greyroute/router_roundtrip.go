@@ -31,7 +31,9 @@ import (
 // read to its end, failed, or been closed (a response with no body: at
 // once), so the connection count covers the whole call and a body broken
 // mid-way is a failure; the latency fed to the EWMA is the time to the
-// response headers, the instance's own part, not the caller's reading.
+// response headers, the instance's own part, not the caller's reading
+// (a connection that could not be made counts at least 1s, so that P2C
+// does not favour an instance that refuses at once).
 // Close every response body, as net/http asks: an unclosed one holds its
 // pick (and, during a breaker's half-open period, its probe slot) open.
 // Outcomes: a transport error is a failure, and so is a 5xx response; a
@@ -118,7 +120,11 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Request = req
 			return rt.watch(ctx, resp, inst, time.Since(start)), nil
 		}
-		rt.r.Done(inst, outcome(ctx, err), time.Since(start))
+		latency := time.Since(start)
+		if notSent(err) {
+			latency = max(latency, connFailLatency)
+		}
+		rt.r.Done(inst, outcome(ctx, err), latency)
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return nil, ctx.Err()
 		}
@@ -238,6 +244,12 @@ func outcome(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// connFailLatency is the least latency a connection that could not be
+// made reports with its failure (as grpcroute does): a refusal comes back
+// at once, and its near-zero sample would make P2C prefer the instance
+// that refuses — even for the retry meant to avoid it.
+const connFailLatency = time.Second
 
 // notSent reports whether err says no byte of the request left: the
 // connection was never made.
