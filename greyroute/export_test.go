@@ -3,6 +3,7 @@ package greyroute
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // seedRand makes the balancers' randomness reproducible for one test.
@@ -62,4 +63,12 @@ func WithExpiryWake(ch <-chan struct{}) Option {
 // reports, so a test waits for the write instead of polling.
 func WithReportHook(f func()) Option {
 	return func(c *config) error { c.router.hooks.reported = f; return nil }
+}
+
+// SetRegistryTimeout bounds each Registry.Instances call by d for one
+// test, so a test of a hung registry does not wait the default.
+func SetRegistryTimeout(t testing.TB, d time.Duration) {
+	old := registryTimeout
+	registryTimeout = d
+	t.Cleanup(func() { registryTimeout = old })
 }

@@ -94,7 +94,8 @@
 // endpoints — read at every load of the service, and reloaded when a
 // RegistryWatcher announces a change; the routing state (stable,
 // rollout, pins, schemas, health) stays in Redis. *Admin implements
-// Registry over Redis's instances.
+// Registry over Redis's instances. A Registry's failure, panic or
+// timeout (10s a call) keeps that service's last table; the others load.
 //
 // Instances lists a service's live instances (every version) as of the
 // Router's last load, and Watch tells of each table it installs, through

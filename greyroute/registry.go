@@ -25,7 +25,10 @@ type Registry interface {
 	// within the service), a Version and an Addr, names as the Admin's
 	// (see the package doc); Service is set by the Router. Entries
 	// without them are left out. An error keeps the Router's last table
-	// for the service, like Redis being unreachable.
+	// for the service, like Redis being unreachable; the other services
+	// still load. A panic is recovered and counts as such an error. The
+	// Router loads one service at a time: ctx has a deadline (10s) so a
+	// registry that hangs does not hold up every other service.
 	Instances(ctx context.Context, service string) ([]Instance, error)
 }
 
@@ -34,8 +37,9 @@ type Registry interface {
 // NewRouter (before its first load, so a Watch that subscribes at once
 // misses nothing) until Close; Watch calls changed(service) after a service's
 // instances changed (a Router then reloads that service) and returns when
-// ctx is done. A Registry without it is read at every load of the
-// service: its Redis events and each WithResync period.
+// ctx is done (a panic in Watch is recovered and logged, and its changes
+// are then seen at each resync). A Registry without it is read at every
+// load of the service: its Redis events and each WithResync period.
 type RegistryWatcher interface {
 	Registry
 	Watch(ctx context.Context, changed func(service string)) error
@@ -65,6 +69,11 @@ func WithRegistry(service string, reg Registry) Option {
 	})
 }
 
+// registryTimeout bounds each Registry.Instances call: the Router has
+// one loader, and a registry that does not answer would stall every
+// service's updates, and NewRouter, behind it.
+var registryTimeout = 10 * time.Second
+
 // registryFor is service's registry, nil for Redis's.
 func (r *Router) registryFor(service string) Registry {
 	if reg, ok := r.cfg.router.registries[service]; ok {
@@ -80,9 +89,9 @@ func (r *Router) fromRegistry(ctx context.Context, t Table) (Table, error) {
 	if reg == nil {
 		return t, nil
 	}
-	insts, err := reg.Instances(ctx, t.Service)
+	insts, err := registryInstances(ctx, reg, t.Service)
 	if err != nil {
-		return t, fmt.Errorf("registry of service %q: %w", t.Service, err)
+		return t, &registryError{fmt.Errorf("registry of service %q: %w", t.Service, err)}
 	}
 	t.Instances, t.Expires, t.Corrupt = nil, map[string]time.Time{}, nil
 	seen := map[string]bool{}
@@ -106,6 +115,27 @@ func (r *Router) fromRegistry(ctx context.Context, t Table) (Table, error) {
 	return t, nil
 }
 
+// registryInstances is reg.Instances bounded by registryTimeout, with its
+// panic turned into an error: an adapter's bug must not end the process
+// from the loader.
+func registryInstances(ctx context.Context, reg Registry, service string) (insts []Instance, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			insts, err = nil, fmt.Errorf("Instances panicked: %v", p)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, registryTimeout)
+	defer cancel()
+	return reg.Instances(ctx, service)
+}
+
+// registryError is a Registry's failure: it keeps that service's last
+// table, and a full resync goes on to the other services (resync).
+type registryError struct{ err error }
+
+func (e *registryError) Error() string { return e.err.Error() }
+func (e *registryError) Unwrap() error { return e.err }
+
 // watchRegistries starts a goroutine per WithRegistry whose registry
 // announces changes. A change asks the loader to reload the service
 // whatever rev it holds.
@@ -118,12 +148,17 @@ func (r *Router) watchRegistries(ctx context.Context) {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
+			defer func() {
+				if p := recover(); p != nil { // an adapter's bug: its changes are seen at each resync
+					r.cfg.router.logger.Error("greyroute: registry watch panicked; its changes are seen at each resync", "panic", p)
+				}
+			}()
 			err := w.Watch(ctx, func(service string) {
 				if validName("service", service) == nil {
 					r.pending.add(service, math.MaxInt64, false)
 				}
 			})
-			if err != nil && ctx.Err() == nil {
+			if ctx.Err() == nil { // ended before Close, error or not: the live updates are gone
 				r.cfg.router.logger.Warn("greyroute: registry watch ended; its changes are seen at each resync", "err", err)
 			}
 		}()

@@ -343,12 +343,14 @@ func TestAtomicSkips(t *testing.T) {
 // taken back once its lease lapses.
 func TestAtomicLeastConnShared(t *testing.T) {
 	for _, top := range topologies {
-		t.Run(top.name, func(t *testing.T) { testAtomicLeastConnShared(t, top.client(t)) })
+		t.Run(top.name, func(t *testing.T) {
+			noLeaks(t) // before the client: its cleanups close it first
+			testAtomicLeastConnShared(t, top.client(t))
+		})
 	}
 }
 
 func testAtomicLeastConnShared(t *testing.T, c redis.UniversalClient) {
-	noLeaks(t)
 	ctx := context.Background()
 	clk := newClock()
 	a := newAdmin(t, c, clk)

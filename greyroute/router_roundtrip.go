@@ -20,7 +20,8 @@ import (
 // http.DefaultTransport). Use it as an http.Client's Transport.
 //
 // The caller's request is never changed: a clone goes out, its URL's
-// scheme and host replaced by the instance's. Instance.Addr is either
+// scheme and host replaced by the instance's; the response's Request is
+// the caller's. Instance.Addr is either
 // "host:port", which keeps the request's scheme, or a URL with scheme
 // http or https and nothing after the host ("https://10.0.0.5:8443"),
 // whose scheme is used. The Host header is the instance's address unless
@@ -30,7 +31,9 @@ import (
 // read to its end, failed, or been closed (a response with no body: at
 // once), so the connection count covers the whole call and a body broken
 // mid-way is a failure; the latency fed to the EWMA is the time to the
-// response headers, the instance's own part, not the caller's reading.
+// response headers, the instance's own part, not the caller's reading
+// (a connection that could not be made counts at least 1s, so that P2C
+// does not favour an instance that refuses at once).
 // Close every response body, as net/http asks: an unclosed one holds its
 // pick (and, during a breaker's half-open period, its probe slot) open.
 // Outcomes: a transport error is a failure, and so is a 5xx response; a
@@ -41,8 +44,10 @@ import (
 // connection could not be made (a dial error, such as refused) — and
 // the body can be sent again (none, or req.GetBody set, as
 // http.NewRequest does for in-memory bodies). The failed attempt still
-// counts against its instance's breaker. No other error is retried: the
-// request may have reached the instance.
+// counts against its instance's breaker; a GetBody that fails ends the
+// call with the first attempt's error, no verdict on the instance not
+// tried. No other error is retried: the request may have reached the
+// instance.
 //
 // Errors: a request with no tenant in its context, or whose host is not a
 // service the Router knows, wraps ErrUnknownTenant and is never sent
@@ -85,7 +90,17 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, fmt.Errorf("greyroute: round trip to %s: %w", req.URL.Redacted(), err)
 		}
-		out, err := outgoing(req, inst, attempt > 0)
+		out, err := outgoing(req, inst)
+		if err == nil && attempt > 0 && req.GetBody != nil {
+			var body io.ReadCloser
+			if body, err = req.GetBody(); err != nil {
+				// The caller's body, not the instance: it was sent
+				// nothing, so no verdict on it.
+				rt.r.Done(inst, context.Canceled, 0)
+				return nil, fmt.Errorf("%w (not retried on instance %q: replay the body: %w)", first, inst.ID, err)
+			}
+			out.Body = body
+		}
 		if err != nil {
 			// A bad address is the instance's registration's fault: a
 			// failure, so its breaker takes it out of the rotation.
@@ -97,11 +112,19 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		start := time.Now()
-		resp, err := rt.base.RoundTrip(out)
+		resp, err := rt.send(out, inst)
 		if err == nil {
+			// The caller's request, as the response's: resp.Location()
+			// then resolves against http://<service>/, which routes, and
+			// the instance's address stays inside.
+			resp.Request = req
 			return rt.watch(ctx, resp, inst, time.Since(start)), nil
 		}
-		rt.r.Done(inst, outcome(ctx, err), time.Since(start))
+		latency := time.Since(start)
+		if notSent(err) {
+			latency = max(latency, connFailLatency)
+		}
+		rt.r.Done(inst, outcome(ctx, err), latency)
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return nil, ctx.Err()
 		}
@@ -112,6 +135,32 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		first, avoid = err, inst.ID
 	}
 }
+
+// errPanicked is the outcome Done gets when the base transport panicked.
+var errPanicked = errors.New("greyroute: the base transport panicked")
+
+// send is base.RoundTrip, ending inst's pick if it panics: the panic goes
+// on to the caller (net/http's client does not recover it either), but
+// an open pick would count a call on the instance, and hold a half-open
+// breaker's probe slot, for ever.
+func (rt *roundTripper) send(out *http.Request, inst Instance) (*http.Response, error) {
+	returned := false
+	defer func() {
+		if !returned {
+			rt.r.Done(inst, errPanicked, 0)
+		}
+	}()
+	resp, err := rt.base.RoundTrip(out)
+	returned = true
+	if resp == nil && err == nil { // as http.Client words it
+		err = errNilResponse
+	}
+	return resp, err
+}
+
+// errNilResponse is a base transport's breach of the RoundTripper
+// contract: no response and no error.
+var errNilResponse = errors.New("http: RoundTripper implementation returned a nil *Response with a nil error")
 
 // target checks req and returns the service it is for and the tenant in
 // its context.
@@ -154,8 +203,8 @@ func (rt *roundTripper) pick(ctx context.Context, tenant, service, avoid string)
 }
 
 // outgoing is the request to send to inst: a clone of req with the
-// instance's scheme and host. A retry gets a fresh body from GetBody.
-func outgoing(req *http.Request, inst Instance, retry bool) (*http.Request, error) {
+// instance's scheme and host (a retry's body is RoundTrip's to replace).
+func outgoing(req *http.Request, inst Instance) (*http.Request, error) {
 	scheme, host, err := instanceAddr(inst.Addr, req.URL.Scheme)
 	if err != nil {
 		return nil, fmt.Errorf("greyroute: round trip to %s: instance %q: %w", req.URL.Redacted(), inst.ID, err)
@@ -164,11 +213,6 @@ func outgoing(req *http.Request, inst Instance, retry bool) (*http.Request, erro
 	out.URL.Scheme, out.URL.Host = scheme, host
 	if req.Host == "" || req.Host == req.URL.Host {
 		out.Host = "" // the instance's address, as any direct call sends
-	}
-	if retry && req.GetBody != nil {
-		if out.Body, err = req.GetBody(); err != nil {
-			return nil, fmt.Errorf("greyroute: round trip to %s: replay the body: %w", req.URL.Redacted(), err)
-		}
 	}
 	return out, nil
 }
@@ -200,6 +244,12 @@ func outcome(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// connFailLatency is the least latency a connection that could not be
+// made reports with its failure (as grpcroute does): a refusal comes back
+// at once, and its near-zero sample would make P2C prefer the instance
+// that refuses — even for the retry meant to avoid it.
+const connFailLatency = time.Second
 
 // notSent reports whether err says no byte of the request left: the
 // connection was never made.
