@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+
+	"github.com/groundwork-go/groundwork/internal/pagesec"
 )
 
 // Handler returns the Admin's JSON API and its page (the admin page: the
@@ -72,7 +74,7 @@ func (a *Admin) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusForbidden, httpError{Error: "greyroute admin: cross-origin request refused"})
 	}))
-	return adminHeaders(cop.Handler(mux))
+	return pagesec.Headers(cop.Handler(mux))
 }
 
 // apiFunc serves one API call: the JSON body of a success (nil: 204), or
@@ -149,20 +151,4 @@ func readBody(r *http.Request, v any) error {
 		return &statusError{http.StatusUnsupportedMediaType, "greyroute admin: the body must be Content-Type application/json"}
 	}
 	return decodeJSON(http.MaxBytesReader(nil, r.Body, maxBody), v)
-}
-
-// adminHeaders sets the headers every answer gets: no framing, no
-// sniffing, no caching, no referrer beyond the site, and a CSP allowing
-// only the handler's own script and style (no inline code).
-func adminHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "+
-			"img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
 }

@@ -3,6 +3,7 @@ package privilege
 import (
 	"net/http"
 
+	"github.com/groundwork-go/groundwork/internal/pagesec"
 	"github.com/groundwork-go/groundwork/session"
 )
 
@@ -62,7 +63,7 @@ func (e *Engine) AdminHandler() http.Handler {
 
 	// Go's cross-origin protection (Sec-Fetch-Site, Origin) refuses a
 	// cross-site write even where the CSRF middleware was left out.
-	return adminHeaders(http.NewCrossOriginProtection().Handler(mux))
+	return pagesec.Headers(http.NewCrossOriginProtection().Handler(mux))
 }
 
 // apiFunc serves one API call after the guard; it returns the status and
@@ -140,20 +141,4 @@ func (a *admin) bind(r *http.Request, role string) *adminError {
 
 func writeAdminError(w http.ResponseWriter, e *adminError) {
 	writeJSON(w, e.status, e)
-}
-
-// adminHeaders sets the headers every answer gets: no framing, no
-// sniffing, no caching, no referrer beyond the site, and a CSP allowing
-// only the handler's own script and style (no inline code).
-func adminHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "+
-			"img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
 }
