@@ -33,7 +33,8 @@ var (
 
 // atomicLease is how long a Router's share of the shared connection
 // counts outlives its last word to Redis (a Pick, a flush of Dones, or a
-// renewal, sent every atomicLease/3 while it has calls in progress): when
+// full flush, sent every atomicLease/3 while it has calls in progress or
+// has picked since the last): when
 // a Router crashes, or closes with calls in progress, the next Pick of
 // the service after the lease lapsed takes its share back.
 const atomicLease = 30 * time.Second
@@ -154,12 +155,14 @@ func (r *Router) pickAtomic(ctx context.Context, tenant, service string) (Instan
 		t = slot.t.Load()
 	}
 	var bad []any
+	counted := false
 	for {
 		res, err := r.runPick(ctx, tenant, service, bad)
-		if res.resolved != "" && res.status != "ok" && t != nil {
+		if res.resolved != "" && res.status != "ok" && t != nil && !counted {
 			// The resolved version had no available instance: a canary's
-			// counts as a failure, as in local mode.
+			// counts as a failure, once per Pick, as in local mode.
 			r.rb.unavailable(t, res.resolved)
+			counted = true
 		}
 		var be badEntry
 		if errors.As(err, &be) && len(bad) < maxAcquire {
@@ -408,8 +411,8 @@ func (a *atomicState) done(r *Router, service, id string) {
 	a.signal()
 }
 
-// flushLoop tells Redis of Dones as they come, renews the Router's lease
-// while it has calls in progress, and makes a last flush at Close. A
+// flushLoop tells Redis of Dones as they come, makes a full flush (which
+// renews the Router's lease) on each tick, and a last flush at Close. A
 // failed flush keeps its Dones for the next, after a backoff.
 func (r *Router) flushLoop(ctx context.Context) {
 	defer r.wg.Done()
