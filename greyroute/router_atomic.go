@@ -223,6 +223,9 @@ func (r *Router) runPick(ctx context.Context, tenant, service string, bad []any)
 		// No Admin writes such a service (and its keys' hash tag would be wrong).
 		return pickResult{}, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
 	}
+	if err := ctx.Err(); err != nil {
+		return pickResult{}, err // nothing sent: no call counted
+	}
 	a := r.atomic
 	kind := a.kinds[service]
 	if kind == "" {
