@@ -196,6 +196,7 @@ func TestAtomicHostileData(t *testing.T) {
 	}
 	must(t, c.HSet(ctx, "greyroute:{s}:lb", "rr\nv1", "junk", "lc\nv1", "1e999").Err())
 	must(t, c.HSet(ctx, "greyroute:{s}:conns", "good", "junk").Err())
+	must(t, c.HSet(ctx, "greyroute:{s}:pins", "blank", "").Err())
 	for name, bal := range map[string]greyroute.Balancer{"rr": greyroute.RoundRobin(), "leastconn": greyroute.LeastConnections(),
 		"swrr": greyroute.SmoothWeightedRoundRobin()} {
 		t.Run(name, func(t *testing.T) {
@@ -207,6 +208,15 @@ func TestAtomicHostileData(t *testing.T) {
 					t.Fatalf("pick: %+v, %v; want good", inst, err)
 				}
 				r.Done(inst, nil, 0)
+			}
+			// A pin to "" (no Admin writes one) finds no instance, and
+			// leaves the index as it was.
+			n := c.ZCard(ctx, "greyroute:{s}:index").Val()
+			if _, err := r.Pick(ctx, "blank", "s"); !errors.Is(err, greyroute.ErrNoInstance) {
+				t.Fatalf("pinned to the empty version: %v, want ErrNoInstance", err)
+			}
+			if m := c.ZCard(ctx, "greyroute:{s}:index").Val(); m != n {
+				t.Fatalf("index went from %d to %d members", n, m)
 			}
 		})
 	}

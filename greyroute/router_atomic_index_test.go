@@ -216,3 +216,34 @@ func TestAtomicLargeVersion(t *testing.T) {
 		t.Fatalf("index of v1 holds %d, want %d", got, n+1)
 	}
 }
+
+// TestAtomicSWRRLongRun: smooth WRR's shared pick count starts again from
+// 0 before count × weight outgrows a Lua number's exact integers; the
+// sequence goes on as nginx's across it (weights 5, 1, 1: aabacaa).
+func TestAtomicSWRRLongRun(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	c := newRedis(t)
+	a := newAdmin(t, c, nil)
+	for id, w := range map[string]int{"a": 5, "b": 1, "c": 1} {
+		must(t, a.Register(ctx, greyroute.Instance{ID: id, Service: "s", Version: "v1", Addr: id + ":80", Weight: w}, time.Hour))
+	}
+	must(t, a.SetStable(ctx, "s", "v1"))
+	// 2^31 − 3 Picks already made: the count wraps at the third Pick.
+	must(t, c.HSet(ctx, "greyroute:{s}:lb", "swrr\nv1", 1<<31-3).Err())
+	l := newLoads()
+	r, _ := atomicRouter(t, c, l, greyroute.WithBalancer("s", greyroute.SmoothWeightedRoundRobin()))
+	var got []string
+	for range 21 {
+		inst, err := r.Pick(ctx, "t", "s")
+		must(t, err)
+		got = append(got, inst.ID)
+		r.Done(inst, nil, 0)
+	}
+	if g := strings.Join(got, ""); g != strings.Repeat("aabacaa", 3) {
+		t.Errorf("smooth WRR across the count's wrap: %s, want aabacaa thrice", g)
+	}
+	if k, err := c.HGet(ctx, "greyroute:{s}:lb", "swrr\nv1").Int(); err != nil || k >= 21 {
+		t.Errorf("pick count after the wrap: %d, %v", k, err)
+	}
+}

@@ -92,8 +92,11 @@ end
 -- instance is live unless dead; strict also reads each one's expiry, for
 -- an instance the expiry zset does not list at all (no Admin writes one).
 local function candidates(v, strict)
-  local members = redis.call('ZRANGEBYLEX', index, '[' .. v .. '\0', '(' .. v .. '\1')
   local ids, weight, hs, mem, out = {}, {}, {}, {}, {}
+  if not ixValidName(v) then
+    return ids, weight, hs, mem, out -- no instance has it (a pin no Admin wrote: "" would range over the marker)
+  end
+  local members = redis.call('ZRANGEBYLEX', index, '[' .. v .. '\0', '(' .. v .. '\1')
   if #members == 0 then
     return ids, weight, hs, mem, out
   end
