@@ -46,7 +46,8 @@
 //	                 "swrr\n<version>")
 //	p{s}:swrr        hash: Atomic mode's smooth-WRR adjustments, by index member
 //	p{s}:conns       hash: Atomic mode's connections: instance ID → all Routers'
-//	p{s}:shares      hash: "<router>\n<instance ID>" → one Router's part of conns
+//	p{s}:shares      hash: "<router>\n<instance ID>" → one Router's part of conns;
+//	                 "<router>\n" → the sum of its parts
 //	p{s}:routers     sorted set: Atomic-mode Router ID → lease expiry (Unix ms)
 //	p{tenants}:schema  hash: tenant → schema version (global)
 //	p{tenants}:meta    hash: rev of the tenants' schemas
@@ -194,7 +195,8 @@
 // ran it again) counted a call the Router never learns of: every 10s, for
 // each service it picked on or has calls in progress on, and at once
 // after a failed Pick, the flush also clears the Router's share of every
-// instance it has no call on. A Pick whose script ran as the flush was
+// instance it has no call on (reading all Routers' shares only when its
+// sum in Redis differs from the calls it holds). A Pick whose script ran as the flush was
 // made may go uncounted until its Done. Done after Close changes nothing
 // in Redis. The clock of leases and expiries is each Router's (WithClock).
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +221,57 @@ func TestAtomicHostileData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAtomicTickScansOnlyWhenOff: a tick's full flush reads every
+// Router's shares only when the Router's sum in Redis differs from the
+// calls it holds (a lost Pick), not on every tick.
+func TestAtomicTickScansOnlyWhenOff(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	c := newRedis(t)
+	a := newAdmin(t, c, nil)
+	register(t, a, "s", "v1", "i1", "i2")
+	must(t, a.SetStable(ctx, "s", "v1"))
+	l := newLoads()
+	r, _ := atomicRouter(t, c, l, greyroute.WithBalancer("s", greyroute.RoundRobin()))
+	inst, err := r.Pick(ctx, "t", "s")
+	must(t, err)
+	hgetalls := func() string {
+		info, err := c.Info(ctx, "commandstats").Result()
+		must(t, err)
+		for _, line := range strings.Split(info, "\n") {
+			if strings.HasPrefix(line, "cmdstat_hgetall:") {
+				calls, _, _ := strings.Cut(strings.TrimPrefix(line, "cmdstat_hgetall:"), ",")
+				return calls
+			}
+		}
+		return "none"
+	}
+	must(t, c.ConfigResetStat(ctx).Err())
+	n := flushes(l)
+	greyroute.AtomicTick(r)
+	flushedAfter(t, l, "the tick's flush", n, func() bool { return true })
+	if h := hgetalls(); h != "none" {
+		t.Fatalf("a tick with the sum right scanned the shares: HGETALL %s", h)
+	}
+	// A Pick counted behind the Router's back (as a lost reply leaves).
+	must(t, c.HIncrBy(ctx, "greyroute:{s}:conns", "i2", 1).Err())
+	shares := c.HGetAll(ctx, "greyroute:{s}:shares").Val()
+	for f := range shares {
+		if strings.HasSuffix(f, "\n") {
+			must(t, c.HIncrBy(ctx, "greyroute:{s}:shares", f, 1).Err())
+			must(t, c.HIncrBy(ctx, "greyroute:{s}:shares", f+"i2", 1).Err())
+		}
+	}
+	must(t, c.ConfigResetStat(ctx).Err())
+	n = flushes(l)
+	greyroute.AtomicTick(r)
+	flushedAfter(t, l, "the lost Pick cleared", n, func() bool {
+		return errors.Is(c.HGet(ctx, "greyroute:{s}:conns", "i2").Err(), redis.Nil)
+	})
+	if h := hgetalls(); h != "calls=1" {
+		t.Fatalf("a tick with the sum off: HGETALL %s, want one scan", h)
+	}
+	r.Done(inst, nil, 0)
 }

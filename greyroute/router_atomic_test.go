@@ -611,8 +611,8 @@ func TestAtomicRedisDown(t *testing.T) {
 	if n, err := c.HLen(ctx, "greyroute:{s}:conns").Result(); err != nil || n != 1 {
 		t.Fatalf("conns fields = %d, %v; want the total", n, err)
 	}
-	if n, err := c.HLen(ctx, "greyroute:{s}:shares").Result(); err != nil || n != 1 {
-		t.Fatalf("shares fields = %d, %v; want the Router's share", n, err)
+	if n, err := c.HLen(ctx, "greyroute:{s}:shares").Result(); err != nil || n != 2 {
+		t.Fatalf("shares fields = %d, %v; want the Router's share and its sum", n, err)
 	}
 	srv.Kill()
 	if _, err := r.Pick(ctx, "t", "s"); !errors.Is(err, greyroute.ErrUnavailable) {

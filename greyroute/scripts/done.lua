@@ -8,9 +8,12 @@
 --       there.
 -- The counts are set, not decremented: a flush retried after a lost
 -- reply changes nothing more, and one after the lease lapsed and the
--- share was reaped gives it back. "full" also clears the Router's share
--- of every instance not listed: a Pick whose reply was lost (the Router
--- never learnt of it) counted a call nobody will end.
+-- share was reaped gives it back. "full" lists every instance the Router
+-- has calls on, and also clears its share of every other: a Pick whose
+-- reply was lost (the Router never learnt of it) counted a call nobody
+-- will end. The field "<router>\n" holds the sum of the Router's shares:
+-- when it is the sum listed, there is nothing else to clear and the
+-- shares are not scanned.
 local conns, shares, routers = KEYS[1], KEYS[2], KEYS[3]
 local router, lease, full = ARGV[1], ARGV[2], ARGV[3] == 'full'
 
@@ -39,6 +42,12 @@ local function set(id, n, have)
   else
     redis.call('HDEL', shares, mine)
   end
+  local sum = count(redis.call('HGET', shares, router .. '\n')) + n - have
+  if sum > 0 then
+    redis.call('HSET', shares, router .. '\n', sum)
+  else
+    redis.call('HDEL', shares, router .. '\n')
+  end
   local total = count(redis.call('HGET', conns, id)) + n - have
   if total > 0 then
     redis.call('HSET', conns, id, total)
@@ -47,20 +56,21 @@ local function set(id, n, have)
   end
 end
 
-local listed = {}
+local listed, sum = {}, 0
 for i = 4, #ARGV - 1, 2 do
   local n = count(ARGV[i + 1])
   listed[ARGV[i]] = true
+  sum = sum + n
   set(ARGV[i], n, nil)
 end
-if full then
+if full and count(redis.call('HGET', shares, router .. '\n')) ~= sum then
   local p = router .. '\n'
   local fields = redis.call('HGETALL', shares)
   for i = 1, #fields, 2 do
     local f = fields[i]
     if string.sub(f, 1, #p) == p then
       local id = string.sub(f, #p + 1)
-      if not listed[id] then
+      if id ~= '' and not listed[id] then
         set(id, 0, count(fields[i + 1]))
       end
     end

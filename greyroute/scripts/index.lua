@@ -63,6 +63,9 @@ local function ixMember(id, raw)
       return v .. '\0' .. id .. '\0' .. string.format('%07d', w)
     end
   end
+  if id == '' then
+    return '\0\0' -- not the marker
+  end
   return '\0' .. id
 end
 

@@ -11,7 +11,7 @@
 --       index member -> smooth-WRR adjustment, see swrrChoose), 10 conns
 --       (hash: id -> connections of all Routers), 11 routers (zset:
 --       router -> lease expiry ms), 12 shares (hash: "<router>\n<id>" ->
---       that Router's part of conns).
+--       that Router's part of conns; "<router>\n" -> the sum of its parts).
 -- ARGV: 1 now ms, 2 tenant, 3 the tenant's rollout bucket (0-9999, as
 --       resolve.go's bucket), 4 the tenant's schema (the Router's table),
 --       5 balancer (rr, random, swrr, lc, health), 6 a random integer in
@@ -312,7 +312,9 @@ local function reap(dead)
     local f = fields[i]
     if string.sub(f, 1, #p) == p then
       local id = string.sub(f, #p + 1)
-      add(conns, id, -count(fields[i + 1]))
+      if id ~= '' then -- "<router>\n" is the sum of its shares
+        add(conns, id, -count(fields[i + 1]))
+      end
       redis.call('HDEL', shares, f)
     end
   end
@@ -367,6 +369,7 @@ if reply[1] ~= 'noinstance' then
   local id = reply[3]
   add(conns, id, 1)
   add(shares, router .. '\n' .. id, 1)
+  add(shares, router .. '\n', 1)
   redis.call('ZADD', routers, lease, router)
 end
 return reply
