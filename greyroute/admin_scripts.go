@@ -9,11 +9,14 @@ import (
 // Every Admin write is one script on the service's keys (or, for
 // SetSchema, the tenants' keys), run with EVALSHA and loaded on NOSCRIPT
 // by go-redis's Script.Run. The service scripts share a prelude of local
-// helpers (rev bump and change event, expiry sweep), prepended here rather
-// than copied into each file.
+// helpers (rev bump and change event, expiry sweep, the per-version index
+// of scripts/index.lua), prepended here rather than copied into each file.
 var (
+	//go:embed scripts/index.lua
+	indexLua string
 	//go:embed scripts/prelude.lua
-	preludeLua string
+	preludeBody string
+	preludeLua  = indexLua + preludeBody
 	//go:embed scripts/register.lua
 	registerLua string
 	//go:embed scripts/heartbeat.lua

@@ -41,10 +41,16 @@
 //	p{s}:pins        hash: tenant → version
 //	p{s}:schema_req  hash: version → minimum tenant schema
 //	p{s}:health      hash: instance ID → score 0–100 (absent: 100)
-//	p{s}:lb          hash: Atomic mode's counters ("rr\n<version>", "lc\n<version>")
-//	p{s}:swrr        hash: Atomic mode's smooth-WRR current weights, by instance ID
-//	p{s}:conns       hash: Atomic mode's connections: instance ID → all Routers',
-//	                 "<router>\n<instance ID>" → one Router's share
+//	p{s}:index       sorted set, every score 0: "<version>\0<ID>\0<weight, 7
+//	                 digits>" per instance ("\0<ID>" when its entry does not
+//	                 decode) and the marker "\0"; kept by the Admin's scripts
+//	                 for Atomic mode (see there)
+//	p{s}:lb          hash: Atomic mode's counters ("rr\n<version>", "lc\n<version>",
+//	                 "swrr\n<version>")
+//	p{s}:swrr        hash: Atomic mode's smooth-WRR adjustments, by index member
+//	p{s}:conns       hash: Atomic mode's connections: instance ID → all Routers'
+//	p{s}:shares      hash: "<router>\n<instance ID>" → one Router's part of conns;
+//	                 "<router>\n" → the sum of its parts
 //	p{s}:routers     sorted set: Atomic-mode Router ID → lease expiry (Unix ms)
 //	p{s}:breakers    hash: instance ID → JSON {router ID: {state, at}}, the
 //	                 breakers Routers report open or half-open (below)
@@ -176,18 +182,35 @@
 // by the Router's clock, score above 50 and not skipped, applies the
 // fallback version the same way, counts the connection and returns the
 // instance. The balancers run in Redis: RoundRobin over the instance IDs
-// in the server's sort order (strcoll; byte order under the C locale)
-// with one shared counter per version; SmoothWeightedRoundRobin with its
-// current weights in a hash; LeastConnections over the shared counts
-// (ties rotate); Random and HealthAware with randomness sent by the
-// Router. P2CEWMA, the default, runs as LeastConnections: its latency
+// in byte order (as the local Router sorts them) with one shared counter
+// per version; SmoothWeightedRoundRobin with nginx's sequence, shared;
+// LeastConnections over the shared counts (ties rotate); Random and
+// HealthAware with randomness sent by the Router. P2CEWMA, the default, runs as LeastConnections: its latency
 // averages are each Router's own, the shared counts are the load signal
 // Redis has. A Balancer of the caller's own cannot run in Redis: NewRouter
 // refuses it (ErrInvalid), and WithRegistry too (the script balances over
-// the instances registered in Redis). A Pick reads every instance entry of the
-// service, so its cost grows with the service's instances
-// (BenchmarkRouterPickAtomic), and SmoothWeightedRoundRobin rewrites the
-// version's current weights on each Pick.
+// the instances registered in Redis).
+//
+// Cost: a Pick reads only the resolved version's instances (and, when it
+// has none available, the fallback's), from the index p{s}:index that
+// the Admin's Register, Deregister and expiry sweep keep in the same
+// scripts as the instances: one range of the sorted set, then their
+// health scores (and, by balancer, connection counts or smooth-WRR
+// state), and the chosen instance's entry. It is O(instances of the
+// version) with small constants (BenchmarkRouterPickAtomic), and no
+// balancer writes more than a few fields per Pick: SmoothWeightedRoundRobin
+// keeps a per-version pick count and one adjustment per instance (its
+// current weight is count × weight − adjustment), so a Pick writes the
+// chosen instance's, not every one's; an instance whose weight changes
+// starts again at current weight 0, as after an nginx reload. A version
+// may hold any number of instances. Data the index does not describe is
+// never answered wrongly: when the index does not hold one member per
+// instance (data written before it existed, or by an Admin of an older
+// version, or edited by hand), the script that notices rebuilds it from
+// the entries; a Pick whose chosen entry does not match its member
+// rebuilds it and picks again. A change of version written around the
+// index is thus seen when the old version is picked from; run every
+// Admin of a service at this version before using Atomic mode on it.
 //
 // What stays per Router: the tenants' schemas (they live under another
 // hash tag, {tenants}, so the Router sends the tenant's from its table,
@@ -204,10 +227,19 @@
 // a Router crashes, or closes with calls in progress or with Dones it
 // could not tell, the first Pick of the service after its lease lapsed
 // takes its share back: a dead Router's counts drift for at most the
-// lease. A Pick whose reply is lost (its context ends, or the connection
-// drops, after Redis ran the script) leaves one count no Done will end,
-// for as long as that Router lives. Done after Close changes nothing in
-// Redis. The clock of leases and expiries is each Router's (WithClock).
+// lease. A flush sets the Router's share of each instance to the calls it
+// has in progress there rather than subtracting, so a flush run twice
+// (go-redis retrying after a lost reply) changes nothing more, and a
+// Router whose share was taken while it was cut off for longer than the
+// lease counts its calls again. A Pick whose reply is lost (its context
+// ends, or the connection drops, after Redis ran the script; or go-redis
+// ran it again) counted a call the Router never learns of: every 10s, for
+// each service it picked on or has calls in progress on, and at once
+// after a failed Pick, the flush also clears the Router's share of every
+// instance it has no call on (reading all Routers' shares only when its
+// sum in Redis differs from the calls it holds). A Pick whose script ran as the flush was
+// made may go uncounted until its Done. Done after Close changes nothing
+// in Redis. The clock of leases and expiries is each Router's (WithClock).
 //
 // An Atomic-mode Pick needs Redis: it does not fall back to the last
 // table, whose counters would not be shared. Errors in Atomic mode are as
@@ -215,7 +247,11 @@
 // unreachable, or data no Admin writes, such as a key of the wrong type —
 // wraps ErrUnavailable; a context error is returned as it is. An instance
 // entry that cannot be decoded is skipped (an ErrNoInstance says how many
-// were). Metrics: greyroute.atomic.done.pending (gauge): Dones not yet
+// were), and so is one the script accepted and the Router cannot read; a
+// counter in p{s}:lb, conns or shares that is not a number counts as 0.
+// A Pick that resolved to the rollout target and found none of its
+// instances available counts as a failure in the auto-rollback window,
+// whether the fallback then serves or not, as in local mode. Metrics: greyroute.atomic.done.pending (gauge): Dones not yet
 // told to Redis; greyroute.atomic.done.lost (counter): Dones given up
 // (Close could not tell Redis, or Redis refused them), left to the lease.
 //

@@ -7,6 +7,7 @@ import "strings"
 // Admin writes them and the Router reads them: both build them here.
 type keySet struct {
 	route, instances, expiry, pins, schemaReq, health string
+	index                                             string // scripts/index.lua
 }
 
 // serviceKeys returns service's keys under prefix. service is a valid
@@ -20,12 +21,13 @@ func serviceKeys(prefix, service string) keySet {
 		pins:      base + "pins",
 		schemaReq: base + "schema_req",
 		health:    base + "health",
+		index:     base + "index",
 	}
 }
 
 // list is the keys in the order the scripts take them (scripts/prelude.lua).
 func (k keySet) list() []string {
-	return []string{k.route, k.instances, k.expiry, k.pins, k.schemaReq, k.health}
+	return []string{k.route, k.instances, k.expiry, k.pins, k.schemaReq, k.health, k.index}
 }
 
 // tenantsTag is the hash tag of the tenants' keys. Braces are refused in

@@ -27,13 +27,14 @@ var (
 	//go:embed scripts/done.lua
 	doneLua string
 
-	pickScript = redis.NewScript(pickLua)
+	pickScript = redis.NewScript(indexLua + pickLua)
 	doneScript = redis.NewScript(doneLua)
 )
 
 // atomicLease is how long a Router's share of the shared connection
 // counts outlives its last word to Redis (a Pick, a flush of Dones, or a
-// renewal, sent every atomicLease/3 while it has calls in progress): when
+// full flush, sent every atomicLease/3 while it has calls in progress or
+// has picked since the last): when
 // a Router crashes, or closes with calls in progress, the next Pick of
 // the service after the lease lapsed takes its share back.
 const atomicLease = 30 * time.Second
@@ -77,8 +78,11 @@ type atomicState struct {
 
 	mu      sync.Mutex
 	pending map[string]map[string]int64 // service → instance ID → Dones not yet told to Redis
-	open    map[string]int64            // service → calls picked and not yet Done
+	open    map[string]map[string]int64 // service → instance ID → calls picked and not yet Done
+	full    map[string]bool             // service → the next flush is a full one (a Pick's reply may be lost)
+	touched map[string]bool             // services picked since the last tick
 	sig     chan struct{}               // capacity 1: "there are Dones"
+	tick    chan struct{}               // capacity 1: a tick now (tests)
 
 	pendingN atomic.Int64 // Dones waiting, for the gauge
 	lost     atomic.Int64 // Dones given up at Close
@@ -108,7 +112,8 @@ func (r *Router) initAtomic() error {
 		return fmt.Errorf("%w: NewRouter: WithAtomic cannot be used with WithRegistry: Atomic mode balances over the instances registered in Redis", ErrInvalid)
 	}
 	a := &atomicState{id: rand.Text(), kinds: map[string]string{},
-		pending: map[string]map[string]int64{}, open: map[string]int64{}, sig: make(chan struct{}, 1)}
+		pending: map[string]map[string]int64{}, open: map[string]map[string]int64{},
+		full: map[string]bool{}, touched: map[string]bool{}, sig: make(chan struct{}, 1), tick: make(chan struct{}, 1)}
 	for s, b := range r.cfg.router.balancers {
 		k, ok := atomicKind(b)
 		if !ok {
@@ -141,58 +146,94 @@ func (r *Router) startAtomic(ctx context.Context) {
 	go r.flushLoop(ctx)
 }
 
-// atomicKeys are the keys scripts/pick.lua takes, in its order; the first
-// two of them (conns, routers) at 8 and 9 are done.lua's.
+// atomicKeys are the keys scripts/pick.lua takes, in its order; three
+// of them (conns, routers, shares) at 9, 10 and 11 are done.lua's.
 func atomicKeys(prefix, service string) []string {
 	base := prefix + "{" + service + "}:"
-	return append(serviceKeys(prefix, service).list(), base+"lb", base+"swrr", base+"conns", base+"routers")
+	return append(serviceKeys(prefix, service).list(), base+"lb", base+"swrr", base+"conns", base+"routers", base+"shares")
 }
 
 // pickAtomic is Pick in Atomic mode: one EVALSHA (EVAL on NOSCRIPT).
 func (r *Router) pickAtomic(ctx context.Context, tenant, service string) (Instance, error) {
-	a := r.atomic
-	inst, fellBack, via, err := r.runPick(ctx, tenant, service)
-	if err != nil {
-		r.tel.picks[pickError].Add(1)
-		return Instance{}, err
-	}
-	s := r.stateOf(service, inst.ID)
-	tk, ok := s.acquire()
-	if !ok {
-		// The breaker opened (or its probe slots went) since the skip list
-		// was made; the shared count has moved, so the pick stands, its
-		// result counted against the breaker's state at Done.
-		tk = ticket{}
-	}
-	// Done once (endpoint_once.go), as in local mode: a second Done
-	// would also give the shared count in Redis back twice.
-	tk.seq, tk.slot = s.done.track()
-	inst.picked, inst.tk, inst.router = s, tk, r
-	// A call on the rollout target feeds the auto-rollback as in local
-	// mode; the target is the one of the Router's table.
+	var t *svcTable
 	if slot := (*r.services.Load())[service]; slot != nil {
-		if w := slot.t.Load().canary; w != nil && inst.Version == w.version {
-			inst.win = w
+		t = slot.t.Load()
+	}
+	var bad []any
+	counted := false
+	for {
+		res, err := r.runPick(ctx, tenant, service, bad)
+		if res.resolved != "" && res.status != "ok" && t != nil && !counted {
+			// The resolved version had no available instance: a canary's
+			// counts as a failure, once per Pick, as in local mode.
+			r.rb.unavailable(t, res.resolved)
+			counted = true
 		}
+		var be badEntry
+		if errors.As(err, &be) && len(bad) < maxAcquire {
+			bad = append(bad, be.id) // the script took it; Go cannot read it: another
+			continue
+		}
+		if err != nil {
+			r.tel.picks[pickError].Add(1)
+			return Instance{}, err
+		}
+		inst := res.inst
+		s := r.stateOf(service, inst.ID)
+		tk, ok := s.acquire()
+		if !ok {
+			// The breaker opened (or its probe slots went) since the skip list
+			// was made; the shared count has moved, so the pick stands, its
+			// result counted against the breaker's state at Done.
+			tk = ticket{}
+		}
+		// Done once (endpoint_once.go), as in local mode: a second Done
+		// would also give the shared count in Redis back twice.
+		tk.seq, tk.slot = s.done.track()
+		inst.picked, inst.tk, inst.router = s, tk, r
+		// A call on the rollout target feeds the auto-rollback as in local
+		// mode; the target is the one of the Router's table.
+		if t != nil && t.canary != nil && inst.Version == t.canary.version {
+			inst.win = t.canary
+		}
+		if res.status == "fallback" {
+			r.tel.picks[pickFallback].Add(1)
+		} else {
+			r.tel.okVia[res.via].Add(1) // greyroute.picks reports ok picks by via
+		}
+		return inst, nil
 	}
-	a.mu.Lock()
-	a.open[service]++
-	a.mu.Unlock()
-	if fellBack {
-		r.tel.picks[pickFallback].Add(1)
-	} else {
-		r.tel.okVia[via].Add(1) // greyroute.picks reports ok picks by via
-	}
-	return inst, nil
 }
 
-// runPick runs the script and reads its reply: the instance, whether it
-// is the fallback's, and how the version was chosen (resolve.go's via).
-func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance, bool, int, error) {
+// pickResult is a pick script's answer.
+type pickResult struct {
+	inst     Instance
+	status   string // "ok", "fallback", "noinstance", ...
+	resolved string // the tenant's version, when the script resolved one
+	via      int    // how it was resolved (resolve.go's via), for "ok"
+}
+
+// badEntry is the error of a pick whose instance entry the script took
+// and Go could not decode (invalid UTF-8, say): the Pick tries again
+// without it.
+type badEntry struct {
+	id  string
+	err error
+}
+
+func (e badEntry) Error() string { return e.err.Error() }
+func (e badEntry) Unwrap() error { return e.err }
+
+// runPick runs the script, skipping the instances in bad too, and reads
+// its reply; the call the script counted is the Router's from here.
+func (r *Router) runPick(ctx context.Context, tenant, service string, bad []any) (pickResult, error) {
 	what := fmt.Sprintf("pick service %q for tenant %q", service, tenant)
 	if validName("service", service) != nil {
 		// No Admin writes such a service (and its keys' hash tag would be wrong).
-		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
+		return pickResult{}, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
+	}
+	if err := ctx.Err(); err != nil {
+		return pickResult{}, err // nothing sent: no call counted
 	}
 	a := r.atomic
 	kind := a.kinds[service]
@@ -203,9 +244,16 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance,
 	argv := []any{now, tenant, bucket(tenant, service), r.schemas.Load().m[tenant], kind,
 		randUint64() >> 32, r.cfg.router.fallback[service], a.id, now + atomicLease.Milliseconds()}
 	argv = append(argv, r.breakerSkips(service)...)
+	argv = append(argv, bad...)
 	vals, err := pickScript.Run(ctx, r.client, atomicKeys(r.cfg.prefix, service), argv...).Slice()
 	if err != nil {
-		return Instance{}, false, 0, wrapAtomic(ctx, what, err)
+		// The script may have run and counted a call this Router never
+		// learns of (a lost reply): the next flush sets its shares anew.
+		a.mu.Lock()
+		a.full[service] = true
+		a.mu.Unlock()
+		a.signal()
+		return pickResult{}, wrapAtomic(ctx, what, err)
 	}
 	var status string
 	if len(vals) > 0 {
@@ -225,13 +273,15 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance,
 		}
 		return 0
 	}
+	res := pickResult{status: status}
 	switch status {
 	case "unknown":
-		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
+		return res, fmt.Errorf("greyroute: %s: no pin and no stable version: %w", what, ErrUnknownTenant)
 	case "schema":
-		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: stable version %q needs schema %d, tenant has %d: %w",
+		return res, fmt.Errorf("greyroute: %s: stable version %q needs schema %d, tenant has %d: %w",
 			what, str(1), num(2), r.schemas.Load().m[tenant], ErrSchema)
 	case "noinstance":
+		res.resolved = str(1)
 		msg := fmt.Sprintf("no available instance of version %q", str(1))
 		if fb := str(2); fb != "" {
 			msg += fmt.Sprintf(" nor of fallback %q", fb)
@@ -239,31 +289,55 @@ func (r *Router) runPick(ctx context.Context, tenant, service string) (Instance,
 		if n := num(3); n > 0 {
 			msg += fmt.Sprintf(" (%d undecodable instance entries skipped)", n)
 		}
-		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: %s: %w", what, msg, ErrNoInstance)
+		if len(bad) > 0 {
+			msg += fmt.Sprintf(" (%d instance entries Go could not decode skipped)", len(bad))
+		}
+		return res, fmt.Errorf("greyroute: %s: %s: %w", what, msg, ErrNoInstance)
 	case "ok", "fallback":
+		res.resolved = str(5)
+		switch str(6) {
+		case "pin":
+			res.via = viaPin
+		case "rollout":
+			res.via = viaRollout
+		default:
+			res.via = viaStable
+		}
 	default:
-		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: unexpected script reply %q", what, vals)
+		return pickResult{}, fmt.Errorf("greyroute: %s: unexpected script reply %q", what, vals)
 	}
 	id := str(2)
+	a.mu.Lock()
+	a.opened(service, id)
+	a.mu.Unlock()
 	var e instanceEntry
 	if err := json.Unmarshal([]byte(str(3)), &e); err != nil || validName("version", e.Version) != nil || e.Version != str(1) {
 		// The script decoded it; Go did not agree (invalid UTF-8, say).
 		// The connection it counted is given back.
-		a.mu.Lock()
-		a.open[service]++ // as a Pick would have; done takes it back
-		a.mu.Unlock()
 		a.done(r, service, id)
-		return Instance{}, false, 0, fmt.Errorf("greyroute: %s: instance %q: undecodable entry %q", what, id, str(3))
+		return res, badEntry{id, fmt.Errorf("greyroute: %s: instance %q: undecodable entry %q", what, id, str(3))}
 	}
-	inst := Instance{ID: id, Service: service, Version: e.Version, Addr: e.Addr, Weight: e.Weight, Meta: e.Meta}
-	via := viaStable
-	switch str(5) {
-	case "pin":
-		via = viaPin
-	case "rollout":
-		via = viaRollout
+	res.inst = Instance{ID: id, Service: service, Version: e.Version, Addr: e.Addr, Weight: e.Weight, Meta: e.Meta}
+	return res, nil
+}
+
+// opened counts a call picked on service's instance id. Called with a.mu held.
+func (a *atomicState) opened(service, id string) {
+	m := a.open[service]
+	if m == nil {
+		m = map[string]int64{}
+		a.open[service] = m
 	}
-	return inst, status == "fallback", via, nil
+	m[id]++
+	a.touched[service] = true
+}
+
+// signal wakes the flusher.
+func (a *atomicState) signal() {
+	select {
+	case a.sig <- struct{}{}:
+	default:
+	}
 }
 
 // wrapAtomic wraps a Pick's Redis error: a context error as it is, any
@@ -347,19 +421,18 @@ func (a *atomicState) done(r *Router, service, id string) {
 		a.pending[service] = m
 	}
 	m[id]++
-	if a.open[service] > 0 {
-		a.open[service]--
+	if o := a.open[service]; o[id] > 1 {
+		o[id]--
+	} else {
+		delete(o, id)
 	}
 	a.mu.Unlock()
 	a.pendingN.Add(1)
-	select {
-	case a.sig <- struct{}{}:
-	default:
-	}
+	a.signal()
 }
 
-// flushLoop tells Redis of Dones as they come, renews the Router's lease
-// while it has calls in progress, and makes a last flush at Close. A
+// flushLoop tells Redis of Dones as they come, makes a full flush (which
+// renews the Router's lease) on each tick, and a last flush at Close. A
 // failed flush keeps its Dones for the next, after a backoff.
 func (r *Router) flushLoop(ctx context.Context) {
 	defer r.wg.Done()
@@ -387,6 +460,8 @@ func (r *Router) flushLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 			renew = true
+		case <-a.tick:
+			renew = true
 		case <-a.sig:
 		}
 		if err := r.flush(ctx, renew); err != nil {
@@ -411,31 +486,72 @@ func (r *Router) flushLoop(ctx context.Context) {
 	}
 }
 
-// flush tells Redis of the pending Dones, one script per service, and,
-// when renew is set, renews the lease of every service with calls in
-// progress. What fails stays pending.
+// flushJob is one service's part of a flush.
+type flushJob struct {
+	dones map[string]int64 // the Dones it tells (instance ID → count)
+	set   map[string]int64 // instance ID → calls in progress, the share to set
+	full  bool             // also clear the shares of instances not in set
+}
+
+// flush tells Redis of the pending Dones: for each service, one script
+// setting this Router's share of each instance they were on to the calls
+// it has in progress there (a retry after a lost reply changes nothing
+// more). A full flush — on each tick (renew), for every service picked
+// since the last or with calls in progress, and after a Pick failed —
+// also clears its shares of instances it has no call on: what a Pick
+// whose reply was lost left. What fails stays pending.
 func (r *Router) flush(ctx context.Context, renew bool) error {
 	a := r.atomic
 	a.mu.Lock()
-	batch := a.pending
+	jobs := map[string]*flushJob{}
+	job := func(s string) *flushJob {
+		j := jobs[s]
+		if j == nil {
+			j = &flushJob{set: map[string]int64{}}
+			jobs[s] = j
+		}
+		return j
+	}
+	for s, m := range a.pending {
+		j := job(s)
+		j.dones = m
+		for id := range m {
+			j.set[id] = a.open[s][id]
+		}
+	}
 	a.pending = map[string]map[string]int64{}
+	for s := range a.full {
+		job(s).full = true
+	}
+	clear(a.full)
 	if renew {
-		for s, n := range a.open {
-			if n > 0 && batch[s] == nil {
-				batch[s] = map[string]int64{}
+		for s := range a.touched {
+			job(s).full = true
+		}
+		clear(a.touched)
+		for s, m := range a.open {
+			if len(m) > 0 {
+				job(s).full = true
+			}
+		}
+	}
+	for s, j := range jobs {
+		if j.full {
+			for id, n := range a.open[s] {
+				j.set[id] = n
 			}
 		}
 	}
 	a.mu.Unlock()
 	var failed error
-	for service, ids := range batch {
+	for service, j := range jobs {
+		var sum int64
+		for _, n := range j.dones {
+			sum += n
+		}
 		if failed == nil {
-			err := r.runDone(ctx, service, ids)
+			err := r.runDone(ctx, service, j)
 			if err == nil || !errors.Is(err, ErrUnavailable) && ctx.Err() == nil {
-				var sum int64
-				for _, n := range ids {
-					sum += n
-				}
 				a.pendingN.Add(-sum)
 				if err != nil {
 					// Not the network: the data in Redis refuses it (a
@@ -455,21 +571,28 @@ func (r *Router) flush(ctx context.Context, renew bool) error {
 			m = map[string]int64{}
 			a.pending[service] = m
 		}
-		for id, n := range ids {
+		for id, n := range j.dones {
 			m[id] += n
+		}
+		if j.full {
+			a.full[service] = true
 		}
 		a.mu.Unlock()
 	}
 	return failed
 }
 
-// runDone runs done.lua for service with the counts to give back.
-func (r *Router) runDone(ctx context.Context, service string, ids map[string]int64) error {
+// runDone runs done.lua for service's part of a flush.
+func (r *Router) runDone(ctx context.Context, service string, j *flushJob) error {
 	k := atomicKeys(r.cfg.prefix, service)
-	argv := []any{r.atomic.id, r.cfg.clock().UnixMilli() + atomicLease.Milliseconds()}
-	for id, n := range ids {
+	full := ""
+	if j.full {
+		full = "full"
+	}
+	argv := []any{r.atomic.id, r.cfg.clock().UnixMilli() + atomicLease.Milliseconds(), full}
+	for id, n := range j.set {
 		argv = append(argv, id, n)
 	}
-	err := doneScript.Run(ctx, r.client, k[8:10], argv...).Err()
+	err := doneScript.Run(ctx, r.client, []string{k[9], k[11], k[10]}, argv...).Err()
 	return wrapRedis(ctx, fmt.Sprintf("done of service %q", service), err)
 }

@@ -610,8 +610,11 @@ func TestAtomicRedisDown(t *testing.T) {
 	}
 	inst, err := r.Pick(ctx, "t", "s")
 	must(t, err)
-	if n, err := c.HLen(ctx, "greyroute:{s}:conns").Result(); err != nil || n != 2 {
-		t.Fatalf("conns fields = %d, %v; want the total and the Router's share", n, err)
+	if n, err := c.HLen(ctx, "greyroute:{s}:conns").Result(); err != nil || n != 1 {
+		t.Fatalf("conns fields = %d, %v; want the total", n, err)
+	}
+	if n, err := c.HLen(ctx, "greyroute:{s}:shares").Result(); err != nil || n != 2 {
+		t.Fatalf("shares fields = %d, %v; want the Router's share and its sum", n, err)
 	}
 	srv.Kill()
 	if _, err := r.Pick(ctx, "t", "s"); !errors.Is(err, greyroute.ErrUnavailable) {
@@ -621,6 +624,7 @@ func TestAtomicRedisDown(t *testing.T) {
 	srv.Restart(t)
 	l.until(t, "the Done flushed", func(map[string]int64, map[string]int) bool {
 		n, err := c.HLen(ctx, "greyroute:{s}:conns").Result()
-		return err == nil && n == 0
+		m, err2 := c.HLen(ctx, "greyroute:{s}:shares").Result()
+		return err == nil && err2 == nil && n+m == 0
 	})
 }

@@ -2,6 +2,7 @@
 -- Deregister finds its work done.
 sweep()
 local id = ARGV[4]
+ixDel(id, redis.call('HGET', instances, id))
 local n = redis.call('HDEL', instances, id)
 redis.call('ZREM', expiry, id)
 redis.call('HDEL', health, id)

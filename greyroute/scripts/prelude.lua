@@ -4,7 +4,8 @@
 -- KEYS: 1 route (hash: stable, rollout_to, rollout_bp, fallback, rev),
 --       2 instances (hash id -> JSON), 3 expiry (zset id -> expires_ms),
 --       4 pins (hash tenant -> version), 5 schema_req (hash version -> min),
---       6 health (hash id -> score). All share the service's hash tag.
+--       6 health (hash id -> score), 7 index (scripts/index.lua, which
+--       comes before this prelude). All share the service's hash tag.
 -- ARGV: 1 the change channel, 2 the service, 3 now in ms (the caller's
 --       clock: scripts never call TIME), 4.. the operation's.
 -- Every script returns {status, rev[, detail]}; status 'ok' or the reason
@@ -27,11 +28,14 @@ local function rev()
 end
 
 -- sweep deletes the instances whose expiry has passed (expires_ms <= now).
--- Readers ignore them already, so it is not a change.
+-- Readers ignore them already, so it is not a change. It first makes sure
+-- the index is whole: every script that writes instances calls it.
 local function sweep()
+  ensureIndex()
   -- ARGV[3], not now: the string is exact where a Lua number is not.
   local gone = redis.call('ZRANGEBYSCORE', expiry, '-inf', ARGV[3])
   for i = 1, #gone do
+    ixDel(gone[i], redis.call('HGET', instances, gone[i]))
     redis.call('HDEL', instances, gone[i])
     redis.call('HDEL', health, gone[i])
   end

@@ -6,6 +6,7 @@ local oldexp = redis.call('ZSCORE', expiry, id)
 if old == entry and oldexp and tonumber(oldexp) == tonumber(exp) then
   return {'ok', rev()}
 end
+ixPut(id, old, entry)
 redis.call('HSET', instances, id, entry)
 redis.call('ZADD', expiry, exp, id)
 -- Registering a live instance again unchanged but for a later expiry is a
