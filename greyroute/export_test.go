@@ -72,3 +72,7 @@ func SetRegistryTimeout(t testing.TB, d time.Duration) {
 	registryTimeout = d
 	t.Cleanup(func() { registryTimeout = old })
 }
+
+// SeedRand makes the balancers' randomness reproducible for one test
+// (not safe with concurrent Picks).
+func SeedRand(t testing.TB, seed uint64) { seedRand(t, seed) }

@@ -229,7 +229,10 @@
 // "http(s)://host:port". Its Done comes at the end of the response body;
 // a transport error or a 5xx is a failure, a 4xx a success, the caller's
 // cancellation neither. A connection refused (nothing sent) is retried
-// once on another instance when the body can be replayed (GetBody). A
+// once on another instance when the body can be replayed (GetBody): in
+// local mode another available instance of the same version whenever
+// there is one, whatever the Balancer offers (else the fallback, as for
+// Pick; never another version). A
 // request with no tenant, or for a host that is not a known service,
 // fails with ErrUnknownTenant and is never sent.
 //
