@@ -28,8 +28,8 @@ func useFakeClock(t testing.TB) *fakeClock {
 }
 
 // WithLoadHook calls f after the Router installs a table: what is a
-// service, "{tenants}", "resync" (a full resync succeeded) or "stale" (an
-// outage began).
+// service, "{tenants}", "resync" (a full resync succeeded), "registry"
+// (a Registry call failed) or "stale" (an outage began).
 func WithLoadHook(f func(what string, rev int64)) Option {
 	return func(c *config) error { c.router.hooks.loaded = f; return nil }
 }

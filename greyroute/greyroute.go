@@ -119,9 +119,13 @@
 // ttl − heartbeat interval: a Router ahead by more drops a live instance
 // at each reload of its service and, as heartbeats are not announced,
 // sees it again only at the next change event or resync. A service
-// whose table cannot be read (its registry failing, or one of its keys
-// of the wrong type) keeps its last table and marks the Router stale;
-// the other services reload as usual.
+// whose table cannot be read (one of its keys of the wrong type) keeps
+// its last table and marks the Router stale; one whose Registry fails
+// keeps its last table too, but that is not a Redis outage: it counts in
+// greyroute.registry.errors and logs one warning naming the service and
+// the error per failure streak (one info line when it answers again),
+// and greyroute.table.stale and table.age are left to Redis. The other
+// services reload as usual.
 //
 // Redis unreachable: Picks go on from the last table; the gauge
 // greyroute.table.stale is 1 and one warning is logged per outage; the
@@ -297,7 +301,10 @@
 // for the tenant's schema counts as stable), fallback for fallback; an
 // error has no via. greyroute.table.stale
 // (gauge): 1 while the Router cannot reach Redis. greyroute.table.age
-// (gauge, ms): time since the Router's last full resync.
+// (gauge, ms): time since the Router's last full resync (one that only a
+// Registry failed counts). greyroute.registry.errors (counter, no
+// attributes: the log names the service): failed Registry.Instances
+// calls — errors, panics, timeouts.
 // greyroute.rollbacks (counter, with WithAutoRollback): the Router's
 // rollback decisions by outcome (rolled_back: its script ended the
 // rollout; already: the rollout was no longer to the version; failed: the

@@ -35,6 +35,8 @@ type Router struct {
 	closed  atomic.Bool
 	rb      *rollbacker // WithAutoRollback (rollback_run.go); nil: off
 
+	regStreaks registryStreaks // services whose registry is failing (registry_health.go)
+
 	rep *reporter // breaker transitions to write to Redis (router_report.go)
 }
 
