@@ -82,8 +82,13 @@
 // immutable snapshot per service swapped atomically, and answers Pick from
 // it with no I/O and no allocation: tenant → version (resolve) → that
 // version's Picker, built by the service's Balancer (WithBalancer; P2CEWMA
-// by default). An instance's live state — breaker, EWMA, connections — is
-// kept by instance ID across reloads. Done ends the call Pick started.
+// by default). The built-in Pickers cost O(1) per pick while most
+// instances are available, except LeastConnections: being exact, it reads
+// the count of every instance of the version when none is idle — O(n),
+// some 270ns at 100 busy instances (and SmoothWeightedRoundRobin with
+// weights too large to precompute: see its doc). An instance's live
+// state — breaker, EWMA, connections — is kept by instance ID across
+// reloads. Done ends the call Pick started.
 // Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
 // WithResync, WithBreaker, WithRouterID, WithClock, WithLogger,
 // WithMeterProvider, WithAutoRollback, WithAtomic, WithRegistry.
