@@ -28,8 +28,8 @@ func useFakeClock(t testing.TB) *fakeClock {
 }
 
 // WithLoadHook calls f after the Router installs a table: what is a
-// service, "{tenants}", "resync" (a full resync succeeded) or "stale" (an
-// outage began).
+// service, "{tenants}", "resync" (a full resync succeeded), "registry"
+// (a Registry call failed) or "stale" (an outage began).
 func WithLoadHook(f func(what string, rev int64)) Option {
 	return func(c *config) error { c.router.hooks.loaded = f; return nil }
 }
@@ -72,3 +72,7 @@ func SetRegistryTimeout(t testing.TB, d time.Duration) {
 	registryTimeout = d
 	t.Cleanup(func() { registryTimeout = old })
 }
+
+// SeedRand makes the balancers' randomness reproducible for one test
+// (not safe with concurrent Picks).
+func SeedRand(t testing.TB, seed uint64) { seedRand(t, seed) }

@@ -25,8 +25,9 @@ type Registry interface {
 	// within the service), a Version and an Addr, names as the Admin's
 	// (see the package doc); Service is set by the Router. Entries
 	// without them are left out. An error keeps the Router's last table
-	// for the service, like Redis being unreachable; the other services
-	// still load. A panic is recovered and counts as such an error. The
+	// for the service; the other services still load. It is counted
+	// (greyroute.registry.errors) and logged once per failure streak,
+	// not reported as Redis being unreachable. A panic is recovered and counts as such an error. The
 	// Router loads one service at a time: ctx has a deadline (10s) so a
 	// registry that hangs does not hold up every other service.
 	Instances(ctx context.Context, service string) ([]Instance, error)

@@ -403,9 +403,8 @@ func TestReviewRoundTripperHTTPSInstance(t *testing.T) {
 // the connection is retried on the other instance, with a breaker that
 // never opens (it would hide the balancer's choice). P2C once preferred
 // the refusing instance, whose failures fed near-zero latencies: 199 of
-// 200 calls failed, their retries unable to pick anything else. (Random
-// can still draw the refusing instance at each of the retry's picks:
-// not tested, being chance.)
+// 200 calls failed, their retries unable to pick anything else. (Random:
+// TestPolishRetryExcludes, with seeded draws.)
 func TestReviewRoundTripperRetryAvoids(t *testing.T) {
 	for _, bal := range []struct {
 		name string

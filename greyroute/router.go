@@ -35,6 +35,8 @@ type Router struct {
 	closed  atomic.Bool
 	rb      *rollbacker // WithAutoRollback (rollback_run.go); nil: off
 
+	regStreaks registryStreaks // services whose registry is failing (registry_health.go)
+
 	rep *reporter // breaker transitions to write to Redis (router_report.go)
 }
 
@@ -140,6 +142,14 @@ func (r *Router) Pick(ctx context.Context, tenant, service string) (Instance, er
 	if r.atomic != nil {
 		return r.pickAtomic(ctx, tenant, service)
 	}
+	return r.pickLocal(tenant, service, "")
+}
+
+// pickLocal is Pick in local mode. avoid, when set, is an instance not to
+// return (the RoundTripper's retry after it refused a connection): when
+// the Balancer offers it, another available instance of the same version
+// is taken (pickVersion); the versions and the fallback are Pick's.
+func (r *Router) pickLocal(tenant, service, avoid string) (Instance, error) {
 	t := emptyTable
 	if slot := (*r.services.Load())[service]; slot != nil {
 		t = slot.t.Load()
@@ -150,15 +160,17 @@ func (r *Router) Pick(ctx context.Context, tenant, service string) (Instance, er
 		r.tel.picks[pickError].Add(1)
 		return Instance{}, err
 	}
-	if inst, ok := r.pickVersion(t, version, tenant); ok {
+	if inst, ok := r.pickVersion(t, version, tenant, avoid); ok {
 		r.tel.okVia[via].Add(1)
 		return inst, nil
 	}
-	r.rb.unavailable(t, version)
+	if avoid == "" { // a retry's failed attempt already counted against the target
+		r.rb.unavailable(t, version)
+	}
 	// The fallback is gated by the tenant's schema like any version: a
 	// tenant is never sent to a version its data is not migrated for.
 	if fb := t.fallback; fb != "" && fb != version && t.route.meets(fb, schema) {
-		if inst, ok := r.pickVersion(t, fb, tenant); ok {
+		if inst, ok := r.pickVersion(t, fb, tenant, avoid); ok {
 			r.tel.picks[pickFallback].Add(1)
 			return inst, nil
 		}
@@ -174,14 +186,18 @@ func (r *Router) Pick(ctx context.Context, tenant, service string) (Instance, er
 // emptyTable stands for a service the Router has not loaded.
 var emptyTable = &svcTable{}
 
-// pickVersion picks and acquires an endpoint of version.
-func (r *Router) pickVersion(t *svcTable, version, tenant string) (Instance, bool) {
+// pickVersion picks and acquires an endpoint of version, other than
+// avoid when that is set.
+func (r *Router) pickVersion(t *svcTable, version, tenant, avoid string) (Instance, bool) {
 	p := t.versions[version]
 	if p == nil {
 		return Instance{}, false
 	}
 	for range maxAcquire {
 		e := p.Pick(tenant)
+		if e != nil && avoid != "" && e.inst.ID == avoid {
+			e = otherThan(t.eps[version], avoid) // router_retry.go
+		}
 		if e == nil {
 			return Instance{}, false
 		}

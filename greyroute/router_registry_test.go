@@ -115,7 +115,7 @@ func TestRegistry(t *testing.T) {
 
 	// The registry fails: the last table is kept.
 	reg.set("pay", nil, errors.New("registry down"))
-	l.until(t, "the failed load", func(_ map[string]int64, c map[string]int) bool { return c["stale"] > 0 })
+	l.until(t, "the failed load", func(_ map[string]int64, c map[string]int) bool { return c["registry"] > 0 })
 	if id := pickID("t", "pay"); id != "p9" {
 		t.Fatalf("registry down: %s, want p9 (the last table)", id)
 	}

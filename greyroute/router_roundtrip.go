@@ -40,9 +40,11 @@ import (
 // 1xx–4xx response is a success for the instance (a 4xx is the caller's
 // fault); a request the caller cancelled (its context) is neither.
 //
-// One retry, on another instance, only when nothing was sent — the
-// connection could not be made (a dial error, such as refused) — and
-// the body can be sent again (none, or req.GetBody set, as
+// One retry, on another available instance of the same version (of the
+// fallback version when it has none, by Pick's rules; in Atomic mode, on
+// another instance if one of up to three picks offers one), only when
+// nothing was sent — the connection could not be made (a dial error, such
+// as refused) — and the body can be sent again (none, or req.GetBody set, as
 // http.NewRequest does for in-memory bodies). The failed attempt still
 // counts against its instance's breaker; a GetBody that fails ends the
 // call with the first attempt's error, no verdict on the instance not
@@ -189,9 +191,13 @@ func (rt *roundTripper) target(req *http.Request) (service, tenant string, err e
 	return service, tenant, nil
 }
 
-// pick picks an instance other than avoid (when set), giving back,
-// uncounted, the picks of avoid a balancer may offer first.
+// pick picks an instance other than avoid (when set): in local mode by
+// excluding it (router_retry.go); in Atomic mode by giving back,
+// uncounted, the picks of avoid Redis may offer first.
 func (rt *roundTripper) pick(ctx context.Context, tenant, service, avoid string) (Instance, error) {
+	if avoid != "" && rt.r.atomic == nil {
+		return rt.r.pickOther(tenant, service, avoid)
+	}
 	for range maxAcquire {
 		inst, err := rt.r.Pick(ctx, tenant, service)
 		if err != nil || avoid == "" || inst.ID != avoid {

@@ -1,7 +1,6 @@
 package greyroute
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"strconv"
@@ -133,9 +132,10 @@ func (r *Router) load(ctx context.Context) {
 	}
 }
 
-// syncAll reloads everything; success ends an outage.
+// syncAll reloads everything; success ends an outage. A Registry's
+// failure is not Redis's: Redis answered, so the resync counts.
 func (r *Router) syncAll(ctx context.Context) {
-	if err := r.resync(ctx); err != nil {
+	if err := r.resync(ctx); err != nil && !registryOnly(ctx, err) {
 		if ctx.Err() == nil {
 			r.outage(err)
 		}
@@ -148,8 +148,12 @@ func (r *Router) syncAll(ctx context.Context) {
 	r.hook("resync", 0)
 }
 
-// outage marks the table stale, logging once per outage.
+// outage marks the table stale, logging once per outage. A Registry's
+// failure is not one: it has its own signal (registry_health.go).
 func (r *Router) outage(err error) {
+	if isRegistryErr(err) {
+		return
+	}
 	if r.tel.stale.CompareAndSwap(0, 1) {
 		r.cfg.router.logger.Warn("greyroute: redis unreachable; serving the last routing table", "err", err)
 		r.hook("stale", 0)
@@ -197,7 +201,9 @@ func (r *Router) resync(ctx context.Context) error {
 			if !serviceOnly(ctx, err) {
 				return err
 			}
-			first = cmp.Or(first, err)
+			if first == nil || registryOnly(ctx, first) {
+				first = err // a service's Redis error before any Registry's
+			}
 		}
 	}
 	if err := r.loadSchemas(ctx); err != nil {
@@ -235,7 +241,11 @@ func (r *Router) loadService(ctx context.Context, service string) error {
 		return err
 	}
 	if t, err = r.fromRegistry(ctx, t); err != nil {
+		r.registryFailed(ctx, service, err) // its own signal, not an outage (registry_health.go)
 		return serviceError{err}
+	}
+	if r.registryFor(service) != nil {
+		r.registryAnswered(service)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -15,6 +15,10 @@ type svcTable struct {
 	versions map[string]Picker // version → the Balancer's Picker over its live instances
 	canary   *rollbackWindow   // the rollout target's auto-rollback window; nil: none or off
 	expires  time.Time         // the earliest expiry of its instances; zero: none (router_expiry.go)
+
+	// eps is each version's endpoints, by ID, as its Picker got them:
+	// the RoundTripper's retry scans them (otherThan).
+	eps map[string][]*Endpoint
 }
 
 // svcSlot holds a service's current table.
@@ -36,6 +40,7 @@ func (r *Router) buildTable(t Table, now time.Time) *svcTable {
 		route:    route{stable: t.Stable, rolloutTo: t.RolloutTo, rolloutBP: t.RolloutBP, pins: t.Pins, schemaReq: t.SchemaReq},
 		fallback: t.Fallback,
 		versions: map[string]Picker{},
+		eps:      map[string][]*Endpoint{},
 		canary:   r.canaryWindow(t),
 	}
 	if fb, ok := r.cfg.router.fallback[t.Service]; ok {
@@ -71,6 +76,7 @@ func (r *Router) buildTable(t Table, now time.Time) *svcTable {
 	}
 	for v, eps := range byVersion {
 		st.versions[v] = b.Build(eps) // eps sorted by instance ID
+		st.eps[v] = eps
 	}
 	return st
 }

@@ -36,6 +36,10 @@ type routerTelemetry struct {
 	// okVia counts ok picks by how the version was chosen (picks[pickOK]
 	// is unused: ok is their sum).
 	okVia [numVia]atomic.Int64
+
+	// registryErrors counts failed Registry.Instances calls
+	// (registry_health.go).
+	registryErrors atomic.Int64
 }
 
 func newRouterTelemetry(r *Router) *routerTelemetry {
@@ -49,6 +53,8 @@ func newRouterTelemetry(r *Router) *routerTelemetry {
 		metric.WithDescription("1 while the Router cannot reach Redis and serves its last table, else 0."))
 	age, _ := meter.Int64ObservableGauge("greyroute.table.age", metric.WithUnit("ms"),
 		metric.WithDescription("Milliseconds since the Router's last full resync of its table."))
+	regErrors, _ := meter.Int64ObservableCounter("greyroute.registry.errors",
+		metric.WithDescription("Failed Registry.Instances calls (an error, a panic or a timeout); each keeps its service's last instances."))
 	// Attribute sets built once: collection reads atomics and these.
 	outcome := func(o int, via string) metric.ObserveOption {
 		kv := []attribute.KeyValue{attribute.String("outcome", pickOutcomeNames[o])}
@@ -70,11 +76,12 @@ func newRouterTelemetry(r *Router) *routerTelemetry {
 		ob.ObserveInt64(picks, t.picks[pickFallback].Load(), fallbackOpt)
 		ob.ObserveInt64(picks, t.picks[pickError].Load(), errorOpt)
 		ob.ObserveInt64(stale, int64(t.stale.Load()))
+		ob.ObserveInt64(regErrors, t.registryErrors.Load())
 		if at := t.syncedAt.Load(); at != 0 {
 			ob.ObserveInt64(age, r.cfg.clock().Sub(time.Unix(0, at)).Milliseconds())
 		}
 		return nil
-	}, picks, stale, age)
+	}, picks, stale, age, regErrors)
 	return t
 }
 
