@@ -1,6 +1,7 @@
 package greyroute_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -67,5 +68,43 @@ func TestReviewReportStaleAfterReturn(t *testing.T) {
 	rep.wait(t, "a1's new, closed breaker")
 	if br, err := a.Breakers(ctx, "s"); err != nil || len(br) != 0 {
 		t.Fatalf("a1 came back with a closed breaker, the page still shows: %+v %v", br, err)
+	}
+}
+
+// TestReviewReportAtomic: a Router in Atomic mode reports its breakers
+// as a local one does — also the breaker of an instance its table does
+// not list yet (a Pick made it: the script saw the instance before the
+// Router's reload did).
+func TestReviewReportAtomic(t *testing.T) {
+	noLeaks(t)
+	ctx := context.Background()
+	srv := testserver.StartRedis(t, nil)
+	a := newAdmin(t, standalone(t, srv.Addr, nil), nil)
+	register(t, a, "s", "v1", "a1", "a2")
+	must(t, a.SetStable(ctx, "s", "v1"))
+	p := testserver.NewRedisProxy(t, srv.Addr)
+	rep := make(reports, 1)
+	l := newLoads()
+	r, err := greyroute.NewRouter(standalone(t, p.Addr(), nil), greyroute.WithAtomic(), greyroute.WithLoadHook(l.hook),
+		greyroute.WithRouterID("r1"), greyroute.WithBreaker(resilience.BreakerPolicy{ConsecutiveFailures: 1, OpenTimeout: time.Hour}),
+		greyroute.WithReportHook(rep.hook), greyroute.WithBalancer("s", greyroute.RoundRobin()))
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+	l.rev(t, "s", revOf(t, a, "s"))
+	// The Router's reload of a3 is held back; its Picks see a3 at once.
+	h := p.Hold(func(cmd []byte) bool { return bytes.Contains(cmd, []byte("multi")) })
+	register(t, a, "s", "v1", "a3")
+	select {
+	case <-h.Holding():
+	case <-time.After(patience):
+		t.Fatal("no reload held")
+	}
+	failUntil(t, r, "a3")
+	h.Release()
+	rep.wait(t, "a3 open")
+	br, err := a.Breakers(ctx, "s")
+	must(t, err)
+	if len(br["a3"]) != 1 || br["a3"][0].State != "open" {
+		t.Fatalf("Atomic mode: a3's open breaker not reported: %+v", br)
 	}
 }
