@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
