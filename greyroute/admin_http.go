@@ -42,6 +42,8 @@ import (
 // (ErrInvalid, a bad body), 404 (ErrNotFound), 409 (ErrSchema), 415 (a
 // body that is not application/json), 413 (a body over 16 KiB), 403 (a
 // cross-site request), 503 (ErrUnavailable, ErrClosed), 500 otherwise.
+// The message of a 500 or of an unreachable Redis is general (the
+// details, such as Redis's address, go to the log).
 //
 // Cross-site request forgery is refused without a session: a write must
 // carry its body as Content-Type application/json (a cross-site HTML form
@@ -87,12 +89,7 @@ func (a *Admin) api(mux *http.ServeMux, pattern string, f apiFunc) {
 		body, err := f(r)
 		switch {
 		case err != nil:
-			status := httpStatus(err)
-			msg := err.Error()
-			if status == http.StatusInternalServerError {
-				slog.Default().Error("greyroute admin: "+pattern, "err", err)
-				msg = "greyroute admin: internal error; see the server's log"
-			}
+			status, msg := answerOf(pattern, err)
 			writeJSON(w, status, httpError{Error: msg})
 		case body == nil:
 			w.WriteHeader(http.StatusNoContent)
@@ -100,6 +97,23 @@ func (a *Admin) api(mux *http.ServeMux, pattern string, f apiFunc) {
 			writeJSON(w, http.StatusOK, body)
 		}
 	})
+}
+
+// answerOf returns the status and message answering err of the call
+// named what. An internal error, or Redis unreachable (its error names
+// the server's address), is logged and answered in general terms: the
+// page may be shown to more people than the deployment's topology.
+func answerOf(what string, err error) (int, string) {
+	status := httpStatus(err)
+	switch {
+	case status == http.StatusInternalServerError:
+		slog.Default().Error("greyroute admin: "+what, "err", err)
+		return status, "greyroute admin: internal error; see the server's log"
+	case errors.Is(err, ErrUnavailable):
+		slog.Default().Warn("greyroute admin: "+what, "err", err)
+		return status, "greyroute admin: Redis is unreachable; see the server's log"
+	}
+	return status, err.Error()
 }
 
 // httpError is every error answer's body.

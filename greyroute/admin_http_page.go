@@ -24,13 +24,12 @@ func (a *Admin) page(w http.ResponseWriter, r *http.Request) {
 		Error    string
 	}{}
 	s, err := a.Services(r.Context())
-	if err != nil {
-		data.Error = err.Error()
-	}
 	data.Services = s
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err != nil {
-		w.WriteHeader(httpStatus(err))
+		var status int
+		status, data.Error = answerOf("GET /", err)
+		w.WriteHeader(status)
 	}
 	if err := adminPage.ExecuteTemplate(w, "index.html", data); err != nil {
 		slog.Default().Error("greyroute admin: render page", "err", err)

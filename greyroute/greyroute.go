@@ -293,7 +293,10 @@
 // clock, closed by removing its entry. A report is not a table write: no
 // rev, no event; Routers never read them. A failed write is retried with
 // backoff; Close writes what is queued (within 5s) and takes back the
-// Router's reports of breakers it leaves not closed. A Router that dies
+// Router's reports of breakers it leaves not closed, also those of
+// instances gone from its table; an instance that comes back under its
+// ID gets a new, closed breaker, and its old report is taken back too.
+// Atomic mode reports as local mode does. A Router that dies
 // without Close leaves its reports until the next report on the same
 // instance finds them over 24h old. Admin.Breakers reads them, the worst
 // first; the page shows the worst, with its Router and time.

@@ -354,7 +354,8 @@ func wrapAtomic(ctx context.Context, what string, err error) error {
 
 // stateOf returns the live state (breaker, EWMA) of service's instance
 // id, making it when the Router's table does not list the instance yet; a
-// reload keeps it, as it keeps any by ID.
+// reload keeps it, as it keeps any by ID. Its breaker reports its
+// transitions (router_report.go), as buildTable's do.
 func (r *Router) stateOf(service, id string) *endpointState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -366,7 +367,7 @@ func (r *Router) stateOf(service, id string) *endpointState {
 	s := m[id]
 	if s == nil {
 		var err error
-		if s, err = newEndpointState(service+"/"+id, r.cfg.router.breaker); err != nil {
+		if s, err = newEndpointState(service+"/"+id, r.breakerPolicy(service, id)); err != nil {
 			// The policy was validated by WithBreaker: unreachable. A
 			// zero-policy state keeps Done working.
 			s, _ = newEndpointState(service+"/"+id, resilience.BreakerPolicy{})

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -86,12 +87,17 @@ type reportVal struct {
 type reporter struct {
 	mu      sync.Mutex
 	pending map[reportKey]reportVal
-	sig     chan struct{} // capacity 1
-	failing bool          // a flush failed and none succeeded since: logged; report goroutine only
+	// notClosed holds the instances whose last queued state is not
+	// closed: a report of this Router stands in Redis for them until a
+	// closed one replaces it, even once their breaker is gone (the
+	// instance left the table, the Router closes).
+	notClosed map[reportKey]bool
+	sig       chan struct{} // capacity 1
+	failing   bool          // a flush failed and none succeeded since: logged; report goroutine only
 }
 
 func newReporter() *reporter {
-	return &reporter{pending: map[reportKey]reportVal{}, sig: make(chan struct{}, 1)}
+	return &reporter{pending: map[reportKey]reportVal{}, notClosed: map[reportKey]bool{}, sig: make(chan struct{}, 1)}
 }
 
 // queue records a transition without blocking: it runs under gobreaker's
@@ -99,6 +105,11 @@ func newReporter() *reporter {
 func (p *reporter) queue(k reportKey, v reportVal) {
 	p.mu.Lock()
 	p.pending[k] = v
+	if v.state == resilience.StateClosed {
+		delete(p.notClosed, k)
+	} else {
+		p.notClosed[k] = true
+	}
 	p.mu.Unlock()
 	select {
 	case p.sig <- struct{}{}:
@@ -126,12 +137,33 @@ func (p *reporter) requeue(m map[reportKey]reportVal) {
 	}
 }
 
+// closeAll queues a closed breaker, at time at, for every instance
+// whose last report is not closed.
+func (p *reporter) closeAll(at int64) {
+	p.mu.Lock()
+	keys := slices.Collect(maps.Keys(p.notClosed))
+	p.mu.Unlock()
+	for _, k := range keys {
+		p.queue(k, reportVal{state: resilience.StateClosed, at: at})
+	}
+}
+
 // breakerPolicy is the Router's breaker policy for instance id of
-// service: the configured one, reporting its transitions.
+// service: the configured one, reporting its transitions. It is asked
+// for when the instance gets a new breaker, closed: an instance that
+// left the table (its breaker went with it) and came back under its ID.
+// A report of the old breaker not closed is taken back: it would show on
+// the page for a day.
 func (r *Router) breakerPolicy(service, id string) resilience.BreakerPolicy {
 	p := r.cfg.router.breaker
 	user := p.OnStateChange
 	k := reportKey{service, id}
+	r.rep.mu.Lock()
+	stale := r.rep.notClosed[k]
+	r.rep.mu.Unlock()
+	if stale {
+		r.rep.queue(k, reportVal{state: resilience.StateClosed, at: r.cfg.clock().UnixMilli()})
+	}
 	p.OnStateChange = func(name string, from, to resilience.BreakerState) {
 		r.rep.queue(k, reportVal{state: to, at: r.cfg.clock().UnixMilli()})
 		if user != nil {
@@ -210,19 +242,11 @@ func (r *Router) flushReports(ctx context.Context) bool {
 }
 
 // reportClosing queues, at Close, a closed breaker for every instance
-// whose breaker is not: a Router that is gone has no breaker, and its
-// reports must not outlive it.
+// whose last report is not: a Router that is gone has no breaker, and
+// its reports must not outlive it — also those of instances that left
+// its table with their breaker open.
 func (r *Router) reportClosing() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	at := r.cfg.clock().UnixMilli()
-	for service, states := range r.states {
-		for id, s := range states {
-			if resilience.BreakerState(s.brState.Load()) != resilience.StateClosed {
-				r.rep.queue(reportKey{service, id}, reportVal{state: resilience.StateClosed, at: at})
-			}
-		}
-	}
+	r.rep.closeAll(r.cfg.clock().UnixMilli())
 }
 
 // breakersKey is the hash of service's breaker reports.

@@ -225,7 +225,10 @@ function init() {
   $("pins-prev").addEventListener("click", () => { pinOffset = Math.max(0, pinOffset - pinPage); loadPins().catch((e) => status(e.message)); });
   $("pins-next").addEventListener("click", () => { pinOffset += pinPage; loadPins().catch((e) => status(e.message)); });
 
-  const fromHash = decodeURIComponent(location.hash.slice(1));
+  // A fragment that is not percent-encoding (a mangled or hostile link)
+  // names no service: the first is shown, as without one.
+  let fromHash = "";
+  try { fromHash = decodeURIComponent(location.hash.slice(1)); } catch { /* not a service's */ }
   const first = document.querySelector("button.service");
   const pick = [...document.querySelectorAll("button.service")].find((b) => b.dataset.service === fromHash) || first;
   if (pick) showService(pick.dataset.service).catch((e) => status(e.message));

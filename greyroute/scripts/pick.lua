@@ -88,7 +88,8 @@ end
 -- candidates returns the available instances of v in ID order (the
 -- index's), their weights (SmoothWeightedRoundRobin only), health scores
 -- and index members, and the members of v's other instances
--- (SmoothWeightedRoundRobin only).
+-- (SmoothWeightedRoundRobin only); nil when v's range holds a member
+-- ixMember would not write (a hand edit: the index is rebuilt).
 -- It reads only v's instances: the index's range and their scores. An
 -- instance is live unless dead; strict also reads each one's expiry, for
 -- an instance the expiry zset does not list at all (no Admin writes one).
@@ -103,7 +104,13 @@ local function candidates(v, strict)
   end
   local all, sub, p = {}, string.sub, #v + 2
   for i = 1, #members do
-    all[i] = sub(members[i], p, -9)
+    local m = members[i]
+    local id, w = sub(m, p, -9), tonumber(sub(m, -7))
+    if not ixValidName(id) or sub(m, -8, -8) ~= '\0' or not string.find(m, '^%d%d%d%d%d%d%d$', #m - 6)
+      or w < 1 or w > 1048576 then
+      return nil -- the ID or weight would be misread: a Pick failed on a nil weight
+    end
+    all[i] = id
   end
   local hl = hvalues(health, all)
   local exps
@@ -330,10 +337,14 @@ end
 ensureIndex()
 -- pick chooses an instance of the version, else of the fallback, and
 -- returns the reply; nil when the chosen instance's entry does not match
--- its member (the index was written around: rebuilt, and picked again).
+-- its member, or a member is malformed (the index was written around:
+-- rebuilt, and picked again).
 local function pick(strict)
   local status, chosen = 'ok', version
   local ids, weight, hs, mem, out = candidates(version, strict)
+  if not ids then
+    return nil
+  end
   local fb = ''
   if #ids == 0 then
     fb = fbover
@@ -344,6 +355,9 @@ local function pick(strict)
       return {'noinstance', version, '', corrupt()}
     end
     ids, weight, hs, mem, out = candidates(fb, strict)
+    if not ids then
+      return nil
+    end
     if #ids == 0 then
       return {'noinstance', version, fb, corrupt()}
     end
