@@ -35,7 +35,7 @@
 // Router:
 //
 //	admin, err := greyroute.NewAdmin(rdb)
-//	err = admin.Register(ctx, greyroute.Instance{ID: "b-7", Service: "billing", Version: "v2", Addr: "10.0.0.7:8080"}, 30*time.Second) // then Heartbeat
+//	err = admin.Register(ctx, greyroute.Instance{ID: "b-1", Service: "billing", Version: "v1", Addr: "10.0.0.1:8080"}, 30*time.Second) // each instance of v1 and v2, then Heartbeat
 //	err = admin.SetStable(ctx, "billing", "v1")
 //	err = admin.SetRollout(ctx, "billing", greyroute.Rollout{To: "v2", Percent: 5})
 //
@@ -45,8 +45,12 @@
 //	req, err := http.NewRequestWithContext(greyroute.WithTenant(ctx, "acme"), "GET", "http://billing/invoices", nil)
 //	resp, err := client.Do(req) // to acme's version of billing, one of its instances
 //
-// Without HTTP: inst, err := router.Pick(ctx, "acme", "billing"), call
-// inst.Addr, then router.Done(inst, callErr, latency).
+// Without HTTP, pick and report the call's end yourself:
+//
+//	inst, err := router.Pick(ctx, "acme", "billing")
+//	start := time.Now()
+//	callErr := call(inst.Addr) // your client
+//	router.Done(inst, callErr, time.Since(start))
 //
 // The sections below are the contract: the Admin and the Redis layout
 // it writes, the Router (local decisions, freshness, outages),
