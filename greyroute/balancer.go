@@ -25,8 +25,8 @@ type Picker interface {
 }
 
 // Endpoint is an instance as a balancer sees it: the instance and its
-// live state, which outlives table reloads (it is kept by instance ID).
-// The live state's accessors are in endpoint.go.
+// live state, which outlives table reloads (it is kept by instance ID):
+// Available, Breaker, Conns, EWMA and Health read it.
 type Endpoint struct {
 	inst  Instance
 	state *endpointState

@@ -2,17 +2,60 @@
 // pinned, in a rollout, or stable — and balances them over that version's
 // instances, with decisions made locally from a table kept in Redis.
 //
-// Work in progress (issue 17). Built: the Admin that writes the table
-// into Redis, the Router that routes from it locally (below), version
-// resolution (pin > rollout > stable, with schema gating), the Balancers
-// (RoundRobin, Random, SmoothWeightedRoundRobin, LeastConnections,
-// P2CEWMA, HealthAware) over Endpoints with a breaker, latency EWMA and
-// health each, WithTenant / TenantMiddleware, Router.RoundTripper,
-// pluggable discovery (Registry), auto-rollback (WithAutoRollback; greymq
-// publishes its events on an mq topic), the Router's Atomic mode
-// (WithAtomic), the gRPC client routing of the subpackage grpcroute (over
-// Router.Instances and Router.Watch), and the admin page with its JSON
-// API (Admin.Handler).
+// It serves multi-tenant services released gradually: a tenant pinned
+// to a version stays there; a rollout moves a share of the tenants to a
+// new version and keeps each where it is as the share rises; a version
+// that needs a newer database schema is given only tenants whose schema
+// meets it; a failing canary can be rolled back automatically.
+//
+// The pieces:
+//
+//   - Admin (NewAdmin) writes the routing table into Redis: instances
+//     with their heartbeats, stable versions, rollouts, pins, schema
+//     requirements, health. Admin.Handler serves it to operators as a
+//     JSON API and an admin page.
+//   - Router (NewRouter) holds the table in memory and answers Pick from
+//     it with no I/O; Done reports how the call ended. WithAtomic makes
+//     every Pick one script in Redis instead, the balancers' state shared
+//     by every Router.
+//   - Balancers choose among a version's instances: RoundRobin, Random,
+//     SmoothWeightedRoundRobin, LeastConnections, P2CEWMA (the default)
+//     and HealthAware, or one of your own (Balancer, Picker, Endpoint).
+//   - Router.RoundTripper routes an http.Client's requests by service
+//     name and tenant (WithTenant, TenantMiddleware); the subpackage
+//     grpcroute does the same for a grpc-go client.
+//   - WithAutoRollback ends a failing rollout; the subpackage greymq
+//     publishes those events on an mq topic.
+//   - A Registry (WithRegistry) takes the instances from another
+//     discovery system (Nacos, Consul, Kubernetes endpoints); by default
+//     they are those the Admin registered in Redis.
+//
+// The common path: instances register and heartbeat, an operator sets the
+// stable version and rollouts, and each calling process routes through a
+// Router:
+//
+//	admin, err := greyroute.NewAdmin(rdb)
+//	err = admin.Register(ctx, greyroute.Instance{ID: "b-1", Service: "billing", Version: "v1", Addr: "10.0.0.1:8080"}, 30*time.Second) // each instance of v1 and v2, then Heartbeat
+//	err = admin.SetStable(ctx, "billing", "v1")
+//	err = admin.SetRollout(ctx, "billing", greyroute.Rollout{To: "v2", Percent: 5})
+//
+//	router, err := greyroute.NewRouter(rdb)
+//	defer router.Close()
+//	client := &http.Client{Transport: router.RoundTripper(nil)}
+//	req, err := http.NewRequestWithContext(greyroute.WithTenant(ctx, "acme"), "GET", "http://billing/invoices", nil)
+//	resp, err := client.Do(req) // to acme's version of billing, one of its instances
+//
+// Without HTTP, pick and report the call's end yourself:
+//
+//	inst, err := router.Pick(ctx, "acme", "billing")
+//	start := time.Now()
+//	callErr := call(inst.Addr) // your client
+//	router.Done(inst, callErr, time.Since(start))
+//
+// The sections below are the contract: the Admin and the Redis layout
+// it writes, the Router (local decisions, freshness, outages),
+// auto-rollback, Atomic mode, HTTP, the breaker reports and the admin
+// page, then the guarantees, errors and metrics.
 //
 // # Admin
 //
@@ -21,7 +64,12 @@
 // SetFallback of a service; RequireSchema of a version and SetSchema of a
 // tenant; SetHealth of an instance; MoveTenant migrates a tenant's schema
 // (a Migrator) and then pins it. Snapshot and TenantSchemas read what a
-// Router loads; Breakers reads what Routers report of their breakers.
+// Router loads, Services lists the services written and Instances a
+// service's live instances (the Admin is the built-in Registry);
+// Breakers reads what Routers report of their breakers. Handler serves
+// all of it to operators (# Admin page and API). Options: WithPrefix,
+// WithClock, WithMeterProvider (WithAdminMeterProvider is its earlier
+// name); a Router's own option is refused.
 //
 // Names (service, tenant, version, instance ID) are 1–128 bytes of UTF-8
 // with no control characters and no braces; anything else is an error
@@ -94,8 +142,11 @@
 // some 270ns at 100 busy instances (and SmoothWeightedRoundRobin with
 // weights too large to precompute: see its doc). An instance's live
 // state — breaker, EWMA, connections — is kept by instance ID across
-// reloads. Done ends the call Pick started.
-// Options: WithPrefix (as the Admin's), WithBalancer, WithFallbackVersion,
+// reloads. Done ends the call Pick started, and feeds the instance's
+// breaker, latency EWMA and health: a nil error is a success,
+// context.Canceled neither success nor failure, any other a failure.
+//
+// Options: WithPrefix (the Admins'), WithBalancer, WithFallbackVersion,
 // WithResync, WithBreaker, WithRouterID, WithClock, WithLogger,
 // WithMeterProvider, WithAutoRollback, WithAtomic, WithRegistry.
 //
@@ -124,9 +175,9 @@
 // the later expiry of an instance that heartbeated meanwhile and dropping
 // one that did not (such reloads run in rounds at least 100ms apart). An
 // instance that stops heartbeating therefore leaves every Router within
-// 100ms and a reload of its expiry; each service is reloaded
-// about once per (ttl − heartbeat interval) however many instances
-// heartbeat. The Routers' clocks must agree with the Admins' within
+// 100ms and a reload of its expiry; each service is reloaded about once
+// per (ttl − heartbeat interval) however many instances heartbeat. The
+// Routers' clocks must agree with the Admins' within
 // ttl − heartbeat interval: a Router ahead by more drops a live instance
 // at each reload of its service and, as heartbeats are not announced,
 // sees it again only at the next change event or resync. A service
@@ -176,8 +227,8 @@
 // and those tenants stay on the canary. The window starts empty after a
 // rollback, and for every new rollout: another target, or the same one
 // ended and set again (its old calls do not judge the new one). Each
-// Router judges only the calls it made: a fleet of Routers each under MinRequests does not roll
-// back.
+// Router judges only the calls it made: a fleet of Routers each under
+// MinRequests does not roll back.
 //
 // # Atomic mode
 //
@@ -194,11 +245,12 @@
 // in byte order (as the local Router sorts them) with one shared counter
 // per version; SmoothWeightedRoundRobin with nginx's sequence, shared;
 // LeastConnections over the shared counts (ties rotate); Random and
-// HealthAware with randomness sent by the Router. P2CEWMA, the default, runs as LeastConnections: its latency
-// averages are each Router's own, the shared counts are the load signal
-// Redis has. A Balancer of the caller's own cannot run in Redis: NewRouter
-// refuses it (ErrInvalid), and WithRegistry too (the script balances over
-// the instances registered in Redis).
+// HealthAware with randomness sent by the Router. P2CEWMA, the default,
+// runs as LeastConnections: its latency averages are each Router's own,
+// the shared counts are the load signal Redis has. A Balancer of the
+// caller's own cannot run in Redis: NewRouter refuses it (ErrInvalid),
+// and WithRegistry too (the script balances over the instances
+// registered in Redis).
 //
 // Cost: a Pick reads only the resolved version's instances (and, when it
 // has none available, the fallback's), from the index p{s}:index that
@@ -246,23 +298,23 @@
 // each service it picked on or has calls in progress on, and at once
 // after a failed Pick, the flush also clears the Router's share of every
 // instance it has no call on (reading all Routers' shares only when its
-// sum in Redis differs from the calls it holds). A Pick whose script ran as the flush was
-// made may go uncounted until its Done. Done after Close changes nothing
-// in Redis. The clock of leases and expiries is each Router's (WithClock).
+// sum in Redis differs from the calls it holds). A Pick whose script ran
+// as the flush was made may go uncounted until its Done. Done after Close
+// changes nothing in Redis. The clock of leases and expiries is each
+// Router's (WithClock).
 //
 // An Atomic-mode Pick needs Redis: it does not fall back to the last
 // table, whose counters would not be shared. Errors in Atomic mode are as
-// in local mode, and any Redis error —
-// unreachable, or data no Admin writes, such as a key of the wrong type —
-// wraps ErrUnavailable; a context error is returned as it is. An instance
+// in local mode, and any Redis error — unreachable, or data no Admin
+// writes, such as a key of the wrong type — wraps ErrUnavailable; a
+// context error is returned as it is. An instance
 // entry that cannot be decoded is skipped (an ErrNoInstance says how many
 // were), and so is one the script accepted and the Router cannot read; a
 // counter in p{s}:lb, conns or shares that is not a number counts as 0.
 // A Pick that resolved to the rollout target and found none of its
 // instances available counts as a failure in the auto-rollback window,
-// whether the fallback then serves or not, as in local mode. Metrics: greyroute.atomic.done.pending (gauge): Dones not yet
-// told to Redis; greyroute.atomic.done.lost (counter): Dones given up
-// (Close could not tell Redis, or Redis refused them), left to the lease.
+// whether the fallback then serves or not, as in local mode. Its own
+// metrics, greyroute.atomic.done.*, are under # Metrics.
 //
 // # HTTP
 //
@@ -272,14 +324,17 @@
 // an incoming request's tenant there), on a clone of the request.
 // Instance.Addr is "host:port" (the request's scheme kept) or
 // "http(s)://host:port". Its Done comes at the end of the response body;
-// a transport error or a 5xx is a failure, a 4xx a success, the caller's
-// cancellation neither. A connection refused (nothing sent) is retried
-// once on another instance when the body can be replayed (GetBody): in
-// local mode another available instance of the same version whenever
+// a transport error or a 5xx is a failure, a 1xx–4xx a success, the
+// caller's cancellation neither. A request whose connection could not be
+// made (a dial error, such as refused: nothing was sent) is retried once
+// on another instance when the body can be replayed (none, or GetBody):
+// in local mode another available instance of the same version whenever
 // there is one, whatever the Balancer offers (else the fallback, as for
-// Pick; never another version). A
-// request with no tenant, or for a host that is not a known service,
-// fails with ErrUnknownTenant and is never sent.
+// Pick; never another version); in Atomic mode another instance if one of
+// up to three Picks offers one. No other error is retried: the request
+// may have reached the instance. A request with no tenant, or for a host
+// that is not a known service, fails with ErrUnknownTenant and is never
+// sent.
 //
 // # Breaker reports
 //
@@ -314,46 +369,111 @@
 // (Content-Type application/json) and http.CrossOriginProtection
 // (Sec-Fetch-Site, else Origin against Host).
 //
+// # Guarantees
+//
+// Routing: a tenant's call goes to its version — pin > rollout > stable,
+// gated by the tenant's schema — or, when that version has no available
+// instance, to the service's fallback version if the tenant's schema
+// meets it; never to any other. Rollouts are sticky: a tenant's bucket is
+// a stable hash of tenant and service, so raising the percentage keeps
+// every tenant already moved and lowering it moves back only the excess.
+//
+// Consistency: each service's table is read at one rev in one
+// transaction and installed whole, so a local Pick never sees part of a
+// write; the tenants' schemas are read and installed apart (another hash
+// tag). Local mode is eventually consistent, within the bounds given
+// under Freshness (# Router); Atomic mode reads the service's keys in
+// Redis at every Pick (the tenants' schemas excepted).
+//
+// Writes: every Admin write is one script, applied whole or not at all,
+// announced once when it changed something, and safe to retry;
+// MoveTenant is two (the schema, then the pin) and is repaired by calling
+// it again.
+//
+// Outages: with Redis unreachable a local Router keeps picking from its
+// last table and says so (greyroute.table.stale, one log line); an Atomic
+// one fails its Picks with ErrUnavailable. A Registry's failure keeps
+// that service's last instances. A Router holds nothing Redis does not:
+// one that crashes loses only its own breakers and averages; its
+// Atomic-mode connection counts lapse with its lease, and its breaker
+// reports are dropped once 24h old.
+//
 // # Errors
 //
-// ErrInvalid: a bad argument, named (before any write), or a rollout the
-// table refuses (no stable version; the target is the stable version).
-// ErrNotFound: Heartbeat or SetHealth of an unknown or expired instance.
-// ErrSchema: Pin or MoveTenant to a version requiring a newer tenant
-// schema. ErrUnavailable: Redis unreachable; the error wraps go-redis's
-// too. Context errors are returned unwrapped. ErrClosed after Close.
+// All errors are matched with errors.Is against the sentinels below and
+// name the call and its arguments; context errors are returned as they
+// are, never wrapped.
+//
+// Every Admin call: ErrInvalid for a bad argument, named, before any
+// write; ErrUnavailable when Redis cannot be reached (the error wraps
+// go-redis's too); another Redis error (a key of the wrong type, written
+// by something else) wrapped as it is; ErrClosed after Close. Besides:
+//
+//   - Heartbeat, SetHealth: ErrNotFound for an unknown or expired
+//     instance.
+//   - SetRollout: ErrInvalid for a rollout the table refuses (no stable
+//     version; To is the stable version).
+//   - Pin: ErrSchema when the tenant's schema is below the version's
+//     requirement.
+//   - MoveTenant: ErrSchema as Pin (after migrating); ErrInvalid for a nil
+//     Migrator or one that returned a schema below the recorded one; the
+//     Migrator's own error (or panic) wrapped, nothing written.
+//
+// NewAdmin and NewRouter: ErrInvalid for a nil client or a bad option
+// (naming it), a Router option given to NewAdmin, and, with WithAtomic, a
+// Balancer of the caller's own or WithRegistry. NewRouter: ErrUnavailable
+// when it cannot subscribe (within 10s) or load; its first load fails it
+// too when a service's keys cannot be read or a Registry fails (the error
+// names the service).
+//
 // Router.Pick: ErrUnknownTenant (no pin and no stable version, an unknown
 // service included), ErrSchema (the tenant's schema is below even the
 // stable version's requirement), ErrNoInstance (neither the version nor
-// the fallback has an available instance), ErrClosed. A bad option is
-// ErrInvalid, and so is a Router option given to NewAdmin. Admin.Handler
-// maps them to HTTP statuses: ErrInvalid 400, ErrNotFound 404, ErrSchema
-// 409, ErrUnavailable and ErrClosed 503.
+// the fallback has an available instance), ErrClosed; in Atomic mode,
+// ErrUnavailable for any Redis error. Done, Instances and Watch return no
+// errors.
+//
 // Router.RoundTripper: ErrUnknownTenant (no tenant in the context, or a
 // host that is no known service), ErrInvalid (a URL whose scheme is not
 // http(s) or whose host has a port or is no valid name; an instance
 // address that is no host:port nor http(s)://host:port), Pick's errors,
-// and the transport's, wrapped with the instance; context errors
-// unwrapped.
+// and the transport's, wrapped with the instance.
+//
+// Admin.Handler maps them to HTTP statuses: ErrInvalid 400, ErrNotFound
+// 404, ErrSchema 409, ErrUnavailable and ErrClosed 503 (the rest in its
+// doc).
 //
 // # Metrics
 //
-// greyroute.admin.writes (counter): Admin writes by greyroute.op and
-// outcome (ok, refused, invalid, error). greyroute.picks (counter):
-// Router picks by outcome (ok, fallback, error) and via, how the version
-// was chosen: pin, rollout or stable for ok (a pin or rollout passed over
-// for the tenant's schema counts as stable), fallback for fallback; an
-// error has no via. greyroute.table.stale
-// (gauge): 1 while the Router cannot reach Redis. greyroute.table.age
-// (gauge, ms): time since the Router's last full resync (one that only a
-// Registry failed counts). greyroute.registry.errors (counter, no
-// attributes: the log names the service): failed Registry.Instances
-// calls — errors, panics, timeouts.
-// greyroute.rollbacks (counter, with WithAutoRollback): the Router's
-// rollback decisions by outcome (rolled_back: its script ended the
-// rollout; already: the rollout was no longer to the version; failed: the
-// script failed for good, logged, tried again after a window of fresh
-// calls; emit_failed: OnRollback panicked or the Sink failed).
+// Taken from WithMeterProvider's provider (the global one by default),
+// observable instruments read at collection time:
+//
+//   - greyroute.admin.writes (counter): Admin writes by greyroute.op
+//     (register, heartbeat, ..., move_tenant) and outcome (ok, refused,
+//     invalid, error).
+//   - greyroute.picks (counter): Router picks by outcome (ok, fallback,
+//     error) and via, how the version was chosen: pin, rollout or stable
+//     for ok (a pin or rollout passed over for the tenant's schema counts
+//     as stable), fallback for fallback; an error has no via.
+//   - greyroute.table.stale (gauge): 1 while the Router cannot reach Redis
+//     or read a service's table, else 0.
+//   - greyroute.table.age (gauge, ms): time since the Router's last full
+//     resync (one that only a Registry failed counts).
+//   - greyroute.registry.errors (counter, no attributes: the log names
+//     the service): failed Registry.Instances calls — errors, panics,
+//     timeouts.
+//   - greyroute.rollbacks (counter, with WithAutoRollback): the Router's
+//     rollback decisions by outcome (rolled_back: its script ended the
+//     rollout; already: the rollout was no longer to the version; failed:
+//     the script failed for good, logged, tried again after a window of
+//     fresh calls; emit_failed: OnRollback panicked or the Sink failed).
+//   - greyroute.atomic.done.pending (gauge, with WithAtomic): Dones not
+//     yet told to Redis.
+//   - greyroute.atomic.done.lost (counter, with WithAtomic): Dones given
+//     up (Close could not tell Redis, or Redis refused them), left to the
+//     lease.
+//
+// grpcroute counts its picks in greyroute.grpc.picks (see there).
 package greyroute
 
 import "errors"
@@ -363,7 +483,7 @@ type Instance struct {
 	ID      string            // unique within the service
 	Service string            // the service it serves
 	Version string            // the service version it runs ("v1.1")
-	Addr    string            // host:port (or a URL's authority) to send calls to
+	Addr    string            // host:port to send calls to (RoundTripper also takes http(s)://host:port)
 	Weight  int               // relative share for weighted balancers; 0 means 1
 	Meta    map[string]string // free-form labels (zone, build)
 
@@ -381,7 +501,8 @@ var (
 	// no fallback version has one).
 	ErrNoInstance = errors.New("greyroute: no instance")
 	// ErrUnknownTenant: the tenant has no route for the service and the
-	// service has no stable version.
+	// service has no stable version; from RoundTripper also a request
+	// with no tenant, or for a host that is no known service.
 	ErrUnknownTenant = errors.New("greyroute: unknown tenant")
 	// ErrInvalid: a malformed argument (empty service, bad percentage,
 	// bad option); the message names it.
@@ -395,6 +516,7 @@ var (
 	// (Heartbeat, SetHealth).
 	ErrNotFound = errors.New("greyroute: not found")
 	// ErrUnavailable: Redis could not be reached (the network, a server
-	// loading or failing over); the error also wraps go-redis's.
+	// loading or failing over) — in Atomic mode, any Redis error of a
+	// Pick; the error also wraps go-redis's.
 	ErrUnavailable = errors.New("greyroute: redis unavailable")
 )

@@ -46,9 +46,10 @@ type RegistryWatcher interface {
 	Watch(ctx context.Context, changed func(service string)) error
 }
 
-// WithRegistry makes the Router take service's instances from reg
-// instead of the instances the Admin registered in Redis; service ""
-// makes reg the registry of every service without one of its own. The
+// WithRegistry makes the Router take service's instances from reg,
+// overriding the default, the instances the Admin registered in Redis;
+// service "" makes reg the registry of every service without one of its
+// own. The
 // routing state stays in Redis: a service needs its table there (a
 // stable version at least) to be routed. A nil reg or a bad service name
 // is an error. Router only.

@@ -182,7 +182,7 @@ func TestReviewRegistryWatchEndsEarly(t *testing.T) {
 	reg := earlyWatcher{regFunc(func(context.Context, string) ([]greyroute.Instance, error) {
 		return []greyroute.Instance{{ID: "p1", Version: "v1", Addr: "10.0.0.1:80"}}, nil
 	}), make(chan func(string), 1)}
-	var logs syncBuf
+	var logs logBuf
 	l := newLoads()
 	r, err := greyroute.NewRouter(standalone(t, srv.Addr, nil), greyroute.WithRegistry("pay", reg),
 		greyroute.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), greyroute.WithLoadHook(l.hook))
@@ -194,22 +194,4 @@ func TestReviewRegistryWatchEndsEarly(t *testing.T) {
 		t.Errorf("a Watch that returned early was not logged:\n%s", logs.String())
 	}
 	changed("pay") // after Close: nothing, and no panic
-}
-
-// syncBuf is a bytes.Buffer safe for a logger and a test.
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -82,8 +82,9 @@ type RollbackEvent struct {
 
 // WithAutoRollback makes the Router watch the outcome (Done) of every call
 // it picked on a service's rollout target and end the rollout when p says
-// the target is failing: see the package doc's # Auto-rollback. A bad
-// field is an error wrapping ErrInvalid that names it. Router only.
+// the target is failing, overriding the default, no automatic rollback:
+// see the package doc's # Auto-rollback. A bad field is an error wrapping
+// ErrInvalid that names it. Router only.
 func WithAutoRollback(p RollbackPolicy) Option {
 	return routerOption("WithAutoRollback", func(c *routerConfig) error {
 		q := p // a copy per Router: the Option may be reused

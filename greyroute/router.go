@@ -220,8 +220,9 @@ func (r *Router) pickVersion(t *svcTable, version, tenant, avoid string) (Instan
 // failure; any other error, a deadline included, is a failure. Done of an
 // Instance this Router's Pick did not return (the zero Instance, one
 // built by hand, another Router's) does nothing, and so does a second
-// Done of the same pick (beyond 64 calls in flight on one instance a
-// pick may go untracked: see endpoint_once.go).
+// Done of the same pick — except beyond 64 calls in flight on one
+// instance, where a pick goes untracked and a second Done of it counts
+// twice (the connection count never goes below zero).
 func (r *Router) Done(inst Instance, err error, latency time.Duration) {
 	if inst.router != r || inst.picked == nil || !inst.picked.done.end(inst.tk.seq, inst.tk.slot) {
 		return

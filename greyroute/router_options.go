@@ -67,7 +67,7 @@ func routerOption(name string, f func(*routerConfig) error) Option {
 }
 
 // WithBalancer sets the Balancer of service's instances (each version
-// gets its own Picker built by it). Services without one use P2CEWMA:
+// gets its own Picker built by it), overriding the default P2CEWMA:
 // it needs no weights, steers away from slow and busy instances within a
 // few calls, and costs two random reads per Pick; SmoothWeightedRoundRobin
 // suits fleets whose instances declare unequal weights. A bad service
@@ -100,8 +100,9 @@ func WithFallbackVersion(service, version string) Option {
 
 // WithResync sets how often the Router reloads every service's table
 // whatever the change events said, overriding DefaultResync (30s): the
-// bound on how stale a table can be when an event is lost, and on how
-// long an expired instance stays in it. At least 100ms. Router only.
+// bound on how stale a table can be when a change event is lost
+// (expiries, which have no event, are reloaded as they pass: see the
+// package doc's Freshness). At least 100ms. Router only.
 func WithResync(d time.Duration) Option {
 	return routerOption("WithResync", func(c *routerConfig) error {
 		if d < 100*time.Millisecond {
@@ -125,9 +126,11 @@ func WithBreaker(p resilience.BreakerPolicy) Option {
 	})
 }
 
-// WithLogger sets where the Router logs (one line when Redis becomes
-// unreachable, one when it is back), overriding slog.Default(). A nil
-// logger is an error. Router only.
+// WithLogger sets where the Router logs, overriding slog.Default(). It
+// is quiet on the happy path: a line when Redis becomes unreachable and
+// one when it is back, likewise for a service's Registry, one per
+// automatic rollback, and warnings when breaker reports or Atomic-mode
+// Dones cannot be written. A nil logger is an error. Router only.
 func WithLogger(l *slog.Logger) Option {
 	return routerOption("WithLogger", func(c *routerConfig) error {
 		if l == nil {

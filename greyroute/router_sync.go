@@ -2,7 +2,6 @@ package greyroute
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -212,20 +211,13 @@ func (r *Router) resync(ctx context.Context) error {
 	return first
 }
 
-// serviceError is a load's failure that is the service's own: its
-// registry failed.
-type serviceError struct{ error }
-
-func (e serviceError) Unwrap() error { return e.error }
-
 // serviceOnly reports whether err, from loading one service, concerns
 // that service alone — its registry failed, or Redis refused to read its
 // keys (one of the wrong type, written by something other than an Admin)
 // — so that a round of loads goes on to the other services. Redis being
 // away, or Close, ends the round: the other loads would fail the same.
 func serviceOnly(ctx context.Context, err error) bool {
-	var se serviceError
-	return ctx.Err() == nil && (errors.As(err, &se) || !redisx.Retryable(err))
+	return ctx.Err() == nil && (isRegistryErr(err) || !redisx.Retryable(err))
 }
 
 // loadService reads service's table and installs it. Loads run one at a
@@ -241,8 +233,10 @@ func (r *Router) loadService(ctx context.Context, service string) error {
 		return err
 	}
 	if t, err = r.fromRegistry(ctx, t); err != nil {
-		r.registryFailed(ctx, service, err) // its own signal, not an outage (registry_health.go)
-		return serviceError{err}
+		// A *registryError: its own signal, not an outage
+		// (registry_health.go), and serviceOnly.
+		r.registryFailed(ctx, service, err)
+		return err
 	}
 	if r.registryFor(service) != nil {
 		r.registryAnswered(service)

@@ -15,16 +15,23 @@
 // the ID the event's ID (consumers deduplicate on it, as mq does), the
 // Payload the event's JSON (greyroute.RollbackEvent's fields: id, service,
 // version, error_rate, requests, failures, window_ns, time, router), and
-// the header content-type is application/json. Delivery is mq's: a
-// publish that fails is logged and counted by the Router
-// (greyroute.rollbacks{outcome="emit_failed"}) and not retried beyond mq's
-// own retry policy; the rollback itself is recorded in Redis either way
-// (Table.LastRollback).
+// the header content-type is application/json.
+//
+// # Guarantees
+//
+// Delivery is mq's: one Emit per rollback, by the Router whose script
+// made the change (mq's own retries may deliver it twice: deduplicate on
+// the ID). A publish that fails is logged and counted by the Router
+// (greyroute.rollbacks{outcome="emit_failed"}) and not retried beyond
+// mq's own retry policy; the rollback itself is recorded in Redis either
+// way (Table.LastRollback), so a lost event loses no state. Ordering: a
+// service's rollbacks share a Key, which mq keeps in order.
 //
 // # Errors
 //
 // Emit: greyroute.ErrInvalid for a nil client or an empty topic; mq's
-// errors (mq.ErrUnreachable, ...) wrapped with the topic and the event.
+// errors (mq.ErrUnreachable, ...) wrapped with the topic and the event;
+// a context error as it is.
 package greymq
 
 import (

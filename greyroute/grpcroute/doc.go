@@ -31,7 +31,7 @@
 // The tenant is greyroute.TenantFromContext's, else the first value of
 // the outgoing metadata key "x-tenant" (TenantMetadataKey).
 //
-// # Errors and guarantees
+// # Guarantees
 //
 // An RPC never goes to a version other than the tenant's (or the
 // service's fallback version, as Router.Pick decides). What a pick does:
@@ -46,10 +46,11 @@
 //     so a dead instance's breaker opens and its version's other
 //     instances take its RPCs.
 //   - No tenant in the context or metadata, greyroute.ErrUnknownTenant,
-//     greyroute.ErrSchema, greyroute.ErrClosed: the RPC ends at once with
-//     codes.Unavailable (wait-for-ready or not), the message naming the
-//     method, service, tenant and cause. (A picker may not return
-//     FailedPrecondition: gRFC A54 turns it into Internal.)
+//     greyroute.ErrSchema, greyroute.ErrClosed, or any other error of
+//     Router.Pick (in Atomic mode, greyroute.ErrUnavailable): the RPC ends
+//     at once with codes.Unavailable (wait-for-ready or not), the message
+//     naming the method, service, tenant and cause. (A picker may not
+//     return FailedPrecondition: gRFC A54 turns it into Internal.)
 //   - greyroute.ErrNoInstance, or every try met a failing connection: a
 //     wait-for-ready RPC waits for the next picker — one comes within 1s,
 //     since breakers half-open with time, not with an event; any other RPC
@@ -69,11 +70,18 @@
 //
 // Freshness is the Router's (see greyroute's # Router): a rollout, pin or
 // instance change reaches the client with the Router's next load of the
-// service. NewClient returns an error wrapping greyroute.ErrInvalid for a
-// nil Router or a malformed service name; DialOptions' bad arguments fail
-// the ClientConn's RPCs, naming them. Once the Router is closed, RPCs end
-// with Unavailable; close the ClientConn too: once both are closed no
-// goroutine of theirs is left.
+// service. Once the Router is closed, RPCs end with Unavailable; close the
+// ClientConn too: once both are closed no goroutine of theirs is left.
+//
+// # Errors
+//
+// NewClient returns an error wrapping greyroute.ErrInvalid for a nil
+// Router or a malformed service name (greyroute's rules for names), and
+// grpc.NewClient's errors wrapped. DialOptions returns no error: its bad
+// arguments (a nil Router, a nil or bad Option, which wrap
+// greyroute.ErrInvalid) fail the ClientConn's RPCs, naming them. An RPC's
+// errors are gRPC statuses, as listed under # Guarantees; its message
+// names the method, service and tenant and gives the Router's cause.
 //
 // # Metrics
 //
@@ -81,7 +89,7 @@
 // and outcome — ok (sent), connecting (the instance's connection was not
 // ready: picked again), conn_failure (its connection was failing: a
 // failure for it), no_instance, refused (no tenant, unknown tenant,
-// schema, closed Router). The meter provider is WithMeterProvider's
+// schema, closed Router, any other Router error). The meter provider is WithMeterProvider's
 // (DialOptions), else the global one. The Router's own metrics
 // (greyroute.picks, ...) count the same RPCs from its side.
 package grpcroute
