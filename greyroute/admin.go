@@ -104,7 +104,7 @@ func (a *Admin) Register(ctx context.Context, inst Instance, ttl time.Duration) 
 	}
 	now := a.cfg.clock()
 	_, err = a.run(ctx, inst.Service, now, registerScript, inst.ID, entry, now.UnixMilli()+ttl.Milliseconds())
-	return a.wrap(ctx, fmt.Sprintf("register %q of service %q", inst.ID, inst.Service), err)
+	return wrapRedis(ctx, fmt.Sprintf("register %q of service %q", inst.ID, inst.Service), err)
 }
 
 // encodeEntry checks inst's address, weight and meta and returns its JSON.
@@ -163,7 +163,7 @@ func (a *Admin) Heartbeat(ctx context.Context, service, id string, ttl time.Dura
 	if err == nil && res.status == "notfound" {
 		err = refused{fmt.Errorf("%w: unknown or expired instance (Register it again)", ErrNotFound)}
 	}
-	return a.wrap(ctx, what, err)
+	return wrapRedis(ctx, what, err)
 }
 
 // Deregister removes instance id of service and its health score.
@@ -174,7 +174,7 @@ func (a *Admin) Deregister(ctx context.Context, service, id string) (err error) 
 		return fmt.Errorf("greyroute: deregister: %w", err)
 	}
 	_, err = a.run(ctx, service, a.cfg.clock(), deregisterScript, id)
-	return a.wrap(ctx, fmt.Sprintf("deregister %q of service %q", id, service), err)
+	return wrapRedis(ctx, fmt.Sprintf("deregister %q of service %q", id, service), err)
 }
 
 // Pin sends tenant's calls to service to version, whatever the stable
@@ -201,13 +201,13 @@ func (a *Admin) pin(ctx context.Context, tenant, service, version string) error 
 	}
 	have, err := a.tenantSchema(ctx, tenant)
 	if err != nil {
-		return a.wrap(ctx, what, err)
+		return wrapRedis(ctx, what, err)
 	}
 	res, err := a.run(ctx, service, a.cfg.clock(), pinScript, tenant, version, have)
 	if err == nil && res.status == "schema" {
 		err = refused{fmt.Errorf("%w: the tenant's schema is %d, the version requires %d", ErrSchema, have, res.detail)}
 	}
-	return a.wrap(ctx, what, err)
+	return wrapRedis(ctx, what, err)
 }
 
 // tenantSchema reads tenant's recorded schema, 0 when none.
@@ -235,7 +235,7 @@ func (a *Admin) Unpin(ctx context.Context, tenant, service string) (err error) {
 		return fmt.Errorf("greyroute: unpin: %w", err)
 	}
 	_, err = a.run(ctx, service, a.cfg.clock(), unpinScript, tenant)
-	return a.wrap(ctx, fmt.Sprintf("unpin tenant %q of service %q", tenant, service), err)
+	return wrapRedis(ctx, fmt.Sprintf("unpin tenant %q of service %q", tenant, service), err)
 }
 
 // SetStable makes version the stable version of service: what every
@@ -247,7 +247,7 @@ func (a *Admin) SetStable(ctx context.Context, service, version string) (err err
 		return fmt.Errorf("greyroute: set stable: %w", err)
 	}
 	_, err = a.run(ctx, service, a.cfg.clock(), stableScript, version)
-	return a.wrap(ctx, fmt.Sprintf("set stable version of service %q to %q", service, version), err)
+	return wrapRedis(ctx, fmt.Sprintf("set stable version of service %q to %q", service, version), err)
 }
 
 // SetFallback sets the version a Router sends service's calls to when the
@@ -265,7 +265,7 @@ func (a *Admin) SetFallback(ctx context.Context, service, version string) (err e
 		}
 	}
 	_, err = a.run(ctx, service, a.cfg.clock(), fallbackScript, version)
-	return a.wrap(ctx, fmt.Sprintf("set fallback version of service %q to %q", service, version), err)
+	return wrapRedis(ctx, fmt.Sprintf("set fallback version of service %q to %q", service, version), err)
 }
 
 // Rollout moves a share of a service's tenants from its stable version to
@@ -307,7 +307,7 @@ func (a *Admin) SetRollout(ctx context.Context, service string, r Rollout) (err 
 			err = refused{fmt.Errorf("%w: Rollout.To is the stable version", ErrInvalid)}
 		}
 	}
-	return a.wrap(ctx, what, err)
+	return wrapRedis(ctx, what, err)
 }
 
 // basisPoints converts a percentage to basis points.
@@ -336,7 +336,7 @@ func (a *Admin) RequireSchema(ctx context.Context, service, svcVersion string, m
 		return fmt.Errorf("greyroute: %s: %w: minSchema is negative or above MaxSchema", what, ErrInvalid)
 	}
 	_, err = a.run(ctx, service, a.cfg.clock(), requireScript, svcVersion, minSchema)
-	return a.wrap(ctx, what, err)
+	return wrapRedis(ctx, what, err)
 }
 
 // SetHealth sets the health score (0 to 100; an instance without one
@@ -355,7 +355,7 @@ func (a *Admin) SetHealth(ctx context.Context, service, id string, score int) (e
 	if err == nil && res.status == "notfound" {
 		err = refused{fmt.Errorf("%w: unknown or expired instance", ErrNotFound)}
 	}
-	return a.wrap(ctx, what, err)
+	return wrapRedis(ctx, what, err)
 }
 
 // SetSchema records tenant's schema version (0 to MaxSchema), as its
@@ -379,7 +379,7 @@ func (a *Admin) setSchema(ctx context.Context, tenant string, version int) error
 	}
 	p := a.cfg.prefix
 	err := schemaScript.Run(ctx, a.client, []string{tenantSchemaKey(p), tenantsMetaKey(p)}, changedChannel(p), tenant, strconv.Itoa(version)).Err()
-	return a.wrap(ctx, what, err)
+	return wrapRedis(ctx, what, err)
 }
 
 // result is a service script's answer.
@@ -419,13 +419,6 @@ func (a *Admin) run(ctx context.Context, service string, now time.Time, script *
 		return result{}, fmt.Errorf("unexpected script reply %v", vals)
 	}
 	return res, nil
-}
-
-// wrap turns err into the error of the call described by what: nil stays
-// nil, context errors are returned as they are, Redis unreachable (the
-// network, a server loading or failing over) wraps ErrUnavailable.
-func (a *Admin) wrap(ctx context.Context, what string, err error) error {
-	return wrapRedis(ctx, what, err)
 }
 
 // wrapRedis wraps err from Redis for the operation what: ctx's own error

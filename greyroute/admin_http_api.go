@@ -209,7 +209,7 @@ func (a *Admin) pins(ctx context.Context, service string) (map[string]string, er
 		return nil, fmt.Errorf("greyroute: %s: %w", what, ErrClosed)
 	}
 	m, err := a.client.HGetAll(ctx, serviceKeys(a.cfg.prefix, service).pins).Result()
-	return m, a.wrap(ctx, what, err)
+	return m, wrapRedis(ctx, what, err)
 }
 
 func (a *Admin) apiStable(r *http.Request) (any, error) {

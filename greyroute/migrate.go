@@ -56,7 +56,7 @@ func (a *Admin) MoveTenant(ctx context.Context, tenant, service, version string,
 	}, lock.WithRetry(lock.ExponentialRetry(10*time.Millisecond, time.Second)))
 	if err != nil && err != moveErr {
 		// The lock's own failure (Redis, ctx ending while waiting).
-		return a.wrap(ctx, what+": the tenant's migration lock", err)
+		return wrapRedis(ctx, what+": the tenant's migration lock", err)
 	}
 	return err
 }
@@ -64,11 +64,11 @@ func (a *Admin) MoveTenant(ctx context.Context, tenant, service, version string,
 func (a *Admin) moveLocked(ctx context.Context, tenant, service, version string, migrate Migrator, what string) error {
 	have, err := a.tenantSchema(ctx, tenant)
 	if err != nil {
-		return a.wrap(ctx, what, err)
+		return wrapRedis(ctx, what, err)
 	}
 	need, err := a.client.HGet(ctx, serviceKeys(a.cfg.prefix, service).schemaReq, version).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return a.wrap(ctx, what+": reading the version's schema requirement", err)
+		return wrapRedis(ctx, what+": reading the version's schema requirement", err)
 	}
 	if have < need {
 		got, err := runMigrator(ctx, migrate)

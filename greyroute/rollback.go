@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"strconv"
 	"time"
 )
 
@@ -48,8 +46,9 @@ type RollbackPolicy struct {
 	// Sink, if set, is sent each rollback this Router made (greymq.Sink
 	// publishes it on an mq topic); an error is logged and counted.
 	Sink EventSink
-	// Name identifies this Router in events (RollbackEvent.Router); ""
-	// means "<hostname>/<pid>". A name's rules apply (1–128 bytes, no
+	// Name identifies this Router in events (RollbackEvent.Router),
+	// overriding the default: the Router's ID (WithRouterID), which also
+	// names it in breaker reports. A name's rules apply (1–128 bytes, no
 	// braces or control characters).
 	Name string
 
@@ -117,11 +116,7 @@ func (p *RollbackPolicy) normalize() error {
 		return fmt.Errorf("%w: RollbackPolicy.MinRequests %d: want 1 to %d (0: the default)", ErrInvalid, p.MinRequests, maxMinRequests)
 	}
 	if p.Name == "" {
-		host, _ := os.Hostname()
-		p.Name = host + "/" + strconv.Itoa(os.Getpid())
-		if validName("RollbackPolicy.Name", p.Name) != nil {
-			p.Name = "pid-" + strconv.Itoa(os.Getpid()) // an odd host name must not refuse the default
-		}
+		return nil // the Router's ID (WithRouterID) names it
 	}
 	return validName("RollbackPolicy.Name", p.Name)
 }

@@ -1,6 +1,7 @@
 package greyroute
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -191,7 +192,7 @@ func (rb *rollbacker) rollback(ctx context.Context, w *rollbackWindow) {
 	}
 	e := RollbackEvent{ID: rand.Text(), Service: w.service, Version: w.version,
 		ErrorRate: float64(fails) / float64(calls), Requests: calls, Failures: fails,
-		Window: rb.p.Window, Time: now, Router: rb.p.Name}
+		Window: rb.p.Window, Time: now, Router: cmp.Or(rb.p.Name, rb.r.cfg.router.id)}
 	status, err := rb.attempt(ctx, e, w.since)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -85,15 +85,17 @@ type atomicState struct {
 	tick    chan struct{}               // capacity 1: a tick now (tests)
 
 	pendingN atomic.Int64 // Dones waiting, for the gauge
-	lost     atomic.Int64 // Dones given up at Close
+	lost     atomic.Int64 // Dones given up: Close could not tell Redis, or Redis refused them
 	reg      metric.Registration
 }
 
 // WithAtomic makes every Pick one Lua script in Redis instead of a local
 // decision: round-robin counters, smooth-WRR weights and connection
 // counts are shared by every Router of the service, at the cost of one
-// round trip per Pick. See the package doc's # Atomic mode. A Balancer
-// other than the six built in is refused by NewRouter. Router only.
+// round trip per Pick, overriding the default (local decisions from the
+// Router's table). See the package doc's # Atomic mode. A Balancer other
+// than the six built in, and WithRegistry, are refused by NewRouter.
+// Router only.
 func WithAtomic() Option {
 	return routerOption("WithAtomic", func(c *routerConfig) error {
 		c.atomic = true
@@ -136,7 +138,7 @@ func (r *Router) startAtomic(ctx context.Context) {
 	pending, _ := meter.Int64ObservableGauge("greyroute.atomic.done.pending",
 		metric.WithDescription("Atomic mode: Dones not yet told to Redis."))
 	lost, _ := meter.Int64ObservableCounter("greyroute.atomic.done.lost",
-		metric.WithDescription("Atomic mode: Dones Close could not tell Redis; their counts are taken back when the Router's lease lapses."))
+		metric.WithDescription("Atomic mode: Dones given up — Close could not tell Redis, or Redis refused them; their counts are taken back when the Router's lease lapses."))
 	a.reg, _ = meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
 		ob.ObserveInt64(pending, a.pendingN.Load())
 		ob.ObserveInt64(lost, a.lost.Load())

@@ -268,7 +268,7 @@ func (a *Admin) Breakers(ctx context.Context, service string) (map[string][]Brea
 	}
 	all, err := a.client.HGetAll(ctx, breakersKey(a.cfg.prefix, service)).Result()
 	if err != nil {
-		return nil, a.wrap(ctx, what, err)
+		return nil, wrapRedis(ctx, what, err)
 	}
 	out := make(map[string][]BreakerReport, len(all))
 	for id, raw := range all {

@@ -61,7 +61,7 @@ func (a *Admin) Snapshot(ctx context.Context, service string) (Table, error) {
 		return Table{}, fmt.Errorf("greyroute: snapshot of service %q: %w", service, ErrClosed)
 	}
 	t, err := readTable(ctx, a.client, serviceKeys(a.cfg.prefix, service), service, a.cfg.clock())
-	return t, a.wrap(ctx, fmt.Sprintf("snapshot of service %q", service), err)
+	return t, wrapRedis(ctx, fmt.Sprintf("snapshot of service %q", service), err)
 }
 
 // readTable reads the table at keys k (all in one hash slot) as of now.
@@ -145,7 +145,7 @@ func (a *Admin) TenantSchemas(ctx context.Context, tenants ...string) (map[strin
 		return nil, fmt.Errorf("greyroute: tenant schemas: %w", ErrClosed)
 	}
 	m, err := readTenantSchemas(ctx, a.client, a.cfg.prefix, tenants)
-	return m, a.wrap(ctx, "tenant schemas", err)
+	return m, wrapRedis(ctx, "tenant schemas", err)
 }
 
 func readTenantSchemas(ctx context.Context, c redis.UniversalClient, prefix string, tenants []string) (map[string]int, error) {
@@ -185,7 +185,7 @@ func (a *Admin) Services(ctx context.Context) ([]string, error) {
 	}
 	s, err := a.client.SMembers(ctx, servicesKey(a.cfg.prefix)).Result()
 	if err != nil {
-		return nil, a.wrap(ctx, "services", err)
+		return nil, wrapRedis(ctx, "services", err)
 	}
 	slices.Sort(s)
 	return s, nil
