@@ -154,7 +154,7 @@ func (r *Router) outage(err error) {
 		return
 	}
 	if r.tel.stale.CompareAndSwap(0, 1) {
-		r.cfg.router.logger.Warn("greyroute: redis unreachable; serving the last routing table", "err", err)
+		r.cfg.router.logger.Warn("greyroute: cannot read the routing table from redis; serving the last one", "err", err)
 		r.hook("stale", 0)
 	}
 }

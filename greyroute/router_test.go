@@ -350,7 +350,7 @@ func TestRouterRedisDown(t *testing.T) {
 	if picks["ok"] != 2 || picks["error"] != 0 {
 		t.Errorf("greyroute.picks = %v, want ok 2, error 0", picks)
 	}
-	if n := logs.count("redis unreachable"); n != 1 {
+	if n := logs.count("cannot read the routing table"); n != 1 {
 		t.Errorf("%d outage log lines, want 1:\n%s", n, logs.String())
 	}
 }
