@@ -363,7 +363,10 @@
 // the services and, for the one chosen, its stable version, rollout (a
 // slider) and fallback, its versions with their schema requirement and
 // counts, its instances with address, weight, health, expiry and breaker
-// state, and its pinned tenants, searched and listed 50 at a time. It has
+// state, and its pinned tenants, searched and listed 50 at a time. Each
+// view of a service and each page of its pins reads the service's whole
+// pins hash: fine for thousands of pins; at 100,000 one request took
+// 140–235 ms and 10–26 MB, and an HGETALL that long holds Redis up. It has
 // no login: mount it behind your own authentication. Writes are guarded
 // against cross-site requests without a session: a JSON body
 // (Content-Type application/json) and http.CrossOriginProtection
