@@ -154,7 +154,10 @@ func (r *Router) pickLocal(tenant, service, avoid string) (Instance, error) {
 	if slot := (*r.services.Load())[service]; slot != nil {
 		t = slot.t.Load()
 	}
-	schema := r.schemas.Load().m[tenant]
+	schema := 0 // a service whose versions require no schema admits every tenant: no lookup
+	if len(t.route.schemaReq) > 0 {
+		schema = r.schemas.Load().m[tenant]
+	}
 	version, via, err := resolve(&t.route, tenant, service, schema)
 	if err != nil {
 		r.tel.picks[pickError].Add(1)
@@ -189,7 +192,7 @@ var emptyTable = &svcTable{}
 // pickVersion picks and acquires an endpoint of version, other than
 // avoid when that is set.
 func (r *Router) pickVersion(t *svcTable, version, tenant, avoid string) (Instance, bool) {
-	p := t.versions[version]
+	p := t.picker(version)
 	if p == nil {
 		return Instance{}, false
 	}

@@ -281,7 +281,10 @@ func (r *Router) loadSchemas(ctx context.Context) error {
 	st := &schemaTable{m: make(map[string]int, len(all.Val()))}
 	st.rev, _ = strconv.ParseInt(rev.Val(), 10, 64)
 	for t, s := range all.Val() {
-		if n, err := strconv.Atoi(s); err == nil {
+		// What no Admin writes (SetSchema refuses a negative) is ignored,
+		// as if absent: a Pick of a service with no requirement does not
+		// even look the tenant's schema up.
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
 			st.m[t] = n
 		}
 	}
