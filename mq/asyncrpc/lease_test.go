@@ -80,7 +80,7 @@ func TestLostLeaseCancelsTheWork(t *testing.T) {
 // done by the other, and publishes the stored response instead of running
 // the work a second time.
 func TestQueuedPastItsLease(t *testing.T) {
-	store := asyncrpc.NewMemoryIdempotency()
+	store := &doneCounter{IdempotencyStore: asyncrpc.NewMemoryIdempotency()}
 	release, unblock := gate()
 	defer unblock()
 	var aRuns, bRuns atomic.Int32
@@ -113,9 +113,13 @@ func TestQueuedPastItsLease(t *testing.T) {
 	// A's lease has run out. B answers to another topic, so that what
 	// the call receives can only come from A.
 	h[asyncrpc.HeaderMessageKey], h[asyncrpc.HeaderResponseTopic] = "queued", "elsewhere.responses"
-	waitFor(t, "B to take the call over", func() bool {
-		post(t, bURL, h, "queued")
-		return bRuns.Load() == 1
+	// B's handler running is not enough: until B has recorded the call
+	// as done, A would find it running (another server's) and leave it.
+	waitFor(t, "B to take the call over and complete it", func() bool {
+		if bRuns.Load() == 0 {
+			post(t, bURL, h, "queued")
+		}
+		return store.done.Load() == 1
 	})
 	unblock()
 	if r, err := call.Wait(context.Background()); err != nil || string(r.Body) != "done by B" {
@@ -127,4 +131,18 @@ func TestQueuedPastItsLease(t *testing.T) {
 	if n := aRuns.Load(); n != 1 {
 		t.Fatalf("server A ran %d calls, want 1 (the blocker)", n)
 	}
+}
+
+// doneCounter counts the calls an idempotency store recorded as done.
+type doneCounter struct {
+	asyncrpc.IdempotencyStore
+	done atomic.Int32
+}
+
+func (s *doneCounter) Complete(ctx context.Context, key, owner string, response []byte, keep time.Duration) (bool, error) {
+	ok, err := s.IdempotencyStore.Complete(ctx, key, owner, response, keep)
+	if ok && err == nil {
+		s.done.Add(1)
+	}
+	return ok, err
 }
