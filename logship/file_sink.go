@@ -46,6 +46,9 @@ func (r Rotation) validate() error {
 	return nil
 }
 
+// fileSinkNow is the clock of rotation, set by tests.
+var fileSinkNow = time.Now
+
 // rotatedStamp is the UTC time in a rotated file's name
 // (<name>.<stamp>[-n][.gz]): fixed width, so names sort by age.
 const rotatedStamp = "20060102T150405.000000000Z"
@@ -81,7 +84,9 @@ func NewFileSink(path string, rotate Rotation) (Sink, error) {
 		return nil, fmt.Errorf("logship: FileSink %q: %w", path, err)
 	}
 	base := filepath.Base(path)
-	if path == "" || base == "." || base == ".." || base == string(filepath.Separator) {
+	// A trailing separator names a directory: Base would drop it and
+	// name the file after the directory, inside it.
+	if path == "" || os.IsPathSeparator(path[len(path)-1]) || base == "." || base == ".." {
 		return nil, fmt.Errorf("%w: FileSink: path %q names no file", ErrInvalid, path)
 	}
 	root, err := os.OpenRoot(filepath.Dir(path))
@@ -124,7 +129,7 @@ func (s *fileSink) open() error {
 		f.Close()
 		return fmt.Errorf("%w: FileSink %q is not a regular file", ErrInvalid, s.path)
 	}
-	s.f, s.size, s.opened = f, st.Size(), time.Now()
+	s.f, s.size, s.opened = f, st.Size(), fileSinkNow()
 	return nil
 }
 
@@ -173,7 +178,7 @@ func (s *fileSink) dueForRotation(adding int64) bool {
 		return false
 	}
 	return s.rot.MaxBytes > 0 && s.size+adding > s.rot.MaxBytes ||
-		s.rot.MaxAge > 0 && time.Since(s.opened) >= s.rot.MaxAge
+		s.rot.MaxAge > 0 && fileSinkNow().Sub(s.opened) >= s.rot.MaxAge
 }
 
 // rotate renames the active file to a free rotated name, opens a new one,
@@ -183,7 +188,7 @@ func (s *fileSink) rotate() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("logship: FileSink %q: rotate: fsync: %w", s.path, err)
 	}
-	name, err := s.freeName(time.Now())
+	name, err := s.freeName(fileSinkNow())
 	if err != nil {
 		return err
 	}
