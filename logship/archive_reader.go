@@ -119,6 +119,11 @@ func readArchiveObject(ctx context.Context, store *filestore.Store, name string,
 	for n := 1; sc.Scan(); n++ {
 		var l archiveLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			// A cut stream ends with a partial line: the stream's error
+			// (an unexpected EOF) is the cause worth naming.
+			if !sc.Scan() && sc.Err() != nil {
+				return fmt.Errorf("logship: read archive object %q: line %d: %w", name, n, sc.Err())
+			}
 			return fmt.Errorf("logship: read archive object %q: line %d: %w", name, n, err)
 		}
 		if l.ID == "" {

@@ -329,7 +329,8 @@ func (a *Archiver) write(b *archiveBucket) error {
 	dir := archiveHourDir(a.prefix, b.key.service, hour)
 	name := archiveObjectName(dir, hour, b.lines[0].t, b.lines[len(b.lines)-1].t, len(b.lines), sum[:])
 
-	_, err := a.store.Put(a.work, name, &gz, &filestore.PutOptions{ContentType: "application/x-ndjson", IfNotExist: true})
+	size := int64(gz.Len()) // before Put drains gz
+	_, err := a.store.Put(a.work, name, &gz, &filestore.PutOptions{ContentType: "application/x-ndjson", IfNotExist: true, Size: size})
 	switch {
 	case errors.Is(err, fs.ErrExist):
 		// The name is the content's hash: these records are stored
@@ -340,7 +341,7 @@ func (a *Archiver) write(b *archiveBucket) error {
 		return fmt.Errorf("logship: archive %d records of %q: %w", len(b.lines), b.key.service, err)
 	default:
 		a.tel.objWritten.add(1)
-		a.tel.bytes.add(int64(gz.Len()))
+		a.tel.bytes.add(size)
 		a.tel.records.add(int64(len(b.lines)))
 	}
 	if h := archiveAfterPut; h != nil {
