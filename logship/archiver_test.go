@@ -31,7 +31,9 @@ var archiveStores = []struct {
 	name string
 	open func(t *testing.T) *filestore.Store
 }{
-	{"file", func(t *testing.T) *filestore.Store { return archiveOpenStore(t, "file://"+filepath.ToSlash(t.TempDir())) }},
+	{"file", func(t *testing.T) *filestore.Store {
+		return archiveOpenStore(t, "file://"+filepath.ToSlash(t.TempDir()))
+	}},
 	{"s3", func(t *testing.T) *filestore.Store {
 		gw := testserver.StartS3(t, "cold")
 		gw.UseCredentials(t)

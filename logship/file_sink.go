@@ -230,25 +230,32 @@ func (s *fileSink) free(name string) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
-// compress gzips the rotated file name to name.gz and removes name. On
-// any failure it removes the partial .gz and keeps name: the records are
-// safe uncompressed.
+// compress gzips the rotated file name to name.gz and removes name. It
+// writes name.gz.partial first and renames it when complete and synced,
+// so that a crash never leaves a cut .gz beside (or instead of) the
+// records; a leftover .partial is garbage beside an intact name. On any
+// failure name stays, uncompressed: the records are safe.
 func (s *fileSink) compress(name string) {
 	in, err := s.root.Open(name)
 	if err != nil {
 		return
 	}
 	defer in.Close()
-	// O_EXCL: never through a link planted at name.gz.
-	out, err := s.root.OpenFile(name+".gz", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	tmp := name + ".gz.partial"
+	// O_EXCL: never through a link planted at tmp.
+	out, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return
 	}
 	zw := gzip.NewWriter(out)
 	_, err = io.Copy(zw, in)
 	err = errors.Join(err, zw.Close(), out.Sync(), out.Close())
+	if err == nil {
+		// Rename replaces a link planted at name.gz since freeName looked.
+		err = s.root.Rename(tmp, name+".gz")
+	}
 	if err != nil {
-		_ = s.root.Remove(name + ".gz")
+		_ = s.root.Remove(tmp)
 		return
 	}
 	_ = s.root.Remove(name)
