@@ -398,3 +398,54 @@ func TestNewArchiverInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiverShutdownFlushes: records waiting for their age are written
+// by Shutdown, and acknowledged: a successor in the group gets nothing.
+func TestArchiverShutdownFlushes(t *testing.T) {
+	mqfileLeakCheck(t)
+	store := archiveOpenStore(t, "file://"+filepath.ToSlash(t.TempDir()))
+	c := archiveOpenBroker(t, "mem://archiver-shutdown")
+	start := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	recs := mqfileRecords("orders", start, 3)
+	a, err := NewArchiver(c, "logs", "archive", store, WithArchiveFlush(100, 1<<20, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	archivePublish(t, c, recs)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		a.mu.Lock()
+		n := a.pending
+		a.mu.Unlock()
+		if n == len(recs) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records pending, want %d", n, len(recs))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got, _ := archiveRead(t, store, "logs", "orders", start, start.Add(time.Hour)); len(got) != 0 {
+		t.Fatalf("written before Shutdown: %d", len(got))
+	}
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, errs := archiveRead(t, store, "logs", "orders", start, start.Add(time.Hour))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	archiveCheck(t, got, recs)
+	// Acknowledged: the group has nothing left for a successor, which
+	// would write it again.
+	b, err := NewArchiver(c, "logs", "archive", store, WithArchiveFlush(1, 1<<20, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if b.tel.objWritten.n.Load()+b.tel.objExisting.n.Load() != 0 {
+		t.Fatal("the successor got messages the first acknowledged")
+	}
+}
