@@ -444,6 +444,9 @@ func (a *Alerter) publish(ctx context.Context, al Alert) error {
 		Headers: map[string]string{HeaderService: al.Service}}
 	if err := a.o.Publisher.Publish(ctx, m); err != nil {
 		a.tel.publishFailed.add(1)
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down (or the caller gave up): not news
+		}
 		a.o.Logger.Error("logship: alerter: publish failed", "service", al.Service, "topic", a.o.Topic, "err", err)
 		return fmt.Errorf("logship: publish alert for %q to %q: %w", al.Service, a.o.Topic, err)
 	}

@@ -106,6 +106,23 @@ func TestAlertLowVolumeNeverAlerts(t *testing.T) {
 	}
 }
 
+// TestAlertSamplingNoise: after a perfectly flat 10% baseline (variance
+// 0) and with a negligible MinStdDev, a window a little above it — well
+// within the sampling noise of 600 records — does not alert: z is
+// measured against the binomial deviation at the window's volume.
+func TestAlertSamplingNoise(t *testing.T) {
+	r := newAlertRig(t, AlertOptions{MinStdDev: 1e-9})
+	r.run(60, map[string][2]float64{"q": {100, 0.10}})
+	r.run(1, map[string][2]float64{"q": {100, 0.20}}) // 70 errors in 600: 11.7%, σ ≈ 1.2 points
+	if len(r.alerts) != 0 {
+		t.Fatalf("sampling noise alerted: %+v", r.alerts[0])
+	}
+	r.run(1, map[string][2]float64{"q": {100, 0.60}}) // 120 in 600: 20%, 8 σ
+	if len(r.alerts) != 1 {
+		t.Fatalf("%d alerts for a rate 8 σ above the baseline, want 1", len(r.alerts))
+	}
+}
+
 // TestAlertWarmup: a spike before the baseline has learned Warmup
 // windows does not alert.
 func TestAlertWarmup(t *testing.T) {
