@@ -189,12 +189,12 @@ func (o AlertOptions) withDefaults() AlertOptions {
 // Alert is one anomalous window of one service.
 type Alert struct {
 	Service     string    `json:"service"`
-	Rate        float64   `json:"rate"`      // errors / records in the window
-	Baseline    float64   `json:"baseline"`  // the EWMA mean rate before this window
-	StdDev      float64   `json:"stddev"`    // the deviation Z is measured in, floors applied
-	Z           float64   `json:"z"`         // (Rate − Baseline) / StdDev
-	Volume      int64     `json:"volume"`    // records in the window
-	Errors      int64     `json:"errors"`    // records at slog.LevelError or above
+	Rate        float64   `json:"rate"`     // errors / records in the window
+	Baseline    float64   `json:"baseline"` // the EWMA mean rate before this window
+	StdDev      float64   `json:"stddev"`   // the deviation Z is measured in, floors applied
+	Z           float64   `json:"z"`        // (Rate − Baseline) / StdDev
+	Volume      int64     `json:"volume"`   // records in the window
+	Errors      int64     `json:"errors"`   // records at slog.LevelError or above
 	WindowStart time.Time `json:"window_start"`
 	WindowEnd   time.Time `json:"window_end"`
 	Time        time.Time `json:"time"` // when the window was evaluated
@@ -348,7 +348,7 @@ func (a *Alerter) Evaluate(ctx context.Context, now time.Time) ([]Alert, error) 
 	a.lastEval = k
 	a.cur.Store(k)
 	end := time.Unix(0, k*int64(a.step))
-	start := end.Add(-a.o.Window)
+	start := end.Add(-a.step * time.Duration(a.o.Buckets)) // Window, less what Buckets does not divide
 	var alerts []Alert
 	a.series.Range(func(key, v any) bool {
 		s := v.(*alertSeries)

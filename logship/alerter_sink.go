@@ -2,6 +2,7 @@ package logship
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/groundwork-go/groundwork/mq"
 )
@@ -15,9 +16,25 @@ import (
 // (dead-lettered: it was logged all the same), and not when it failed
 // retryably or with the whole batch: those are written again, and
 // observing them each time would count one log line several times.
-// Closing the Sink closes next, not the Alerter.
+// Closing the Sink closes next, not the Alerter. With a nil Alerter it
+// only passes through; with a nil next, Write and Close return ErrInvalid.
 func AlertingSink(next Sink, a *Alerter) Sink {
+	if next == nil {
+		return nilSink{}
+	}
 	return &alertingSink{next: next, a: a}
+}
+
+// nilSink stands for a nil Sink given to AlertingSink: an error naming it,
+// rather than a panic at the first Write.
+type nilSink struct{}
+
+func (nilSink) Write(context.Context, []Record) (Result, error) {
+	return Result{}, fmt.Errorf("%w: AlertingSink: nil next Sink", ErrInvalid)
+}
+
+func (nilSink) Close(context.Context) error {
+	return fmt.Errorf("%w: AlertingSink: nil next Sink", ErrInvalid)
 }
 
 type alertingSink struct {
@@ -27,7 +44,7 @@ type alertingSink struct {
 
 func (s *alertingSink) Write(ctx context.Context, batch []Record) (Result, error) {
 	res, err := s.next.Write(ctx, batch)
-	if err != nil {
+	if err != nil || s.a == nil {
 		return res, err
 	}
 	// Failures are in batch order: walk them beside the batch, without

@@ -123,6 +123,17 @@ func TestAlertSamplingNoise(t *testing.T) {
 	}
 }
 
+// TestAlertUnevenWindow: a Window that Buckets do not divide reports the
+// window it measured (Buckets whole steps).
+func TestAlertUnevenWindow(t *testing.T) {
+	r := newAlertRig(t, AlertOptions{Window: 100*time.Second + 1, Buckets: 2, Warmup: 1})
+	r.run(12, map[string][2]float64{"u": {100, 0.01}})
+	r.run(1, map[string][2]float64{"u": {100, 0.9}})
+	if len(r.alerts) != 1 || r.alerts[0].WindowEnd.Sub(r.alerts[0].WindowStart) != 100*time.Second {
+		t.Fatalf("alerts %+v: want one over 2 steps of 50 s", r.alerts)
+	}
+}
+
 // TestAlertWarmup: a spike before the baseline has learned Warmup
 // windows does not alert.
 func TestAlertWarmup(t *testing.T) {
@@ -476,6 +487,13 @@ func TestAlertingSink(t *testing.T) {
 	}
 	if err := s.Close(context.Background()); err != nil || !next.closed {
 		t.Fatalf("Close: %v, next closed %v", err, next.closed)
+	}
+	if _, err := AlertingSink(nil, r.a).Write(context.Background(), batch); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("nil next: Write = %v, want ErrInvalid", err)
+	}
+	pass := &alertFakeSink{results: []alertFakeResult{{}}}
+	if _, err := AlertingSink(pass, nil).Write(context.Background(), batch); err != nil || len(pass.results) != 0 {
+		t.Fatalf("nil Alerter: Write = %v, next called %v", err, len(pass.results) == 0)
 	}
 }
 

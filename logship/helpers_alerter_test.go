@@ -36,7 +36,7 @@ type alertRig struct {
 	a      *Alerter
 	clock  *alertClock
 	step   time.Duration
-	k      int           // steps run
+	k      int // steps run
 	carry  map[string]float64
 	alerts []Alert
 }
