@@ -78,12 +78,12 @@ func (f *frontState) appendEventID(b []byte, now time.Time) []byte {
 // frontBuf is one record's scratch space, pooled: the handler itself
 // allocates nothing per record.
 type frontBuf struct {
-	b     []byte
-	id    []byte   // the event id, a view the Record's ID borrows
-	keys  []string // keys written at the level record attributes land on
-	tmp   []byte   // scratch: numbers for the card check, stacks
-	ctx   context.Context
-	errv  error  // first error-valued attribute: becomes error.*
+	b      []byte
+	id     []byte   // the event id, a view the Record's ID borrows
+	keys   []string // keys written at the level record attributes land on
+	tmp    []byte   // scratch: numbers for the card check, stacks
+	ctx    context.Context
+	errv   error       // first error-valued attribute: becomes error.*
 	rec    slog.Record // the record, when pseudonymisation looks for subjects
 	hasRec bool
 }

@@ -204,9 +204,16 @@ func (v *valueRule) applies(key string, isMsg bool) bool {
 }
 
 // appendString appends s as a JSON string with every content match
-// replaced. A string no rule matches costs one cheap scan per rule.
+// replaced. A string no rule matches costs one cheap scan per rule; each
+// rule's next match is remembered, so a string with many matches costs
+// one scan per match of that rule, not of every rule (no quadratic cost
+// on a long value full of secrets).
 func (rd *redactor) appendString(b []byte, key, s string, isMsg bool) []byte {
 	b = append(b, '"')
+	var cache [8]struct{ st, end int }
+	for i := range cache {
+		cache[i].st = -2 // not yet looked for
+	}
 	pos := 0
 	for {
 		best, bestEnd := -1, -1
@@ -216,9 +223,20 @@ func (rd *redactor) appendString(b []byte, key, s string, isMsg bool) []byte {
 			if !v.applies(key, isMsg) {
 				continue
 			}
-			st, end := v.find(s[pos:])
-			if st >= 0 && (best < 0 || pos+st < best) {
-				best, bestEnd, repl = pos+st, pos+end, v.repl
+			var st, end int
+			if i < len(cache) && (cache[i].st >= pos || cache[i].st == -1) {
+				st, end = cache[i].st, cache[i].end // -1: none left
+			} else {
+				st, end = v.find(s[pos:])
+				if st >= 0 {
+					st, end = pos+st, pos+end
+				}
+				if i < len(cache) {
+					cache[i].st, cache[i].end = st, end
+				}
+			}
+			if st >= 0 && (best < 0 || st < best) {
+				best, bestEnd, repl = st, end, v.repl
 			}
 		}
 		if best < 0 {

@@ -125,7 +125,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func findCard(s string) (int, int) {
 	n := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s) && n < 13; i++ {
 		if isDigit(s[i]) {
 			n++
 		}
@@ -234,7 +234,9 @@ func findJWT(s string) (int, int) {
 		if dots == 2 {
 			return st, j
 		}
-		from = st + 3
+		// No token starts inside what was scanned: a later start would
+		// see a suffix of the same run, with no more dots.
+		from = j
 	}
 	return -1, -1
 }
