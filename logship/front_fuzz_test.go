@@ -166,4 +166,3 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
-
