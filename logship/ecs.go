@@ -25,6 +25,9 @@ const ecsVersion = "8.11.0"
 var reservedRoots = [...]string{"@timestamp", "message", "log", "service", "event", "trace", "span", "error", "ecs", "labels"}
 
 func isReserved(key string) bool {
+	if key == "" || strchr("@mlsetl", key[0]) < 0 {
+		return false // the common case, decided by the first byte
+	}
 	for _, r := range reservedRoots {
 		if len(key) >= len(r) && key[:len(r)] == r && (len(key) == len(r) || key[len(r)] == '.') {
 			return true
@@ -38,7 +41,7 @@ func isReserved(key string) bool {
 func (h *handler) encode(fb *frontBuf, r *slog.Record) {
 	c := h.c
 	b := append(fb.b, `{"@timestamp":"`...)
-	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendTimestamp(b, r.Time)
 	b = append(b, `","log.level":`...)
 	b = appendLevel(b, r.Level)
 	b = append(b, `,"message":`...)
@@ -87,6 +90,41 @@ func (h *handler) encode(fb *frontBuf, r *slog.Record) {
 		b = h.appendError(fb, b, r.Level)
 	}
 	fb.b = append(b, '}')
+}
+
+// appendTimestamp writes t in UTC as RFC 3339 with nanoseconds, always
+// nine digits (a fixed width sorts as text); time.AppendFormat does the
+// same at several times the cost.
+func appendTimestamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+func appendDigits(b []byte, v, width int) []byte {
+	var d [9]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:width]...)
 }
 
 func appendLevel(b []byte, l slog.Level) []byte {
@@ -187,7 +225,9 @@ func (h *handler) appendKey(fb *frontBuf, key string, top, atRoot bool) {
 
 // appendAttr writes one attribute (redacted) to fb.b.
 func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
-	a.Value = a.Value.Resolve()
+	if a.Value.Kind() == slog.KindLogValuer {
+		a.Value = a.Value.Resolve()
+	}
 	v := a.Value
 	kind := v.Kind()
 	if a.Key == "" && kind == slog.KindAny && v.Any() == nil {

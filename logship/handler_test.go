@@ -202,3 +202,16 @@ func TestEventIDsUnique(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestAppendTimestamp(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC),
+		time.Date(1999, 1, 2, 3, 4, 5, 6, time.FixedZone("Y", -7200)),
+	} {
+		got := string(appendTimestamp(nil, at))
+		back, err := time.Parse(time.RFC3339Nano, got)
+		if err != nil || !back.Equal(at) {
+			t.Errorf("%v -> %q (%v)", at, got, err)
+		}
+	}
+}
