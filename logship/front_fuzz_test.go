@@ -3,6 +3,7 @@ package logship
 import (
 	"encoding/json"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 )
@@ -20,7 +21,7 @@ func jsonNormal(s string) string {
 // decodes to the same message and attributes.
 func FuzzECSEncode(f *testing.F) {
 	f.Add("hello", "key", "value", "grp", int64(3), 1.5, false)
-	f.Add("quote\" back\\ nl\n tab\t \x00 \u2028", "message", "\xff\xfe bad utf8", "", int64(-1), -0.0, true)
+	f.Add("quote\" back\\ nl\n tab\t \x00 \u2028", "message", "\xff\xfe bad utf8", "", int64(-1), math.Copysign(0, -1), true)
 	f.Add("é€𝄞", "log.level", "", "error", int64(1<<62), 1e300, true)
 	f.Fuzz(func(t *testing.T, msg, key, val, grp string, n int64, fl float64, redact bool) {
 		s, sink := frontShipper(t)

@@ -81,12 +81,11 @@ func (r *Rule) validate(i int) error {
 
 // keyRule is a compiled whole-value rule.
 type keyRule struct {
-	keys     []string
-	match    func(string) bool
-	repl     string
-	drop     bool
-	pseudo   *Pseudonymizer
-	contentO bool // content rule scoped to these keys (valueRule uses it)
+	keys   []string
+	match  func(string) bool
+	repl   string
+	drop   bool
+	pseudo *Pseudonymizer
 }
 
 func (k *keyRule) selects(key string) bool {
