@@ -168,11 +168,30 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if c.rd != nil && len(c.rd.subjects) > 0 {
 		fb.rec, fb.hasRec = r, true
 	}
-	h.encode(fb, &r)
+	if !h.encodeSafe(fb, &r) {
+		// A caller's rule or KeyProvider panicked: the half-encoded record
+		// may hold what redaction had not yet removed, so it is replaced
+		// by a note carrying nothing of it, and its buffer is not reused.
+		fb = getFrontBuf(ctx)
+		note := slog.NewRecord(r.Time, r.Level, "logship: a redaction rule or KeyProvider panicked; record dropped", 0)
+		hn := &handler{c: h.c}
+		hn.encode(fb, &note)
+	}
 	id := unsafe.String(unsafe.SliceData(fb.id), len(fb.id))
 	c.submit(ctx, Record{ID: id, Service: c.service, Time: r.Time, Level: r.Level, JSON: fb.b})
 	putFrontBuf(fb)
 	return nil
+}
+
+// encodeSafe is encode turning a panic into false.
+func (h *handler) encodeSafe(fb *frontBuf, r *slog.Record) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	h.encode(fb, r)
+	return true
 }
 
 // WithAttrs returns a Handler whose records carry attrs, encoded (and

@@ -155,3 +155,22 @@ func TestRedactionLinearInMatches(t *testing.T) {
 		t.Fatalf("%d calls of a rule that matches once", calls)
 	}
 }
+
+func TestRedactionRulePanics(t *testing.T) {
+	s, sink := frontShipper(t)
+	l := slog.New(s.Handler(&HandlerOptions{Service: "svc", Redact: []Rule{EmailRule(), {Match: func(v string) (int, int) {
+		if v == "boom" {
+			panic("rule bug")
+		}
+		return -1, -1
+	}}}}))
+	l.Warn("mail a@b.example", "x", "boom")
+	_, doc := frontLast(t, sink)
+	if doc["log.level"] != "warn" || !strings.Contains(doc["message"].(string), "panicked") || doc["x"] != nil {
+		t.Fatalf("doc %v", doc)
+	}
+	l.Info("fine", "x", "ok")
+	if _, doc = frontLast(t, sink); doc["x"] != "ok" {
+		t.Fatalf("doc %v", doc)
+	}
+}
