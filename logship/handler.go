@@ -218,13 +218,28 @@ func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	fb.errv = h.preErr
 	h3 := h2
 	h3.keys = nil // fb.keys holds them: duplicates are checked against both
-	for _, a := range attrs {
-		h3.appendAttr(fb, a, true, len(h.openAt) == 0)
+	if !h3.appendAttrsSafe(fb, attrs) {
+		// A caller's rule panicked: keep nothing of these attributes
+		// rather than something redaction may not have finished with.
+		fb.b = append(fb.b[:len(h.prefix)], `,"logship.dropped":"attributes: a redaction rule panicked"`...)
+		fb.keys, fb.errv = append(fb.keys[:len(h.keys)], "logship.dropped"), h.preErr
 	}
 	h2.prefix = append([]byte(nil), fb.b...)
 	h2.keys = append([]string(nil), fb.keys...)
 	h2.preErr = fb.errv
 	return &h2
+}
+
+func (h *handler) appendAttrsSafe(fb *frontBuf, attrs []slog.Attr) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	for _, a := range attrs {
+		h.appendAttr(fb, a, true, len(h.openAt) == 0)
+	}
+	return true
 }
 
 // WithGroup returns a Handler whose later attributes nest under name.

@@ -173,4 +173,8 @@ func TestRedactionRulePanics(t *testing.T) {
 	if _, doc = frontLast(t, sink); doc["x"] != "ok" {
 		t.Fatalf("doc %v", doc)
 	}
+	l.With("y", "boom", "z", "a@b.example").Info("after With")
+	if _, doc = frontLast(t, sink); doc["y"] != nil || doc["z"] != nil || doc["logship.dropped"] == nil {
+		t.Fatalf("doc %v", doc)
+	}
 }
