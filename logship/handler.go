@@ -221,8 +221,10 @@ func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if !h3.appendAttrsSafe(fb, attrs) {
 		// A caller's rule panicked: keep nothing of these attributes
 		// rather than something redaction may not have finished with.
-		fb.b = append(fb.b[:len(h.prefix)], `,"logship.dropped":"attributes: a redaction rule panicked"`...)
-		fb.keys, fb.errv = append(fb.keys[:len(h.keys)], "logship.dropped"), h.preErr
+		fb.b = fb.b[:len(h.prefix)]
+		h3.appendKey(fb, "logship.dropped", false, false)
+		fb.b = append(fb.b, `"attributes: a redaction rule panicked"`...)
+		fb.keys, fb.errv = fb.keys[:len(h.keys)], h.preErr
 	}
 	h2.prefix = append([]byte(nil), fb.b...)
 	h2.keys = append([]string(nil), fb.keys...)

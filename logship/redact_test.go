@@ -114,6 +114,10 @@ func TestPseudonymisationAndErasure(t *testing.T) {
 	if _, doc := frontLast(t, sink); !strings.HasPrefix(doc["user"].(string), "ps:") {
 		t.Fatalf("doc %v", doc)
 	}
+	l.WithGroup("g").With("y", "boom").Info("in a group") // frontLast checks the JSON is valid
+	if _, doc = frontLast(t, sink); doc["g"].(map[string]any)["logship.dropped"] == nil {
+		t.Fatalf("doc %v", doc)
+	}
 }
 
 func TestCardDetector(t *testing.T) {
