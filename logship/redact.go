@@ -49,6 +49,8 @@ type Rule struct {
 	// Pseudonym replaces the selected attributes' values by a keyed
 	// pseudonym instead (name rules only); see Pseudonymizer.
 	Pseudonym *Pseudonymizer
+
+	need uint8 // built-in detectors: the bytes a match needs (prefilter)
 }
 
 func (r *Rule) byName() bool    { return len(r.Keys) > 0 || r.KeyMatch != nil }
@@ -102,6 +104,7 @@ type valueRule struct {
 	scope *keyRule // nil: every string value and the message
 	find  func(string) (int, int)
 	repl  string
+	need  uint8 // needAt…: skip the rule when the value lacks these bytes
 }
 
 // redactor is the compiled Redact list of one Handler.
@@ -142,11 +145,16 @@ func compileRules(rules []Rule) (*redactor, error) {
 			}
 			continue
 		}
-		find := r.Match
+		find, need := r.Match, uint8(0)
 		if r.Pattern != nil {
 			find = regexpFinder(r.Pattern)
 		}
-		rd.values = append(rd.values, valueRule{scope: scope, find: nonEmpty(find), repl: repl})
+		if r.need != 0 && builtinFinder(r.need, r.Match) {
+			need = r.need // a built-in: never an empty match, prefilter known
+		} else {
+			find = nonEmpty(find)
+		}
+		rd.values = append(rd.values, valueRule{scope: scope, find: find, repl: repl, need: need})
 	}
 	if len(rd.names) == 0 && len(rd.values) == 0 {
 		return nil, first
@@ -209,6 +217,7 @@ func (v *valueRule) applies(key string, isMsg bool) bool {
 // on a long value full of secrets).
 func (rd *redactor) appendString(b []byte, key, s string, isMsg bool) []byte {
 	b = append(b, '"')
+	have := prefilter(s)
 	var cache [8]struct{ st, end int }
 	for i := range cache {
 		cache[i].st = -2 // not yet looked for
@@ -219,7 +228,7 @@ func (rd *redactor) appendString(b []byte, key, s string, isMsg bool) []byte {
 		var repl string
 		for i := range rd.values {
 			v := &rd.values[i]
-			if !v.applies(key, isMsg) {
+			if !v.applies(key, isMsg) || v.need&have != v.need {
 				continue
 			}
 			var st, end int
@@ -251,9 +260,10 @@ func (rd *redactor) appendString(b []byte, key, s string, isMsg bool) []byte {
 
 // matches reports whether any content rule covering key matches s.
 func (rd *redactor) matches(key, s string) bool {
+	have := prefilter(s)
 	for i := range rd.values {
 		v := &rd.values[i]
-		if v.applies(key, false) {
+		if v.applies(key, false) && v.need&have == v.need {
 			if st, _ := v.find(s); st >= 0 {
 				return true
 			}

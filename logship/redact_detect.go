@@ -2,6 +2,7 @@ package logship
 
 import (
 	"net/netip"
+	"reflect"
 	"strings"
 )
 
@@ -22,7 +23,7 @@ func SecretKeyRule() Rule {
 
 // EmailRule replaces e-mail addresses (local@domain.tld) in values and
 // messages. A string without '@' costs one byte scan.
-func EmailRule() Rule { return Rule{Name: "email", Match: findEmail} }
+func EmailRule() Rule { return Rule{Name: "email", Match: findEmail, need: needAt} }
 
 // CardRule replaces payment card numbers: 13 to 19 digits, optionally in
 // groups separated by single spaces or dashes, starting with 2–6 (the
@@ -30,14 +31,69 @@ func EmailRule() Rule { return Rule{Name: "email", Match: findEmail} }
 // times) and passing the Luhn check. A string with fewer than 13 digits
 // costs one byte scan. Integer attributes of 13 digits or more are checked
 // too.
-func CardRule() Rule { return Rule{Name: "card", Match: findCard} }
+func CardRule() Rule { return Rule{Name: "card", Match: findCard, need: needDigits} }
 
 // TokenRule replaces JSON Web Tokens (three base64url segments starting
 // "eyJ") and the credentials after "Bearer " (any case).
-func TokenRule() Rule { return Rule{Name: "token", Match: findToken} }
+func TokenRule() Rule { return Rule{Name: "token", Match: findToken, need: needJB} }
 
 // IPRule replaces IPv4 and IPv6 addresses.
-func IPRule() Rule { return Rule{Name: "ip", Match: findIP} }
+func IPRule() Rule { return Rule{Name: "ip", Match: findIP, need: needDotColon} }
+
+// The prefilter: one pass over a value tells which built-in detectors
+// can match it at all, so that a plain value costs one scan, not one per
+// rule.
+const (
+	needAt       uint8 = 1 << iota // '@': an e-mail address
+	needDigits                     // 13 digits or more: a card number
+	needJB                         // 'J' or 'b'/'B': "eyJ", "Bearer"
+	needDotColon                   // '.' or ':': an IP address
+	needAlways   uint8 = 0
+)
+
+var prefilterClass = func() (t [256]uint8) {
+	t['@'] = needAt
+	t['J'], t['b'], t['B'] = needJB, needJB, needJB
+	t['.'], t[':'] = needDotColon, needDotColon
+	return t
+}()
+
+// prefilter returns the need bits s satisfies.
+func prefilter(s string) uint8 {
+	var have uint8
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c-'0' < 10 {
+			digits++
+			continue
+		}
+		have |= prefilterClass[c]
+	}
+	if digits >= 13 {
+		have |= needDigits
+	}
+	return have
+}
+
+// builtinFinder reports whether find is still the detector need belongs
+// to (a copied built-in Rule whose Match was replaced loses its prefilter).
+func builtinFinder(need uint8, find func(string) (int, int)) bool {
+	var want func(string) (int, int)
+	switch need {
+	case needAt:
+		want = findEmail
+	case needDigits:
+		want = findCard
+	case needJB:
+		want = findToken
+	case needDotColon:
+		want = findIP
+	default:
+		return false
+	}
+	return find != nil && reflect.ValueOf(find).Pointer() == reflect.ValueOf(want).Pointer()
+}
 
 func lower(c byte) byte {
 	if 'A' <= c && c <= 'Z' {

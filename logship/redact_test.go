@@ -182,3 +182,14 @@ func TestRedactionRulePanics(t *testing.T) {
 		t.Fatalf("doc %v", doc)
 	}
 }
+
+// TestBuiltinCopyWithOwnMatch: a built-in Rule whose Match the caller
+// replaced is not skipped by the built-in's prefilter.
+func TestBuiltinCopyWithOwnMatch(t *testing.T) {
+	r := EmailRule()
+	r.Match = func(s string) (int, int) { return strings.Index(s, "pin"), strings.Index(s, "pin") + 3 }
+	rd, _ := compileRules([]Rule{r, CardRule()})
+	if got := string(rd.appendString(nil, "k", "a pin here", false)); got != `"a [REDACTED] here"` {
+		t.Fatalf("got %s", got)
+	}
+}
