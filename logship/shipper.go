@@ -15,6 +15,8 @@ import (
 type Shipper struct {
 	sink Sink
 
+	front frontState // the Handlers' and Writers' shared state (front.go)
+
 	mu     sync.Mutex
 	closed bool
 }

@@ -1,0 +1,406 @@
+package logship
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"math"
+	"reflect"
+	"runtime"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ecsVersion is the ECS version the documents follow (ecs.version).
+const ecsVersion = "8.11.0"
+
+// reservedRoots are the top-level names the encoder writes itself. A
+// top-level user attribute named one of them, or dotted under one
+// ("service.name", "log.level"), would make a duplicate key (which
+// Elasticsearch refuses) or a mapping conflict (a string where ECS has an
+// object): it is written under labels instead ("labels.service").
+var reservedRoots = [...]string{"@timestamp", "message", "log", "service", "event", "trace", "span", "error", "ecs", "labels"}
+
+func isReserved(key string) bool {
+	if key == "" || strchr("@mlsetl", key[0]) < 0 {
+		return false // the common case, decided by the first byte
+	}
+	for _, r := range reservedRoots {
+		if len(key) >= len(r) && key[:len(r)] == r && (len(key) == len(r) || key[len(r)] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+// encode writes r as one ECS JSON document into fb.b and its event id
+// into fb.id.
+func (h *handler) encode(fb *frontBuf, r *slog.Record) {
+	c := h.c
+	b := append(fb.b, `{"@timestamp":"`...)
+	b = appendTimestamp(b, r.Time)
+	b = append(b, `","log.level":`...)
+	b = appendLevel(b, r.Level)
+	b = append(b, `,"message":`...)
+	if c.rd != nil {
+		b = c.rd.appendString(b, "", r.Message, true)
+	} else {
+		b = appendJSONString(b, r.Message)
+	}
+	b = append(b, c.static...)
+	b = append(b, `,"event.id":"`...)
+	idAt := len(b)
+	b = c.front.appendEventID(b, r.Time)
+	fb.id = append(fb.id[:0], b[idAt:]...)
+	b = append(b, '"')
+	if sc := trace.SpanContextFromContext(fb.ctx); sc.IsValid() {
+		tid, sid := sc.TraceID(), sc.SpanID()
+		b = append(b, `,"trace.id":"`...)
+		b = hex.AppendEncode(b, tid[:])
+		b = append(b, `","span.id":"`...)
+		b = hex.AppendEncode(b, sid[:])
+		b = append(b, '"')
+	}
+	if c.source && r.PC != 0 {
+		b = appendOrigin(b, r.PC)
+	}
+	prefixAt := len(b)
+	b = append(b, h.prefix...)
+	fb.b = b
+	fb.errv = h.preErr
+	atRoot := len(h.openAt) == 0
+	r.Attrs(func(a slog.Attr) bool {
+		h.appendAttr(fb, a, true, atRoot)
+		return true
+	})
+	b = fb.b
+	// Close the WithGroup groups; one left empty is removed, as slog
+	// omits a group without attributes.
+	for i := len(h.openAt) - 1; i >= 0; i-- {
+		if b[len(b)-1] == '{' {
+			b = b[:prefixAt+h.openAt[i]]
+		} else {
+			b = append(b, '}')
+		}
+	}
+	if fb.errv != nil {
+		b = h.appendError(fb, b, r.Level)
+	}
+	fb.b = append(b, '}')
+}
+
+// appendTimestamp writes t in UTC as RFC 3339 with nanoseconds, always
+// nine digits (a fixed width sorts as text); time.AppendFormat does the
+// same at several times the cost.
+func appendTimestamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+func appendDigits(b []byte, v, width int) []byte {
+	var d [9]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:width]...)
+}
+
+func appendLevel(b []byte, l slog.Level) []byte {
+	switch l {
+	case slog.LevelDebug:
+		return append(b, `"debug"`...)
+	case slog.LevelInfo:
+		return append(b, `"info"`...)
+	case slog.LevelWarn:
+		return append(b, `"warn"`...)
+	case slog.LevelError:
+		return append(b, `"error"`...)
+	}
+	return appendJSONString(b, l.String()) // "WARN+2": slog's own name
+}
+
+func appendOrigin(b []byte, pc uintptr) []byte {
+	fs := runtime.CallersFrames([]uintptr{pc})
+	f, _ := fs.Next()
+	b = append(b, `,"log.origin":{"file.name":`...)
+	b = appendJSONString(b, f.File)
+	b = append(b, `,"file.line":`...)
+	b = strconv.AppendInt(b, int64(f.Line), 10)
+	b = append(b, `,"function":`...)
+	b = appendJSONString(b, f.Function)
+	return append(b, '}')
+}
+
+// appendError writes the ECS error fields of the record's first
+// error-valued attribute.
+func (h *handler) appendError(fb *frontBuf, b []byte, level slog.Level) []byte {
+	err := fb.errv
+	b = append(b, `,"error":{"type":`...)
+	b = appendJSONString(b, reflect.TypeOf(err).String())
+	b = append(b, `,"message":`...)
+	msg := safeError(err)
+	if h.c.rd != nil {
+		b = h.c.rd.appendString(b, "error", msg, false)
+	} else {
+		b = appendJSONString(b, msg)
+	}
+	if h.c.stack && level >= slog.LevelError {
+		if cap(fb.tmp) < 8<<10 {
+			fb.tmp = make([]byte, 8<<10)
+		}
+		n := runtime.Stack(fb.tmp[:cap(fb.tmp)], false)
+		b = append(b, `,"stack_trace":`...)
+		b = appendJSONString(b, unsafe.String(unsafe.SliceData(fb.tmp), n))
+	}
+	return append(b, '}')
+}
+
+// safeError returns err.Error(), or a note if it panics (a nil pointer
+// inside a non-nil error interface): logging must not crash the caller.
+func safeError(err error) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = "!PANIC in Error()"
+		}
+	}()
+	return err.Error()
+}
+
+// appendKey writes `,"key":` — renamed under labels when it would clash
+// with a field the encoder owns (atRoot), and suffixed "_2", "_3"… when
+// the level already has the key (top: the level record attributes land
+// on; Elasticsearch refuses a document with a duplicate key).
+func (h *handler) appendKey(fb *frontBuf, key string, top, atRoot bool) {
+	b := fb.b
+	if len(b) == 0 || b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	if atRoot && isReserved(key) {
+		b = append(b, "labels."...)
+	}
+	b = appendEscaped(b, key)
+	if top {
+		n := 1
+		for _, k := range h.keys {
+			if k == key {
+				n++
+			}
+		}
+		for _, k := range fb.keys {
+			if k == key {
+				n++
+			}
+		}
+		if n > 1 {
+			b = append(b, '_')
+			b = strconv.AppendInt(b, int64(n), 10)
+		}
+		fb.keys = append(fb.keys, key)
+	}
+	fb.b = append(b, '"', ':')
+}
+
+// appendAttr writes one attribute (redacted) to fb.b.
+func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
+	if a.Value.Kind() == slog.KindLogValuer {
+		a.Value = a.Value.Resolve()
+	}
+	v := a.Value
+	kind := v.Kind()
+	if a.Key == "" && kind == slog.KindAny && v.Any() == nil {
+		return // slog: an empty Attr is ignored
+	}
+	rd := h.c.rd
+	if rd != nil {
+		if kr := rd.nameRule(a.Key); kr != nil {
+			if kr.drop {
+				return
+			}
+			repl := kr.repl
+			if kr.pseudo != nil {
+				repl = h.pseudonym(fb, kr.pseudo, v)
+			}
+			h.appendKey(fb, a.Key, top, atRoot)
+			fb.b = appendJSONString(fb.b, repl)
+			return
+		}
+	}
+	if kind == slog.KindGroup {
+		attrs := v.Group()
+		if a.Key == "" { // inlined, as slog says
+			for _, x := range attrs {
+				h.appendAttr(fb, x, top, atRoot)
+			}
+			return
+		}
+		if len(attrs) == 0 {
+			return
+		}
+		start := len(fb.b)
+		h.appendKey(fb, a.Key, top, atRoot)
+		fb.b = append(fb.b, '{')
+		for _, x := range attrs {
+			h.appendAttr(fb, x, false, false)
+		}
+		if fb.b[len(fb.b)-1] == '{' {
+			fb.b = fb.b[:start]
+		} else {
+			fb.b = append(fb.b, '}')
+		}
+		return
+	}
+	if kind == slog.KindAny {
+		if err, ok := v.Any().(error); ok && fb.errv == nil {
+			fb.errv = err // becomes error.*, written at the end
+			return
+		}
+	}
+	h.appendKey(fb, a.Key, top, atRoot)
+	h.appendValue(fb, a.Key, v)
+}
+
+func (h *handler) appendString(fb *frontBuf, key, s string) {
+	if h.c.rd != nil {
+		fb.b = h.c.rd.appendString(fb.b, key, s, false)
+	} else {
+		fb.b = appendJSONString(fb.b, s)
+	}
+}
+
+// appendNumber writes a formatted integer, as a redacted string instead
+// when a content rule matches it (a card number logged as an int).
+func (h *handler) appendNumber(fb *frontBuf, key string, digits []byte) {
+	if h.c.rd != nil && len(digits) >= 13 {
+		s := unsafe.String(unsafe.SliceData(digits), len(digits))
+		if h.c.rd.matches(key, s) {
+			fb.b = h.c.rd.appendString(fb.b, key, s, false)
+			return
+		}
+	}
+	fb.b = append(fb.b, digits...)
+}
+
+func (h *handler) appendValue(fb *frontBuf, key string, v slog.Value) {
+	switch v.Kind() {
+	case slog.KindString:
+		h.appendString(fb, key, v.String())
+	case slog.KindInt64:
+		fb.tmp = strconv.AppendInt(fb.tmp[:0], v.Int64(), 10)
+		h.appendNumber(fb, key, fb.tmp)
+	case slog.KindUint64:
+		fb.tmp = strconv.AppendUint(fb.tmp[:0], v.Uint64(), 10)
+		h.appendNumber(fb, key, fb.tmp)
+	case slog.KindFloat64:
+		f := v.Float64()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			fb.b = appendJSONString(fb.b, strconv.FormatFloat(f, 'g', -1, 64))
+		} else {
+			fb.b = strconv.AppendFloat(fb.b, f, 'g', -1, 64)
+		}
+	case slog.KindBool:
+		fb.b = strconv.AppendBool(fb.b, v.Bool())
+	case slog.KindDuration:
+		// Nanoseconds, as slog's JSONHandler and ECS's event.duration.
+		fb.b = strconv.AppendInt(fb.b, int64(v.Duration()), 10)
+	case slog.KindTime:
+		fb.b = append(fb.b, '"')
+		fb.b = v.Time().AppendFormat(fb.b, time.RFC3339Nano)
+		fb.b = append(fb.b, '"')
+	default:
+		h.appendAny(fb, key, v.Any())
+	}
+}
+
+// appendAny writes any other value as encoding/json does (slog's
+// JSONHandler does the same); a value json cannot encode is written as
+// the string "!ERROR:" and the reason. JSON that a content rule matches
+// is written as a redacted string, keeping the document valid.
+func (h *handler) appendAny(fb *frontBuf, key string, x any) {
+	switch x := x.(type) {
+	case nil:
+		fb.b = append(fb.b, "null"...)
+		return
+	case error: // a second error attribute: its message
+		h.appendString(fb, key, safeError(x))
+		return
+	}
+	j, err := marshalSafe(x)
+	if err != nil {
+		h.appendString(fb, key, "!ERROR:"+err.Error())
+		return
+	}
+	if h.c.rd != nil && h.c.rd.matches(key, string(j)) {
+		fb.b = h.c.rd.appendString(fb.b, key, string(j), false)
+		return
+	}
+	fb.b = append(fb.b, j...)
+}
+
+// marshalSafe is json.Marshal turning a panicking MarshalJSON into an error.
+func marshalSafe(x any) (j []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			j, err = nil, errPanicMarshal
+		}
+	}()
+	return json.Marshal(x)
+}
+
+var errPanicMarshal = jsonError("panic in MarshalJSON")
+
+type jsonError string
+
+func (e jsonError) Error() string { return string(e) }
+
+// pseudonym returns the replacement of v under p, finding the subject.
+func (h *handler) pseudonym(fb *frontBuf, p *Pseudonymizer, v slog.Value) string {
+	value := v.String()
+	subject := value
+	if p.Subject != "" {
+		subject = ""
+		if fb.hasRec {
+			fb.rec.Attrs(func(a slog.Attr) bool {
+				if a.Key == p.Subject && a.Value.Kind() == slog.KindString {
+					subject = a.Value.String()
+					return false
+				}
+				return true
+			})
+		}
+		if subject == "" {
+			for i := len(h.subjects) - 1; i >= 0; i-- {
+				if h.subjects[i].Key == p.Subject {
+					subject = h.subjects[i].Value.String()
+					break
+				}
+			}
+		}
+		if subject == "" {
+			return DefaultReplacement
+		}
+	}
+	return p.pseudonym(fb.ctx, subject, value)
+}

@@ -1,0 +1,67 @@
+package logship
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+)
+
+// frontSink captures what the stand-in Shipper delivers.
+type frontSink struct {
+	mu   sync.Mutex
+	recs []Record
+}
+
+func (s *frontSink) Write(_ context.Context, batch []Record) (Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range batch {
+		r.JSON = append([]byte(nil), r.JSON...)
+		s.recs = append(s.recs, r)
+	}
+	return Result{}, nil
+}
+
+func (s *frontSink) Close(context.Context) error { return nil }
+
+func (s *frontSink) all() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Record(nil), s.recs...)
+}
+
+func frontShipper(t testing.TB) (*Shipper, *frontSink) {
+	t.Helper()
+	sink := &frontSink{}
+	s, err := NewShipper(sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	return s, sink
+}
+
+// frontDoc decodes r's document, failing on invalid JSON.
+func frontDoc(t testing.TB, r Record) map[string]any {
+	t.Helper()
+	if !json.Valid(r.JSON) {
+		t.Fatalf("invalid JSON: %s", r.JSON)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.JSON, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// frontLast returns the last record and its document.
+func frontLast(t testing.TB, sink *frontSink) (Record, map[string]any) {
+	t.Helper()
+	recs := sink.all()
+	if len(recs) == 0 {
+		t.Fatal("no record delivered")
+	}
+	r := recs[len(recs)-1]
+	return r, frontDoc(t, r)
+}

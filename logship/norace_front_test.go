@@ -1,0 +1,5 @@
+//go:build !race
+
+package logship
+
+const frontRace = false

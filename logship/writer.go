@@ -1,0 +1,162 @@
+package logship
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// maxLineBytes caps a line a Writer buffers: a longer line is shipped in
+// pieces of this size, so memory stays bounded whatever is written.
+const maxLineBytes = 64 << 10
+
+// Writer returns an io.Writer that ships each line written to it as one
+// record of service (log.Logger output, another library's logger, a
+// subprocess's stderr): lines end at '\n' (a trailing '\r' is removed); a
+// partial line waits for the rest, up to 64 KiB, beyond which it is
+// shipped in 64 KiB pieces. The level is info unless the line's first
+// word names one — "level=error", "[error]", "error:" or "ERROR", any
+// case, for debug, info, warn/warning, error, and fatal/panic/critical
+// (as error); a log.Logger date prefix hides it, so give such loggers
+// log.Lmsgprefix or no flags. The usual redaction (DefaultRules) applies.
+// The Writer is safe for concurrent use; Write never fails. Its Close
+// method (io.Closer) ships a pending partial line; Shutdown does not see
+// a Writer's partial line, so close Writers first.
+func (s *Shipper) Writer(service string) io.Writer {
+	return s.LineWriter(&HandlerOptions{Service: service, Redact: DefaultRules()})
+}
+
+// LineWriter is Writer with the options of a Handler (redaction,
+// sampling, environment…).
+func (s *Shipper) LineWriter(opts *HandlerOptions) io.WriteCloser {
+	return &lineWriter{h: s.Handler(opts).(*handler)}
+}
+
+type lineWriter struct {
+	h   *handler
+	mu  sync.Mutex
+	buf []byte
+}
+
+// Write ships every complete line of p and keeps the rest.
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			room := maxLineBytes - len(w.buf)
+			if len(p) < room {
+				w.buf = append(w.buf, p...)
+				break
+			}
+			w.buf = append(w.buf, p[:room]...)
+			p = p[room:]
+			w.h.c.front.split.Add(1)
+			w.flush()
+			continue
+		}
+		if len(w.buf) == 0 {
+			w.line(p[:i]) // no copy: the line is encoded before Write returns
+		} else if len(w.buf)+i <= maxLineBytes {
+			w.buf = append(w.buf, p[:i]...)
+			w.flush()
+		} else {
+			room := maxLineBytes - len(w.buf)
+			w.buf = append(w.buf, p[:room]...)
+			w.h.c.front.split.Add(1)
+			w.flush()
+			p = p[room:]
+			continue
+		}
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// Close ships the pending partial line, if any.
+func (w *lineWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.flush()
+	}
+	return nil
+}
+
+func (w *lineWriter) flush() {
+	w.line(w.buf)
+	w.buf = w.buf[:0]
+}
+
+func (w *lineWriter) line(l []byte) {
+	l = bytes.TrimSuffix(l, []byte{'\r'})
+	if len(l) == 0 {
+		return
+	}
+	msg := unsafe.String(unsafe.SliceData(l), len(l)) // encoded, not kept
+	level := lineLevel(msg)
+	ctx := context.Background()
+	if !w.h.Enabled(ctx, level) {
+		return
+	}
+	_ = w.h.Handle(ctx, slog.NewRecord(time.Now(), level, msg, 0))
+}
+
+// lineLevel reads the level a line's first word names; info otherwise.
+func lineLevel(s string) slog.Level {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	s = s[i:]
+	switch {
+	case hasFoldAt(s, 0, "level="):
+		s = s[len("level="):]
+		if len(s) > 0 && s[0] == '"' {
+			s = s[1:]
+		}
+	case len(s) > 0 && s[0] == '[':
+		s = s[1:]
+	}
+	word := 0
+	for word < len(s) && ('a' <= s[word] && s[word] <= 'z' || 'A' <= s[word] && s[word] <= 'Z') {
+		word++
+	}
+	// The word must end there: "errors were fixed" is not an error line.
+	if word < len(s) && strchr(" \t:]\"|", s[word]) < 0 {
+		return slog.LevelInfo
+	}
+	w := s[:word]
+	is := func(names ...string) bool {
+		for _, n := range names {
+			if len(w) == len(n) && hasFoldAt(w, 0, n) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case is("debug", "trace"):
+		return slog.LevelDebug
+	case is("warn", "warning"):
+		return slog.LevelWarn
+	case is("error", "err", "fatal", "panic", "critical", "crit"):
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+func strchr(set string, c byte) int {
+	for i := 0; i < len(set); i++ {
+		if set[i] == c {
+			return i
+		}
+	}
+	return -1
+}
