@@ -357,7 +357,7 @@ func (s *Shipper) sortFailures(d *delivery, batch []Record, res Result, maxAttem
 // wait sleeps d, or until Shutdown gives up (false).
 func (s *Shipper) wait(d time.Duration) bool {
 	if s.o.retryWait != nil {
-		s.o.retryWait(d)
+		s.o.retryWait(s.ctx, d)
 		return s.ctx.Err() == nil
 	}
 	return s.sleep(d)

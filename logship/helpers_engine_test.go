@@ -120,13 +120,19 @@ func engineShipper(t *testing.T, sink Sink, tick <-chan time.Time, opts ...Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	t.Cleanup(func() {
+		// A test that did not shut s down may have left its sink down:
+		// give up at once rather than wait on it.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = s.Shutdown(ctx)
+	})
 	return s
 }
 
 // engineNoSleep makes retries wait for nothing.
 func engineNoSleep(o *options) error {
-	o.retryWait = func(time.Duration) {}
+	o.retryWait = func(context.Context, time.Duration) {}
 	return nil
 }
 

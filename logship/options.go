@@ -1,6 +1,7 @@
 package logship
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -101,7 +102,7 @@ type options struct {
 	// send on it flushes what is queued.
 	tick <-chan time.Time
 	// retryWait, set by tests only, replaces the sleep between retries.
-	retryWait func(time.Duration)
+	retryWait func(context.Context, time.Duration)
 }
 
 func defaultOptions() options {
