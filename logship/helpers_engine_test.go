@@ -145,3 +145,5 @@ func engineNoLeaks(t *testing.T) {
 }
 
 var errEngineDown = errors.New("sink down")
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
