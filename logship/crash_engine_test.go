@@ -18,7 +18,7 @@ import (
 
 // The crash test runs the test binary again as a child (crashChildEnv
 // set) that logs through a Shipper with WithBuffer to a file sink failing
-// every other Write, and reports on stdout each record whose submit
+// every other Write, and every Write from record 2500 on, and reports on stdout each record whose submit
 // returned. The parent SIGKILLs it mid-stream, then a new Shipper on the
 // same directory replays: every reported record must reach the file,
 // intact; a record may be there twice (at-least-once), with the same
@@ -31,12 +31,15 @@ const (
 
 // crashFileSink appends each accepted batch to a file as "id\tjson" lines,
 // in one write, so that a kill never leaves half a batch. Every
-// failEvery-th Write fails as a whole, retryably.
+// failEvery-th Write fails as a whole, retryably, and so does every Write
+// of a record from downFrom on (when set): the sink goes down for good, so
+// that when the kill comes there surely are records in flight.
 type crashFileSink struct {
 	mu        sync.Mutex
 	f         *os.File
 	n         int
 	failEvery int
+	downFrom  int
 }
 
 func (s *crashFileSink) Write(_ context.Context, batch []Record) (Result, error) {
@@ -45,6 +48,13 @@ func (s *crashFileSink) Write(_ context.Context, batch []Record) (Result, error)
 	s.n++
 	if s.failEvery > 0 && s.n%s.failEvery == 0 {
 		return Result{}, errEngineDown
+	}
+	if s.downFrom > 0 {
+		for _, r := range batch {
+			if n, _ := strconv.Atoi(strings.TrimPrefix(r.ID, "e")); n >= s.downFrom {
+				return Result{}, errEngineDown
+			}
+		}
 	}
 	var b bytes.Buffer
 	for _, r := range batch {
@@ -162,7 +172,7 @@ func crashChild() {
 	if err != nil {
 		panic(err)
 	}
-	s, err := NewShipper(&crashFileSink{f: f, failEvery: 2},
+	s, err := NewShipper(&crashFileSink{f: f, failEvery: 2, downFrom: 2500},
 		WithBuffer(os.Getenv(crashDirEnv)),
 		WithBatch(50, 1<<20, 5*time.Millisecond),
 		WithRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}),

@@ -205,9 +205,10 @@ type delivery struct {
 func (d *delivery) unsettled() int { return d.left }
 
 type deadLetter struct {
-	rec      Record
-	reason   error
-	attempts int
+	rec       Record
+	reason    error
+	attempts  int
+	exhausted bool // retryable, but out of attempts
 }
 
 // deliver writes batch to the sink until every record is settled:
@@ -248,7 +249,7 @@ func (s *Shipper) deliver(d *delivery, batch []Record) bool {
 		case err != nil && isPermanent(err):
 			for _, i := range d.todo {
 				d.fails[i]++
-				d.dead = append(d.dead, deadLetter{batch[i], err, d.fails[i]})
+				d.dead = append(d.dead, deadLetter{batch[i], err, d.fails[i], false})
 			}
 		case err != nil:
 			if !failing {
@@ -279,7 +280,7 @@ func (s *Shipper) deliver(d *delivery, batch []Record) bool {
 			s.dropped(reasonRetriesExhausted, "", exhausted)
 		}
 		if !s.deadLetters(d) {
-			d.left = len(d.todo)
+			d.left = len(d.todo) + len(d.dead)
 			return false
 		}
 		if len(d.todo) == 0 {
@@ -344,9 +345,9 @@ func (s *Shipper) sortFailures(d *delivery, batch []Record, res Result, maxAttem
 		}
 		switch {
 		case !f.Retryable:
-			d.dead = append(d.dead, deadLetter{batch[i], cause, d.fails[i]})
+			d.dead = append(d.dead, deadLetter{batch[i], cause, d.fails[i], false})
 		case maxAttempts > 0 && d.fails[i] >= maxAttempts:
-			d.dead = append(d.dead, deadLetter{batch[i], fmt.Errorf("gave up after %d attempts: %w", d.fails[i], cause), d.fails[i]})
+			d.dead = append(d.dead, deadLetter{batch[i], fmt.Errorf("gave up after %d attempts: %w", d.fails[i], cause), d.fails[i], true})
 		default:
 			d.next = append(d.next, i)
 		}
@@ -373,9 +374,13 @@ func (s *Shipper) deadLetters(d *delivery) bool {
 	}
 	if s.o.deadLetter == nil {
 		for _, dl := range d.dead {
-			s.o.logger.Error("logship: sink refused a record for good; dropped (no dead-letter sink)",
+			reason := reasonPermanent
+			if dl.exhausted {
+				reason = reasonRetriesExhausted
+			}
+			s.o.logger.Error("logship: sink refused a record; dropped (no dead-letter sink)",
 				"id", dl.rec.ID, "service", dl.rec.Service, "err", dl.reason)
-			s.dropped(reasonPermanent, dl.rec.ID, 1)
+			s.dropped(reason, dl.rec.ID, 1)
 		}
 		return true
 	}

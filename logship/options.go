@@ -144,8 +144,8 @@ func (o *options) walOptions() *wal.Options {
 }
 
 // WithBatch sets when a batch is written to the sink: once count records
-// or bytes bytes of JSON are queued, or interval after the first record of
-// the batch was queued, whichever comes first — overriding the default of
+// or bytes bytes of JSON are waiting, or interval after the Shipper's
+// goroutine found the first of them waiting, whichever comes first — overriding the default of
 // 500 records, 5 MiB, 1s. A single record larger than bytes is written in
 // a batch of its own.
 func WithBatch(count int, bytes int, interval time.Duration) Option {

@@ -193,12 +193,6 @@ func (q *queue) close() {
 	q.mu.Unlock()
 }
 
-func (q *queue) isClosed() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.closed
-}
-
 // stats returns the queued records and bytes.
 func (q *queue) stats() (int, int) {
 	q.mu.Lock()

@@ -24,7 +24,7 @@ const (
 	reasonBufferFull                         // the disk buffer is at WithBufferMaxBytes
 	reasonBufferError                        // the disk buffer failed to write
 	reasonClosed                             // submitted after Shutdown
-	reasonRetriesExhausted                   // the retry policy ran out (no buffer)
+	reasonRetriesExhausted                   // the retry policy ran out, no dead-letter sink for it
 	reasonPermanent                          // refused for good, no dead-letter sink
 	reasonDeadLetterFailed                   // the dead-letter sink failed too
 	reasonShutdown                           // still in memory when Shutdown's context ended
@@ -62,7 +62,7 @@ func newShipperTelemetry(mp metric.MeterProvider, queued func() (records, bytes 
 	retries, _ := meter.Int64ObservableCounter("logship.shipper.retries",
 		metric.WithDescription("Records written again after a failure."))
 	batches, _ := meter.Int64ObservableCounter("logship.shipper.batches",
-		metric.WithDescription("Writes to the sink (retries included)."))
+		metric.WithDescription("Writes to the sink and the dead-letter sink, retries included."))
 	qRecords, _ := meter.Int64ObservableGauge("logship.shipper.queue.records",
 		metric.WithDescription("Records waiting for the sink: in memory, or unacknowledged in the disk buffer."))
 	qBytes, _ := meter.Int64ObservableGauge("logship.shipper.queue.bytes",
