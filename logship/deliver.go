@@ -35,6 +35,19 @@ func isPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// safeWrite calls sink.Write, turning a panic into a Permanent error: a
+// Sink is the caller's code, and a panic on a batch is likely to come
+// again on the same batch, so it is dead-lettered (or dropped, counted),
+// never retried for ever, and the Shipper's goroutine lives on.
+func safeWrite(ctx context.Context, sink Sink, batch []Record) (res Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = Result{}, Permanent(fmt.Errorf("logship: sink panicked: %v", p))
+		}
+	}()
+	return sink.Write(ctx, batch)
+}
+
 // run is the Shipper's goroutine: it takes batches from the queue or the
 // buffer and delivers them, one Write at a time, until Shutdown.
 func (s *Shipper) run() {
@@ -237,7 +250,7 @@ func (s *Shipper) deliver(d *delivery, batch []Record) bool {
 			d.sub = append(d.sub, batch[i])
 		}
 		start := time.Now()
-		res, err := s.sink.Write(s.ctx, d.sub)
+		res, err := safeWrite(s.ctx, s.sink, d.sub)
 		s.tel.wrote(start, res, err)
 		if err != nil && s.ctx.Err() != nil {
 			d.left = len(d.todo)
@@ -392,7 +405,7 @@ func (s *Shipper) deadLetters(d *delivery) bool {
 	err := retrying.Do(s.ctx, s.o.retry, func(err error) bool { return !isPermanent(err) }, func(ctx context.Context) error {
 		var err error
 		start := time.Now()
-		res, err = s.o.deadLetter.Write(ctx, recs)
+		res, err = safeWrite(ctx, s.o.deadLetter, recs)
 		s.tel.wrote(start, res, err)
 		return err
 	})

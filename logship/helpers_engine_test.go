@@ -46,7 +46,16 @@ func (s *engineSink) Write(ctx context.Context, batch []Record) (Result, error) 
 	for i, r := range batch {
 		ids[i] = r.ID
 	}
+	res, err := s.record(ids, batch)
+	s.writes <- ids
+	return res, err
+}
+
+// record decides and keeps a Write's outcome, under s.mu (released even
+// when outcome panics).
+func (s *engineSink) record(ids []string, batch []Record) (Result, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	call := len(s.calls)
 	s.calls = append(s.calls, ids)
 	var res Result
@@ -66,8 +75,6 @@ func (s *engineSink) Write(ctx context.Context, batch []Record) (Result, error) 
 			}
 		}
 	}
-	s.mu.Unlock()
-	s.writes <- ids
 	return res, err
 }
 

@@ -370,6 +370,29 @@ func TestShipperPermanentWithoutDeadLetter(t *testing.T) {
 	}
 }
 
+// A Sink that panics costs the batch (dropped, counted), not the process
+// nor the Shipper.
+func TestShipperSinkPanic(t *testing.T) {
+	engineNoLeaks(t)
+	sink := newEngineSink()
+	sink.outcome = func(call int, batch []Record) (Result, error) {
+		if call == 0 {
+			panic("boom")
+		}
+		return Result{}, nil
+	}
+	s := engineShipper(t, sink, nil, engineNoSleep)
+	for i := range 6 {
+		s.submit(context.Background(), engineRecord(i))
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.gotIDs(); !slices.Equal(got, []string{"e003", "e004", "e005"}) || engineDropped(s, reasonPermanent) != 3 {
+		t.Fatalf("delivered %v, permanent drops %d", got, engineDropped(s, reasonPermanent))
+	}
+}
+
 func TestShipperShutdownIdempotentThenClosed(t *testing.T) {
 	engineNoLeaks(t)
 	sink := newEngineSink()
