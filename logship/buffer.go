@@ -119,9 +119,6 @@ func decodeBuffered(data []byte) (Record, error) {
 	if r.ID, err = str(); err != nil {
 		return r, fmt.Errorf("event id: %w", err)
 	}
-	if r.ID == "" {
-		return r, errors.New("record without an event id")
-	}
 	if r.Service, err = str(); err != nil {
 		return r, fmt.Errorf("service: %w", err)
 	}

@@ -212,3 +212,20 @@ func TestShipperBufferBlockWaitsForAck(t *testing.T) {
 		t.Fatalf("delivered %d, want %d", got, n+3)
 	}
 }
+
+// A buffered record reads back as it was, a zero time and an empty ID
+// included; a record cut short anywhere is an error, not a panic.
+func TestBufferedRecordRoundTrip(t *testing.T) {
+	for _, r := range []Record{engineRecord(3), {}, {ID: "x", Level: -8, JSON: []byte("{}")}} {
+		data := appendBuffered(nil, r)
+		got, err := decodeBuffered(data)
+		if err != nil || got.ID != r.ID || got.Service != r.Service || !got.Time.Equal(r.Time) || got.Time.IsZero() != r.Time.IsZero() || got.Level != r.Level || string(got.JSON) != string(r.JSON) {
+			t.Fatalf("%+v: got %+v, %v", r, got, err)
+		}
+		for i := range len(data) - len(r.JSON) {
+			if _, err := decodeBuffered(data[:i]); err == nil {
+				t.Fatalf("%+v cut at %d: no error", r, i)
+			}
+		}
+	}
+}
