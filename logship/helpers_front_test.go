@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
+	"time"
 )
 
-// frontSink captures what the stand-in Shipper delivers.
+// frontSink captures what a Shipper delivers.
 type frontSink struct {
 	mu   sync.Mutex
 	recs []Record
+	s    *Shipper // set by frontShipper: all waits for what it accepted
 }
 
 func (s *frontSink) Write(_ context.Context, batch []Record) (Result, error) {
@@ -25,7 +27,20 @@ func (s *frontSink) Write(_ context.Context, batch []Record) (Result, error) {
 
 func (s *frontSink) Close(context.Context) error { return nil }
 
+// all returns the records delivered so far — once every record the
+// Shipper accepted has been delivered (the engine writes from its own
+// goroutine), or after a generous deadline.
 func (s *frontSink) all() []Record {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		n := len(s.recs)
+		s.mu.Unlock()
+		if s.s == nil || int64(n) >= s.s.tel.accepted.Load() || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Record(nil), s.recs...)
@@ -38,6 +53,7 @@ func frontShipper(t testing.TB) (*Shipper, *frontSink) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sink.s = s
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	return s, sink
 }

@@ -33,12 +33,15 @@ func recordChecksum(lenBytes, data []byte) uint32 {
 	return crc32.Update(crc32.Checksum(lenBytes, castagnoli), castagnoli, data)
 }
 
-// appendRecord appends the encoding of data to dst.
+// appendRecord appends the encoding of data to dst. The header is built in
+// dst itself: a local array handed to the checksum escapes to the heap, an
+// allocation on every Append.
 func appendRecord(dst, data []byte) []byte {
-	var hdr [recHeaderSize]byte
+	n := len(dst)
+	dst = append(dst, make([]byte, recHeaderSize)...)
+	hdr := dst[n : n+recHeaderSize]
 	binary.LittleEndian.PutUint32(hdr[:4], uint32(len(data)))
 	binary.LittleEndian.PutUint32(hdr[4:], recordChecksum(hdr[:4], data))
-	dst = append(dst, hdr[:]...)
 	return append(dst, data...)
 }
 
