@@ -1,6 +1,7 @@
 package logship
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -51,14 +52,14 @@ func RecordFromMessage(m *mq.Message) (Record, error) {
 		if err := json.Unmarshal(m.Payload, &doc); err != nil {
 			return Record{}, fmt.Errorf("logship: message %q: payload is not an ECS JSON object: %w", m.ID, err)
 		}
-		if doc.Event.ID != "" {
-			r.ID = doc.Event.ID
+		if id := cmp.Or(doc.EventID, doc.Event.ID); id != "" {
+			r.ID = id
 		}
 		if !okSvc {
-			svc = doc.Service.Name
+			svc = cmp.Or(doc.ServiceName, doc.Service.Name)
 		}
 		if !okLvl {
-			lvl = doc.Log.Level
+			lvl = cmp.Or(doc.LogLevel, doc.Log.Level)
 		}
 		if !okTime {
 			ts = doc.Timestamp
@@ -83,10 +84,16 @@ func RecordFromMessage(m *mq.Message) (Record, error) {
 	return r, nil
 }
 
-// ecsHead is the part of an ECS document RecordFromMessage reads.
+// ecsHead is the part of an ECS document RecordFromMessage reads, in
+// either of the forms ECS allows: dotted keys ("log.level", as logship's
+// Handler and Elastic's ecs-logging libraries write them) or nested
+// objects.
 type ecsHead struct {
-	Timestamp string `json:"@timestamp"`
-	Log       struct {
+	Timestamp   string `json:"@timestamp"`
+	LogLevel    string `json:"log.level"`
+	ServiceName string `json:"service.name"`
+	EventID     string `json:"event.id"`
+	Log         struct {
 		Level string `json:"level"`
 	} `json:"log"`
 	Service struct {

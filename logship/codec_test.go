@@ -28,6 +28,10 @@ func TestRecordFromForeignMessage(t *testing.T) {
 	if r.ID != "e9" || r.Service != "billing" || r.Level != slog.LevelError || r.Time.IsZero() {
 		t.Fatalf("got %+v", r)
 	}
+	dotted := &mq.Message{ID: "m2", Payload: []byte(`{"@timestamp":"2026-11-30T10:00:00Z","log.level":"warn","service.name":"billing","event.id":"e10","message":"w"}`)}
+	if r, err := RecordFromMessage(dotted); err != nil || r.ID != "e10" || r.Service != "billing" || r.Level != slog.LevelWarn {
+		t.Fatalf("dotted ECS keys: got %+v, %v", r, err)
+	}
 	for _, bad := range []string{`not json`, `{"log":{"level":"loud"}}`, `{"@timestamp":"yesterday"}`, `[1]`} {
 		if _, err := RecordFromMessage(&mq.Message{ID: "m", Payload: []byte(bad)}); err == nil {
 			t.Errorf("%s: no error", bad)
