@@ -201,10 +201,11 @@ func WithQueueBytes(n int) Option {
 // WithRetry sets how failed writes are retried, overriding the default
 // resilience.RetryPolicy (5 attempts, 50ms doubling to 5s, 30s at most).
 // Attempts count failures of a record, its first write included. Without
-// WithBuffer a record that used them up is dropped, counted with reason
-// "retries_exhausted" (or, when the sink refused that record itself,
-// dead-lettered). With WithBuffer a sink that fails whole requests is
-// retried without end, the records waiting on disk.
+// WithBuffer a record that used them up, or MaxElapsedTime, is dropped,
+// counted with reason "retries_exhausted" (or, when the sink refused that
+// record itself, dead-lettered). With WithBuffer a sink that fails whole
+// requests is retried without end, the records waiting on disk; a record
+// the sink itself keeps refusing is dead-lettered all the same.
 func WithRetry(p resilience.RetryPolicy) Option {
 	return func(o *options) error {
 		if err := p.Validate(); err != nil {
