@@ -48,6 +48,17 @@ func safeWrite(ctx context.Context, sink Sink, batch []Record) (res Result, err 
 	return sink.Write(ctx, batch)
 }
 
+// safeClose calls sink.Close, turning a panic into an error, so that
+// Shutdown still closes the other Sink and the disk buffer.
+func safeClose(ctx context.Context, sink Sink) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("logship: sink panicked in Close: %v", p)
+		}
+	}()
+	return sink.Close(ctx)
+}
+
 // run is the Shipper's goroutine: it takes batches from the queue or the
 // buffer and delivers them, one Write at a time, until Shutdown.
 func (s *Shipper) run() {

@@ -248,9 +248,9 @@ func (s *Shipper) Shutdown(ctx context.Context) error {
 	}
 	s.cancel()
 	s.tel.close()
-	err = errors.Join(err, s.sink.Close(ctx))
+	err = errors.Join(err, safeClose(ctx, s.sink))
 	if s.o.deadLetter != nil {
-		err = errors.Join(err, s.o.deadLetter.Close(ctx))
+		err = errors.Join(err, safeClose(ctx, s.o.deadLetter))
 	}
 	if s.buf != nil {
 		err = errors.Join(err, s.buf.close())
