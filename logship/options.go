@@ -270,6 +270,8 @@ func WithBufferSync(p SyncPolicy, interval time.Duration) Option {
 // of 1 GiB. When it is full the queue policy applies (DropNewest drops,
 // Block waits for the sink to take records). Delivered records are
 // reclaimed a segment (an eighth of the cap, at most 8 MiB) at a time.
+// A record larger than the whole cap is dropped at once, counted with
+// reason "too_large".
 func WithBufferMaxBytes(n int64) Option {
 	return func(o *options) error {
 		if n < 1 {

@@ -165,10 +165,10 @@ func (s *Shipper) submitBuffered(ctx context.Context, r Record) {
 		switch {
 		case errors.Is(err, wal.ErrClosed):
 			reason = reasonClosed
+		case errors.Is(err, wal.ErrTooLarge): // first: it can be ErrFull too, but waiting cannot help
+			reason = reasonTooLarge
 		case errors.Is(err, wal.ErrFull):
 			reason = reasonBufferFull
-		case len(r.ID)+len(r.JSON)+len(r.Service)+32 > wal.MaxRecordBytes:
-			reason = reasonTooLarge
 		default:
 			s.o.logger.Error("logship: cannot write the disk buffer; record dropped", "dir", s.buf.dir, "id", r.ID, "err", err)
 		}

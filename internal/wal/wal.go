@@ -48,6 +48,10 @@ var (
 	ErrCorrupt = errors.New("wal: corrupt segment")
 	ErrClosed  = errors.New("wal: closed")
 	ErrLocked  = errors.New("wal: directory locked")
+	// ErrTooLarge is returned by Append for a record that no amount of
+	// acknowledging could make room for: over MaxRecordBytes, or alone
+	// over Options.MaxBytes (that error wraps ErrFull too).
+	ErrTooLarge = errors.New("wal: record too large")
 	// ErrStop, returned by a Replay callback, ends the replay early
 	// without error.
 	ErrStop = errors.New("wal: stop replay")
@@ -267,7 +271,7 @@ func checkHeader(root *os.Root, s segment) error {
 // is durable under the sync policy.
 func (w *WAL) Append(data []byte) (uint64, error) {
 	if len(data) > MaxRecordBytes {
-		return 0, fmt.Errorf("wal: record of %d bytes is over the %d limit", len(data), MaxRecordBytes)
+		return 0, fmt.Errorf("%w: %d bytes, over the %d limit", ErrTooLarge, len(data), MaxRecordBytes)
 	}
 	rec := appendRecord(make([]byte, 0, recHeaderSize+len(data)), data)
 
@@ -275,6 +279,9 @@ func (w *WAL) Append(data []byte) (uint64, error) {
 	defer w.mu.Unlock()
 	if w.closed {
 		return 0, ErrClosed
+	}
+	if w.opts.MaxBytes > 0 && int64(len(rec))+segHeaderSize > w.opts.MaxBytes {
+		return 0, fmt.Errorf("%w: %w: %d bytes with its headers, cap %d", ErrFull, ErrTooLarge, len(rec), w.opts.MaxBytes)
 	}
 	if w.opts.MaxBytes > 0 && w.total+int64(len(rec))+segHeaderSize > w.opts.MaxBytes {
 		return 0, fmt.Errorf("%w: %d bytes held, cap %d", ErrFull, w.total, w.opts.MaxBytes)
