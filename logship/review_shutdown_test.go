@@ -2,8 +2,11 @@ package logship
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // reviewPanicCloseSink is an engineSink whose Close panics.
@@ -43,5 +46,49 @@ func TestReviewShutdownSinkClosePanics(t *testing.T) {
 	}
 	if err := s2.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A second Shutdown whose context ends gives up for both: the first, with
+// no deadline, is waiting on a disk-buffered sink that stays down. The
+// second waited on the first's lock, past its own context, for ever.
+func TestReviewConcurrentShutdownWithDeadline(t *testing.T) {
+	engineNoLeaks(t)
+	var up atomic.Bool
+	sink := newEngineSink()
+	sink.outcome = func(int, []Record) (Result, error) {
+		if up.Load() {
+			return Result{}, nil
+		}
+		return Result{}, errEngineDown
+	}
+	gate := make(chan struct{})
+	s := engineShipper(t, sink, nil, WithBuffer(t.TempDir()), engineRetryGate(gate))
+	s.submit(context.Background(), engineRecord(0))
+	first := make(chan error, 1)
+	go func() { first <- s.Shutdown(context.Background()) }()
+	sink.nextWrite(t) // the flush failed; the goroutine waits to retry
+	waitFor(t, s.closed.Load)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	second := make(chan error, 1)
+	go func() { second <- s.Shutdown(ctx) }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("second Shutdown: %v, want context.Canceled", err)
+		}
+	case <-time.After(20 * time.Second):
+		up.Store(true) // let the first finish, so that the test ends
+		close(gate)
+		<-second
+		t.Fatal("second Shutdown did not give up when its context ended")
+	}
+	if err := <-first; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("first Shutdown: %v", err)
+	}
+	if sink.closed != 1 {
+		t.Fatalf("sink closed %d times", sink.closed)
 	}
 }

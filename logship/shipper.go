@@ -35,8 +35,11 @@ type Shipper struct {
 	flush  chan struct{}
 	done   chan struct{}
 
-	shutdownMu sync.Mutex
-	shut       bool
+	// Shutdown's first step (refuse records, ask for a flush) and its
+	// last (close the sinks and the buffer) run once; between them every
+	// caller waits on its own context, so that a later Shutdown with a
+	// deadline can give up for one without a deadline.
+	stopOnce, closeOnce sync.Once
 }
 
 // NewShipper returns a Shipper delivering to sink, and starts its
@@ -223,37 +226,38 @@ func (s *Shipper) report(reason dropReason, id string, n int) {
 // cancelled: records in memory are dropped (counted, reason "shutdown"),
 // records in the disk buffer stay there for the next run. It is
 // idempotent; afterwards submitted records are dropped, counted with
-// reason "closed" and reported as ErrClosed.
+// reason "closed" and reported as ErrClosed. Concurrent calls all wait for
+// the flush, each until its own context ends, which gives up for all.
 func (s *Shipper) Shutdown(ctx context.Context) error {
-	s.shutdownMu.Lock()
-	defer s.shutdownMu.Unlock()
-	if s.shut {
-		return nil
-	}
-	s.shut = true
-	s.closed.Store(true)
-	s.q.close()
-	close(s.flush)
+	s.stopOnce.Do(func() {
+		s.closed.Store(true)
+		s.q.close()
+		close(s.flush)
+	})
 	var err error
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		s.cancel()
-		<-s.done
-		left := "records in memory were dropped"
-		if s.buf != nil {
-			left = fmt.Sprintf("%d records stay in the disk buffer", s.buf.w.Len())
+	if !isDone(s.done) {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			s.cancel()
+			<-s.done
+			left := "records in memory were dropped"
+			if s.buf != nil {
+				left = fmt.Sprintf("%d records stay in the disk buffer", s.buf.w.Len())
+			}
+			err = fmt.Errorf("logship: shutdown: %s: %w", left, ctx.Err())
 		}
-		err = fmt.Errorf("logship: shutdown: %s: %w", left, ctx.Err())
 	}
-	s.cancel()
-	s.tel.close()
-	err = errors.Join(err, safeClose(ctx, s.sink))
-	if s.o.deadLetter != nil {
-		err = errors.Join(err, safeClose(ctx, s.o.deadLetter))
-	}
-	if s.buf != nil {
-		err = errors.Join(err, s.buf.close())
-	}
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.tel.close()
+		err = errors.Join(err, safeClose(ctx, s.sink))
+		if s.o.deadLetter != nil {
+			err = errors.Join(err, safeClose(ctx, s.o.deadLetter))
+		}
+		if s.buf != nil {
+			err = errors.Join(err, s.buf.close())
+		}
+	})
 	return err
 }
