@@ -8,8 +8,8 @@
 // os.Root on the directory, so no name or link leads outside it. Every record carries a CRC32C. On Open
 // a torn tail left by a crash (a record cut short or failing its checksum
 // at the end of the newest segment) is cut off and never replayed; damage
-// anywhere else is reported as ErrCorrupt (a *DamageError from Replay),
-// never skipped silently: Damaged hands their bytes to the caller, who
+// anywhere else, a segment's damaged header included, is reported as
+// ErrCorrupt (a *DamageError from Replay), never skipped silently: Damaged hands their bytes to the caller, who
 // then gives them up with Ack.
 //
 // Durability: with SyncAlways every acknowledged Append survives a power
@@ -78,6 +78,10 @@ type segment struct {
 	name   string // file name in the WAL's directory
 	size   int64
 	sealed bool // no more appends, though not full (Damaged)
+	// badHeader, found on Open, makes Replay report the whole segment
+	// as damage, for the caller to give up, rather than Open fail and
+	// keep every other record from being read.
+	badHeader error
 }
 
 // WAL is a write-ahead log in one directory. It is safe for concurrent use.
@@ -237,8 +241,10 @@ func (w *WAL) recover() error {
 		return err
 	}
 	w.next = last.first + count
-	for _, s := range w.segs[:len(w.segs)-1] {
-		if err := checkHeader(w.root, s); err != nil {
+	for i := range w.segs[:len(w.segs)-1] {
+		if err := checkHeader(w.root, w.segs[i]); errors.Is(err, ErrCorrupt) {
+			w.segs[i].badHeader = err
+		} else if err != nil {
 			return err
 		}
 	}
