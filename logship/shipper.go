@@ -224,7 +224,8 @@ func (s *Shipper) report(reason dropReason, id string, n int) {
 // usual), closes the sink and the dead-letter sink, and stops the
 // Shipper's goroutine. When ctx ends first, the write in progress is
 // cancelled: records in memory are dropped (counted, reason "shutdown"),
-// records in the disk buffer stay there for the next run. It is
+// records in the disk buffer stay there for the next run; a Sink whose
+// Write ignores its context holds Shutdown until it returns. It is
 // idempotent; afterwards submitted records are dropped, counted with
 // reason "closed" and reported as ErrClosed. Concurrent calls all wait for
 // the flush, each until its own context ends, which gives up for all.
