@@ -205,11 +205,17 @@ func WithQueueBytes(n int) Option {
 // counted with reason "retries_exhausted" (or, when the sink refused that
 // record itself, dead-lettered). With WithBuffer a sink that fails whole
 // requests is retried without end, the records waiting on disk; a record
-// the sink itself keeps refusing is dead-lettered all the same.
+// the sink itself keeps refusing is dead-lettered all the same. One of
+// MaxAttempts and MaxElapsedTime must be bounded.
 func WithRetry(p resilience.RetryPolicy) Option {
 	return func(o *options) error {
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("%w: WithRetry: %v", ErrInvalid, err)
+		}
+		if p.MaxAttempts < 0 && p.MaxElapsedTime < 0 {
+			// A record the sink keeps refusing would be retried for
+			// ever, holding up every record behind it.
+			return fmt.Errorf("%w: WithRetry: MaxAttempts and MaxElapsedTime are both unbounded: bound one", ErrInvalid)
 		}
 		o.retry = p
 		return nil

@@ -70,3 +70,13 @@ func TestReviewItemRetriesEndByElapsedTime(t *testing.T) {
 		})
 	}
 }
+
+// A retry policy with neither attempts nor time bounded would retry a
+// record the sink keeps refusing for ever, holding up every record behind
+// it (§6): WithRetry refuses it, naming both fields. It was accepted.
+func TestReviewRetryPolicyUnbounded(t *testing.T) {
+	_, err := NewShipper(newEngineSink(), WithRetry(resilience.RetryPolicy{MaxAttempts: -1, MaxElapsedTime: -1}))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "MaxAttempts") || !strings.Contains(err.Error(), "MaxElapsedTime") {
+		t.Fatalf("NewShipper with an unbounded retry policy: %v", err)
+	}
+}
