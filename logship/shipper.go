@@ -40,6 +40,7 @@ type Shipper struct {
 	// caller waits on its own context, so that a later Shutdown with a
 	// deadline can give up for one without a deadline.
 	stopOnce, closeOnce sync.Once
+	gaveUp              atomic.Bool // a Shutdown's context ended before the flush did
 }
 
 // NewShipper returns a Shipper delivering to sink, and starts its
@@ -240,13 +241,20 @@ func (s *Shipper) Shutdown(ctx context.Context) error {
 		select {
 		case <-s.done:
 		case <-ctx.Done():
+			s.gaveUp.Store(true)
 			s.cancel()
 			<-s.done
+			err = ctx.Err()
+		}
+		if s.gaveUp.Load() { // by this call or a concurrent one
 			left := "records in memory were dropped"
 			if s.buf != nil {
 				left = fmt.Sprintf("%d records stay in the disk buffer", s.buf.w.Len())
 			}
-			err = fmt.Errorf("logship: shutdown: %s: %w", left, ctx.Err())
+			if err == nil {
+				err = errors.New("a concurrent Shutdown's context ended")
+			}
+			err = fmt.Errorf("logship: shutdown: %s: %w", left, err)
 		}
 	}
 	s.closeOnce.Do(func() {
