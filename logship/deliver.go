@@ -48,6 +48,17 @@ func safeWrite(ctx context.Context, sink Sink, batch []Record) (res Result, err 
 	return sink.Write(ctx, batch)
 }
 
+// safeClose calls sink.Close, turning a panic into an error, so that
+// Shutdown still closes the other Sink and the disk buffer.
+func safeClose(ctx context.Context, sink Sink) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("logship: sink panicked in Close: %v", p)
+		}
+	}()
+	return sink.Close(ctx)
+}
+
 // run is the Shipper's goroutine: it takes batches from the queue or the
 // buffer and delivers them, one Write at a time, until Shutdown.
 func (s *Shipper) run() {
@@ -207,8 +218,9 @@ func (s *Shipper) sleep(d time.Duration) bool {
 // delivery is the scratch space of deliver, kept between batches so that
 // a steady stream allocates nothing.
 type delivery struct {
-	todo, next []int // indices into the batch still to write
-	fails      []int // failures of each record of the batch
+	todo, next []int   // indices into the batch still to write
+	fails      []int   // failures of each record of the batch
+	causes     []error // each record's last item failure, for its dead letter
 	sub        []Record
 	seen       []bool
 	dead       []deadLetter
@@ -242,7 +254,12 @@ func (s *Shipper) deliver(d *delivery, batch []Record) bool {
 		d.todo = append(d.todo, i)
 	}
 	d.fails = zeroed(d.fails, len(batch))
-	var bo backoff.BackOff
+	d.causes = zeroed(d.causes, len(batch))
+	// Whole-request failures (the sink is down) and item failures (the
+	// sink refuses these records) wait on backoffs of their own: with a
+	// disk buffer the first are retried without end, the second must end
+	// when the policy's time is up as when its attempts are.
+	var reqBo, itemBo backoff.BackOff
 	failing := false
 	for len(d.todo) > 0 {
 		d.sub = d.sub[:0]
@@ -299,16 +316,32 @@ func (s *Shipper) deliver(d *delivery, batch []Record) bool {
 		if len(d.todo) == 0 {
 			break
 		}
-		if bo == nil {
-			if s.buf != nil {
-				bo = retrying.NewLoopBackOff(p)
+		bo := &itemBo
+		if err != nil {
+			bo = &reqBo
+		}
+		if *bo == nil {
+			if s.buf != nil && err != nil {
+				*bo = retrying.NewLoopBackOff(p)
 			} else {
-				bo = retrying.NewBackOff(p)
+				*bo = retrying.NewBackOff(p)
 			}
 		}
-		wait := bo.NextBackOff()
-		if wait == backoff.Stop { // MaxElapsedTime is up
+		wait := (*bo).NextBackOff()
+		if wait == backoff.Stop && err != nil { // MaxElapsedTime is up
 			s.giveUp(d, reasonRetriesExhausted, err)
+			continue
+		}
+		if wait == backoff.Stop { // the same, for records the sink refused
+			d.dead = d.dead[:0] // this round's were sent already
+			for _, i := range d.todo {
+				d.dead = append(d.dead, deadLetter{batch[i], fmt.Errorf("gave up after %d attempts in %v: %w", d.fails[i], p.MaxElapsedTime, d.causes[i]), d.fails[i], true})
+			}
+			d.todo = d.todo[:0]
+			if !s.deadLetters(d) {
+				d.left = len(d.dead)
+				return false
+			}
 			continue
 		}
 		s.tel.retries.Add(int64(len(d.todo)))
@@ -321,8 +354,8 @@ func (s *Shipper) deliver(d *delivery, batch []Record) bool {
 	return true
 }
 
-// giveUp drops (counted) every record still to write, after err (nil
-// after an item failure, which deadLetters already took).
+// giveUp drops (counted) every record still to write after the
+// whole-request failure err.
 func (s *Shipper) giveUp(d *delivery, reason dropReason, err error) {
 	if len(d.todo) == 0 {
 		return
@@ -362,6 +395,7 @@ func (s *Shipper) sortFailures(d *delivery, batch []Record, res Result, maxAttem
 		case maxAttempts > 0 && d.fails[i] >= maxAttempts:
 			d.dead = append(d.dead, deadLetter{batch[i], fmt.Errorf("gave up after %d attempts: %w", d.fails[i], cause), d.fails[i], true})
 		default:
+			d.causes[i] = cause
 			d.next = append(d.next, i)
 		}
 	}

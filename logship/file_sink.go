@@ -28,7 +28,9 @@ type Rotation struct {
 	// counted from when the Sink opened or created it; 0 means no limit.
 	MaxAge time.Duration
 	// Keep is how many rotated files are kept; older ones are deleted
-	// after each rotation. 0 keeps them all.
+	// after each rotation. 0 keeps them all. Rotated names sort in
+	// rotation order even when the wall clock steps back: a name then
+	// takes a time just after the newest one's.
 	Keep int
 	// Compress gzips each rotated file (to <name>.gz) after rotating it.
 	Compress bool
@@ -188,7 +190,7 @@ func (s *fileSink) rotate() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("logship: FileSink %q: rotate: fsync: %w", s.path, err)
 	}
-	name, err := s.freeName(fileSinkNow())
+	name, err := s.freeName(s.rotationStamp())
 	if err != nil {
 		return err
 	}
@@ -207,6 +209,20 @@ func (s *fileSink) rotate() error {
 	}
 	s.prune()
 	return nil
+}
+
+// rotationStamp is the time to name the next rotated file after: now, or
+// just after the newest rotated file when the wall clock stepped back
+// behind it, so that names keep sorting in rotation order and prune
+// removes the oldest records, never the ones just rotated.
+func (s *fileSink) rotationStamp() time.Time {
+	t := fileSinkNow()
+	for _, n := range s.rotatedNames() {
+		if st, err := time.Parse(rotatedStamp, n[len(s.base)+1:][:len(rotatedStamp)]); err == nil && !t.After(st) {
+			t = st.Add(time.Nanosecond)
+		}
+	}
+	return t
 }
 
 // freeName is a rotated name for t that does not exist yet, compressed or
@@ -266,14 +282,25 @@ func (s *fileSink) prune() {
 	if s.rot.Keep == 0 {
 		return
 	}
+	rotated := s.rotatedNames()
+	slices.Sort(rotated)
+	for len(rotated) > s.rot.Keep {
+		_ = s.root.Remove(rotated[0])
+		rotated = rotated[1:]
+	}
+}
+
+// rotatedNames lists this Sink's rotated files (none when the directory
+// cannot be read).
+func (s *fileSink) rotatedNames() []string {
 	dir, err := s.root.Open(".")
 	if err != nil {
-		return
+		return nil
 	}
 	names, err := dir.Readdirnames(-1)
 	dir.Close()
 	if err != nil {
-		return
+		return nil
 	}
 	var rotated []string
 	for _, n := range names {
@@ -281,11 +308,7 @@ func (s *fileSink) prune() {
 			rotated = append(rotated, n)
 		}
 	}
-	slices.Sort(rotated)
-	for len(rotated) > s.rot.Keep {
-		_ = s.root.Remove(rotated[0])
-		rotated = rotated[1:]
-	}
+	return rotated
 }
 
 // isRotated reports whether name is one of this Sink's rotated files:

@@ -201,14 +201,21 @@ func WithQueueBytes(n int) Option {
 // WithRetry sets how failed writes are retried, overriding the default
 // resilience.RetryPolicy (5 attempts, 50ms doubling to 5s, 30s at most).
 // Attempts count failures of a record, its first write included. Without
-// WithBuffer a record that used them up is dropped, counted with reason
-// "retries_exhausted" (or, when the sink refused that record itself,
-// dead-lettered). With WithBuffer a sink that fails whole requests is
-// retried without end, the records waiting on disk.
+// WithBuffer a record that used them up, or MaxElapsedTime, is dropped,
+// counted with reason "retries_exhausted" (or, when the sink refused that
+// record itself, dead-lettered). With WithBuffer a sink that fails whole
+// requests is retried without end, the records waiting on disk; a record
+// the sink itself keeps refusing is dead-lettered all the same. One of
+// MaxAttempts and MaxElapsedTime must be bounded.
 func WithRetry(p resilience.RetryPolicy) Option {
 	return func(o *options) error {
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("%w: WithRetry: %v", ErrInvalid, err)
+		}
+		if p.MaxAttempts < 0 && p.MaxElapsedTime < 0 {
+			// A record the sink keeps refusing would be retried for
+			// ever, holding up every record behind it.
+			return fmt.Errorf("%w: WithRetry: MaxAttempts and MaxElapsedTime are both unbounded: bound one", ErrInvalid)
 		}
 		o.retry = p
 		return nil
@@ -269,6 +276,8 @@ func WithBufferSync(p SyncPolicy, interval time.Duration) Option {
 // of 1 GiB. When it is full the queue policy applies (DropNewest drops,
 // Block waits for the sink to take records). Delivered records are
 // reclaimed a segment (an eighth of the cap, at most 8 MiB) at a time.
+// A record larger than the whole cap is dropped at once, counted with
+// reason "too_large".
 func WithBufferMaxBytes(n int64) Option {
 	return func(o *options) error {
 		if n < 1 {

@@ -35,8 +35,12 @@ type Shipper struct {
 	flush  chan struct{}
 	done   chan struct{}
 
-	shutdownMu sync.Mutex
-	shut       bool
+	// Shutdown's first step (refuse records, ask for a flush) and its
+	// last (close the sinks and the buffer) run once; between them every
+	// caller waits on its own context, so that a later Shutdown with a
+	// deadline can give up for one without a deadline.
+	stopOnce, closeOnce sync.Once
+	gaveUp              atomic.Bool // a Shutdown's context ended before the flush did
 }
 
 // NewShipper returns a Shipper delivering to sink, and starts its
@@ -165,10 +169,10 @@ func (s *Shipper) submitBuffered(ctx context.Context, r Record) {
 		switch {
 		case errors.Is(err, wal.ErrClosed):
 			reason = reasonClosed
+		case errors.Is(err, wal.ErrTooLarge): // first: it can be ErrFull too, but waiting cannot help
+			reason = reasonTooLarge
 		case errors.Is(err, wal.ErrFull):
 			reason = reasonBufferFull
-		case len(r.ID)+len(r.JSON)+len(r.Service)+32 > wal.MaxRecordBytes:
-			reason = reasonTooLarge
 		default:
 			s.o.logger.Error("logship: cannot write the disk buffer; record dropped", "dir", s.buf.dir, "id", r.ID, "err", err)
 		}
@@ -221,39 +225,48 @@ func (s *Shipper) report(reason dropReason, id string, n int) {
 // usual), closes the sink and the dead-letter sink, and stops the
 // Shipper's goroutine. When ctx ends first, the write in progress is
 // cancelled: records in memory are dropped (counted, reason "shutdown"),
-// records in the disk buffer stay there for the next run. It is
+// records in the disk buffer stay there for the next run; a Sink whose
+// Write ignores its context holds Shutdown until it returns. It is
 // idempotent; afterwards submitted records are dropped, counted with
-// reason "closed" and reported as ErrClosed.
+// reason "closed" and reported as ErrClosed. Concurrent calls all wait for
+// the flush, each until its own context ends, which gives up for all.
 func (s *Shipper) Shutdown(ctx context.Context) error {
-	s.shutdownMu.Lock()
-	defer s.shutdownMu.Unlock()
-	if s.shut {
-		return nil
-	}
-	s.shut = true
-	s.closed.Store(true)
-	s.q.close()
-	close(s.flush)
+	s.stopOnce.Do(func() {
+		s.closed.Store(true)
+		s.q.close()
+		close(s.flush)
+	})
 	var err error
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		s.cancel()
-		<-s.done
-		left := "records in memory were dropped"
-		if s.buf != nil {
-			left = fmt.Sprintf("%d records stay in the disk buffer", s.buf.w.Len())
+	if !isDone(s.done) {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			s.gaveUp.Store(true)
+			s.cancel()
+			<-s.done
+			err = ctx.Err()
 		}
-		err = fmt.Errorf("logship: shutdown: %s: %w", left, ctx.Err())
+		if s.gaveUp.Load() { // by this call or a concurrent one
+			left := "records in memory were dropped"
+			if s.buf != nil {
+				left = fmt.Sprintf("%d records stay in the disk buffer", s.buf.w.Len())
+			}
+			if err == nil {
+				err = errors.New("a concurrent Shutdown's context ended")
+			}
+			err = fmt.Errorf("logship: shutdown: %s: %w", left, err)
+		}
 	}
-	s.cancel()
-	s.tel.close()
-	err = errors.Join(err, s.sink.Close(ctx))
-	if s.o.deadLetter != nil {
-		err = errors.Join(err, s.o.deadLetter.Close(ctx))
-	}
-	if s.buf != nil {
-		err = errors.Join(err, s.buf.close())
-	}
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.tel.close()
+		err = errors.Join(err, safeClose(ctx, s.sink))
+		if s.o.deadLetter != nil {
+			err = errors.Join(err, safeClose(ctx, s.o.deadLetter))
+		}
+		if s.buf != nil {
+			err = errors.Join(err, s.buf.close())
+		}
+	})
 	return err
 }

@@ -10,9 +10,16 @@ import "context"
 type Sink interface {
 	// Write delivers batch. A nil error with no Failures means every
 	// record was accepted. An error means none was (the whole request
-	// failed: a connection refused, a 503); Retryable says whether
-	// trying again can help. Failures name the records that were refused
+	// failed: a connection refused, a 503); it is retried unless marked
+	// Permanent (a request trying again cannot help). Failures name the records that were refused
 	// one by one (an item of a bulk response), by index into batch.
+	//
+	// Write must return soon after ctx ends: Shutdown waits for the
+	// Write in progress. batch is the Sink's to read until Write
+	// returns, never to change (a refused record is written again as it
+	// was); the Shipper reuses the slice for its next Write, so a Sink
+	// that hands records on keeps a copy of it. It never reuses a
+	// record's JSON, which a Sink may keep.
 	Write(ctx context.Context, batch []Record) (Result, error)
 	// Close releases what the Sink holds; the Shipper calls it once, at
 	// Shutdown, after its last Write.

@@ -57,6 +57,9 @@ func (w *WAL) replaySegment(s segment, from, end uint64, hint replayHint, fn fun
 		return nil, fmt.Errorf("wal: replay: %w", err)
 	}
 	defer f.Close()
+	if s.badHeader != nil {
+		return nil, &DamageError{Segment: s.name, First: max(from, s.first), Last: end - 1, Cause: s.badHeader}
+	}
 	pos, off := s.first, int64(segHeaderSize)
 	if hint.first == s.first && hint.pos > pos && hint.pos <= from {
 		pos, off = hint.pos, hint.off
@@ -108,7 +111,21 @@ func cutTornTail(root *os.Root, s *segment) (uint64, error) {
 		return 0, rewriteHeader(f, s)
 	}
 	if first, err := decodeSegmentHeader(hdr); err != nil || first != s.first {
-		return 0, fmt.Errorf("%w: %s: header does not match its name", ErrCorrupt, s.name)
+		// Damage, not a torn write (the header is synced before any
+		// record): cut nothing, append no more to it, and let Replay
+		// report it whole. It keeps the positions of the records still
+		// readable in it, at least one, so that the next segment, named
+		// after its first position, does not take its name.
+		s.badHeader = fmt.Errorf("%w: %s: header does not match its name", ErrCorrupt, s.name)
+		s.sealed = true
+		r := bufio.NewReaderSize(f, 64<<10)
+		var count uint64
+		for {
+			if _, err := readRecord(r, nil); err != nil {
+				return max(count, 1), nil
+			}
+			count++
+		}
 	}
 	r := bufio.NewReaderSize(f, 64<<10)
 	var count uint64

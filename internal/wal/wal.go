@@ -8,8 +8,8 @@
 // os.Root on the directory, so no name or link leads outside it. Every record carries a CRC32C. On Open
 // a torn tail left by a crash (a record cut short or failing its checksum
 // at the end of the newest segment) is cut off and never replayed; damage
-// anywhere else is reported as ErrCorrupt (a *DamageError from Replay),
-// never skipped silently: Damaged hands their bytes to the caller, who
+// anywhere else, a segment's damaged header included, is reported as
+// ErrCorrupt (a *DamageError from Replay), never skipped silently: Damaged hands their bytes to the caller, who
 // then gives them up with Ack.
 //
 // Durability: with SyncAlways every acknowledged Append survives a power
@@ -48,6 +48,10 @@ var (
 	ErrCorrupt = errors.New("wal: corrupt segment")
 	ErrClosed  = errors.New("wal: closed")
 	ErrLocked  = errors.New("wal: directory locked")
+	// ErrTooLarge is returned by Append for a record that no amount of
+	// acknowledging could make room for: over MaxRecordBytes, or alone
+	// over Options.MaxBytes (that error wraps ErrFull too).
+	ErrTooLarge = errors.New("wal: record too large")
 	// ErrStop, returned by a Replay callback, ends the replay early
 	// without error.
 	ErrStop = errors.New("wal: stop replay")
@@ -74,6 +78,10 @@ type segment struct {
 	name   string // file name in the WAL's directory
 	size   int64
 	sealed bool // no more appends, though not full (Damaged)
+	// badHeader, found on Open, makes Replay report the whole segment
+	// as damage, for the caller to give up, rather than Open fail and
+	// keep every other record from being read.
+	badHeader error
 }
 
 // WAL is a write-ahead log in one directory. It is safe for concurrent use.
@@ -233,8 +241,10 @@ func (w *WAL) recover() error {
 		return err
 	}
 	w.next = last.first + count
-	for _, s := range w.segs[:len(w.segs)-1] {
-		if err := checkHeader(w.root, s); err != nil {
+	for i := range w.segs[:len(w.segs)-1] {
+		if err := checkHeader(w.root, w.segs[i]); errors.Is(err, ErrCorrupt) {
+			w.segs[i].badHeader = err
+		} else if err != nil {
 			return err
 		}
 	}
@@ -267,7 +277,7 @@ func checkHeader(root *os.Root, s segment) error {
 // is durable under the sync policy.
 func (w *WAL) Append(data []byte) (uint64, error) {
 	if len(data) > MaxRecordBytes {
-		return 0, fmt.Errorf("wal: record of %d bytes is over the %d limit", len(data), MaxRecordBytes)
+		return 0, fmt.Errorf("%w: %d bytes, over the %d limit", ErrTooLarge, len(data), MaxRecordBytes)
 	}
 	rec := appendRecord(make([]byte, 0, recHeaderSize+len(data)), data)
 
@@ -275,6 +285,9 @@ func (w *WAL) Append(data []byte) (uint64, error) {
 	defer w.mu.Unlock()
 	if w.closed {
 		return 0, ErrClosed
+	}
+	if w.opts.MaxBytes > 0 && int64(len(rec))+segHeaderSize > w.opts.MaxBytes {
+		return 0, fmt.Errorf("%w: %w: %d bytes with its headers, cap %d", ErrFull, ErrTooLarge, len(rec), w.opts.MaxBytes)
 	}
 	if w.opts.MaxBytes > 0 && w.total+int64(len(rec))+segHeaderSize > w.opts.MaxBytes {
 		return 0, fmt.Errorf("%w: %d bytes held, cap %d", ErrFull, w.total, w.opts.MaxBytes)
