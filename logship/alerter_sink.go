@@ -1,8 +1,10 @@
 package logship
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/groundwork-go/groundwork/mq"
 )
@@ -47,9 +49,13 @@ func (s *alertingSink) Write(ctx context.Context, batch []Record) (Result, error
 	if err != nil || s.a == nil {
 		return res, err
 	}
-	// Failures are in batch order: walk them beside the batch, without
-	// building a set.
+	// Failures are in batch order (the Sink contract): walk them beside
+	// the batch, without building a set. A Sink that breaks the order
+	// costs a sorted copy, not a retried record counted twice.
 	f := res.Failures
+	if !slices.IsSortedFunc(f, byIndex) {
+		f = slices.SortedFunc(slices.Values(f), byIndex)
+	}
 	for i := range batch {
 		for len(f) > 0 && f[0].Index < i {
 			f = f[1:]
@@ -61,6 +67,8 @@ func (s *alertingSink) Write(ctx context.Context, batch []Record) (Result, error
 	}
 	return res, nil
 }
+
+func byIndex(a, b Failure) int { return cmp.Compare(a.Index, b.Index) }
 
 func (s *alertingSink) Close(ctx context.Context) error { return s.next.Close(ctx) }
 

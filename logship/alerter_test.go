@@ -564,3 +564,24 @@ func BenchmarkAlerterObserve(b *testing.B) {
 		}
 	})
 }
+
+// TestAlertingSinkUnsortedFailures: a Sink that lists its Failures out of
+// batch order still has its retryable failures left unobserved (they used
+// to be counted now and again on the retry).
+func TestAlertingSinkUnsortedFailures(t *testing.T) {
+	r := newAlertRig(t, AlertOptions{})
+	at := r.stepStart(0)
+	batch := make([]Record, 5)
+	for i := range batch {
+		batch[i] = Record{ID: fmt.Sprint(i), Service: "s", Time: at, Level: slog.LevelError}
+	}
+	next := &alertFakeSink{results: []alertFakeResult{
+		{res: Result{Failures: []Failure{{Index: 3, Retryable: true}, {Index: 1, Retryable: true}}}},
+	}}
+	if _, err := AlertingSink(next, r.a).Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if total, _ := r.series("s").window(r.a.bucket(at)+1, 1); total != 3 {
+		t.Fatalf("observed %d records, want 3: the two retryable failures are not", total)
+	}
+}
