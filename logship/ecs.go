@@ -244,6 +244,10 @@ func validKey(key string) string {
 	return string(b)
 }
 
+// maxGroupDepth bounds how deep attribute groups nest inside one
+// attribute (Elasticsearch's own default limit is 20 object levels).
+const maxGroupDepth = 32
+
 // appendAttr writes one attribute (redacted) to fb.b.
 func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
 	if a.Value.Kind() == slog.KindLogValuer {
@@ -270,33 +274,17 @@ func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
 		}
 	}
 	if kind == slog.KindGroup {
-		attrs := v.Group()
-		if a.Key == "" { // inlined, as slog says
-			for _, x := range attrs {
-				h.appendAttr(fb, x, top, atRoot)
-			}
+		if fb.depth >= maxGroupDepth {
+			// A LogValuer whose value holds another of itself would
+			// recurse until the stack overflows, a fatal error no
+			// recover catches: the nesting stops here, said so.
+			h.appendKey(fb, a.Key, top, atRoot)
+			fb.b = append(fb.b, `"!ERROR:groups nested too deep"`...)
 			return
 		}
-		if len(attrs) == 0 {
-			return
-		}
-		start := len(fb.b)
-		h.appendKey(fb, a.Key, top, atRoot)
-		fb.b = append(fb.b, '{')
-		// The group is a level of its own: its keys are checked for
-		// duplicates among themselves, then forgotten.
-		outer := fb.lvl
-		fb.lvl = len(fb.keys)
-		for _, x := range attrs {
-			h.appendAttr(fb, x, false, false)
-		}
-		clear(fb.keys[fb.lvl:])
-		fb.keys, fb.lvl = fb.keys[:fb.lvl], outer
-		if fb.b[len(fb.b)-1] == '{' {
-			fb.b = fb.b[:start]
-		} else {
-			fb.b = append(fb.b, '}')
-		}
+		fb.depth++
+		h.appendGroup(fb, a.Key, v.Group(), top, atRoot)
+		fb.depth--
 		return
 	}
 	if kind == slog.KindAny {
@@ -307,6 +295,36 @@ func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
 	}
 	h.appendKey(fb, a.Key, top, atRoot)
 	h.appendValue(fb, a.Key, v)
+}
+
+// appendGroup writes the group key holds (inlined when key is "").
+func (h *handler) appendGroup(fb *frontBuf, key string, attrs []slog.Attr, top, atRoot bool) {
+	if key == "" { // inlined, as slog says
+		for _, x := range attrs {
+			h.appendAttr(fb, x, top, atRoot)
+		}
+		return
+	}
+	if len(attrs) == 0 {
+		return
+	}
+	start := len(fb.b)
+	h.appendKey(fb, key, top, atRoot)
+	fb.b = append(fb.b, '{')
+	// The group is a level of its own: its keys are checked for
+	// duplicates among themselves, then forgotten.
+	outer := fb.lvl
+	fb.lvl = len(fb.keys)
+	for _, x := range attrs {
+		h.appendAttr(fb, x, false, false)
+	}
+	clear(fb.keys[fb.lvl:])
+	fb.keys, fb.lvl = fb.keys[:fb.lvl], outer
+	if fb.b[len(fb.b)-1] == '{' {
+		fb.b = fb.b[:start]
+	} else {
+		fb.b = append(fb.b, '}')
+	}
 }
 
 func (h *handler) appendString(fb *frontBuf, key, s string) {

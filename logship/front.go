@@ -82,6 +82,7 @@ type frontBuf struct {
 	id     []byte   // the event id, a view the Record's ID borrows
 	keys   []string // keys written: the record level's, then the open groups'
 	lvl    int      // where in keys the innermost open group's keys start
+	depth  int      // attribute groups open (see maxGroupDepth)
 	tmp    []byte   // scratch: numbers for the card check, stacks
 	ctx    context.Context
 	errv   error       // first error-valued attribute: becomes error.*
@@ -108,6 +109,6 @@ func putFrontBuf(fb *frontBuf) {
 	fb.b, fb.id, fb.tmp = fb.b[:0], fb.id[:0], fb.tmp[:0]
 	clear(fb.keys)
 	fb.keys = fb.keys[:0]
-	fb.ctx, fb.errv, fb.rec, fb.hasRec, fb.lvl = nil, nil, slog.Record{}, false, 0
+	fb.ctx, fb.errv, fb.rec, fb.hasRec, fb.lvl, fb.depth = nil, nil, slog.Record{}, false, 0, 0
 	frontPool.Put(fb)
 }

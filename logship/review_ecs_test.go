@@ -37,3 +37,32 @@ func TestReviewNoDuplicateKeys(t *testing.T) {
 		t.Errorf("key in a group renamed: %v", doc)
 	}
 }
+
+// reviewNest is a LogValuer whose value is a group holding another
+// reviewNest: a tree (or a cycle through a pointer) logged as it is.
+type reviewNest struct{ inline bool }
+
+func (n reviewNest) LogValue() slog.Value {
+	key := "in"
+	if n.inline {
+		key = ""
+	}
+	return slog.GroupValue(slog.Any(key, n), slog.Int("x", 1))
+}
+
+// TestReviewRecursiveLogValuer: a LogValuer resolving to a group that
+// holds itself recursed until the stack overflowed — a fatal error that
+// kills the process (no recover catches it).
+func TestReviewRecursiveLogValuer(t *testing.T) {
+	h, c := reviewHandler(t, &HandlerOptions{Service: "svc", Redact: DefaultRules()})
+	l := slog.New(h)
+	for _, inline := range []bool{false, true} {
+		l.Info("m", "v", reviewNest{inline})
+		doc := frontDoc(t, Record{JSON: c.last(t)})
+		if _, ok := doc["v"].(map[string]any); !ok {
+			t.Fatalf("inline %v: v = %v", inline, doc["v"])
+		}
+		l.With("v", reviewNest{inline}).Info("m")
+		frontDoc(t, Record{JSON: c.last(t)})
+	}
+}
