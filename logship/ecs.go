@@ -397,6 +397,9 @@ func (h *handler) appendAny(fb *frontBuf, key string, x any) {
 		h.appendString(fb, key, "!ERROR:"+err.Error())
 		return
 	}
+	if h.c.rd != nil {
+		j = h.redactJSONNames(fb, j)
+	}
 	if h.c.rd != nil && h.c.rd.matches(key, string(j)) {
 		fb.b = h.c.rd.appendString(fb.b, key, string(j), false)
 		return
