@@ -391,6 +391,13 @@ func (h *handler) appendAny(fb *frontBuf, key string, x any) {
 	case error: // a second error attribute: its message
 		h.appendString(fb, key, safeError(x))
 		return
+	case []byte:
+		// encoding/json writes bytes as base64, where no content rule
+		// sees a secret: bytes holding one are written as redacted text.
+		if h.c.rd != nil && h.c.rd.matches(key, string(x)) {
+			fb.b = h.c.rd.appendString(fb.b, key, string(x), false)
+			return
+		}
 	}
 	j, err := marshalSafe(x)
 	if err != nil {

@@ -37,3 +37,19 @@ func TestReviewSecretNamesInsideValues(t *testing.T) {
 		t.Errorf("dropped key kept: %s", doc)
 	}
 }
+
+// TestReviewSecretsInBytes: a []byte attribute is written as base64 (as
+// encoding/json and slog do), which hid an e-mail address or a token from
+// every content rule — and base64 is no redaction.
+func TestReviewSecretsInBytes(t *testing.T) {
+	h, c := reviewHandler(t, &HandlerOptions{Service: "svc", Redact: DefaultRules()})
+	l := slog.New(h)
+	l.Info("m", "body", []byte("to bob@example.com"), "hdr", []byte("Authorization: Bearer s3cr3t"), "plain", []byte("ok"))
+	m := frontDoc(t, Record{JSON: c.last(t)})
+	if m["body"] != "to [REDACTED]" || m["hdr"] != "Authorization: Bearer [REDACTED]" {
+		t.Errorf("secrets in bytes not redacted: %s", c.last(t))
+	}
+	if m["plain"] != "b2s=" { // bytes without a secret stay as they were
+		t.Errorf("plain = %v", m["plain"])
+	}
+}
