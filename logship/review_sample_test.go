@@ -15,7 +15,7 @@ import (
 // a record stamped in year 9999.
 func TestReviewSamplingClockJumps(t *testing.T) {
 	for name, jump := range map[string]time.Duration{
-		"future record":     24 * time.Hour * 365 * 100,
+		"future record":      24 * time.Hour * 365 * 100,
 		"clock stepped back": -time.Hour,
 	} {
 		t.Run(name, func(t *testing.T) {
