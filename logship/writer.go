@@ -49,32 +49,29 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			room := maxLineBytes - len(w.buf)
-			if len(p) < room {
-				w.buf = append(w.buf, p...)
-				break
-			}
-			w.buf = append(w.buf, p[:room]...)
-			p = p[room:]
-			w.h.c.front.split.Add(1)
-			w.flush()
-			continue
-		}
-		if len(w.buf) == 0 {
+		if len(w.buf) == 0 && i >= 0 && i <= maxLineBytes {
 			w.line(p[:i]) // no copy: the line is encoded before Write returns
-		} else if len(w.buf)+i <= maxLineBytes {
-			w.buf = append(w.buf, p[:i]...)
-			w.flush()
-		} else {
-			room := maxLineBytes - len(w.buf)
-			w.buf = append(w.buf, p[:room]...)
-			w.h.c.front.split.Add(1)
-			w.flush()
-			p = p[room:]
+			p = p[i+1:]
 			continue
 		}
-		p = p[i+1:]
+		end := len(p) // of the line's part in p
+		if i >= 0 {
+			end = i
+		}
+		if room := maxLineBytes - len(w.buf); end > room {
+			// Longer than the cap, whether it ends in p or not: a piece.
+			w.buf = append(w.buf, p[:room]...)
+			p = p[room:]
+			w.h.c.front.split.Add(1)
+			w.flush()
+			continue
+		}
+		w.buf = append(w.buf, p[:end]...)
+		p = p[end:]
+		if i >= 0 {
+			w.flush()
+			p = p[1:]
+		}
 	}
 	return n, nil
 }
