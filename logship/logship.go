@@ -53,8 +53,10 @@
 // uncompressed content, whose lines are {"id","service","time","level",
 // "doc"} with the ECS document in doc, sorted by time then id. A service
 // name is escaped to one safe path segment (letters, digits, '-' and a
-// non-leading '.' kept, every other byte %XX; the empty name is "%"), one
-// to one: no service reaches another's directory or outside the prefix.
+// non-leading '.' kept, every other byte %XX; the empty name is "%"; one
+// escaped to more than 200 bytes is cut and ends "~" and a hash of the
+// name), one to one: no service reaches another's directory or outside
+// the prefix.
 // A service-hour is written when it holds WithArchiveFlush's count or
 // bytes, or its first record is as old as its age, or every handler is
 // waiting (the count is also the subscription's concurrency); Shutdown
