@@ -138,7 +138,9 @@
 // more slowly (and so catch slower ramps), and set MinErrorRate to ignore
 // rises that stay small in absolute terms. MaxServices (default 1000)
 // bounds the services tracked: a service name taken from input cannot
-// grow memory.
+// grow memory; while it is reached, services idle for a whole window are
+// dropped (baseline and all) to make room, so that a flood of made-up
+// names does not shut later services out for ever.
 //
 // Metrics: logship.alerter.alerts{outcome=fired|cooldown|relearned},
 // logship.alerter.deliveries{outcome=published|publish_failed|callback_panic},
