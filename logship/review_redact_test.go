@@ -53,3 +53,18 @@ func TestReviewSecretsInBytes(t *testing.T) {
 		t.Errorf("plain = %v", m["plain"])
 	}
 }
+
+// TestReviewSecretKeyNames: SecretKeyRule missed attribute names that
+// hold secrets as plainly as "password" does.
+func TestReviewSecretKeyNames(t *testing.T) {
+	for _, k := range []string{"passphrase", "ssh_passphrase", "private_key", "privateKey", "tls-private-key", "credentials", "aws_credential", "db_password", "X-Api-Key"} {
+		if !isSecretKey(k) {
+			t.Errorf("%q is not taken for a secret", k)
+		}
+	}
+	for _, k := range []string{"user", "path", "status", "priority", "credit"} {
+		if isSecretKey(k) {
+			t.Errorf("%q is taken for a secret", k)
+		}
+	}
+}
