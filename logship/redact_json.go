@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"unsafe"
 )
 
 // Name rules inside values: a map or struct attribute is written as the
@@ -28,7 +29,7 @@ func jsonHasKey(j []byte, selected func(string) bool) bool {
 			}
 		}
 		if i+1 < len(j) && j[i+1] == ':' {
-			key := string(j[start:i])
+			key := unsafe.String(unsafe.SliceData(j[start:i]), i-start) // not kept
 			if esc {
 				if err := json.Unmarshal(j[start-1:i+1], &key); err != nil {
 					return true // cannot tell: assume the worst
