@@ -60,7 +60,9 @@ type AlertOptions struct {
 	// MaxServices bounds the services tracked, default 1000; records of
 	// services beyond it are counted (logship.alerter.untracked) and
 	// otherwise ignored, so that a service name taken from input cannot
-	// grow memory without bound.
+	// grow memory without bound. While the table is full, a service
+	// without a record for a whole window (and the next step) is dropped
+	// from it at an evaluation, baseline and all, making room.
 	MaxServices int
 
 	// OnAlert, when set, is called with each alert, from the evaluating
@@ -350,8 +352,19 @@ func (a *Alerter) Evaluate(ctx context.Context, now time.Time) ([]Alert, error) 
 	end := time.Unix(0, k*int64(a.step))
 	start := end.Add(-a.step * time.Duration(a.o.Buckets)) // Window, less what Buckets does not divide
 	var alerts []Alert
+	full := a.nseries.Load() >= int64(a.o.MaxServices)
 	a.series.Range(func(key, v any) bool {
 		s := v.(*alertSeries)
+		if full && s.idle(k, a.o.Buckets) {
+			// The table is full (a flood of made-up names, perhaps): a
+			// service with no record in a whole window gives its place
+			// up, so that new services are not shut out for ever. A
+			// record Observe adds at this very instant is lost.
+			if a.series.CompareAndDelete(key, v) {
+				a.nseries.Add(-1)
+			}
+			return true
+		}
 		if al, ok := a.judge(key.(string), s, k, now); ok {
 			al.WindowStart, al.WindowEnd, al.Time = start, end, now
 			alerts = append(alerts, al)

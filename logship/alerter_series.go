@@ -91,6 +91,13 @@ func (s *alertSeries) window(k int64, buckets int) (total, errs int64) {
 	return total, errs
 }
 
+// idle reports whether s holds no record in any bucket from the window
+// ending before k to the step after k.
+func (s *alertSeries) idle(k int64, buckets int) bool {
+	total, _ := s.window(k+2, buckets+2)
+	return total == 0
+}
+
 // baseline is an exponentially weighted mean and variance of a series'
 // window rates, and its alert state.
 type baseline struct {

@@ -1,6 +1,7 @@
 package logship
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -31,8 +32,11 @@ const (
 // and '.' stay, every other byte becomes %XX (upper-case hex), and a
 // leading '.' too, so that neither "." nor ".." nor a slash, a control
 // character or a NUL reaches the store. The empty service is "%": no
-// escaped name is that. The escaping is one-to-one, so two services never
-// share a directory.
+// escaped name is that. An escaped name longer than maxServiceSegment
+// (file systems refuse a name over 255 bytes) is cut, and "~" and the
+// first 128 bits of the service's SHA-256 in hex added: '~' is otherwise
+// escaped, so the escaping stays one-to-one and two services never share
+// a directory.
 func escapeService(service string) string {
 	if service == "" {
 		return "%"
@@ -46,8 +50,21 @@ func escapeService(service string) string {
 		}
 		fmt.Fprintf(&b, "%%%02X", c)
 	}
-	return b.String()
+	e := b.String()
+	if len(e) <= maxServiceSegment {
+		return e
+	}
+	cut := maxServiceSegment - 33
+	if i := strings.LastIndexByte(e[cut-2:cut], '%'); i >= 0 {
+		cut -= 2 - i // not inside a %XX
+	}
+	sum := sha256.Sum256([]byte(service))
+	return fmt.Sprintf("%s~%x", e[:cut], sum[:16])
 }
+
+// maxServiceSegment bounds an escaped service name, well below the 255
+// bytes of a file name on common file systems.
+const maxServiceSegment = 200
 
 // archiveHourDir is the directory (with its trailing slash) of service's
 // objects for the hour starting at hour.

@@ -7,8 +7,10 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
@@ -190,8 +192,11 @@ func safeError(err error) (s string) {
 
 // appendKey writes `,"key":` — renamed under labels when it would clash
 // with a field the encoder owns (atRoot), and suffixed "_2", "_3"… when
-// the level already has the key (top: the level record attributes land
-// on; Elasticsearch refuses a document with a duplicate key).
+// the level already has the key (Elasticsearch refuses a document with a
+// duplicate key). The level's keys are fb.keys[fb.lvl:] and, when top (the
+// level record attributes land on), h.keys; they hold the names as
+// written, suffix included, so that a suffixed "k_2" and the caller's own
+// "k_2" are told apart too.
 func (h *handler) appendKey(fb *frontBuf, key string, top, atRoot bool) {
 	b := fb.b
 	if len(b) == 0 || b[len(b)-1] != '{' {
@@ -201,27 +206,47 @@ func (h *handler) appendKey(fb *frontBuf, key string, top, atRoot bool) {
 	if atRoot && isReserved(key) {
 		b = append(b, "labels."...)
 	}
-	b = appendEscaped(b, key)
-	if top {
-		n := 1
-		for _, k := range h.keys {
-			if k == key {
-				n++
-			}
-		}
-		for _, k := range fb.keys {
-			if k == key {
-				n++
-			}
-		}
-		if n > 1 {
-			b = append(b, '_')
-			b = strconv.AppendInt(b, int64(n), 10)
-		}
-		fb.keys = append(fb.keys, key)
+	if !utf8.ValidString(key) {
+		// Invalid bytes are written as U+FFFD: compare what is written.
+		key = validKey(key)
 	}
+	b = appendEscaped(b, key)
+	name := key
+	for n := 2; h.keyTaken(fb, name, top); n++ {
+		name = key + "_" + strconv.Itoa(n) // allocates: duplicates only
+	}
+	b = append(b, name[len(key):]...)
+	fb.keys = append(fb.keys, name)
 	fb.b = append(b, '"', ':')
 }
+
+// keyTaken reports whether the current level already has name.
+func (h *handler) keyTaken(fb *frontBuf, name string, top bool) bool {
+	if top && slices.Contains(h.keys, name) {
+		return true
+	}
+	return slices.Contains(fb.keys[fb.lvl:], name)
+}
+
+// validKey is key with each invalid byte replaced by U+FFFD, as
+// appendEscaped writes it.
+func validKey(key string) string {
+	var b []byte
+	for i := 0; i < len(key); {
+		r, size := utf8.DecodeRuneInString(key[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, key[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
+}
+
+// maxGroupDepth bounds how deep attribute groups nest inside one
+// attribute (Elasticsearch's own default limit is 20 object levels).
+const maxGroupDepth = 32
 
 // appendAttr writes one attribute (redacted) to fb.b.
 func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
@@ -249,27 +274,17 @@ func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
 		}
 	}
 	if kind == slog.KindGroup {
-		attrs := v.Group()
-		if a.Key == "" { // inlined, as slog says
-			for _, x := range attrs {
-				h.appendAttr(fb, x, top, atRoot)
-			}
+		if fb.depth >= maxGroupDepth {
+			// A LogValuer whose value holds another of itself would
+			// recurse until the stack overflows, a fatal error no
+			// recover catches: the nesting stops here, said so.
+			h.appendKey(fb, a.Key, top, atRoot)
+			fb.b = append(fb.b, `"!ERROR:groups nested too deep"`...)
 			return
 		}
-		if len(attrs) == 0 {
-			return
-		}
-		start := len(fb.b)
-		h.appendKey(fb, a.Key, top, atRoot)
-		fb.b = append(fb.b, '{')
-		for _, x := range attrs {
-			h.appendAttr(fb, x, false, false)
-		}
-		if fb.b[len(fb.b)-1] == '{' {
-			fb.b = fb.b[:start]
-		} else {
-			fb.b = append(fb.b, '}')
-		}
+		fb.depth++
+		h.appendGroup(fb, a.Key, v.Group(), top, atRoot)
+		fb.depth--
 		return
 	}
 	if kind == slog.KindAny {
@@ -280,6 +295,36 @@ func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
 	}
 	h.appendKey(fb, a.Key, top, atRoot)
 	h.appendValue(fb, a.Key, v)
+}
+
+// appendGroup writes the group key holds (inlined when key is "").
+func (h *handler) appendGroup(fb *frontBuf, key string, attrs []slog.Attr, top, atRoot bool) {
+	if key == "" { // inlined, as slog says
+		for _, x := range attrs {
+			h.appendAttr(fb, x, top, atRoot)
+		}
+		return
+	}
+	if len(attrs) == 0 {
+		return
+	}
+	start := len(fb.b)
+	h.appendKey(fb, key, top, atRoot)
+	fb.b = append(fb.b, '{')
+	// The group is a level of its own: its keys are checked for
+	// duplicates among themselves, then forgotten.
+	outer := fb.lvl
+	fb.lvl = len(fb.keys)
+	for _, x := range attrs {
+		h.appendAttr(fb, x, false, false)
+	}
+	clear(fb.keys[fb.lvl:])
+	fb.keys, fb.lvl = fb.keys[:fb.lvl], outer
+	if fb.b[len(fb.b)-1] == '{' {
+		fb.b = fb.b[:start]
+	} else {
+		fb.b = append(fb.b, '}')
+	}
 }
 
 func (h *handler) appendString(fb *frontBuf, key, s string) {
@@ -346,11 +391,21 @@ func (h *handler) appendAny(fb *frontBuf, key string, x any) {
 	case error: // a second error attribute: its message
 		h.appendString(fb, key, safeError(x))
 		return
+	case []byte:
+		// encoding/json writes bytes as base64, where no content rule
+		// sees a secret: bytes holding one are written as redacted text.
+		if h.c.rd != nil && h.c.rd.matches(key, string(x)) {
+			fb.b = h.c.rd.appendString(fb.b, key, string(x), false)
+			return
+		}
 	}
 	j, err := marshalSafe(x)
 	if err != nil {
 		h.appendString(fb, key, "!ERROR:"+err.Error())
 		return
+	}
+	if h.c.rd != nil {
+		j = h.redactJSONNames(fb, j)
 	}
 	if h.c.rd != nil && h.c.rd.matches(key, string(j)) {
 		fb.b = h.c.rd.appendString(fb.b, key, string(j), false)

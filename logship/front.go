@@ -80,7 +80,9 @@ func (f *frontState) appendEventID(b []byte, now time.Time) []byte {
 type frontBuf struct {
 	b      []byte
 	id     []byte   // the event id, a view the Record's ID borrows
-	keys   []string // keys written at the level record attributes land on
+	keys   []string // keys written: the record level's, then the open groups'
+	lvl    int      // where in keys the innermost open group's keys start
+	depth  int      // attribute groups open (see maxGroupDepth)
 	tmp    []byte   // scratch: numbers for the card check, stacks
 	ctx    context.Context
 	errv   error       // first error-valued attribute: becomes error.*
@@ -107,6 +109,6 @@ func putFrontBuf(fb *frontBuf) {
 	fb.b, fb.id, fb.tmp = fb.b[:0], fb.id[:0], fb.tmp[:0]
 	clear(fb.keys)
 	fb.keys = fb.keys[:0]
-	fb.ctx, fb.errv, fb.rec, fb.hasRec = nil, nil, slog.Record{}, false
+	fb.ctx, fb.errv, fb.rec, fb.hasRec, fb.lvl, fb.depth = nil, nil, slog.Record{}, false, 0, 0
 	frontPool.Put(fb)
 }

@@ -222,9 +222,9 @@ func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 		// A caller's rule panicked: keep nothing of these attributes
 		// rather than something redaction may not have finished with.
 		fb.b = fb.b[:len(h.prefix)]
-		h3.appendKey(fb, "logship.dropped", false, false)
+		fb.keys, fb.lvl, fb.errv = fb.keys[:len(h.keys)], 0, h.preErr
+		h3.appendKey(fb, "logship.dropped", true, false)
 		fb.b = append(fb.b, `"attributes: a redaction rule panicked"`...)
-		fb.keys, fb.errv = fb.keys[:len(h.keys)], h.preErr
 	}
 	h2.prefix = append([]byte(nil), fb.b...)
 	h2.keys = append([]string(nil), fb.keys...)

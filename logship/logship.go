@@ -53,8 +53,10 @@
 // uncompressed content, whose lines are {"id","service","time","level",
 // "doc"} with the ECS document in doc, sorted by time then id. A service
 // name is escaped to one safe path segment (letters, digits, '-' and a
-// non-leading '.' kept, every other byte %XX; the empty name is "%"), one
-// to one: no service reaches another's directory or outside the prefix.
+// non-leading '.' kept, every other byte %XX; the empty name is "%"; one
+// escaped to more than 200 bytes is cut and ends "~" and a hash of the
+// name), one to one: no service reaches another's directory or outside
+// the prefix.
 // A service-hour is written when it holds WithArchiveFlush's count or
 // bytes, or its first record is as old as its age, or every handler is
 // waiting (the count is also the subscription's concurrency); Shutdown
@@ -136,7 +138,9 @@
 // more slowly (and so catch slower ramps), and set MinErrorRate to ignore
 // rises that stay small in absolute terms. MaxServices (default 1000)
 // bounds the services tracked: a service name taken from input cannot
-// grow memory.
+// grow memory; while it is reached, services idle for a whole window are
+// dropped (baseline and all) to make room, so that a flood of made-up
+// names does not shut later services out for ever.
 //
 // Metrics: logship.alerter.alerts{outcome=fired|cooldown|relearned},
 // logship.alerter.deliveries{outcome=published|publish_failed|callback_panic},

@@ -21,6 +21,12 @@ const DefaultReplacement = "[REDACTED]"
 //     Replacement, the text around it kept;
 //   - both: content rules applied only to the named attributes.
 //
+// Name rules also apply to the keys inside a map or struct attribute's
+// JSON ({"password": …} in logged headers or a config struct), at any
+// depth; such a value is then re-encoded, its keys sorted. A []byte
+// attribute (base64 otherwise) in which a content rule finds a secret is
+// written as redacted text.
+//
 // The built-in rules (EmailRule, CardRule, TokenRule, SecretKeyRule,
 // IPRule) are Rules like any other; DefaultRules returns the usual set.
 type Rule struct {

@@ -14,8 +14,10 @@ func DefaultRules() []Rule {
 }
 
 // SecretKeyRule replaces the whole value of attributes whose key contains,
-// in any case, password, passwd, secret, token, api_key, api-key, apikey,
-// authorization or cookie ("db_password", "X-Api-Key", "set-cookie").
+// in any case, password, passwd, passphrase, secret, token, api_key,
+// api-key, apikey, private_key, private-key, privatekey, credential,
+// authorization or cookie ("db_password", "X-Api-Key", "set-cookie",
+// "ssh_passphrase", "privateKey", "credentials").
 // It errs on the side of hiding: "token_count" is hidden too.
 func SecretKeyRule() Rule {
 	return Rule{Name: "secret-key", KeyMatch: isSecretKey}
@@ -119,7 +121,8 @@ func isSecretKey(key string) bool {
 	for i := 0; i < len(key); i++ {
 		switch lower(key[i]) {
 		case 'p':
-			if hasFoldAt(key, i, "password") || hasFoldAt(key, i, "passwd") {
+			if hasFoldAt(key, i, "password") || hasFoldAt(key, i, "passwd") || hasFoldAt(key, i, "passphrase") ||
+				hasFoldAt(key, i, "private_key") || hasFoldAt(key, i, "private-key") || hasFoldAt(key, i, "privatekey") {
 				return true
 			}
 		case 's':
@@ -135,7 +138,7 @@ func isSecretKey(key string) bool {
 				return true
 			}
 		case 'c':
-			if hasFoldAt(key, i, "cookie") {
+			if hasFoldAt(key, i, "cookie") || hasFoldAt(key, i, "credential") {
 				return true
 			}
 		}

@@ -15,7 +15,10 @@ import (
 //
 // Counting is approximate in the way of zap's sampler: (level, message)
 // pairs are hashed into 4096 counters, so two pairs that share a counter
-// are thinned together. A record's own time decides its interval.
+// are thinned together. A record's own time decides its interval; a
+// record stamped more than an interval before its counter's window (a
+// clock stepped back, a window a future-stamped record began) starts a
+// new one.
 type Sampling struct {
 	// First records per level and message per Interval are kept.
 	First int
@@ -74,9 +77,14 @@ func (s *sampler) allow(t time.Time, level slog.Level, msg string) bool {
 
 // inc counts one record at now, starting a new window when the current
 // one has ended (the CAS makes one of racing callers the one to reset).
+// A record from more than an interval before the window — the clock
+// stepped back, or the window was started by a record stamped in the
+// future — starts a new window too: otherwise the window would last until
+// the clock caught up, and thin the message for all that time. A record a
+// little late (less than an interval) counts in the current window.
 func (c *sampleCounter) inc(now, interval int64) uint64 {
 	end := c.resetAt.Load()
-	if now < end {
+	if d := end - now; d > 0 && d <= 2*interval {
 		return c.n.Add(1)
 	}
 	if !c.resetAt.CompareAndSwap(end, now+interval) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -18,7 +19,9 @@ const maxLineBytes = 64 << 10
 // record of service (log.Logger output, another library's logger, a
 // subprocess's stderr): lines end at '\n' (a trailing '\r' is removed); a
 // partial line waits for the rest, up to 64 KiB, beyond which it is
-// shipped in 64 KiB pieces. The level is info unless the line's first
+// shipped in pieces of at most 64 KiB, cut at a blank of the last KiB
+// where there is one (so that a secret is not cut in two halves that
+// redaction does not recognise), else between two characters. The level is info unless the line's first
 // word names one — "level=error", "[error]", "error:" or "ERROR", any
 // case, for debug, info, warn/warning, error, and fatal/panic/critical
 // (as error); a log.Logger date prefix hides it, so give such loggers
@@ -49,32 +52,29 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			room := maxLineBytes - len(w.buf)
-			if len(p) < room {
-				w.buf = append(w.buf, p...)
-				break
-			}
-			w.buf = append(w.buf, p[:room]...)
-			p = p[room:]
-			w.h.c.front.split.Add(1)
-			w.flush()
-			continue
-		}
-		if len(w.buf) == 0 {
+		if len(w.buf) == 0 && i >= 0 && i <= maxLineBytes {
 			w.line(p[:i]) // no copy: the line is encoded before Write returns
-		} else if len(w.buf)+i <= maxLineBytes {
-			w.buf = append(w.buf, p[:i]...)
-			w.flush()
-		} else {
-			room := maxLineBytes - len(w.buf)
-			w.buf = append(w.buf, p[:room]...)
-			w.h.c.front.split.Add(1)
-			w.flush()
-			p = p[room:]
+			p = p[i+1:]
 			continue
 		}
-		p = p[i+1:]
+		end := len(p) // of the line's part in p
+		if i >= 0 {
+			end = i
+		}
+		if room := maxLineBytes - len(w.buf); end > room {
+			// Longer than the cap, whether it ends in p or not: a piece.
+			w.buf = append(w.buf, p[:room]...)
+			p = p[room:]
+			w.h.c.front.split.Add(1)
+			w.flushPiece()
+			continue
+		}
+		w.buf = append(w.buf, p[:end]...)
+		p = p[end:]
+		if i >= 0 {
+			w.flush()
+			p = p[1:]
+		}
 	}
 	return n, nil
 }
@@ -87,6 +87,48 @@ func (w *lineWriter) Close() error {
 		w.flush()
 	}
 	return nil
+}
+
+// flushPiece ships a piece of a line too long for one record, cut where
+// pieceEnd says; the rest stays, to begin the next piece.
+func (w *lineWriter) flushPiece() {
+	cut := pieceEnd(w.buf)
+	w.line(w.buf[:cut])
+	w.buf = w.buf[:copy(w.buf, w.buf[cut:])]
+}
+
+// pieceLookback is how far back from the cap pieceEnd looks for a blank.
+const pieceLookback = 1 << 10
+
+// pieceEnd is where to cut b, a line at the cap: after its last blank
+// within pieceLookback bytes that is not inside a likely secret (between
+// a card number's digit groups, after "Bearer"), so that a secret
+// straddling the cap — which redaction recognises only whole — goes whole
+// into the next piece; with no such blank, at the last character
+// boundary, never inside a UTF-8 sequence.
+func pieceEnd(b []byte) int {
+	for i := len(b) - 1; i > 0 && i >= len(b)-pieceLookback; i-- {
+		if b[i] != ' ' && b[i] != '\t' {
+			continue
+		}
+		next := byte('0') // past the end: unknown, maybe a digit
+		if i+1 < len(b) {
+			next = b[i+1]
+		}
+		if isDigit(b[i-1]) && isDigit(next) || i >= 6 && hasFoldAt(unsafe.String(&b[i-6], 6), 0, "bearer") {
+			continue
+		}
+		return i + 1
+	}
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return max(i, 1) // a cut character; never an empty piece
+			}
+			break
+		}
+	}
+	return len(b)
 }
 
 func (w *lineWriter) flush() {
