@@ -49,7 +49,7 @@ func (s *frontSink) all() []Record {
 func frontShipper(t testing.TB) (*Shipper, *frontSink) {
 	t.Helper()
 	sink := &frontSink{}
-	s, err := NewShipper(sink)
+	s, err := NewShipper(sink, WithBatch(1, 1<<20, time.Second)) // each record written as it comes: tests read it back at once
 	if err != nil {
 		t.Fatal(err)
 	}
