@@ -107,6 +107,9 @@ func putFrontBuf(fb *frontBuf) {
 	fb.b, fb.id, fb.tmp = fb.b[:0], fb.id[:0], fb.tmp[:0]
 	clear(fb.keys)
 	fb.keys = fb.keys[:0]
-	fb.ctx, fb.errv, fb.rec, fb.hasRec = nil, nil, slog.Record{}, false
+	fb.ctx, fb.errv = nil, nil
+	if fb.hasRec { // a Record is large: cleared only when it was set
+		fb.rec, fb.hasRec = slog.Record{}, false
+	}
 	frontPool.Put(fb)
 }

@@ -121,6 +121,12 @@ func (q *queue) pop() Record {
 	q.items[q.head] = Record{} // let the copy go
 	q.head++
 	q.bytes -= recordSize(r)
+	q.compactLocked()
+	return r
+}
+
+// compactLocked reclaims the slots before head; q.mu is held.
+func (q *queue) compactLocked() {
 	if q.head == len(q.items) {
 		q.items, q.head = q.items[:0], 0
 	} else if q.head > 1024 && q.head > len(q.items)/2 {
@@ -130,22 +136,28 @@ func (q *queue) pop() Record {
 		clear(q.items[m:])
 		q.items, q.head = q.items[:m], 0
 	}
-	return r
 }
 
 // take moves up to maxN records, and up to maxBytes bytes (at least one
 // record), into dst.
 func (q *queue) take(dst []Record, maxN, maxBytes int) []Record {
 	q.mu.Lock()
-	bytes := 0
-	for len(q.items) > q.head && len(dst) < maxN {
-		size := recordSize(q.items[q.head])
-		if len(dst) > 0 && bytes+size > maxBytes {
+	// Count what fits first, then move it in one copy: the lock is held
+	// for a scan and a memmove, not a pop per record, as the logging
+	// calls wait on it.
+	bytes, end := 0, q.head
+	for end < len(q.items) && len(dst)+end-q.head < maxN {
+		size := recordSize(q.items[end])
+		if len(dst)+end-q.head > 0 && bytes+size > maxBytes {
 			break
 		}
 		bytes += size
-		dst = append(dst, q.pop())
+		end++
 	}
+	dst = append(dst, q.items[q.head:end]...)
+	clear(q.items[q.head:end]) // let the copies go with the batch
+	q.head, q.bytes = end, q.bytes-bytes
+	q.compactLocked()
 	q.freedLocked()
 	q.mu.Unlock()
 	return dst
