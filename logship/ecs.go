@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -110,14 +111,39 @@ func (h *handler) encode(fb *frontBuf, r *slog.Record) {
 
 // appendTimestamp writes t in UTC as RFC 3339 with nanoseconds, always
 // nine digits (a fixed width sorts as text); time.AppendFormat does the
-// same at several times the cost.
+// same at several times the cost. The text up to the second is formatted
+// once a second and shared (lastSecond): a record then costs a load, a
+// copy and the nine digits.
 func appendTimestamp(b []byte, t time.Time) []byte {
-	t = t.UTC()
+	sec := t.Unix()
+	p := lastSecond.Load()
+	if p == nil || p.unix != sec {
+		u := t.UTC()
+		if y := u.Year(); y < 0 || y > 9999 {
+			return u.AppendFormat(b, time.RFC3339Nano)
+		}
+		p = &secondText{unix: sec}
+		formatSecond(p.text[:0], u)
+		lastSecond.Store(p)
+	}
+	b = append(b, p.text[:]...)
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// secondText is "2006-01-02T15:04:05." for one Unix second.
+type secondText struct {
+	unix int64
+	text [20]byte
+}
+
+// lastSecond is the second the latest record was stamped in: records
+// come in time order, nearly, so most find their second there.
+var lastSecond atomic.Pointer[secondText]
+
+func formatSecond(b []byte, t time.Time) []byte {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
-	if y < 0 || y > 9999 {
-		return t.AppendFormat(b, time.RFC3339Nano)
-	}
 	b = appendDigits(b, y, 4)
 	b = append(b, '-')
 	b = appendDigits(b, int(mo), 2)
@@ -129,9 +155,7 @@ func appendTimestamp(b []byte, t time.Time) []byte {
 	b = appendDigits(b, mi, 2)
 	b = append(b, ':')
 	b = appendDigits(b, s, 2)
-	b = append(b, '.')
-	b = appendDigits(b, t.Nanosecond(), 9)
-	return append(b, 'Z')
+	return append(b, '.')
 }
 
 func appendDigits(b []byte, v, width int) []byte {
