@@ -105,4 +105,3 @@ func TestAlertingSinkPermanentBatch(t *testing.T) {
 		t.Fatalf("observed %d records, want 3: the permanently refused batch, once", total)
 	}
 }
-
