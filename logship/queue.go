@@ -26,6 +26,10 @@ type queue struct {
 	batchN, batchBytes int
 
 	ready chan struct{} // capacity 1
+
+	// pushed and taken count the records that ever entered and left the
+	// queue (taken, evicted or drained), for Flush; under mu.
+	pushed, taken int64
 }
 
 func newQueue(o *options) *queue {
@@ -103,6 +107,7 @@ func (q *queue) push(ctx context.Context, r Record, policy QueuePolicy, keepEvic
 		q.mu.Lock()
 	}
 	q.items = append(q.items, r)
+	q.pushed++
 	q.bytes += size
 	n := len(q.items) - q.head
 	// Wake the goroutine for the first record (to start the interval)
@@ -120,6 +125,7 @@ func (q *queue) pop() Record {
 	r := q.items[q.head]
 	q.items[q.head] = Record{} // let the copy go
 	q.head++
+	q.taken++
 	q.bytes -= recordSize(r)
 	q.compactLocked()
 	return r
@@ -156,6 +162,7 @@ func (q *queue) take(dst []Record, maxN, maxBytes int) []Record {
 	}
 	dst = append(dst, q.items[q.head:end]...)
 	clear(q.items[q.head:end]) // let the copies go with the batch
+	q.taken += int64(end - q.head)
 	q.head, q.bytes = end, q.bytes-bytes
 	q.compactLocked()
 	q.freedLocked()
@@ -168,6 +175,7 @@ func (q *queue) drain() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.items) - q.head
+	q.taken += int64(n)
 	clear(q.items)
 	q.items, q.head, q.bytes = nil, 0, 0
 	return n
@@ -203,6 +211,20 @@ func (q *queue) close() {
 	q.closed = true
 	q.freedLocked()
 	q.mu.Unlock()
+}
+
+// pushedCount and takenCount return the records that ever entered and
+// left the queue.
+func (q *queue) pushedCount() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushed
+}
+
+func (q *queue) takenCount() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.taken
 }
 
 // stats returns the queued records and bytes.
