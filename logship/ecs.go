@@ -113,7 +113,9 @@ func (h *handler) encode(fb *frontBuf, r *slog.Record) {
 // nine digits (a fixed width sorts as text); time.AppendFormat does the
 // same at several times the cost. The text up to the second is formatted
 // once a second and shared (lastSecond): a record then costs a load, a
-// copy and the nine digits.
+// copy and the nine digits. A record of another second (a time given to
+// Handle, loggers racing across a second's edge) replaces the shared one:
+// a 32-byte allocation, never a wrong text.
 func appendTimestamp(b []byte, t time.Time) []byte {
 	sec := t.Unix()
 	p := lastSecond.Load()
