@@ -15,9 +15,10 @@ import (
 //	sh, err := logship.NewShipper(logship.AlertingSink(sink, alerter))
 //
 // A record is observed once its Write succeeded or failed permanently
-// (dead-lettered: it was logged all the same), and not when it failed
-// retryably or with the whole batch: those are written again, and
-// observing them each time would count one log line several times.
+// (dead-lettered: it was logged all the same; a whole-batch error marked
+// Permanent included), and not when it failed retryably or with the whole
+// batch otherwise: those are written again, and observing them each time
+// would count one log line several times.
 // Closing the Sink closes next, not the Alerter. With a nil Alerter it
 // only passes through; with a nil next, Write and Close return ErrInvalid.
 func AlertingSink(next Sink, a *Alerter) Sink {
@@ -46,7 +47,17 @@ type alertingSink struct {
 
 func (s *alertingSink) Write(ctx context.Context, batch []Record) (Result, error) {
 	res, err := s.next.Write(ctx, batch)
-	if err != nil || s.a == nil {
+	if s.a == nil {
+		return res, err
+	}
+	if err != nil {
+		if isPermanent(err) {
+			// Refused for good as a whole: dead-lettered, logged all the
+			// same, and not to be written again.
+			for i := range batch {
+				s.a.ObserveRecord(batch[i])
+			}
+		}
 		return res, err
 	}
 	// Failures are in batch order (the Sink contract): walk them beside

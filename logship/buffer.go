@@ -34,6 +34,8 @@ type diskBuffer struct {
 	// Shipper's goroutine (which counts on the WAL itself), so an error
 	// costs a wake-up, never a record.
 	pendingN, pending atomic.Int64
+
+	flush *flushState // told each appended position, for Flush
 }
 
 // quarantineName is the quarantine's directory inside the buffer's.
@@ -148,13 +150,16 @@ func decodeBuffered(data []byte) (Record, error) {
 func (b *diskBuffer) append(r Record) (int64, int64, error) {
 	bp := encodeBufs.Get().(*[]byte)
 	buf := appendBuffered((*bp)[:0], r)
-	_, err := b.w.Append(buf)
+	pos, err := b.w.Append(buf)
 	if cap(buf) <= 64<<10 { // keep no huge buffer alive in the pool
 		*bp = buf
 		encodeBufs.Put(bp)
 	}
 	if err != nil {
 		return 0, 0, err
+	}
+	if b.flush != nil {
+		b.flush.appended(pos)
 	}
 	return b.pendingN.Add(1), b.pending.Add(int64(len(buf))), nil
 }

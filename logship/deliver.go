@@ -75,6 +75,7 @@ func (s *Shipper) run() {
 				s.dropped(reasonShutdown, "", d.unsettled()+s.q.drain())
 				return
 			}
+			s.flushes.settle(s.q.takenCount())
 			clear(batch) // let the copies go
 			continue
 		}
@@ -115,7 +116,7 @@ func (s *Shipper) waitBatch(timer *time.Timer) bool {
 		n, bytes := s.pending()
 		flushing := isDone(s.flush)
 		switch {
-		case n > 0 && (flushing || n >= s.o.batchCount || bytes >= s.o.batchBytes):
+		case n > 0 && (flushing || n >= s.o.batchCount || bytes >= s.o.batchBytes || s.flushes.urgent()):
 			return true
 		case n == 0 && flushing:
 			return false
@@ -170,6 +171,7 @@ func (s *Shipper) deliverBuffered(d *delivery, batch *[]Record) bool {
 		if err != nil {
 			return s.bufferTrouble(err)
 		}
+		s.flushes.settle(int64(damage.First + n))
 		s.dropped(reasonQuarantined, "", int(n))
 		s.o.logger.Error("logship: disk buffer damaged; quarantined the unreadable bytes and gave up the records in them",
 			"quarantine", s.buf.quarantinePath(), "records", n, "err", damage)
@@ -179,6 +181,7 @@ func (s *Shipper) deliverBuffered(d *delivery, batch *[]Record) bool {
 		if err := s.buf.quarantineRecord(bad); err != nil {
 			return s.bufferTrouble(err)
 		}
+		s.flushes.settle(int64(bad.pos) + 1)
 		s.dropped(reasonQuarantined, "", 1)
 		s.o.logger.Error("logship: buffered record does not decode; quarantined its bytes",
 			"quarantine", s.buf.quarantinePath(), "position", bad.pos, "err", bad.err)
@@ -191,6 +194,7 @@ func (s *Shipper) deliverBuffered(d *delivery, batch *[]Record) bool {
 			// redelivery, with the same event ids.
 			return s.bufferTrouble(err)
 		}
+		s.flushes.settle(int64(last) + 1)
 		clear(recs)
 	}
 	s.q.freed()

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -27,15 +28,31 @@ const ecsVersion = "8.11.0"
 var reservedRoots = [...]string{"@timestamp", "message", "log", "service", "event", "trace", "span", "error", "ecs", "labels"}
 
 func isReserved(key string) bool {
-	if key == "" || strchr("@mlsetl", key[0]) < 0 {
-		return false // the common case, decided by the first byte
+	if key == "" {
+		return false
 	}
-	for _, r := range reservedRoots {
-		if len(key) >= len(r) && key[:len(r)] == r && (len(key) == len(r) || key[len(r)] == '.') {
-			return true
-		}
+	// The first byte picks the one or two roots worth comparing: most
+	// keys start with none of these letters and cost one switch.
+	switch key[0] {
+	case '@':
+		return hasRoot(key, "@timestamp")
+	case 'm':
+		return hasRoot(key, "message")
+	case 'l':
+		return hasRoot(key, "log") || hasRoot(key, "labels")
+	case 's':
+		return hasRoot(key, "service") || hasRoot(key, "span")
+	case 'e':
+		return hasRoot(key, "event") || hasRoot(key, "error") || hasRoot(key, "ecs")
+	case 't':
+		return hasRoot(key, "trace")
 	}
 	return false
+}
+
+// hasRoot reports whether key is root or dotted under it.
+func hasRoot(key, root string) bool {
+	return len(key) >= len(root) && key[:len(root)] == root && (len(key) == len(root) || key[len(root)] == '.')
 }
 
 // encode writes r as one ECS JSON document into fb.b and its event id
@@ -96,14 +113,41 @@ func (h *handler) encode(fb *frontBuf, r *slog.Record) {
 
 // appendTimestamp writes t in UTC as RFC 3339 with nanoseconds, always
 // nine digits (a fixed width sorts as text); time.AppendFormat does the
-// same at several times the cost.
+// same at several times the cost. The text up to the second is formatted
+// once a second and shared (lastSecond): a record then costs a load, a
+// copy and the nine digits. A record of another second (a time given to
+// Handle, loggers racing across a second's edge) replaces the shared one:
+// a 32-byte allocation, never a wrong text.
 func appendTimestamp(b []byte, t time.Time) []byte {
-	t = t.UTC()
+	sec := t.Unix()
+	p := lastSecond.Load()
+	if p == nil || p.unix != sec {
+		u := t.UTC()
+		if y := u.Year(); y < 0 || y > 9999 {
+			return u.AppendFormat(b, time.RFC3339Nano)
+		}
+		p = &secondText{unix: sec}
+		formatSecond(p.text[:0], u)
+		lastSecond.Store(p)
+	}
+	b = append(b, p.text[:]...)
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// secondText is "2006-01-02T15:04:05." for one Unix second.
+type secondText struct {
+	unix int64
+	text [20]byte
+}
+
+// lastSecond is the second the latest record was stamped in: records
+// come in time order, nearly, so most find their second there.
+var lastSecond atomic.Pointer[secondText]
+
+func formatSecond(b []byte, t time.Time) []byte {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
-	if y < 0 || y > 9999 {
-		return t.AppendFormat(b, time.RFC3339Nano)
-	}
 	b = appendDigits(b, y, 4)
 	b = append(b, '-')
 	b = appendDigits(b, int(mo), 2)
@@ -115,19 +159,28 @@ func appendTimestamp(b []byte, t time.Time) []byte {
 	b = appendDigits(b, mi, 2)
 	b = append(b, ':')
 	b = appendDigits(b, s, 2)
-	b = append(b, '.')
-	b = appendDigits(b, t.Nanosecond(), 9)
-	return append(b, 'Z')
+	return append(b, '.')
 }
 
 func appendDigits(b []byte, v, width int) []byte {
 	var d [9]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + v%10)
-		v /= 10
+	i := width
+	for ; i >= 2; i -= 2 { // two digits a division
+		q := v / 100
+		r := (v - q*100) * 2
+		d[i-2], d[i-1] = digitPairs[r], digitPairs[r+1]
+		v = q
+	}
+	if i == 1 {
+		d[0] = byte('0' + v%10)
 	}
 	return append(b, d[:width]...)
 }
+
+// digitPairs holds "00" to "99", for appendDigits.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 func appendLevel(b []byte, l slog.Level) []byte {
 	switch l {

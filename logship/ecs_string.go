@@ -4,7 +4,8 @@ import "unicode/utf8"
 
 // safeASCII[c] is true for the bytes a JSON string holds unescaped. '<',
 // '>' and '&' stay literal: the documents go to log stores, not HTML.
-var safeASCII = func() (t [utf8.RuneSelf]bool) {
+// Bytes from utf8.RuneSelf up are false: they take the UTF-8 path.
+var safeASCII = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
@@ -25,12 +26,15 @@ func appendJSONString(b []byte, s string) []byte {
 func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		// The fast path: a run of plain ASCII, one table look-up a byte.
+		for i < len(s) && safeASCII[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if safeASCII[c] {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

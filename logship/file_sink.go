@@ -59,8 +59,8 @@ const rotatedStamp = "20060102T150405.000000000Z"
 // one line of NDJSON, rotating it as rotate says. It is NewFileSink for
 // callers that wire Sinks without checking errors: when NewFileSink fails
 // (a bad Rotation, a missing directory), the Sink it returns refuses every
-// record of every Write, permanently, with that error, so that the records
-// reach the dead-letter Sink and the reason is seen.
+// record of every Write with that error marked Permanent, so that the
+// records reach the dead-letter Sink and the reason is seen.
 func FileSink(path string, rotate Rotation) Sink {
 	s, err := NewFileSink(path, rotate)
 	if err != nil {
@@ -139,7 +139,7 @@ func (s *fileSink) Write(_ context.Context, batch []Record) (Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return refuseAll(batch, fmt.Errorf("logship: FileSink %q: %w", s.path, ErrClosed)), nil
+		return Result{}, Permanent(fmt.Errorf("logship: FileSink %q: %w", s.path, ErrClosed))
 	}
 	var res Result
 	buf := s.buf[:0]
@@ -349,12 +349,12 @@ func (s *fileSink) Close(context.Context) error {
 	return nil
 }
 
-// brokenSink is a Sink that could not be made: it refuses every record
-// with the reason.
+// brokenSink is a Sink that could not be made: it refuses every batch
+// with the reason, for good.
 type brokenSink struct{ err error }
 
-func (b brokenSink) Write(_ context.Context, batch []Record) (Result, error) {
-	return refuseAll(batch, b.err), nil
+func (b brokenSink) Write(context.Context, []Record) (Result, error) {
+	return Result{}, Permanent(b.err)
 }
 
 func (b brokenSink) Close(context.Context) error { return nil }

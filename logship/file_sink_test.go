@@ -89,10 +89,10 @@ func TestFileSinkAppends(t *testing.T) {
 			t.Errorf("line %d: %s, want %s", i, got[i], r.JSON)
 		}
 	}
-	// After Close: every record refused for good.
+	// After Close: the whole batch refused for good.
 	res, err := s.Write(context.Background(), recs[:2])
-	if err != nil || len(res.Failures) != 2 || res.Failures[0].Retryable || !errors.Is(res.Failures[0].Err, ErrClosed) {
-		t.Fatalf("Write after Close: %v %+v", err, res)
+	if !isPermanent(err) || !errors.Is(err, ErrClosed) || len(res.Failures) != 0 {
+		t.Fatalf("Write after Close: %v %+v, want a Permanent ErrClosed", err, res)
 	}
 }
 
@@ -136,8 +136,8 @@ func TestFileSinkBadConfig(t *testing.T) {
 			continue
 		}
 		res, werr := FileSink(tc.path, tc.rot).Write(context.Background(), mqfileRecords("s", time.Now(), 2))
-		if werr != nil || len(res.Failures) != 2 || res.Failures[1].Retryable || res.Failures[1].Err.Error() != err.Error() {
-			t.Errorf("%s: FileSink Write: %v %+v, want both refused with %v", name, werr, res, err)
+		if !isPermanent(werr) || werr.Error() != err.Error() || len(res.Failures) != 0 {
+			t.Errorf("%s: FileSink Write: %v %+v, want the batch refused for good with %v", name, werr, res, err)
 		}
 	}
 	if _, err := NewFileSink(filepath.Join(dir, "a.log"), Rotation{Keep: -2}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "Rotation.Keep") {

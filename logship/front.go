@@ -109,6 +109,9 @@ func putFrontBuf(fb *frontBuf) {
 	fb.b, fb.id, fb.tmp = fb.b[:0], fb.id[:0], fb.tmp[:0]
 	clear(fb.keys)
 	fb.keys = fb.keys[:0]
-	fb.ctx, fb.errv, fb.rec, fb.hasRec, fb.lvl, fb.depth = nil, nil, slog.Record{}, false, 0, 0
+	fb.ctx, fb.errv, fb.lvl, fb.depth = nil, nil, 0, 0
+	if fb.hasRec { // a Record is large: cleared only when it was set
+		fb.rec, fb.hasRec = slog.Record{}, false
+	}
 	frontPool.Put(fb)
 }

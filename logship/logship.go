@@ -201,6 +201,9 @@
 // come after the batch they were part of. Shutdown writes what is queued
 // (retries included) until its context ends; then records in memory are
 // dropped (counted, shutdown) and records on disk wait for the next run.
+// Flush waits, without stopping the Shipper, until the records submitted
+// before it are settled (acknowledged, with a disk buffer): before
+// os.Exit, or in a test before looking at the store.
 package logship
 
 import "errors"

@@ -23,9 +23,8 @@ import (
 // others are delivered; one may be delivered twice, carrying its event id,
 // when the broker refused a batch it had partly written). Errors no retry
 // can fix for any record — a closed client, a nil client or empty topic
-// (ErrInvalid) — come back as a permanent Failure for every record, so
-// that the batch goes to the dead-letter Sink with the reason instead of
-// being retried for ever.
+// (ErrInvalid) — are returned marked Permanent, so that the batch goes to
+// the dead-letter Sink with the reason instead of being retried for ever.
 //
 // Close does not close client: the caller opened it, may share it, and
 // closes it after the Shipper's Shutdown.
@@ -44,9 +43,9 @@ func (s *mqSink) Write(ctx context.Context, batch []Record) (Result, error) {
 	}
 	switch {
 	case s.client == nil:
-		return refuseAll(batch, fmt.Errorf("%w: MQSink: nil mq client", ErrInvalid)), nil
+		return Result{}, Permanent(fmt.Errorf("%w: MQSink: nil mq client", ErrInvalid))
 	case s.topic == "":
-		return refuseAll(batch, fmt.Errorf("%w: MQSink: empty topic", ErrInvalid)), nil
+		return Result{}, Permanent(fmt.Errorf("%w: MQSink: empty topic", ErrInvalid))
 	}
 	msgs := make([]*mq.Message, len(batch))
 	for i, r := range batch {
@@ -59,7 +58,7 @@ func (s *mqSink) Write(ctx context.Context, batch []Record) (Result, error) {
 	case errors.Is(err, mq.ErrTooLarge) && len(batch) > 1:
 		return s.oneByOne(ctx, batch)
 	case mqPermanent(err):
-		return refuseAll(batch, fmt.Errorf("logship: MQSink: %w", err)), nil
+		return Result{}, Permanent(fmt.Errorf("logship: MQSink: %w", err))
 	}
 	return Result{}, err
 }
@@ -95,17 +94,6 @@ func mqPermanent(err error) bool {
 		}
 	}
 	return false
-}
-
-// refuseAll is the Result that refuses every record of batch for good,
-// with err: how a Sink reports a failure of the whole batch that no retry
-// can fix, since an error returned by Write means "retry".
-func refuseAll(batch []Record, err error) Result {
-	f := make([]Failure, len(batch))
-	for i := range batch {
-		f[i] = Failure{Index: i, Err: err}
-	}
-	return Result{Failures: f}
 }
 
 // Close does nothing: the client belongs to the caller.

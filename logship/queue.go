@@ -26,6 +26,10 @@ type queue struct {
 	batchN, batchBytes int
 
 	ready chan struct{} // capacity 1
+
+	// pushed and taken count the records that ever entered and left the
+	// queue (taken, evicted or drained), for Flush; under mu.
+	pushed, taken int64
 }
 
 func newQueue(o *options) *queue {
@@ -103,6 +107,7 @@ func (q *queue) push(ctx context.Context, r Record, policy QueuePolicy, keepEvic
 		q.mu.Lock()
 	}
 	q.items = append(q.items, r)
+	q.pushed++
 	q.bytes += size
 	n := len(q.items) - q.head
 	// Wake the goroutine for the first record (to start the interval)
@@ -120,7 +125,14 @@ func (q *queue) pop() Record {
 	r := q.items[q.head]
 	q.items[q.head] = Record{} // let the copy go
 	q.head++
+	q.taken++
 	q.bytes -= recordSize(r)
+	q.compactLocked()
+	return r
+}
+
+// compactLocked reclaims the slots before head; q.mu is held.
+func (q *queue) compactLocked() {
 	if q.head == len(q.items) {
 		q.items, q.head = q.items[:0], 0
 	} else if q.head > 1024 && q.head > len(q.items)/2 {
@@ -130,22 +142,29 @@ func (q *queue) pop() Record {
 		clear(q.items[m:])
 		q.items, q.head = q.items[:m], 0
 	}
-	return r
 }
 
 // take moves up to maxN records, and up to maxBytes bytes (at least one
 // record), into dst.
 func (q *queue) take(dst []Record, maxN, maxBytes int) []Record {
 	q.mu.Lock()
-	bytes := 0
-	for len(q.items) > q.head && len(dst) < maxN {
-		size := recordSize(q.items[q.head])
-		if len(dst) > 0 && bytes+size > maxBytes {
+	// Count what fits first, then move it in one copy: the lock is held
+	// for a scan and a memmove, not a pop per record, as the logging
+	// calls wait on it.
+	bytes, end := 0, q.head
+	for end < len(q.items) && len(dst)+end-q.head < maxN {
+		size := recordSize(q.items[end])
+		if len(dst)+end-q.head > 0 && bytes+size > maxBytes {
 			break
 		}
 		bytes += size
-		dst = append(dst, q.pop())
+		end++
 	}
+	dst = append(dst, q.items[q.head:end]...)
+	clear(q.items[q.head:end]) // let the copies go with the batch
+	q.taken += int64(end - q.head)
+	q.head, q.bytes = end, q.bytes-bytes
+	q.compactLocked()
 	q.freedLocked()
 	q.mu.Unlock()
 	return dst
@@ -156,6 +175,7 @@ func (q *queue) drain() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.items) - q.head
+	q.taken += int64(n)
 	clear(q.items)
 	q.items, q.head, q.bytes = nil, 0, 0
 	return n
@@ -191,6 +211,20 @@ func (q *queue) close() {
 	q.closed = true
 	q.freedLocked()
 	q.mu.Unlock()
+}
+
+// pushedCount and takenCount return the records that ever entered and
+// left the queue.
+func (q *queue) pushedCount() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pushed
+}
+
+func (q *queue) takenCount() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.taken
 }
 
 // stats returns the queued records and bytes.

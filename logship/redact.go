@@ -222,8 +222,11 @@ func (v *valueRule) applies(key string, isMsg bool) bool {
 // one scan per match of that rule, not of every rule (no quadratic cost
 // on a long value full of secrets).
 func (rd *redactor) appendString(b []byte, key, s string, isMsg bool) []byte {
-	b = append(b, '"')
 	have := prefilter(s)
+	if !rd.mayMatch(key, isMsg, have) {
+		return appendJSONString(b, s) // the common case: nothing to look for
+	}
+	b = append(b, '"')
 	var cache [8]struct{ st, end int }
 	for i := range cache {
 		cache[i].st = -2 // not yet looked for
@@ -262,6 +265,18 @@ func (rd *redactor) appendString(b []byte, key, s string, isMsg bool) []byte {
 	}
 	b = appendEscaped(b, s[pos:])
 	return append(b, '"')
+}
+
+// mayMatch reports whether a content rule covering key can match a value
+// whose prefilter bits are have.
+func (rd *redactor) mayMatch(key string, isMsg bool, have uint8) bool {
+	for i := range rd.values {
+		v := &rd.values[i]
+		if v.need&have == v.need && v.applies(key, isMsg) {
+			return true
+		}
+	}
+	return false
 }
 
 // matches reports whether any content rule covering key matches s.

@@ -118,7 +118,9 @@ func hasFoldAt(s string, i int, w string) bool {
 }
 
 func isSecretKey(key string) bool {
-	for i := 0; i < len(key); i++ {
+	// Every word is 5 bytes or more ("token"): no need to look where
+	// fewer are left.
+	for i := 0; i+5 <= len(key); i++ {
 		switch lower(key[i]) {
 		case 'p':
 			if hasFoldAt(key, i, "password") || hasFoldAt(key, i, "passwd") || hasFoldAt(key, i, "passphrase") ||

@@ -51,7 +51,7 @@ func TestReviewWriterCutKeepsSecretsWhole(t *testing.T) {
 	} {
 		for shift := 1; shift < len(c.secret); shift += 3 {
 			h, capt := reviewHandler(t, &HandlerOptions{Service: "svc", Redact: DefaultRules()})
-			w := &lineWriter{h: h}
+			w := &lineWriter{s: new(Shipper), h: h} // an open Shipper; h submits to capt
 			pad := strings.Repeat("word ", maxLineBytes/5)[:maxLineBytes-shift]
 			io.WriteString(w, pad)
 			io.WriteString(w, c.secret+" tail\n")

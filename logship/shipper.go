@@ -23,7 +23,8 @@ type Shipper struct {
 	buf  *diskBuffer // nil without WithBuffer
 	tel  *shipperTelemetry
 
-	front frontState // the Handlers' and Writers' shared state (front.go)
+	front   frontState // the Handlers' and Writers' shared state (front.go)
+	flushes flushState // what Flush waits on (flush.go)
 
 	closed atomic.Bool
 
@@ -70,6 +71,7 @@ func NewShipper(sink Sink, opts ...Option) (*Shipper, error) {
 			return nil, err
 		}
 		s.buf = b
+		b.flush = &s.flushes
 	}
 	s.tel = newShipperTelemetry(o.meter, s.queued, s.bufferBytes)
 	s.tel.front, _ = s.registerFrontMetrics(o.meter.Meter(shipperScope))

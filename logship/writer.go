@@ -3,6 +3,7 @@ package logship
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -26,9 +27,13 @@ const maxLineBytes = 64 << 10
 // case, for debug, info, warn/warning, error, and fatal/panic/critical
 // (as error); a log.Logger date prefix hides it, so give such loggers
 // log.Lmsgprefix or no flags. The usual redaction (DefaultRules) applies.
-// The Writer is safe for concurrent use; Write never fails. Its Close
-// method (io.Closer) ships a pending partial line; Shutdown does not see
-// a Writer's partial line, so close Writers first.
+// The Writer is safe for concurrent use. Write fails only once the
+// Shipper is shut down: it then takes nothing and returns an error
+// wrapping ErrClosed (a log.Logger's Output returns it), where it would
+// otherwise drop the lines unseen; a Write racing Shutdown may still
+// return nil with its lines dropped, counted as closed. Its Close method
+// (io.Closer) ships a pending partial line; Shutdown does not see a
+// Writer's partial line, so close Writers first.
 func (s *Shipper) Writer(service string) io.Writer {
 	return s.LineWriter(&HandlerOptions{Service: service, Redact: DefaultRules()})
 }
@@ -36,10 +41,11 @@ func (s *Shipper) Writer(service string) io.Writer {
 // LineWriter is Writer with the options of a Handler (redaction,
 // sampling, environment…).
 func (s *Shipper) LineWriter(opts *HandlerOptions) io.WriteCloser {
-	return &lineWriter{h: s.Handler(opts).(*handler)}
+	return &lineWriter{s: s, h: s.Handler(opts).(*handler)}
 }
 
 type lineWriter struct {
+	s   *Shipper
 	h   *handler
 	mu  sync.Mutex
 	buf []byte
@@ -47,6 +53,9 @@ type lineWriter struct {
 
 // Write ships every complete line of p and keeps the rest.
 func (w *lineWriter) Write(p []byte) (int, error) {
+	if w.s.closed.Load() {
+		return 0, fmt.Errorf("logship: Writer: %w", ErrClosed)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := len(p)
@@ -79,12 +88,18 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close ships the pending partial line, if any.
+// Close ships the pending partial line, if any; after the Shipper's
+// Shutdown such a line cannot be shipped, and Close says so (ErrClosed).
 func (w *lineWriter) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
-		w.flush()
+	if len(w.buf) == 0 {
+		return nil
+	}
+	closed, n := w.s.closed.Load(), len(w.buf)
+	w.flush() // after Shutdown, dropped and counted as closed by submit
+	if closed {
+		return fmt.Errorf("logship: Writer: close: a partial line of %d bytes not shipped: %w", n, ErrClosed)
 	}
 	return nil
 }
