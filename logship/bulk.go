@@ -181,9 +181,15 @@ func parseBulkResponse(body io.Reader, sent []bulkItem, action bulkAction) ([]Fa
 			if err := dec.Decode(&item); err != nil {
 				return nil, bad("item %d: %v", n, err)
 			}
-			res, ok := item[string(action)]
+			// Elasticsearch echoes the action sent; VictoriaLogs answers
+			// "create" for every item. Either is a result for this item;
+			// how to read its status is decided by what was sent.
+			res, ok := item[string(actionIndex)]
+			if !ok {
+				res, ok = item[string(actionCreate)]
+			}
 			if len(item) != 1 || !ok || res == nil {
-				return nil, bad("item %d: want one %q result, got %d keys", n, action, len(item))
+				return nil, bad("item %d: want one index or create result, got %d keys", n, len(item))
 			}
 			f, err := itemFailure(res, sent[n], action)
 			if err != nil {

@@ -31,6 +31,7 @@ type Indexer struct {
 	cancel  context.CancelFunc
 	in      chan *indexJob
 	stop    chan struct{} // closed once handlers can no longer submit
+	quit    chan struct{} // closed when Shutdown begins: handlers stop retrying
 	workers sync.WaitGroup
 	failing atomic.Bool // a streak of failed bulk requests, logged once
 
@@ -40,6 +41,9 @@ type Indexer struct {
 	sub       *mq.Subscription
 	installed Installation
 }
+
+// errIndexerStopping hands a message back to mq at Shutdown.
+var errIndexerStopping = errors.New("logship: indexer: shutting down; handed back for redelivery")
 
 // indexJob is one record waiting in a batch, and where its outcome goes.
 type indexJob struct {
@@ -86,6 +90,7 @@ func NewIndexer(consumer *mq.Client, topic, group string, es *elasticsearch.Clie
 		sink: &esSink{es: es, target: target, now: time.Now},
 		in:   make(chan *indexJob),
 		stop: make(chan struct{}),
+		quit: make(chan struct{}),
 	}, nil
 }
 
@@ -153,6 +158,9 @@ func (ix *Indexer) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	ix.closed = true
+	// Handlers waiting to retry (the store is down) give their messages
+	// back rather than hold the subscription's Shutdown for ever.
+	close(ix.quit)
 	if !ix.started {
 		ix.cancel()
 		return nil
@@ -192,7 +200,7 @@ func (ix *Indexer) handle(ctx context.Context, m *mq.Message) error {
 			return nil
 		}
 		switch {
-		case ctx.Err() != nil || errors.Is(err, ErrClosed):
+		case ctx.Err() != nil || errors.Is(err, ErrClosed) || errors.Is(err, errIndexerStopping):
 			ix.tel.handedBack.add(1)
 			return err
 		case res.whole && res.retryable:
@@ -225,6 +233,10 @@ func (ix *Indexer) handle(ctx context.Context, m *mq.Message) error {
 			t.Stop()
 			ix.tel.handedBack.add(1)
 			return ctx.Err()
+		case <-ix.quit:
+			t.Stop()
+			ix.tel.handedBack.add(1)
+			return fmt.Errorf("%w (after: %w)", errIndexerStopping, err)
 		}
 	}
 }
@@ -234,8 +246,8 @@ func (ix *Indexer) index(ctx context.Context, rec Record) jobResult {
 	job := &indexJob{rec: rec, done: make(chan jobResult, 1)}
 	select {
 	case ix.in <- job:
-	case <-ix.stop:
-		return jobResult{err: ErrClosed}
+	case <-ix.quit:
+		return jobResult{err: errIndexerStopping}
 	case <-ctx.Done():
 		return jobResult{err: ctx.Err()}
 	}

@@ -346,3 +346,30 @@ func esCollect(t *testing.T, r *sdkmetric.ManualReader) map[string]int64 {
 	}
 	return out
 }
+
+// TestIndexerCloseDuringOutage: Close returns while the store is down
+// and handlers are waiting to retry (it used to wait for them for ever);
+// the messages are left for redelivery, not acknowledged.
+func TestIndexerCloseDuringOutage(t *testing.T) {
+	esLeakCheck(t)
+	tg := esTargets(t)[0]
+	d := tg.double
+	c := esMemClient(t)
+	ix := esStartIndexer(t, c, tg.es)
+	d.SetDown(true)
+	esPublish(t, c, "logs", esRecord("c1", "svc", time.Now(), "m"), esRecord("c2", "svc", time.Now(), "m"))
+	esWait(t, "bulk requests failing", func() bool { return ix.tel.bulkFailed.n.Load() >= 3 })
+	closed := make(chan error, 1)
+	go func() { closed <- ix.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close still waiting after 30s with the store down")
+	}
+	d.SetDown(false)
+	esStartIndexer(t, c, tg.es)
+	esWait(t, "both documents after the restart", func() bool { return d.Count("logs-*") == 2 })
+}
