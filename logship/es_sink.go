@@ -101,11 +101,11 @@ func compileIndex(o IndexOptions) (*indexTarget, error) {
 	}
 	for _, p := range t.parts {
 		if p.literal != "" && (strings.ToLower(p.literal) != p.literal || strings.ContainsAny(p.literal, ` \/*?"<>|,#:`)) {
-			return nil, fmt.Errorf("%w: index pattern %q: an index name is lower case, without spaces or \\/*?\"<>|,#:", ErrInvalid, pattern)
+			return nil, fmt.Errorf("%w: index pattern %q: an index name is lower case, without spaces or any of \\/*?\"<>|,#: characters", ErrInvalid, pattern)
 		}
 	}
 	if first := t.parts[0]; first.literal != "" && strings.ContainsAny(first.literal[:1], "-_+.") {
-		return nil, fmt.Errorf("%w: index pattern %q: an index name cannot start with - _ + or .", ErrInvalid, pattern)
+		return nil, fmt.Errorf("%w: index pattern %q: an index name cannot start with any of - _ + . characters", ErrInvalid, pattern)
 	}
 	return t, nil
 }

@@ -102,7 +102,6 @@ func esIDs(prefix string, n int) []string {
 	return out
 }
 
-
 func esPutTemplate(name, body string) esRequest {
 	return esapi.IndicesPutIndexTemplateRequest{Name: name, Body: strings.NewReader(body)}
 }

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
-	"go.uber.org/goleak"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/logship/estest"
 	"github.com/groundwork-go/groundwork/mq"
@@ -284,8 +284,14 @@ func TestIndexerLifecycle(t *testing.T) {
 		"nil client": func() error { _, err := NewIndexer(nil, "t", "g", tg.es); return err },
 		"nil es":     func() error { _, err := NewIndexer(c, "t", "g", nil); return err },
 		"no topic":   func() error { _, err := NewIndexer(c, "", "g", tg.es); return err },
-		"bad batch":  func() error { _, err := NewIndexer(c, "t", "g", tg.es, WithIndexerBatch(0, 1, time.Second)); return err },
-		"bad index":  func() error { _, err := NewIndexer(c, "t", "g", tg.es, WithIndexerIndex(IndexOptions{Index: "UP"})); return err },
+		"bad batch": func() error {
+			_, err := NewIndexer(c, "t", "g", tg.es, WithIndexerBatch(0, 1, time.Second))
+			return err
+		},
+		"bad index": func() error {
+			_, err := NewIndexer(c, "t", "g", tg.es, WithIndexerIndex(IndexOptions{Index: "UP"}))
+			return err
+		},
 		"bad tpl": func() error {
 			_, err := NewIndexer(c, "t", "g", tg.es, WithIndexerTemplate(&TemplateOptions{WarmAfter: 48 * time.Hour, DeleteAfter: time.Hour}))
 			return err
