@@ -214,7 +214,8 @@ func (ix *Indexer) handle(ctx context.Context, m *mq.Message) error {
 			return err
 		case res.retryable:
 			itemTries++
-			if itemTries >= max(retrying.WithDefaults(ix.o.retry).MaxAttempts, 1) {
+			// MaxAttempts < 0 means no bound (resilience.RetryPolicy).
+			if limit := retrying.WithDefaults(ix.o.retry).MaxAttempts; limit >= 0 && itemTries >= max(limit, 1) {
 				ix.tel.handedBack.add(1)
 				return err // mq redelivers, counting an attempt
 			}

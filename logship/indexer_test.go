@@ -379,3 +379,26 @@ func TestIndexerCloseDuringOutage(t *testing.T) {
 	esStartIndexer(t, c, tg.es)
 	esWait(t, "both documents after the restart", func() bool { return d.Count("logs-*") == 2 })
 }
+
+// TestIndexerUnboundedItemRetry: WithIndexerRetry with MaxAttempts < 0
+// ("no bound") retries a 429 item in process until it is stored; it used
+// to hand the message back to mq after the first failure.
+func TestIndexerUnboundedItemRetry(t *testing.T) {
+	esLeakCheck(t)
+	tg := esTargets(t)[0]
+	d := tg.double
+	c := esMemClient(t)
+	mp, reader := esMeter()
+	esStartIndexer(t, c, tg.es, WithIndexerMeterProvider(mp),
+		WithIndexerRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, NoJitter: true, MaxAttempts: -1}))
+	d.FailDocument("u1", 429, "es_rejected_execution_exception", "queue full", 7)
+	esPublish(t, c, "logs", esRecord("u1", "svc", time.Now(), "m"))
+	var got map[string]int64
+	esWait(t, "u1 indexed", func() bool {
+		got = esCollect(t, reader)
+		return got["indexed"] == 1
+	})
+	if got["retried"] != 7 || got["handed_back"] != 0 {
+		t.Fatalf("metrics: %v", got)
+	}
+}
