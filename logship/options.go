@@ -224,7 +224,7 @@ func WithRetry(p resilience.RetryPolicy) Option {
 
 // WithDeadLetter sends the records the sink refuses for good (and those
 // it kept refusing until the retries ran out) to sink, with the reason in
-// the record's JSON (see DeadLetterReason), overriding the default of
+// the record's JSON (DeadLetterField), overriding the default of
 // logging and counting them (reason "permanent") and dropping them. The
 // Shipper closes sink at Shutdown.
 func WithDeadLetter(sink Sink) Option {
