@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/groundwork-go/groundwork/filestore"
 	_ "github.com/groundwork-go/groundwork/filestore/localstore"
@@ -33,7 +34,8 @@ import (
 //
 // Names on a real server (topic, indices, template, archive prefix) carry
 // this run's id, so that an earlier run's logs are not counted as this
-// one's.
+// one's; the indices, template, policy and archive objects are deleted at
+// the end (a topic on Kafka or Redis stays: mq has no call to delete one).
 type backends struct {
 	broker  *mq.Client
 	es      *elasticsearch.Client
@@ -79,6 +81,7 @@ func openBackends(ctx context.Context) (b *backends, err error) {
 		b.search = "logpipeline-" + run + "-*"
 		b.template = "logpipeline-" + run
 		b.es, err = elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{v}, DisableRetry: true})
+		b.closers = append(b.closers, b.dropIndices)
 	} else {
 		// A test double, not an Elasticsearch: it keeps documents in
 		// memory and answers the calls logship makes (and the count
@@ -106,9 +109,39 @@ func openBackends(ctx context.Context) (b *backends, err error) {
 		return b, err
 	}
 	b.closers = append(b.closers, func() { b.archive.Close() })
+	if os.Getenv("GROUNDWORK_ARCHIVE_URL") != "" {
+		b.closers = append(b.closers, b.dropArchive)
+	}
 
 	b.about = fmt.Sprintf("broker %s, store %s, archive in %s", broker, store, archive)
 	return b, nil
+}
+
+// dropIndices removes from a real cluster what this run put there: its
+// indices, index template and ILM policy. Best effort: the run is over.
+func (b *backends) dropIndices() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, req := range []esapi.Request{
+		esapi.IndicesDeleteRequest{Index: []string{b.search}},
+		esapi.IndicesDeleteIndexTemplateRequest{Name: b.template},
+		esapi.ILMDeleteLifecycleRequest{Policy: b.template},
+	} {
+		_ = esCall(ctx, b.es, req, nil)
+	}
+}
+
+// dropArchive removes this run's objects from an archive store it was
+// given. Best effort.
+func (b *backends) dropArchive() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for info, err := range b.archive.List(ctx, b.archivePrefix+"/") {
+		if err != nil {
+			return
+		}
+		_ = b.archive.Delete(ctx, info.Name)
+	}
 }
 
 // close closes what openBackends opened, last opened first.

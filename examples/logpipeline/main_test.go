@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/groundwork-go/groundwork/filestore"
 	"github.com/groundwork-go/groundwork/internal/testserver"
 )
 
@@ -46,6 +47,28 @@ func TestExampleRedis(t *testing.T) {
 func TestExampleKafka(t *testing.T) {
 	t.Setenv("GROUNDWORK_KAFKA_BROKERS", strings.Join(testserver.StartKafka(t).Brokers, ","))
 	check(t, "broker Kafka")
+}
+
+// TestExampleArchiveURL archives to a store GROUNDWORK_ARCHIVE_URL names
+// (a directory here; s3://... likewise), under a prefix of the run's own,
+// which the run deletes at the end.
+func TestExampleArchiveURL(t *testing.T) {
+	t.Setenv("GROUNDWORK_KAFKA_BROKERS", "")
+	t.Setenv("GROUNDWORK_REDIS_URL", "")
+	dir := t.TempDir()
+	t.Setenv("GROUNDWORK_ARCHIVE_URL", fileURL(dir))
+	check(t, "archive in a filestore")
+	store, err := filestore.Open(context.Background(), fileURL(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for info, err := range store.List(context.Background(), "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("%s is left in the archive store", info.Name)
+	}
 }
 
 func check(t *testing.T, backend string) {
