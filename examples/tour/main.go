@@ -9,8 +9,9 @@
 // locks, caching, files and login sessions (CSRF, JWTs, lockout, logging
 // out everywhere) and authorization (roles, CEL policies, guarded
 // routes, a revoke on the next request), and grey routing (tenants to
-// service versions: pins, a rollout); and at the end the OpenTelemetry metrics all of it
-// produced, with the Go runtime's (metrics.go wires the SDK).
+// service versions: pins, a rollout), and log shipping (slog records
+// redacted and shipped to an mq topic); and at the end the OpenTelemetry
+// metrics all of it produced, with the Go runtime's (metrics.go wires the SDK).
 package main
 
 import (
@@ -58,7 +59,7 @@ func run(ctx context.Context) (map[string]bool, error) {
 	}
 	defer mp.Shutdown(ctx)
 	fmt.Printf("== mq: one messaging API (here on %s)\n", brokerURL())
-	for _, step := range []func(context.Context) error{publishAndConsume, retryAndDeadLetter, outageBuffer, locks, caching, files, sessions, authorization, greyRouting} {
+	for _, step := range []func(context.Context) error{publishAndConsume, retryAndDeadLetter, outageBuffer, locks, caching, files, sessions, authorization, greyRouting, logShipping} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}

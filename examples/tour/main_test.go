@@ -13,7 +13,8 @@ import (
 // OpenTelemetry SDK it installs must have collected the packages' and the
 // Go runtime's metrics. It reads what the tour prints and checks the
 // greyroute step's routing: the pin, the rollout's tenants (a stable
-// hash, so always the same ones) and the stable version's.
+// hash, so always the same ones) and the stable version's; and the
+// logship step's record, redacted by the time a consumer reads it.
 func TestTour(t *testing.T) {
 	out := captureStdout(t)
 	seen, err := run(context.Background())
@@ -21,7 +22,7 @@ func TestTour(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v; output:\n%s", err, got)
 	}
-	for _, name := range []string{"mq.published", "mq.consumed", "lock.obtain.duration", "lock.obtain.retries", "lock.lost", "session.logins", "session.csrf.rejected", "session.login.throttle", "privilege.checks", "greyroute.admin.writes", "greyroute.picks", "go.memory.used", "go.goroutine.count", "go.schedule.duration"} {
+	for _, name := range []string{"mq.published", "mq.consumed", "lock.obtain.duration", "lock.obtain.retries", "lock.lost", "session.logins", "session.csrf.rejected", "session.login.throttle", "privilege.checks", "greyroute.admin.writes", "greyroute.picks", "logship.shipper.records", "go.memory.used", "go.goroutine.count", "go.schedule.duration"} {
 		if !seen[name] {
 			t.Errorf("metric %s was not collected; got %v", name, seen)
 		}
@@ -35,6 +36,11 @@ func TestTour(t *testing.T) {
 `
 	if !strings.Contains(got, want) {
 		t.Errorf("the greyroute step did not print\n%s\noutput:\n%s", want, got)
+	}
+	// The logship step: what the consumer read is redacted.
+	want = `   a consumer of the topic reads: info "order placed" customer=[REDACTED] card=[REDACTED] password=[REDACTED] service.name=checkout` + "\n"
+	if !strings.Contains(got, want) {
+		t.Errorf("the logship step did not print\n%s\noutput:\n%s", want, got)
 	}
 }
 

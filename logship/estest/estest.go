@@ -1,14 +1,16 @@
 // Package estest is an in-process Elasticsearch test double: an
 // httptest server speaking the parts of the REST API that logship uses —
 // _bulk (index and create, _id, data streams with 409 on a duplicate
-// create), _index_template, _ilm/policy, _data_stream, {index}/_count —
+// create), _index_template, _ilm/policy, _data_stream, {index}/_count,
+// {index}/_search (every query taken as match_all) and _refresh (a no-op) —
 // with the product header go-elasticsearch v8 checks, and faults a test
 // injects: whole requests answered 429 or 503, chosen documents answered
 // 429, 500 or a mapping error, malformed answers, dropped connections, a
 // server that is down.
 //
-// It is test support, not an Elasticsearch: no search, no mappings
-// applied, no persistence beyond the Server value.
+// It is test support, not an Elasticsearch: no queries (a search returns
+// every document, sorted by index and _id), no mappings applied, no
+// persistence beyond the Server value.
 package estest
 
 import (
@@ -225,6 +227,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.dataStream(w, r, parts[1])
 	case len(parts) == 2 && parts[1] == "_count":
 		writeJSON(w, 200, map[string]any{"count": s.Count(parts[0])})
+	case len(parts) == 2 && parts[1] == "_search":
+		s.search(w, r, parts[0])
+	case parts[len(parts)-1] == "_refresh" && len(parts) <= 2:
+		s.refresh(w)
 	default:
 		writeJSON(w, 404, errorBody("illegal_argument_exception", "estest: no handler for "+r.Method+" "+r.URL.Path))
 	}
