@@ -273,8 +273,12 @@ var testHookQuarantined func()
 // QuarantinedRecord is an entry of a disk buffer's quarantine: the bytes
 // of buffered records that could not be read back, and why.
 type QuarantinedRecord struct {
+	// Reason says why the bytes were set aside (the damage found, or the
+	// decoding error).
 	Reason string
-	Raw    []byte
+	// Raw is the bytes as they were on disk (only their start when the
+	// damaged part was longer than one buffer record can be).
+	Raw []byte
 }
 
 // ReadQuarantine lists the quarantine of the disk buffer in dir (see

@@ -241,8 +241,8 @@
 // The Archiver consumes a topic and writes, per service and hour of the
 // records' @timestamp, gzipped NDJSON objects to a filestore.Store:
 //
-// //	<prefix>/<service>/2026/11/30/10/<first>-<last>-<count>-<sha>.ndjson.gz
-// //	<prefix>/<service>/2026/11/30/10/manifest.json
+//	<prefix>/<service>/2026/11/30/10/<first>-<last>-<count>-<sha>.ndjson.gz
+//	<prefix>/<service>/2026/11/30/10/manifest.json
 //
 // <first> and <last> are the offsets into the hour of the object's first
 // and last records (ns), <sha> the first 128 bits of the SHA-256 of its

@@ -51,6 +51,8 @@ var (
 // on a sink that stays down.
 func Block(d time.Duration) QueuePolicy { return QueuePolicy{kind: block, wait: d} }
 
+// String names the policy as it is written in Go: "DropNewest",
+// "DropOldest" or "Block(1s)", as error messages and logs show it.
 func (p QueuePolicy) String() string {
 	switch p.kind {
 	case dropNewest:

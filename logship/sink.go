@@ -11,8 +11,9 @@ type Sink interface {
 	// Write delivers batch. A nil error with no Failures means every
 	// record was accepted. An error means none was (the whole request
 	// failed: a connection refused, a 503); it is retried unless marked
-	// Permanent (a request trying again cannot help). Failures name the records that were refused
-	// one by one (an item of a bulk response), by index into batch.
+	// Permanent (a request trying again cannot help). Failures name the
+	// records that were refused one by one (an item of a bulk response),
+	// by index into batch.
 	//
 	// Write must return soon after ctx ends: Shutdown waits for the
 	// Write in progress. batch is the Sink's to read until Write
