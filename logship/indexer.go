@@ -314,8 +314,11 @@ func (ix *Indexer) flush(batch []*indexJob) {
 	}
 	start := time.Now()
 	// The handlers bound their wait with their own contexts; the request
-	// runs until Shutdown ends it (ix.ctx), so that its answer is read.
-	res, err := ix.sink.Write(ix.ctx, recs)
+	// runs until its timeout or Shutdown ends it (ix.ctx), so that its
+	// answer is read.
+	ctx, cancel := context.WithTimeout(ix.ctx, ix.o.timeout)
+	res, err := ix.sink.Write(ctx, recs)
+	cancel()
 	ix.tel.bulkNanos.Add(int64(time.Since(start)))
 	if err != nil {
 		ix.tel.bulkFailed.add(1)
