@@ -1,10 +1,17 @@
 package logship
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
 )
 
 // TestReviewESInvalidUTF8ID: an event id that is not valid UTF-8 (a
@@ -49,5 +56,42 @@ func TestReviewESCatchAllPattern(t *testing.T) {
 	}
 	if _, err := NewIndexer(c, "logs", "g", tg.es, WithIndexerIndex(IndexOptions{Index: "{service}-logs"})); err != nil {
 		t.Errorf("{service}-logs: %v", err)
+	}
+}
+
+// TestReviewESHugeAnswer: a bulk answer is read item by item, but one
+// value of it (a field, an item's error) was read whole, however large:
+// a store (or a proxy) answering 200 with an endless body took memory
+// without bound. The answer is now capped by the items sent.
+func TestReviewESHugeAnswer(t *testing.T) {
+	const offered = 96 << 20
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"took":1,"junk":"`)
+		chunk := bytes.Repeat([]byte("a"), 64<<10)
+		for served.Load() < offered {
+			n, err := w.Write(chunk)
+			served.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+		_, _ = io.WriteString(w, `","errors":false,"items":[{"index":{"_id":"x","status":201}}]}`)
+	}))
+	defer srv.Close()
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{srv.URL}, DisableRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ElasticsearchSink(es, IndexOptions{}).Write(context.Background(), []Record{esRecord("x", "svc", time.Now(), "m")})
+	var be *BulkError
+	if !errors.As(err, &be) || !be.Retryable {
+		t.Fatalf("Write: %v, want a retryable BulkError", err)
+	}
+	if n := served.Load(); n >= offered/2 {
+		t.Fatalf("read %d MiB of an answer for one document", n>>20)
 	}
 }
