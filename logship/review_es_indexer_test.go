@@ -1,6 +1,7 @@
 package logship
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -47,4 +48,34 @@ func TestReviewIndexerCloseHungStore(t *testing.T) {
 	d.Hang(0)
 	esStartIndexer(t, c, tg.es)
 	esWait(t, "the document after the restart", func() bool { return d.Count("logs-*") == 1 })
+}
+
+// TestReviewIndexerCrashRestart: an Indexer killed mid-run (its Shutdown
+// abandons what runs), a store that stored a request and cut the answer,
+// the same events published twice: another Indexer in the group finishes,
+// and the store holds each distinct event once (_id = event id).
+func TestReviewIndexerCrashRestart(t *testing.T) {
+	esLeakCheck(t)
+	tg := esTargets(t)[0]
+	d := tg.double
+	c := esMemClient(t)
+	ids := esIDs("cr", 60)
+	var recs []Record
+	for _, id := range ids {
+		recs = append(recs, esRecord(id, "svc", time.Now(), "m"))
+	}
+	d.Drop(1)
+	first := esStartIndexer(t, c, tg.es)
+	esPublish(t, c, "logs", recs[:40]...)
+	esWait(t, "some documents", func() bool { return d.Count("logs-*") >= 10 })
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = first.Shutdown(expired) // a crash: what runs is abandoned
+	esPublish(t, c, "logs", recs...) // the producer's retry: 40 duplicates
+	esStartIndexer(t, c, tg.es)
+	esStartIndexer(t, c, tg.es) // two in the group
+	esWait(t, "every event", func() bool { return d.Count("logs-*") >= len(ids) })
+	if n := d.Count("logs-*"); n != len(ids) {
+		t.Fatalf("%d documents for %d distinct events", n, len(ids))
+	}
 }
