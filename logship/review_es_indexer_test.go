@@ -70,7 +70,7 @@ func TestReviewIndexerCrashRestart(t *testing.T) {
 	esWait(t, "some documents", func() bool { return d.Count("logs-*") >= 10 })
 	expired, cancel := context.WithCancel(context.Background())
 	cancel()
-	_ = first.Shutdown(expired) // a crash: what runs is abandoned
+	_ = first.Shutdown(expired)      // a crash: what runs is abandoned
 	esPublish(t, c, "logs", recs...) // the producer's retry: 40 duplicates
 	esStartIndexer(t, c, tg.es)
 	esStartIndexer(t, c, tg.es) // two in the group
