@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 )
 
 // BulkError is a whole bulk request that failed: nothing of it can be
@@ -80,6 +81,11 @@ type bulkItem struct {
 // which would shift every later item of the answer onto the wrong
 // record — is returned as an error and nothing is appended.
 func appendBulk(buf *bytes.Buffer, action bulkAction, index string, r Record) error {
+	if !utf8.ValidString(r.ID) {
+		// JSON would carry it as U+FFFD: the store's answer would name
+		// another _id, and two such ids could overwrite each other.
+		return fmt.Errorf("logship: record %q: event id is not valid UTF-8", r.ID)
+	}
 	src := r.JSON
 	if !json.Valid(src) {
 		return fmt.Errorf("logship: record %q: not valid JSON", r.ID)

@@ -213,8 +213,8 @@
 // record (RecordFromMessage fails) are dead-lettered at once
 // (mq.Permanent), the store's reason in mq.HeaderDLQError; their
 // neighbours are indexed. A request that fails as a whole with a
-// retryable error (the store down or overloaded, a malformed answer) is
-// retried for as long as it lasts: consumption waits, nothing is
+// retryable error (the store down or overloaded, a malformed or oversized
+// answer, no answer within WithIndexerRequestTimeout) is retried for as long as it lasts: consumption waits, nothing is
 // dead-lettered for an outage. One refused as a whole for good (401, 403)
 // goes back to mq, whose attempts and dead-letter topic then apply.
 //

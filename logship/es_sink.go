@@ -245,13 +245,40 @@ func (s *esSink) write(ctx context.Context, batch []Record, offset int) ([]Failu
 		msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
 		return nil, &BulkError{Status: res.StatusCode, Retryable: statusRetryable(res.StatusCode), Err: errors.New(strings.TrimSpace(string(msg)))}
 	}
-	itemFailures, err := parseBulkResponse(res.Body, sent, s.target.action)
+	itemFailures, err := parseBulkResponse(&cappedReader{r: res.Body, left: maxBulkAnswer(len(sent))}, sent, s.target.action)
 	if err != nil {
 		// What was stored is unknown; sending again is safe (the _id
 		// makes it idempotent) and the only way to know.
 		return nil, &BulkError{Status: res.StatusCode, Retryable: true, Err: err}
 	}
 	return mergeFailures(failures, itemFailures), nil
+}
+
+// maxBulkAnswer bounds the answer to a bulk request of n documents: an
+// item takes a few hundred bytes, with an error's reason a few KiB; a
+// larger answer is not one (a store or a proxy gone wrong), and reading
+// it whole would take memory without bound.
+func maxBulkAnswer(n int) int64 { return 1<<20 + int64(n)*(64<<10) }
+
+// errAnswerTooLarge ends the reading of an answer over maxBulkAnswer.
+var errAnswerTooLarge = errors.New("answer larger than any bulk response for the documents sent")
+
+// cappedReader reads at most left bytes of r, then fails.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errAnswerTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // split answers a 413: each half is sent on its own; a single document

@@ -1,9 +1,11 @@
 package logship
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +84,12 @@ func NewIndexer(consumer *mq.Client, topic, group string, es *elasticsearch.Clie
 	target, err := compileIndex(o.index)
 	if err != nil {
 		return nil, err
+	}
+	if o.template != nil && !strings.ContainsFunc(target.wildcard(), isAlnum) {
+		// The template's index_patterns would be "*" or "*-*": its
+		// settings and ILM policy (delete after DeleteAfter) would apply
+		// to every index the cluster creates, not only these logs.
+		return nil, fmt.Errorf("%w: NewIndexer: index pattern %q has no literal name of its own (its template would match %q, nearly every index); add one (\"logs-{service}\") or use WithIndexerTemplate(nil)", ErrInvalid, cmp.Or(o.index.Index, o.index.DataStream), target.wildcard())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Indexer{
@@ -306,8 +314,11 @@ func (ix *Indexer) flush(batch []*indexJob) {
 	}
 	start := time.Now()
 	// The handlers bound their wait with their own contexts; the request
-	// runs until Shutdown ends it (ix.ctx), so that its answer is read.
-	res, err := ix.sink.Write(ix.ctx, recs)
+	// runs until its timeout or Shutdown ends it (ix.ctx), so that its
+	// answer is read.
+	ctx, cancel := context.WithTimeout(ix.ctx, ix.o.timeout)
+	res, err := ix.sink.Write(ctx, recs)
+	cancel()
 	ix.tel.bulkNanos.Add(int64(time.Since(start)))
 	if err != nil {
 		ix.tel.bulkFailed.add(1)
@@ -335,3 +346,5 @@ func (ix *Indexer) flush(batch []*indexJob) {
 		j.done <- results[i]
 	}
 }
+
+func isAlnum(c rune) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }

@@ -20,6 +20,7 @@ type indexerOptions struct {
 	count, bytes    int
 	interval        time.Duration
 	workers         int
+	timeout         time.Duration
 	retry           resilience.RetryPolicy
 	template        *TemplateOptions
 	requireTemplate bool
@@ -34,6 +35,7 @@ func defaultIndexerOptions() indexerOptions {
 		bytes:    5 << 20,
 		interval: time.Second,
 		workers:  2,
+		timeout:  time.Minute,
 		template: &TemplateOptions{},
 		logger:   slog.Default(),
 		meter:    otel.GetMeterProvider(),
@@ -74,6 +76,22 @@ func WithIndexerWorkers(n int) IndexerOption {
 			return fmt.Errorf("%w: WithIndexerWorkers(%d): want at least 1", ErrInvalid, n)
 		}
 		o.workers = n
+		return nil
+	}
+}
+
+// WithIndexerRequestTimeout bounds each bulk request, overriding the
+// default of one minute: a store that takes a request and never answers
+// (stopped, a half-open connection) would otherwise hold a worker — and
+// Close — for ever. A request that times out is retried like any other
+// whole-request failure; its documents may have been stored, which their
+// _ids make harmless.
+func WithIndexerRequestTimeout(d time.Duration) IndexerOption {
+	return func(o *indexerOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithIndexerRequestTimeout(%v): want a positive duration", ErrInvalid, d)
+		}
+		o.timeout = d
 		return nil
 	}
 }

@@ -78,7 +78,9 @@
 // "dead_letter_failed"), and its key moves on; on Kafka its offset stays
 // uncommitted until then. Attempts count handler runs, not deliveries: a
 // message handed back because its member left, a partition was revoked or
-// the subscription shut down is not a failed attempt. They count across
+// the subscription shut down is not a failed attempt, and neither is an
+// error a handler returns once Shutdown has begun (unless Permanent): a
+// handler may give its message back because of the shutdown. They count across
 // members where the provider keeps a count (redismq and memmq do, Kafka
 // does not): a message whose handling kills its member every time is
 // dead-lettered, without running the handler, once its attempts pass the

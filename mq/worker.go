@@ -253,13 +253,17 @@ func (s *Subscription) handle(ctx context.Context, kr *keyRun, d *driver.Deliver
 		// for that): not a failure of the handler's, so not counted.
 		// endRun hands it back and releases its dedup claim.
 		return handBack, 0
+	case s.isStopping() && !isPermanent(err):
+		// A handler that returns an error once Shutdown began may be
+		// giving its message back because of it (logship's Indexer does,
+		// waiting for a store that is down): a hand-over, not a failed
+		// attempt, so neither counted nor dead-lettered on the last one.
+		s.dedupRelease(d)
+		s.nack(d, kr.attempt)
 	case kr.attempt >= s.o.maxAttempts || isPermanent(err):
 		s.dedupRelease(d)
 		tel.conDLQ.add(1)
 		s.deadLetter(d, err, kr.attempt)
-	case s.isStopping():
-		s.dedupRelease(d)
-		s.nack(d, kr.attempt+1)
 	default: // the dedup claim is kept for the next attempt
 		tel.conRetry.add(1)
 		kr.attempt++

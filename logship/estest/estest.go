@@ -46,6 +46,8 @@ type Server struct {
 	bulks, bulkDocs    int
 	failBulks          []int // statuses for the next bulk requests
 	malformed, dropped int   // next bulk requests answered garbage / cut
+	hung               int   // next bulk requests never answered (< 0: all)
+	released           chan struct{}
 	down               bool
 	docFaults          map[string]*docFault
 }
@@ -72,6 +74,7 @@ func New(t interface{ Cleanup(func()) }, o *Options) *Server {
 		templates: map[string]json.RawMessage{},
 		policies:  map[string]json.RawMessage{},
 		docFaults: map[string]*docFault{},
+		released:  make(chan struct{}),
 	}
 	if o != nil {
 		s.noTemplates = o.NoTemplates
@@ -85,7 +88,16 @@ func New(t interface{ Cleanup(func()) }, o *Options) *Server {
 }
 
 // Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() {
+	s.mu.Lock()
+	select {
+	case <-s.released:
+	default:
+		close(s.released) // hung requests end, so that Close does not wait for them
+	}
+	s.mu.Unlock()
+	s.srv.Close()
+}
 
 // Client returns a go-elasticsearch client for the server, with the
 // client's own retries off (logship retries).
@@ -125,6 +137,16 @@ func (s *Server) Drop(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropped += n
+}
+
+// Hang leaves the next n bulk requests (n < 0: every one) unanswered,
+// storing nothing, until the client gives up or the server is closed: a
+// store that accepts a connection and never answers (stopped, or a
+// half-open connection).
+func (s *Server) Hang(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hung = n
 }
 
 // SetDown makes the server cut every connection without an answer (down
@@ -325,6 +347,19 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bulks++
+	if s.hung != 0 {
+		if s.hung > 0 {
+			s.hung--
+		}
+		s.mu.Unlock()
+		select {
+		case <-r.Context().Done():
+		case <-s.released:
+		}
+		s.mu.Lock()
+		cut(w)
+		return
+	}
 	if len(s.failBulks) > 0 {
 		status := s.failBulks[0]
 		s.failBulks = s.failBulks[1:]
