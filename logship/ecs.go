@@ -55,8 +55,8 @@ func hasRoot(key, root string) bool {
 	return len(key) >= len(root) && key[:len(root)] == root && (len(key) == len(root) || key[len(root)] == '.')
 }
 
-// encode writes r as one ECS JSON document into fb.b and its event id
-// into fb.id.
+// encode writes r as one ECS JSON document into fb.b, and the offset of
+// its event id in it into fb.idAt.
 func (h *handler) encode(fb *frontBuf, r *slog.Record) {
 	c := h.c
 	b := append(fb.b, `{"@timestamp":"`...)
@@ -71,9 +71,8 @@ func (h *handler) encode(fb *frontBuf, r *slog.Record) {
 	}
 	b = append(b, c.static...)
 	b = append(b, `,"event.id":"`...)
-	idAt := len(b)
+	fb.idAt = len(b)
 	b = c.front.appendEventID(b, r.Time)
-	fb.id = append(fb.id[:0], b[idAt:]...)
 	b = append(b, '"')
 	if sc := trace.SpanContextFromContext(fb.ctx); sc.IsValid() {
 		tid, sid := sc.TraceID(), sc.SpanID()
@@ -259,11 +258,15 @@ func (h *handler) appendKey(fb *frontBuf, key string, top, atRoot bool) {
 	if atRoot && isReserved(key) {
 		b = append(b, "labels."...)
 	}
-	if !utf8.ValidString(key) {
-		// Invalid bytes are written as U+FFFD: compare what is written.
-		key = validKey(key)
+	if plainASCII(key) {
+		b = append(b, key...) // the common key: nothing to check or escape
+	} else {
+		if !utf8.ValidString(key) {
+			// Invalid bytes are written as U+FFFD: compare what is written.
+			key = validKey(key)
+		}
+		b = appendEscaped(b, key)
 	}
-	b = appendEscaped(b, key)
 	name := key
 	for n := 2; h.keyTaken(fb, name, top); n++ {
 		name = key + "_" + strconv.Itoa(n) // allocates: duplicates only

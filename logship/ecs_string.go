@@ -12,6 +12,16 @@ var safeASCII = func() (t [256]bool) {
 	return t
 }()
 
+// plainASCII reports whether s is written in a JSON string as it is.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !safeASCII[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // appendJSONString appends s as a quoted JSON string.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')

@@ -65,21 +65,29 @@ func (f *frontState) appendEventID(b []byte, now time.Time) []byte {
 	lo := (c&(1<<30-1))<<32 | uint64(f.node) // 62 bits
 	u[8] = 0x80 | byte(lo>>56)&0x3f
 	u[9], u[10], u[11], u[12], u[13], u[14], u[15] = byte(lo>>48), byte(lo>>40), byte(lo>>32), byte(lo>>24), byte(lo>>16), byte(lo>>8), byte(lo)
+	// The text is built in place, dashes at fixed positions: one append.
 	const hexd = "0123456789abcdef"
+	var t [eventIDLen]byte
+	j := 0
 	for i, x := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
+			t[j] = '-'
+			j++
 		}
-		b = append(b, hexd[x>>4], hexd[x&0xf])
+		t[j], t[j+1] = hexd[x>>4], hexd[x&0xf]
+		j += 2
 	}
-	return b
+	return append(b, t[:]...)
 }
+
+// eventIDLen is the length of an event id's text.
+const eventIDLen = 36
 
 // frontBuf is one record's scratch space, pooled: the handler itself
 // allocates nothing per record.
 type frontBuf struct {
 	b      []byte
-	id     []byte   // the event id, a view the Record's ID borrows
+	idAt   int      // where in b the event id is (the Record's ID is a view)
 	keys   []string // keys written: the record level's, then the open groups'
 	lvl    int      // where in keys the innermost open group's keys start
 	depth  int      // attribute groups open (see maxGroupDepth)
@@ -93,7 +101,7 @@ type frontBuf struct {
 const maxPooledBuf = 64 << 10
 
 var frontPool = sync.Pool{New: func() any {
-	return &frontBuf{b: make([]byte, 0, 1024), id: make([]byte, 0, 36), keys: make([]string, 0, 16)}
+	return &frontBuf{b: make([]byte, 0, 1024), keys: make([]string, 0, 16)}
 }}
 
 func getFrontBuf(ctx context.Context) *frontBuf {
@@ -106,8 +114,12 @@ func putFrontBuf(fb *frontBuf) {
 	if cap(fb.b) > maxPooledBuf || cap(fb.tmp) > maxPooledBuf {
 		return // one huge record must not pin its buffer for ever
 	}
-	fb.b, fb.id, fb.tmp = fb.b[:0], fb.id[:0], fb.tmp[:0]
-	clear(fb.keys)
+	fb.b, fb.tmp = fb.b[:0], fb.tmp[:0]
+	// keys is truncated, not cleared: the names are attribute keys,
+	// nearly always literals, and what a stale one pins is no more than
+	// a pooled buffer does anyway until the next use or the GC after
+	// next (sync.Pool keeps nothing longer); clearing cost a write
+	// barrier per key while the GC ran.
 	fb.keys = fb.keys[:0]
 	fb.ctx, fb.errv, fb.lvl, fb.depth = nil, nil, 0, 0
 	if fb.hasRec { // a Record is large: cleared only when it was set

@@ -63,8 +63,10 @@ func (o *HandlerOptions) Validate() error {
 // handlerConfig is what every Handler derived by WithAttrs/WithGroup
 // from one Handler call shares; it never changes.
 type handlerConfig struct {
-	front   *frontState
-	submit  func(context.Context, Record) // Shipper.submit; tests swap it
+	front *frontState
+	// submit is Shipper.submitAt (tests swap it): the Record's ID is a
+	// view of its JSON at the offset given, so the copy holds it once.
+	submit  func(ctx context.Context, r Record, idAt int)
 	level   slog.Leveler
 	service string
 	static  []byte // ,"ecs.version":…,"service.name":…,"event.dataset":…
@@ -118,7 +120,7 @@ func (s *Shipper) Handler(opts *HandlerOptions) slog.Handler {
 			sm = newSampler(*o.Sample)
 		}
 	}
-	c := &handlerConfig{front: &s.front, submit: s.submit, level: o.Level, service: o.Service, rd: rd, sm: sm, source: o.AddSource, stack: o.ErrorStack}
+	c := &handlerConfig{front: &s.front, submit: s.submitAt, level: o.Level, service: o.Service, rd: rd, sm: sm, source: o.AddSource, stack: o.ErrorStack}
 	c.static = appendStatic(nil, &o)
 	h := &handler{c: c}
 	if len(bad) > 0 {
@@ -177,8 +179,8 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		hn := &handler{c: h.c}
 		hn.encode(fb, &note)
 	}
-	id := unsafe.String(unsafe.SliceData(fb.id), len(fb.id))
-	c.submit(ctx, Record{ID: id, Service: c.service, Time: r.Time, Level: r.Level, JSON: fb.b})
+	id := unsafe.String(&fb.b[fb.idAt], eventIDLen)
+	c.submit(ctx, Record{ID: id, Service: c.service, Time: r.Time, Level: r.Level, JSON: fb.b}, fb.idAt)
 	putFrontBuf(fb)
 	return nil
 }

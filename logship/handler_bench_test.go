@@ -24,7 +24,7 @@ func benchLogger(b *testing.B, rules []Rule, throughShipper bool) *slog.Logger {
 	b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	h := s.Handler(&HandlerOptions{Service: "bench", Redact: rules}).(*handler)
 	if !throughShipper {
-		h.c.submit = func(context.Context, Record) {} // the handler alone
+		h.c.submit = func(context.Context, Record, int) {} // the handler alone
 	}
 	return slog.New(h)
 }

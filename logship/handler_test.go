@@ -169,7 +169,7 @@ func TestHandlerAllocations(t *testing.T) {
 	s, _ := frontShipper(t)
 	for _, rules := range [][]Rule{nil, DefaultRules()} {
 		h := s.Handler(&HandlerOptions{Service: "svc", Redact: rules}).(*handler)
-		h.c.submit = func(context.Context, Record) {}
+		h.c.submit = func(context.Context, Record, int) {}
 		l := slog.New(h).With("component", "api")
 		ctx := context.Background()
 		l.LogAttrs(ctx, slog.LevelInfo, "warm")

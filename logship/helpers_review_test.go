@@ -34,7 +34,7 @@ func reviewHandler(t testing.TB, o *HandlerOptions) (*handler, *reviewCapture) {
 	s, _ := frontShipper(t)
 	h := s.Handler(o).(*handler)
 	c := &reviewCapture{}
-	h.c.submit = func(_ context.Context, r Record) {
+	h.c.submit = func(_ context.Context, r Record, _ int) {
 		c.mu.Lock()
 		c.docs = append(c.docs, bytes.Clone(r.JSON))
 		c.mu.Unlock()

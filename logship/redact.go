@@ -223,8 +223,13 @@ func (v *valueRule) applies(key string, isMsg bool) bool {
 // on a long value full of secrets).
 func (rd *redactor) appendString(b []byte, key, s string, isMsg bool) []byte {
 	have := prefilter(s)
-	if !rd.mayMatch(key, isMsg, have) {
-		return appendJSONString(b, s) // the common case: nothing to look for
+	if !rd.mayMatch(key, isMsg, have) { // the common case: nothing to look for
+		if have&classEscape == 0 { // nor to escape: the scan was the only one
+			b = append(b, '"')
+			b = append(b, s...)
+			return append(b, '"')
+		}
+		return appendJSONString(b, s)
 	}
 	b = append(b, '"')
 	var cache [8]struct{ st, end int }

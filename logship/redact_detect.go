@@ -53,14 +53,25 @@ const (
 	needAlways   uint8 = 0
 )
 
+// classEscape, in prefilterClass only, marks a byte a JSON string cannot
+// hold as it is (safeASCII false): the same pass then tells whether the
+// value can be copied into the document unescaped.
+const classEscape uint8 = 1 << 7
+
 var prefilterClass = func() (t [256]uint8) {
+	for c := range t {
+		if !safeASCII[c] {
+			t[c] = classEscape
+		}
+	}
 	t['@'] = needAt
 	t['J'], t['b'], t['B'] = needJB, needJB, needJB
 	t['.'], t[':'] = needDotColon, needDotColon
 	return t
 }()
 
-// prefilter returns the need bits s satisfies.
+// prefilter returns the need bits s satisfies, and classEscape if s has a
+// byte to escape.
 func prefilter(s string) uint8 {
 	var have uint8
 	digits := 0

@@ -107,7 +107,13 @@ func (s *Shipper) bufferBytes() int64 {
 //
 // With WithBuffer the record is in the disk buffer when submit returns
 // (durable as the sync policy says); without, it is in the memory queue.
-func (s *Shipper) submit(ctx context.Context, r Record) {
+func (s *Shipper) submit(ctx context.Context, r Record) { s.submitAt(ctx, r, -1) }
+
+// submitAt is submit for a record whose ID is r.JSON[idAt:idAt+len(r.ID)]
+// (the Handler's event id); idAt < 0 when it is not. The copy then holds
+// the id once, inside the document: 36 bytes a record fewer to copy, to
+// allocate and to collect.
+func (s *Shipper) submitAt(ctx context.Context, r Record, idAt int) {
 	if s.closed.Load() {
 		s.dropped(reasonClosed, r.ID, 1)
 		return
@@ -116,7 +122,7 @@ func (s *Shipper) submit(ctx context.Context, r Record) {
 		s.submitBuffered(ctx, r)
 		return
 	}
-	reason, ok, evicted, nEvicted := s.q.push(ctx, copyRecord(r), s.o.policy, s.o.onError != nil)
+	reason, ok, evicted, nEvicted := s.q.push(ctx, copyRecord(r, idAt), s.o.policy, s.o.onError != nil)
 	if nEvicted > 0 {
 		s.tel.dropped[reasonEvicted].Add(int64(nEvicted))
 		for _, e := range evicted {
@@ -131,9 +137,18 @@ func (s *Shipper) submit(ctx context.Context, r Record) {
 }
 
 // copyRecord copies r's borrowed bytes, ID and JSON together, into one
-// allocation. ID becomes a string view of the copy: nothing writes the
-// copy after this, so the view is as immutable as any string.
-func copyRecord(r Record) Record {
+// allocation of exactly their size. ID becomes a string view of the copy:
+// nothing writes the copy after this, so the view is as immutable as any
+// string. When the ID is in the JSON at idAt (checked, not trusted), the
+// JSON alone is copied and the ID is a view of its copy.
+func copyRecord(r Record, idAt int) Record {
+	if idAt >= 0 && len(r.ID) > 0 && idAt <= len(r.JSON)-len(r.ID) && string(r.JSON[idAt:idAt+len(r.ID)]) == r.ID {
+		buf := make([]byte, len(r.JSON))
+		copy(buf, r.JSON)
+		r.ID = unsafe.String(&buf[idAt], len(r.ID))
+		r.JSON = buf[:len(buf):len(buf)]
+		return r
+	}
 	buf := make([]byte, len(r.ID)+len(r.JSON))
 	n := copy(buf, r.ID)
 	copy(buf[n:], r.JSON)
