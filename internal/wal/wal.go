@@ -5,12 +5,13 @@
 // durable under the sync policy; Replay yields the unacknowledged records
 // oldest first; Ack(pos) acknowledges every record up to pos and reclaims
 // space by deleting whole segments. Every file is reached through an
-// os.Root on the directory, so no name or link leads outside it. Every record carries a CRC32C. On Open
-// a torn tail left by a crash (a record cut short or failing its checksum
-// at the end of the newest segment) is cut off and never replayed; damage
-// anywhere else, a segment's damaged header included, is reported as
-// ErrCorrupt (a *DamageError from Replay), never skipped silently: Damaged hands their bytes to the caller, who
-// then gives them up with Ack.
+// os.Root on the directory, so no name or link leads outside it. Every
+// record carries a CRC32C. On Open a torn tail left by a crash (a record
+// cut short or failing its checksum at the end of the newest segment) is
+// cut off and never replayed; damage anywhere else, a segment's damaged
+// header included, is reported as ErrCorrupt (a *DamageError from
+// Replay), never skipped silently: Damaged hands their bytes to the
+// caller, who then gives them up with Ack.
 //
 // Durability: with SyncAlways every acknowledged Append survives a power
 // loss; with SyncInterval it survives a process crash, and a power loss
