@@ -91,17 +91,6 @@
 // and reported to WithErrorHandler as ErrDropped (ErrClosed after
 // Shutdown).
 //
-// Memory. The queue keeps each record's copy in a shared 32 KiB chunk,
-// about a hundred records to an allocation (a record over 8 KiB gets its
-// own); a chunk is never written again once handed out and is freed when
-// no record in it is held. Only admitted records are copied, in queue
-// order, and the engine holds them in that order — the queue, then the
-// batch being delivered and its retries — so what it holds is
-// WithQueueBytes plus the batch, give or take the chunks at the two ends
-// of each (a few times 32 KiB). A Sink that keeps records (the
-// contract allows it) pins 32 KiB per record kept in the worst case: one
-// that keeps a few records in a hundred for long should keep copies.
-//
 // Failures. A Write that fails as a whole is retried with backoff
 // (WithRetry), unless the Sink marked its error Permanent. Of a Write that
 // went through, only the records the Sink refused are written again,

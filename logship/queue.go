@@ -50,14 +50,11 @@ func (q *queue) signal() {
 	}
 }
 
-// push queues a copy of r, whose bytes are borrowed, under policy: the
-// copy is taken from sl (slab.copyRecord, idAt as it says) once r is
-// admitted, under the lock, so that the slab's chunks hold queued
-// records one after the other in queue order and no refused record takes
-// room in them. It returns the reason it dropped r (ok false), and the
-// records DropOldest evicted to make room (only when keepEvicted, for the
-// error handler; otherwise just their number).
-func (q *queue) push(ctx context.Context, r Record, idAt int, sl *slab, policy QueuePolicy, keepEvicted bool) (reason dropReason, ok bool, evicted []Record, nEvicted int) {
+// push queues r, which the queue now owns, under policy. It returns the
+// reason it dropped r (ok false), and the records DropOldest evicted to
+// make room (only when keepEvicted, for the error handler; otherwise just
+// their number).
+func (q *queue) push(ctx context.Context, r Record, policy QueuePolicy, keepEvicted bool) (reason dropReason, ok bool, evicted []Record, nEvicted int) {
 	size := recordSize(r)
 	if size > q.maxBytes {
 		return reasonTooLarge, false, nil, 0
@@ -109,7 +106,7 @@ func (q *queue) push(ctx context.Context, r Record, idAt int, sl *slab, policy Q
 		}
 		q.mu.Lock()
 	}
-	q.items = append(q.items, sl.copyRecord(r, idAt))
+	q.items = append(q.items, r)
 	q.pushed++
 	q.bytes += size
 	n := len(q.items) - q.head

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/groundwork-go/groundwork/internal/wal"
 )
@@ -20,7 +21,6 @@ type Shipper struct {
 	o    options
 	q    *queue
 	buf  *diskBuffer // nil without WithBuffer
-	slab slab        // the memory of the queued records' copies (slab.go)
 	tel  *shipperTelemetry
 
 	front   frontState // the Handlers' and Writers' shared state (front.go)
@@ -99,12 +99,11 @@ func (s *Shipper) bufferBytes() int64 {
 
 // submit hands one encoded record to the pipeline. r.JSON (and r.ID, when
 // it is a view of the same buffer) is borrowed: valid only until submit
-// returns, so the pipeline copies what it keeps — into a shared chunk
-// (slab.go): an allocation per chunk of a hundred records or so, none
-// per record. submit never blocks on I/O longer than the queue policy
-// allows and never fails the caller: a record it cannot take is counted
-// (and reported to the error handler), not returned as an error, because
-// slog's Handle has no one to return it to.
+// returns, so the pipeline copies what it keeps — that copy is the one
+// allocation a record may cost in steady state. submit never blocks on I/O
+// longer than the queue policy allows and never fails the caller: a record
+// it cannot take is counted (and reported to the error handler), not
+// returned as an error, because slog's Handle has no one to return it to.
 //
 // With WithBuffer the record is in the disk buffer when submit returns
 // (durable as the sync policy says); without, it is in the memory queue.
@@ -123,7 +122,7 @@ func (s *Shipper) submitAt(ctx context.Context, r Record, idAt int) {
 		s.submitBuffered(ctx, r)
 		return
 	}
-	reason, ok, evicted, nEvicted := s.q.push(ctx, r, idAt, &s.slab, s.o.policy, s.o.onError != nil)
+	reason, ok, evicted, nEvicted := s.q.push(ctx, copyRecord(r, idAt), s.o.policy, s.o.onError != nil)
 	if nEvicted > 0 {
 		s.tel.dropped[reasonEvicted].Add(int64(nEvicted))
 		for _, e := range evicted {
@@ -135,6 +134,29 @@ func (s *Shipper) submitAt(ctx context.Context, r Record, idAt int) {
 		return
 	}
 	s.tel.accepted.Add(1)
+}
+
+// copyRecord copies r's borrowed bytes, ID and JSON together, into one
+// allocation of exactly their size. ID becomes a string view of the copy:
+// nothing writes the copy after this, so the view is as immutable as any
+// string. When the ID is in the JSON at idAt (checked, not trusted), the
+// JSON alone is copied and the ID is a view of its copy.
+func copyRecord(r Record, idAt int) Record {
+	if idAt >= 0 && len(r.ID) > 0 && idAt <= len(r.JSON)-len(r.ID) && string(r.JSON[idAt:idAt+len(r.ID)]) == r.ID {
+		buf := make([]byte, len(r.JSON))
+		copy(buf, r.JSON)
+		r.ID = unsafe.String(&buf[idAt], len(r.ID))
+		r.JSON = buf[:len(buf):len(buf)]
+		return r
+	}
+	buf := make([]byte, len(r.ID)+len(r.JSON))
+	n := copy(buf, r.ID)
+	copy(buf[n:], r.JSON)
+	if n > 0 {
+		r.ID = unsafe.String(&buf[0], n)
+	}
+	r.JSON = buf[n:len(buf):len(buf)]
+	return r
 }
 
 // submitBuffered appends r to the disk buffer; when the buffer is full it
