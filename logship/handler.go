@@ -174,9 +174,14 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		// A caller's rule or KeyProvider panicked: the half-encoded record
 		// may hold what redaction had not yet removed, so it is replaced
 		// by a note carrying nothing of it, and its buffer is not reused.
+		// The note is encoded without the rules: its fixed text holds no
+		// secret, and a rule that panics on every string would panic
+		// again here, out of the logging call.
 		fb = getFrontBuf(ctx)
 		note := slog.NewRecord(r.Time, r.Level, "logship: a redaction rule or KeyProvider panicked; record dropped", 0)
-		hn := &handler{c: h.c}
+		bare := *h.c
+		bare.rd = nil
+		hn := &handler{c: &bare}
 		hn.encode(fb, &note)
 	}
 	id := unsafe.String(&fb.b[fb.idAt], eventIDLen)

@@ -193,3 +193,16 @@ func TestBuiltinCopyWithOwnMatch(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+// TestRedactionRuleAlwaysPanics: a rule that panics on every string costs
+// each record (replaced by the note), never the logging call — the note
+// itself used to go through the rules and panic out of Handle.
+func TestRedactionRuleAlwaysPanics(t *testing.T) {
+	s, sink := frontShipper(t)
+	l := slog.New(s.Handler(&HandlerOptions{Service: "svc", Redact: []Rule{{Match: func(string) (int, int) { panic("rule bug") }}}}))
+	l.Error("anything", "x", "y")
+	_, doc := frontLast(t, sink)
+	if doc["log.level"] != "error" || !strings.Contains(doc["message"].(string), "panicked") || doc["x"] != nil {
+		t.Fatalf("doc %v", doc)
+	}
+}
