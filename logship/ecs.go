@@ -250,15 +250,20 @@ func safeError(err error) (s string) {
 // written, suffix included, so that a suffixed "k_2" and the caller's own
 // "k_2" are told apart too.
 func (h *handler) appendKey(fb *frontBuf, key string, top, atRoot bool) {
+	h.appendKeyClass(fb, key, keyClass{reserved: isReserved(key), plain: plainASCII(key)}, top, atRoot)
+}
+
+// appendKeyClass is appendKey with key's classification already made.
+func (h *handler) appendKeyClass(fb *frontBuf, key string, kc keyClass, top, atRoot bool) {
 	b := fb.b
 	if len(b) == 0 || b[len(b)-1] != '{' {
 		b = append(b, ',')
 	}
 	b = append(b, '"')
-	if atRoot && isReserved(key) {
+	if atRoot && kc.reserved {
 		b = append(b, "labels."...)
 	}
-	if plainASCII(key) {
+	if kc.plain {
 		b = append(b, key...) // the common key: nothing to check or escape
 	} else {
 		if !utf8.ValidString(key) {
@@ -314,20 +319,18 @@ func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
 	if a.Key == "" && kind == slog.KindAny && v.Any() == nil {
 		return // slog: an empty Attr is ignored
 	}
-	rd := h.c.rd
-	if rd != nil {
-		if kr := rd.nameRule(a.Key); kr != nil {
-			if kr.drop {
-				return
-			}
-			repl := kr.repl
-			if kr.pseudo != nil {
-				repl = h.pseudonym(fb, kr.pseudo, v)
-			}
-			h.appendKey(fb, a.Key, top, atRoot)
-			fb.b = appendJSONString(fb.b, repl)
+	kc := h.c.keys.classify(a.Key, h.c.rd)
+	if kr := kc.rule; kr != nil {
+		if kr.drop {
 			return
 		}
+		repl := kr.repl
+		if kr.pseudo != nil {
+			repl = h.pseudonym(fb, kr.pseudo, v)
+		}
+		h.appendKeyClass(fb, a.Key, kc, top, atRoot)
+		fb.b = appendJSONString(fb.b, repl)
+		return
 	}
 	if kind == slog.KindGroup {
 		if fb.depth >= maxGroupDepth {
@@ -349,7 +352,7 @@ func (h *handler) appendAttr(fb *frontBuf, a slog.Attr, top, atRoot bool) {
 			return
 		}
 	}
-	h.appendKey(fb, a.Key, top, atRoot)
+	h.appendKeyClass(fb, a.Key, kc, top, atRoot)
 	h.appendValue(fb, a.Key, v)
 }
 

@@ -74,6 +74,7 @@ type handlerConfig struct {
 	sm      *sampler
 	source  bool
 	stack   bool
+	keys    keyClasses // attribute keys classified (ecs_keyclass.go)
 }
 
 // handler is the slog.Handler of a Shipper. WithAttrs and WithGroup

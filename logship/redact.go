@@ -36,7 +36,8 @@ type Rule struct {
 	// case with the attribute's own key (not its group path).
 	Keys []string
 	// KeyMatch, when set, selects attributes by a predicate on their key,
-	// in addition to Keys.
+	// in addition to Keys. It must depend on the key alone: a Handler
+	// remembers its answer for a key it sees again.
 	KeyMatch func(key string) bool
 	// Match finds the first secret in s: its byte offsets, or start < 0
 	// when s holds none. It is called on every string value the rule
