@@ -74,7 +74,7 @@ type handlerConfig struct {
 	sm      *sampler
 	source  bool
 	stack   bool
-	keys    keyClasses // attribute keys classified (ecs_keyclass.go)
+	keys    *keyClasses // attribute keys classified with rd (ecs_keyclass.go)
 }
 
 // handler is the slog.Handler of a Shipper. WithAttrs and WithGroup
@@ -121,7 +121,7 @@ func (s *Shipper) Handler(opts *HandlerOptions) slog.Handler {
 			sm = newSampler(*o.Sample)
 		}
 	}
-	c := &handlerConfig{front: &s.front, submit: s.submitAt, level: o.Level, service: o.Service, rd: rd, sm: sm, source: o.AddSource, stack: o.ErrorStack}
+	c := &handlerConfig{front: &s.front, submit: s.submitAt, level: o.Level, service: o.Service, rd: rd, sm: sm, source: o.AddSource, stack: o.ErrorStack, keys: new(keyClasses)}
 	c.static = appendStatic(nil, &o)
 	h := &handler{c: c}
 	if len(bad) > 0 {
@@ -181,7 +181,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		fb = getFrontBuf(ctx)
 		note := slog.NewRecord(r.Time, r.Level, "logship: a redaction rule or KeyProvider panicked; record dropped", 0)
 		bare := *h.c
-		bare.rd = nil
+		bare.rd, bare.keys = nil, new(keyClasses) // classes made without rd
 		hn := &handler{c: &bare}
 		hn.encode(fb, &note)
 	}
