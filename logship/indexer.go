@@ -200,6 +200,7 @@ func (ix *Indexer) handle(ctx context.Context, m *mq.Message) error {
 	}
 	var waits backoff.BackOff // made on the first failure only
 	itemTries := 0
+	var firstItemFailure time.Time
 	for {
 		res := ix.index(ctx, rec)
 		err := res.err
@@ -222,8 +223,10 @@ func (ix *Indexer) handle(ctx context.Context, m *mq.Message) error {
 			return err
 		case res.retryable:
 			itemTries++
-			// MaxAttempts < 0 means no bound (resilience.RetryPolicy).
-			if limit := retrying.WithDefaults(ix.o.retry).MaxAttempts; limit >= 0 && itemTries >= max(limit, 1) {
+			if itemTries == 1 {
+				firstItemFailure = time.Now()
+			}
+			if ix.itemRetriesSpent(itemTries, time.Since(firstItemFailure)) {
 				ix.tel.handedBack.add(1)
 				return err // mq redelivers, counting an attempt
 			}
@@ -248,6 +251,16 @@ func (ix *Indexer) handle(ctx context.Context, m *mq.Message) error {
 			return fmt.Errorf("%w (after: %w)", errIndexerStopping, err)
 		}
 	}
+}
+
+// itemRetriesSpent reports whether a document the store refused tries
+// times, the first refusal elapsed ago, has used up WithIndexerRetry's
+// attempts or time (a negative bound is none; WithIndexerRetry refuses
+// both unbounded).
+func (ix *Indexer) itemRetriesSpent(tries int, elapsed time.Duration) bool {
+	p := retrying.WithDefaults(ix.o.retry)
+	return (p.MaxAttempts >= 0 && tries >= max(p.MaxAttempts, 1)) ||
+		(p.MaxElapsedTime >= 0 && elapsed >= p.MaxElapsedTime)
 }
 
 // index puts rec in a batch and waits for its outcome.

@@ -103,10 +103,17 @@ func WithIndexerRequestTimeout(d time.Duration) IndexerOption {
 // resilience.RetryPolicy's defaults. Whole requests that fail (the store
 // is down or overloaded) are retried with these waits for as long as it
 // lasts: an outage holds consumption back, it dead-letters nothing.
+// A document's retries end at MaxAttempts or MaxElapsedTime, whichever
+// comes first; one of them must be bounded, as for WithRetry: a document
+// the store keeps refusing would otherwise hold its message, and a
+// consumer slot, for ever.
 func WithIndexerRetry(p resilience.RetryPolicy) IndexerOption {
 	return func(o *indexerOptions) error {
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("%w: WithIndexerRetry: %v", ErrInvalid, err)
+		}
+		if p.MaxAttempts < 0 && p.MaxElapsedTime < 0 {
+			return fmt.Errorf("%w: WithIndexerRetry: MaxAttempts and MaxElapsedTime are both unbounded: bound one", ErrInvalid)
 		}
 		o.retry = p
 		return nil

@@ -380,17 +380,18 @@ func TestIndexerCloseDuringOutage(t *testing.T) {
 	esWait(t, "both documents after the restart", func() bool { return d.Count("logs-*") == 2 })
 }
 
-// TestIndexerUnboundedItemRetry: WithIndexerRetry with MaxAttempts < 0
-// ("no bound") retries a 429 item in process until it is stored; it used
-// to hand the message back to mq after the first failure.
-func TestIndexerUnboundedItemRetry(t *testing.T) {
+// TestIndexerManyItemRetries: WithIndexerRetry with MaxAttempts < 0 and
+// a bounded MaxElapsedTime retries a 429 item in process until it is
+// stored, within the time; it used to hand the message back to mq after
+// the first failure.
+func TestIndexerManyItemRetries(t *testing.T) {
 	esLeakCheck(t)
 	tg := esTargets(t)[0]
 	d := tg.double
 	c := esMemClient(t)
 	mp, reader := esMeter()
 	esStartIndexer(t, c, tg.es, WithIndexerMeterProvider(mp),
-		WithIndexerRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, NoJitter: true, MaxAttempts: -1}))
+		WithIndexerRetry(resilience.RetryPolicy{InitialInterval: time.Millisecond, NoJitter: true, MaxAttempts: -1, MaxElapsedTime: time.Hour}))
 	d.FailDocument("u1", 429, "es_rejected_execution_exception", "queue full", 7)
 	esPublish(t, c, "logs", esRecord("u1", "svc", time.Now(), "m"))
 	var got map[string]int64
@@ -400,5 +401,38 @@ func TestIndexerUnboundedItemRetry(t *testing.T) {
 	})
 	if got["retried"] != 7 || got["handed_back"] != 0 {
 		t.Fatalf("metrics: %v", got)
+	}
+}
+
+// TestIndexerRetryRefusesUnbounded: a policy bounding neither attempts
+// nor time is refused, as WithRetry refuses it for the Shipper (it used
+// to be accepted, and a document refused for good held its message for
+// ever).
+func TestIndexerRetryRefusesUnbounded(t *testing.T) {
+	err := WithIndexerRetry(resilience.RetryPolicy{MaxAttempts: -1, MaxElapsedTime: -1})(&indexerOptions{})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "unbounded") {
+		t.Fatalf("err = %v, want ErrInvalid naming the unbounded policy", err)
+	}
+}
+
+// TestIndexerItemRetriesSpent: the item retries end at whichever bound
+// comes first.
+func TestIndexerItemRetriesSpent(t *testing.T) {
+	for _, c := range []struct {
+		p       resilience.RetryPolicy
+		tries   int
+		elapsed time.Duration
+		want    bool
+	}{
+		{resilience.RetryPolicy{MaxAttempts: 3, MaxElapsedTime: -1}, 2, time.Hour, false},
+		{resilience.RetryPolicy{MaxAttempts: 3, MaxElapsedTime: -1}, 3, 0, true},
+		{resilience.RetryPolicy{MaxAttempts: -1, MaxElapsedTime: time.Minute}, 1000, time.Second, false},
+		{resilience.RetryPolicy{MaxAttempts: -1, MaxElapsedTime: time.Minute}, 1, time.Minute, true},
+		{resilience.RetryPolicy{MaxAttempts: 100, MaxElapsedTime: time.Minute}, 2, 2 * time.Minute, true},
+	} {
+		ix := &Indexer{o: indexerOptions{retry: c.p}}
+		if got := ix.itemRetriesSpent(c.tries, c.elapsed); got != c.want {
+			t.Errorf("%+v tries=%d elapsed=%v: spent=%v, want %v", c.p, c.tries, c.elapsed, got, c.want)
+		}
 	}
 }
