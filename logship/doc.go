@@ -162,7 +162,9 @@
 // stays, and reported retryable. Close fsyncs; between Closes, lines are
 // in the OS's page cache only (a machine crash may lose the last ones; a
 // process crash does not). A record whose JSON holds a newline is
-// refused for good. Bad settings: NewFileSink returns them as an error
+// refused for good. An external rotation (logrotate renaming the file, or
+// deleting it) is noticed at the next batch, which goes to a new file at
+// the path. Bad settings: NewFileSink returns them as an error
 // (ErrInvalid); FileSink, which cannot, returns a Sink that refuses every
 // record with that error, permanently, so the dead-letter Sink gets them.
 //

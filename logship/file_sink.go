@@ -80,7 +80,11 @@ func FileSink(path string, rotate Rotation) Sink {
 // half line stays, and returns the error as retryable: space may come
 // back, and rotation's Keep may free it. A record whose JSON holds a
 // newline would break the NDJSON framing and is refused, permanently.
-// Close fsyncs and closes the file. The Sink is safe for concurrent use.
+// A file renamed or deleted by another program (logrotate without
+// copytruncate, an operator) is noticed at the next Write, which creates
+// the file at path again and appends there; the renamed file keeps what
+// was written before. Close fsyncs and closes the file. The Sink is safe
+// for concurrent use.
 func NewFileSink(path string, rotate Rotation) (Sink, error) {
 	if err := rotate.validate(); err != nil {
 		return nil, fmt.Errorf("logship: FileSink %q: %w", path, err)
@@ -154,6 +158,14 @@ func (s *fileSink) Write(_ context.Context, batch []Record) (Result, error) {
 	if len(buf) == 0 {
 		return res, nil
 	}
+	if s.f != nil && s.movedAway() {
+		// Rotated or deleted by someone else (logrotate's create mode,
+		// an operator's rm): writing on would put the batch where no one
+		// reads it, so the name is opened again, as a new file.
+		_ = s.f.Sync()
+		s.f.Close()
+		s.f = nil
+	}
 	if s.f == nil {
 		if err := s.open(); err != nil {
 			return Result{}, err
@@ -173,6 +185,18 @@ func (s *fileSink) Write(_ context.Context, batch []Record) (Result, error) {
 	}
 	s.size += int64(len(buf))
 	return res, nil
+}
+
+// movedAway reports whether the active file's name no longer leads to
+// the open file: two stats a batch. An error reading the open file's own
+// stat is not taken for a move (the write reports what is wrong).
+func (s *fileSink) movedAway() bool {
+	open, err := s.f.Stat()
+	if err != nil {
+		return false
+	}
+	named, err := s.root.Stat(s.base) // follows a link as open does
+	return err != nil || !os.SameFile(open, named)
 }
 
 func (s *fileSink) dueForRotation(adding int64) bool {

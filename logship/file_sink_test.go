@@ -272,3 +272,67 @@ func TestFileSinkConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestFileSinkMovedAway: a file renamed away (logrotate's create mode) or
+// deleted by another program is noticed at the next Write, which appends
+// to a new file at path; it used to go on writing to the renamed file, or
+// to the deleted one, where no one would read it.
+func TestFileSinkMovedAway(t *testing.T) {
+	mqfileLeakCheck(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	recs := mqfileRecords("orders", time.Now(), 6)
+	s, err := NewFileSink(path, Rotation{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+
+	fileSinkWrite(t, s, recs[:2])
+	if err := os.Rename(path, path+".1"); err != nil { // logrotate
+		t.Fatal(err)
+	}
+	fileSinkWrite(t, s, recs[2:4])
+	if got := fileSinkLines(t, path+".1"); len(got) != 2 || got[1] != string(recs[1].JSON) {
+		t.Fatalf("renamed file holds %d lines, want the 2 written before the rename", len(got))
+	}
+	if got := fileSinkLines(t, path); len(got) != 2 || got[0] != string(recs[2].JSON) {
+		t.Fatalf("%s holds %d lines after the rename, want the 2 written since", path, len(got))
+	}
+
+	if err := os.Remove(path); err != nil { // an operator's rm
+		t.Fatal(err)
+	}
+	fileSinkWrite(t, s, recs[4:])
+	if got := fileSinkLines(t, path); len(got) != 2 || got[0] != string(recs[4].JSON) {
+		t.Fatalf("%s holds %d lines after the delete, want the 2 written since", path, len(got))
+	}
+}
+
+// TestFileSinkThroughLink: a path that is a link to a file in the same
+// directory is written through, not reopened at every Write.
+func TestFileSinkThroughLink(t *testing.T) {
+	mqfileLeakCheck(t)
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real.log")
+	path := filepath.Join(dir, "app.log")
+	if err := os.Symlink("real.log", path); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	s, err := NewFileSink(path, Rotation{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	fs := s.(*fileSink)
+	first := fs.f
+	recs := mqfileRecords("orders", time.Now(), 4)
+	fileSinkWrite(t, s, recs[:2])
+	fileSinkWrite(t, s, recs[2:])
+	if fs.f != first {
+		t.Fatal("the file was reopened although the link still leads to it")
+	}
+	if got := fileSinkLines(t, target); len(got) != 4 {
+		t.Fatalf("%d lines in the link's target, want 4", len(got))
+	}
+}
