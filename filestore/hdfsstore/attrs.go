@@ -3,6 +3,7 @@ package hdfsstore
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -81,11 +82,14 @@ func fileInfo(c *hdfs.Client, name, p string) (os.FileInfo, uint64, error) {
 func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *driver.Attributes, replaced bool, err error) {
 	a = &driver.Attributes{Size: fi.Size(), ModTime: fi.ModTime(), ContentType: mime.TypeByExtension(path.Ext(name)),
 		Version: strconv.FormatUint(id, 10)}
-	xs, err := b.c.ListXAttrs(p)
-	if err != nil {
-		if mapped := mapErr(name, err); mapped != err {
-			return nil, true, nil // gone meanwhile
-		}
+	// getXAttrs, not listXAttrs: the namenode lists names only.
+	xs, err := b.c.GetXAttrs(p, xattrKey)
+	switch {
+	case noSuchXAttr(err):
+		return a, false, nil // a file another program wrote
+	case err != nil && errors.Is(mapErr(name, err), fs.ErrNotExist):
+		return nil, true, nil // gone meanwhile
+	case err != nil:
 		return nil, false, err
 	}
 	v, ok := xs[xattrKey]
@@ -102,6 +106,13 @@ func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *drive
 	a.SHA256, _ = hex.DecodeString(rec.SHA256)
 	a.ContentType, a.Metadata = rec.ContentType, rec.Metadata
 	return a, false, nil
+}
+
+// noSuchXAttr: the client's GetXAttrs error for a file without the
+// attribute (its own error value is unexported: matched by its text).
+func noSuchXAttr(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "one or more keys not found"
 }
 
 // stat is fileInfo and attributes, again while the name is replaced

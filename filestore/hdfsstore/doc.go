@@ -53,7 +53,7 @@
 // The SHA-256, content type and metadata are one extended attribute of
 // the file, user.groundwork.filestore (JSON, with the file's inode id and
 // size: a record that does not match its file is not believed). The
-// colinmarc client has setXAttr, getXAttrs and listXAttrs but only
+// colinmarc client has setXAttr, getXAttrs and listXAttrs (which lists names only) but only
 // partly: no XAttrSetFlag (it always creates-or-replaces) and no call
 // for several at once, hence one attribute holding everything. It is set
 // on the temporary file before the rename, so the object appears with
@@ -63,7 +63,7 @@
 // off, every Put fails, naming the attribute. HDFS bounds an attribute's
 // size (dfs.namenode.fs-limits.max-xattr-size, 16 KiB by default): a Put
 // whose metadata is larger fails with fs.ErrInvalid. Stat costs two
-// namenode calls (getFileInfo, listXAttrs), and List one listXAttrs per
+// namenode calls (getFileInfo, getXAttrs), and List one getXAttrs per
 // object.
 //
 // # Guarantees
@@ -104,7 +104,11 @@
 // timeout (see Dialer), which bounds a namenode or datanode that stops
 // answering. A cancelled ctx therefore ends a Put at its next write, or
 // within timeout if a server stalls it. Calls share the client's one
-// namenode connection, one at a time, as the client does.
+// namenode connection, one at a time, as the client does. After that
+// connection fails the client skips the namenode for 5 s: with a single
+// namenode, calls fail meanwhile with "no available namenodes" (retryable).
+// A temporary file whose removal failed in such a moment stays in
+// .filestore/tmp.
 //
 // # Errors
 //

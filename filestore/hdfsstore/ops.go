@@ -116,7 +116,7 @@ func (b *bucket) Copy(ctx context.Context, dst, src string) error {
 }
 
 // List walks the base's tree (driver.Walk) with getListing, leaving out
-// .filestore; each file's attributes cost one listXAttrs. Only regular
+// .filestore; each file's attributes cost one getXAttrs. Only regular
 // files are objects and only directories are descended: a symbolic link
 // is neither.
 func (b *bucket) List(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
@@ -127,7 +127,11 @@ func (b *bucket) List(ctx context.Context, opts *driver.ListOptions) (*driver.Li
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			entries, err := b.c.ReadDir(b.base + "/" + strings.TrimSuffix(dir, "/"))
+			p := b.base
+			if dir != "" {
+				p += "/" + strings.TrimSuffix(dir, "/")
+			}
+			entries, err := b.c.ReadDir(p)
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, nil // removed meanwhile
 			}

@@ -47,7 +47,8 @@ const firstRead = 64 << 10
 // file replaced between the open and the read would give the new
 // version's blocks with the old one's size. The name is then looked up
 // again: the same file (by its inode id), and the blocks are that file's;
-// another, and the open starts over, nothing having been handed out yet.
+// another (or blocks gone, the file replaced and removed meanwhile), and
+// the open starts over, nothing having been handed out yet.
 func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) (driver.Reader, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -55,6 +56,9 @@ func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) 
 	p := b.path(name)
 	for try := 0; ; try++ {
 		r, same, err := b.open(ctx, name, p, off, n)
+		if errors.Is(err, ErrReplaced) && try < 10 {
+			continue // its blocks went before the first read: open the new one
+		}
 		if err != nil || same || try == 10 {
 			return r, err
 		}
