@@ -81,14 +81,14 @@ func nameNodeSeed(t testing.TB) []byte {
 func FuzzHDFSNameNodeStream(f *testing.F) {
 	seed := nameNodeSeed(f)
 	f.Add(seed)
-	f.Add(seed[:7])                  // preamble only
-	f.Add(seed[:20])                 // cut inside the context frame
+	f.Add(seed[:7])                   // preamble only
+	f.Add(seed[:20])                  // cut inside the context frame
 	f.Add([]byte("hrpc\x08\x00\x00")) // another IPC version
 	f.Add([]byte("hrpc\x09\x00\xdf")) // SASL
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
-	f.Add(append([]byte("hrpc\x09\x00\x00"), 0xff, 0xff, 0xff, 0xff))                  // a 4 GiB frame
-	f.Add(append(seed[:len(seed)-3], 0, 0, 0))                                         // a call cut short
-	f.Add(append(append([]byte(nil), seed...), 0, 0, 0, 3, 0x80, 0x80, 0x80))          // a bad varint
+	f.Add(append([]byte("hrpc\x09\x00\x00"), 0xff, 0xff, 0xff, 0xff))         // a 4 GiB frame
+	f.Add(append(seed[:len(seed)-3], 0, 0, 0))                                // a call cut short
+	f.Add(append(append([]byte(nil), seed...), 0, 0, 0, 3, 0x80, 0x80, 0x80)) // a bad varint
 	f.Add(append(append([]byte(nil), seed...), callFrame(f, 9, "nosuch", newPB("hadoop.hdfs.GetFileInfoRequestProto").set("src", "/"))...))
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		h := fuzzHDFS()
