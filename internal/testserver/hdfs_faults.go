@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -26,6 +27,10 @@ func (h *HDFS) Outage(t testing.TB) (restore func()) {
 	}
 }
 
+// Held returns how many answers Pause is holding back now, so a test can
+// wait until a request has reached the paused double.
+func (h *HDFS) Held() int { return int(h.gate.waiting.Load()) }
+
 // Pause stops the NameNode and the DataNode answering until resume is
 // called: connections are accepted and stay open, requests are read, and
 // nothing is answered (a hung server, or one in a long GC pause). Calling
@@ -46,8 +51,9 @@ func (h *HDFS) DropDataNodeAfter(n int64) {
 
 // gate holds answers back while paused.
 type gate struct {
-	mu     sync.Mutex
-	paused chan struct{} // nil while running; closed by resume
+	mu      sync.Mutex
+	paused  chan struct{} // nil while running; closed by resume
+	waiting atomic.Int64  // answers held back now, for tests to wait on
 }
 
 func (g *gate) pause() (resume func()) {
@@ -81,6 +87,8 @@ func (g *gate) wait(done <-chan struct{}) bool {
 			return true
 		}
 	}
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
 	select {
 	case <-ch:
 		return true
