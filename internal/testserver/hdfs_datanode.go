@@ -90,7 +90,7 @@ func (dn *datanode) finalized(id, gen uint64) (*replica, error) {
 	r := dn.replicas[id]
 	switch {
 	case r == nil:
-		return nil, fmt.Errorf("Replica not found for BP-groundwork-double:blk_%d_%d", id, gen)
+		return nil, fmt.Errorf("replica not found for %s:blk_%d_%d", hdfsPoolID, id, gen)
 	case !r.finalized:
 		return nil, fmt.Errorf("replica of blk_%d is being written, not finalized", id)
 	case r.gen != gen:
@@ -161,8 +161,11 @@ func readDelimited(r *bufio.Reader, limit uint64) ([]byte, error) {
 	if n > limit {
 		return nil, fmt.Errorf("message of %d bytes is over the %d-byte limit", n, limit)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
+	b, err := io.ReadAll(io.LimitReader(r, int64(n))) // grown as bytes arrive
+	if err == nil && uint64(len(b)) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return nil, fmt.Errorf("message: %w", err)
 	}
 	return b, nil

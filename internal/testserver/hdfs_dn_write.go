@@ -42,7 +42,7 @@ func (dn *datanode) create(id, gen uint64, typ int64, bpc int) (*replica, error)
 		if old.finalized {
 			state = "FINALIZED"
 		}
-		return nil, fmt.Errorf("Block BP-groundwork-double:blk_%d_%d already exists in state %s and thus cannot be created.", id, gen, state)
+		return nil, fmt.Errorf("block %s:blk_%d_%d already exists in state %s and thus cannot be created", hdfsPoolID, id, gen, state)
 	}
 	r := &replica{gen: gen, csumType: typ, bpc: bpc}
 	dn.replicas[id] = r

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"io"
@@ -127,5 +128,96 @@ func TestHDFSNameNodeSeedAnswers(t *testing.T) {
 	}
 	if len(out) != 0 {
 		t.Errorf("%d bytes after the 5 answers", len(out))
+	}
+}
+
+// fuzzDataNode is fuzzHDFS with block 1<<30+1 (stamp 1001) allocated to a
+// file being written and a finalized replica of block 7 (stamp 1, 1000
+// bytes) to read.
+func fuzzDataNode(t testing.TB) *HDFS {
+	h := fuzzHDFS()
+	c := caller{user: "alice"}
+	perm := newPB("hadoop.hdfs.FsPermissionProto").set("perm", 0o644)
+	if _, err := nnCreate(h.ns, c, newPB("hadoop.hdfs.CreateRequestProto").set("src", "/f").set("masked", perm).
+		set("clientName", "c").set("createFlag", 1).set("createParent", false).set("replication", 1).set("blockSize", 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nnAddBlock(h.ns, c, newPB("hadoop.hdfs.AddBlockRequestProto").set("src", "/f").set("clientName", "c")); err != nil {
+		t.Fatal(err)
+	}
+	h.dn.replicas[7] = &replica{gen: 1, csumType: csumCRC32C, bpc: 512, data: pattern(1000, 7), finalized: true}
+	return h
+}
+
+func dtOp(t testing.TB, op byte, m *pb) []byte {
+	b, err := m.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []byte{0, dtVersion, op}
+	out = binary.AppendUvarint(out, uint64(len(b)))
+	return append(out, b...)
+}
+
+func dtBlock(id, gen uint64) *pb {
+	return newPB("hadoop.hdfs.BaseHeaderProto").set("block", newPB("hadoop.hdfs.ExtendedBlockProto").
+		set("poolId", hdfsPoolID).set("blockId", id).set("generationStamp", gen).set("numBytes", 0))
+}
+
+// dataNodeSeeds are a block write (two packets, the empty last one), a
+// read and a checksum request.
+func dataNodeSeeds(t testing.TB) [][]byte {
+	write := dtOp(t, opWriteBlock, newPB("hadoop.hdfs.OpWriteBlockProto").
+		set("header", newPB("hadoop.hdfs.ClientOperationHeaderProto").set("baseHeader", dtBlock(1<<30+1, 1001)).set("clientName", "c")).
+		set("stage", "PIPELINE_SETUP_CREATE").set("pipelineSize", 0).set("minBytesRcvd", 0).set("maxBytesRcvd", 0).
+		set("latestGenerationStamp", 0).
+		set("requestedChecksum", newPB("hadoop.hdfs.ChecksumProto").set("type", "CHECKSUM_CRC32C").set("bytesPerChecksum", 512)))
+	var err error
+	if write, err = appendPacket(write, 0, 1, false, csumCRC32C, 512, pattern(700, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if write, err = appendPacket(write, 700, 2, true, csumCRC32C, 512, nil); err != nil {
+		t.Fatal(err)
+	}
+	read := dtOp(t, opReadBlock, newPB("hadoop.hdfs.OpReadBlockProto").
+		set("header", newPB("hadoop.hdfs.ClientOperationHeaderProto").set("baseHeader", dtBlock(7, 1)).set("clientName", "c")).
+		set("offset", 100).set("len", 800))
+	sum := dtOp(t, opBlockChecksum, newPB("hadoop.hdfs.OpBlockChecksumProto").set("header", dtBlock(7, 1)))
+	return [][]byte{write, read, sum}
+}
+
+func FuzzHDFSDataNodeStream(f *testing.F) {
+	for _, s := range dataNodeSeeds(f) {
+		f.Add(s)
+		f.Add(s[:len(s)/2])
+	}
+	f.Add([]byte{0, 27, opWriteBlock}) // another protocol version
+	f.Add([]byte{0, dtVersion, 0x99})  // an unknown op
+	f.Add([]byte{0, dtVersion, opReadBlock, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		h := fuzzDataNode(t)
+		h.serveDataNode(&streamConn{r: bytes.NewReader(stream)})
+		for _, err := range h.takeErrs() {
+			t.Error(err)
+		}
+	})
+}
+
+// TestHDFSDataNodeSeedAnswers checks the write seed is a real block write:
+// the replica ends finalized with the packet's data.
+func TestHDFSDataNodeSeedAnswers(t *testing.T) {
+	h := fuzzDataNode(t)
+	h.serveDataNode(&streamConn{r: bytes.NewReader(dataNodeSeeds(t)[0])})
+	if n, ok := h.dn.finalizedLen(1<<30 + 1); !ok || n != 700 {
+		t.Fatalf("replica after the seed write: %d bytes, finalized %v; want 700, true", n, ok)
+	}
+	c := &streamConn{r: bytes.NewReader(dataNodeSeeds(t)[1])}
+	h.serveDataNode(c)
+	resp, err := readDelimited(bufio.NewReader(&c.out), 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := parsePB("hadoop.hdfs.BlockOpResponseProto", resp); err != nil || m.num("status") != 0 || m.sub("readOpChecksumInfo").unum("chunkOffset") != 0 {
+		t.Fatalf("read answer: %v, %v", m, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -161,9 +160,4 @@ func (h *HDFS) dispatch(c caller, call *rpcCall) (*pb, *rpcError) {
 	defer h.ns.mu.Unlock()
 	h.calls[call.method]++
 	return m.fn(h.ns, c, req)
-}
-
-// isClosedConn reports errors that only mean the peer went away.
-func isClosedConn(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }

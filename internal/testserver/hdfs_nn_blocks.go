@@ -13,7 +13,6 @@ import "time"
 // committed blocks only.
 
 const (
-	createFlagCreate    = 1
 	createFlagOverwrite = 2
 	createFlagAppend    = 4
 	hdfsPoolID          = "BP-groundwork-double-127.0.0.1"

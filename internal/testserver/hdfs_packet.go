@@ -50,11 +50,21 @@ func readPacket(r io.Reader, buf []byte) (packet, []byte, error) {
 	}
 	body := int(payload) - 4
 	need := hlen + body
-	if cap(buf) < need {
-		buf = make([]byte, need)
+	var err error
+	if cap(buf) >= need {
+		buf = buf[:need]
+		_, err = io.ReadFull(r, buf)
+	} else {
+		// Grown as bytes arrive, not allocated at the length claimed.
+		var b []byte
+		if b, err = io.ReadAll(io.LimitReader(r, int64(need))); err == nil && len(b) < need {
+			err = io.ErrUnexpectedEOF
+		}
+		if err == nil {
+			buf = b
+		}
 	}
-	buf = buf[:need]
-	if _, err := io.ReadFull(r, buf); err != nil {
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}

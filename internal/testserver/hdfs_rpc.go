@@ -46,30 +46,29 @@ func javaErr(class, format string, args ...any) *rpcError {
 // fatalErr is an IPC-layer failure: answered with status FATAL, then the
 // connection is closed, as Hadoop's server does.
 func fatalErr(detail, format string, args ...any) *rpcError {
-	return &rpcError{class: "org.apache.hadoop.ipc.RpcServerException", msg: fmt.Sprintf(format, args...), detail: detail, fatal: true}
+	return &rpcError{class: exRPCServer, msg: fmt.Sprintf(format, args...), detail: detail, fatal: true}
 }
 
 // Java exception classes the client maps (its error.go) or shows.
 const (
-	exFileNotFound      = "java.io.FileNotFoundException"
-	exIO                = "java.io.IOException"
-	exAlreadyExists     = "org.apache.hadoop.fs.FileAlreadyExistsException"
-	exParentNotDir      = "org.apache.hadoop.fs.ParentNotDirectoryException"
-	exNotEmpty          = "org.apache.hadoop.fs.PathIsNotEmptyDirectoryException"
-	exAccess            = "org.apache.hadoop.security.AccessControlException"
-	exBeingCreated      = "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException"
-	exLeaseExpired      = "org.apache.hadoop.hdfs.server.namenode.LeaseExpiredException"
-	exNotReplicatedYet  = "org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException"
-	exInvalidPath       = "org.apache.hadoop.fs.InvalidPathException"
-	exComponentTooLong  = "org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException"
-	exIllegalArgument   = "org.apache.hadoop.HadoopIllegalArgumentException"
-	exNoSuchMethod      = "org.apache.hadoop.ipc.RpcNoSuchMethodException"
-	exUnsupportedOp     = "java.lang.UnsupportedOperationException"
-	exRPCServer         = "org.apache.hadoop.ipc.RpcServerException"
-	exProtocolMismatch  = "org.apache.hadoop.ipc.RpcNoSuchProtocolException"
-	exVersionMismatch   = "org.apache.hadoop.ipc.RPC$VersionMismatch"
-	exUnauthorized      = "org.apache.hadoop.security.AccessControlException"
-	exXAttrsUnsupported = "java.io.IOException"
+	exFileNotFound     = "java.io.FileNotFoundException"
+	exIO               = "java.io.IOException"
+	exAlreadyExists    = "org.apache.hadoop.fs.FileAlreadyExistsException"
+	exParentNotDir     = "org.apache.hadoop.fs.ParentNotDirectoryException"
+	exNotEmpty         = "org.apache.hadoop.fs.PathIsNotEmptyDirectoryException"
+	exAccess           = "org.apache.hadoop.security.AccessControlException"
+	exBeingCreated     = "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException"
+	exLeaseExpired     = "org.apache.hadoop.hdfs.server.namenode.LeaseExpiredException"
+	exNotReplicatedYet = "org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException"
+	exInvalidPath      = "org.apache.hadoop.fs.InvalidPathException"
+	exComponentTooLong = "org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException"
+	exRPCServer        = "org.apache.hadoop.ipc.RpcServerException"
+	exIllegalArgument  = "org.apache.hadoop.HadoopIllegalArgumentException"
+	exNoSuchMethod     = "org.apache.hadoop.ipc.RpcNoSuchMethodException"
+	exUnsupportedOp    = "java.lang.UnsupportedOperationException"
+	exProtocolMismatch = "org.apache.hadoop.ipc.RpcNoSuchProtocolException"
+	exVersionMismatch  = "org.apache.hadoop.ipc.RPC$VersionMismatch"
+	exUnauthorized     = "org.apache.hadoop.security.AccessControlException"
 )
 
 // rpcCall is one decoded request frame.
