@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"testing"
 )
@@ -59,7 +60,8 @@ import (
 // the user the client names is trusted, and the superuser is
 // HDFSSuperuser), the trash, HA/standby NameNodes, content summaries, fs
 // stats, and persistence (everything is in memory and gone at cleanup).
-// Block data is held in memory, once per block.
+// Block data is held in memory, once per block, or in files under a
+// directory (HDFSBlockDir).
 type HDFS struct {
 	opts hdfsOptions
 	nnLn *switchListener
@@ -84,6 +86,7 @@ type hdfsOptions struct {
 	xattrs    bool
 	listLimit int
 	superuser string
+	blockDir  string // "": block data in memory
 }
 
 // hdfsBytesPerChecksum is dfs.bytes-per-checksum, the chunk size of the
@@ -144,6 +147,13 @@ func StartHDFS(t testing.TB, opts ...HDFSOption) *HDFS {
 	}
 	h := newHDFS(o, dnLn.Addr().(*net.TCPAddr))
 	h.nnLn, h.dnLn = nnLn, dnLn
+	if o.blockDir != "" {
+		if h.dn.root, err = os.OpenRoot(o.blockDir); err != nil {
+			nnLn.Close()
+			dnLn.Close()
+			t.Fatalf("testserver: HDFSBlockDir: %v", err)
+		}
+	}
 	h.serve(nnLn, h.serveNameNode)
 	h.serve(dnLn, h.serveDataNode)
 	t.Cleanup(func() {
@@ -159,6 +169,7 @@ func StartHDFS(t testing.TB, opts ...HDFSOption) *HDFS {
 func newHDFS(o hdfsOptions, dnAddr *net.TCPAddr) *HDFS {
 	h := &HDFS{opts: o, done: make(chan struct{}), calls: map[string]int{}}
 	h.dn = newDatanode(dnAddr)
+	h.dn.fail = h.fail
 	h.ns = newNamespace(&h.opts, h.dn)
 	return h
 }
@@ -195,6 +206,7 @@ func (h *HDFS) stop() {
 		l.Close()
 	}
 	h.wg.Wait()
+	h.dn.close()
 }
 
 func (h *HDFS) fail(err error) {

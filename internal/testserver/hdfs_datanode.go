@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 )
 
@@ -27,12 +28,15 @@ const (
 	dtMaxOpMessage = 1 << 20
 )
 
-// datanode holds the replicas, in memory, one byte slice per block.
+// datanode holds the replicas: in memory, one byte slice per block, or
+// one file per block under root (HDFSBlockDir).
 type datanode struct {
 	addr      *net.TCPAddr
 	uuid      string
 	storageID string
 	dropAfter dropSwitch
+	root      *os.Root        // nil: replicas in memory
+	fail      func(err error) // reports the double's own failures
 
 	mu       sync.Mutex
 	replicas map[uint64]*replica
@@ -42,10 +46,14 @@ type datanode struct {
 // the last packet arrives, then finalized and never changed again.
 type replica struct {
 	gen       uint64
-	csumType  int64 // ChecksumTypeProto
-	bpc       int   // bytes per checksum
-	data      []byte
+	csumType  int64  // ChecksumTypeProto
+	bpc       int    // bytes per checksum
+	data      []byte // in memory (name == "")
 	finalized bool
+
+	name string   // its file under the block directory, if kept there
+	w    *os.File // that file, open while the replica is being written
+	n    int64    // bytes written to the file
 }
 
 func newDatanode(addr *net.TCPAddr) *datanode {
@@ -72,21 +80,23 @@ func (dn *datanode) finalizedLen(id uint64) (uint64, bool) {
 	if r == nil || !r.finalized {
 		return 0, false
 	}
-	return uint64(len(r.data)), true
+	return uint64(r.size()), true
 }
 
 // drop forgets block id's replica (its file was deleted or overwritten, or
 // the block abandoned).
 func (dn *datanode) drop(id uint64) {
 	dn.mu.Lock()
-	delete(dn.replicas, id)
-	dn.mu.Unlock()
+	defer dn.mu.Unlock()
+	if r := dn.replicas[id]; r != nil {
+		delete(dn.replicas, id)
+		dn.removeFile(r)
+	}
 }
 
-// finalized returns block id's replica if it is finalized with stamp gen.
-func (dn *datanode) finalized(id, gen uint64) (*replica, error) {
-	dn.mu.Lock()
-	defer dn.mu.Unlock()
+// finalizedLocked returns block id's replica if it is finalized with
+// stamp gen; called with dn.mu held.
+func (dn *datanode) finalizedLocked(id, gen uint64) (*replica, error) {
 	r := dn.replicas[id]
 	switch {
 	case r == nil:

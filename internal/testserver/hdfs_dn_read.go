@@ -25,12 +25,13 @@ func (h *HDFS) dnReadBlock(conn net.Conn, rd *bufio.Reader, body []byte) {
 		h.dnRefuse(conn, "ERROR", err.Error())
 		return
 	}
-	rep, err := h.dn.finalized(id, gen)
+	rep, src, length, done, err := h.dn.contents(id, gen)
 	if err != nil {
 		h.dnRefuse(conn, "ERROR", err.Error())
 		return
 	}
-	size := uint64(len(rep.data))
+	defer done()
+	size := uint64(length)
 	off, n := op.unum("offset"), op.unum("len")
 	if off > size || n > size-off {
 		h.dnRefuse(conn, "ERROR", fmt.Sprintf("Offset %d and length %d don't match block blk_%d ( blockLen %d )", off, n, id, size))
@@ -50,12 +51,17 @@ func (h *HDFS) dnReadBlock(conn net.Conn, rd *bufio.Reader, body []byte) {
 	}
 	step := uint64(max(1, dtReadPacket/bpc) * bpc)
 	var out []byte
+	buf := make([]byte, step)
 	seqno := int64(0)
 	for pos := start; ; pos += step {
 		last := pos >= end
 		var data []byte
 		if !last {
-			data = rep.data[pos:min(pos+step, end)]
+			data = buf[:min(pos+step, end)-pos]
+			if _, err := src.ReadAt(data, int64(pos)); err != nil {
+				h.fail(fmt.Errorf("hdfs double: read replica of blk_%d: %w", id, err))
+				return
+			}
 		}
 		if out, err = appendPacket(out[:0], int64(min(pos, end)), seqno, last, typ, bpc, data); err != nil {
 			h.fail(fmt.Errorf("hdfs double: read packet: %w", err))
@@ -87,16 +93,22 @@ func (h *HDFS) dnBlockChecksum(conn net.Conn, body []byte) {
 		h.dnRefuse(conn, "ERROR", err.Error())
 		return
 	}
-	rep, err := h.dn.finalized(id, gen)
+	rep, src, length, done, err := h.dn.contents(id, gen)
 	if err != nil {
 		h.dnRefuse(conn, "ERROR", err.Error())
+		return
+	}
+	defer done()
+	block := make([]byte, length)
+	if _, err := src.ReadAt(block, 0); err != nil && length > 0 {
+		h.fail(fmt.Errorf("hdfs double: read replica of blk_%d: %w", id, err))
 		return
 	}
 	typ := rep.csumType
 	if typ == csumNull {
 		typ = csumCRC32C // a block written without checksums gets them computed
 	}
-	sums := appendSums(nil, typ, rep.bpc, rep.data)
+	sums := appendSums(nil, typ, rep.bpc, block)
 	digest := md5.Sum(sums)
 	resp := newPB("hadoop.hdfs.OpBlockChecksumResponseProto").
 		set("bytesPerCrc", rep.bpc).

@@ -45,6 +45,11 @@ func (dn *datanode) create(id, gen uint64, typ int64, bpc int) (*replica, error)
 		return nil, fmt.Errorf("block %s:blk_%d_%d already exists in state %s and thus cannot be created", hdfsPoolID, id, gen, state)
 	}
 	r := &replica{gen: gen, csumType: typ, bpc: bpc}
+	if dn.root != nil {
+		if err := dn.createFile(r, id, gen); err != nil {
+			return nil, err
+		}
+	}
 	dn.replicas[id] = r
 	return r, nil
 }
@@ -52,9 +57,12 @@ func (dn *datanode) create(id, gen uint64, typ int64, bpc int) (*replica, error)
 // write appends a packet's data to the replica, and finalizes it on the
 // last packet (trimming spare capacity: a block is held once, not with
 // the slack of its growth).
-func (dn *datanode) write(r *replica, data []byte, last bool) {
+func (dn *datanode) write(r *replica, data []byte, last bool) error {
 	dn.mu.Lock()
 	defer dn.mu.Unlock()
+	if r.name != "" {
+		return r.writeFile(data, last)
+	}
 	r.data = append(r.data, data...)
 	if last {
 		if cap(r.data)-len(r.data) > len(r.data)/8 {
@@ -62,12 +70,13 @@ func (dn *datanode) write(r *replica, data []byte, last bool) {
 		}
 		r.finalized = true
 	}
+	return nil
 }
 
 func (dn *datanode) length(r *replica) int64 {
 	dn.mu.Lock()
 	defer dn.mu.Unlock()
-	return int64(len(r.data))
+	return r.size()
 }
 
 func (h *HDFS) dnWriteBlock(conn net.Conn, rd *bufio.Reader, body []byte) {
@@ -105,6 +114,7 @@ func (h *HDFS) dnWriteBlock(conn net.Conn, rd *bufio.Reader, body []byte) {
 		h.dnRefuse(conn, "ERROR", err.Error())
 		return
 	}
+	defer h.dn.release(rep)
 	if !h.gate.wait(h.done) || !h.dnAnswer(conn, newPB("hadoop.hdfs.BlockOpResponseProto").set("status", "SUCCESS").set("firstBadLink", "")) {
 		return
 	}
@@ -141,7 +151,11 @@ func (h *HDFS) dnWriteBlock(conn net.Conn, rd *bufio.Reader, body []byte) {
 			return
 		}
 		lastSeqno = p.seqno
-		h.dn.write(rep, p.data, p.last)
+		if err := h.dn.write(rep, p.data, p.last); err != nil {
+			h.fail(fmt.Errorf("hdfs double: write replica: %w", err))
+			h.dnAck(conn, p.seqno, "ERROR")
+			return
+		}
 		if !h.dnAck(conn, p.seqno, "SUCCESS") || p.last {
 			return
 		}
