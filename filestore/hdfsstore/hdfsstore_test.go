@@ -30,7 +30,9 @@ func TestConformance(t *testing.T) {
 
 // TestConformanceRealCluster runs the suite against the cluster whose
 // namenode(s) GROUNDWORK_HDFS_NAMENODE names (host:port[,host:port]), as
-// GROUNDWORK_HDFS_USER (default groundwork), under /groundwork-test.
+// GROUNDWORK_HDFS_USER (default groundwork), under /groundwork-test, with
+// the URL parameters in GROUNDWORK_HDFS_QUERY if set (e.g.
+// datanode_hostname=true for deploy/compose.yaml's cluster in Docker).
 func TestConformanceRealCluster(t *testing.T) {
 	nn := os.Getenv("GROUNDWORK_HDFS_NAMENODE")
 	if nn == "" {
@@ -40,7 +42,7 @@ func TestConformanceRealCluster(t *testing.T) {
 	if user == "" {
 		user = "groundwork"
 	}
-	ss := newStores(nn, user, "")
+	ss := newStores(nn, user, os.Getenv("GROUNDWORK_HDFS_QUERY"))
 	storetest.RunConformanceTests(t, storetest.Harness{NewStore: ss.open, Unfinished: ss.unfinished})
 }
 
