@@ -59,7 +59,8 @@ import (
 // data transfer, Kerberos/SASL and block tokens (simple authentication:
 // the user the client names is trusted, and the superuser is
 // HDFSSuperuser), the trash, HA/standby NameNodes, content summaries, fs
-// stats, and persistence (everything is in memory and gone at cleanup).
+// stats, and persistence (the namespace is in memory and gone at cleanup;
+// block files under HDFSBlockDir are left to the directory's owner).
 // Block data is held in memory, once per block, or in files under a
 // directory (HDFSBlockDir).
 type HDFS struct {
