@@ -1,5 +1,5 @@
-// Package filestore is one file API over local disk, memory, S3 and NFS
-// (HDFS to come): Store, opened from a URL with the backend registered
+// Package filestore is one file API over local disk, memory, S3, NFS and
+// HDFS: Store, opened from a URL with the backend registered
 // by a blank import, in the manner of database/sql and gocloud.dev/blob.
 //
 //	import _ "github.com/groundwork-go/groundwork/filestore/localstore"
@@ -17,6 +17,7 @@
 //	file:///dir[?mkdir=true&fsync=false]     localstore (mkdir=true makes a missing dir, mode 0750)
 //	s3://bucket[/prefix/]?region=...         s3store (endpoint=...&path_style=true for S3-compatible servers)
 //	nfs://server/export/dir                  nfsstore (NFSv3, user space)
+//	hdfs://namenode:8020/dir[?user=...]      hdfsstore (HA: hdfs://nn1:8020,nn2:8020/dir)
 //
 // Each backend's package doc lists its parameters; an unknown parameter is
 // an error (ErrBadURL), and an unregistered scheme's error lists the
@@ -36,7 +37,7 @@
 //     WithBufferSize): memory stays bounded whatever the size (measured:
 //     a 1 GiB Put to local disk grows RSS by about 1 MiB).
 //   - A reader never sees a partial object: backends write to a temporary
-//     name and rename (local disk, NFS) or use the store's own atomic
+//     name and rename (local disk, NFS, HDFS) or use the store's own atomic
 //     upload (S3). A failed or cancelled Put leaves the name as it was;
 //     so does a Writer until its Close succeeds, and for good if anything
 //     failed (a Write, its ctx, the size or digest announced, the Store
@@ -49,10 +50,11 @@
 //     visible.
 //   - IfNotExist makes creation exclusive: of racing Puts (and Writers)
 //     exactly one succeeds, the others get fs.ErrExist.
-//   - Rename is atomic where the backend renames (local disk, NFS); on S3
+//   - Rename is atomic where the backend renames (local disk, NFS, HDFS); on S3
 //     it is a copy then a delete.
 //   - A Reader reads the version Open found: where it reads again (after
-//     a Seek, a ReadAt on S3, any READ on NFS) and the name now holds
+//     a Seek, a ReadAt on S3, any READ on NFS, a block read on HDFS once
+//     the old version's blocks are removed) and the name now holds
 //     another version, the read fails with ErrReplaced — it never returns
 //     the new version's bytes, nor the old one cut short.
 //

@@ -1,0 +1,143 @@
+package hdfsstore
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"mime"
+	"os"
+	"path"
+	"strconv"
+
+	"github.com/colinmarc/hdfs/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/groundwork-go/groundwork/filestore/driver"
+)
+
+// xattrKey is the extended attribute holding an object's attributes, in
+// HDFS's user namespace (readable and writable by the file's owner).
+const xattrKey = "user.groundwork.filestore"
+
+// record is the xattr's JSON. ID and Size are those of the file it was
+// set on: a record that does not match its file (a name replaced between
+// two calls) is not believed.
+type record struct {
+	ID          uint64            `json:"id"`
+	Size        int64             `json:"size"`
+	SHA256      string            `json:"sha256,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+// HdfsFileStatusProto's file types.
+const (
+	isDir     = 1
+	isFile    = 2
+	isSymlink = 3
+)
+
+// status reads the fields hdfsstore needs from the namenode's
+// HdfsFileStatusProto, which the client hands out as Sys() of a generated
+// type internal to it: by protobuf reflection.
+func status(fi os.FileInfo) (fileType int, id uint64) {
+	m, ok := fi.Sys().(proto.Message)
+	if !ok {
+		return 0, 0
+	}
+	r := m.ProtoReflect()
+	fields := r.Descriptor().Fields()
+	if f := fields.ByName("fileType"); f != nil {
+		fileType = int(r.Get(f).Enum())
+	}
+	if f := fields.ByName("fileId"); f != nil {
+		id = r.Get(f).Uint()
+	}
+	return fileType, id
+}
+
+// fileInfo stats p: a regular file, else fs.ErrNotExist (a directory or
+// a symbolic link is no object).
+func fileInfo(c *hdfs.Client, name, p string) (os.FileInfo, uint64, error) {
+	fi, err := c.Stat(p)
+	if err != nil {
+		if exception(err) == parentNotDirException {
+			return nil, 0, fmt.Errorf("%q: %w", name, fs.ErrNotExist)
+		}
+		return nil, 0, mapErr(name, err)
+	}
+	t, id := status(fi)
+	if t != isFile {
+		return nil, 0, fmt.Errorf("%q: %w (not a regular file)", name, fs.ErrNotExist)
+	}
+	return fi, id, nil
+}
+
+// attributes describes the file fi (whose id is id) from its xattr:
+// without a matching record (a file written by another program, or
+// replaced since fi was read), size and time only. replaced reports a
+// record of another file: the caller stats again.
+func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *driver.Attributes, replaced bool, err error) {
+	a = &driver.Attributes{Size: fi.Size(), ModTime: fi.ModTime(), ContentType: mime.TypeByExtension(path.Ext(name)),
+		Version: strconv.FormatUint(id, 10)}
+	// getXAttrs, not listXAttrs: the namenode lists names only.
+	xs, err := b.c.GetXAttrs(p, xattrKey)
+	switch {
+	case noSuchXAttr(err):
+		return a, false, nil // a file another program wrote
+	case err != nil && errors.Is(mapErr(name, err), fs.ErrNotExist):
+		return nil, true, nil // gone meanwhile
+	case err != nil:
+		return nil, false, err
+	}
+	v, ok := xs[xattrKey]
+	if !ok {
+		return a, false, nil
+	}
+	var rec record
+	if json.Unmarshal([]byte(v), &rec) != nil {
+		return a, false, nil
+	}
+	if rec.ID != id || rec.Size != fi.Size() {
+		return a, true, nil
+	}
+	a.SHA256, _ = hex.DecodeString(rec.SHA256)
+	a.ContentType, a.Metadata = rec.ContentType, rec.Metadata
+	return a, false, nil
+}
+
+// noSuchXAttr: the client's GetXAttrs error for a file without the
+// attribute (its own error value is unexported: matched by its text).
+func noSuchXAttr(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "one or more keys not found"
+}
+
+// stat is fileInfo and attributes, again while the name is replaced
+// between the two.
+func (b *bucket) stat(name, p string) (os.FileInfo, *driver.Attributes, error) {
+	for try := 0; ; try++ {
+		fi, id, err := fileInfo(b.c, name, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		a, replaced, err := b.attributes(p, name, fi, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !replaced || try == 10 {
+			if a == nil {
+				return nil, nil, fmt.Errorf("%q: %w", name, fs.ErrNotExist)
+			}
+			return fi, a, nil
+		}
+	}
+}
+
+// encodeRecord is the xattr value for a file.
+func encodeRecord(id uint64, size int64, sum []byte, contentType string, meta map[string]string) (string, error) {
+	data, err := json.Marshal(record{ID: id, Size: size, SHA256: hex.EncodeToString(sum), ContentType: contentType, Metadata: meta})
+	return string(data), err
+}

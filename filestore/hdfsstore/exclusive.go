@@ -1,0 +1,84 @@
+package hdfsstore
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"unsafe"
+
+	"github.com/colinmarc/hdfs/v2"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// renameNoReplace is the namenode's rename2 without OVERWRITE: atomic,
+// it fails with FileAlreadyExistsException if dst exists. It is how
+// IfNotExist commits, as link(2) is for localstore and LINK3 for
+// nfsstore: the finished temporary file takes the name only if the name
+// is free, in one namenode operation, so two racing creators cannot both
+// win and nothing is visible before the data is whole.
+//
+// The colinmarc client's Rename always overwrites, and it exports no way
+// to make other calls; the other exclusive operation it has, create
+// without OVERWRITE, would make the name visible (empty, then growing)
+// while the data is written. So this sends the call on the client's own
+// namenode connection (its unexported field namenode, whose Execute is
+// what every client method uses), the request built by name from the
+// message types the client registers. The field and method are checked
+// on first use; were a later client version to change them, IfNotExist
+// fails with errNoExclusiveRename rather than doing anything else (the
+// module pins v2.4.0, and the conformance suite's IfNotExist test runs
+// through this).
+func renameNoReplace(c *hdfs.Client, src, dst string) error {
+	execute, err := namenodeExecute(c)
+	if err != nil {
+		return err
+	}
+	req, err := newMessage("hadoop.hdfs.Rename2RequestProto")
+	if err != nil {
+		return err
+	}
+	resp, err := newMessage("hadoop.hdfs.Rename2ResponseProto")
+	if err != nil {
+		return err
+	}
+	set := func(field string, v protoreflect.Value) {
+		req.Set(req.Descriptor().Fields().ByName(protoreflect.Name(field)), v)
+	}
+	set("src", protoreflect.ValueOfString(src))
+	set("dst", protoreflect.ValueOfString(dst))
+	set("overwriteDest", protoreflect.ValueOfBool(false))
+	return execute("rename2", req, resp)
+}
+
+var errNoExclusiveRename = errors.New("hdfsstore: IfNotExist needs the namenode's rename2 without overwrite, and this version of the colinmarc/hdfs client hides it differently than v2.4.0 did")
+
+// namenodeExecute finds c.namenode.Execute.
+func namenodeExecute(c *hdfs.Client) (func(method string, req, resp proto.Message) error, error) {
+	f := reflect.ValueOf(c).Elem().FieldByName("namenode")
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
+		return nil, errNoExclusiveRename
+	}
+	nn := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
+	m := nn.MethodByName("Execute")
+	want := reflect.TypeOf(func(string, proto.Message, proto.Message) error { return nil })
+	if !m.IsValid() || m.Type() != want {
+		return nil, errNoExclusiveRename
+	}
+	fn := m.Interface().(func(string, proto.Message, proto.Message) error)
+	return fn, nil
+}
+
+func newMessage(name protoreflect.FullName) (*dynamicpb.Message, error) {
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s: %v)", errNoExclusiveRename, name, err)
+	}
+	md, ok := d.(protoreflect.MessageDescriptor)
+	if !ok {
+		return nil, fmt.Errorf("%w (%s is no message)", errNoExclusiveRename, name)
+	}
+	return dynamicpb.NewMessage(md), nil
+}

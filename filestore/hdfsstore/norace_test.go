@@ -1,0 +1,5 @@
+//go:build !race
+
+package hdfsstore_test
+
+const raceEnabled = false

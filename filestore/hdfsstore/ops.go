@@ -1,0 +1,187 @@
+package hdfsstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/groundwork-go/groundwork/filestore/driver"
+)
+
+func (b *bucket) Attributes(ctx context.Context, name string) (*driver.Attributes, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	var out *driver.Attributes
+	err := b.call(ctx, func() error {
+		_, a, err := b.stat(name, b.path(name))
+		out = a
+		return err
+	})
+	return out, err
+}
+
+// Delete removes the file (a non-recursive delete: a directory put in
+// its place meanwhile is not emptied) and the directories it leaves
+// empty.
+func (b *bucket) Delete(ctx context.Context, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return b.call(ctx, func() error {
+		p := b.path(name)
+		if _, _, err := fileInfo(b.c, name, p); err != nil {
+			return err
+		}
+		if err := b.c.Remove(p); err != nil {
+			return mapErr(name, err)
+		}
+		b.prune(path.Dir(p))
+		return nil
+	})
+}
+
+// prune removes dir and its parents, up to the base, while they are
+// empty (a non-recursive delete fails on a directory that is not).
+func (b *bucket) prune(dir string) {
+	for dir != b.base && strings.HasPrefix(dir, b.base+"/") {
+		if b.c.Remove(dir) != nil {
+			return
+		}
+		dir = path.Dir(dir)
+	}
+}
+
+// Rename is rename2 with OVERWRITE: atomic on the namenode, the
+// attributes going along in the file's xattr.
+func (b *bucket) Rename(ctx context.Context, from, to string) error {
+	if err := checkName(from); err != nil {
+		return err
+	}
+	if err := checkName(to); err != nil {
+		return err
+	}
+	return b.call(ctx, func() error {
+		src := b.path(from)
+		if _, _, err := fileInfo(b.c, from, src); err != nil {
+			return err
+		}
+		if from == to {
+			return nil
+		}
+		if err := b.place(src, to, false); err != nil {
+			return err
+		}
+		b.prune(path.Dir(src))
+		return nil
+	})
+}
+
+// Copy reads src and writes dst through a temporary file, committed with
+// src's attributes (its SHA-256 when recorded, else computed while
+// copying).
+func (b *bucket) Copy(ctx context.Context, dst, src string) error {
+	if err := checkName(dst); err != nil {
+		return err
+	}
+	r, err := b.NewRangeReader(ctx, src, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	attrs := r.Attributes()
+	w, err := b.NewWriter(ctx, dst, &driver.WriterOptions{ContentType: attrs.ContentType, Metadata: attrs.Metadata})
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(w, h), r); err != nil {
+		_ = w.Abort()
+		return err
+	}
+	sum := attrs.SHA256
+	if sum == nil {
+		sum = h.Sum(nil)
+	}
+	if err := w.Commit(sum); err != nil {
+		_ = w.Abort()
+		return err
+	}
+	return nil
+}
+
+// List walks the base's tree (driver.Walk) with getListing, leaving out
+// .filestore; each file's attributes cost one getXAttrs. Only regular
+// files are objects and only directories are descended: a symbolic link
+// is neither.
+func (b *bucket) List(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
+	var page *driver.ListPage
+	err := b.call(ctx, func() error {
+		infos := map[string]os.FileInfo{}
+		readDir := func(dir string) ([]driver.WalkEntry, error) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			p := b.base
+			if dir != "" {
+				p += "/" + strings.TrimSuffix(dir, "/")
+			}
+			entries, err := b.c.ReadDir(p)
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, nil // removed meanwhile
+			}
+			if err != nil {
+				return nil, err
+			}
+			out := make([]driver.WalkEntry, 0, len(entries))
+			for _, e := range entries {
+				if dir == "" && e.Name() == reserved {
+					continue
+				}
+				switch t, _ := status(e); t {
+				case isDir:
+					out = append(out, driver.WalkEntry{Name: e.Name(), Dir: true})
+				case isFile:
+					infos[dir+e.Name()] = e
+					out = append(out, driver.WalkEntry{Name: e.Name()})
+				}
+			}
+			return out, nil
+		}
+		var attrErr error
+		var err error
+		page, err = driver.Walk(opts, readDir, func(name string) *driver.Attributes {
+			fi, ok := infos[name]
+			if !ok || attrErr != nil {
+				return nil
+			}
+			_, id := status(fi)
+			a, replaced, err := b.attributes(b.path(name), name, fi, id)
+			if err == nil && replaced {
+				// Replaced or removed since the listing: ask again.
+				_, a, err = b.stat(name, b.path(name))
+			}
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return nil // gone meanwhile
+			case err != nil:
+				attrErr = err
+				return nil
+			}
+			return a
+		})
+		if err == nil {
+			err = attrErr
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
