@@ -44,7 +44,11 @@
 // name cannot be both a file and a directory (fs.ErrExist).
 // .filestore/tmp under the base holds files being written; names under
 // ".filestore/" are reserved (fs.ErrInvalid), and List and the io/fs view
-// never show them. Files other programs put under the base are objects
+// never show them. HDFS holds no name with ':' in it nor one with an
+// element ".snapshot" (which, on a snapshottable base, names its
+// snapshots): those are refused too (fs.ErrInvalid), and so is a Put or
+// Rename to a name whose element is longer than the namenode allows
+// (dfs.namenode.fs-limits.max-component-length, 255 bytes by default). Files other programs put under the base are objects
 // too (without a recorded digest); directories, symbolic links and files
 // still being written by others are not.
 //
@@ -113,7 +117,8 @@
 // # Errors
 //
 // fs.ErrNotExist, fs.ErrExist (a file in the way of a directory or the
-// other way round, IfNotExist on a taken name), fs.ErrInvalid,
+// other way round, IfNotExist on a taken name), fs.ErrInvalid (also a
+// name or attributes the namenode refuses: see Layout and Attributes),
 // fs.ErrPermission (HDFS permissions: AccessControlException),
 // filestore.ErrReplaced, driver.ErrBadURL; other namenode errors carry
 // their Java exception class (hdfs.Error). IsRetryable holds for broken

@@ -204,7 +204,25 @@ const (
 	fileAlreadyExists      = "org.apache.hadoop.fs.FileAlreadyExistsException"
 	fileNotFoundException  = "java.io.FileNotFoundException"
 	alreadyBeingCreatedExc = "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException"
+	invalidPathException   = "org.apache.hadoop.fs.InvalidPathException"
+	componentTooLongExc    = "org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException"
+	pathTooLongExc         = "org.apache.hadoop.hdfs.protocol.FSLimitException$PathTooLongException"
+	illegalArgumentExc     = "org.apache.hadoop.HadoopIllegalArgumentException"
 )
+
+// refusedName: the namenode refused a name (or an argument) as such: a
+// path it cannot hold (an element over
+// dfs.namenode.fs-limits.max-component-length, a path too long or too
+// deep), or an attribute over dfs.namenode.fs-limits.max-xattr-size
+// (HadoopIllegalArgumentException, which the client turns into
+// os.ErrInvalid for the calls it maps).
+func refusedName(err error) bool {
+	switch exception(err) {
+	case invalidPathException, componentTooLongExc, pathTooLongExc, illegalArgumentExc:
+		return true
+	}
+	return errors.Is(err, os.ErrInvalid)
+}
 
 // exception is the Java exception class of a namenode error, or "".
 func exception(err error) string {
@@ -228,6 +246,8 @@ func mapErr(name string, err error) error {
 		return fmt.Errorf("%q: %w: a parent of it is an object (on HDFS a name cannot be a file and a directory)", name, fs.ErrExist)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("%q: %w", name, fs.ErrPermission)
+	case refusedName(err):
+		return fmt.Errorf("%q: %w: %v", name, fs.ErrInvalid, err)
 	}
 	return err
 }

@@ -21,9 +21,21 @@ import (
 // holds files being written; names under ".filestore/" are reserved.
 const reserved = ".filestore"
 
+// checkName refuses, besides the reserved directory, the names no HDFS
+// can hold whatever its configuration (DFSUtil.isValidName,
+// FSDirectory.verifyINodeName): an element with ':', and an element
+// ".snapshot", which names a snapshottable directory's snapshots — on a
+// base made snapshottable, ".snapshot/s1/a" would read a snapshot, a name
+// List never shows. The namenode's configurable limits (the length of an
+// element, 255 bytes by default) are its to tell: see mapErr.
 func checkName(name string) error {
 	if name == reserved || strings.HasPrefix(name, reserved+"/") {
 		return fmt.Errorf("%w: names under %s/ are reserved", fs.ErrInvalid, reserved)
+	}
+	for _, e := range strings.Split(name, "/") {
+		if strings.Contains(e, ":") || e == ".snapshot" {
+			return fmt.Errorf("%w: name %q: HDFS holds no name with ':' in it or an element .snapshot", fs.ErrInvalid, name)
+		}
 	}
 	return nil
 }
@@ -41,8 +53,11 @@ func (b *bucket) tmpName() string {
 // mkdirAll makes dir and its parents; a file in the way is fs.ErrExist.
 func mkdirAll(c *hdfs.Client, dir string) error {
 	err := c.MkdirAll(dir, 0o755)
-	if errors.Is(err, os.ErrExist) || exception(err) == parentNotDirException || exception(err) == fileAlreadyExists {
+	switch {
+	case errors.Is(err, os.ErrExist) || exception(err) == parentNotDirException || exception(err) == fileAlreadyExists:
 		return fmt.Errorf("%w: %s or a parent of it is a file (on HDFS a name cannot be a file and a directory)", fs.ErrExist, dir)
+	case refusedName(err):
+		return fmt.Errorf("%w: %s: %v", fs.ErrInvalid, dir, err)
 	}
 	return err
 }

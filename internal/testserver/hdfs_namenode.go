@@ -22,6 +22,8 @@ type namespace struct {
 	blocks    map[uint64]*nnBlock
 	leases    map[string]time.Time // client name -> last renewLease
 	dn        *datanode
+
+	completeNotYet int // CompleteNotYet's count
 }
 
 func newNamespace(opts *hdfsOptions, dn *datanode) *namespace {

@@ -80,8 +80,9 @@ func (n *inode) sortedChildren() []*inode {
 
 // splitPath checks src as DFSUtil.isValidName does and returns its
 // components: absolute, no "." or ".." or ':' components (empty ones, from
-// "//" or a trailing '/', are dropped as HDFS drops them), none over 255
-// bytes.
+// "//" or a trailing '/', are dropped as HDFS drops them). The length of
+// a component is checked only where a name is added (newName), as HDFS
+// checks it: looking up a longer name finds nothing.
 func splitPath(src string) ([]string, *rpcError) {
 	if !strings.HasPrefix(src, "/") {
 		return nil, javaErr(exInvalidPath, "Invalid path name Path is not absolute: %s", src)
@@ -93,12 +94,23 @@ func splitPath(src string) ([]string, *rpcError) {
 			continue
 		case c == "." || c == ".." || strings.Contains(c, ":"):
 			return nil, javaErr(exInvalidPath, "Invalid path name Invalid file name: %s", src)
-		case len(c) > hdfsMaxComponent:
-			return nil, javaErr(exComponentTooLong, "The maximum path component name limit of %s in directory %s is exceeded: limit=%d length=%d", c, "/"+strings.Join(out, "/"), hdfsMaxComponent, len(c))
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// newName checks a name about to be added to dir, as FSDirectory does
+// (verifyINodeName, verifyMaxComponentLength): ".snapshot" is reserved
+// for snapshots, and a component is at most 255 bytes.
+func newName(dir *inode, name string) *rpcError {
+	switch {
+	case name == ".snapshot":
+		return javaErr(exIllegalArgument, "\".snapshot\" is a reserved name.")
+	case len(name) > hdfsMaxComponent:
+		return javaErr(exComponentTooLong, "The maximum path component name limit of %s in directory %s is exceeded: limit=%d length=%d", name, dir.path(), hdfsMaxComponent, len(name))
+	}
+	return nil
 }
 
 // caller is the user of a NameNode connection.

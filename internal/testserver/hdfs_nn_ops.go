@@ -46,6 +46,9 @@ func nnMkdirs(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 			if !c.allowed(dir, permWrite|permExec) {
 				return nil, c.denied(dir, permWrite|permExec)
 			}
+			if err := newName(dir, name); err != nil {
+				return nil, err
+			}
 			p := perm
 			if i < len(r.comps)-1 {
 				p |= 0o300
@@ -140,6 +143,9 @@ func nnRename2(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 		return nil, javaErr(exFileNotFound, "rename destination parent %s not found.", dst)
 	}
 	if err := rd.forCreate(c); err != nil {
+		return nil, err
+	}
+	if err := newName(rd.parent, rd.comps[len(rd.comps)-1]); err != nil {
 		return nil, err
 	}
 	// The overwritten destination goes with its blocks, atomically with the

@@ -90,6 +90,26 @@ func TestHDFSMkdirStat(t *testing.T) {
 	if err := c.Mkdir("/"+long, 0o755); exception(err) != exComponentTooLong {
 		t.Errorf("Mkdir with a 256-byte name: %v, want %s", err, exComponentTooLong)
 	}
+	// The length is checked where a name is added, not where one is
+	// looked up: HDFS finds nothing there.
+	if _, err := c.Stat("/" + long); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Stat of a 256-byte name: %v, want os.ErrNotExist", err)
+	}
+	if err := c.Rename("/a/f", "/a/"+long); exception(err) != exComponentTooLong {
+		t.Errorf("Rename to a 256-byte name: %v, want %s", err, exComponentTooLong)
+	}
+	// ".snapshot" is reserved for snapshots (FSDirectory.verifyINodeName).
+	// (HadoopIllegalArgumentException, which the client maps onto
+	// os.ErrInvalid.)
+	if err := c.Mkdir("/a/.snapshot", 0o755); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("Mkdir .snapshot: %v, want os.ErrInvalid (%s)", err, exIllegalArgument)
+	}
+	if err := c.CreateEmptyFile("/.snapshot"); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("Create .snapshot: %v, want os.ErrInvalid (%s)", err, exIllegalArgument)
+	}
+	if err := c.Rename("/a/f", "/a/.snapshot"); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("Rename to .snapshot: %v, want os.ErrInvalid (%s)", err, exIllegalArgument)
+	}
 }
 
 func TestHDFSReadDirPages(t *testing.T) {

@@ -1,0 +1,137 @@
+package hdfsstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/groundwork-go/groundwork/filestore"
+)
+
+// TestReviewMetadataTooBig: HDFS bounds an extended attribute (16 KiB by
+// default, dfs.namenode.fs-limits.max-xattr-size); the package doc
+// promises that a Put whose attributes exceed it fails with
+// fs.ErrInvalid, leaving nothing under the name and no temporary file.
+func TestReviewMetadataTooBig(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	meta := map[string]string{"big": strings.Repeat("v", 17<<10)}
+	_, err := s.Put(ctx, "k", strings.NewReader("data"), &filestore.PutOptions{Metadata: meta})
+	if !errors.Is(err, fs.ErrInvalid) {
+		t.Fatalf("Put with 17 KiB of metadata: %v, want fs.ErrInvalid", err)
+	}
+	if _, err := s.Stat(ctx, "k"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat after the refused Put: %v, want fs.ErrNotExist", err)
+	}
+	if left := tmpFiles(srv.Files()); len(left) > 0 {
+		t.Fatalf("temporary files left: %q", left)
+	}
+	// Just under the limit (the attribute's name, without its namespace
+	// prefix, counts too, as HDFS counts it) is stored.
+	meta["big"] = strings.Repeat("v", 15<<10)
+	if _, err := s.Put(ctx, "k", strings.NewReader("data"), &filestore.PutOptions{Metadata: meta}); err != nil {
+		t.Fatalf("Put with 15 KiB of metadata: %v", err)
+	}
+}
+
+// TestReviewNamesHDFSRefuses: names that HDFS can never hold — an element
+// with ':' (DFSUtil.isValidName) or named ".snapshot" (reserved for
+// snapshots: on a snapshottable base, ".snapshot/s1/x" would read a
+// snapshot, a name List never shows) — are refused by every operation
+// with fs.ErrInvalid, as filestore's doc says of a bad name, not with a
+// raw Java exception or by reaching a snapshot.
+func TestReviewNamesHDFSRefuses(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "ok", strings.NewReader("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a:b", "d:x/y", "x/a:b", ".snapshot", "a/.snapshot", "a/.snapshot/b", ".snapshot/s1/ok"} {
+		checks := map[string]error{}
+		_, checks["Put"] = s.Put(ctx, n, strings.NewReader("x"), nil)
+		_, checks["Stat"] = s.Stat(ctx, n)
+		_, checks["Open"] = s.Open(ctx, n)
+		checks["Delete"] = s.Delete(ctx, n)
+		checks["Rename"] = s.Rename(ctx, "ok", n)
+		checks["Copy from"] = s.Copy(ctx, n, "ok")
+		checks["Copy to"] = s.Copy(ctx, "ok", n)
+		for op, err := range checks {
+			if !errors.Is(err, fs.ErrInvalid) {
+				t.Errorf("%s(%q): %v, want fs.ErrInvalid", op, n, err)
+			}
+		}
+	}
+	if got := readAll(t, s, "ok"); got != "x" {
+		t.Fatalf("ok after the refused renames: %q", got)
+	}
+	if left := tmpFiles(srv.Files()); len(left) > 0 {
+		t.Fatalf("temporary files left: %q", left)
+	}
+}
+
+// TestReviewLongNames: an element over the namenode's component limit
+// (255 bytes by default, dfs.namenode.fs-limits.max-component-length;
+// configurable, so the store cannot check it itself) fails a Put, a
+// Rename and a Copy with fs.ErrInvalid and leaves no temporary file;
+// reading such a name finds nothing. 255 bytes of UTF-8 work.
+func TestReviewLongNames(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "ok", strings.NewReader("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("é", 128) // 256 bytes
+	for _, n := range []string{long, long + "/x", "d/" + long} {
+		checks := map[string]error{}
+		_, checks["Put"] = s.Put(ctx, n, strings.NewReader("x"), nil)
+		checks["Rename"] = s.Rename(ctx, "ok", n)
+		checks["Copy"] = s.Copy(ctx, "ok", n)
+		for op, err := range checks {
+			if !errors.Is(err, fs.ErrInvalid) {
+				t.Errorf("%s(%q): %v, want fs.ErrInvalid", op, n, err)
+			}
+		}
+		if _, err := s.Stat(ctx, n); !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("Stat(%q): %v, want fs.ErrNotExist or fs.ErrInvalid", n, err)
+		}
+	}
+	if left := tmpFiles(srv.Files()); len(left) > 0 {
+		t.Fatalf("temporary files left: %q", left)
+	}
+	fits := strings.Repeat("é", 127) + "x" // 255 bytes
+	name := "ünï/çødé ✓/" + fits
+	if _, err := s.Put(ctx, name, strings.NewReader("unicode"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, s, name); got != "unicode" {
+		t.Fatalf("%q: %q", name, got)
+	}
+}
+
+// TestReviewCompleteNotYet: the namenode answers complete with false (the
+// last block's replicas not yet reported) a few times before it takes
+// it, as a busy cluster does: the Put retries Close (hdfs.ErrReplicating,
+// the client sending the retries without the last block, which it
+// committed the first time) and succeeds, the object whole.
+func TestReviewCompleteNotYet(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	srv.CompleteNotYet(3)
+	data := bytes.Repeat([]byte("0123456789abcdef"), (3<<20)/16+7)
+	if _, err := s.Put(ctx, "k", bytes.NewReader(data), nil); err != nil {
+		t.Fatalf("Put while the namenode answers complete with false: %v", err)
+	}
+	if got := readAll(t, s, "k"); got != string(data) {
+		t.Fatalf("k: %d bytes, want %d", len(got), len(data))
+	}
+	if left := tmpFiles(srv.Files()); len(left) > 0 {
+		t.Fatalf("temporary files left: %q", left)
+	}
+}
