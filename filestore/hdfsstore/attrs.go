@@ -75,10 +75,12 @@ func fileInfo(c *hdfs.Client, name, p string) (os.FileInfo, uint64, error) {
 	return fi, id, nil
 }
 
-// attributes describes the file fi (whose id is id) from its xattr:
-// without a matching record (a file written by another program, or
-// replaced since fi was read), size and time only. replaced reports a
-// record of another file: the caller stats again.
+// attributes describes the file fi (whose id is id) from its xattr.
+// replaced reports a record of another file (the name replaced since fi
+// was read): the caller stats again. Without a record that matches (a
+// file another program wrote, or changed in place since: appended to,
+// truncated), size and time only — unless that program is still writing
+// it, which is no object yet: fs.ErrNotExist.
 func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *driver.Attributes, replaced bool, err error) {
 	a = &driver.Attributes{Size: fi.Size(), ModTime: fi.ModTime(), ContentType: mime.TypeByExtension(path.Ext(name)),
 		Version: strconv.FormatUint(id, 10)}
@@ -86,25 +88,41 @@ func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *drive
 	xs, err := b.c.GetXAttrs(p, xattrKey)
 	switch {
 	case noSuchXAttr(err):
-		return a, false, nil // a file another program wrote
+		return b.foreign(p, name, a) // a file another program wrote
 	case err != nil && errors.Is(mapErr(name, err), fs.ErrNotExist):
 		return nil, true, nil // gone meanwhile
 	case err != nil:
 		return nil, false, err
 	}
-	v, ok := xs[xattrKey]
-	if !ok {
-		return a, false, nil
-	}
 	var rec record
-	if json.Unmarshal([]byte(v), &rec) != nil {
-		return a, false, nil
+	if v, ok := xs[xattrKey]; !ok || json.Unmarshal([]byte(v), &rec) != nil {
+		return b.foreign(p, name, a)
 	}
-	if rec.ID != id || rec.Size != fi.Size() {
+	if rec.ID != id {
 		return a, true, nil
+	}
+	if rec.Size != fi.Size() {
+		return b.foreign(p, name, a)
 	}
 	a.SHA256, _ = hex.DecodeString(rec.SHA256)
 	a.ContentType, a.Metadata = rec.ContentType, rec.Metadata
+	return a, false, nil
+}
+
+// foreign gives a, the attributes of a file without a record, unless the
+// file is still being written.
+func (b *bucket) foreign(p, name string, a *driver.Attributes) (*driver.Attributes, bool, error) {
+	uc, err := underConstruction(b.c, p)
+	switch {
+	case err != nil && errors.Is(mapErr(name, err), fs.ErrNotExist):
+		return nil, true, nil // gone meanwhile
+	case errors.Is(mapErr(name, err), fs.ErrPermission):
+		return a, false, nil // unreadable to us: shown as getFileInfo shows it
+	case err != nil:
+		return nil, false, err
+	case uc:
+		return nil, false, fmt.Errorf("%q: %w (a file another program is still writing)", name, fs.ErrNotExist)
+	}
 	return a, false, nil
 }
 

@@ -68,7 +68,8 @@
 // size (dfs.namenode.fs-limits.max-xattr-size, 16 KiB by default): a Put
 // whose metadata is larger fails with fs.ErrInvalid. Stat costs two
 // namenode calls (getFileInfo, getXAttrs), and List one getXAttrs per
-// object.
+// object; a file without a record (another program's) one more, a
+// getBlockLocations telling whether it is still being written.
 //
 // # Guarantees
 //

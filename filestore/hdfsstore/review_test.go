@@ -135,3 +135,44 @@ func TestReviewCompleteNotYet(t *testing.T) {
 		t.Fatalf("temporary files left: %q", left)
 	}
 }
+
+// TestReviewOthersUnfinished: the package doc says that files other
+// programs are still writing under the base are no objects: neither
+// Stat, Open nor List may show one half-written (it showed the length of
+// its completed blocks). Once closed, it is an object without a digest.
+func TestReviewOthersUnfinished(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	ss.mu.Lock()
+	base := ss.base[s]
+	ss.mu.Unlock()
+	c := client(t, srv.NameNode(), "groundwork")
+	fw, err := c.CreateFile(base+"/busy", 1, 1<<20, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("x"), 1<<20+10) // one block done, one in progress
+	if _, err := fw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := s.Stat(ctx, "busy"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Stat of a file another program is writing: %+v, %v; want fs.ErrNotExist", info, err)
+	}
+	if _, err := s.Open(ctx, "busy"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open of a file another program is writing: %v; want fs.ErrNotExist", err)
+	}
+	for info, err := range s.List(ctx, "") {
+		t.Errorf("listed while being written: %+v %v", info, err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Stat(ctx, "busy")
+	if err != nil || info.Size != int64(len(data)) || info.SHA256 != nil {
+		t.Fatalf("Stat once written: %+v, %v", info, err)
+	}
+	if got := readAll(t, s, "busy"); got != string(data) {
+		t.Fatalf("busy: %d bytes", len(got))
+	}
+}
