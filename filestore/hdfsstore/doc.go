@@ -40,8 +40,12 @@
 // # Layout
 //
 // The object "a/b.txt" is the file a/b.txt under the base directory;
-// directories are made as needed and removed with their last object; one
-// name cannot be both a file and a directory (fs.ErrExist).
+// directories are made as needed and removed with their last object (by
+// inode, /.reserved/.inodes/<id>, so that a directory replaced meanwhile
+// by another caller's object is not what goes); one name cannot be both
+// a file and a directory (fs.ErrExist), but an empty directory (left by
+// a Put under it that failed) holds no object: a Put or Rename to its
+// name removes it.
 // .filestore/tmp under the base holds files being written; names under
 // ".filestore/" are reserved (fs.ErrInvalid), and List and the io/fs view
 // never show them. HDFS holds no name with ':' in it nor one with an

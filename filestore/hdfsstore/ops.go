@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
 )
@@ -41,20 +43,45 @@ func (b *bucket) Delete(ctx context.Context, name string) error {
 		if err := b.c.Remove(p); err != nil {
 			return mapErr(name, err)
 		}
+		if h := testBeforePrune.Load(); h != nil {
+			(*h)()
+		}
 		b.prune(path.Dir(p))
 		return nil
 	})
 }
 
+// testBeforePrune, set by tests (export_test.go), runs in Delete between
+// the removal of the file and the prune of its directories.
+var testBeforePrune atomic.Pointer[func()]
+
 // prune removes dir and its parents, up to the base, while they are
-// empty (a non-recursive delete fails on a directory that is not).
+// empty directories.
 func (b *bucket) prune(dir string) {
 	for dir != b.base && strings.HasPrefix(dir, b.base+"/") {
-		if b.c.Remove(dir) != nil {
+		if !b.removeEmptyDir(dir) {
 			return
 		}
 		dir = path.Dir(dir)
 	}
+}
+
+// removeEmptyDir removes dir if it is an empty directory, and reports
+// whether it did. A delete by path could remove whatever holds the path
+// by then — another caller's object, put there once a concurrent prune
+// removed the directory — so the directory is deleted by its inode
+// (HDFS's /.reserved/.inodes/<id>): gone or replaced meanwhile, it is
+// not found, and a non-recursive delete refuses it once not empty.
+func (b *bucket) removeEmptyDir(dir string) bool {
+	fi, err := b.c.Stat(dir)
+	if err != nil {
+		return false
+	}
+	t, id := status(fi)
+	if t != isDir || id == 0 {
+		return false
+	}
+	return b.c.Remove("/.reserved/.inodes/"+strconv.FormatUint(id, 10)) == nil
 }
 
 // Rename is rename2 with OVERWRITE: atomic on the namenode, the

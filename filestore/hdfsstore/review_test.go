@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/groundwork-go/groundwork/filestore"
+	"github.com/groundwork-go/groundwork/filestore/hdfsstore"
 )
 
 // TestReviewMetadataTooBig: HDFS bounds an extended attribute (16 KiB by
@@ -174,5 +175,85 @@ func TestReviewOthersUnfinished(t *testing.T) {
 	}
 	if got := readAll(t, s, "busy"); got != string(data) {
 		t.Fatalf("busy: %d bytes", len(got))
+	}
+}
+
+// TestReviewPruneRace: a Delete prunes the directories it empties; if,
+// between its delete and its prune, the directory went (a concurrent
+// Delete's prune) and a Put stored an object at that name, the prune must
+// not remove that object — it deleted by path, so it did.
+func TestReviewPruneRace(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	ss.mu.Lock()
+	base := ss.base[s]
+	ss.mu.Unlock()
+	c := client(t, srv.NameNode(), "groundwork")
+	if _, err := s.Put(ctx, "a/c", strings.NewReader("c"), nil); err != nil {
+		t.Fatal(err)
+	}
+	var hookErr error
+	restore := hdfsstore.SetBeforePrune(func() {
+		if err := c.Remove(base + "/a"); err != nil { // the emptied directory, as another prune would
+			hookErr = err
+			return
+		}
+		_, hookErr = s.Put(ctx, "a", strings.NewReader("new object"), nil)
+	})
+	err := s.Delete(ctx, "a/c")
+	restore()
+	if err != nil || hookErr != nil {
+		t.Fatalf("Delete: %v; the racing Put: %v", err, hookErr)
+	}
+	if got := readAll(t, s, "a"); got != "new object" {
+		t.Fatalf("a: %q", got)
+	}
+}
+
+// TestReviewEmptyDirInTheWay: an empty directory at a name (left by a Put
+// under it that failed after making it, or by a Delete whose prune
+// failed) holds no object: a Put, an IfNotExist Put and a Rename to that
+// name succeed, rather than failing with fs.ErrExist for ever.
+func TestReviewEmptyDirInTheWay(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	ss.mu.Lock()
+	base := ss.base[s]
+	ss.mu.Unlock()
+	c := client(t, srv.NameNode(), "groundwork")
+	if _, err := s.Put(ctx, "a/"+strings.Repeat("n", 256), strings.NewReader("x"), nil); !errors.Is(err, fs.ErrInvalid) {
+		t.Fatalf("Put of a name too long: %v, want fs.ErrInvalid", err)
+	}
+	if _, err := s.Put(ctx, "a", strings.NewReader("a"), nil); err != nil {
+		t.Errorf("Put where a failed Put left an empty directory: %v", err)
+	}
+	for _, d := range []string{"e", "r"} {
+		if err := c.Mkdir(base+"/"+d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Put(ctx, "e", strings.NewReader("e"), &filestore.PutOptions{IfNotExist: true}); err != nil {
+		t.Errorf("IfNotExist Put over an empty directory: %v", err)
+	}
+	if _, err := s.Put(ctx, "x", strings.NewReader("r"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rename(ctx, "x", "r"); err != nil {
+		t.Errorf("Rename over an empty directory: %v", err)
+	}
+	// A directory holding objects is still in the way.
+	if _, err := s.Put(ctx, "d/o", strings.NewReader("o"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "d", strings.NewReader("d"), nil); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Put over a directory of objects: %v, want fs.ErrExist", err)
+	}
+	if got := readAll(t, s, "d/o"); got != "o" {
+		t.Errorf("d/o: %q", got)
+	}
+	if left := tmpFiles(srv.Files()); len(left) > 0 {
+		t.Fatalf("temporary files left: %q", left)
 	}
 }

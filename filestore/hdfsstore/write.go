@@ -248,10 +248,16 @@ func (b *bucket) place(tmp, name string, ifNotExist bool) error {
 		if ifNotExist {
 			err = renameNoReplace(b.c, tmp, dst)
 		} else {
-			err = b.renameOver(tmp, dst, name)
+			err = b.c.Rename(tmp, dst)
 		}
 		if err == nil {
 			return nil
+		}
+		if b.removeEmptyDir(dst) {
+			// An empty directory held the name (left by a failed Put
+			// under it, or a Delete whose prune failed): no object is
+			// there, so the name is free.
+			continue
 		}
 		if exception(err) != fileNotFoundException && !errors.Is(err, os.ErrNotExist) {
 			break
@@ -261,15 +267,6 @@ func (b *bucket) place(tmp, name string, ifNotExist bool) error {
 		}
 	}
 	return b.inTheWay(name, err)
-}
-
-// renameOver renames src over dst. rename2 refuses a file over a
-// directory with a bare IOException; asking first gives the clear error.
-func (b *bucket) renameOver(src, dst, name string) error {
-	if fi, err := b.c.Stat(dst); err == nil && fi.IsDir() {
-		return fmt.Errorf("%q: %w: objects exist under %q/ (on HDFS a name cannot be a file and a directory)", name, fs.ErrExist, name)
-	}
-	return b.c.Rename(src, dst)
 }
 
 // inTheWay explains the errors of placing a file where something is.

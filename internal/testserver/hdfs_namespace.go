@@ -3,6 +3,7 @@ package testserver
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -182,6 +183,21 @@ func (ns *namespace) resolve(c caller, src string) (*resolved, *rpcError) {
 	comps, rerr := splitPath(src)
 	if rerr != nil {
 		return nil, rerr
+	}
+	if len(comps) >= 3 && comps[0] == ".reserved" && comps[1] == ".inodes" {
+		// An inode path, /.reserved/.inodes/<id>[/more]: the path of that
+		// inode now (FSDirectory.resolveDotInodesPath), which lets a
+		// client act on one inode whatever its name has become.
+		id, err := strconv.ParseUint(comps[2], 10, 64)
+		if err != nil {
+			return nil, javaErr(exFileNotFound, "Invalid inode path: %s", src)
+		}
+		n := ns.byID(id)
+		if n == nil {
+			return nil, javaErr(exFileNotFound, "File for given inode path does not exist: %s", src)
+		}
+		at, _ := splitPath(n.path())
+		comps = append(at, comps[3:]...)
 	}
 	r := &resolved{src: src, comps: comps}
 	if len(comps) == 0 {

@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"slices"
@@ -266,4 +267,43 @@ func TestHDFSPermissions(t *testing.T) {
 		t.Errorf("bob's Chtimes on alice's directory: %v, want os.ErrPermission", err)
 	}
 	var _ fs.FileInfo = (*hdfs.FileInfo)(nil)
+}
+
+// TestHDFSInodePaths: /.reserved/.inodes/<id> names an inode wherever it
+// is now, as FSDirectory.resolveDotInodesPath does: found after a rename,
+// deleted by it (non-recursively), not found once gone.
+func TestHDFSInodePaths(t *testing.T) {
+	_, c := startHDFSClient(t, "alice")
+	if err := c.MkdirAll("/a/d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := c.Stat("/a/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fmt.Sprintf("/.reserved/.inodes/%d", fi.Sys().(interface{ GetFileId() uint64 }).GetFileId())
+	if err := c.Rename("/a/d", "/a/e"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Stat(p); err != nil || !got.IsDir() {
+		t.Fatalf("Stat %s after a rename: %v, %v", p, got, err)
+	}
+	if err := c.CreateEmptyFile("/a/e/f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(p); err == nil {
+		t.Fatal("a non-recursive delete by inode path removed a directory that is not empty")
+	}
+	if err := c.Remove("/a/e/f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(p); err != nil {
+		t.Fatalf("Remove %s: %v", p, err)
+	}
+	if _, err := c.Stat("/a/e"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Stat /a/e after its removal by inode path: %v", err)
+	}
+	if _, err := c.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Stat %s once gone: %v", p, err)
+	}
 }
