@@ -101,10 +101,13 @@
 // (IsRetryable says so; the storage Service retries), leaving nothing.
 //
 // The namespace is strongly consistent (one active namenode): a Put is
-// listed, and a Delete gone, as soon as it returns. A Reader fetches the
-// locations of the version it opened and reads those blocks, Seek and
-// ReadAt included: it never mixes versions. Once that version is replaced
-// and its blocks removed, reads fail with ErrReplaced (filestore's).
+// listed, and a Delete gone, as soon as it returns. A Reader opens the
+// file the name held by its inode path (/.reserved/.inodes/<id>, which
+// every HDFS namenode since 2.x resolves), so it fetches the locations
+// of that version's blocks whatever the name holds by then, and reads
+// those, Seek and ReadAt included: it never mixes versions. Once that
+// version is replaced and its blocks removed, reads fail with
+// ErrReplaced (filestore's).
 //
 // The client takes no ctx. A ctx is checked before each call and between
 // writes; each data transfer call gets the ctx's deadline (or timeout,

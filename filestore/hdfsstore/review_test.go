@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"strings"
 	"testing"
@@ -255,5 +256,57 @@ func TestReviewEmptyDirInTheWay(t *testing.T) {
 	}
 	if left := tmpFiles(srv.Files()); len(left) > 0 {
 		t.Fatalf("temporary files left: %q", left)
+	}
+}
+
+// TestReviewReaderPinnedABA: a Reader reads the version Open found. The
+// client fetches a file's blocks by name at its first read; the old
+// Open read the first 64 KiB, then checked the name still held the
+// inode it had opened. With the name moved away, another object put
+// there (whose blocks that first read fetched), and the first moved back
+// before the check, the check passed and the Reader served the other
+// object's bytes under the first one's attributes.
+func TestReviewReaderPinnedABA(t *testing.T) {
+	_, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	a := bytes.Repeat([]byte("A"), 200<<10)
+	b := bytes.Repeat([]byte("B"), 200<<10)
+	if _, err := s.Put(ctx, "n", bytes.NewReader(a), nil); err != nil {
+		t.Fatal(err)
+	}
+	var hookErr []error
+	restore := hdfsstore.SetOpenHook(func(step int) {
+		switch step {
+		case 1: // opened: the name moves on before the blocks are fetched
+			hookErr = append(hookErr, s.Rename(ctx, "n", "m"))
+			_, err := s.Put(ctx, "n", bytes.NewReader(b), nil)
+			hookErr = append(hookErr, err)
+		case 2: // and back before the check
+			hookErr = append(hookErr, s.Rename(ctx, "m", "n"))
+		}
+	})
+	r, err := s.Open(ctx, "n")
+	restore()
+	if err := errors.Join(hookErr...); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil && !errors.Is(err, filestore.ErrReplaced) {
+		t.Fatalf("reading: %v", err)
+	}
+	if !bytes.Equal(got, a[:len(got)]) {
+		i := 0
+		for i < len(got) && got[i] == a[i] {
+			i++
+		}
+		t.Fatalf("read %d bytes; byte %d is %q, not the version opened (A)", len(got), i, got[i])
+	}
+	if err != nil {
+		t.Fatalf("n holds the version opened, yet reading it failed: %v", err)
 	}
 }
