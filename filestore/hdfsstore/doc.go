@@ -89,7 +89,14 @@
 // renameNoReplace in exclusive.go). A Put that fails, or whose ctx ends,
 // leaves the name as it was and removes its temporary file (a process
 // that dies mid-Put leaves it in .filestore/tmp, where the namenode
-// recovers its lease after an hour; delete what is old there).
+// recovers its lease after an hour; delete what is old there) — but for
+// one case no client can tell: the namenode carried out the rename and
+// its answer was lost (the connection cut, or stalled past timeout, at
+// that moment). The Put then fails although the name holds the new
+// object, whose recorded SHA-256 lets a retry (the storage Service's)
+// recognise its own object; a lost answer to the complete before it
+// leaves the name as it was and, the client then pausing its namenode
+// connection for 5 s, the temporary file in .filestore/tmp.
 //
 // Durability is HDFS's on close: acknowledged data is in every datanode
 // of the pipeline, in their memory or on disk as their configuration

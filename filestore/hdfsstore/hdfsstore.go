@@ -178,11 +178,14 @@ func (b *bucket) As(target any) bool {
 
 // IsRetryable: a connection that failed or timed out (the client dials
 // again at the next call), a namenode in safe mode or standby, a file's
-// replication not finished.
+// replication not finished. A ctx that ended is the caller's answer
+// (context.DeadlineExceeded would pass for a net.Error timeout).
 func (b *bucket) IsRetryable(err error) bool {
 	var ne net.Error
 	var re hdfs.Error
 	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
 	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, net.ErrClosed), errors.Is(err, hdfs.ErrReplicating):

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"testing"
 
@@ -308,5 +310,21 @@ func TestReviewReaderPinnedABA(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatalf("n holds the version opened, yet reading it failed: %v", err)
+	}
+}
+
+// TestReviewRetryableCtx: a ctx that ended is the caller's answer, never a
+// failure worth retrying; context.DeadlineExceeded satisfies net.Error
+// (Timeout), which IsRetryable took for a stalled connection.
+func TestReviewRetryableCtx(t *testing.T) {
+	_, ss := server(t)
+	s := ss.open(t)
+	for _, err := range []error{context.DeadlineExceeded, context.Canceled, fmt.Errorf("put: %w", context.DeadlineExceeded)} {
+		if s.IsRetryable(err) {
+			t.Errorf("IsRetryable(%v) = true", err)
+		}
+	}
+	if !s.IsRetryable(os.ErrDeadlineExceeded) {
+		t.Error("IsRetryable(a connection's deadline) = false")
 	}
 }
