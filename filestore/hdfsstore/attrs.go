@@ -91,6 +91,8 @@ func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *drive
 		return b.foreign(p, name, a) // a file another program wrote
 	case err != nil && errors.Is(mapErr(name, err), fs.ErrNotExist):
 		return nil, true, nil // gone meanwhile
+	case err != nil && errors.Is(mapErr(name, err), fs.ErrPermission):
+		return a, false, nil // unreadable to us: shown as getFileInfo shows it
 	case err != nil:
 		return nil, false, err
 	}

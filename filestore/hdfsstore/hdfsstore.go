@@ -207,6 +207,7 @@ const (
 	fileAlreadyExists      = "org.apache.hadoop.fs.FileAlreadyExistsException"
 	fileNotFoundException  = "java.io.FileNotFoundException"
 	alreadyBeingCreatedExc = "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException"
+	accessControlExc       = "org.apache.hadoop.security.AccessControlException"
 	invalidPathException   = "org.apache.hadoop.fs.InvalidPathException"
 	componentTooLongExc    = "org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException"
 	pathTooLongExc         = "org.apache.hadoop.hdfs.protocol.FSLimitException$PathTooLongException"
@@ -247,7 +248,7 @@ func mapErr(name string, err error) error {
 		return fmt.Errorf("%q: %w", name, fs.ErrExist)
 	case exception(err) == parentNotDirException:
 		return fmt.Errorf("%q: %w: a parent of it is an object (on HDFS a name cannot be a file and a directory)", name, fs.ErrExist)
-	case errors.Is(err, os.ErrPermission):
+	case errors.Is(err, os.ErrPermission), exception(err) == accessControlExc:
 		return fmt.Errorf("%q: %w", name, fs.ErrPermission)
 	case refusedName(err):
 		return fmt.Errorf("%q: %w: %v", name, fs.ErrInvalid, err)

@@ -170,7 +170,7 @@ func (r *reader) failed(err error) error {
 	if _, id, serr := fileInfo(r.b.c, r.name, r.p); errors.Is(serr, fs.ErrNotExist) || serr == nil && id != r.id {
 		return fmt.Errorf("%q: %w", r.name, ErrReplaced)
 	}
-	return err
+	return mapErr(r.name, err)
 }
 
 func (r *reader) Read(p []byte) (int, error) {

@@ -328,3 +328,49 @@ func TestReviewRetryableCtx(t *testing.T) {
 		t.Error("IsRetryable(a connection's deadline) = false")
 	}
 }
+
+// TestReviewUnreadableForeignFile: a file another program left under the
+// base that the store's user may not read (its attributes cannot be
+// read) is listed and stated as getFileInfo shows it, without a digest;
+// it must not make List or Stat fail for everything else.
+func TestReviewUnreadableForeignFile(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	ss.mu.Lock()
+	base := ss.base[s]
+	ss.mu.Unlock()
+	if _, err := s.Put(ctx, "ok", strings.NewReader("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, srv.NameNode(), "groundwork")
+	fw, err := c.Create(base + "/secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fw.Write([]byte("private")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Chmod(base+"/secret", 0); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for info, err := range s.List(ctx, "") {
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		names = append(names, info.Name)
+	}
+	if strings.Join(names, ",") != "ok,secret" {
+		t.Errorf("listed %q", names)
+	}
+	if info, err := s.Stat(ctx, "secret"); err != nil || info.SHA256 != nil {
+		t.Errorf("Stat of the unreadable file: %+v, %v", info, err)
+	}
+	if _, err := s.Open(ctx, "secret"); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("Open of the unreadable file: %v, want fs.ErrPermission", err)
+	}
+}
