@@ -50,9 +50,11 @@
 // ".filestore/" are reserved (fs.ErrInvalid), and List and the io/fs view
 // never show them. HDFS holds no name with ':' in it nor one with an
 // element ".snapshot" (which, on a snapshottable base, names its
-// snapshots): those are refused too (fs.ErrInvalid), and so is a Put or
-// Rename to a name whose element is longer than the namenode allows
-// (dfs.namenode.fs-limits.max-component-length, 255 bytes by default). Files other programs put under the base are objects
+// snapshots): those are refused too (fs.ErrInvalid), and so is a Put,
+// Copy or Rename to a name whose element is longer than the namenode
+// allows (dfs.namenode.fs-limits.max-component-length, 255 bytes by
+// default) or whose path would pass its fixed bounds (8000 characters,
+// 1000 levels). Files other programs put under the base are objects
 // too (without a recorded digest); directories, symbolic links and files
 // still being written by others are not.
 //

@@ -90,7 +90,7 @@ func (b *bucket) Rename(ctx context.Context, from, to string) error {
 	if err := checkName(from); err != nil {
 		return err
 	}
-	if err := checkName(to); err != nil {
+	if err := b.checkNewName(to); err != nil {
 		return err
 	}
 	return b.call(ctx, func() error {
@@ -113,7 +113,7 @@ func (b *bucket) Rename(ctx context.Context, from, to string) error {
 // src's attributes (its SHA-256 when recorded, else computed while
 // copying).
 func (b *bucket) Copy(ctx context.Context, dst, src string) error {
-	if err := checkName(dst); err != nil {
+	if err := b.checkNewName(dst); err != nil {
 		return err
 	}
 	r, err := b.NewRangeReader(ctx, src, 0, -1)

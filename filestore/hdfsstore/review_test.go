@@ -374,3 +374,65 @@ func TestReviewUnreadableForeignFile(t *testing.T) {
 		t.Errorf("Open of the unreadable file: %v, want fs.ErrPermission", err)
 	}
 }
+
+// TestReviewCompleteNeverTaken: a namenode that keeps answering complete
+// with false makes the Put give up once the store's timeout has passed
+// (not retry for ever), with an error IsRetryable reports; the name is as
+// it was and the temporary file is removed.
+func TestReviewCompleteNeverTaken(t *testing.T) {
+	srv, _ := server(t)
+	ss := newStores(srv.NameNode(), "groundwork", "timeout=1s")
+	s := ss.open(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "k", strings.NewReader("old"), nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.CompleteNotYet(1 << 30)
+	_, err := s.Put(ctx, "k", strings.NewReader("new"), nil)
+	srv.CompleteNotYet(0)
+	if err == nil || !s.IsRetryable(err) {
+		t.Fatalf("Put whose file the namenode never completes: %v (retryable %v)", err, s.IsRetryable(err))
+	}
+	if got := readAll(t, s, "k"); got != "old" {
+		t.Fatalf("k: %q", got)
+	}
+	if left := tmpFiles(srv.Files()); len(left) > 0 {
+		t.Fatalf("temporary files left: %q", left)
+	}
+}
+
+// TestReviewPathTooLong: the namenode refuses to add a path over 8000
+// characters or 1000 levels (NameNodeRpcServer.checkPathLength, fixed,
+// with a plain IOException): a Put, Rename or Copy to such a name fails
+// with fs.ErrInvalid, leaving nothing.
+func TestReviewPathTooLong(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "ok", strings.NewReader("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	elems := make([]string, 40)
+	for i := range elems {
+		elems[i] = strings.Repeat("n", 200)
+	}
+	long := strings.Join(elems, "/")
+	deep := strings.Repeat("d/", 1000) + "x"
+	for _, n := range []string{long, deep} {
+		checks := map[string]error{}
+		_, checks["Put"] = s.Put(ctx, n, strings.NewReader("x"), nil)
+		checks["Rename"] = s.Rename(ctx, "ok", n)
+		checks["Copy"] = s.Copy(ctx, "ok", n)
+		for op, err := range checks {
+			if !errors.Is(err, fs.ErrInvalid) {
+				t.Errorf("%s to a name of %d bytes: %v, want fs.ErrInvalid", op, len(n), err)
+			}
+		}
+	}
+	if got := readAll(t, s, "ok"); got != "x" {
+		t.Fatalf("ok: %q", got)
+	}
+	if left := tmpFiles(srv.Files()); len(left) > 0 {
+		t.Fatalf("temporary files left: %q", left)
+	}
+}

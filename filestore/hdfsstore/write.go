@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/colinmarc/hdfs/v2"
 
@@ -41,6 +42,29 @@ func checkName(name string) error {
 }
 
 func (b *bucket) path(name string) string { return b.base + "/" + name }
+
+// The namenode's fixed bounds on a path it adds (create, mkdirs, rename
+// destination: NameNodeRpcServer.checkPathLength), refused with a plain
+// IOException: in characters as Java counts them (UTF-16 units), and in
+// levels.
+const (
+	maxPathLength = 8000
+	maxPathDepth  = 1000
+)
+
+// checkNewName checks name as a name to write, where checkName checks it
+// as one to look up: its path must fit the namenode's bounds.
+func (b *bucket) checkNewName(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	p := b.path(name)
+	if n, depth := len(utf16.Encode([]rune(p))), strings.Count(p, "/"); n > maxPathLength || depth > maxPathDepth {
+		return fmt.Errorf("%w: name %q: its path %s would have %d characters and %d levels; HDFS allows %d and %d",
+			fs.ErrInvalid, name, b.base+"/...", n, depth, maxPathLength, maxPathDepth)
+	}
+	return nil
+}
 
 func (b *bucket) tmpDir() string { return b.base + "/" + reserved + "/tmp" }
 
@@ -77,7 +101,7 @@ type writer struct {
 }
 
 func (b *bucket) NewWriter(ctx context.Context, name string, opts *driver.WriterOptions) (driver.Writer, error) {
-	if err := checkName(name); err != nil {
+	if err := b.checkNewName(name); err != nil {
 		return nil, err
 	}
 	if opts == nil {

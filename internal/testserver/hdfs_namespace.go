@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 )
 
 // inode is a file or directory of the double's namespace. Everything in
@@ -110,6 +111,24 @@ func newName(dir *inode, name string) *rpcError {
 		return javaErr(exIllegalArgument, "\".snapshot\" is a reserved name.")
 	case len(name) > hdfsMaxComponent:
 		return javaErr(exComponentTooLong, "The maximum path component name limit of %s in directory %s is exceeded: limit=%d length=%d", name, dir.path(), hdfsMaxComponent, len(name))
+	}
+	return nil
+}
+
+// NameNodeRpcServer's fixed bounds on a path that create, mkdirs and
+// rename2 (its destination) add: characters (UTF-16 units, as Java counts
+// them) and levels.
+const (
+	hdfsMaxPathLength = 8000
+	hdfsMaxPathDepth  = 1000
+)
+
+// checkPathLength refuses a path too long for op to add, as
+// NameNodeRpcServer.checkPathLength does (a plain IOException).
+func checkPathLength(op, src string) *rpcError {
+	comps, _ := splitPath(src)
+	if len(utf16.Encode([]rune(src))) > hdfsMaxPathLength || len(comps) > hdfsMaxPathDepth {
+		return javaErr(exIO, "%s: Pathname too long.  Limit %d characters, %d levels.", op, hdfsMaxPathLength, hdfsMaxPathDepth)
 	}
 	return nil
 }

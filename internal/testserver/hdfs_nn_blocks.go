@@ -20,6 +20,9 @@ const (
 
 func nnCreate(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 	src, holder := req.str("src"), req.str("clientName")
+	if err := checkPathLength("create", src); err != nil {
+		return nil, err
+	}
 	flag := req.num("createFlag")
 	blockSize := req.unum("blockSize")
 	if flag&createFlagAppend != 0 {

@@ -17,6 +17,9 @@ func nnGetFileInfo(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 
 func nnMkdirs(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 	src := req.str("src")
+	if err := checkPathLength("mkdirs", src); err != nil {
+		return nil, err
+	}
 	perm := uint32(req.sub("masked").num("perm"))
 	r, rerr := ns.resolve(c, src)
 	if rerr != nil {
@@ -97,6 +100,9 @@ func nnGetListing(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 
 func nnRename2(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 	src, dst := req.str("src"), req.str("dst")
+	if err := checkPathLength("rename", dst); err != nil {
+		return nil, err
+	}
 	rs, rerr := ns.resolve(c, src)
 	if rerr != nil {
 		return nil, rerr

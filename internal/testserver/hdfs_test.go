@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -305,5 +306,28 @@ func TestHDFSInodePaths(t *testing.T) {
 	}
 	if _, err := c.Stat(p); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Stat %s once gone: %v", p, err)
+	}
+}
+
+// TestHDFSPathLength: create, mkdirs and rename refuse a path over 8000
+// characters or 1000 levels, as NameNodeRpcServer.checkPathLength does.
+func TestHDFSPathLength(t *testing.T) {
+	_, c := startHDFSClient(t, "alice")
+	deep := strings.Repeat("/d", 1001)
+	if err := c.MkdirAll(deep, 0o755); exception(err) != exIO {
+		t.Errorf("MkdirAll of 1001 levels: %v, want %s", err, exIO)
+	}
+	long := "/" + strings.Repeat("n", 200)
+	for range 40 {
+		long += "/" + strings.Repeat("n", 200)
+	}
+	if err := c.CreateEmptyFile(long); exception(err) != exIO {
+		t.Errorf("create of %d characters: %v, want %s", len(long), err, exIO)
+	}
+	if err := c.CreateEmptyFile("/f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rename("/f", strings.Repeat("/d", 1000)+"/f"); exception(err) != exIO {
+		t.Errorf("rename to 1001 levels: %v, want %s", err, exIO)
 	}
 }
