@@ -82,8 +82,7 @@ func fileInfo(c *hdfs.Client, name, p string) (os.FileInfo, uint64, error) {
 // truncated), size and time only — unless that program is still writing
 // it, which is no object yet: fs.ErrNotExist.
 func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *driver.Attributes, replaced bool, err error) {
-	a = &driver.Attributes{Size: fi.Size(), ModTime: fi.ModTime(), ContentType: mime.TypeByExtension(path.Ext(name)),
-		Version: strconv.FormatUint(id, 10)}
+	a = plain(name, fi, id)
 	// getXAttrs, not listXAttrs: the namenode lists names only.
 	xs, err := b.c.GetXAttrs(p, xattrKey)
 	switch {
@@ -111,6 +110,12 @@ func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *drive
 	return a, false, nil
 }
 
+// plain are the attributes of a file without a record.
+func plain(name string, fi os.FileInfo, id uint64) *driver.Attributes {
+	return &driver.Attributes{Size: fi.Size(), ModTime: fi.ModTime(), ContentType: mime.TypeByExtension(path.Ext(name)),
+		Version: strconv.FormatUint(id, 10)}
+}
+
 // foreign gives a, the attributes of a file without a record, unless the
 // file is still being written.
 func (b *bucket) foreign(p, name string, a *driver.Attributes) (*driver.Attributes, bool, error) {
@@ -136,14 +141,24 @@ func noSuchXAttr(err error) bool {
 }
 
 // stat is fileInfo and attributes, again while the name is replaced
-// between the two.
+// between the two. A record of another file on the file the name still
+// holds was copied from elsewhere (distcp -px copies extended
+// attributes): that file has no record of its own.
 func (b *bucket) stat(name, p string) (os.FileInfo, *driver.Attributes, error) {
+	var last uint64
 	for try := 0; ; try++ {
 		fi, id, err := fileInfo(b.c, name, p)
 		if err != nil {
 			return nil, nil, err
 		}
-		a, replaced, err := b.attributes(p, name, fi, id)
+		var a *driver.Attributes
+		var replaced bool
+		if id == last {
+			a, replaced, err = b.foreign(p, name, plain(name, fi, id))
+		} else {
+			a, replaced, err = b.attributes(p, name, fi, id)
+		}
+		last = id
 		if err != nil {
 			return nil, nil, err
 		}

@@ -436,3 +436,48 @@ func TestReviewPathTooLong(t *testing.T) {
 		t.Fatalf("temporary files left: %q", left)
 	}
 }
+
+// TestReviewForeignRecord: a file carrying a record of another file (its
+// extended attributes copied, as distcp -px copies them) is a file
+// without a record: while it is still being written it is no object, and
+// once written it shows no digest — and a Stat of it does not look the
+// name up again and again as if it were being replaced.
+func TestReviewForeignRecord(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	ss.mu.Lock()
+	base := ss.base[s]
+	ss.mu.Unlock()
+	if _, err := s.Put(ctx, "a", strings.NewReader("abc"), nil); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, srv.NameNode(), "groundwork")
+	xs, err := c.GetXAttrs(base+"/a", "user.groundwork.filestore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, err := c.CreateFile(base+"/copy", 1, 1<<20, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fw.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetXAttr(base+"/copy", "user.groundwork.filestore", xs["user.groundwork.filestore"]); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Calls("getFileInfo")
+	if info, err := s.Stat(ctx, "copy"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Stat of a file being written with a copied record: %+v, %v; want fs.ErrNotExist", info, err)
+	}
+	if n := srv.Calls("getFileInfo") - before; n > 3 {
+		t.Errorf("Stat looked the name up %d times", n)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := s.Stat(ctx, "copy"); err != nil || info.SHA256 != nil {
+		t.Errorf("Stat of the written copy: %+v, %v; want no digest", info, err)
+	}
+}
