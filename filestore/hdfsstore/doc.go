@@ -112,7 +112,8 @@
 // The namespace is strongly consistent (one active namenode): a Put is
 // listed, and a Delete gone, as soon as it returns. A Reader opens the
 // file the name held by its inode path (/.reserved/.inodes/<id>, which
-// every HDFS namenode since 2.x resolves), so it fetches the locations
+// every HDFS namenode since 2.x resolves; a federation Router may not:
+// point the store at the namenode), so it fetches the locations
 // of that version's blocks whatever the name holds by then, and reads
 // those, Seek and ReadAt included: it never mixes versions. Once that
 // version is replaced and its blocks removed, reads fail with
