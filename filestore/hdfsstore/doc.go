@@ -30,7 +30,8 @@
 //
 // Unknown parameters are an error (driver.ErrBadURL), as are user
 // information in the host part ("etl@namenode": use ?user=), a missing
-// or root base directory, and a parameter given twice.
+// or root base directory (or one under /.reserved, where inode paths
+// name the root too), and a parameter given twice.
 //
 // Kerberos (and wire encryption, data transfer protection) are configured
 // by building the client yourself — hdfs.ClientOptionsFromConf and a

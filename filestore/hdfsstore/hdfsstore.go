@@ -78,6 +78,9 @@ func New(ctx context.Context, client *hdfs.Client, base string, opts *Options) (
 	if !path.IsAbs(base) || path.Clean(base) == "/" {
 		return nil, fmt.Errorf("hdfsstore: %w: base %q: want an absolute directory other than /", fs.ErrInvalid, base)
 	}
+	if reservedBase(path.Clean(base)) {
+		return nil, fmt.Errorf("hdfsstore: %w: base %q: %s", fs.ErrInvalid, base, reservedBaseMsg)
+	}
 	return newBucket(ctx, client, path.Clean(base), opts, false)
 }
 
@@ -108,6 +111,15 @@ func newBucket(ctx context.Context, client *hdfs.Client, base string, opts *Opti
 	}
 	return b, nil
 }
+
+// reservedBase: base (clean, absolute) is under HDFS's /.reserved, whose
+// paths name inodes by id (/.reserved/.inodes/16385 is the root) or raw
+// views: a way round the rule that the base is not /.
+func reservedBase(base string) bool {
+	return base == "/.reserved" || strings.HasPrefix(base, "/.reserved/")
+}
+
+const reservedBaseMsg = "want a directory outside /.reserved (whose paths name inodes by id, the root among them, or raw views)"
 
 // call runs one step (a namenode call or a few) unless ctx has ended. The
 // client takes no ctx: its calls are bounded by its connections (Dialer),

@@ -481,3 +481,28 @@ func TestReviewForeignRecord(t *testing.T) {
 		t.Errorf("Stat of the written copy: %+v, %v; want no digest", info, err)
 	}
 }
+
+// TestReviewReservedBase: a base under /.reserved (an inode path such as
+// /.reserved/.inodes/16385, the root's, or /.reserved/raw) would let a
+// URL reach what a plain path may not — the root itself, which New
+// refuses as a base — so it is refused like "/".
+func TestReviewReservedBase(t *testing.T) {
+	srv, _ := server(t)
+	ctx := context.Background()
+	for _, base := range []string{"/.reserved/.inodes/16385", "/.reserved/raw/x", "/.reserved"} {
+		u := "hdfs://" + srv.NameNode() + base + "?user=groundwork"
+		if s, err := filestore.Open(ctx, u); !errors.Is(err, filestore.ErrBadURL) {
+			if err == nil {
+				s.Close()
+			}
+			t.Errorf("Open(%s): %v, want filestore.ErrBadURL", u, err)
+		}
+		c := client(t, srv.NameNode(), "groundwork")
+		if b, err := hdfsstore.New(ctx, c, base, nil); !errors.Is(err, fs.ErrInvalid) {
+			if err == nil {
+				b.Close()
+			}
+			t.Errorf("New(%s): %v, want fs.ErrInvalid", base, err)
+		}
+	}
+}
