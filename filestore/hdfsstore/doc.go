@@ -44,9 +44,9 @@
 // directories are made as needed and removed with their last object (by
 // inode, /.reserved/.inodes/<id>, so that a directory replaced meanwhile
 // by another caller's object is not what goes); one name cannot be both
-// a file and a directory (fs.ErrExist), but an empty directory (left by
-// a Put under it that failed) holds no object: a Put or Rename to its
-// name removes it.
+// a file and a directory (fs.ErrExist), but directories without a file
+// under them (left by a Put under them that failed, or a crash) hold no
+// object: a Put or Rename to their name removes them.
 // .filestore/tmp under the base holds files being written; names under
 // ".filestore/" are reserved (fs.ErrInvalid), and List and the io/fs view
 // never show them. HDFS holds no name with ':' in it nor one with an

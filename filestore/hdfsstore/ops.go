@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -81,7 +80,23 @@ func (b *bucket) removeEmptyDir(dir string) bool {
 	if t != isDir || id == 0 {
 		return false
 	}
-	return b.c.Remove("/.reserved/.inodes/"+strconv.FormatUint(id, 10)) == nil
+	return b.c.Remove(inodePath(id)) == nil
+}
+
+// removeEmptyTree removes dir if no file lies under it, however deep (a
+// failed Put under it made its directories; a crash left them): its
+// subdirectories first, each by inode (removeEmptyDir).
+func (b *bucket) removeEmptyTree(dir string) bool {
+	entries, err := b.c.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if t, _ := status(e); t != isDir || !b.removeEmptyTree(dir+"/"+e.Name()) {
+			return false
+		}
+	}
+	return b.removeEmptyDir(dir)
 }
 
 // Rename is rename2 with OVERWRITE: atomic on the namenode, the

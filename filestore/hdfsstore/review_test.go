@@ -232,6 +232,15 @@ func TestReviewEmptyDirInTheWay(t *testing.T) {
 	if _, err := s.Put(ctx, "a", strings.NewReader("a"), nil); err != nil {
 		t.Errorf("Put where a failed Put left an empty directory: %v", err)
 	}
+	if _, err := s.Put(ctx, "b/c/"+strings.Repeat("n", 256), strings.NewReader("x"), nil); !errors.Is(err, fs.ErrInvalid) {
+		t.Fatalf("Put of a name too long: %v, want fs.ErrInvalid", err)
+	}
+	if err := c.MkdirAll(base+"/b/c2/c3", 0o755); err != nil { // as a crash would leave it
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "b", strings.NewReader("b"), nil); err != nil {
+		t.Errorf("Put where empty directories are left under the name: %v", err)
+	}
 	for _, d := range []string{"e", "r"} {
 		if err := c.Mkdir(base+"/"+d, 0o755); err != nil {
 			t.Fatal(err)

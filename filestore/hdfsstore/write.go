@@ -277,10 +277,10 @@ func (b *bucket) place(tmp, name string, ifNotExist bool) error {
 		if err == nil {
 			return nil
 		}
-		if b.removeEmptyDir(dst) {
-			// An empty directory held the name (left by a failed Put
-			// under it, or a Delete whose prune failed): no object is
-			// there, so the name is free.
+		if b.removeEmptyTree(dst) {
+			// Directories without a file held the name (left by a failed
+			// Put under it, or a Delete whose prune failed): no object
+			// is there, so the name is free.
 			continue
 		}
 		if exception(err) != fileNotFoundException && !errors.Is(err, os.ErrNotExist) {
