@@ -3,6 +3,7 @@ package hdfsstore_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -513,5 +514,37 @@ func TestReviewReservedBase(t *testing.T) {
 			}
 			t.Errorf("New(%s): %v, want fs.ErrInvalid", base, err)
 		}
+	}
+}
+
+// TestReviewLostAnswers: what the package doc says of a namenode answer
+// lost at the end of a Put. A lost answer to complete: the Put fails and
+// the name is as it was. A lost answer to the final rename: the Put fails
+// (retryably) although the name holds the new object, with its digest
+// recorded — no client can tell in that moment.
+func TestReviewLostAnswers(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "k", strings.NewReader("old"), nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.LoseAnswer("complete", 1)
+	if _, err := s.Put(ctx, "k", strings.NewReader("new"), nil); err == nil || !s.IsRetryable(err) {
+		t.Fatalf("Put whose complete answer was lost: %v (retryable %v)", err, s.IsRetryable(err))
+	}
+	if got := readAfterFailure(t, s, "k"); got != "old" {
+		t.Fatalf("k after a lost complete answer: %q", got)
+	}
+	srv.LoseAnswer("rename2", 1)
+	if _, err := s.Put(ctx, "k", strings.NewReader("newer"), nil); err == nil || !s.IsRetryable(err) {
+		t.Fatalf("Put whose rename answer was lost: %v (retryable %v)", err, s.IsRetryable(err))
+	}
+	if got := readAfterFailure(t, s, "k"); got != "newer" {
+		t.Fatalf("k after a lost rename answer: %q", got)
+	}
+	info, err := s.Stat(ctx, "k")
+	if want := sha256.Sum256([]byte("newer")); err != nil || !bytes.Equal(info.SHA256, want[:]) {
+		t.Fatalf("Stat of k: %+v, %v; want the new object's digest", info, err)
 	}
 }

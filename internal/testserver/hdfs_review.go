@@ -11,3 +11,19 @@ func (h *HDFS) CompleteNotYet(n int) {
 	h.ns.completeNotYet = max(n, 0)
 	h.ns.mu.Unlock()
 }
+
+// errAnswerLost marks a call LoseAnswer carried out without answering.
+var errAnswerLost = &rpcError{class: exIO, msg: "answer lost"}
+
+// LoseAnswer makes the NameNode carry out the next n successful calls of
+// method and then cut their connection instead of answering, as when the
+// network fails between the NameNode's work and the client's reading of
+// its answer: the client cannot tell whether the call happened.
+func (h *HDFS) LoseAnswer(method string, n int) {
+	h.ns.mu.Lock()
+	defer h.ns.mu.Unlock()
+	if h.ns.loseAnswer == nil {
+		h.ns.loseAnswer = map[string]int{}
+	}
+	h.ns.loseAnswer[method] = max(n, 0)
+}
