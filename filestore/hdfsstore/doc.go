@@ -20,7 +20,9 @@
 //   - replication: replication factor of new files (default: the
 //     namenode's dfs.replication).
 //   - block_size: block size of new files in bytes, a multiple of 512
-//     (default: the namenode's dfs.blocksize).
+//     (default: the namenode's dfs.blocksize); a namenode refuses to
+//     create files with blocks under dfs.namenode.fs-limits.min-block-size
+//     (1 MiB by default).
 //   - datanode_hostname=true: connect to datanodes by host name rather
 //     than IP address (dfs.client.use.datanode.hostname: multi-homed
 //     clusters, NAT, containers).
