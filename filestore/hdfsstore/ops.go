@@ -125,8 +125,7 @@ func (b *bucket) Rename(ctx context.Context, from, to string) error {
 }
 
 // Copy reads src and writes dst through a temporary file, committed with
-// src's attributes (its SHA-256 when recorded, else computed while
-// copying).
+// src's content type and metadata and the SHA-256 of what it copied.
 func (b *bucket) Copy(ctx context.Context, dst, src string) error {
 	if err := b.checkNewName(dst); err != nil {
 		return err
@@ -146,11 +145,10 @@ func (b *bucket) Copy(ctx context.Context, dst, src string) error {
 		_ = w.Abort()
 		return err
 	}
-	sum := attrs.SHA256
-	if sum == nil {
-		sum = h.Sum(nil)
-	}
-	if err := w.Commit(sum); err != nil {
+	// The digest of the bytes copied, not the source's record: a record
+	// bound to the source's inode and size still goes stale if another
+	// program rewrites the file in place to the same size.
+	if err := w.Commit(h.Sum(nil)); err != nil {
 		_ = w.Abort()
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -546,5 +547,39 @@ func TestReviewLostAnswers(t *testing.T) {
 	info, err := s.Stat(ctx, "k")
 	if want := sha256.Sum256([]byte("newer")); err != nil || !bytes.Equal(info.SHA256, want[:]) {
 		t.Fatalf("Stat of k: %+v, %v; want the new object's digest", info, err)
+	}
+}
+
+// TestReviewCopyDigest: Copy records the digest of the bytes it copied.
+// It took the source's recorded digest instead, so a record gone stale
+// (another program truncating and appending the file back to its size,
+// which keeps its inode and length: simulated here by rewriting the
+// record) passed on to the copy, whose bytes it did not describe.
+func TestReviewCopyDigest(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	ss.mu.Lock()
+	base := ss.base[s]
+	ss.mu.Unlock()
+	if _, err := s.Put(ctx, "src", strings.NewReader("content"), nil); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, srv.NameNode(), "groundwork")
+	xs, err := c.GetXAttrs(base+"/src", "user.groundwork.filestore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256([]byte("content"))
+	stale := strings.Replace(xs["user.groundwork.filestore"], hex.EncodeToString(want[:]), strings.Repeat("ab", 32), 1)
+	if err := c.SetXAttr(base+"/src", "user.groundwork.filestore", stale); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Copy(ctx, "src", "dst"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Stat(ctx, "dst")
+	if err != nil || !bytes.Equal(info.SHA256, want[:]) {
+		t.Fatalf("Stat of the copy: %x, %v; want the digest of its bytes %x", info.SHA256, err, want)
 	}
 }
