@@ -21,12 +21,15 @@ import (
 // HDFS's user namespace (readable and writable by the file's owner).
 const xattrKey = "user.groundwork.filestore"
 
-// record is the xattr's JSON. ID and Size are those of the file it was
-// set on: a record that does not match its file (a name replaced between
-// two calls) is not believed.
+// record is the xattr's JSON. ID, Size and MTime are those of the file
+// it was set on: a record that does not match its file (a name replaced
+// between two calls; a file rewritten in place by another program, which
+// keeps its inode and maybe its size, never its modification time) is
+// not believed.
 type record struct {
 	ID          uint64            `json:"id"`
 	Size        int64             `json:"size"`
+	MTime       int64             `json:"mtime"` // modification time, Unix ms, as the namenode keeps it
 	SHA256      string            `json:"sha256,omitempty"`
 	ContentType string            `json:"content_type,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
@@ -102,8 +105,8 @@ func (b *bucket) attributes(p, name string, fi os.FileInfo, id uint64) (a *drive
 	if rec.ID != id {
 		return a, true, nil
 	}
-	if rec.Size != fi.Size() {
-		return b.foreign(p, name, a)
+	if rec.Size != fi.Size() || rec.MTime != fi.ModTime().UnixMilli() {
+		return b.foreign(p, name, a) // changed in place since
 	}
 	a.SHA256, _ = hex.DecodeString(rec.SHA256)
 	a.ContentType, a.Metadata = rec.ContentType, rec.Metadata
@@ -172,7 +175,8 @@ func (b *bucket) stat(name, p string) (os.FileInfo, *driver.Attributes, error) {
 }
 
 // encodeRecord is the xattr value for a file.
-func encodeRecord(id uint64, size int64, sum []byte, contentType string, meta map[string]string) (string, error) {
-	data, err := json.Marshal(record{ID: id, Size: size, SHA256: hex.EncodeToString(sum), ContentType: contentType, Metadata: meta})
+func encodeRecord(fi os.FileInfo, id uint64, sum []byte, contentType string, meta map[string]string) (string, error) {
+	data, err := json.Marshal(record{ID: id, Size: fi.Size(), MTime: fi.ModTime().UnixMilli(), SHA256: hex.EncodeToString(sum),
+		ContentType: contentType, Metadata: meta})
 	return string(data), err
 }

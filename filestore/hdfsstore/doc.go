@@ -64,8 +64,10 @@
 // # Attributes
 //
 // The SHA-256, content type and metadata are one extended attribute of
-// the file, user.groundwork.filestore (JSON, with the file's inode id and
-// size: a record that does not match its file is not believed). The
+// the file, user.groundwork.filestore (JSON, with the file's inode id,
+// size and modification time: a record that does not match its file —
+// copied from another, or kept through a rewrite in place by another
+// program — is not believed). The
 // colinmarc client has setXAttr, getXAttrs and listXAttrs (which lists names only) but only
 // partly: no XAttrSetFlag (it always creates-or-replaces) and no call
 // for several at once, hence one attribute holding everything. It is set

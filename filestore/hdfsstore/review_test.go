@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/groundwork-go/groundwork/filestore"
 	"github.com/groundwork-go/groundwork/filestore/hdfsstore"
@@ -581,5 +582,41 @@ func TestReviewCopyDigest(t *testing.T) {
 	info, err := s.Stat(ctx, "dst")
 	if err != nil || !bytes.Equal(info.SHA256, want[:]) {
 		t.Fatalf("Stat of the copy: %x, %v; want the digest of its bytes %x", info.SHA256, err, want)
+	}
+}
+
+// TestReviewRecordMTime: the record is bound to the file's modification
+// time too. Inode id and size alone do not tell a file rewritten in place
+// by another program (truncated, then appended to back to its length:
+// same inode, same size, new bytes — and a new modification time, which
+// HDFS sets at truncate and at the close of an append); a record kept
+// through that described bytes the file no longer had. The double has no
+// truncate or append: setTimes stands in for the rewrite's new time.
+func TestReviewRecordMTime(t *testing.T) {
+	srv, ss := server(t)
+	s := ss.open(t)
+	ctx := context.Background()
+	ss.mu.Lock()
+	base := ss.base[s]
+	ss.mu.Unlock()
+	info, err := s.Put(ctx, "k", strings.NewReader("content"), &filestore.PutOptions{ContentType: "a/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rename keeps the record (same inode, same time).
+	if err := s.Rename(ctx, "k", "k2"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Stat(ctx, "k2"); err != nil || !bytes.Equal(got.SHA256, info.SHA256) || got.ContentType != "a/b" {
+		t.Fatalf("Stat after a rename: %+v, %v", got, err)
+	}
+	c := client(t, srv.NameNode(), "groundwork")
+	later := info.ModTime.Add(time.Hour)
+	if err := c.Chtimes(base+"/k2", later, later); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Stat(ctx, "k2")
+	if err != nil || got.SHA256 != nil || got.ContentType == "a/b" {
+		t.Fatalf("Stat of a file changed in place since its record: %+v, %v; want no record believed", got, err)
 	}
 }

@@ -188,7 +188,7 @@ func (w *writer) Commit(sum []byte) error {
 		if fi.Size() != w.n {
 			return fmt.Errorf("hdfs: %s holds %d bytes after the write of %d", w.tmp, fi.Size(), w.n)
 		}
-		v, err := encodeRecord(id, fi.Size(), sum, w.opts.ContentType, w.opts.Metadata)
+		v, err := encodeRecord(fi, id, sum, w.opts.ContentType, w.opts.Metadata)
 		if err != nil {
 			return err
 		}
