@@ -28,7 +28,7 @@ import (
 // what every client method uses), the request built by name from the
 // message types the client registers. The field and method are checked
 // on first use; were a later client version to change them, IfNotExist
-// fails with errNoExclusiveRename rather than doing anything else (the
+// fails with errNoNamenodeCall rather than doing anything else (the
 // module pins v2.4.0, and the conformance suite's IfNotExist test runs
 // through this).
 func renameNoReplace(c *hdfs.Client, src, dst string) error {
@@ -76,30 +76,29 @@ func underConstruction(c *hdfs.Client, p string) (bool, error) {
 		return false, err
 	}
 	locs := resp.Get(resp.Descriptor().Fields().ByName("locations")).Message()
-	uc := locs.Descriptor().Fields().ByName("underConstruction")
-	if !locs.IsValid() || uc == nil {
+	if !locs.IsValid() {
 		return false, fmt.Errorf("getBlockLocations %s: the namenode's answer has no locations", p)
 	}
-	return locs.Get(uc).Bool(), nil
+	return locs.Get(locs.Descriptor().Fields().ByName("underConstruction")).Bool(), nil
 }
 
 func set(m *dynamicpb.Message, field string, v protoreflect.Value) {
 	m.Set(m.Descriptor().Fields().ByName(protoreflect.Name(field)), v)
 }
 
-var errNoExclusiveRename = errors.New("hdfsstore: IfNotExist and telling files being written by others need namenode calls the colinmarc/hdfs client does not export (rename2 without overwrite, getBlockLocations), and this version of it hides its namenode connection differently than v2.4.0 did")
+var errNoNamenodeCall = errors.New("hdfsstore: IfNotExist and telling files being written by others need namenode calls the colinmarc/hdfs client does not export (rename2 without overwrite, getBlockLocations), and this version of it hides its namenode connection differently than v2.4.0 did")
 
 // namenodeExecute finds c.namenode.Execute.
 func namenodeExecute(c *hdfs.Client) (func(method string, req, resp proto.Message) error, error) {
 	f := reflect.ValueOf(c).Elem().FieldByName("namenode")
 	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
-		return nil, errNoExclusiveRename
+		return nil, errNoNamenodeCall
 	}
 	nn := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
 	m := nn.MethodByName("Execute")
 	want := reflect.TypeOf(func(string, proto.Message, proto.Message) error { return nil })
 	if !m.IsValid() || m.Type() != want {
-		return nil, errNoExclusiveRename
+		return nil, errNoNamenodeCall
 	}
 	fn := m.Interface().(func(string, proto.Message, proto.Message) error)
 	return fn, nil
@@ -108,11 +107,11 @@ func namenodeExecute(c *hdfs.Client) (func(method string, req, resp proto.Messag
 func newMessage(name protoreflect.FullName) (*dynamicpb.Message, error) {
 	d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s: %v)", errNoExclusiveRename, name, err)
+		return nil, fmt.Errorf("%w (%s: %v)", errNoNamenodeCall, name, err)
 	}
 	md, ok := d.(protoreflect.MessageDescriptor)
 	if !ok {
-		return nil, fmt.Errorf("%w (%s is no message)", errNoExclusiveRename, name)
+		return nil, fmt.Errorf("%w (%s is no message)", errNoNamenodeCall, name)
 	}
 	return dynamicpb.NewMessage(md), nil
 }
