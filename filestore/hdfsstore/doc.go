@@ -20,7 +20,9 @@
 //   - replication: replication factor of new files (default: the
 //     namenode's dfs.replication).
 //   - block_size: block size of new files in bytes, a multiple of 512
-//     (default: the namenode's dfs.blocksize).
+//     (default: the namenode's dfs.blocksize); a namenode refuses to
+//     create files with blocks under dfs.namenode.fs-limits.min-block-size
+//     (1 MiB by default).
 //   - datanode_hostname=true: connect to datanodes by host name rather
 //     than IP address (dfs.client.use.datanode.hostname: multi-homed
 //     clusters, NAT, containers).
@@ -30,7 +32,8 @@
 //
 // Unknown parameters are an error (driver.ErrBadURL), as are user
 // information in the host part ("etl@namenode": use ?user=), a missing
-// or root base directory, and a parameter given twice.
+// or root base directory (or one under /.reserved, where inode paths
+// name the root too), and a parameter given twice.
 //
 // Kerberos (and wire encryption, data transfer protection) are configured
 // by building the client yourself — hdfs.ClientOptionsFromConf and a
@@ -40,19 +43,31 @@
 // # Layout
 //
 // The object "a/b.txt" is the file a/b.txt under the base directory;
-// directories are made as needed and removed with their last object; one
-// name cannot be both a file and a directory (fs.ErrExist).
+// directories are made as needed and removed with their last object (by
+// inode, /.reserved/.inodes/<id>, so that a directory replaced meanwhile
+// by another caller's object is not what goes); one name cannot be both
+// a file and a directory (fs.ErrExist), but directories without a file
+// under them (left by a Put under them that failed, or a crash) hold no
+// object: a Put or Rename to their name removes them.
 // .filestore/tmp under the base holds files being written; names under
 // ".filestore/" are reserved (fs.ErrInvalid), and List and the io/fs view
-// never show them. Files other programs put under the base are objects
+// never show them. HDFS holds no name with ':' in it nor one with an
+// element ".snapshot" (which, on a snapshottable base, names its
+// snapshots): those are refused too (fs.ErrInvalid), and so is a Put,
+// Copy or Rename to a name whose element is longer than the namenode
+// allows (dfs.namenode.fs-limits.max-component-length, 255 bytes by
+// default) or whose path would pass its fixed bounds (8000 characters,
+// 1000 levels). Files other programs put under the base are objects
 // too (without a recorded digest); directories, symbolic links and files
 // still being written by others are not.
 //
 // # Attributes
 //
 // The SHA-256, content type and metadata are one extended attribute of
-// the file, user.groundwork.filestore (JSON, with the file's inode id and
-// size: a record that does not match its file is not believed). The
+// the file, user.groundwork.filestore (JSON, with the file's inode id,
+// size and modification time: a record that does not match its file —
+// copied from another, or kept through a rewrite in place by another
+// program — is not believed). The
 // colinmarc client has setXAttr, getXAttrs and listXAttrs (which lists names only) but only
 // partly: no XAttrSetFlag (it always creates-or-replaces) and no call
 // for several at once, hence one attribute holding everything. It is set
@@ -64,7 +79,8 @@
 // size (dfs.namenode.fs-limits.max-xattr-size, 16 KiB by default): a Put
 // whose metadata is larger fails with fs.ErrInvalid. Stat costs two
 // namenode calls (getFileInfo, getXAttrs), and List one getXAttrs per
-// object.
+// object; a file without a record (another program's) one more, a
+// getBlockLocations telling whether it is still being written.
 //
 // # Guarantees
 //
@@ -80,7 +96,14 @@
 // renameNoReplace in exclusive.go). A Put that fails, or whose ctx ends,
 // leaves the name as it was and removes its temporary file (a process
 // that dies mid-Put leaves it in .filestore/tmp, where the namenode
-// recovers its lease after an hour; delete what is old there).
+// recovers its lease after an hour; delete what is old there) — but for
+// one case no client can tell: the namenode carried out the rename and
+// its answer was lost (the connection cut, or stalled past timeout, at
+// that moment). The Put then fails although the name holds the new
+// object, whose recorded SHA-256 lets a retry (the storage Service's)
+// recognise its own object; a lost answer to the complete before it
+// leaves the name as it was and, the client then pausing its namenode
+// connection for 5 s, the temporary file in .filestore/tmp.
 //
 // Durability is HDFS's on close: acknowledged data is in every datanode
 // of the pipeline, in their memory or on disk as their configuration
@@ -92,10 +115,14 @@
 // (IsRetryable says so; the storage Service retries), leaving nothing.
 //
 // The namespace is strongly consistent (one active namenode): a Put is
-// listed, and a Delete gone, as soon as it returns. A Reader fetches the
-// locations of the version it opened and reads those blocks, Seek and
-// ReadAt included: it never mixes versions. Once that version is replaced
-// and its blocks removed, reads fail with ErrReplaced (filestore's).
+// listed, and a Delete gone, as soon as it returns. A Reader opens the
+// file the name held by its inode path (/.reserved/.inodes/<id>, which
+// every HDFS namenode since 2.x resolves; a federation Router may not:
+// point the store at the namenode), so it fetches the locations
+// of that version's blocks whatever the name holds by then, and reads
+// those, Seek and ReadAt included: it never mixes versions. Once that
+// version is replaced and its blocks removed, reads fail with
+// ErrReplaced (filestore's).
 //
 // The client takes no ctx. A ctx is checked before each call and between
 // writes; each data transfer call gets the ctx's deadline (or timeout,
@@ -113,7 +140,8 @@
 // # Errors
 //
 // fs.ErrNotExist, fs.ErrExist (a file in the way of a directory or the
-// other way round, IfNotExist on a taken name), fs.ErrInvalid,
+// other way round, IfNotExist on a taken name), fs.ErrInvalid (also a
+// name or attributes the namenode refuses: see Layout and Attributes),
 // fs.ErrPermission (HDFS permissions: AccessControlException),
 // filestore.ErrReplaced, driver.ErrBadURL; other namenode errors carry
 // their Java exception class (hdfs.Error). IsRetryable holds for broken

@@ -28,7 +28,7 @@ import (
 // what every client method uses), the request built by name from the
 // message types the client registers. The field and method are checked
 // on first use; were a later client version to change them, IfNotExist
-// fails with errNoExclusiveRename rather than doing anything else (the
+// fails with errNoNamenodeCall rather than doing anything else (the
 // module pins v2.4.0, and the conformance suite's IfNotExist test runs
 // through this).
 func renameNoReplace(c *hdfs.Client, src, dst string) error {
@@ -44,28 +44,61 @@ func renameNoReplace(c *hdfs.Client, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	set := func(field string, v protoreflect.Value) {
-		req.Set(req.Descriptor().Fields().ByName(protoreflect.Name(field)), v)
-	}
-	set("src", protoreflect.ValueOfString(src))
-	set("dst", protoreflect.ValueOfString(dst))
-	set("overwriteDest", protoreflect.ValueOfBool(false))
+	set(req, "src", protoreflect.ValueOfString(src))
+	set(req, "dst", protoreflect.ValueOfString(dst))
+	set(req, "overwriteDest", protoreflect.ValueOfBool(false))
 	return execute("rename2", req, resp)
 }
 
-var errNoExclusiveRename = errors.New("hdfsstore: IfNotExist needs the namenode's rename2 without overwrite, and this version of the colinmarc/hdfs client hides it differently than v2.4.0 did")
+// underConstruction tells whether the file at p is still open for writing
+// (by another program: the store's own files reach their names complete),
+// from getBlockLocations' underConstruction, which no exported call of
+// the client gives (getFileInfo has no such field): sent as
+// renameNoReplace sends rename2. A file with no blocks yet is asked for
+// one byte all the same: the answer carries the flag.
+func underConstruction(c *hdfs.Client, p string) (bool, error) {
+	execute, err := namenodeExecute(c)
+	if err != nil {
+		return false, err
+	}
+	req, err := newMessage("hadoop.hdfs.GetBlockLocationsRequestProto")
+	if err != nil {
+		return false, err
+	}
+	resp, err := newMessage("hadoop.hdfs.GetBlockLocationsResponseProto")
+	if err != nil {
+		return false, err
+	}
+	set(req, "src", protoreflect.ValueOfString(p))
+	set(req, "offset", protoreflect.ValueOfUint64(0))
+	set(req, "length", protoreflect.ValueOfUint64(1))
+	if err := execute("getBlockLocations", req, resp); err != nil {
+		return false, err
+	}
+	locs := resp.Get(resp.Descriptor().Fields().ByName("locations")).Message()
+	if !locs.IsValid() {
+		return false, fmt.Errorf("getBlockLocations %s: the namenode's answer has no locations", p)
+	}
+	return locs.Get(locs.Descriptor().Fields().ByName("underConstruction")).Bool(), nil
+}
+
+func set(m *dynamicpb.Message, field string, v protoreflect.Value) {
+	m.Set(m.Descriptor().Fields().ByName(protoreflect.Name(field)), v)
+}
+
+var errNoNamenodeCall = errors.New("hdfsstore: IfNotExist and telling files being written by others need namenode calls the colinmarc/hdfs client does not export (rename2 without overwrite, getBlockLocations), and this version of it hides its namenode connection differently than v2.4.0 did")
 
 // namenodeExecute finds c.namenode.Execute.
 func namenodeExecute(c *hdfs.Client) (func(method string, req, resp proto.Message) error, error) {
 	f := reflect.ValueOf(c).Elem().FieldByName("namenode")
 	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
-		return nil, errNoExclusiveRename
+		return nil, errNoNamenodeCall
 	}
 	nn := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
 	m := nn.MethodByName("Execute")
 	want := reflect.TypeOf(func(string, proto.Message, proto.Message) error { return nil })
 	if !m.IsValid() || m.Type() != want {
-		return nil, errNoExclusiveRename
+		return nil, errNoNamenodeCall
 	}
 	fn := m.Interface().(func(string, proto.Message, proto.Message) error)
 	return fn, nil
@@ -74,11 +107,11 @@ func namenodeExecute(c *hdfs.Client) (func(method string, req, resp proto.Messag
 func newMessage(name protoreflect.FullName) (*dynamicpb.Message, error) {
 	d, err := protoregistry.GlobalFiles.FindDescriptorByName(name)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s: %v)", errNoExclusiveRename, name, err)
+		return nil, fmt.Errorf("%w (%s: %v)", errNoNamenodeCall, name, err)
 	}
 	md, ok := d.(protoreflect.MessageDescriptor)
 	if !ok {
-		return nil, fmt.Errorf("%w (%s is no message)", errNoExclusiveRename, name)
+		return nil, fmt.Errorf("%w (%s is no message)", errNoNamenodeCall, name)
 	}
 	return dynamicpb.NewMessage(md), nil
 }

@@ -78,6 +78,9 @@ func New(ctx context.Context, client *hdfs.Client, base string, opts *Options) (
 	if !path.IsAbs(base) || path.Clean(base) == "/" {
 		return nil, fmt.Errorf("hdfsstore: %w: base %q: want an absolute directory other than /", fs.ErrInvalid, base)
 	}
+	if reservedBase(path.Clean(base)) {
+		return nil, fmt.Errorf("hdfsstore: %w: base %q: %s", fs.ErrInvalid, base, reservedBaseMsg)
+	}
 	return newBucket(ctx, client, path.Clean(base), opts, false)
 }
 
@@ -108,6 +111,15 @@ func newBucket(ctx context.Context, client *hdfs.Client, base string, opts *Opti
 	}
 	return b, nil
 }
+
+// reservedBase: base (clean, absolute) is under HDFS's /.reserved, whose
+// paths name inodes by id (/.reserved/.inodes/16385 is the root) or raw
+// views: a way round the rule that the base is not /.
+func reservedBase(base string) bool {
+	return base == "/.reserved" || strings.HasPrefix(base, "/.reserved/")
+}
+
+const reservedBaseMsg = "want a directory outside /.reserved (whose paths name inodes by id, the root among them, or raw views)"
 
 // call runs one step (a namenode call or a few) unless ctx has ended. The
 // client takes no ctx: its calls are bounded by its connections (Dialer),
@@ -178,11 +190,14 @@ func (b *bucket) As(target any) bool {
 
 // IsRetryable: a connection that failed or timed out (the client dials
 // again at the next call), a namenode in safe mode or standby, a file's
-// replication not finished.
+// replication not finished. A ctx that ended is the caller's answer
+// (context.DeadlineExceeded would pass for a net.Error timeout).
 func (b *bucket) IsRetryable(err error) bool {
 	var ne net.Error
 	var re hdfs.Error
 	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
 	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, net.ErrClosed), errors.Is(err, hdfs.ErrReplicating):
@@ -204,7 +219,26 @@ const (
 	fileAlreadyExists      = "org.apache.hadoop.fs.FileAlreadyExistsException"
 	fileNotFoundException  = "java.io.FileNotFoundException"
 	alreadyBeingCreatedExc = "org.apache.hadoop.hdfs.protocol.AlreadyBeingCreatedException"
+	accessControlExc       = "org.apache.hadoop.security.AccessControlException"
+	invalidPathException   = "org.apache.hadoop.fs.InvalidPathException"
+	componentTooLongExc    = "org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException"
+	pathTooLongExc         = "org.apache.hadoop.hdfs.protocol.FSLimitException$PathTooLongException"
+	illegalArgumentExc     = "org.apache.hadoop.HadoopIllegalArgumentException"
 )
+
+// refusedName: the namenode refused a name (or an argument) as such: a
+// path it cannot hold (an element over
+// dfs.namenode.fs-limits.max-component-length, a path too long or too
+// deep), or an attribute over dfs.namenode.fs-limits.max-xattr-size
+// (HadoopIllegalArgumentException, which the client turns into
+// os.ErrInvalid for the calls it maps).
+func refusedName(err error) bool {
+	switch exception(err) {
+	case invalidPathException, componentTooLongExc, pathTooLongExc, illegalArgumentExc:
+		return true
+	}
+	return errors.Is(err, os.ErrInvalid)
+}
 
 // exception is the Java exception class of a namenode error, or "".
 func exception(err error) string {
@@ -226,8 +260,10 @@ func mapErr(name string, err error) error {
 		return fmt.Errorf("%q: %w", name, fs.ErrExist)
 	case exception(err) == parentNotDirException:
 		return fmt.Errorf("%q: %w: a parent of it is an object (on HDFS a name cannot be a file and a directory)", name, fs.ErrExist)
-	case errors.Is(err, os.ErrPermission):
+	case errors.Is(err, os.ErrPermission), exception(err) == accessControlExc:
 		return fmt.Errorf("%q: %w", name, fs.ErrPermission)
+	case refusedName(err):
+		return fmt.Errorf("%q: %w: %v", name, fs.ErrInvalid, err)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
 )
@@ -41,20 +42,61 @@ func (b *bucket) Delete(ctx context.Context, name string) error {
 		if err := b.c.Remove(p); err != nil {
 			return mapErr(name, err)
 		}
+		if h := testBeforePrune.Load(); h != nil {
+			(*h)()
+		}
 		b.prune(path.Dir(p))
 		return nil
 	})
 }
 
+// testBeforePrune, set by tests (export_test.go), runs in Delete between
+// the removal of the file and the prune of its directories.
+var testBeforePrune atomic.Pointer[func()]
+
 // prune removes dir and its parents, up to the base, while they are
-// empty (a non-recursive delete fails on a directory that is not).
+// empty directories.
 func (b *bucket) prune(dir string) {
 	for dir != b.base && strings.HasPrefix(dir, b.base+"/") {
-		if b.c.Remove(dir) != nil {
+		if !b.removeEmptyDir(dir) {
 			return
 		}
 		dir = path.Dir(dir)
 	}
+}
+
+// removeEmptyDir removes dir if it is an empty directory, and reports
+// whether it did. A delete by path could remove whatever holds the path
+// by then — another caller's object, put there once a concurrent prune
+// removed the directory — so the directory is deleted by its inode
+// (HDFS's /.reserved/.inodes/<id>): gone or replaced meanwhile, it is
+// not found, and a non-recursive delete refuses it once not empty.
+func (b *bucket) removeEmptyDir(dir string) bool {
+	fi, err := b.c.Stat(dir)
+	if err != nil {
+		return false
+	}
+	t, id := status(fi)
+	if t != isDir || id == 0 {
+		return false
+	}
+	return b.c.Remove(inodePath(id)) == nil
+}
+
+// removeEmptyTree removes dir if no file lies under it, however deep (a
+// failed Put under it made its directories; a crash left them): its
+// subdirectories first, each by inode (removeEmptyDir).
+func (b *bucket) removeEmptyTree(dir string) bool {
+	entries, err := b.c.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if t, _ := status(e); t != isDir || !b.removeEmptyTree(dir+"/"+e.Name()) {
+			return false
+		}
+	}
+	return b.removeEmptyDir(dir)
 }
 
 // Rename is rename2 with OVERWRITE: atomic on the namenode, the
@@ -63,7 +105,7 @@ func (b *bucket) Rename(ctx context.Context, from, to string) error {
 	if err := checkName(from); err != nil {
 		return err
 	}
-	if err := checkName(to); err != nil {
+	if err := b.checkNewName(to); err != nil {
 		return err
 	}
 	return b.call(ctx, func() error {
@@ -83,10 +125,9 @@ func (b *bucket) Rename(ctx context.Context, from, to string) error {
 }
 
 // Copy reads src and writes dst through a temporary file, committed with
-// src's attributes (its SHA-256 when recorded, else computed while
-// copying).
+// src's content type and metadata and the SHA-256 of what it copied.
 func (b *bucket) Copy(ctx context.Context, dst, src string) error {
-	if err := checkName(dst); err != nil {
+	if err := b.checkNewName(dst); err != nil {
 		return err
 	}
 	r, err := b.NewRangeReader(ctx, src, 0, -1)
@@ -104,11 +145,10 @@ func (b *bucket) Copy(ctx context.Context, dst, src string) error {
 		_ = w.Abort()
 		return err
 	}
-	sum := attrs.SHA256
-	if sum == nil {
-		sum = h.Sum(nil)
-	}
-	if err := w.Commit(sum); err != nil {
+	// The digest of the bytes copied, not the source's record: a record
+	// bound to the source's inode and size still goes stale if another
+	// program rewrites the file in place to the same size.
+	if err := w.Commit(h.Sum(nil)); err != nil {
 		_ = w.Abort()
 		return err
 	}

@@ -6,18 +6,21 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/colinmarc/hdfs/v2"
 
 	"github.com/groundwork-go/groundwork/filestore/driver"
 )
 
-// reader reads a range of one file through a FileReader, which fetches
-// the locations of all the file's blocks at its first read and from then
-// on reads those blocks: it is pinned to the version it opened, through
-// Seek and ReadAt too. Once that version is replaced and its blocks are
-// removed, reads fail, and fail with ErrReplaced.
+// reader reads a range of one file version: the inode the name held at
+// NewRangeReader, opened by its inode path (/.reserved/.inodes/<id>), so
+// that every read — the block locations fetched at the first, Seek and
+// ReadAt after — is of that inode, whatever the name holds meanwhile.
+// Once that version is removed (replaced, deleted) and its blocks with
+// it, reads fail, and fail with ErrReplaced.
 type reader struct {
 	ctx        context.Context // NewRangeReader's: bounds every read
 	b          *bucket
@@ -38,84 +41,84 @@ var (
 	_ io.ReaderAt = (*reader)(nil)
 )
 
-// firstRead is what NewRangeReader reads at once, fetching the block
-// locations.
+// firstRead is what NewRangeReader reads at once.
 const firstRead = 64 << 10
 
-// NewRangeReader opens the file and reads the range's start at once: the
-// client asks for the blocks' locations by name at that first read, so a
-// file replaced between the open and the read would give the new
-// version's blocks with the old one's size. The name is then looked up
-// again: the same file (by its inode id), and the blocks are that file's;
-// another (or blocks gone, the file replaced and removed meanwhile), and
-// the open starts over, nothing having been handed out yet.
+// testOpenHook, set by tests (export_test.go), runs in NewRangeReader
+// with step 1 once the file is open and step 2 after its first read.
+var testOpenHook atomic.Pointer[func(step int)]
+
+func openHook(step int) {
+	if h := testOpenHook.Load(); h != nil {
+		(*h)(step)
+	}
+}
+
+// inodePath names the inode id wherever it is. The client asks the
+// namenode about a FileReader's file by name at each step (getFileInfo
+// at Open, getBlockLocations at the first read): by this name every step
+// finds the same file, where by the object's name a step could find
+// another version put there meanwhile (and a check after the read could
+// find the first back, moved away and back by renames).
+func inodePath(id uint64) string { return "/.reserved/.inodes/" + strconv.FormatUint(id, 10) }
+
+// NewRangeReader looks the name up (its attributes are those of the file
+// found, bound to it by inode id: see attributes), opens that file by its
+// inode path and reads the range's start at once: a version removed
+// before that first read (ErrReplaced) is dropped for the one the name
+// holds then, nothing having been handed out yet, so that a small object
+// replaced in a loop is still read whole by an Open that reads at once.
 func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) (driver.Reader, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	p := b.path(name)
 	for try := 0; ; try++ {
-		r, same, err := b.open(ctx, name, p, off, n)
+		r, err := b.open(ctx, name, off, n)
 		if errors.Is(err, ErrReplaced) && try < 10 {
-			continue // its blocks went before the first read: open the new one
+			continue // removed before the first read: look the name up again
 		}
-		if err != nil || same || try == 10 {
-			return r, err
-		}
+		return r, err
 	}
 }
 
-func (b *bucket) open(ctx context.Context, name, p string, off, n int64) (*reader, bool, error) {
-	r := &reader{ctx: ctx, b: b, name: name, p: p}
+func (b *bucket) open(ctx context.Context, name string, off, n int64) (*reader, error) {
+	r := &reader{ctx: ctx, b: b, name: name, p: b.path(name)}
 	err := b.call(ctx, func() error {
-		fi, a, err := b.stat(name, p)
+		fi, a, err := b.stat(name, r.p)
 		if err != nil {
 			return err
 		}
 		r.attrs = a
 		_, r.id = status(fi)
 		size := fi.Size()
-		r.start = min(off, size)
-		r.end = size
+		r.start, r.end = min(off, size), size
 		if n >= 0 && r.start+n < size {
 			r.end = r.start + n
 		}
 		if r.start == r.end {
 			return nil
 		}
-		if r.fr, err = b.c.Open(p); err != nil {
-			return mapErr(name, err)
+		if r.fr, err = b.c.Open(inodePath(r.id)); err != nil {
+			if err = mapErr(name, err); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%q: %w", name, ErrReplaced) // removed since the lookup
+			}
+			return err
 		}
-		if _, id := status(r.fr.Stat()); id != r.id {
-			r.id = 0 // replaced between the two
-			return nil
-		}
+		openHook(1)
 		buf := make([]byte, min(firstRead, r.end-r.start))
 		k, err := r.readAt(buf, r.start)
 		if err != nil && err != io.EOF {
 			return err
 		}
 		r.buf = buf[:k]
+		openHook(2)
 		return nil
 	})
 	if err != nil {
 		r.Close()
-		return nil, false, err
+		return nil, err
 	}
-	if r.fr == nil {
-		return r, r.start == r.end, nil
-	}
-	var same bool
-	err = b.call(ctx, func() error {
-		_, id, err := fileInfo(b.c, name, p)
-		same = err == nil && id == r.id
-		return nil
-	})
-	if err != nil || !same {
-		r.Close()
-		return nil, false, err
-	}
-	return r, true, nil
+	return r, nil
 }
 
 func (r *reader) Attributes() *driver.Attributes { return r.attrs }
@@ -167,7 +170,7 @@ func (r *reader) failed(err error) error {
 	if _, id, serr := fileInfo(r.b.c, r.name, r.p); errors.Is(serr, fs.ErrNotExist) || serr == nil && id != r.id {
 		return fmt.Errorf("%q: %w", r.name, ErrReplaced)
 	}
-	return err
+	return mapErr(r.name, err)
 }
 
 func (r *reader) Read(p []byte) (int, error) {

@@ -63,6 +63,9 @@ func parseURL(u *url.URL) (*config, error) {
 	if c.base == "/" {
 		return nil, fmt.Errorf("%w: hdfs URL needs a base directory other than /: hdfs://namenode:8020/base/dir", driver.ErrBadURL)
 	}
+	if reservedBase(c.base) {
+		return nil, fmt.Errorf("%w: base directory %q: %s", driver.ErrBadURL, c.base, reservedBaseMsg)
+	}
 	if strings.ContainsRune(c.base, 0) {
 		return nil, fmt.Errorf("%w: base directory %q holds NUL", driver.ErrBadURL, c.base)
 	}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/colinmarc/hdfs/v2"
 
@@ -21,14 +22,49 @@ import (
 // holds files being written; names under ".filestore/" are reserved.
 const reserved = ".filestore"
 
+// checkName refuses, besides the reserved directory, the names no HDFS
+// can hold whatever its configuration (DFSUtil.isValidName,
+// FSDirectory.verifyINodeName): an element with ':', and an element
+// ".snapshot", which names a snapshottable directory's snapshots — on a
+// base made snapshottable, ".snapshot/s1/a" would read a snapshot, a name
+// List never shows. The namenode's configurable limits (the length of an
+// element, 255 bytes by default) are its to tell: see mapErr.
 func checkName(name string) error {
 	if name == reserved || strings.HasPrefix(name, reserved+"/") {
 		return fmt.Errorf("%w: names under %s/ are reserved", fs.ErrInvalid, reserved)
+	}
+	for _, e := range strings.Split(name, "/") {
+		if strings.Contains(e, ":") || e == ".snapshot" {
+			return fmt.Errorf("%w: name %q: HDFS holds no name with ':' in it or an element .snapshot", fs.ErrInvalid, name)
+		}
 	}
 	return nil
 }
 
 func (b *bucket) path(name string) string { return b.base + "/" + name }
+
+// The namenode's fixed bounds on a path it adds (create, mkdirs, rename
+// destination: NameNodeRpcServer.checkPathLength), refused with a plain
+// IOException: in characters as Java counts them (UTF-16 units), and in
+// levels.
+const (
+	maxPathLength = 8000
+	maxPathDepth  = 1000
+)
+
+// checkNewName checks name as a name to write, where checkName checks it
+// as one to look up: its path must fit the namenode's bounds.
+func (b *bucket) checkNewName(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	p := b.path(name)
+	if n, depth := len(utf16.Encode([]rune(p))), strings.Count(p, "/"); n > maxPathLength || depth > maxPathDepth {
+		return fmt.Errorf("%w: name %q: its path %s would have %d characters and %d levels; HDFS allows %d and %d",
+			fs.ErrInvalid, name, b.base+"/...", n, depth, maxPathLength, maxPathDepth)
+	}
+	return nil
+}
 
 func (b *bucket) tmpDir() string { return b.base + "/" + reserved + "/tmp" }
 
@@ -41,8 +77,11 @@ func (b *bucket) tmpName() string {
 // mkdirAll makes dir and its parents; a file in the way is fs.ErrExist.
 func mkdirAll(c *hdfs.Client, dir string) error {
 	err := c.MkdirAll(dir, 0o755)
-	if errors.Is(err, os.ErrExist) || exception(err) == parentNotDirException || exception(err) == fileAlreadyExists {
+	switch {
+	case errors.Is(err, os.ErrExist) || exception(err) == parentNotDirException || exception(err) == fileAlreadyExists:
 		return fmt.Errorf("%w: %s or a parent of it is a file (on HDFS a name cannot be a file and a directory)", fs.ErrExist, dir)
+	case refusedName(err):
+		return fmt.Errorf("%w: %s: %v", fs.ErrInvalid, dir, err)
 	}
 	return err
 }
@@ -62,7 +101,7 @@ type writer struct {
 }
 
 func (b *bucket) NewWriter(ctx context.Context, name string, opts *driver.WriterOptions) (driver.Writer, error) {
-	if err := checkName(name); err != nil {
+	if err := b.checkNewName(name); err != nil {
 		return nil, err
 	}
 	if opts == nil {
@@ -149,7 +188,7 @@ func (w *writer) Commit(sum []byte) error {
 		if fi.Size() != w.n {
 			return fmt.Errorf("hdfs: %s holds %d bytes after the write of %d", w.tmp, fi.Size(), w.n)
 		}
-		v, err := encodeRecord(id, fi.Size(), sum, w.opts.ContentType, w.opts.Metadata)
+		v, err := encodeRecord(fi, id, sum, w.opts.ContentType, w.opts.Metadata)
 		if err != nil {
 			return err
 		}
@@ -233,10 +272,16 @@ func (b *bucket) place(tmp, name string, ifNotExist bool) error {
 		if ifNotExist {
 			err = renameNoReplace(b.c, tmp, dst)
 		} else {
-			err = b.renameOver(tmp, dst, name)
+			err = b.c.Rename(tmp, dst)
 		}
 		if err == nil {
 			return nil
+		}
+		if b.removeEmptyTree(dst) {
+			// Directories without a file held the name (left by a failed
+			// Put under it, or a Delete whose prune failed): no object
+			// is there, so the name is free.
+			continue
 		}
 		if exception(err) != fileNotFoundException && !errors.Is(err, os.ErrNotExist) {
 			break
@@ -246,15 +291,6 @@ func (b *bucket) place(tmp, name string, ifNotExist bool) error {
 		}
 	}
 	return b.inTheWay(name, err)
-}
-
-// renameOver renames src over dst. rename2 refuses a file over a
-// directory with a bare IOException; asking first gives the clear error.
-func (b *bucket) renameOver(src, dst, name string) error {
-	if fi, err := b.c.Stat(dst); err == nil && fi.IsDir() {
-		return fmt.Errorf("%q: %w: objects exist under %q/ (on HDFS a name cannot be a file and a directory)", name, fs.ErrExist, name)
-	}
-	return b.c.Rename(src, dst)
 }
 
 // inTheWay explains the errors of placing a file where something is.

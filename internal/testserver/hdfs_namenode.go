@@ -22,6 +22,9 @@ type namespace struct {
 	blocks    map[uint64]*nnBlock
 	leases    map[string]time.Time // client name -> last renewLease
 	dn        *datanode
+
+	completeNotYet int            // CompleteNotYet's count
+	loseAnswer     map[string]int // LoseAnswer's counts, by method
 }
 
 func newNamespace(opts *hdfsOptions, dn *datanode) *namespace {
@@ -134,6 +137,9 @@ func (h *HDFS) handleFrame(c caller, frame []byte) (out []byte, closing bool) {
 	if rerr == nil {
 		resp, rerr = h.dispatch(c, call)
 	}
+	if rerr == errAnswerLost {
+		return nil, true // carried out; the connection cut before the answer
+	}
 	out, err = encodeResponse(call, resp, rerr)
 	if err != nil {
 		// A message the double built wrong: a bug here, reported at cleanup.
@@ -159,5 +165,10 @@ func (h *HDFS) dispatch(c caller, call *rpcCall) (*pb, *rpcError) {
 	h.ns.mu.Lock()
 	defer h.ns.mu.Unlock()
 	h.calls[call.method]++
-	return m.fn(h.ns, c, req)
+	resp, rerr := m.fn(h.ns, c, req)
+	if rerr == nil && h.ns.loseAnswer[call.method] > 0 {
+		h.ns.loseAnswer[call.method]--
+		return nil, errAnswerLost
+	}
+	return resp, rerr
 }

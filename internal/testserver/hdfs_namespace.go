@@ -3,8 +3,10 @@ package testserver
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 )
 
 // inode is a file or directory of the double's namespace. Everything in
@@ -80,8 +82,9 @@ func (n *inode) sortedChildren() []*inode {
 
 // splitPath checks src as DFSUtil.isValidName does and returns its
 // components: absolute, no "." or ".." or ':' components (empty ones, from
-// "//" or a trailing '/', are dropped as HDFS drops them), none over 255
-// bytes.
+// "//" or a trailing '/', are dropped as HDFS drops them). The length of
+// a component is checked only where a name is added (newName), as HDFS
+// checks it: looking up a longer name finds nothing.
 func splitPath(src string) ([]string, *rpcError) {
 	if !strings.HasPrefix(src, "/") {
 		return nil, javaErr(exInvalidPath, "Invalid path name Path is not absolute: %s", src)
@@ -93,12 +96,41 @@ func splitPath(src string) ([]string, *rpcError) {
 			continue
 		case c == "." || c == ".." || strings.Contains(c, ":"):
 			return nil, javaErr(exInvalidPath, "Invalid path name Invalid file name: %s", src)
-		case len(c) > hdfsMaxComponent:
-			return nil, javaErr(exComponentTooLong, "The maximum path component name limit of %s in directory %s is exceeded: limit=%d length=%d", c, "/"+strings.Join(out, "/"), hdfsMaxComponent, len(c))
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// newName checks a name about to be added to dir, as FSDirectory does
+// (verifyINodeName, verifyMaxComponentLength): ".snapshot" is reserved
+// for snapshots, and a component is at most 255 bytes.
+func newName(dir *inode, name string) *rpcError {
+	switch {
+	case name == ".snapshot":
+		return javaErr(exIllegalArgument, "\".snapshot\" is a reserved name.")
+	case len(name) > hdfsMaxComponent:
+		return javaErr(exComponentTooLong, "The maximum path component name limit of %s in directory %s is exceeded: limit=%d length=%d", name, dir.path(), hdfsMaxComponent, len(name))
+	}
+	return nil
+}
+
+// NameNodeRpcServer's fixed bounds on a path that create, mkdirs and
+// rename2 (its destination) add: characters (UTF-16 units, as Java counts
+// them) and levels.
+const (
+	hdfsMaxPathLength = 8000
+	hdfsMaxPathDepth  = 1000
+)
+
+// checkPathLength refuses a path too long for op to add, as
+// NameNodeRpcServer.checkPathLength does (a plain IOException).
+func checkPathLength(op, src string) *rpcError {
+	comps, _ := splitPath(src)
+	if len(utf16.Encode([]rune(src))) > hdfsMaxPathLength || len(comps) > hdfsMaxPathDepth {
+		return javaErr(exIO, "%s: Pathname too long.  Limit %d characters, %d levels.", op, hdfsMaxPathLength, hdfsMaxPathDepth)
+	}
+	return nil
 }
 
 // caller is the user of a NameNode connection.
@@ -170,6 +202,21 @@ func (ns *namespace) resolve(c caller, src string) (*resolved, *rpcError) {
 	comps, rerr := splitPath(src)
 	if rerr != nil {
 		return nil, rerr
+	}
+	if len(comps) >= 3 && comps[0] == ".reserved" && comps[1] == ".inodes" {
+		// An inode path, /.reserved/.inodes/<id>[/more]: the path of that
+		// inode now (FSDirectory.resolveDotInodesPath), which lets a
+		// client act on one inode whatever its name has become.
+		id, err := strconv.ParseUint(comps[2], 10, 64)
+		if err != nil {
+			return nil, javaErr(exFileNotFound, "Invalid inode path: %s", src)
+		}
+		n := ns.byID(id)
+		if n == nil {
+			return nil, javaErr(exFileNotFound, "File for given inode path does not exist: %s", src)
+		}
+		at, _ := splitPath(n.path())
+		comps = append(at, comps[3:]...)
 	}
 	r := &resolved{src: src, comps: comps}
 	if len(comps) == 0 {

@@ -20,6 +20,9 @@ const (
 
 func nnCreate(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 	src, holder := req.str("src"), req.str("clientName")
+	if err := checkPathLength("create", src); err != nil {
+		return nil, err
+	}
 	flag := req.num("createFlag")
 	blockSize := req.unum("blockSize")
 	if flag&createFlagAppend != 0 {
@@ -51,6 +54,9 @@ func nnCreate(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 		}
 	}
 	if err := r.forCreate(c); err != nil {
+		return nil, err
+	}
+	if err := newName(r.parent, r.comps[len(r.comps)-1]); err != nil {
 		return nil, err
 	}
 	if r.node != nil { // overwrite
@@ -210,7 +216,11 @@ func nnComplete(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 		return nil, rerr
 	}
 	last := ns.last(n)
-	if !sameBlock(last, lastExt) {
+	// A retry after an answer of false names no last block (the client's
+	// FileWriter sends none once it committed it): Hadoop completes the
+	// file once that block, committed by the first call, is replicated.
+	retry := lastExt == nil && last != nil && last.committed
+	if !retry && !sameBlock(last, lastExt) {
 		return nil, javaErr(exIO, "complete of %s names last block %v, but the file's last block is %v", src, prevID(lastExt), blockID(last))
 	}
 	if last != nil {
@@ -222,6 +232,12 @@ func nnComplete(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 			}
 			return nil, err
 		}
+	}
+	if ns.completeNotYet > 0 {
+		// CompleteNotYet: the last block committed, its replicas "not yet
+		// reported".
+		ns.completeNotYet--
+		return newPB("hadoop.hdfs.CompleteResponseProto").set("result", false), nil
 	}
 	n.holder, n.mtime = "", nowMillis()
 	return newPB("hadoop.hdfs.CompleteResponseProto").set("result", true), nil

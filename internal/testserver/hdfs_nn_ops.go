@@ -17,6 +17,9 @@ func nnGetFileInfo(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 
 func nnMkdirs(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 	src := req.str("src")
+	if err := checkPathLength("mkdirs", src); err != nil {
+		return nil, err
+	}
 	perm := uint32(req.sub("masked").num("perm"))
 	r, rerr := ns.resolve(c, src)
 	if rerr != nil {
@@ -45,6 +48,9 @@ func nnMkdirs(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 		if next == nil {
 			if !c.allowed(dir, permWrite|permExec) {
 				return nil, c.denied(dir, permWrite|permExec)
+			}
+			if err := newName(dir, name); err != nil {
+				return nil, err
 			}
 			p := perm
 			if i < len(r.comps)-1 {
@@ -94,6 +100,9 @@ func nnGetListing(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 
 func nnRename2(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 	src, dst := req.str("src"), req.str("dst")
+	if err := checkPathLength("rename", dst); err != nil {
+		return nil, err
+	}
 	rs, rerr := ns.resolve(c, src)
 	if rerr != nil {
 		return nil, rerr
@@ -140,6 +149,9 @@ func nnRename2(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 		return nil, javaErr(exFileNotFound, "rename destination parent %s not found.", dst)
 	}
 	if err := rd.forCreate(c); err != nil {
+		return nil, err
+	}
+	if err := newName(rd.parent, rd.comps[len(rd.comps)-1]); err != nil {
 		return nil, err
 	}
 	// The overwritten destination goes with its blocks, atomically with the

@@ -2,9 +2,11 @@ package testserver
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -89,6 +91,26 @@ func TestHDFSMkdirStat(t *testing.T) {
 	long := string(slices.Repeat([]byte{'n'}, 256))
 	if err := c.Mkdir("/"+long, 0o755); exception(err) != exComponentTooLong {
 		t.Errorf("Mkdir with a 256-byte name: %v, want %s", err, exComponentTooLong)
+	}
+	// The length is checked where a name is added, not where one is
+	// looked up: HDFS finds nothing there.
+	if _, err := c.Stat("/" + long); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Stat of a 256-byte name: %v, want os.ErrNotExist", err)
+	}
+	if err := c.Rename("/a/f", "/a/"+long); exception(err) != exComponentTooLong {
+		t.Errorf("Rename to a 256-byte name: %v, want %s", err, exComponentTooLong)
+	}
+	// ".snapshot" is reserved for snapshots (FSDirectory.verifyINodeName).
+	// (HadoopIllegalArgumentException, which the client maps onto
+	// os.ErrInvalid.)
+	if err := c.Mkdir("/a/.snapshot", 0o755); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("Mkdir .snapshot: %v, want os.ErrInvalid (%s)", err, exIllegalArgument)
+	}
+	if err := c.CreateEmptyFile("/.snapshot"); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("Create .snapshot: %v, want os.ErrInvalid (%s)", err, exIllegalArgument)
+	}
+	if err := c.Rename("/a/f", "/a/.snapshot"); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("Rename to .snapshot: %v, want os.ErrInvalid (%s)", err, exIllegalArgument)
 	}
 }
 
@@ -246,4 +268,66 @@ func TestHDFSPermissions(t *testing.T) {
 		t.Errorf("bob's Chtimes on alice's directory: %v, want os.ErrPermission", err)
 	}
 	var _ fs.FileInfo = (*hdfs.FileInfo)(nil)
+}
+
+// TestHDFSInodePaths: /.reserved/.inodes/<id> names an inode wherever it
+// is now, as FSDirectory.resolveDotInodesPath does: found after a rename,
+// deleted by it (non-recursively), not found once gone.
+func TestHDFSInodePaths(t *testing.T) {
+	_, c := startHDFSClient(t, "alice")
+	if err := c.MkdirAll("/a/d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := c.Stat("/a/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fmt.Sprintf("/.reserved/.inodes/%d", fi.Sys().(interface{ GetFileId() uint64 }).GetFileId())
+	if err := c.Rename("/a/d", "/a/e"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Stat(p); err != nil || !got.IsDir() {
+		t.Fatalf("Stat %s after a rename: %v, %v", p, got, err)
+	}
+	if err := c.CreateEmptyFile("/a/e/f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(p); err == nil {
+		t.Fatal("a non-recursive delete by inode path removed a directory that is not empty")
+	}
+	if err := c.Remove("/a/e/f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Remove(p); err != nil {
+		t.Fatalf("Remove %s: %v", p, err)
+	}
+	if _, err := c.Stat("/a/e"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Stat /a/e after its removal by inode path: %v", err)
+	}
+	if _, err := c.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Stat %s once gone: %v", p, err)
+	}
+}
+
+// TestHDFSPathLength: create, mkdirs and rename refuse a path over 8000
+// characters or 1000 levels, as NameNodeRpcServer.checkPathLength does.
+func TestHDFSPathLength(t *testing.T) {
+	_, c := startHDFSClient(t, "alice")
+	deep := strings.Repeat("/d", 1001)
+	if err := c.MkdirAll(deep, 0o755); exception(err) != exIO {
+		t.Errorf("MkdirAll of 1001 levels: %v, want %s", err, exIO)
+	}
+	long := "/" + strings.Repeat("n", 200)
+	for range 40 {
+		long += "/" + strings.Repeat("n", 200)
+	}
+	if err := c.CreateEmptyFile(long); exception(err) != exIO {
+		t.Errorf("create of %d characters: %v, want %s", len(long), err, exIO)
+	}
+	if err := c.CreateEmptyFile("/f"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rename("/f", strings.Repeat("/d", 1000)+"/f"); exception(err) != exIO {
+		t.Errorf("rename to 1001 levels: %v, want %s", err, exIO)
+	}
 }

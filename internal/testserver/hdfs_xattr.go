@@ -76,8 +76,10 @@ func nnSetXAttr(ns *namespace, c caller, req *pb) (*pb, *rpcError) {
 	if err := xattrAllowed(c, k); err != nil {
 		return nil, err
 	}
-	if size := len(k.prefixed()) + len(v); size > xattrMaxSize {
-		return nil, javaErr(exIO, "The XAttr is too big. The maximum combined size of the name and value is %d, but the total size is %d", xattrMaxSize, size)
+	// Hadoop counts the name without its namespace prefix, and refuses
+	// with an illegal argument (which the client maps onto os.ErrInvalid).
+	if size := len(k.name) + len(v); size > xattrMaxSize {
+		return nil, javaErr(exIllegalArgument, "The XAttr is too big. The maximum combined size of the name and value is %d, but the total size is %d", xattrMaxSize, size)
 	}
 	flag := req.num("flag")
 	_, exists := n.xattrs[k]
