@@ -61,6 +61,16 @@
 // buffer; a retry inside the client would hide failures from them and
 // resend what mq resends again.
 //
+// # Names
+//
+// RocketMQ allows topic and group names of the characters a-z, A-Z, 0-9,
+// "_", "-", "|" and "%" only (and "%" separates a namespace), up to 127
+// bytes for a topic and 255 for a group. A name of those characters (but
+// "%") is used as it is; in any other, every byte outside a-z, A-Z, 0-9 and
+// "-" is written as "_" and two hex digits: mq's dead-letter topic
+// "orders.dlq" is the RocketMQ topic "orders_2Edlq". A name longer than
+// RocketMQ allows once written so fails with mq.ErrInvalid.
+//
 // # Guarantees
 //
 // Publishing: Publish sends each message synchronously and returns once
@@ -90,10 +100,13 @@
 // members because a queue's lock keeps its next owner waiting until the
 // old one unlocked it (Close) or the broker let the lock lapse.
 //
-// A group with no offset on a queue starts at the messages stored from the
-// second (RocketMQ's timestamp precision) its member's Subscribe began, so
-// nothing published after Subscribe returned is missed, and a new group
-// does not replay the topic's history beyond that second. Message.Attempt
+// A group with no committed offset on a queue starts where the broker
+// says: a RocketMQ 4.x broker answers offset 0 while the queue's first
+// message is still in memory (a new group then reads the queue from its
+// start), and "none" otherwise, and then the member starts at the messages
+// stored from the second (RocketMQ's timestamp precision) its Subscribe
+// began. Either way nothing published after Subscribe returned is missed,
+// however late the member gets its queues. Message.Attempt
 // counts attempts within one member only. A message not published by mq
 // gets its RocketMQ unique ID (UNIQ_KEY) as ID and its born time as Time.
 //
@@ -162,5 +175,18 @@
 // queue), its lock retry (tryLockLaterAndReconsume / submitConsumeRequestLater,
 // up to 3 s) and a pull in progress (until the broker answers or the
 // connection closes). None of them touches the connection's state after
-// Close; the package's tests wait for them with goleak.
+// Close; the package's tests wait for them with goleak. One goroutine
+// never ends: the janitor of the client's package-level request/reply
+// cache (internal.RequestResponseFutureMap, a github.com/patrickmn/go-cache
+// made at package init, so it runs as soon as the client is linked in);
+// the tests ignore exactly that function, (*janitor).Run. And every push
+// consumer (one per Subscribe) leaves three goroutines that outlive it:
+// its statistics printers (consumer.(*statsItemSet).init.func4, .func5 and
+// .func6, one per statistic, for each of its five statistics... in all 15
+// goroutines of three kinds) sleep until the next minute, hour and month
+// boundary before they look at the stop signal Close gave them, so they
+// end within a minute, an hour and a month of Close. They hold a few
+// hundred bytes each and touch nothing; a service that subscribes and
+// unsubscribes often accumulates them. The client offers no way to stop or
+// skip them; the tests ignore exactly those three functions.
 package rocketmq

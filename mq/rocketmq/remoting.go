@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/tidwall/gjson"
 )
 
 // This file is a small RocketMQ remoting client for the three requests the
@@ -167,54 +168,27 @@ func queryRoute(ctx context.Context, nameServers []string, topic string, cred pr
 	return route{}, errors.Join(errs...)
 }
 
-// parseRoute reads the brokers of a route body. Java's name server writes
-// brokerAddrs with bare numeric keys ({0:"host:port"}), which is not JSON,
-// so they are read as the native client reads them: split by hand.
+// parseRoute reads the brokers of a route body as the native client
+// does: Java's name server writes brokerAddrs with bare numeric keys
+// ({0:"host:port"}), which is not JSON, so the map is split by hand.
 func parseRoute(body []byte) (route, error) {
 	r := route{masters: map[string]string{}}
-	s := string(body)
-	for {
-		i := strings.Index(s, `"brokerName"`)
-		if i < 0 {
-			break
+	for _, bd := range gjson.GetBytes(body, "brokerDatas").Array() {
+		name, addrs := bd.Get("brokerName").String(), bd.Get("brokerAddrs").Raw
+		if name == "" || len(addrs) < 2 {
+			continue
 		}
-		s = s[i+len(`"brokerName"`):]
-		name := quoted(s)
-		j := strings.Index(s, `"brokerAddrs"`)
-		if j < 0 {
-			break
-		}
-		s = s[j+len(`"brokerAddrs"`):]
-		open, end := strings.IndexByte(s, '{'), strings.IndexByte(s, '}')
-		if open < 0 || end < open {
-			break
-		}
-		for _, kv := range strings.Split(s[open+1:end], ",") {
+		for _, kv := range strings.Split(addrs[1:len(addrs)-1], ",") {
 			k, v, ok := strings.Cut(kv, ":")
 			if !ok {
 				continue
 			}
-			id, err := strconv.Atoi(strings.Trim(strings.TrimSpace(k), `"`))
-			if err == nil && id == 0 && name != "" {
+			if id, err := strconv.Atoi(strings.Trim(strings.TrimSpace(k), `"`)); err == nil && id == 0 {
 				r.masters[name] = strings.Trim(strings.TrimSpace(v), `"`)
 			}
 		}
-		s = s[end:]
 	}
 	return r, nil
-}
-
-// quoted returns the first JSON string in s (after a colon).
-func quoted(s string) string {
-	i := strings.IndexByte(s, '"')
-	if i < 0 {
-		return ""
-	}
-	j := strings.IndexByte(s[i+1:], '"')
-	if j < 0 {
-		return ""
-	}
-	return s[i+1 : i+1+j]
 }
 
 // createTopic has the broker at addr create topic with queues read and

@@ -170,6 +170,9 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 		if err != nil {
 			return err
 		}
+		if nm.Topic, err = nativeName("topic", nm.Topic, maxTopicLen); err != nil {
+			return err
+		}
 		native[i] = nm
 	}
 	for _, nm := range native {

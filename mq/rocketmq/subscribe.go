@@ -14,16 +14,24 @@ import (
 )
 
 // Subscribe makes a group member: a push consumer of its own, orderly and
-// clustering, positioned (for queues the group has no offset on) at the
-// messages stored from the second Subscribe began, so that nothing
-// published after Subscribe returns is missed however late the member
-// gets its queues, and a new group does not replay the topic's history.
+// clustering, positioned (for queues the broker has no offset of the group
+// for) at the messages stored from the second Subscribe began, so that
+// nothing published after Subscribe returns is missed however late the
+// member gets its queues.
 func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Receiver, error) {
 	if c.isClosed() {
 		return nil, mq.ErrClosed
 	}
 	start := time.Now()
-	if err := c.ensureTopic(ctx, topic); err != nil {
+	rtopic, err := nativeName("topic", topic, maxTopicLen)
+	if err != nil {
+		return nil, err
+	}
+	rgroup, err := nativeName("group", group, maxGroupLen)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ensureTopic(ctx, rtopic); err != nil {
 		return nil, err
 	}
 	r := &receiver{topic: topic, suspend: int(c.opts.SuspendInterval / time.Millisecond),
@@ -31,7 +39,7 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 	o := c.opts
 	copts := []consumer.Option{
 		consumer.WithNameServer(c.nameServers),
-		consumer.WithGroupName(group),
+		consumer.WithGroupName(rgroup),
 		consumer.WithPullBatchSize(int32(o.PullBatchSize)),
 	}
 	if o.Namespace != "" {
@@ -59,7 +67,7 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 		return nil, fmt.Errorf("%w: push consumer: %v", mq.ErrInvalid, err)
 	}
 	r.pc = pc
-	if err := pc.Subscribe(topic, consumer.MessageSelector{}, r.consume); err != nil {
+	if err := pc.Subscribe(rtopic, consumer.MessageSelector{}, r.consume); err != nil {
 		_ = pc.Shutdown()
 		return nil, fmt.Errorf("%w: subscribe %q: %v", mq.ErrInvalid, topic, err)
 	}
