@@ -98,7 +98,16 @@
 // broker every 5 s and when a member leaves: a member that dies redelivers
 // what it handled since. At-least-once; per-key order holds across
 // members because a queue's lock keeps its next owner waiting until the
-// old one unlocked it (Close) or the broker let the lock lapse.
+// old one unlocked it (Close) or the broker let the lock lapse. The cost:
+// the client does not unlock a queue a rebalance takes away from a member
+// that stays (its removeUnnecessaryMessageQueue leaves orderly mode as a
+// TODO), so after a member joins, a moved queue waits for the broker's
+// lock lifetime (60 s on RocketMQ) plus up to one rebalance interval (20
+// s) before its new owner starts. The provider does not implement
+// driver.Revoker: the client tells nothing when it drops a queue, and the
+// lock, not a hand-back, is what keeps the next owner off the queue while
+// the old one finishes its batch (whose offset the client then does not
+// commit: the next owner redelivers it).
 //
 // A group with no committed offset on a queue starts where the broker
 // says: a RocketMQ 4.x broker answers offset 0 while the queue's first
