@@ -496,3 +496,7 @@ func TestRocketMQBatchSend(t *testing.T) {
 		}
 	}
 }
+
+func rmqTestMessage(body string) *primitive.Message {
+	return primitive.NewMessage("misc", []byte(body))
+}
