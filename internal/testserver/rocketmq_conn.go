@@ -50,6 +50,12 @@ type rmqConn struct {
 
 	done      chan struct{}
 	closeOnce sync.Once
+
+	// Rebalances the client owes (one per NOTIFY_CONSUMER_IDS_CHANGED
+	// pushed, one per group it joined) and GET_CONSUMER_LIST_BY_GROUP
+	// requests it sent; guarded by r.mu. Tests use them to wait until a
+	// client has no rebalance in flight (see rebalancesSettled).
+	owed, listed int
 }
 
 func newRmqConn(r *RocketMQ, nc net.Conn, role rmqRole) *rmqConn {
@@ -192,7 +198,7 @@ func (r *RocketMQ) brokerRequest(c *rmqConn, req *rmqCommand) *rmqCommand {
 	case 37: // END_TRANSACTION
 		return r.endTransaction(req)
 	case 38: // GET_CONSUMER_LIST_BY_GROUP
-		return r.consumerList(req)
+		return r.consumerList(c, req)
 	case 41: // LOCK_BATCH_MQ
 		return r.lockBatch(req)
 	case 42: // UNLOCK_BATCH_MQ

@@ -3,6 +3,7 @@ package testserver
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -66,6 +67,7 @@ func (r *RocketMQ) heartbeat(c *rmqConn, req *rmqCommand) *rmqCommand {
 		m := g.members[hb.ClientID]
 		if m == nil || m.conn != c {
 			changed = append(changed, cd.GroupName)
+			c.owed++ // the client rebalances when it starts
 		}
 		subs := map[string]string{}
 		for _, s := range cd.Subscriptions {
@@ -103,9 +105,10 @@ func (r *RocketMQ) unregisterClient(c *rmqConn, req *rmqCommand) *rmqCommand {
 }
 
 // consumerList answers GET_CONSUMER_LIST_BY_GROUP.
-func (r *RocketMQ) consumerList(req *rmqCommand) *rmqCommand {
+func (r *RocketMQ) consumerList(c *rmqConn, req *rmqCommand) *rmqCommand {
 	group := req.ExtFields["consumerGroup"]
 	r.mu.Lock()
+	c.listed++
 	var ids []string
 	if g := r.groups[group]; g != nil {
 		for id := range g.members {
@@ -185,6 +188,7 @@ func (r *RocketMQ) notesLocked(changed []string) func() {
 		if g := r.groups[name]; g != nil {
 			for _, m := range g.members {
 				notes = append(notes, note{m.conn, name})
+				m.conn.owed++
 			}
 		}
 	}
@@ -193,4 +197,22 @@ func (r *RocketMQ) notesLocked(changed []string) func() {
 			n.c.push(40, map[string]string{"consumerGroup": n.group}, nil)
 		}
 	}
+}
+
+// rebalancesSettled reports whether the clients whose id ends with
+// suffix have sent a GET_CONSUMER_LIST_BY_GROUP per subscribed topic for
+// every rebalance they owe: none is in flight. (rocketmq-client-go
+// races its Shutdown against a running rebalance; tests wait for this
+// before shutting a consumer down.)
+func (r *RocketMQ) rebalancesSettled(suffix string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, g := range r.groups {
+		for id, m := range g.members {
+			if strings.HasSuffix(id, suffix) && m.conn.listed < m.conn.owed*len(m.subs) {
+				return false
+			}
+		}
+	}
+	return true
 }
