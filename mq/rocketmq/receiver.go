@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	rmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
@@ -35,6 +36,7 @@ type receiver struct {
 
 	mu        sync.Mutex
 	pending   []*driver.Delivery // of a batch Receive took, not yet returned (max was smaller)
+	closed    bool               // Close began: consume counts no more calls in inCall
 	closeOnce sync.Once
 }
 
@@ -55,15 +57,32 @@ type handle struct {
 
 var _ driver.Receiver = (*receiver)(nil)
 
+// newReceiver returns a receiver of topic (as the caller named it) whose
+// handed-back batches wait suspend; Subscribe sets its pc.
+func newReceiver(topic string, suspend time.Duration) *receiver {
+	return &receiver{topic: topic, suspend: int(suspend / time.Millisecond),
+		batches: make(chan *batch), closing: make(chan struct{})}
+}
+
 // consume is the push consumer's callback.
 func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
-	r.inCall.Add(1)
-	defer r.inCall.Done()
 	if octx, ok := primitive.GetOrderlyCtx(ctx); ok {
 		// How long the queue waits before the batch comes again, when
 		// this call hands it back (the client's default, -1, spins).
 		octx.SuspendCurrentQueueTimeMillis = r.suspend
 	}
+	// Counted under mu, and not at all once Close began: an Add racing
+	// Close's Wait on a zero count is a misuse of the WaitGroup (Wait
+	// may miss the call), which the client's consume goroutines, still
+	// running until Shutdown, would otherwise commit.
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return consumer.SuspendCurrentQueueAMoment, nil
+	}
+	r.inCall.Add(1)
+	r.mu.Unlock()
+	defer r.inCall.Done()
 	select {
 	case <-r.closing:
 		return consumer.SuspendCurrentQueueAMoment, nil
@@ -163,6 +182,9 @@ func (r *receiver) Nack(_ context.Context, d *driver.Delivery) error { return r.
 func (r *receiver) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		r.mu.Unlock()
 		close(r.closing)
 		// Let calls in progress return their result to the client
 		// before the consumer shuts down, so that a batch acknowledged

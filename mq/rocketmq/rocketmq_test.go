@@ -1,52 +1,37 @@
+//go:build !race
+
+// The tests in this file drive rocketmq-client-go's push consumer and
+// producer against the double, and do not run under -race: the client
+// has data races of its own on its ordinary paths, which -race reports
+// in whichever test meets them first:
+//   - processQueue.takeMessages reads the message cache (msgCache.Empty)
+//     without the queue's lock while the pull goroutine's putMessage
+//     writes it, on every orderly consume
+//     (https://github.com/apache/rocketmq-client-go/issues/1213);
+//   - rmqClient.close is written by Shutdown and read by InvokeSync
+//     without synchronisation, on every Close racing a rebalance, pull
+//     or lock renewal (https://github.com/apache/rocketmq-client-go/pull/1115,
+//     unmerged).
+// They are in the dependency, where a replace directive in our go.mod
+// would not reach the builds of our users. scripts/test runs these tests
+// without -race in a step of their own; the receiver's own concurrency is
+// race-checked without the client in receiver_test.go.
+
 package rocketmq_test
 
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/mqtest"
 	_ "github.com/groundwork-go/groundwork/mq/rocketmq"
 )
-
-// TestMain checks that no goroutine outlives the tests. The client's
-// background goroutines end up to ~10 s after Close (see the package doc,
-// "Global state and goroutines"), longer than goleak waits by itself: it
-// is asked again for up to 30 s, rather than told to ignore them, so that
-// one that never ends is still caught. Ignored, by function name, are
-// the goroutines the client cannot stop (see the package doc): the
-// janitor of its package-level request/reply cache, and each push
-// consumer's three statistics printers.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(30 * time.Second)
-		ignore := []goleak.Option{goleak.IgnoreTopFunction("github.com/patrickmn/go-cache.(*janitor).Run")}
-		for _, f := range []string{"func4", "func5", "func6"} {
-			// The consumer's statistics printers: they sleep until the next
-			// minute, hour and month before they look at their stop
-			// channel (see the package doc).
-			ignore = append(ignore, goleak.IgnoreAnyFunction("github.com/apache/rocketmq-client-go/v2/consumer.(*statsItemSet).init."+f))
-		}
-		for err := goleak.Find(ignore...); err != nil; err = goleak.Find(ignore...) {
-			if time.Now().After(deadline) {
-				fmt.Fprintf(os.Stderr, "goleak: goroutines still running 30 s after the tests: %v\n", err)
-				code = 1
-				break
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
-}
 
 // testParams keep hand-backs and lock renewals quick on a loaded machine;
 // max_message_bytes above the double's limit lets Refuse's message
@@ -71,8 +56,20 @@ func harness(url string) mqtest.Harness {
 	}
 }
 
+// lockExpiry is the double broker's queue-lock lifetime, shortened from
+// RocketMQ's 60 s. The client does not unlock a queue a rebalance moves
+// from a member that stays (see the package doc), so the queue's new
+// owner gets it only at its first rebalance (every 20 s, fixed in the
+// client) after the old lock lapsed: with 60 s every test where a member
+// joins waited over 80 s. 10 s still lapses before the new owner's first
+// periodic rebalance, and still far outlasts what the lock protects here,
+// the old owner finishing the batch in its hands (milliseconds of
+// handler work); live owners renew every lock_interval (1 s).
+const lockExpiry = 10 * time.Second
+
 func TestConformance(t *testing.T) {
-	srv := testserver.StartRocketMQ(t, testserver.RocketMQMaxMessageBytes(doubleLimit))
+	srv := testserver.StartRocketMQ(t, testserver.RocketMQMaxMessageBytes(doubleLimit),
+		testserver.RocketMQLockExpiry(lockExpiry))
 	h := harness("rocketmq://" + srv.NameServer() + "?" + testParams)
 	h.Outage = srv.Outage
 	h.Refuse = func(t testing.TB, topic string, _ []string) *mq.Message {
