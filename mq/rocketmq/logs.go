@@ -1,0 +1,58 @@
+package rocketmq
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/rocketmq-client-go/v2/rlog"
+)
+
+// The client logs through rlog, one logger for the whole process (logrus
+// at info level by default, chatty: every rebalance, lock and pull
+// retry). The provider replaces it, once, with logToSlog, which passes the
+// client's errors on to the *slog.Logger of the connection made last and
+// drops everything below. Being process-wide, this also quiets the client
+// for code outside this package that uses it; rlog.SetLogger afterwards
+// takes it back.
+var (
+	installLogs sync.Once
+	logTarget   atomic.Pointer[slog.Logger]
+)
+
+// routeLogs makes l the target of the client's error logs.
+func routeLogs(l *slog.Logger) {
+	logTarget.Store(l)
+	installLogs.Do(func() { rlog.SetLogger(logToSlog{}) })
+}
+
+// logToSlog is an rlog.Logger writing errors to logTarget.
+type logToSlog struct{}
+
+var _ rlog.Logger = logToSlog{}
+
+func (logToSlog) Debug(string, map[string]interface{})   {}
+func (logToSlog) Info(string, map[string]interface{})    {}
+func (logToSlog) Warning(string, map[string]interface{}) {}
+func (logToSlog) Error(msg string, fields map[string]interface{}) {
+	logTo(slog.LevelError, msg, fields)
+}
+func (logToSlog) Fatal(msg string, fields map[string]interface{}) {
+	logTo(slog.LevelError, msg, fields)
+}
+func (logToSlog) Level(string)                  {}
+func (logToSlog) OutputPath(string) (err error) { return nil }
+
+func logTo(level slog.Level, msg string, fields map[string]interface{}) {
+	l := logTarget.Load()
+	if l == nil || !l.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, len(fields)+1)
+	attrs = append(attrs, slog.String("component", "rocketmq-client-go"))
+	for k, v := range fields {
+		attrs = append(attrs, slog.Any(k, v))
+	}
+	l.LogAttrs(context.Background(), level, "rocketmq: "+msg, attrs...)
+}

@@ -1,0 +1,196 @@
+package rocketmq
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	rmq "github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/driver"
+)
+
+// receiver is one group member: a push consumer in orderly mode. The
+// client calls consume with a batch of one queue's messages, on that
+// queue's goroutine, holding the broker's lock on the queue, and takes the
+// next batch of the queue only once consume returned: consume hands the
+// batch to Receive and waits until mq has settled every delivery of it.
+// All acknowledged: it returns ConsumeSuccess and the client advances the
+// queue's offset past the batch. Any handed back (Nack): it returns
+// SuspendCurrentQueueAMoment, the client puts the whole batch back, and
+// delivers it again after SuspendInterval; the offset stays before it.
+// So the offset only ever moves past acknowledged messages, and a queue's
+// messages reach mq in queue order, one batch at a time.
+type receiver struct {
+	pc      rmq.PushConsumer
+	topic   string // as the caller named it (without the namespace)
+	suspend int    // milliseconds a queue waits after a hand-back
+
+	batches chan *batch   // handed over by consume, taken by Receive
+	closing chan struct{} // closed by Close
+	inCall  sync.WaitGroup
+
+	mu        sync.Mutex
+	pending   []*driver.Delivery // of a batch Receive took, not yet returned (max was smaller)
+	closed    bool               // Close began: consume counts no more calls in inCall
+	closeOnce sync.Once
+}
+
+// batch is one consume call's messages as deliveries.
+type batch struct {
+	ds      []*driver.Delivery
+	mu      sync.Mutex
+	left    int  // deliveries not yet settled
+	nacked  bool // one was handed back
+	settled chan struct{}
+}
+
+// handle is a delivery's Handle.
+type handle struct {
+	b    *batch
+	done bool // settled; guarded by b.mu
+}
+
+var _ driver.Receiver = (*receiver)(nil)
+
+// newReceiver returns a receiver of topic (as the caller named it) whose
+// handed-back batches wait suspend; Subscribe sets its pc.
+func newReceiver(topic string, suspend time.Duration) *receiver {
+	return &receiver{topic: topic, suspend: int(suspend / time.Millisecond),
+		batches: make(chan *batch), closing: make(chan struct{})}
+}
+
+// consume is the push consumer's callback.
+func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	if octx, ok := primitive.GetOrderlyCtx(ctx); ok {
+		// How long the queue waits before the batch comes again, when
+		// this call hands it back (the client's default, -1, spins).
+		octx.SuspendCurrentQueueTimeMillis = r.suspend
+	}
+	// Counted under mu, and not at all once Close began: an Add racing
+	// Close's Wait on a zero count is a misuse of the WaitGroup (Wait
+	// may miss the call), which the client's consume goroutines, still
+	// running until Shutdown, would otherwise commit.
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return consumer.SuspendCurrentQueueAMoment, nil
+	}
+	r.inCall.Add(1)
+	r.mu.Unlock()
+	defer r.inCall.Done()
+	select {
+	case <-r.closing:
+		return consumer.SuspendCurrentQueueAMoment, nil
+	default:
+	}
+	b := &batch{left: len(msgs), settled: make(chan struct{})}
+	slab := make([]struct {
+		d driver.Delivery
+		h handle
+	}, len(msgs))
+	b.ds = make([]*driver.Delivery, len(msgs))
+	for i, e := range msgs {
+		s := &slab[i]
+		s.d.Message = fromNative(e, r.topic)
+		s.h.b = b
+		s.d.Attempt, s.d.Handle = 1, &s.h
+		b.ds[i] = &s.d
+	}
+	select {
+	case r.batches <- b:
+	case <-r.closing:
+		return consumer.SuspendCurrentQueueAMoment, nil
+	}
+	select {
+	case <-b.settled:
+	case <-r.closing:
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Checked after the wait, not by which case won it: a batch settled
+	// just as Close began is still committed.
+	if b.left == 0 && !b.nacked {
+		return consumer.ConsumeSuccess, nil
+	}
+	return consumer.SuspendCurrentQueueAMoment, nil
+}
+
+// Receive returns the deliveries of the next batch (at most max, the rest
+// at the next call).
+func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, error) {
+	r.mu.Lock()
+	if len(r.pending) > 0 {
+		n := min(max, len(r.pending))
+		out := r.pending[:n:n]
+		r.pending = r.pending[n:]
+		r.mu.Unlock()
+		return out, nil
+	}
+	r.mu.Unlock()
+	select {
+	case b := <-r.batches:
+		if len(b.ds) <= max {
+			return b.ds, nil
+		}
+		r.mu.Lock()
+		r.pending = append(r.pending, b.ds[max:]...)
+		r.mu.Unlock()
+		return b.ds[:max:max], nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-r.closing:
+		return nil, mq.ErrClosed
+	}
+}
+
+func (r *receiver) settle(d *driver.Delivery, nack bool) error {
+	h, ok := d.Handle.(*handle)
+	if !ok {
+		return fmt.Errorf("delivery %s is not from rocketmq", d.ID)
+	}
+	b := h.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if h.done {
+		return nil
+	}
+	h.done = true
+	b.nacked = b.nacked || nack
+	b.left--
+	if b.left == 0 {
+		close(b.settled)
+	}
+	return nil
+}
+
+// Ack marks d handled; its queue's offset moves past it once its whole
+// batch is acknowledged.
+func (r *receiver) Ack(_ context.Context, d *driver.Delivery) error { return r.settle(d, false) }
+
+// Nack hands d back: its batch is delivered again, whole, once every
+// delivery of it is settled.
+func (r *receiver) Nack(_ context.Context, d *driver.Delivery) error { return r.settle(d, true) }
+
+// Close leaves the group: batches not wholly acknowledged are put back
+// uncommitted (the next owner of their queues delivers them), offsets are
+// persisted, and the queue locks released.
+func (r *receiver) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		r.mu.Unlock()
+		close(r.closing)
+		// Let calls in progress return their result to the client
+		// before the consumer shuts down, so that a batch acknowledged
+		// just before is committed with the offsets Shutdown persists.
+		r.inCall.Wait()
+		err = r.pc.Shutdown()
+	})
+	return err
+}
