@@ -66,9 +66,12 @@
 // RocketMQ allows topic and group names of the characters a-z, A-Z, 0-9,
 // "_", "-", "|" and "%" only (and "%" separates a namespace), up to 127
 // bytes for a topic and 255 for a group. A name of those characters (but
-// "%") is used as it is; in any other, every byte outside a-z, A-Z, 0-9 and
-// "-" is written as "_" and two hex digits: mq's dead-letter topic
-// "orders.dlq" is the RocketMQ topic "orders_2Edlq". A name longer than
+// "%") is used as it is, unless it holds "_" followed by two upper-case
+// hex digits, which would read as an escape; in any other, every byte
+// outside a-z, A-Z, 0-9 and "-" is written as "_" and two upper-case hex
+// digits: mq's dead-letter topic "orders.dlq" is the RocketMQ topic
+// "orders_2Edlq", and a topic named "orders_2Edlq" is "orders_5F2Edlq",
+// so two mq names are never one RocketMQ name. A name longer than
 // RocketMQ allows once written so fails with mq.ErrInvalid.
 //
 // # Guarantees
