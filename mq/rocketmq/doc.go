@@ -81,13 +81,21 @@
 // or not replicated is an error a retry may duplicate). A message's key
 // picks its queue with Java's String.hashCode modulo the queue count, as
 // the Java client's SelectMessageQueueByHash does, so one key stays on one
-// queue; messages without a key go round robin. The message ID, Time
+// queue; messages without a key go round robin. The count is of the
+// topic's writable queues in the producer's current route: when it
+// changes (queues added, a broker's master gone from the route, write
+// permission taken away), keys move to other queues, and messages of a
+// key published on both sides of the change may be handled out of order
+// or concurrently by two members, until the old queue is drained. Change
+// a topic's queues with its producers stopped when order matters. The message ID, Time
 // (nanoseconds) and headers travel as user properties ("mq-id", "mq-time",
 // the header's name); the key travels in the KEYS property, so RocketMQ's
 // tools find messages by it. Headers named like a RocketMQ system property
-// (KEYS, TAGS, DELAY, UNIQ_KEY...) or holding the property separators
-// 0x01/0x02 are refused with mq.ErrInvalid; headers, key and ID together
-// must fit RocketMQ's 32 KiB properties limit (mq.ErrTooLarge otherwise).
+// (those of Java's MessageConst: KEYS, TAGS, DELAY, UNIQ_KEY...), starting
+// with "__RMQ.TRANSIENT." (which the broker does not store), or holding
+// the property separators 0x01/0x02 are refused with mq.ErrInvalid;
+// headers, key and ID together must fit RocketMQ's 32 KiB properties limit
+// (mq.ErrTooLarge otherwise).
 //
 // Consuming: every Subscribe is a group member with a push consumer of its
 // own, in clustering mode and ORDERLY: each queue is locked at the broker
