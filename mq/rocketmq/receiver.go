@@ -31,11 +31,16 @@ type receiver struct {
 
 	batches chan *batch   // handed over by consume, taken by Receive
 	closing chan struct{} // closed by Close
-	inCall  sync.WaitGroup
 
-	mu        sync.Mutex
-	pending   []*driver.Delivery // of a batch Receive took, not yet returned (max was smaller)
-	closeOnce sync.Once
+	mu      sync.Mutex
+	pending []*driver.Delivery // of a batch Receive took, not yet returned (max was smaller)
+	// closed and calls (consume calls in progress) let Close wait for the
+	// calls in progress while the client's queue goroutines may start
+	// new ones at any moment (a sync.WaitGroup forbids an Add from zero
+	// during its Wait); idle is signalled when calls drops to zero.
+	closed bool
+	calls  int
+	idle   *sync.Cond
 }
 
 // batch is one consume call's messages as deliveries.
@@ -55,19 +60,28 @@ type handle struct {
 
 var _ driver.Receiver = (*receiver)(nil)
 
+// newReceiver returns a receiver of topic (as the caller named it) whose
+// queues wait suspend milliseconds after a hand-back; its pc is set next.
+func newReceiver(topic string, suspend int) *receiver {
+	r := &receiver{topic: topic, suspend: suspend, batches: make(chan *batch), closing: make(chan struct{})}
+	r.idle = sync.NewCond(&r.mu)
+	return r
+}
+
 // consume is the push consumer's callback.
 func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
-	r.inCall.Add(1)
-	defer r.inCall.Done()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return consumer.SuspendCurrentQueueAMoment, nil
+	}
+	r.calls++
+	r.mu.Unlock()
+	defer r.endCall()
 	if octx, ok := primitive.GetOrderlyCtx(ctx); ok {
 		// How long the queue waits before the batch comes again, when
 		// this call hands it back (the client's default, -1, spins).
 		octx.SuspendCurrentQueueTimeMillis = r.suspend
-	}
-	select {
-	case <-r.closing:
-		return consumer.SuspendCurrentQueueAMoment, nil
-	default:
 	}
 	b := &batch{left: len(msgs), settled: make(chan struct{})}
 	slab := make([]struct {
@@ -105,6 +119,12 @@ func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (
 // at the next call).
 func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, error) {
 	r.mu.Lock()
+	if r.closed {
+		// What is pending belongs to a batch consume put back at Close.
+		r.pending = nil
+		r.mu.Unlock()
+		return nil, mq.ErrClosed
+	}
 	if len(r.pending) > 0 {
 		n := min(max, len(r.pending))
 		out := r.pending[:n:n]
@@ -115,12 +135,16 @@ func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, er
 	r.mu.Unlock()
 	select {
 	case b := <-r.batches:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.closed {
+			// Taken as Close began: consume puts it back.
+			return nil, mq.ErrClosed
+		}
 		if len(b.ds) <= max {
 			return b.ds, nil
 		}
-		r.mu.Lock()
 		r.pending = append(r.pending, b.ds[max:]...)
-		r.mu.Unlock()
 		return b.ds[:max:max], nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -161,14 +185,32 @@ func (r *receiver) Nack(_ context.Context, d *driver.Delivery) error { return r.
 // uncommitted (the next owner of their queues delivers them), offsets are
 // persisted, and the queue locks released.
 func (r *receiver) Close() error {
-	var err error
-	r.closeOnce.Do(func() {
-		close(r.closing)
-		// Let calls in progress return their result to the client
-		// before the consumer shuts down, so that a batch acknowledged
-		// just before is committed with the offsets Shutdown persists.
-		r.inCall.Wait()
-		err = r.pc.Shutdown()
-	})
-	return err
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.pending = nil
+	close(r.closing)
+	// Let calls in progress return their result to the client before the
+	// consumer shuts down (calls starting from now return at once). The
+	// client records a batch's new offset after the call returned, so a
+	// batch acknowledged just before Close is committed by Shutdown or,
+	// losing that race, redelivered: never committed unacknowledged.
+	for r.calls > 0 {
+		r.idle.Wait()
+	}
+	r.mu.Unlock()
+	return r.pc.Shutdown()
+}
+
+// endCall ends a consume call, waking Close when it was the last.
+func (r *receiver) endCall() {
+	r.mu.Lock()
+	r.calls--
+	if r.calls == 0 {
+		r.idle.Broadcast()
+	}
+	r.mu.Unlock()
 }

@@ -34,8 +34,7 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 	if err := c.ensureTopic(ctx, rtopic); err != nil {
 		return nil, err
 	}
-	r := &receiver{topic: topic, suspend: int(c.opts.SuspendInterval / time.Millisecond),
-		batches: make(chan *batch), closing: make(chan struct{})}
+	r := newReceiver(topic, int(c.opts.SuspendInterval/time.Millisecond))
 	o := c.opts
 	copts := []consumer.Option{
 		consumer.WithNameServer(c.nameServers),

@@ -1,0 +1,126 @@
+package rocketmq
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	rmq "github.com/apache/rocketmq-client-go/v2"
+	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+
+	"github.com/groundwork-go/groundwork/mq"
+)
+
+// fakeConsumer stands in for the push consumer in tests of the receiver
+// alone: the tests call consume as the client's queue goroutines do.
+type fakeConsumer struct {
+	rmq.PushConsumer
+	shutdowns int
+}
+
+func (f *fakeConsumer) Shutdown() error { f.shutdowns++; return nil }
+
+func newTestReceiver() *receiver {
+	r := newReceiver("t", 0)
+	r.pc = &fakeConsumer{}
+	return r
+}
+
+func msgs(ids ...string) []*primitive.MessageExt {
+	out := make([]*primitive.MessageExt, len(ids))
+	for i, id := range ids {
+		e := &primitive.MessageExt{}
+		e.WithProperty(propID, id)
+		out[i] = e
+	}
+	return out
+}
+
+// consumeAsync runs consume as a queue goroutine of the client would.
+func consumeAsync(r *receiver, ms ...*primitive.MessageExt) <-chan consumer.ConsumeResult {
+	out := make(chan consumer.ConsumeResult, 1)
+	go func() {
+		res, _ := r.consume(context.Background(), ms...)
+		out <- res
+	}()
+	return out
+}
+
+// TestReviewCloseWhileQueuesStartCalls: the client's queue goroutines call
+// consume whenever they like, also while Close waits for the calls in
+// progress. Close must neither panic nor race with them (run with -race:
+// Close's sync.WaitGroup took an Add from zero concurrent with its Wait,
+// which the WaitGroup forbids), and a call starting after Close began
+// returns at once without committing.
+func TestReviewCloseWhileQueuesStartCalls(t *testing.T) {
+	for i := 0; i < 300; i++ {
+		r := newTestReceiver()
+		var firstDone atomic.Bool
+		first := make(chan consumer.ConsumeResult, 1)
+		go func() {
+			res, _ := r.consume(context.Background(), msgs("a")...)
+			firstDone.Store(true)
+			first <- res
+		}()
+		ds, err := r.Receive(context.Background(), 10)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("Receive: %v, %v", ds, err)
+		}
+		var late consumer.ConsumeResult
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			// Another queue's goroutine, starting once the first call
+			// returned (Close let it go), while Close may still wait.
+			<-r.closing
+			for !firstDone.Load() {
+				// spin: waiting on Close would order this call after
+				// Close's wait, which the client's goroutines are not
+				runtime.Gosched()
+			}
+			late, _ = r.consume(context.Background(), msgs("b")...)
+		}()
+		go func() {
+			defer wg.Done()
+			if err := r.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+		wg.Wait()
+		if res := <-first; res != consumer.SuspendCurrentQueueAMoment {
+			t.Fatalf("unsettled batch at Close: %v, want SuspendCurrentQueueAMoment", res)
+		}
+		if late != consumer.SuspendCurrentQueueAMoment {
+			t.Fatalf("call after Close: %v, want SuspendCurrentQueueAMoment", late)
+		}
+	}
+}
+
+// TestReviewReceiveAfterClose: Receive after Close returns ErrClosed, also
+// when deliveries of a batch were left over from a smaller max (they are
+// not handed out after the batch was put back at Close).
+func TestReviewReceiveAfterClose(t *testing.T) {
+	r := newTestReceiver()
+	res := consumeAsync(r, msgs("a", "b", "c")...)
+	ds, err := r.Receive(context.Background(), 1)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("Receive: %v, %v", ds, err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-res; got != consumer.SuspendCurrentQueueAMoment {
+		t.Fatalf("batch at Close: %v, want it put back", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if ds, err := r.Receive(ctx, 10); !errors.Is(err, mq.ErrClosed) {
+		t.Fatalf("Receive after Close: %d deliveries, %v; want ErrClosed", len(ds), err)
+	}
+}
