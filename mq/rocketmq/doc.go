@@ -28,7 +28,8 @@
 // addresses only. Every parameter (any other is an error wrapping
 // mq.ErrBadURL that names it):
 //
-//   - namespace: prefixes topics and groups ("ns%topic"); default none.
+//   - namespace: prefixes topics and groups ("ns%topic"): up to 64 of
+//     the characters a-z, A-Z, 0-9, "_" and "-"; default none.
 //   - producer_group: the producer group; default "groundwork".
 //   - instance: the start of the instance names of the native producer
 //     and consumers, each made unique; default "groundwork".
@@ -72,7 +73,8 @@
 // digits: mq's dead-letter topic "orders.dlq" is the RocketMQ topic
 // "orders_2Edlq", and a topic named "orders_2Edlq" is "orders_5F2Edlq",
 // so two mq names are never one RocketMQ name. A name longer than
-// RocketMQ allows once written so fails with mq.ErrInvalid.
+// RocketMQ allows once written so (with the namespace and its "%" in
+// front) fails with mq.ErrInvalid.
 //
 // # Guarantees
 //

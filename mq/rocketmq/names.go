@@ -7,11 +7,44 @@ import (
 	"github.com/groundwork-go/groundwork/mq"
 )
 
-// Longest names RocketMQ's validators accept.
+// Longest names RocketMQ's validators accept, and the longest namespace
+// the provider takes (it is part of every name: "ns%topic").
 const (
-	maxTopicLen = 127
-	maxGroupLen = 255
+	maxTopicLen     = 127
+	maxGroupLen     = 255
+	maxNamespaceLen = 64
 )
+
+// checkNamespace reports a namespace RocketMQ would refuse as part of a
+// name, or that would take most of a topic's length.
+func checkNamespace(ns string) error {
+	if len(ns) > maxNamespaceLen {
+		return fmt.Errorf("namespace %q: longer than %d bytes", ns, maxNamespaceLen)
+	}
+	for i := 0; i < len(ns); i++ {
+		if c := ns[i]; !legalByte(c) && c != '_' {
+			return fmt.Errorf("namespace %q: want the characters a-z, A-Z, 0-9, \"_\" and \"-\" only", ns)
+		}
+	}
+	return nil
+}
+
+// topicName and groupName are nativeName with the room the namespace
+// ("ns%") takes out of RocketMQ's limit.
+func (c *conn) topicName(topic string) (string, error) {
+	return nativeName("topic", topic, maxTopicLen-c.nsLen())
+}
+
+func (c *conn) groupName(group string) (string, error) {
+	return nativeName("group", group, maxGroupLen-c.nsLen())
+}
+
+func (c *conn) nsLen() int {
+	if c.opts.Namespace == "" {
+		return 0
+	}
+	return len(c.opts.Namespace) + 1
+}
 
 // nativeName writes an mq topic or group name in the characters RocketMQ
 // allows (see # Names): a name of [a-zA-Z0-9_|-] that holds no "_" and
@@ -43,7 +76,7 @@ func nativeName(what, name string, limit int) (string, error) {
 		out = b.String()
 	}
 	if len(out) > limit {
-		return "", fmt.Errorf("%w: %s %q is %d bytes as a RocketMQ name (%q), over RocketMQ's limit of %d", mq.ErrInvalid, what, name, len(out), out, limit)
+		return "", fmt.Errorf("%w: %s %q is %d bytes as a RocketMQ name (%q), over RocketMQ's limit of %d (less the namespace's)", mq.ErrInvalid, what, name, len(out), out, limit)
 	}
 	return out, nil
 }

@@ -30,7 +30,8 @@ const (
 // field's default is given with it.
 type Options struct {
 	// Namespace prefixes topics and groups ("ns%topic"), as the client's
-	// WithNamespace does; default none.
+	// WithNamespace does: up to 64 of the characters a-z, A-Z, 0-9, "_"
+	// and "-"; default none.
 	Namespace string
 	// ProducerGroup is the producer group of the connection's producer;
 	// default "groundwork".
@@ -147,5 +148,5 @@ func (o *Options) validate() error {
 	case (o.Credentials.AccessKey == "") != (o.Credentials.SecretKey == ""):
 		return fmt.Errorf("credentials need both access_key and secret_key")
 	}
-	return nil
+	return checkNamespace(o.Namespace)
 }

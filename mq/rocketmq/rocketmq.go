@@ -170,7 +170,7 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 		if err != nil {
 			return err
 		}
-		if nm.Topic, err = nativeName("topic", nm.Topic, maxTopicLen); err != nil {
+		if nm.Topic, err = c.topicName(nm.Topic); err != nil {
 			return err
 		}
 		native[i] = nm

@@ -23,11 +23,11 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 		return nil, mq.ErrClosed
 	}
 	start := time.Now()
-	rtopic, err := nativeName("topic", topic, maxTopicLen)
+	rtopic, err := c.topicName(topic)
 	if err != nil {
 		return nil, err
 	}
-	rgroup, err := nativeName("group", group, maxGroupLen)
+	rgroup, err := c.groupName(group)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,54 @@
+package rocketmq
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/driver"
+)
+
+// TestReviewNamespaceChecked: the namespace becomes part of every topic
+// and group name ("ns%topic"), so one RocketMQ refuses is a bad URL at
+// Open, not a failure of every later call.
+func TestReviewNamespaceChecked(t *testing.T) {
+	for _, ns := range []string{"a.b", "a%b", "a b", "ns/1", strings.Repeat("n", 200)} {
+		u, err := url.Parse("rocketmq://127.0.0.1:9876?namespace=" + url.QueryEscape(ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parseURL(u); !errors.Is(err, driver.ErrBadURL) || !strings.Contains(err.Error(), "namespace") {
+			t.Errorf("namespace %q: %v, want ErrBadURL naming the namespace", ns, err)
+		}
+	}
+	for _, ns := range []string{"", "prod", "team_a-1", "MQ_INST_123"} {
+		u, _ := url.Parse("rocketmq://127.0.0.1:9876?namespace=" + ns)
+		if _, err := parseURL(u); err != nil {
+			t.Errorf("namespace %q: %v", ns, err)
+		}
+	}
+}
+
+// TestReviewNamespacedTopicTooLong: a topic that fits RocketMQ's 127
+// bytes alone but not with the namespace in front is refused before
+// sending, as a permanent error (a route lookup for it failed, which mq
+// takes for an outage and retries for ever).
+func TestReviewNamespacedTopicTooLong(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(ctx, []string{"127.0.0.1:1"}, &Options{Namespace: "tenant1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	topic := strings.Repeat("t", 125)
+	err = c.Publish(ctx, []driver.Message{{Topic: topic, ID: "1", Payload: []byte("x")}})
+	if !errors.Is(err, mq.ErrInvalid) || c.IsRetryable(err) {
+		t.Fatalf("publish to %d-byte topic in namespace tenant1: %v (retryable %v), want ErrInvalid", len(topic), err, c.IsRetryable(err))
+	}
+	if _, err := c.Subscribe(ctx, topic, "g"); !errors.Is(err, mq.ErrInvalid) {
+		t.Fatalf("subscribe: %v, want ErrInvalid", err)
+	}
+}
