@@ -120,7 +120,11 @@
 // driver.Revoker: the client tells nothing when it drops a queue, and the
 // lock, not a hand-back, is what keeps the next owner off the queue while
 // the old one finishes its batch (whose offset the client then does not
-// commit: the next owner redelivers it).
+// commit: the next owner redelivers it). The old member stops renewing
+// the lock of a queue taken from it, so this holds while that batch is
+// settled within the broker's lock lifetime (60 s) of the last renewal:
+// a handler still running after it may run alongside the next owner's
+// handling of the same key.
 //
 // A group with no committed offset on a queue starts where the broker
 // says: a RocketMQ 4.x broker answers offset 0 while the queue's first
