@@ -187,9 +187,10 @@
 // consumer its own instance name, so connections never share one), and
 // one logger. The provider replaces the logger (rlog) once, on the first
 // New or Open, with one that passes the client's errors to
-// Options.Logger (of the connection made last; default slog.Default())
-// and drops its warnings and info, which are many (every rebalance, lock
-// and failed pull). That is process-wide: it quiets the client for other
+// Options.Logger (of the open connection made last; default
+// slog.Default(); none once every connection is closed, so a closed
+// connection's Logger gets nothing more) and drops its warnings and info,
+// which are many (every rebalance, lock and failed pull). That is process-wide: it quiets the client for other
 // code in the process too; rlog.SetLogger afterwards takes it back.
 //
 // Close shuts the producer and consumers down, but the client's

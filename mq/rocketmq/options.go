@@ -75,8 +75,9 @@ type Options struct {
 	// locks; default 20s, the client's. The broker lets a lock lapse
 	// after its own lock lifetime (60s on RocketMQ).
 	LockInterval time.Duration
-	// Logger receives the client's errors (its rlog output, which is
-	// process-wide: see the package doc); default slog.Default().
+	// Logger receives the client's errors while the connection is the
+	// open one made last (the client's rlog output is process-wide: see
+	// the package doc); default slog.Default().
 	Logger *slog.Logger
 	// ProducerOptions are added to the options of the connection's
 	// producer (TLS, interceptors, remoting timeouts...). Options the

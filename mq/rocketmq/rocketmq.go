@@ -46,6 +46,7 @@ type conn struct {
 	named       string   // the name servers as given, for errors
 	opts        Options
 	prod        rmq.Producer
+	unrouteLogs func() // ends the client's logging to opts.Logger (Close)
 
 	mu     sync.Mutex
 	closed bool
@@ -80,7 +81,6 @@ func New(ctx context.Context, nameServers []string, opts *Options) (driver.Conn,
 	if err != nil {
 		return nil, err
 	}
-	routeLogs(o.Logger)
 	c := &conn{nameServers: addrs, named: strings.Join(nameServers, ";"), opts: o}
 	popts := []producer.Option{
 		producer.WithNameServer(addrs),
@@ -104,7 +104,9 @@ func New(ctx context.Context, nameServers []string, opts *Options) (driver.Conn,
 	if err != nil {
 		return nil, fmt.Errorf("%w: producer: %v", mq.ErrInvalid, err)
 	}
+	c.unrouteLogs = routeLogs(o.Logger)
 	if err := p.Start(); err != nil {
+		c.unrouteLogs()
 		return nil, fmt.Errorf("%w: producer: %v", mq.ErrInvalid, err)
 	}
 	c.prod = p
@@ -230,7 +232,9 @@ func (c *conn) Close() error {
 		return nil
 	}
 	c.closed = true
-	return c.prod.Shutdown()
+	err := c.prod.Shutdown()
+	c.unrouteLogs()
+	return err
 }
 
 // codeRe finds the broker's response code in the client's error text
