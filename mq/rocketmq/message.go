@@ -112,7 +112,7 @@ func fromNative(e *primitive.MessageExt, topic string) driver.Message {
 			if ns, err := strconv.ParseInt(v, 10, 64); err == nil {
 				m.Time = time.Unix(0, ns)
 			}
-		case systemProperties[k]:
+		case reserved(k): // RocketMQ's, not a header
 		default:
 			if m.Headers == nil {
 				m.Headers = make(map[string]string, len(props))

@@ -3,6 +3,9 @@ package rocketmq
 import (
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/driver"
@@ -31,6 +34,23 @@ func TestReviewReservedHeaders(t *testing.T) {
 		m := &driver.Message{Topic: "t", Headers: map[string]string{name: "1"}}
 		if _, err := toNative(m); !errors.Is(err, mq.ErrInvalid) {
 			t.Errorf("header %q: %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+// TestReviewForeignGarbage: a message from another producer with a
+// garbage or empty mq-time, an empty mq-id, or properties named like
+// RocketMQ's gets its born time, its unique key as ID, and no system
+// property among its headers.
+func TestReviewForeignGarbage(t *testing.T) {
+	for _, tm := range []string{"", "soon", "1e9", "99999999999999999999999"} {
+		var e primitive.MessageExt
+		e.MsgId, e.BornTimestamp = "OFFSETID", 1_700_000_000_000
+		e.WithProperties(map[string]string{propTime: tm, propID: "", primitive.PropertyUniqueClientMessageIdKeyIndex: "UNIQ",
+			"TAGS": "x", "__RMQ.TRANSIENT.TOPIC_SYS_FLAG": "1", "h": "v"})
+		m := fromNative(&e, "t")
+		if m.ID != "UNIQ" || !m.Time.Equal(time.UnixMilli(1_700_000_000_000)) || len(m.Headers) != 1 || m.Headers["h"] != "v" {
+			t.Errorf("mq-time %q: got ID %q, Time %v, headers %q", tm, m.ID, m.Time, m.Headers)
 		}
 	}
 }
