@@ -24,9 +24,9 @@
 //	rocketmq://[access_key:secret_key@]host:port[;host:port...][?param=value&...]
 //
 // Name servers are separated by ";" (RocketMQ's own notation) or ",". Host
-// names are resolved when the connection is made: the client takes IP
-// addresses only. Every parameter (any other is an error wrapping
-// mq.ErrBadURL that names it):
+// names are resolved when the connection is made (the client takes IP
+// addresses only), each to every address it has. Every parameter (any
+// other is an error wrapping mq.ErrBadURL that names it):
 //
 //   - namespace: prefixes topics and groups ("ns%topic"): up to 64 of
 //     the characters a-z, A-Z, 0-9, "_" and "-"; default none.

@@ -52,3 +52,24 @@ func TestReviewNamespacedTopicTooLong(t *testing.T) {
 		t.Fatalf("subscribe: %v, want ErrInvalid", err)
 	}
 }
+
+// TestReviewResolveAllAddresses: a name server given by a host name that
+// resolves to several addresses (a DNS name for the whole name-server
+// set) is all of them, so that the client fails over between them.
+func TestReviewResolveAllAddresses(t *testing.T) {
+	old := lookupHost
+	t.Cleanup(func() { lookupHost = old })
+	lookupHost = func(_ context.Context, host string) ([]string, error) {
+		if host != "namesrv.example" {
+			t.Fatalf("looked up %q", host)
+		}
+		return []string{"10.0.0.1", "10.0.0.2", "fd00::3", "10.0.0.1"}, nil
+	}
+	got, err := resolve(context.Background(), []string{"namesrv.example:9876", "10.0.0.9:9876", "10.0.0.1:9876"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "10.0.0.1:9876 10.0.0.2:9876 [fd00::3]:9876 10.0.0.9:9876"; strings.Join(got, " ") != want {
+		t.Fatalf("resolved %q, want %q", got, want)
+	}
+}

@@ -114,26 +114,40 @@ func New(ctx context.Context, nameServers []string, opts *Options) (driver.Conn,
 }
 
 // resolve turns host names into IP addresses, the only form the client
-// accepts.
+// accepts: every address a name resolves to (a DNS name for a set of name
+// servers is all of them, so the client fails over between them), each
+// address once.
 func resolve(ctx context.Context, hostports []string) ([]string, error) {
 	out := make([]string, 0, len(hostports))
+	seen := map[string]bool{}
+	add := func(hp string) {
+		if !seen[hp] {
+			seen[hp] = true
+			out = append(out, hp)
+		}
+	}
 	for _, hp := range hostports {
 		host, port, err := net.SplitHostPort(hp)
 		if err != nil {
 			return nil, fmt.Errorf("%w: name server %q: want host:port", driver.ErrBadURL, hp)
 		}
 		if ip := net.ParseIP(host); ip != nil {
-			out = append(out, hp)
+			add(net.JoinHostPort(host, port))
 			continue
 		}
-		ips, err := net.DefaultResolver.LookupHost(ctx, host)
+		ips, err := lookupHost(ctx, host)
 		if err != nil || len(ips) == 0 {
 			return nil, fmt.Errorf("%w: name server %s: %v", driver.ErrUnreachable, hp, err)
 		}
-		out = append(out, net.JoinHostPort(ips[0], port))
+		for _, ip := range ips {
+			add(net.JoinHostPort(ip, port))
+		}
 	}
 	return out, nil
 }
+
+// lookupHost resolves a host name; tests replace it.
+var lookupHost = net.DefaultResolver.LookupHost
 
 var instanceSeq atomic.Uint64
 
