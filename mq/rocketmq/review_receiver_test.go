@@ -14,6 +14,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
 	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/driver"
 )
 
 // fakeConsumer stands in for the push consumer in tests of the receiver
@@ -122,5 +123,56 @@ func TestReviewReceiveAfterClose(t *testing.T) {
 	defer cancel()
 	if ds, err := r.Receive(ctx, 10); !errors.Is(err, mq.ErrClosed) {
 		t.Fatalf("Receive after Close: %d deliveries, %v; want ErrClosed", len(ds), err)
+	}
+}
+
+// TestReviewSettlement: a batch is committed (ConsumeSuccess) only when
+// every delivery of it is acknowledged; partly acknowledged at Close, or
+// with one handed back, it is put back whole; a second Ack or a Nack after
+// an Ack of the same delivery changes nothing; a foreign handle is an
+// error, not a panic.
+func TestReviewSettlement(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		settle func(r *receiver, ds []*driver.Delivery)
+		want   consumer.ConsumeResult
+	}{
+		{"all acked", func(r *receiver, ds []*driver.Delivery) {
+			for _, d := range ds {
+				_ = r.Ack(ctx, d)
+				_ = r.Nack(ctx, d) // after the Ack: no effect
+			}
+		}, consumer.ConsumeSuccess},
+		{"one nacked", func(r *receiver, ds []*driver.Delivery) {
+			_ = r.Ack(ctx, ds[0])
+			_ = r.Nack(ctx, ds[1])
+			_ = r.Ack(ctx, ds[1]) // after the Nack: no effect
+			_ = r.Ack(ctx, ds[2])
+		}, consumer.SuspendCurrentQueueAMoment},
+		{"partly acked at Close", func(r *receiver, ds []*driver.Delivery) {
+			_ = r.Ack(ctx, ds[0])
+			_ = r.Ack(ctx, ds[0])
+			_ = r.Ack(ctx, ds[2])
+			_ = r.Close()
+			_ = r.Ack(ctx, ds[1]) // after Close: too late to commit
+		}, consumer.SuspendCurrentQueueAMoment},
+	}
+	for _, c := range cases {
+		r := newTestReceiver()
+		res := consumeAsync(r, msgs("a", "b", "c")...)
+		ds, err := r.Receive(ctx, 10)
+		if err != nil || len(ds) != 3 {
+			t.Fatalf("%s: Receive: %v, %v", c.name, ds, err)
+		}
+		c.settle(r, ds)
+		if got := <-res; got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+		_ = r.Close()
+	}
+	r := newTestReceiver()
+	if err := r.Ack(ctx, &driver.Delivery{}); err == nil {
+		t.Error("Ack of a delivery without a rocketmq handle: no error")
 	}
 }
