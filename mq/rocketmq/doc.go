@@ -53,9 +53,10 @@
 //     bytes and fails larger ones with mq.ErrTooLarge before sending.
 //     Default 4194304 (4 MiB), RocketMQ's default.
 //   - suspend_interval: how long a queue waits before delivering a batch
-//     mq handed back; default 100ms.
-//   - lock_interval: how often a member renews its queue locks; default
-//     20s.
+//     mq handed back, at least 1ms; default 100ms.
+//   - lock_interval: how often a member renews its queue locks, 100ms to
+//     25s (the client counts a lock as lapsed 30 s after its renewal);
+//     default 20s.
 //
 // The client's own retries are off (WithRetry(0)) and cannot be turned on
 // from the URL: package mq retries, with its policy, breaker and outage

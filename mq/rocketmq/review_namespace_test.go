@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/driver"
@@ -71,5 +72,29 @@ func TestReviewResolveAllAddresses(t *testing.T) {
 	}
 	if want := "10.0.0.1:9876 10.0.0.2:9876 [fd00::3]:9876 10.0.0.9:9876"; strings.Join(got, " ") != want {
 		t.Fatalf("resolved %q, want %q", got, want)
+	}
+}
+
+// TestReviewLockIntervalBounded: the client counts a queue's lock as lapsed
+// 30 s after its last renewal (and stops consuming the queue), and the
+// broker lets it go after 60 s, so a lock_interval of a minute breaks what
+// the lock is for; one of a nanosecond renews in a tight loop.
+// suspend_interval under a millisecond is 0 for the client: an immediate
+// redelivery loop.
+func TestReviewLockIntervalBounded(t *testing.T) {
+	for _, raw := range []string{"lock_interval=45s", "lock_interval=1h", "lock_interval=1ns", "suspend_interval=1us"} {
+		u, _ := url.Parse("rocketmq://127.0.0.1:9876?" + raw)
+		if _, err := parseURL(u); !errors.Is(err, driver.ErrBadURL) {
+			t.Errorf("%s: %v, want ErrBadURL", raw, err)
+		}
+	}
+	if _, err := New(context.Background(), []string{"127.0.0.1:1"}, &Options{LockInterval: time.Minute}); !errors.Is(err, mq.ErrInvalid) {
+		t.Errorf("Options.LockInterval 1m: %v, want ErrInvalid", err)
+	}
+	for _, raw := range []string{"lock_interval=1s", "lock_interval=25s", "suspend_interval=1ms"} {
+		u, _ := url.Parse("rocketmq://127.0.0.1:9876?" + raw)
+		if _, err := parseURL(u); err != nil {
+			t.Errorf("%s: %v", raw, err)
+		}
 	}
 }
