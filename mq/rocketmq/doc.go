@@ -131,10 +131,12 @@
 // says: a RocketMQ 4.x broker answers offset 0 while the queue's first
 // message is still in memory (a new group then reads the queue from its
 // start), and "none" otherwise, and then the member starts at the messages
-// stored from the second (RocketMQ's timestamp precision) its Subscribe
-// began. Either way nothing published after Subscribe returned is missed,
-// however late the member gets its queues. Message.Attempt
-// counts attempts within one member only. A message not published by mq
+// the broker stored from one minute before its Subscribe began (by the
+// member's clock: a broker clock up to a minute behind it loses nothing;
+// a new group may get up to a minute of earlier messages). Either way
+// nothing published after Subscribe returned is missed, however late the
+// member gets its queues. Message.Attempt counts attempts within one
+// member only. A message not published by mq
 // gets its RocketMQ unique ID (UNIQ_KEY) as ID and its born time as Time.
 //
 // # RocketMQ's own features and how they map
