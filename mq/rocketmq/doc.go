@@ -73,7 +73,12 @@
 // outside a-z, A-Z, 0-9 and "-" is written as "_" and two upper-case hex
 // digits: mq's dead-letter topic "orders.dlq" is the RocketMQ topic
 // "orders_2Edlq", and a topic named "orders_2Edlq" is "orders_5F2Edlq",
-// so two mq names are never one RocketMQ name. A name longer than
+// so two mq names are never one RocketMQ name. Nor is an mq name one of
+// RocketMQ's own topics or groups (TBW102, SCHEDULE_TOPIC_XXXX,
+// rmq_sys_..., TOOLS_CONSUMER...): those are escaped, first byte included
+// (TBW102 is "_54BW102"). Cluster and broker names, which RocketMQ also
+// keeps as topics, cannot be known here: do not name mq topics after
+// them. A name longer than
 // RocketMQ allows once written so (with the namespace and its "%" in
 // front) fails with mq.ErrInvalid.
 //

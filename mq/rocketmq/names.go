@@ -54,7 +54,8 @@ func (c *conn) nsLen() int {
 // used as it is never does, so "a.b" (a_2Eb) and "a_2Eb" (a_5F2Eb) stay
 // two topics.
 func nativeName(what, name string, limit int) (string, error) {
-	plain := true
+	system := systemName(name)
+	plain := !system
 	for i := 0; i < len(name) && plain; i++ {
 		switch c := name[i]; {
 		case c == '_':
@@ -67,7 +68,9 @@ func nativeName(what, name string, limit int) (string, error) {
 	if !plain {
 		var b strings.Builder
 		for i := 0; i < len(name); i++ {
-			if c := name[i]; legalByte(c) {
+			// A system name's first byte is escaped too: its other
+			// bytes may all be legal ("TBW102").
+			if c := name[i]; legalByte(c) && !(system && i == 0) {
 				b.WriteByte(c)
 			} else {
 				fmt.Fprintf(&b, "_%02X", c)
@@ -79,6 +82,22 @@ func nativeName(what, name string, limit int) (string, error) {
 		return "", fmt.Errorf("%w: %s %q is %d bytes as a RocketMQ name (%q), over RocketMQ's limit of %d (less the namespace's)", mq.ErrInvalid, what, name, len(out), out, limit)
 	}
 	return out, nil
+}
+
+// systemNames are RocketMQ's own topics and groups (Java's TopicValidator
+// and MixAll). An mq name equal to one, or starting with one of their
+// prefixes, is escaped, so that no mq topic or group is the broker's.
+var systemNames = map[string]bool{
+	"TBW102": true, "SCHEDULE_TOPIC_XXXX": true, "SCHEDULE_TOPIC_XXXX_V2": true, "BenchmarkTest": true,
+	"RMQ_SYS_TRANS_HALF_TOPIC": true, "RMQ_SYS_TRACE_TOPIC": true, "RMQ_SYS_TRANS_OP_HALF_TOPIC": true,
+	"TRANS_CHECK_MAX_TIME_TOPIC": true, "SELF_TEST_TOPIC": true, "OFFSET_MOVED_EVENT": true,
+	"TOOLS_CONSUMER": true, "FILTERSRV_CONSUMER": true, "__MONITOR_CONSUMER": true, "CLIENT_INNER_PRODUCER": true,
+	"SELF_TEST_P_GROUP": true, "SELF_TEST_C_GROUP": true, "CID_ONS-HTTP-PROXY": true, "CID_ONSAPI_PERMISSION": true,
+	"CID_ONSAPI_OWNER": true, "CID_ONSAPI_PULL": true, "DEFAULT_CONSUMER": true, "DEFAULT_PRODUCER": true,
+}
+
+func systemName(name string) bool {
+	return systemNames[name] || strings.HasPrefix(name, "rmq_sys_") || strings.HasPrefix(name, "CID_RMQ_SYS_")
 }
 
 func legalByte(c byte) bool {

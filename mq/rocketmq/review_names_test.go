@@ -39,7 +39,7 @@ func TestReviewNamesInjective(t *testing.T) {
 // FuzzReviewNativeName: nativeName is injective and its output is a
 // legal RocketMQ name.
 func FuzzReviewNativeName(f *testing.F) {
-	for _, s := range [][2]string{{"a.b", "a_2Eb"}, {"orders.dlq", "orders_2Edlq"}, {"_", "_5F"}, {"", "x"}, {"a|b", "a_7Cb"}} {
+	for _, s := range [][2]string{{"a.b", "a_2Eb"}, {"orders.dlq", "orders_2Edlq"}, {"_", "_5F"}, {"", "x"}, {"a|b", "a_7Cb"}, {"TBW102", "_54BW102"}, {"rmq_sys_x", "_72mq_5Fsys_5Fx"}} {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, x, y string) {
@@ -59,4 +59,23 @@ func FuzzReviewNativeName(f *testing.F) {
 			t.Fatalf("%q and %q both become %q", x, y, a)
 		}
 	})
+}
+
+// TestReviewSystemNamesUnreachable: no mq topic or group is one of
+// RocketMQ's own (TBW102, the schedule and transaction topics, the tools'
+// groups...): internal names live where no user-supplied name reaches.
+func TestReviewSystemNamesUnreachable(t *testing.T) {
+	for _, n := range []string{"TBW102", "SCHEDULE_TOPIC_XXXX", "SCHEDULE_TOPIC_XXXX_V2", "BenchmarkTest",
+		"RMQ_SYS_TRANS_HALF_TOPIC", "RMQ_SYS_TRACE_TOPIC", "RMQ_SYS_TRANS_OP_HALF_TOPIC", "TRANS_CHECK_MAX_TIME_TOPIC",
+		"SELF_TEST_TOPIC", "OFFSET_MOVED_EVENT", "rmq_sys_REVIVE_LOG_x", "rmq_sys_wheel_timer",
+		"TOOLS_CONSUMER", "FILTERSRV_CONSUMER", "__MONITOR_CONSUMER", "CLIENT_INNER_PRODUCER", "SELF_TEST_P_GROUP",
+		"SELF_TEST_C_GROUP", "CID_ONS-HTTP-PROXY", "CID_ONSAPI_PERMISSION", "CID_ONSAPI_OWNER", "CID_ONSAPI_PULL",
+		"CID_RMQ_SYS_TRANS", "DEFAULT_CONSUMER", "DEFAULT_PRODUCER"} {
+		for _, what := range []string{"topic", "group"} {
+			got, err := nativeName(what, n, maxGroupLen)
+			if err != nil || got == n {
+				t.Errorf("%s %q became %q (%v): RocketMQ's own", what, n, got, err)
+			}
+		}
+	}
 }
