@@ -213,10 +213,3 @@ func (r *rmqReader) u32() uint32 {
 	}
 	return 0
 }
-
-func (r *rmqReader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
