@@ -141,7 +141,9 @@
 // a new group may get up to a minute of earlier messages). Either way
 // nothing published after Subscribe returned is missed, however late the
 // member gets its queues. Message.Attempt counts attempts within one
-// member only. A message not published by mq
+// member only: a delivery mq nacked comes back to the same member with the
+// Attempt mq set on it (past the limit when its dead-lettering failed, so
+// it goes straight to the dead-letter topic), to the next owner with 1. A message not published by mq
 // gets its RocketMQ unique ID (UNIQ_KEY) as ID and its born time as Time.
 //
 // # RocketMQ's own features and how they map

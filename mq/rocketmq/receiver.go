@@ -41,6 +41,11 @@ type receiver struct {
 	closed bool
 	calls  int
 	idle   *sync.Cond
+	// hints are the Attempt mq set on deliveries it nacked, for their
+	// redelivery: the client hands a batch put back again with the same
+	// messages. An entry whose queue moved to another member stays until
+	// Close.
+	hints map[*primitive.MessageExt]int
 }
 
 // batch is one consume call's messages as deliveries.
@@ -56,6 +61,7 @@ type batch struct {
 type handle struct {
 	b    *batch
 	done bool // settled; guarded by b.mu
+	next int  // the Attempt mq set when it nacked; guarded by b.mu
 }
 
 var _ driver.Receiver = (*receiver)(nil)
@@ -63,7 +69,8 @@ var _ driver.Receiver = (*receiver)(nil)
 // newReceiver returns a receiver of topic (as the caller named it) whose
 // queues wait suspend milliseconds after a hand-back; its pc is set next.
 func newReceiver(topic string, suspend int) *receiver {
-	r := &receiver{topic: topic, suspend: suspend, batches: make(chan *batch), closing: make(chan struct{})}
+	r := &receiver{topic: topic, suspend: suspend, batches: make(chan *batch), closing: make(chan struct{}),
+		hints: map[*primitive.MessageExt]int{}}
 	r.idle = sync.NewCond(&r.mu)
 	return r
 }
@@ -76,6 +83,11 @@ func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (
 		return consumer.SuspendCurrentQueueAMoment, nil
 	}
 	r.calls++
+	attempts := make([]int, len(msgs))
+	for i, e := range msgs {
+		attempts[i] = max(r.hints[e], 1)
+		delete(r.hints, e)
+	}
 	r.mu.Unlock()
 	defer r.endCall()
 	if octx, ok := primitive.GetOrderlyCtx(ctx); ok {
@@ -93,7 +105,7 @@ func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (
 		s := &slab[i]
 		s.d.Message = fromNative(e, r.topic)
 		s.h.b = b
-		s.d.Attempt, s.d.Handle = 1, &s.h
+		s.d.Attempt, s.d.Handle = attempts[i], &s.h
 		b.ds[i] = &s.d
 	}
 	select {
@@ -112,7 +124,23 @@ func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (
 	if b.left == 0 && !b.nacked {
 		return consumer.ConsumeSuccess, nil
 	}
+	r.keepHints(msgs, b)
 	return consumer.SuspendCurrentQueueAMoment, nil
+}
+
+// keepHints records the Attempt of each delivery of b that mq nacked with
+// one above 1, for the batch's redelivery. b.mu is held.
+func (r *receiver) keepHints(msgs []*primitive.MessageExt, b *batch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return // the next owner counts afresh
+	}
+	for i, d := range b.ds {
+		if h := d.Handle.(*handle); h.next > 1 {
+			r.hints[msgs[i]] = h.next
+		}
+	}
 }
 
 // Receive returns the deliveries of the next batch (at most max, the rest
@@ -165,7 +193,10 @@ func (r *receiver) settle(d *driver.Delivery, nack bool) error {
 		return nil
 	}
 	h.done = true
-	b.nacked = b.nacked || nack
+	if nack {
+		b.nacked = true
+		h.next = d.Attempt // set by mq for the next delivery
+	}
 	b.left--
 	if b.left == 0 {
 		close(b.settled)
@@ -192,6 +223,7 @@ func (r *receiver) Close() error {
 	}
 	r.closed = true
 	r.pending = nil
+	r.hints = nil
 	close(r.closing)
 	// Let calls in progress return their result to the client before the
 	// consumer shuts down (calls starting from now return at once). The

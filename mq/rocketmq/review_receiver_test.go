@@ -176,3 +176,45 @@ func TestReviewSettlement(t *testing.T) {
 		t.Error("Ack of a delivery without a rocketmq handle: no error")
 	}
 }
+
+// TestReviewAttemptKeptAcrossNack: before mq nacks a delivery it sets the
+// Attempt the next delivery should carry (past the limit when its
+// dead-lettering failed, so that the next one goes straight to the
+// dead-letter topic instead of through the handler again); the batch
+// comes back to this member, and its delivery carries that Attempt.
+func TestReviewAttemptKeptAcrossNack(t *testing.T) {
+	ctx := context.Background()
+	r := newTestReceiver()
+	defer r.Close()
+	batch := msgs("a", "b")
+	res := consumeAsync(r, batch...)
+	ds, err := r.Receive(ctx, 10)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("Receive: %v, %v", ds, err)
+	}
+	ds[0].Attempt = 6
+	_ = r.Nack(ctx, ds[0])
+	_ = r.Ack(ctx, ds[1])
+	if got := <-res; got != consumer.SuspendCurrentQueueAMoment {
+		t.Fatalf("%v, want the batch put back", got)
+	}
+	res = consumeAsync(r, batch...) // the client hands the same messages again
+	ds, err = r.Receive(ctx, 10)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("Receive: %v, %v", ds, err)
+	}
+	if ds[0].Attempt != 6 || ds[1].Attempt != 1 {
+		t.Fatalf("redelivered with Attempt %d and %d, want 6 (as nacked) and 1", ds[0].Attempt, ds[1].Attempt)
+	}
+	for _, d := range ds {
+		_ = r.Ack(ctx, d)
+	}
+	if got := <-res; got != consumer.ConsumeSuccess {
+		t.Fatalf("%v, want success", got)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.hints) != 0 {
+		t.Fatalf("%d attempt hints kept after the redelivery", len(r.hints))
+	}
+}
