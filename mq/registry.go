@@ -25,8 +25,9 @@ func Schemes() []string { return drivers.Schemes() }
 //
 // Open checks that the broker answers before it returns, within ctx: a
 // broker that cannot be reached, or does not answer before ctx's deadline,
-// is an error wrapping ErrUnreachable that names the URL (password
-// redacted). WithLazyConnect skips the check, for services that must start
+// is an error wrapping ErrUnreachable that names the URL (its password
+// and query parameters named like a secret, such as secret_key, redacted).
+// WithLazyConnect skips the check, for services that must start
 // while the broker is down. A provider that cannot be pinged is opened
 // without the check.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
@@ -39,7 +40,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	op := "open " + u.Redacted()
+	op := "open " + registry.Redacted(u) // the password and secret query parameters hidden
 	conn, err := d.Open(ctx, u)
 	if err != nil {
 		return nil, wrapOp(op, err)

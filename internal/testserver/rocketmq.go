@@ -112,6 +112,8 @@ type rmqConfig struct {
 	lockExpiry      time.Duration
 	txCheck         time.Duration
 	txCheckMax      int
+	newGroupsAbsent bool          // QUERY_CONSUMER_OFFSET without an offset: 22, not 0
+	clockSkew       time.Duration // added to the time store timestamps are taken at
 }
 
 // RocketMQOption configures StartRocketMQ.
@@ -182,6 +184,23 @@ func RocketMQTransactionCheck(d time.Duration) RocketMQOption {
 			c.txCheck = d
 		}
 	}
+}
+
+// RocketMQNewGroupsNotFound makes QUERY_CONSUMER_OFFSET of a group with
+// no committed offset on a queue answer 22 QUERY_NOT_FOUND, as a real
+// broker does once the queue's first message is no longer in memory (any
+// topic older than its page cache), instead of offset 0 (its answer while
+// the first message is in memory, the default here): the client then
+// starts where its ConsumeFromWhere says.
+func RocketMQNewGroupsNotFound() RocketMQOption {
+	return func(c *rmqConfig) { c.newGroupsAbsent = true }
+}
+
+// RocketMQClockSkew sets the broker's clock d ahead of the test's (behind
+// when negative): messages are stored with timestamps from it, and
+// searches by time (SEARCH_OFFSET_BY_TIMESTAMP) compare with those.
+func RocketMQClockSkew(d time.Duration) RocketMQOption {
+	return func(c *rmqConfig) { c.clockSkew = d }
 }
 
 // realDelayLevels is messageDelayLevel of a RocketMQ broker.

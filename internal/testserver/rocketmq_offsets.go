@@ -19,7 +19,8 @@ func (r *RocketMQ) queueLocked(ext map[string]string) (*rmqQueue, *rmqCommand) {
 
 // queryConsumerOffset answers QUERY_CONSUMER_OFFSET: the group's
 // committed offset; with none, 0 — the real broker's answer while the
-// queue's first message is in memory, which here it always is.
+// queue's first message is in memory, which here it always is — or, with
+// RocketMQNewGroupsNotFound, 22 QUERY_NOT_FOUND, its answer otherwise.
 func (r *RocketMQ) queryConsumerOffset(req *rmqCommand) *rmqCommand {
 	h := req.ExtFields
 	r.mu.Lock()
@@ -32,6 +33,9 @@ func (r *RocketMQ) queryConsumerOffset(req *rmqCommand) *rmqCommand {
 	}
 	off, ok := r.offsets[rmqOffsetKey{h["consumerGroup"], h["topic"], int32(atoi64(h["queueId"]))}]
 	if !ok {
+		if r.cfg.newGroupsAbsent {
+			return rmqErr(rmqQueryNotFound, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first")
+		}
 		off = 0
 	}
 	return rmqOK(map[string]string{"offset": itoa(off)}, nil)

@@ -127,7 +127,7 @@ func (r *RocketMQ) sendMessage(c *rmqConn, req *rmqCommand, batch bool) *rmqComm
 // topic if needed). It returns the queue offset the send reports, or an
 // error response. r.mu is held.
 func (r *RocketMQ) putLocked(m *rmqMessage, now time.Time) (int64, *rmqCommand) {
-	m.storeTimestamp = now.UnixMilli()
+	m.storeTimestamp = now.Add(r.cfg.clockSkew).UnixMilli()
 	t := r.topics[m.topic]
 	if t == nil {
 		n, perm := r.cfg.queues, rmqPermRead|rmqPermWrite

@@ -24,11 +24,12 @@
 //	rocketmq://[access_key:secret_key@]host:port[;host:port...][?param=value&...]
 //
 // Name servers are separated by ";" (RocketMQ's own notation) or ",". Host
-// names are resolved when the connection is made: the client takes IP
-// addresses only. Every parameter (any other is an error wrapping
-// mq.ErrBadURL that names it):
+// names are resolved when the connection is made (the client takes IP
+// addresses only), each to every address it has. Every parameter (any
+// other is an error wrapping mq.ErrBadURL that names it):
 //
-//   - namespace: prefixes topics and groups ("ns%topic"); default none.
+//   - namespace: prefixes topics and groups ("ns%topic"): up to 64 of
+//     the characters a-z, A-Z, 0-9, "_" and "-"; default none.
 //   - producer_group: the producer group; default "groundwork".
 //   - instance: the start of the instance names of the native producer
 //     and consumers, each made unique; default "groundwork".
@@ -52,9 +53,10 @@
 //     bytes and fails larger ones with mq.ErrTooLarge before sending.
 //     Default 4194304 (4 MiB), RocketMQ's default.
 //   - suspend_interval: how long a queue waits before delivering a batch
-//     mq handed back; default 100ms.
-//   - lock_interval: how often a member renews its queue locks; default
-//     20s.
+//     mq handed back, at least 1ms; default 100ms.
+//   - lock_interval: how often a member renews its queue locks, 100ms to
+//     25s (the client counts a lock as lapsed 30 s after its renewal);
+//     default 20s.
 //
 // The client's own retries are off (WithRetry(0)) and cannot be turned on
 // from the URL: package mq retries, with its policy, breaker and outage
@@ -66,10 +68,19 @@
 // RocketMQ allows topic and group names of the characters a-z, A-Z, 0-9,
 // "_", "-", "|" and "%" only (and "%" separates a namespace), up to 127
 // bytes for a topic and 255 for a group. A name of those characters (but
-// "%") is used as it is; in any other, every byte outside a-z, A-Z, 0-9 and
-// "-" is written as "_" and two hex digits: mq's dead-letter topic
-// "orders.dlq" is the RocketMQ topic "orders_2Edlq". A name longer than
-// RocketMQ allows once written so fails with mq.ErrInvalid.
+// "%") is used as it is, unless it holds "_" followed by two upper-case
+// hex digits, which would read as an escape; in any other, every byte
+// outside a-z, A-Z, 0-9 and "-" is written as "_" and two upper-case hex
+// digits: mq's dead-letter topic "orders.dlq" is the RocketMQ topic
+// "orders_2Edlq", and a topic named "orders_2Edlq" is "orders_5F2Edlq",
+// so two mq names are never one RocketMQ name. Nor is an mq name one of
+// RocketMQ's own topics or groups (TBW102, SCHEDULE_TOPIC_XXXX,
+// rmq_sys_..., TOOLS_CONSUMER...): those are escaped, first byte included
+// (TBW102 is "_54BW102"). Cluster and broker names, which RocketMQ also
+// keeps as topics, cannot be known here: do not name mq topics after
+// them. A name longer than
+// RocketMQ allows once written so (with the namespace and its "%" in
+// front) fails with mq.ErrInvalid.
 //
 // # Guarantees
 //
@@ -78,13 +89,21 @@
 // or not replicated is an error a retry may duplicate). A message's key
 // picks its queue with Java's String.hashCode modulo the queue count, as
 // the Java client's SelectMessageQueueByHash does, so one key stays on one
-// queue; messages without a key go round robin. The message ID, Time
+// queue; messages without a key go round robin. The count is of the
+// topic's writable queues in the producer's current route: when it
+// changes (queues added, a broker's master gone from the route, write
+// permission taken away), keys move to other queues, and messages of a
+// key published on both sides of the change may be handled out of order
+// or concurrently by two members, until the old queue is drained. Change
+// a topic's queues with its producers stopped when order matters. The message ID, Time
 // (nanoseconds) and headers travel as user properties ("mq-id", "mq-time",
 // the header's name); the key travels in the KEYS property, so RocketMQ's
 // tools find messages by it. Headers named like a RocketMQ system property
-// (KEYS, TAGS, DELAY, UNIQ_KEY...) or holding the property separators
-// 0x01/0x02 are refused with mq.ErrInvalid; headers, key and ID together
-// must fit RocketMQ's 32 KiB properties limit (mq.ErrTooLarge otherwise).
+// (those of Java's MessageConst: KEYS, TAGS, DELAY, UNIQ_KEY...), starting
+// with "__RMQ.TRANSIENT." (which the broker does not store), or holding
+// the property separators 0x01/0x02 are refused with mq.ErrInvalid;
+// headers, key and ID together must fit RocketMQ's 32 KiB properties limit
+// (mq.ErrTooLarge otherwise).
 //
 // Consuming: every Subscribe is a group member with a push consumer of its
 // own, in clustering mode and ORDERLY: each queue is locked at the broker
@@ -107,16 +126,24 @@
 // driver.Revoker: the client tells nothing when it drops a queue, and the
 // lock, not a hand-back, is what keeps the next owner off the queue while
 // the old one finishes its batch (whose offset the client then does not
-// commit: the next owner redelivers it).
+// commit: the next owner redelivers it). The old member stops renewing
+// the lock of a queue taken from it, so this holds while that batch is
+// settled within the broker's lock lifetime (60 s) of the last renewal:
+// a handler still running after it may run alongside the next owner's
+// handling of the same key.
 //
 // A group with no committed offset on a queue starts where the broker
 // says: a RocketMQ 4.x broker answers offset 0 while the queue's first
 // message is still in memory (a new group then reads the queue from its
 // start), and "none" otherwise, and then the member starts at the messages
-// stored from the second (RocketMQ's timestamp precision) its Subscribe
-// began. Either way nothing published after Subscribe returned is missed,
-// however late the member gets its queues. Message.Attempt
-// counts attempts within one member only. A message not published by mq
+// the broker stored from one minute before its Subscribe began (by the
+// member's clock: a broker clock up to a minute behind it loses nothing;
+// a new group may get up to a minute of earlier messages). Either way
+// nothing published after Subscribe returned is missed, however late the
+// member gets its queues. Message.Attempt counts attempts within one
+// member only: a delivery mq nacked comes back to the same member with the
+// Attempt mq set on it (past the limit when its dead-lettering failed, so
+// it goes straight to the dead-letter topic), to the next owner with 1. A message not published by mq
 // gets its RocketMQ unique ID (UNIQ_KEY) as ID and its born time as Time.
 //
 // # RocketMQ's own features and how they map
@@ -170,9 +197,10 @@
 // consumer its own instance name, so connections never share one), and
 // one logger. The provider replaces the logger (rlog) once, on the first
 // New or Open, with one that passes the client's errors to
-// Options.Logger (of the connection made last; default slog.Default())
-// and drops its warnings and info, which are many (every rebalance, lock
-// and failed pull). That is process-wide: it quiets the client for other
+// Options.Logger (of the open connection made last; default
+// slog.Default(); none once every connection is closed, so a closed
+// connection's Logger gets nothing more) and drops its warnings and info,
+// which are many (every rebalance, lock and failed pull). That is process-wide: it quiets the client for other
 // code in the process too; rlog.SetLogger afterwards takes it back.
 //
 // Close shuts the producer and consumers down, but the client's

@@ -3,6 +3,7 @@ package rocketmq
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -12,19 +13,41 @@ import (
 // The client logs through rlog, one logger for the whole process (logrus
 // at info level by default, chatty: every rebalance, lock and pull
 // retry). The provider replaces it, once, with logToSlog, which passes the
-// client's errors on to the *slog.Logger of the connection made last and
-// drops everything below. Being process-wide, this also quiets the client
-// for code outside this package that uses it; rlog.SetLogger afterwards
-// takes it back.
+// client's errors on to the *slog.Logger of the open connection made last
+// and drops everything below (and everything once no connection is open:
+// what the client's goroutines log while they wind down after Close). A
+// closed connection's Logger gets nothing more. Being process-wide, this
+// also quiets the client for code outside this package that uses it;
+// rlog.SetLogger afterwards takes it back.
 var (
 	installLogs sync.Once
-	logTarget   atomic.Pointer[slog.Logger]
+	logTarget   atomic.Pointer[slog.Logger] // read on every client log call
+
+	routesMu  sync.Mutex
+	logRoutes []*logRoute // of the open connections, oldest first
 )
 
-// routeLogs makes l the target of the client's error logs.
-func routeLogs(l *slog.Logger) {
+type logRoute struct{ l *slog.Logger }
+
+// routeLogs makes l the target of the client's error logs until the
+// returned release (called by Close) or another routeLogs.
+func routeLogs(l *slog.Logger) (release func()) {
+	e := &logRoute{l}
+	routesMu.Lock()
+	logRoutes = append(logRoutes, e)
 	logTarget.Store(l)
+	routesMu.Unlock()
 	installLogs.Do(func() { rlog.SetLogger(logToSlog{}) })
+	return sync.OnceFunc(func() {
+		routesMu.Lock()
+		defer routesMu.Unlock()
+		logRoutes = slices.DeleteFunc(logRoutes, func(r *logRoute) bool { return r == e })
+		if n := len(logRoutes); n > 0 {
+			logTarget.Store(logRoutes[n-1].l)
+		} else {
+			logTarget.Store(nil)
+		}
+	})
 }
 
 // logToSlog is an rlog.Logger writing errors to logTarget.

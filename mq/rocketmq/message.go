@@ -34,9 +34,22 @@ func init() {
 		CONSUME_START_TIME TRAN_PREPARED_QUEUE_OFFSET TRANSACTION_CHECK_TIMES CHECK_IMMUNITY_TIME_IN_SECONDS
 		SHARDING_KEY __transactionId__ CORRELATION_ID REPLY_TO_CLIENT TTL ARRIVE_TIME MSG_TYPE CLUSTER
 		INSTANCE_ID POP_CK POP_CK_OFFSET FIRST_POP_TIME BORN_TIMESTAMP DLQ_ORIGIN_TOPIC DLQ_ORIGIN_MESSAGE_ID
-		INNER_NUM INNER_BASE INNER_MULTI_DISPATCH INNER_MULTI_QUEUE_OFFSET TRACE_CONTEXT`) {
+		INNER_NUM INNER_BASE INNER_MULTI_DISPATCH INNER_MULTI_QUEUE_OFFSET TRACE_CONTEXT
+		EXTEND_UNIQ_INFO DUP_INFO PUSH_REPLY_TIME 1ST_POP_TIME __SHARDINGKEY PROPERTY_FORWARD_QUEUE_ID
+		REDIRECT __BORNHOST TIMER_DELAY_LEVEL`) {
 		systemProperties[p] = true
 	}
+}
+
+// transientPrefix starts the names of properties the broker does not
+// store (Java's MessageConst.PROPERTY_TRANSIENT_PREFIX): a header so named
+// would be lost.
+const transientPrefix = "__RMQ.TRANSIENT."
+
+// reserved reports whether a header cannot be named name: RocketMQ or mq's
+// properties use it.
+func reserved(name string) bool {
+	return systemProperties[name] || name == propID || name == propTime || strings.HasPrefix(name, transientPrefix)
 }
 
 // separators are the bytes RocketMQ's properties encoding uses between a
@@ -52,7 +65,7 @@ func toNative(m *driver.Message) (*primitive.Message, error) {
 	n := 0
 	for k, v := range m.Headers {
 		switch {
-		case systemProperties[k] || k == propID || k == propTime:
+		case reserved(k):
 			return nil, fmt.Errorf("%w: header %q: a name RocketMQ reserves", mq.ErrInvalid, k)
 		case strings.ContainsAny(k, separators) || strings.ContainsAny(v, separators):
 			return nil, fmt.Errorf("%w: header %q: names and values cannot hold the bytes 0x01 and 0x02 (RocketMQ's property separators)", mq.ErrInvalid, k)
@@ -99,7 +112,7 @@ func fromNative(e *primitive.MessageExt, topic string) driver.Message {
 			if ns, err := strconv.ParseInt(v, 10, 64); err == nil {
 				m.Time = time.Unix(0, ns)
 			}
-		case systemProperties[k]:
+		case reserved(k): // RocketMQ's, not a header
 		default:
 			if m.Headers == nil {
 				m.Headers = make(map[string]string, len(props))

@@ -19,6 +19,10 @@ const (
 	messageFraming = 1024
 	// minMessageBytes is the smallest max_message_bytes accepted.
 	minMessageBytes = 2 * messageFraming
+	// minLockInterval and maxLockInterval bound LockInterval: renewals
+	// well inside the client's 30 s lock lifetime, not a tight loop.
+	minLockInterval = 100 * time.Millisecond
+	maxLockInterval = 25 * time.Second
 	// maxPropertiesBytes is the longest properties string RocketMQ's
 	// record format holds (a 16-bit signed length), less room for what the
 	// client adds (UNIQ_KEY, WAIT).
@@ -30,7 +34,8 @@ const (
 // field's default is given with it.
 type Options struct {
 	// Namespace prefixes topics and groups ("ns%topic"), as the client's
-	// WithNamespace does; default none.
+	// WithNamespace does: up to 64 of the characters a-z, A-Z, 0-9, "_"
+	// and "-"; default none.
 	Namespace string
 	// ProducerGroup is the producer group of the connection's producer;
 	// default "groundwork".
@@ -68,14 +73,16 @@ type Options struct {
 	// default.
 	MaxMessageBytes int
 	// SuspendInterval is how long a queue waits before redelivering a
-	// batch mq handed back (Nack); default 100ms.
+	// batch mq handed back (Nack), at least 1ms; default 100ms.
 	SuspendInterval time.Duration
 	// LockInterval is how often a member renews its broker-side queue
-	// locks; default 20s, the client's. The broker lets a lock lapse
+	// locks, 100ms to 25s (the client counts a lock as lapsed 30s after
+	// its renewal); default 20s, the client's. The broker lets a lock lapse
 	// after its own lock lifetime (60s on RocketMQ).
 	LockInterval time.Duration
-	// Logger receives the client's errors (its rlog output, which is
-	// process-wide: see the package doc); default slog.Default().
+	// Logger receives the client's errors while the connection is the
+	// open one made last (the client's rlog output is process-wide: see
+	// the package doc); default slog.Default().
 	Logger *slog.Logger
 	// ProducerOptions are added to the options of the connection's
 	// producer (TLS, interceptors, remoting timeouts...). Options the
@@ -144,8 +151,17 @@ func (o *Options) validate() error {
 	case o.SendTimeout < 0 || o.SuspendInterval < 0 || o.LockInterval < 0:
 		return fmt.Errorf("negative duration (send_timeout %v, suspend_interval %v, lock_interval %v)",
 			o.SendTimeout, o.SuspendInterval, o.LockInterval)
+	case o.LockInterval != 0 && (o.LockInterval < minLockInterval || o.LockInterval > maxLockInterval):
+		// The client stops consuming a queue whose lock it has not
+		// renewed for 30 s, and the broker lets the lock go after 60 s;
+		// a tiny interval renews in a tight loop.
+		return fmt.Errorf("lock_interval %v: want %v to %v (the client counts a lock as lapsed 30s after its renewal)",
+			o.LockInterval, minLockInterval, maxLockInterval)
+	case o.SuspendInterval != 0 && o.SuspendInterval < time.Millisecond:
+		// The client takes whole milliseconds: 0 redelivers at once, in a loop.
+		return fmt.Errorf("suspend_interval %v: want at least 1ms", o.SuspendInterval)
 	case (o.Credentials.AccessKey == "") != (o.Credentials.SecretKey == ""):
 		return fmt.Errorf("credentials need both access_key and secret_key")
 	}
-	return nil
+	return checkNamespace(o.Namespace)
 }

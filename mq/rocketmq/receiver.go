@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	rmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
@@ -32,12 +31,21 @@ type receiver struct {
 
 	batches chan *batch   // handed over by consume, taken by Receive
 	closing chan struct{} // closed by Close
-	inCall  sync.WaitGroup
 
-	mu        sync.Mutex
-	pending   []*driver.Delivery // of a batch Receive took, not yet returned (max was smaller)
-	closed    bool               // Close began: consume counts no more calls in inCall
-	closeOnce sync.Once
+	mu      sync.Mutex
+	pending []*driver.Delivery // of a batch Receive took, not yet returned (max was smaller)
+	// closed and calls (consume calls in progress) let Close wait for the
+	// calls in progress while the client's queue goroutines may start
+	// new ones at any moment (a sync.WaitGroup forbids an Add from zero
+	// during its Wait); idle is signalled when calls drops to zero.
+	closed bool
+	calls  int
+	idle   *sync.Cond
+	// hints are the Attempt mq set on deliveries it nacked, for their
+	// redelivery: the client hands a batch put back again with the same
+	// messages. An entry whose queue moved to another member stays until
+	// Close.
+	hints map[*primitive.MessageExt]int
 }
 
 // batch is one consume call's messages as deliveries.
@@ -53,41 +61,41 @@ type batch struct {
 type handle struct {
 	b    *batch
 	done bool // settled; guarded by b.mu
+	next int  // the Attempt mq set when it nacked; guarded by b.mu
 }
 
 var _ driver.Receiver = (*receiver)(nil)
 
 // newReceiver returns a receiver of topic (as the caller named it) whose
-// handed-back batches wait suspend; Subscribe sets its pc.
-func newReceiver(topic string, suspend time.Duration) *receiver {
-	return &receiver{topic: topic, suspend: int(suspend / time.Millisecond),
-		batches: make(chan *batch), closing: make(chan struct{})}
+// queues wait suspend milliseconds after a hand-back; its pc is set next.
+func newReceiver(topic string, suspend int) *receiver {
+	r := &receiver{topic: topic, suspend: suspend, batches: make(chan *batch), closing: make(chan struct{}),
+		hints: map[*primitive.MessageExt]int{}}
+	r.idle = sync.NewCond(&r.mu)
+	return r
 }
 
 // consume is the push consumer's callback.
 func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
 	if octx, ok := primitive.GetOrderlyCtx(ctx); ok {
-		// How long the queue waits before the batch comes again, when
-		// this call hands it back (the client's default, -1, spins).
+		// How long the queue waits before the batch comes again when
+		// this call hands it back, after Close too (the client's
+		// default, -1, spins).
 		octx.SuspendCurrentQueueTimeMillis = r.suspend
 	}
-	// Counted under mu, and not at all once Close began: an Add racing
-	// Close's Wait on a zero count is a misuse of the WaitGroup (Wait
-	// may miss the call), which the client's consume goroutines, still
-	// running until Shutdown, would otherwise commit.
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return consumer.SuspendCurrentQueueAMoment, nil
 	}
-	r.inCall.Add(1)
-	r.mu.Unlock()
-	defer r.inCall.Done()
-	select {
-	case <-r.closing:
-		return consumer.SuspendCurrentQueueAMoment, nil
-	default:
+	r.calls++
+	attempts := make([]int, len(msgs))
+	for i, e := range msgs {
+		attempts[i] = max(r.hints[e], 1)
+		delete(r.hints, e)
 	}
+	r.mu.Unlock()
+	defer r.endCall()
 	b := &batch{left: len(msgs), settled: make(chan struct{})}
 	slab := make([]struct {
 		d driver.Delivery
@@ -98,7 +106,7 @@ func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (
 		s := &slab[i]
 		s.d.Message = fromNative(e, r.topic)
 		s.h.b = b
-		s.d.Attempt, s.d.Handle = 1, &s.h
+		s.d.Attempt, s.d.Handle = attempts[i], &s.h
 		b.ds[i] = &s.d
 	}
 	select {
@@ -117,13 +125,35 @@ func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (
 	if b.left == 0 && !b.nacked {
 		return consumer.ConsumeSuccess, nil
 	}
+	r.keepHints(msgs, b)
 	return consumer.SuspendCurrentQueueAMoment, nil
+}
+
+// keepHints records the Attempt of each delivery of b that mq nacked with
+// one above 1, for the batch's redelivery. b.mu is held.
+func (r *receiver) keepHints(msgs []*primitive.MessageExt, b *batch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return // the next owner counts afresh
+	}
+	for i, d := range b.ds {
+		if h := d.Handle.(*handle); h.next > 1 {
+			r.hints[msgs[i]] = h.next
+		}
+	}
 }
 
 // Receive returns the deliveries of the next batch (at most max, the rest
 // at the next call).
 func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, error) {
 	r.mu.Lock()
+	if r.closed {
+		// What is pending belongs to a batch consume put back at Close.
+		r.pending = nil
+		r.mu.Unlock()
+		return nil, mq.ErrClosed
+	}
 	if len(r.pending) > 0 {
 		n := min(max, len(r.pending))
 		out := r.pending[:n:n]
@@ -134,12 +164,16 @@ func (r *receiver) Receive(ctx context.Context, max int) ([]*driver.Delivery, er
 	r.mu.Unlock()
 	select {
 	case b := <-r.batches:
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.closed {
+			// Taken as Close began: consume puts it back.
+			return nil, mq.ErrClosed
+		}
 		if len(b.ds) <= max {
 			return b.ds, nil
 		}
-		r.mu.Lock()
 		r.pending = append(r.pending, b.ds[max:]...)
-		r.mu.Unlock()
 		return b.ds[:max:max], nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -160,7 +194,10 @@ func (r *receiver) settle(d *driver.Delivery, nack bool) error {
 		return nil
 	}
 	h.done = true
-	b.nacked = b.nacked || nack
+	if nack {
+		b.nacked = true
+		h.next = d.Attempt // set by mq for the next delivery
+	}
 	b.left--
 	if b.left == 0 {
 		close(b.settled)
@@ -180,17 +217,33 @@ func (r *receiver) Nack(_ context.Context, d *driver.Delivery) error { return r.
 // uncommitted (the next owner of their queues delivers them), offsets are
 // persisted, and the queue locks released.
 func (r *receiver) Close() error {
-	var err error
-	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closed = true
+	r.mu.Lock()
+	if r.closed {
 		r.mu.Unlock()
-		close(r.closing)
-		// Let calls in progress return their result to the client
-		// before the consumer shuts down, so that a batch acknowledged
-		// just before is committed with the offsets Shutdown persists.
-		r.inCall.Wait()
-		err = r.pc.Shutdown()
-	})
-	return err
+		return nil
+	}
+	r.closed = true
+	r.pending = nil
+	r.hints = nil
+	close(r.closing)
+	// Let calls in progress return their result to the client before the
+	// consumer shuts down (calls starting from now return at once). The
+	// client records a batch's new offset after the call returned, so a
+	// batch acknowledged just before Close is committed by Shutdown or,
+	// losing that race, redelivered: never committed unacknowledged.
+	for r.calls > 0 {
+		r.idle.Wait()
+	}
+	r.mu.Unlock()
+	return r.pc.Shutdown()
+}
+
+// endCall ends a consume call, waking Close when it was the last.
+func (r *receiver) endCall() {
+	r.mu.Lock()
+	r.calls--
+	if r.calls == 0 {
+		r.idle.Broadcast()
+	}
+	r.mu.Unlock()
 }

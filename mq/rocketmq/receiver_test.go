@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	rmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
@@ -36,7 +35,7 @@ func (f *fakePushConsumer) Shutdown() error { f.shutdowns.Add(1); return nil }
 
 func testReceiver() (*receiver, *fakePushConsumer) {
 	pc := new(fakePushConsumer)
-	r := newReceiver("orders", 20*time.Millisecond)
+	r := newReceiver("orders", 20) // ms
 	r.pc = pc
 	return r, pc
 }

@@ -46,6 +46,7 @@ type conn struct {
 	named       string   // the name servers as given, for errors
 	opts        Options
 	prod        rmq.Producer
+	unrouteLogs func() // ends the client's logging to opts.Logger (Close)
 
 	mu     sync.Mutex
 	closed bool
@@ -80,7 +81,6 @@ func New(ctx context.Context, nameServers []string, opts *Options) (driver.Conn,
 	if err != nil {
 		return nil, err
 	}
-	routeLogs(o.Logger)
 	c := &conn{nameServers: addrs, named: strings.Join(nameServers, ";"), opts: o}
 	popts := []producer.Option{
 		producer.WithNameServer(addrs),
@@ -104,7 +104,9 @@ func New(ctx context.Context, nameServers []string, opts *Options) (driver.Conn,
 	if err != nil {
 		return nil, fmt.Errorf("%w: producer: %v", mq.ErrInvalid, err)
 	}
+	c.unrouteLogs = routeLogs(o.Logger)
 	if err := p.Start(); err != nil {
+		c.unrouteLogs()
 		return nil, fmt.Errorf("%w: producer: %v", mq.ErrInvalid, err)
 	}
 	c.prod = p
@@ -112,26 +114,40 @@ func New(ctx context.Context, nameServers []string, opts *Options) (driver.Conn,
 }
 
 // resolve turns host names into IP addresses, the only form the client
-// accepts.
+// accepts: every address a name resolves to (a DNS name for a set of name
+// servers is all of them, so the client fails over between them), each
+// address once.
 func resolve(ctx context.Context, hostports []string) ([]string, error) {
 	out := make([]string, 0, len(hostports))
+	seen := map[string]bool{}
+	add := func(hp string) {
+		if !seen[hp] {
+			seen[hp] = true
+			out = append(out, hp)
+		}
+	}
 	for _, hp := range hostports {
 		host, port, err := net.SplitHostPort(hp)
 		if err != nil {
 			return nil, fmt.Errorf("%w: name server %q: want host:port", driver.ErrBadURL, hp)
 		}
 		if ip := net.ParseIP(host); ip != nil {
-			out = append(out, hp)
+			add(net.JoinHostPort(host, port))
 			continue
 		}
-		ips, err := net.DefaultResolver.LookupHost(ctx, host)
+		ips, err := lookupHost(ctx, host)
 		if err != nil || len(ips) == 0 {
 			return nil, fmt.Errorf("%w: name server %s: %v", driver.ErrUnreachable, hp, err)
 		}
-		out = append(out, net.JoinHostPort(ips[0], port))
+		for _, ip := range ips {
+			add(net.JoinHostPort(ip, port))
+		}
 	}
 	return out, nil
 }
+
+// lookupHost resolves a host name; tests replace it.
+var lookupHost = net.DefaultResolver.LookupHost
 
 var instanceSeq atomic.Uint64
 
@@ -170,7 +186,7 @@ func (c *conn) Publish(ctx context.Context, msgs []driver.Message) error {
 		if err != nil {
 			return err
 		}
-		if nm.Topic, err = nativeName("topic", nm.Topic, maxTopicLen); err != nil {
+		if nm.Topic, err = c.topicName(nm.Topic); err != nil {
 			return err
 		}
 		native[i] = nm
@@ -230,7 +246,9 @@ func (c *conn) Close() error {
 		return nil
 	}
 	c.closed = true
-	return c.prod.Shutdown()
+	err := c.prod.Shutdown()
+	c.unrouteLogs()
+	return err
 }
 
 // codeRe finds the broker's response code in the client's error text

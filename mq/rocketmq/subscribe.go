@@ -15,26 +15,30 @@ import (
 
 // Subscribe makes a group member: a push consumer of its own, orderly and
 // clustering, positioned (for queues the broker has no offset of the group
-// for) at the messages stored from the second Subscribe began, so that
-// nothing published after Subscribe returns is missed however late the
-// member gets its queues.
+// for) at the messages stored from a minute before Subscribe began, so
+// that nothing published after Subscribe returns is missed however late
+// the member gets its queues, even by a broker whose clock is behind.
 func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Receiver, error) {
 	if c.isClosed() {
 		return nil, mq.ErrClosed
 	}
-	start := time.Now()
-	rtopic, err := nativeName("topic", topic, maxTopicLen)
+	// The broker compares the start with its own clock: a minute's
+	// margin keeps a broker clock behind this one from skipping messages
+	// published after Subscribe returned (the client gets its queues
+	// after Start returns, when they may be stored already).
+	start := time.Now().Add(-startMargin)
+	rtopic, err := c.topicName(topic)
 	if err != nil {
 		return nil, err
 	}
-	rgroup, err := nativeName("group", group, maxGroupLen)
+	rgroup, err := c.groupName(group)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.ensureTopic(ctx, rtopic); err != nil {
 		return nil, err
 	}
-	r := newReceiver(topic, c.opts.SuspendInterval)
+	r := newReceiver(topic, int(c.opts.SuspendInterval/time.Millisecond))
 	o := c.opts
 	copts := []consumer.Option{
 		consumer.WithNameServer(c.nameServers),
@@ -76,6 +80,10 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 	}
 	return r, nil
 }
+
+// startMargin is how long before Subscribe a new member starts, where the
+// broker has no offset of its group (see the package doc).
+const startMargin = time.Minute
 
 // ensureTopic makes sure the name servers know topic, creating it (unless
 // NoCreateTopics) on every broker that offers auto-creation (has TBW102):
