@@ -269,11 +269,7 @@ func (b *bucket) place(tmp, name string, ifNotExist bool) error {
 		if err = mkdirAll(b.c, path.Dir(dst)); err != nil {
 			return fmt.Errorf("%q: %w", name, err)
 		}
-		if ifNotExist {
-			err = renameNoReplace(b.c, tmp, dst)
-		} else {
-			err = b.c.Rename(tmp, dst)
-		}
+		err = rename2(b.c, tmp, dst, !ifNotExist)
 		if err == nil {
 			return nil
 		}
