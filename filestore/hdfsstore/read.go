@@ -55,9 +55,9 @@ func openHook(step int) {
 }
 
 // inodePath names the inode id wherever it is. The client asks the
-// namenode about a FileReader's file by name (getBlockLocations at the
-// first read; getFileInfo at Open, which openInode spares): by this name
-// it finds the file looked up, where by the object's name it could find
+// namenode about a FileReader's file by name at each step (getFileInfo
+// at Open, getBlockLocations at the first read): by this name every step
+// finds the same file, where by the object's name a step could find
 // another version put there meanwhile (and a check after the read could
 // find the first back, moved away and back by renames).
 func inodePath(id uint64) string { return "/.reserved/.inodes/" + strconv.FormatUint(id, 10) }
@@ -98,7 +98,7 @@ func (b *bucket) open(ctx context.Context, name string, off, n int64) (*reader, 
 		if r.start == r.end {
 			return nil
 		}
-		if r.fr, err = openInode(b.c, r.id, fi); err != nil {
+		if r.fr, err = b.c.Open(inodePath(r.id)); err != nil {
 			if err = mapErr(name, err); errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%q: %w", name, ErrReplaced) // removed since the lookup
 			}
