@@ -93,7 +93,7 @@
 // reader sees the old object or the new one, never part of one and never
 // neither. IfNotExist renames without OVERWRITE, which fails if the name
 // exists, in the same single step (the client lacks that call: see
-// renameNoReplace in exclusive.go). A Put that fails, or whose ctx ends,
+// rename2 in exclusive.go). A Put that fails, or whose ctx ends,
 // leaves the name as it was and removes its temporary file (a process
 // that dies mid-Put leaves it in .filestore/tmp, where the namenode
 // recovers its lease after an hour; delete what is old there) — but for

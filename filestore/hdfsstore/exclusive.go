@@ -3,6 +3,7 @@ package hdfsstore
 import (
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"unsafe"
 
@@ -13,25 +14,30 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-// renameNoReplace is the namenode's rename2 without OVERWRITE: atomic,
-// it fails with FileAlreadyExistsException if dst exists. It is how
-// IfNotExist commits, as link(2) is for localstore and LINK3 for
-// nfsstore: the finished temporary file takes the name only if the name
-// is free, in one namenode operation, so two racing creators cannot both
-// win and nothing is visible before the data is whole.
+// rename2 is the namenode's rename2, with OVERWRITE or without.
 //
-// The colinmarc client's Rename always overwrites, and it exports no way
-// to make other calls; the other exclusive operation it has, create
-// without OVERWRITE, would make the name visible (empty, then growing)
-// while the data is written. So this sends the call on the client's own
-// namenode connection (its unexported field namenode, whose Execute is
-// what every client method uses), the request built by name from the
-// message types the client registers. The field and method are checked
-// on first use; were a later client version to change them, IfNotExist
-// fails with errNoNamenodeCall rather than doing anything else (the
-// module pins v2.4.0, and the conformance suite's IfNotExist test runs
-// through this).
-func renameNoReplace(c *hdfs.Client, src, dst string) error {
+// Without it (IfNotExist's commit), it is atomic and fails with
+// FileAlreadyExistsException if dst exists, as link(2) is for localstore
+// and LINK3 for nfsstore: the finished temporary file takes the name only
+// if the name is free, in one namenode operation, so two racing creators
+// cannot both win and nothing is visible before the data is whole. The
+// colinmarc client's Rename always overwrites; the other exclusive
+// operation it has, create without OVERWRITE, would make the name visible
+// (empty, then growing) while the data is written.
+//
+// With it, it is the client's Rename without the getFileInfo of dst the
+// client sends first (whose answer only turns an error there into the
+// rename's): one namenode call per commit fewer, the same errors coming
+// from rename2 itself.
+//
+// The client exports no way to make other calls, so this sends the call
+// on the client's own namenode connection (its unexported field namenode,
+// whose Execute is what every client method uses), the request built by
+// name from the message types the client registers. The field and method
+// are checked on first use; were a later client version to change them,
+// commits fail with errNoNamenodeCall rather than doing anything else
+// (the module pins v2.4.0, and the conformance suite runs through this).
+func rename2(c *hdfs.Client, src, dst string, overwrite bool) error {
 	execute, err := namenodeExecute(c)
 	if err != nil {
 		return err
@@ -46,15 +52,18 @@ func renameNoReplace(c *hdfs.Client, src, dst string) error {
 	}
 	set(req, "src", protoreflect.ValueOfString(src))
 	set(req, "dst", protoreflect.ValueOfString(dst))
-	set(req, "overwriteDest", protoreflect.ValueOfBool(false))
-	return execute("rename2", req, resp)
+	set(req, "overwriteDest", protoreflect.ValueOfBool(overwrite))
+	if err := execute("rename2", req, resp); err != nil {
+		return &os.PathError{Op: "rename", Path: src, Err: err}
+	}
+	return nil
 }
 
 // underConstruction tells whether the file at p is still open for writing
 // (by another program: the store's own files reach their names complete),
 // from getBlockLocations' underConstruction, which no exported call of
 // the client gives (getFileInfo has no such field): sent as
-// renameNoReplace sends rename2. A file with no blocks yet is asked for
+// rename2 sends rename2. A file with no blocks yet is asked for
 // one byte all the same: the answer carries the flag.
 func underConstruction(c *hdfs.Client, p string) (bool, error) {
 	execute, err := namenodeExecute(c)
@@ -86,7 +95,7 @@ func set(m *dynamicpb.Message, field string, v protoreflect.Value) {
 	m.Set(m.Descriptor().Fields().ByName(protoreflect.Name(field)), v)
 }
 
-var errNoNamenodeCall = errors.New("hdfsstore: IfNotExist and telling files being written by others need namenode calls the colinmarc/hdfs client does not export (rename2 without overwrite, getBlockLocations), and this version of it hides its namenode connection differently than v2.4.0 did")
+var errNoNamenodeCall = errors.New("hdfsstore: commits and telling files being written by others need namenode calls the colinmarc/hdfs client does not export (rename2, getBlockLocations), and this version of it hides its namenode connection differently than v2.4.0 did")
 
 // namenodeExecute finds c.namenode.Execute.
 func namenodeExecute(c *hdfs.Client) (func(method string, req, resp proto.Message) error, error) {

@@ -259,22 +259,16 @@ func (w *writer) Abort() error {
 
 // place moves the finished file tmp to name: rename2 with OVERWRITE (a
 // reader sees the old object or the new, never neither), or without it
-// for ifNotExist. The parent directories are made first; Delete removing
-// an emptied one in between makes the rename miss its parent, so it is
-// tried again.
+// for ifNotExist. The rename is tried first: its parent directories
+// usually exist (every Put over a name, or beside another object), and
+// looking first would cost every Put a namenode call. A rename that
+// misses its parent (the first object under it, or a Delete that pruned
+// it meanwhile) makes the parents and is tried again.
 func (b *bucket) place(tmp, name string, ifNotExist bool) error {
 	dst := b.path(name)
 	var err error
 	for range 5 {
-		if err = mkdirAll(b.c, path.Dir(dst)); err != nil {
-			return fmt.Errorf("%q: %w", name, err)
-		}
-		if ifNotExist {
-			err = renameNoReplace(b.c, tmp, dst)
-		} else {
-			err = b.c.Rename(tmp, dst)
-		}
-		if err == nil {
+		if err = rename2(b.c, tmp, dst, !ifNotExist); err == nil {
 			return nil
 		}
 		if b.removeEmptyTree(dst) {
@@ -289,8 +283,11 @@ func (b *bucket) place(tmp, name string, ifNotExist bool) error {
 		if _, serr := b.c.Stat(tmp); serr != nil {
 			break // the source is what is missing
 		}
+		if merr := mkdirAll(b.c, path.Dir(dst)); merr != nil {
+			return fmt.Errorf("%q: %w", name, merr)
+		}
 	}
-	return b.inTheWay(name, err)
+	return b.inTheWay(name, err) // err: the last rename's
 }
 
 // inTheWay explains the errors of placing a file where something is.
