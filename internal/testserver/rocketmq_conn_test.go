@@ -49,8 +49,12 @@ func (c *resetConn) Close() error {
 	return nil
 }
 
-func (c *resetConn) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 10911} }
-func (c *resetConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000} }
+func (c *resetConn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 10911}
+}
+func (c *resetConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+}
 func (c *resetConn) SetDeadline(time.Time) error      { return nil }
 func (c *resetConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *resetConn) SetWriteDeadline(time.Time) error { return nil }
