@@ -2,8 +2,10 @@ package testserver
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -45,8 +47,9 @@ type rmqConn struct {
 	nc   net.Conn
 	role rmqRole
 
-	wmu   sync.Mutex
-	codec byte // codec of the last request, used for pushed requests
+	wmu       sync.Mutex
+	codec     byte // codec of the last request, used for pushed requests
+	writeDead bool // a write failed: the client is gone, answer nothing more
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -137,8 +140,17 @@ func (c *rmqConn) push(code int16, ext map[string]string, body []byte) {
 	c.send(&rmqCommand{Code: code, Opaque: c.r.opaque.Add(1), Flag: rmqFlagOneway, ExtFields: ext, Body: body})
 }
 
-// send writes cmd, waiting while the double is paused; a failed write
-// closes the connection, as a real broker does.
+// send writes cmd, waiting while the double is paused.
+//
+// A write that fails because the client is gone (it closed or reset the
+// connection) stops the answers but not the reading: the requests the
+// client sent before it went are still in the socket, and a real broker,
+// which reads eagerly, has them already and acts on them — the offset
+// commits a consumer's Shutdown sends just before it closes, which the
+// double's answer to an earlier request (a long-polled pull) can race.
+// The read loop ends on its own at the end of the stream. Only a write
+// that timed out (a client that stopped reading but stays connected)
+// closes the connection.
 func (c *rmqConn) send(cmd *rmqCommand) {
 	if !c.r.gate(c.done) {
 		return
@@ -147,6 +159,9 @@ func (c *rmqConn) send(cmd *rmqCommand) {
 	cmd.Version = rmqVersion
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.writeDead {
+		return
+	}
 	frame, err := encodeRmqFrame(cmd, c.codec)
 	if err != nil {
 		c.close()
@@ -154,7 +169,11 @@ func (c *rmqConn) send(cmd *rmqCommand) {
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(rmqWriteTimeout))
 	if _, err := c.nc.Write(frame); err != nil {
-		c.close()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			c.close()
+			return
+		}
+		c.writeDead = true
 	}
 }
 
