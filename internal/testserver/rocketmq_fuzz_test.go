@@ -132,26 +132,6 @@ func rawCall(t *testing.T, nc net.Conn, code int16, ext map[string]string, body 
 	}
 }
 
-func TestRocketMQBadFramesDoNotBreakTheDouble(t *testing.T) {
-	r := startRmqDouble(t)
-	for _, addr := range []string{r.NameServer(), r.BrokerAddr()} {
-		for _, s := range rmqSeeds() {
-			nc, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			nc.Write(s)
-			nc.Write([]byte{0, 0, 0, 5, 9, 9, 9, 9, 9}) // then garbage
-			io.Copy(io.Discard, nc)                     // the double hangs up
-			nc.Close()
-		}
-	}
-	p := newProducer(t, r)
-	if _, err := p.SendSync(t.Context(), rmqTestMessage("after-garbage")); err != nil {
-		t.Fatalf("send after bad frames: %v", err)
-	}
-}
-
 // TestRocketMQDoubleLeavesNoGoroutines drives the double with a raw
 // client (so no client goroutines are involved) through a held long
 // poll, a pause and an outage, and checks with goleak that nothing it

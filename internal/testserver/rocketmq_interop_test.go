@@ -1,3 +1,10 @@
+//go:build !race
+
+// Drives rocketmq-client-go, which has data races of its own (see
+// mq/rocketmq/doc.go # Tests): built without -race only; scripts/test runs
+// it in its RocketMQ step. The double's own code is race-checked by the
+// raw-protocol tests (rocketmq_conn_test.go, rocketmq_fuzz_test.go).
+
 package testserver
 
 import (
