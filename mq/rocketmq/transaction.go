@@ -153,12 +153,19 @@ func (p *TransactionProducer) Send(ctx context.Context, m *mq.Message) (TxState,
 	if err != nil {
 		return TxUnknown, err
 	}
+	if err := ctx.Err(); err != nil {
+		return TxUnknown, err
+	}
 	call := &txCall{ctx: ctx, m: m}
 	p.pending.Store(nm, call)
 	defer p.pending.Delete(nm)
 	res, err := p.sendInTransaction(ctx, nm)
 	switch {
-	case err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+	case err != nil && ctx.Err() != nil:
+		// The client reports a cancelled send as a request timeout.
+		if !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
 		return TxUnknown, err
 	case err != nil:
 		return TxUnknown, fmt.Errorf("rocketmq: send in transaction to %q: %w", m.Topic, err)
