@@ -49,6 +49,12 @@ type TransactionProducer struct {
 func OpenTransactionProducer(ctx context.Context, rawURL string, local LocalTransaction) (*TransactionProducer, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
+		// url's error quotes the whole URL, secret key and all: keep only
+		// what it found wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("rocketmq: transaction producer: %w: %v", mq.ErrBadURL, err)
 	}
 	if u.Scheme != Scheme {
@@ -135,7 +141,7 @@ var ErrExecutePanicked = errors.New("rocketmq: LocalTransaction.Execute panicked
 // message that was stored and is then checked back), and Execute did not
 // run; it was stored without the durability the broker is configured for
 // and was rolled back without running Execute (mq.ErrUnreachable, with
-// TxRollback); Execute panicked (ErrExecutePanicked, with TxUnknown).
+// TxRollback, or TxUnknown for a status the client leaves to Check); Execute panicked (ErrExecutePanicked, with TxUnknown).
 // Errors are classified as Publish's are: mq.ErrInvalid, mq.ErrTooLarge
 // (checked before sending), mq.ErrUnreachable (retryable), mq.ErrClosed,
 // and context errors as they are.
@@ -172,10 +178,12 @@ func (p *TransactionProducer) Send(ctx context.Context, m *mq.Message) (TxState,
 	case call.panicked != nil:
 		return TxUnknown, fmt.Errorf("%w (message %s to %q): %v; the broker will ask Check", ErrExecutePanicked, m.ID, m.Topic, call.panicked.value)
 	case !call.ran:
-		// The client rolls back a half message stored without the
-		// durability the broker is configured for, without Execute.
-		return TxRollback, fmt.Errorf("rocketmq: send in transaction to %q: %w: the broker stored the half message without the durability it is configured for (status %d); rolled back, Execute did not run",
-			m.Topic, driver.ErrUnreachable, res.Status)
+		// Stored without SEND_OK (not flushed or replicated as the broker
+		// is configured to): the client ends it without Execute, rolled
+		// back for those statuses, left to Check for any other.
+		s := fromLocalState(res.State)
+		return s, fmt.Errorf("rocketmq: send in transaction to %q: %w: the broker stored the half message without the durability it is configured for (status %d); Execute did not run, the message is %s",
+			m.Topic, driver.ErrUnreachable, res.Status, map[TxState]string{TxRollback: "rolled back", TxCommit: "committed", TxUnknown: "left to Check"}[s])
 	}
 	return fromLocalState(res.State), nil
 }

@@ -269,3 +269,30 @@ func (nopProducer) Shutdown() error { return nil }
 func (nopProducer) SendMessageInTransaction(context.Context, *primitive.Message) (*primitive.TransactionSendResult, error) {
 	return nil, errors.New("not sent")
 }
+
+// TestOpenTransactionProducerErrors: bad URLs and arguments fail before
+// anything is built, and no error quotes the secret key.
+func TestOpenTransactionProducerErrors(t *testing.T) {
+	ctx := context.Background()
+	local := funcTx{}
+	for _, u := range []string{
+		"rocketmq://ak:s3cret@10.0.0.1:98%76",
+		"rocketmq://ak:s3cret@10.0.0.1:9876?secret_key=s3cret&queus=1",
+		"kafka://ak:s3cret@10.0.0.1:9876",
+		"rocketmq://",
+	} {
+		_, err := OpenTransactionProducer(ctx, u, local)
+		if !errors.Is(err, mq.ErrBadURL) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: %v; want mq.ErrBadURL without the secret", u, err)
+		}
+	}
+	if _, err := OpenTransactionProducer(ctx, "rocketmq://10.0.0.1:9876", nil); !errors.Is(err, mq.ErrInvalid) {
+		t.Errorf("nil LocalTransaction: %v", err)
+	}
+	if _, err := NewTransactionProducer(ctx, nil, nil, local); !errors.Is(err, mq.ErrInvalid) {
+		t.Errorf("no name server: %v", err)
+	}
+	if _, err := NewTransactionProducer(ctx, []string{"10.0.0.1:9876"}, &Options{Queues: -1}, local); !errors.Is(err, mq.ErrInvalid) {
+		t.Errorf("bad options: %v", err)
+	}
+}
