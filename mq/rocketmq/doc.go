@@ -164,8 +164,8 @@
 //     RocketMQ client keeps them (committed as above).
 //   - Groups cannot be deleted through the provider: mq.WithEphemeralGroup
 //     fails with mq.ErrUnsupported.
-//   - Transactional messages: see As below; mq's Publish never sends
-//     half messages.
+//   - Transactional messages: TransactionProducer (see "Transactional
+//     messages" below); mq's Publish never sends half messages.
 //
 // # Errors
 //
@@ -185,10 +185,60 @@
 // producer. Its push consumers are not handed out: each belongs to one
 // subscription and its offsets to the receiver's bookkeeping.
 //
-// Transactional messages need a TransactionProducer, which the client
-// builds with a TransactionListener of the application's; build one with
-// rocketmq.NewTransactionProducer and the same name servers. The provider
-// does not wrap it: mq has no transactional publish to map it to.
+// TransactionProducer.As accepts a *rocketmq.TransactionProducer (the
+// client's interface type), its native producer.
+//
+// # Transactional messages
+//
+// A TransactionProducer (NewTransactionProducer, or
+// OpenTransactionProducer with the URL mq.Open takes) sends a message only
+// if a local transaction commits, RocketMQ's way to publish exactly the
+// messages of committed database transactions:
+//
+//	p, err := rocketmq.OpenTransactionProducer(ctx, "rocketmq://10.0.0.1:9876?producer_group=orders-tx", orders)
+//	state, err := p.Send(ctx, &mq.Message{Topic: "orders", Key: orderID, Payload: body})
+//
+// where orders is the application's LocalTransaction: Execute commits the
+// order and records m.ID in the same database transaction; Check answers
+// TxCommit if the record of m.ID exists, TxRollback if not. Messages are
+// mapped as Publish maps them (ID, Time, key, headers, queue by key,
+// names), so a committed message reaches mq subscribers as a published
+// one does, in its key's queue at the time of its commit.
+//
+// What it guarantees: Send returns after the broker stored the half
+// message (as durably as the broker is configured; otherwise it is rolled
+// back and Send fails), and only then runs Execute, on the calling
+// goroutine, with Send's context. The broker delivers the message only
+// once it is committed. The outcome is sent one-way (RocketMQ's
+// END_TRANSACTION has no answer); when it is lost, when Execute answered
+// TxUnknown or panicked (Send returns ErrExecutePanicked), or when the
+// process died during Execute, the half message stays with the broker,
+// which asks a producer of the group to Check it: a RocketMQ broker after
+// transactionTimeOut (6 s) and then every transactionCheckInterval (60 s),
+// up to transactionCheckMax (15) times, after which it drops the message.
+// Check must therefore be idempotent and read durable state: it may be
+// called many times, in any process running a TransactionProducer of the
+// group, and also for a half message whose Send failed from the
+// producer's side (a lost answer) and whose Execute never ran, which it
+// must roll back. A panicking Check counts as TxUnknown and is logged to
+// Options.Logger. Consumers still get at-least-once delivery: dedup by
+// Message.ID as for any message.
+//
+// The producer group (default "groundwork-tx") must be used by
+// TransactionProducers with the same LocalTransaction only: the broker
+// sends a check to any producer of the group, and a connection made by
+// mq.Open in the same group cannot answer one (its check waits in the
+// client for ever).
+//
+// What it does not do: batch (the client's transactional send takes one
+// message); mq's retries, circuit breaker and outage buffer do not apply,
+// nor its metrics and trace headers, because Send is not mq.Client's
+// Publish: its local transaction runs on the caller's goroutine between
+// the send of the half message and its outcome, so Send cannot be resent
+// later from a buffer or retried without running Execute again. An error
+// wrapping mq.ErrUnreachable is returned for the caller to retry with its
+// transaction; an error before the half message was stored never ran
+// Execute.
 //
 // # Global state and goroutines
 //
@@ -205,18 +255,25 @@
 //
 // Close shuts the producer and consumers down, but the client's
 // background goroutines do not all end at once: some sleep before they
-// look at the shutdown signal. They end within about 10 s of Close:
-// internal.(*rmqClient).Start's name-server refresher and offset
-// persister (a 10 s sleep after start), the push consumer's per-queue
+// look at the shutdown signal. They end within about 10 s of Close (30
+// s for a pull in progress): internal.(*rmqClient).Start's name-server
+// refresher and offset persister (a 10 s sleep after start), the push consumer's per-queue
 // consume loop (in processQueue.takeMessages, up to 5 s on an empty
 // queue), its lock retry (tryLockLaterAndReconsume / submitConsumeRequestLater,
-// up to 3 s) and a pull in progress (until the broker answers or the
-// connection closes). None of them touches the connection's state after
+// up to 3 s) and a pull in progress (until the broker answers, and, when
+// the broker is gone, until the client's fixed 30 s pull timeout: the
+// client does not fail a request in progress when its connection
+// closes). None of them touches the connection's state after
 // Close; the package's tests wait for them with goleak. One goroutine
 // never ends: the janitor of the client's package-level request/reply
 // cache (internal.RequestResponseFutureMap, a github.com/patrickmn/go-cache
 // made at package init, so it runs as soon as the client is linked in);
-// the tests ignore exactly that function, (*janitor).Run. And every push
+// the tests ignore exactly that function, (*janitor).Run. Nor does the
+// check-back loop of each TransactionProducer
+// (producer.(*transactionProducer).checkTransactionState): it ranges over
+// a channel the client never closes, so it outlives Close, holding a few
+// hundred bytes (Close drops its reference to the LocalTransaction); the
+// tests ignore it. And every push
 // consumer (one per Subscribe) leaves three goroutines that outlive it:
 // its statistics printers (consumer.(*statsItemSet).init.func4, .func5 and
 // .func6, one per statistic, for each of its five statistics... in all 15

@@ -59,8 +59,18 @@ func (logToSlog) Debug(string, map[string]interface{})   {}
 func (logToSlog) Info(string, map[string]interface{})    {}
 func (logToSlog) Warning(string, map[string]interface{}) {}
 func (logToSlog) Error(msg string, fields map[string]interface{}) {
+	if msg == txStateLog {
+		return
+	}
 	logTo(slog.LevelError, msg, fields)
 }
+
+// txStateLog is what the client logs, as an error with the whole message
+// (body included), whenever a local transaction answers anything but
+// commit: a rollback or unknown is an ordinary outcome (see
+// TransactionProducer), and a body may be confidential.
+const txStateLog = "executeLocalTransaction but state unexpected"
+
 func (logToSlog) Fatal(msg string, fields map[string]interface{}) {
 	logTo(slog.LevelError, msg, fields)
 }

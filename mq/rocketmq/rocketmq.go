@@ -82,10 +82,26 @@ func New(ctx context.Context, nameServers []string, opts *Options) (driver.Conn,
 		return nil, err
 	}
 	c := &conn{nameServers: addrs, named: strings.Join(nameServers, ";"), opts: o}
+	p, err := rmq.NewProducer(producerOptions(addrs, o)...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: producer: %v", mq.ErrInvalid, err)
+	}
+	c.unrouteLogs = routeLogs(o.Logger)
+	if err := p.Start(); err != nil {
+		c.unrouteLogs()
+		return nil, fmt.Errorf("%w: producer: %v", mq.ErrInvalid, err)
+	}
+	c.prod = p
+	return c, nil
+}
+
+// producerOptions are the native options of a producer of the
+// connection (or of a TransactionProducer) made with o.
+func producerOptions(addrs []string, o Options) []producer.Option {
 	popts := []producer.Option{
 		producer.WithNameServer(addrs),
 		producer.WithGroupName(o.ProducerGroup),
-		producer.WithInstanceName(c.instanceName()),
+		producer.WithInstanceName(uniqueInstance(o.Instance)),
 		producer.WithSendMsgTimeout(o.SendTimeout),
 		producer.WithDefaultTopicQueueNums(o.Queues),
 	}
@@ -99,18 +115,7 @@ func New(ctx context.Context, nameServers []string, opts *Options) (driver.Conn,
 	// Last, so that they win: mq retries (a client-side retry would hide
 	// failures from mq's breaker and duplicate what mq resends), and keys
 	// stay on one queue.
-	popts = append(popts, producer.WithRetry(0), producer.WithQueueSelector(new(keySelector)))
-	p, err := rmq.NewProducer(popts...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: producer: %v", mq.ErrInvalid, err)
-	}
-	c.unrouteLogs = routeLogs(o.Logger)
-	if err := p.Start(); err != nil {
-		c.unrouteLogs()
-		return nil, fmt.Errorf("%w: producer: %v", mq.ErrInvalid, err)
-	}
-	c.prod = p
-	return c, nil
+	return append(popts, producer.WithRetry(0), producer.WithQueueSelector(new(keySelector)))
 }
 
 // resolve turns host names into IP addresses, the only form the client
@@ -155,10 +160,13 @@ var instanceSeq atomic.Uint64
 // process shares: the client keeps one native client per (IP, instance
 // name) in a process-wide map, and the broker tells group members apart
 // by it, so two members sharing one would be one member.
-func (c *conn) instanceName() string {
+func (c *conn) instanceName() string { return uniqueInstance(c.opts.Instance) }
+
+// uniqueInstance is prefix made unique (see instanceName).
+func uniqueInstance(prefix string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return c.opts.Instance + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(instanceSeq.Add(1), 10) + "-" + hex.EncodeToString(b[:])
+	return prefix + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(instanceSeq.Add(1), 10) + "-" + hex.EncodeToString(b[:])
 }
 
 func (c *conn) isClosed() bool {
