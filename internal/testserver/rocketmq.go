@@ -38,7 +38,9 @@ import (
 //   - committed offsets (15, and the commit flag of a pull) belong to the
 //     group and survive its members; a group with no committed offset on a
 //     queue is answered offset 0 (the real broker does so while the
-//     queue's first message is still in memory, which here is always);
+//     queue's first message is still in memory, which here is always),
+//     or QUERY_NOT_FOUND (22) with RocketMQNewGroupsNotFound, as a real
+//     broker answers once that message has left memory;
 //   - 36 ConsumerSendMsgBack re-stores the message in %RETRY%<group> with
 //     the reconsume count incremented, RETRY_TOPIC and ORIGIN_MESSAGE_ID
 //     set, after its delay level's delay; past maxReconsumeTimes (or a

@@ -39,11 +39,15 @@ func (c *conn) groupName(group string) (string, error) {
 	return nativeName("group", group, maxGroupLen-c.nsLen())
 }
 
-func (c *conn) nsLen() int {
-	if c.opts.Namespace == "" {
+func (c *conn) nsLen() int { return nsRoom(c.opts.Namespace) }
+
+// nsRoom is what namespace ns ("ns%" in front of every name) takes out of
+// RocketMQ's name limits.
+func nsRoom(ns string) int {
+	if ns == "" {
 		return 0
 	}
-	return len(c.opts.Namespace) + 1
+	return len(ns) + 1
 }
 
 // nativeName writes an mq topic or group name in the characters RocketMQ

@@ -221,7 +221,7 @@ func (p *TransactionProducer) prepare(m *mq.Message) (*primitive.Message, error)
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if nm.Topic, err = nativeName("topic", nm.Topic, maxTopicLen); err != nil {
+	if nm.Topic, err = nativeName("topic", nm.Topic, maxTopicLen-nsRoom(p.opts.Namespace)); err != nil {
 		return nil, wrap(err)
 	}
 	return nm, nil

@@ -89,6 +89,16 @@ func TestTxPrepare(t *testing.T) {
 			t.Errorf("%s: %v; want %v", name, err, tc.want)
 		}
 	}
+	// A topic that fits alone but not behind the namespace ("ns%") is
+	// refused here, as Publish refuses it (it used to pass, to fail later
+	// at the broker with another error).
+	fits := strings.Repeat("t", maxTopicLen-1)
+	if _, err := p.prepare(&mq.Message{Topic: fits}); err != nil {
+		t.Fatalf("a %d-byte topic without a namespace: %v", len(fits), err)
+	}
+	if _, err := bareProducer(nil, "ns", io.Discard).prepare(&mq.Message{Topic: fits}); !errors.Is(err, mq.ErrInvalid) {
+		t.Fatalf("a %d-byte topic behind namespace ns: %v, want mq.ErrInvalid", len(fits), err)
+	}
 	keep := &mq.Message{Topic: "t", ID: "mine", Time: time.Unix(5, 0)}
 	if _, err := p.prepare(keep); err != nil || keep.ID != "mine" || !keep.Time.Equal(time.Unix(5, 0)) {
 		t.Fatalf("prepare changed a given ID or Time: %+v, %v", keep, err)
