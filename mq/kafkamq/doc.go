@@ -105,4 +105,10 @@
 //
 // Client.As accepts a **kgo.Client (the producing client) and a
 // **kadm.Client.
+//
+// Subscription.As accepts a **kgo.Client: the member's own client, the
+// one in the consumer group (GroupMetadata, OptValue, metrics hooks). It
+// belongs to the subscription, which polls, commits and closes it: do not
+// poll, commit, pause or close it yourself. Once Close has begun,
+// Subscription.As returns false.
 package kafkamq

@@ -47,7 +47,8 @@
 //
 // # As
 //
-// Client.As accepts a **memmq.Broker.
+// Client.As accepts a **memmq.Broker. Subscription.As accepts nothing: a
+// member is the broker's, which Client.As hands out.
 package memmq
 
 import (
