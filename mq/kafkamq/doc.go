@@ -107,8 +107,9 @@
 // **kadm.Client.
 //
 // Subscription.As accepts a **kgo.Client: the member's own client, the
-// one in the consumer group (GroupMetadata, OptValue, metrics hooks). It
-// belongs to the subscription, which polls, commits and closes it: do not
-// poll, commit, pause or close it yourself. Once Close has begun,
-// Subscription.As returns false.
+// one in the consumer group, for reading its state (GroupMetadata,
+// OptValue). It belongs to the subscription, which polls, commits and
+// closes it: do not poll, commit, pause or close it yourself. Once the
+// subscription's Close (or Shutdown) has begun, Subscription.As returns
+// false.
 package kafkamq

@@ -48,7 +48,8 @@
 // # As
 //
 // Client.As accepts a **memmq.Broker. Subscription.As accepts nothing: a
-// member is the broker's, which Client.As hands out.
+// subscription has no consumer of its own, it reads from the Broker, which
+// Client.As hands out.
 package memmq
 
 import (

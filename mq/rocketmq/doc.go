@@ -190,7 +190,8 @@
 // (GetOffsetDiffMap, the lag of its queues). It belongs to the
 // subscription, and its offsets to the subscription's bookkeeping: do not
 // Subscribe, Unsubscribe, Suspend, Resume, Start or Shut it down yourself.
-// Once Close has begun, Subscription.As returns false.
+// Once the subscription's Close (or Shutdown) has begun, Subscription.As
+// returns false.
 //
 // TransactionProducer.As accepts a *rocketmq.TransactionProducer (the
 // client's interface type), its native producer.
