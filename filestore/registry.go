@@ -29,11 +29,11 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	}
 	o, err := newOptions(opts)
 	if err != nil {
-		return nil, fmt.Errorf("filestore: open %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("filestore: open %s: %w", registry.Redacted(u), err)
 	}
 	b, err := d.Open(ctx, u)
 	if err != nil {
-		return nil, opError(ctx, err, "filestore: open %s", u.Redacted())
+		return nil, opError(ctx, err, "filestore: open %s", registry.Redacted(u))
 	}
 	return newStore(b, u.Scheme, o), nil
 }

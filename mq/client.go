@@ -165,8 +165,9 @@ func (c *Client) Buffered() int {
 }
 
 // As sets target to the provider's native client when the types match and
-// reports whether it did; each provider's doc lists what it offers.
-func (c *Client) As(target any) bool { return c.conn.As(target) }
+// reports whether it did; each provider's doc lists what it offers. A nil
+// target, or a nil pointer, is false.
+func (c *Client) As(target any) bool { return !nilTarget(target) && c.conn.As(target) }
 
 // Close closes every Subscription, all at once (waiting for their
 // in-flight handlers), then the connection, and returns their errors

@@ -142,7 +142,14 @@
 //
 // Client.As(target) hands out the provider's native client; each provider
 // package lists the types it accepts (for example **memmq.Broker,
-// **kgo.Client, *redis.UniversalClient).
+// **kgo.Client, *redis.UniversalClient). Subscription.As(target) hands out
+// the native consumer of one subscription, where the provider gives each
+// member one of its own (**kgo.Client for kafkamq, *rocketmq.PushConsumer
+// for rocketmq; memmq and redismq have none: their members read through
+// the client). That consumer belongs to the subscription: read its state,
+// but do not poll, commit, pause or close it. Once Close or Shutdown has
+// begun, Subscription.As returns false. A nil target, or a nil pointer,
+// is false for both.
 //
 // # Observability
 //

@@ -31,6 +31,7 @@ import (
 
 	"github.com/groundwork-go/groundwork/filestore"
 	"github.com/groundwork-go/groundwork/filestore/driver"
+	"github.com/groundwork-go/groundwork/internal/registry"
 )
 
 // Scheme is the URL scheme memstore registers.
@@ -42,7 +43,7 @@ type memDriver struct{}
 
 func (memDriver) Open(_ context.Context, u *url.URL) (driver.Bucket, error) {
 	if len(u.Query()) > 0 || u.Path != "" && u.Path != "/" {
-		return nil, fmt.Errorf("%w: mem:// takes no path or parameters, got %q", driver.ErrBadURL, u.Redacted())
+		return nil, fmt.Errorf("%w: mem:// takes no path or parameters, got %q", driver.ErrBadURL, registry.Redacted(u))
 	}
 	return New(), nil
 }

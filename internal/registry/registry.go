@@ -55,7 +55,7 @@ func (r *Registry[D]) Schemes() []string {
 // Lookup parses rawURL and finds its scheme's driver. Its errors (to be
 // wrapped with the package's ErrBadURL) say what is wrong: a malformed
 // URL, no scheme, or an unregistered one, listing those registered. They
-// never quote the URL with its password.
+// never quote the URL with its password or secret query parameters.
 func (r *Registry[D]) Lookup(rawURL string) (*url.URL, D, error) {
 	var zero D
 	u, err := url.Parse(rawURL)
@@ -69,7 +69,7 @@ func (r *Registry[D]) Lookup(rawURL string) (*url.URL, D, error) {
 		return nil, zero, err
 	}
 	if u.Scheme == "" {
-		return nil, zero, fmt.Errorf("%q has no scheme (want e.g. %s)", u.Redacted(), r.example)
+		return nil, zero, fmt.Errorf("%q has no scheme (want e.g. %s)", Redacted(u), r.example)
 	}
 	r.mu.RLock()
 	d, ok := r.drivers[u.Scheme]

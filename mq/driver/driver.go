@@ -167,6 +167,17 @@ type BatchAcker interface {
 	AckBatch(ctx context.Context, ds []*Delivery) error
 }
 
+// Aser is an optional capability of a Receiver: handing out the
+// provider's native consumer of this member (a client or consumer of its
+// own, not the Conn's), for mq.Subscription.As. As sets target to it when
+// the types match and reports whether it did. Once Close has begun it
+// returns false: the consumer is shut down, or is being shut down. A
+// receiver that reads through the Conn's client has nothing of its own to
+// hand out and does not implement Aser.
+type Aser interface {
+	As(target any) bool
+}
+
 // SizeLimiter reports the largest message (by Message.Size) the provider
 // accepts, so that mq rejects larger ones with ErrTooLarge before sending.
 type SizeLimiter interface {

@@ -105,4 +105,11 @@
 //
 // Client.As accepts a **kgo.Client (the producing client) and a
 // **kadm.Client.
+//
+// Subscription.As accepts a **kgo.Client: the member's own client, the
+// one in the consumer group, for reading its state (GroupMetadata,
+// OptValue). It belongs to the subscription, which polls, commits and
+// closes it: do not poll, commit, pause or close it yourself. Once the
+// subscription's Close (or Shutdown) has begun, Subscription.As returns
+// false.
 package kafkamq

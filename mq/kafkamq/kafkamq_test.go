@@ -37,6 +37,7 @@ func harness(k *testserver.Kafka) mqtest.Harness {
 			return c
 		},
 		MaxMessageBytes: 2<<20 - 512, // max_message_bytes less a record's framing
+		SubscriptionAs:  func() any { return new(*kgo.Client) },
 		Refuse: func(t testing.TB, topic string, _ []string) *mq.Message {
 			createTopic(t, k, topic, map[string]string{"max.message.bytes": "16384"})
 			return &mq.Message{Topic: topic, Key: "poison", Payload: incompressible(32 << 10)}

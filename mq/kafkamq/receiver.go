@@ -80,7 +80,24 @@ var (
 	_ driver.Receiver   = (*receiver)(nil)
 	_ driver.BatchAcker = (*receiver)(nil)
 	_ driver.Revoker    = (*receiver)(nil)
+	_ driver.Aser       = (*receiver)(nil)
 )
+
+// As implements driver.Aser: a **kgo.Client gets the member's own client
+// (the group member), until Close begins.
+func (r *receiver) As(target any) bool {
+	p, ok := target.(**kgo.Client)
+	if !ok || p == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return false
+	}
+	*p = r.cl
+	return true
+}
 
 // SetRevokeFunc implements driver.Revoker.
 func (r *receiver) SetRevokeFunc(fn driver.RevokeFunc) { r.revoke.Store(&fn) }

@@ -47,7 +47,9 @@
 //
 // # As
 //
-// Client.As accepts a **memmq.Broker.
+// Client.As accepts a **memmq.Broker. Subscription.As accepts nothing: a
+// subscription has no consumer of its own, it reads from the Broker, which
+// Client.As hands out.
 package memmq
 
 import (

@@ -47,6 +47,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"CloseDrains", testCloseDrains},
 		{"EphemeralGroup", testEphemeralGroup},
 		{"BadInput", testBadInput},
+		{"SubscriptionAs", testSubscriptionAs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

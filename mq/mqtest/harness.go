@@ -17,8 +17,8 @@
 // that the broker answers, and WithLazyConnect opening anyway; a buffered
 // message the broker refuses for good reaching the dead-letter topic or
 // the quarantine while later ones still arrive; dedup; Close draining;
-// and bad input. It waits on events with generous deadlines and never on fixed
-// sleeps.
+// bad input; and Subscription.As. It waits on events with generous
+// deadlines and never on fixed sleeps.
 package mqtest
 
 import (
@@ -59,6 +59,12 @@ type Harness struct {
 	// SubscribeOptions are added to every Subscribe the suite makes (for
 	// example to shorten a provider's visibility timeout).
 	SubscribeOptions []mq.SubscribeOption
+	// SubscriptionAs, when set, returns a new target (a pointer to the
+	// zero value) that Subscription.As fills with the provider's native
+	// consumer of a subscription, for example new(*kgo.Client). Nil: the
+	// provider hands out none, and the suite checks only that As refuses
+	// a foreign type.
+	SubscriptionAs func() any
 	// Wait bounds every wait for an expected event. Default 2 minutes:
 	// deadlines are generous because test machines are shared.
 	Wait time.Duration

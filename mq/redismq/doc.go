@@ -158,6 +158,10 @@
 //
 // Client.As accepts a *redis.UniversalClient.
 //
+// Subscription.As accepts nothing: a subscription has no client of its
+// own, it reads and acknowledges through the client's, which Client.As
+// hands out.
+//
 // # Connections
 //
 // A subscription holds, on the go-redis client it was given or built:

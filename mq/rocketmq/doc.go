@@ -182,8 +182,16 @@
 //
 // Client.As accepts a *rocketmq.Producer (the client's producer interface,
 // package github.com/apache/rocketmq-client-go/v2), the connection's
-// producer. Its push consumers are not handed out: each belongs to one
-// subscription and its offsets to the receiver's bookkeeping.
+// producer.
+//
+// Subscription.As accepts a *rocketmq.PushConsumer (the client's
+// interface type; its implementation, consumer's pushConsumer, is
+// unexported): the member's own push consumer, for reading its state
+// (GetOffsetDiffMap, the lag of its queues). It belongs to the
+// subscription, and its offsets to the subscription's bookkeeping: do not
+// Subscribe, Unsubscribe, Suspend, Resume, Start or Shut it down yourself.
+// Once the subscription's Close (or Shutdown) has begun, Subscription.As
+// returns false.
 //
 // TransactionProducer.As accepts a *rocketmq.TransactionProducer (the
 // client's interface type), its native producer.

@@ -247,3 +247,21 @@ func (r *receiver) endCall() {
 	}
 	r.mu.Unlock()
 }
+
+var _ driver.Aser = (*receiver)(nil)
+
+// As implements driver.Aser: a *rocketmq.PushConsumer (the client's
+// interface type) gets the member's push consumer, until Close begins.
+func (r *receiver) As(target any) bool {
+	p, ok := target.(*rmq.PushConsumer)
+	if !ok || p == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	*p = r.pc
+	return true
+}

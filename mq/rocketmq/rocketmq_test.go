@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	rmq "github.com/apache/rocketmq-client-go/v2"
+
 	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/mqtest"
@@ -53,6 +55,7 @@ func harness(url string) mqtest.Harness {
 			return c
 		},
 		MaxMessageBytes: 4194304 - 1024,
+		SubscriptionAs:  func() any { return new(rmq.PushConsumer) },
 	}
 }
 
