@@ -35,10 +35,7 @@ import (
 //
 // Writes go through one buffer of the Store's buffer size
 // (WithBufferSize), so small writes cost no call to the backend each;
-// ReadFrom (io.Copy's way) reads straight into it. The SHA-256 of a full
-// buffer is computed by another goroutine while the backend writes it
-// (see flush), so a large Put takes about the longer of the two rather
-// than their sum when a CPU is free.
+// ReadFrom (io.Copy's way) reads straight into it.
 type Writer struct {
 	s    *Store
 	ctx  context.Context
@@ -118,6 +115,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if err := w.accept(len(p)); err != nil {
 		return 0, err
 	}
+	w.h.Write(p)
 	n := 0
 	for n < len(p) {
 		if w.fill == len(*w.buf) {
@@ -151,6 +149,7 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 			if aerr := w.accept(n); aerr != nil {
 				return total, aerr
 			}
+			w.h.Write((*w.buf)[w.fill : w.fill+n])
 			w.fill += n
 			total += int64(n)
 		}
@@ -206,33 +205,12 @@ func (w *Writer) accept(n int) error {
 	return nil
 }
 
-// hashAside is the smallest flush whose SHA-256 is computed by another
-// goroutine while the backend writes the same bytes: below it, starting
-// and awaiting that goroutine costs about what the hash does.
-const hashAside = 64 << 10
-
-// flush writes the buffer to the backend, hashing it meanwhile. Both
-// only read the buffer, which is refilled only once both are done, so
-// Put still holds one buffer in flight; the hashing goroutine is awaited
-// before flush returns or unwinds (a panic in the backend's writer), so
-// none outlives it, and buffers are hashed in order, the digest being
-// that of the bytes written.
+// flush writes the buffer to the backend.
 func (w *Writer) flush() error {
 	if w.fill == 0 {
 		return nil
 	}
-	p := (*w.buf)[:w.fill]
-	if len(p) < hashAside {
-		w.h.Write(p)
-	} else {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			w.h.Write(p)
-		}()
-		defer func() { <-done }()
-	}
-	n, err := w.w.Write(p)
+	n, err := w.w.Write((*w.buf)[:w.fill])
 	if err == nil && n < w.fill {
 		err = io.ErrShortWrite
 	}

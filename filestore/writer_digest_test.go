@@ -5,22 +5,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"io"
-	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"testing/iotest"
 
 	"github.com/groundwork-go/groundwork/filestore"
-	"github.com/groundwork-go/groundwork/filestore/driver"
 	"github.com/groundwork-go/groundwork/filestore/memstore"
 )
 
-// TestWriterHashAside: the digest computed beside the backend's writes
-// (buffers of 64 KiB and more hashed by another goroutine, smaller ones
-// in line) is that of the bytes written, whatever the mix of Write
-// sizes, ReadFrom's short reads and buffer fills.
-func TestWriterHashAside(t *testing.T) {
+// TestWriterDigest: the digest the Writer computes is that of the bytes
+// written, whatever the mix of Write sizes, ReadFrom's short reads and
+// buffer fills.
+func TestWriterDigest(t *testing.T) {
 	ctx := context.Background()
 	s, err := filestore.NewStore(memstore.New(), filestore.WithBufferSize(128<<10))
 	if err != nil {
@@ -65,48 +61,8 @@ func TestWriterHashAside(t *testing.T) {
 	}
 }
 
-// panicBucket's writers panic in Write.
-type panicBucket struct{ driver.Bucket }
-
-func (b panicBucket) NewWriter(ctx context.Context, name string, o *driver.WriterOptions) (driver.Writer, error) {
-	w, err := b.Bucket.NewWriter(ctx, name, o)
-	return panicWriter{w}, err
-}
-
-type panicWriter struct{ driver.Writer }
-
-func (panicWriter) Write([]byte) (int, error) { panic("backend writer panics") }
-
-// TestWriterHashAsidePanic: a panic in the backend's writer unwinds
-// through the Writer only once the goroutine hashing the same buffer has
-// ended (a large buffer, hashed for milliseconds, while Write panics at
-// once): none outlives the write.
-func TestWriterHashAsidePanic(t *testing.T) {
-	s, err := filestore.NewStore(panicBucket{memstore.New()}, filestore.WithBufferSize(64<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	w, err := s.NewWriter(context.Background(), "x", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Fatal("the backend's panic did not reach the caller")
-			}
-			buf := make([]byte, 1<<20)
-			if st := string(buf[:runtime.Stack(buf, true)]); strings.Contains(st, "(*Writer).flush.func") {
-				t.Fatalf("a hashing goroutine outlived the write:\n%s", st)
-			}
-		}()
-		_, _ = w.Write(make([]byte, 64<<20+1))
-	}()
-}
-
 // BenchmarkPutMem: a Put into memstore, whose writes cost little beside
-// the SHA-256 (computed beside them from 64 KiB on: see Writer).
+// the SHA-256 the Writer computes in line.
 func BenchmarkPutMem(b *testing.B) {
 	ctx := context.Background()
 	s, err := filestore.NewStore(memstore.New())
