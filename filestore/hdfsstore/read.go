@@ -163,12 +163,8 @@ func (b *bucket) openPinned(name, p string) (os.FileInfo, *hdfs.FileReader, erro
 
 // retarget sets the name a FileReader asks the namenode about (its
 // unexported field name, v2.4.0's; Name() and Stat() come from the file
-// status and do not change). Only that one field is written: the
-// FileReader is otherwise the client's own Open's, whatever state a
-// later version gives it. The field is checked: were a later client
-// version to drop it, retarget reports false and nothing is touched;
-// were one to fetch blocks by another field, TestReviewReaderPinnedABA
-// (which fails when the reader is not retargeted) stops the upgrade.
+// status and do not change). The field is checked: were a later client
+// version to change it, retarget reports false and nothing is touched.
 func retarget(fr *hdfs.FileReader, p string) bool {
 	f := reflect.ValueOf(fr).Elem().FieldByName("name")
 	if !f.IsValid() || f.Kind() != reflect.String {
