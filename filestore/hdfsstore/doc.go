@@ -78,11 +78,9 @@
 // off, every Put fails, naming the attribute. HDFS bounds an attribute's
 // size (dfs.namenode.fs-limits.max-xattr-size, 16 KiB by default): a Put
 // whose metadata is larger fails with fs.ErrInvalid. Stat costs two
-// namenode calls (getFileInfo, getXAttrs), Open three (getFileInfo by
-// name, then getXAttrs and getBlockLocations by inode path), and List
-// one getXAttrs per object; a file without a record (another program's)
-// one more, a getBlockLocations telling whether it is still being
-// written.
+// namenode calls (getFileInfo, getXAttrs), and List one getXAttrs per
+// object; a file without a record (another program's) one more, a
+// getBlockLocations telling whether it is still being written.
 //
 // # Guarantees
 //
@@ -117,13 +115,12 @@
 // (IsRetryable says so; the storage Service retries), leaving nothing.
 //
 // The namespace is strongly consistent (one active namenode): a Put is
-// listed, and a Delete gone, as soon as it returns. A Reader looks the
-// name up once, then asks for that inode's record and block locations
-// by its inode path (/.reserved/.inodes/<id>, which every HDFS namenode
-// since 2.x resolves; a federation Router may not: point the store at
-// the namenode), so its attributes and the blocks it reads are of that
-// version whatever the name holds by then, Seek and ReadAt included: it
-// never mixes versions. Once that
+// listed, and a Delete gone, as soon as it returns. A Reader opens the
+// file the name held by its inode path (/.reserved/.inodes/<id>, which
+// every HDFS namenode since 2.x resolves; a federation Router may not:
+// point the store at the namenode), so it fetches the locations
+// of that version's blocks whatever the name holds by then, and reads
+// those, Seek and ReadAt included: it never mixes versions. Once that
 // version is replaced and its blocks removed, reads fail with
 // ErrReplaced (filestore's).
 //

@@ -13,10 +13,3 @@ func SetOpenHook(f func(step int)) (restore func()) {
 	testOpenHook.Store(&f)
 	return func() { testOpenHook.Store(nil) }
 }
-
-// SetNoRetarget makes Opens take the path of a client whose FileReader
-// cannot be pointed at an inode path (opened again by it), until restore.
-func SetNoRetarget() (restore func()) {
-	testNoRetarget.Store(true)
-	return func() { testNoRetarget.Store(false) }
-}

@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/colinmarc/hdfs/v2"
 
@@ -19,12 +16,11 @@ import (
 )
 
 // reader reads a range of one file version: the inode the name held at
-// NewRangeReader, its blocks and its record asked for by its inode path
-// (/.reserved/.inodes/<id>: see openPinned), so that every read — the
-// block locations fetched at the first, Seek and ReadAt after — is of
-// that inode, whatever the name holds meanwhile. Once that version is
-// removed (replaced, deleted) and its blocks with it, reads fail, and
-// fail with ErrReplaced.
+// NewRangeReader, opened by its inode path (/.reserved/.inodes/<id>), so
+// that every read — the block locations fetched at the first, Seek and
+// ReadAt after — is of that inode, whatever the name holds meanwhile.
+// Once that version is removed (replaced, deleted) and its blocks with
+// it, reads fail, and fail with ErrReplaced.
 type reader struct {
 	ctx        context.Context // NewRangeReader's: bounds every read
 	b          *bucket
@@ -52,10 +48,6 @@ const firstRead = 64 << 10
 // with step 1 once the file is open and step 2 after its first read.
 var testOpenHook atomic.Pointer[func(step int)]
 
-// testNoRetarget, set by tests, makes openPinned take its fallback, as
-// with a client whose FileReader retarget cannot point.
-var testNoRetarget atomic.Bool
-
 func openHook(step int) {
 	if h := testOpenHook.Load(); h != nil {
 		(*h)(step)
@@ -70,13 +62,12 @@ func openHook(step int) {
 // find the first back, moved away and back by renames).
 func inodePath(id uint64) string { return "/.reserved/.inodes/" + strconv.FormatUint(id, 10) }
 
-// NewRangeReader opens the file the name holds (its attributes are
-// that inode's: see pinnedAttributes) and reads the range's start at
-// once: a version removed before that first read (ErrReplaced) is
-// dropped for the one the name holds then, nothing having been handed
-// out yet, so that a small object replaced in a loop is still read whole
-// by an Open that reads at once. Three namenode calls: getFileInfo by
-// name, getXAttrs and getBlockLocations by inode path.
+// NewRangeReader looks the name up (its attributes are those of the file
+// found, bound to it by inode id: see attributes), opens that file by its
+// inode path and reads the range's start at once: a version removed
+// before that first read (ErrReplaced) is dropped for the one the name
+// holds then, nothing having been handed out yet, so that a small object
+// replaced in a loop is still read whole by an Open that reads at once.
 func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) (driver.Reader, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -93,16 +84,12 @@ func (b *bucket) NewRangeReader(ctx context.Context, name string, off, n int64) 
 func (b *bucket) open(ctx context.Context, name string, off, n int64) (*reader, error) {
 	r := &reader{ctx: ctx, b: b, name: name, p: b.path(name)}
 	err := b.call(ctx, func() error {
-		fi, fr, err := b.openPinned(name, r.p)
+		fi, a, err := b.stat(name, r.p)
 		if err != nil {
 			return err
 		}
-		r.fr = fr
+		r.attrs = a
 		_, r.id = status(fi)
-		openHook(1)
-		if r.attrs, err = b.pinnedAttributes(name, fi, r.id); err != nil {
-			return err
-		}
 		size := fi.Size()
 		r.start, r.end = min(off, size), size
 		if n >= 0 && r.start+n < size {
@@ -111,6 +98,13 @@ func (b *bucket) open(ctx context.Context, name string, off, n int64) (*reader, 
 		if r.start == r.end {
 			return nil
 		}
+		if r.fr, err = b.c.Open(inodePath(r.id)); err != nil {
+			if err = mapErr(name, err); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%q: %w", name, ErrReplaced) // removed since the lookup
+			}
+			return err
+		}
+		openHook(1)
 		buf := make([]byte, min(firstRead, r.end-r.start))
 		k, err := r.readAt(buf, r.start)
 		if err != nil && err != io.EOF {
@@ -125,73 +119,6 @@ func (b *bucket) open(ctx context.Context, name string, off, n int64) (*reader, 
 		return nil, err
 	}
 	return r, nil
-}
-
-// openPinned opens the file the name holds, as a FileReader that asks
-// the namenode about that inode only: opened by name (getFileInfo, which
-// gives the inode id), then pointed at its inode path, by which its one
-// getBlockLocations (at the first read; the client never fetches them
-// again) finds that inode whatever the name holds by then. Where the
-// client cannot be pointed so (see retarget), it is opened again by
-// inode path, one getFileInfo more.
-func (b *bucket) openPinned(name, p string) (os.FileInfo, *hdfs.FileReader, error) {
-	fr, err := b.c.Open(p)
-	if err != nil {
-		if exception(err) == parentNotDirException {
-			return nil, nil, fmt.Errorf("%q: %w", name, fs.ErrNotExist)
-		}
-		return nil, nil, mapErr(name, err)
-	}
-	fi := fr.Stat()
-	t, id := status(fi)
-	if t != isFile {
-		fr.Close()
-		return nil, nil, fmt.Errorf("%q: %w (not a regular file)", name, fs.ErrNotExist)
-	}
-	if !testNoRetarget.Load() && retarget(fr, inodePath(id)) {
-		return fi, fr, nil
-	}
-	fr.Close()
-	if fr, err = b.c.Open(inodePath(id)); err != nil {
-		if err = mapErr(name, err); errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%q: %w", name, ErrReplaced) // removed since the lookup
-		}
-		return nil, nil, err
-	}
-	return fi, fr, nil
-}
-
-// retarget sets the name a FileReader asks the namenode about (its
-// unexported field name, v2.4.0's; Name() and Stat() come from the file
-// status and do not change). The field is checked: were a later client
-// version to change it, retarget reports false and nothing is touched.
-func retarget(fr *hdfs.FileReader, p string) bool {
-	f := reflect.ValueOf(fr).Elem().FieldByName("name")
-	if !f.IsValid() || f.Kind() != reflect.String {
-		return false
-	}
-	reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().SetString(p)
-	return true
-}
-
-// pinnedAttributes are the attributes of the inode id (whose status is
-// fi) from its record, read by inode path, so that it is that file's
-// whatever the name holds meanwhile. A record naming another inode was
-// copied there from elsewhere (see stat): the file has none of its own.
-// The inode removed since it was opened is ErrReplaced.
-func (b *bucket) pinnedAttributes(name string, fi os.FileInfo, id uint64) (*driver.Attributes, error) {
-	ip := inodePath(id)
-	a, replaced, err := b.attributes(ip, name, fi, id)
-	if err == nil && replaced && a != nil {
-		a, replaced, err = b.foreign(ip, name, a)
-	}
-	switch {
-	case err != nil:
-		return nil, err
-	case replaced:
-		return nil, fmt.Errorf("%q: %w", name, ErrReplaced)
-	}
-	return a, nil
 }
 
 func (r *reader) Attributes() *driver.Attributes { return r.attrs }

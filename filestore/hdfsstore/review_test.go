@@ -323,17 +323,6 @@ func TestReviewReaderPinnedABA(t *testing.T) {
 	if err != nil {
 		t.Fatalf("n holds the version opened, yet reading it failed: %v", err)
 	}
-	if want := sha256.Sum256(a); !bytes.Equal(r.Info().SHA256, want[:]) {
-		t.Fatalf("Info().SHA256 %x, not the version opened's %x", r.Info().SHA256, want)
-	}
-}
-
-// TestReviewReaderPinnedABAFallback: the same with a client whose
-// FileReader cannot be pointed at the inode path (opened again by it,
-// one getFileInfo more).
-func TestReviewReaderPinnedABAFallback(t *testing.T) {
-	defer hdfsstore.SetNoRetarget()()
-	TestReviewReaderPinnedABA(t)
 }
 
 // TestReviewRetryableCtx: a ctx that ended is the caller's answer, never a
