@@ -3,6 +3,7 @@ package greyroute_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -77,13 +78,30 @@ func newRedis(t *testing.T) redis.UniversalClient {
 	return standalone(t, testserver.StartRedis(t, nil).Addr, nil)
 }
 
+// cluster returns a client of the package's shared Redis Cluster, emptied
+// for t (data and scripts), so that each test starts from a fresh one.
 func cluster(t *testing.T) redis.UniversalClient {
 	t.Helper()
-	rc := testserver.StartRedisCluster(t)
+	rc := sharedCluster.Get(t)
 	c := redis.NewClusterClient(clusterOptions(rc.Addrs...))
 	t.Cleanup(func() { c.Close() })
+	err := c.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
+		if err := m.FlushAll(ctx).Err(); err != nil {
+			return err
+		}
+		return m.ScriptFlush(ctx).Err()
+	})
+	if err != nil {
+		t.Fatalf("emptying the shared cluster: %v", err)
+	}
 	return c
 }
+
+// sharedCluster is the Cluster the topology tests share: one takes over
+// two seconds to form, and no test stops or pauses it.
+var sharedCluster = testserver.NewShared(testserver.StartRedisCluster)
+
+func TestMain(m *testing.M) { os.Exit(sharedCluster.StopAfter(m).Run()) }
 
 // clusterOptions are a test Cluster client's. Maintenance notifications
 // (a Redis Cloud feature redis-server 7.0 lacks) are off: with them, a

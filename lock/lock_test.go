@@ -44,8 +44,31 @@ func (s setup) wipe(t *testing.T, key string) {
 	}
 }
 
-// lockers returns the three set-ups every behaviour is checked on.
+// lockers returns the three set-ups every behaviour is checked on, all
+// emptied for t: the servers are shared by the package's tests (a
+// Cluster takes seconds to form), each test starting from empty ones as
+// if they were its own.
 func lockers(t *testing.T) map[string]setup {
+	t.Helper()
+	m := sharedLockers.Get(t)
+	ctx := context.Background()
+	for name, s := range m {
+		for _, c := range s.raw {
+			var err error
+			if cl, ok := c.(*redis.ClusterClient); ok {
+				err = cl.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.FlushAll(ctx).Err() })
+			} else {
+				err = c.FlushAll(ctx).Err()
+			}
+			if err != nil {
+				t.Fatalf("emptying the %s servers: %v", name, err)
+			}
+		}
+	}
+	return m
+}
+
+var sharedLockers = testserver.NewShared(func(t testing.TB) map[string]setup {
 	sc := client(t, testserver.StartRedis(t, nil).Addr)
 	rc := testserver.StartRedisCluster(t)
 	cl := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs})
@@ -63,7 +86,7 @@ func lockers(t *testing.T) map[string]setup {
 		"cluster":    {lock.New(cl), []redis.UniversalClient{cl}},
 		"redlock5":   {red, five},
 	}
-}
+})
 
 func TestBasics(t *testing.T) {
 	ctx := context.Background()

@@ -14,5 +14,5 @@ func TestMain(m *testing.M) {
 	case "hold":
 		holdChild() // re-executed by TestPausedHolderLosesTheLock; exits
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(sharedLockers.StopAfter(m)) // the shared servers stop before goleak looks
 }

@@ -3,7 +3,6 @@ package privilege_test
 import (
 	"testing"
 
-	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/privilege"
 )
 
@@ -11,7 +10,7 @@ import (
 // same answers, from a real database (NUL and invalid UTF-8, which
 // PostgreSQL refuses, never reach it).
 func TestAdminAPIPostgres(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	runAdminAPITests(t, func(t *testing.T) privilege.Store {
 		s, _ := newPGStore(t, url)
 		return s

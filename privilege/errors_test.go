@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/mq"
 	_ "github.com/groundwork-go/groundwork/mq/memmq"
 	"github.com/groundwork-go/groundwork/privilege"
@@ -31,7 +30,7 @@ func TestErrorTextNamesPackageOnce(t *testing.T) {
 	var checks []errCheck
 	add := func(what string, is, err error) { checks = append(checks, errCheck{what, err, is}) }
 	storeErrors(add, privilege.NewMemoryStore(), "memory ")
-	pool := newPGPool(t, testserver.PostgresURL(t))
+	pool := newPGPool(t, sharedPostgres.Get(t))
 	pg, err := privilege.NewPostgresStore(bg, pool)
 	must(t, err)
 	storeErrors(add, pg, "postgres ")

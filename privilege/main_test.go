@@ -7,5 +7,5 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(sharedPostgres.StopAfter(m)) // the shared cluster stops before goleak looks
 }

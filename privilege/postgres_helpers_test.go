@@ -14,13 +14,20 @@ import (
 	"github.com/groundwork-go/groundwork/privilege"
 )
 
+// sharedPostgres is the PostgreSQL cluster the package's tests make their
+// databases in, each test its own (testserver.PostgresDatabase), as they
+// do in a cluster named by GROUNDWORK_POSTGRES_URL: one initdb for the
+// package instead of one a test. Tests that stop or pause PostgreSQL
+// start their own (testserver.StartPostgres).
+var sharedPostgres = testserver.NewShared(testserver.PostgresURL)
+
 // pgCluster returns the URL of the PostgreSQL cluster t's databases go
 // in, and checks that no goroutine outlives t: the check is registered
 // first, so it runs last, after every pool and store has closed.
 func pgCluster(t *testing.T) string {
 	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	return testserver.PostgresURL(t)
+	return sharedPostgres.Get(t)
 }
 
 // newPGPool creates a fresh database in the cluster at url and returns a

@@ -11,18 +11,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/privilege"
 	"github.com/groundwork-go/groundwork/privilege/privilegetest"
 )
 
 func TestPostgresStoreContract(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	privilegetest.RunStoreTests(t, pgStores(url))
 }
 
 func TestPostgresStoreAllowConflicts(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	privilegetest.RunAllowConflictsTests(t, pgStores(url, privilege.AllowConflicts()))
 	pool := newPGPool(t, url)
 	if _, err := privilege.NewPostgresStore(context.Background(), pool, nil); !errors.Is(err, privilege.ErrInvalid) {

@@ -24,7 +24,7 @@ const forged = 1_000_000_000
 // the store confirmed nothing newer, and a permit cached under the forged
 // version was served after a revoke, past the bound, for ever.
 func TestReviewForgedNotifyCannotPin(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	clock := &fakeClock{now: time.Now()}
 	var ev events = make(events, 16)
 	stores, engines, pool := pgInstances(t, url, 2, func(i int, s *privilege.PostgresStore) []privilege.Option {
@@ -65,7 +65,7 @@ func TestReviewForgedNotifyCannotPin(t *testing.T) {
 // the prefix) announced a version the store never reached, and the
 // engine decided at it — ignoring every real write below it, for ever.
 func TestReviewForgedRedisVersionCannotPin(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	rd := testserver.StartRedis(t, nil)
 	rdb := newRedisClient(t, rd.Addr)
 	clock := &fakeClock{now: time.Now()}

@@ -199,7 +199,7 @@ func (ev events) hook(block string) func(ctx context.Context, event string) {
 // or, with LISTEN stalled, through Redis. The bound is an hour here, so
 // only the notifications can have told them.
 func TestRevocationPropagates(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	rd := testserver.StartRedis(t, nil)
 	for _, mode := range []string{"listen", "redis"} {
 		t.Run(mode, func(t *testing.T) {
@@ -263,7 +263,7 @@ func TestRevocationPropagates(t *testing.T) {
 // reconnected) and Redis killed, a revoke through instance 1 reaches 2
 // and 3 by the bound alone: the first check past it reads the version.
 func TestNotificationsLost(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	rd := testserver.StartRedis(t, nil)
 	clock := &fakeClock{now: time.Now()}
 	var evs [3]events
@@ -309,7 +309,7 @@ func TestNotificationsLost(t *testing.T) {
 // a revoke is denied, Redis errors are counted; after a restart L2
 // serves again.
 func TestRedisKilled(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	rd := testserver.StartRedis(t, nil)
 	rdb := newRedisClient(t, rd.Addr)
 	mp, reader := metrics(t)

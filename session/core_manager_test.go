@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/groundwork-go/groundwork/internal/testserver"
 	"github.com/groundwork-go/groundwork/session"
 )
 
@@ -369,7 +368,7 @@ func TestConcurrentSetThroughSessions(t *testing.T) {
 	}
 	t.Run("redis", func(t *testing.T) { run(t, redisStore(t)) })
 	t.Run("postgres", func(t *testing.T) {
-		st, err := session.NewPostgresStore(newTestPostgresPool(t, testserver.PostgresURL(t)))
+		st, err := session.NewPostgresStore(newTestPostgresPool(t, sharedPostgres.Get(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

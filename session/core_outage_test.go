@@ -157,7 +157,7 @@ func TestFallbackStore(t *testing.T) {
 	srv := testserver.StartRedis(t, nil)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = rdb.Close() })
-	fallback, err := session.NewPostgresStore(newTestPostgresPool(t, testserver.PostgresURL(t)))
+	fallback, err := session.NewPostgresStore(newTestPostgresPool(t, sharedPostgres.Get(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func TestRedisSentinelStoreContract(t *testing.T) {
 }
 
 func TestPostgresStoreContract(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	sessiontest.RunStoreTests(t, sessiontest.Harness{NewStore: func(t *testing.T) session.Store {
 		st, err := session.NewPostgresStore(newTestPostgresPool(t, url))
 		if err != nil {

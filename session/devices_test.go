@@ -122,7 +122,7 @@ func rememberStores(t *testing.T, fn func(t *testing.T, store func() session.Sto
 		fn(t, func() session.Store { return session.NewRedisStore(rdb) })
 	})
 	t.Run("Postgres", func(t *testing.T) {
-		url := testserver.PostgresURL(t)
+		url := sharedPostgres.Get(t)
 		fn(t, func() session.Store { return newTestPostgresStoreOn(t, url) })
 	})
 }

@@ -11,13 +11,19 @@ import (
 )
 
 // newTestPostgresStore returns a PostgresStore on a database of its own,
-// in a cluster started for t (or the one GROUNDWORK_POSTGRES_URL names).
-// Tests that need many stores start the cluster once with
-// testserver.PostgresURL and call newTestPostgresStoreOn instead.
+// in the package's shared cluster (or the one GROUNDWORK_POSTGRES_URL
+// names). Tests that need many stores take the cluster's URL once with
+// sharedPostgres.Get and call newTestPostgresStoreOn instead.
 func newTestPostgresStore(t testing.TB) *session.PostgresStore {
 	t.Helper()
-	return newTestPostgresStoreOn(t, testserver.PostgresURL(t))
+	return newTestPostgresStoreOn(t, sharedPostgres.Get(t))
 }
+
+// sharedPostgres is the PostgreSQL cluster the package's tests make their
+// databases in, each test its own (newTestPostgresPool), as they do in a
+// cluster named by GROUNDWORK_POSTGRES_URL: one initdb for the package
+// instead of one a test.
+var sharedPostgres = testserver.NewShared(testserver.PostgresURL)
 
 // newTestPostgresStoreOn creates a fresh database in the cluster at url,
 // returns a PostgresStore on it, and closes the store, its pool and drops

@@ -21,7 +21,7 @@ import (
 // database all succeed (CREATE TABLE IF NOT EXISTS alone races in
 // PostgreSQL: the loser fails on the catalog's unique index).
 func TestPostgresConcurrentStart(t *testing.T) {
-	url := testserver.PostgresURL(t)
+	url := sharedPostgres.Get(t)
 	for round := range 5 {
 		pool := newTestPostgresPool(t, url)
 		const n = 8
@@ -55,7 +55,7 @@ func TestPostgresConcurrentStart(t *testing.T) {
 func TestPostgresStartTakesNoTableLock(t *testing.T) {
 	defer session.DevicesSetPgLockTimeout(300 * time.Millisecond)()
 	ctx := context.Background()
-	pool := newTestPostgresPool(t, testserver.PostgresURL(t))
+	pool := newTestPostgresPool(t, sharedPostgres.Get(t))
 	if _, err := session.NewPostgresStore(pool); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestPostgresStartTakesNoTableLock(t *testing.T) {
 func TestIsUnavailable(t *testing.T) {
 	ctx := context.Background()
 	// PostgreSQL ending a connection (admin_shutdown, 57P01).
-	conn, err := pgx.Connect(ctx, testserver.PostgresURL(t))
+	conn, err := pgx.Connect(ctx, sharedPostgres.Get(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestIsUnavailable(t *testing.T) {
 		t.Fatalf("Redis not listening: %v", err)
 	}
 	// Answers and the caller's context are not outages.
-	pool2 := newTestPostgresPool(t, testserver.PostgresURL(t))
+	pool2 := newTestPostgresPool(t, sharedPostgres.Get(t))
 	_, err = pool2.Exec(ctx, "SELECT 1/0")
 	for _, e := range []error{err, session.ErrNoSession, session.ErrInvalid, context.Canceled,
 		fmt.Errorf("x: %w", context.DeadlineExceeded), redis.Nil, errors.New("other")} {

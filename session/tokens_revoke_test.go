@@ -39,7 +39,7 @@ func tokenStores(t *testing.T, f func(t *testing.T, st session.Store)) {
 		f(t, session.NewRedisStore(redisClient(t, testserver.StartRedis(t, nil).URL)))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		st, err := session.NewPostgresStore(newTestPostgresPool(t, testserver.PostgresURL(t)))
+		st, err := session.NewPostgresStore(newTestPostgresPool(t, sharedPostgres.Get(t)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestLogoutAllSeenByEveryManager(t *testing.T) {
 				st = session.NewRedisStore(redisClient(t, testserver.StartRedis(t, nil).URL))
 			} else {
 				var err error
-				if st, err = session.NewPostgresStore(newTestPostgresPool(t, testserver.PostgresURL(t))); err != nil {
+				if st, err = session.NewPostgresStore(newTestPostgresPool(t, sharedPostgres.Get(t))); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -27,6 +27,7 @@ const kafkaDefaultMaxMessageBytes = 1048588
 // the topic's, must split what is refused): everything arrives, in order,
 // and nothing is dead-lettered, since every record fits on its own.
 func TestBurstOverBrokerLimitDrains(t *testing.T) {
+	t.Parallel() // see TestConformance
 	for name, params := range map[string]string{
 		"default max_message_bytes":      "",
 		"max_message_bytes over topic's": "&max_message_bytes=2097152",

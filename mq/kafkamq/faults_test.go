@@ -133,6 +133,7 @@ func orderedPipeline(t *testing.T, k *testserver.Kafka, topic string) (*mqtest.O
 // brokers answer NOT_ENOUGH_REPLICAS); the outage buffer holds what is
 // published, then drains it in order once produce works again.
 func TestProduceFailuresThenDrain(t *testing.T) {
+	t.Parallel() // see TestConformance
 	k, topic := faultCluster(t), "produce-faults"
 	oc, pub := orderedPipeline(t, k, topic)
 	fault := k.Cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.NotEnoughReplicas, Count: -1})

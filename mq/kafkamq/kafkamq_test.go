@@ -78,6 +78,11 @@ func incompressible(n int) []byte {
 	return b
 }
 
+// TestConformance, TestBurstOverBrokerLimitDrains and
+// TestProduceFailuresThenDrain each start their own kfake cluster and
+// spend most of their time waiting out outages and delivery timeouts:
+// they run alongside each other.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	mqtest.RunConformanceTests(t, harness(testserver.StartKafka(t)))
 }
