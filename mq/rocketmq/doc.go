@@ -117,20 +117,27 @@
 // broker every 5 s and when a member leaves: a member that dies redelivers
 // what it handled since. At-least-once; per-key order holds across
 // members because a queue's lock keeps its next owner waiting until the
-// old one unlocked it (Close) or the broker let the lock lapse. The cost:
-// the client does not unlock a queue a rebalance takes away from a member
-// that stays (its removeUnnecessaryMessageQueue leaves orderly mode as a
-// TODO), so after a member joins, a moved queue waits for the broker's
-// lock lifetime (60 s on RocketMQ) plus up to one rebalance interval (20
-// s) before its new owner starts. The provider does not implement
-// driver.Revoker: the client tells nothing when it drops a queue, and the
-// lock, not a hand-back, is what keeps the next owner off the queue while
-// the old one finishes its batch (whose offset the client then does not
-// commit: the next owner redelivers it). The old member stops renewing
-// the lock of a queue taken from it, so this holds while that batch is
-// settled within the broker's lock lifetime (60 s) of the last renewal:
-// a handler still running after it may run alongside the next owner's
-// handling of the same key.
+// old one unlocked it or the broker let the lock lapse. When a rebalance
+// moves a queue from a member that stays (another joined), the member
+// hands it over, as the Java client does and rocketmq-client-go alone
+// does not (its removeUnnecessaryMessageQueue leaves orderly mode as a
+// TODO): it stops handing the queue's messages to mq, waits until the
+// batch it is handling is settled, commits the offset past its last
+// acknowledged batch and unlocks the queue at the broker. The new owner
+// locks it at its next rebalance: at once when the old owner was quick,
+// otherwise within the client's rebalance interval (20 s, fixed in the
+// client; lock_interval does not help, as it only renews locks a member
+// holds). So a moved queue pauses for the old owner's batch in hand plus
+// up to 20 s. A member that dies, or whose unlock fails (it is logged),
+// leaves the lock to lapse (60 s on RocketMQ) before the next owner
+// starts, redelivering what the dead member handled since the last
+// commit. The provider does not implement driver.Revoker: the client
+// tells nothing before it drops a queue, and the lock, not a hand-back, is
+// what keeps the next owner off the queue while the old one finishes its
+// batch. The old member stops renewing the lock of a queue taken from it,
+// so this holds while that batch is settled within the broker's lock
+// lifetime (60 s) of the last renewal: a handler still running after it
+// may run alongside the next owner's handling of the same key.
 //
 // A group with no committed offset on a queue starts where the broker
 // says: a RocketMQ 4.x broker answers offset 0 while the queue's first

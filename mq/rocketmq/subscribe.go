@@ -40,6 +40,7 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 	}
 	r := newReceiver(topic, int(c.opts.SuspendInterval/time.Millisecond))
 	o := c.opts
+	r.nameServers, r.cred, r.logger = c.nameServers, o.Credentials, o.Logger
 	copts := []consumer.Option{
 		consumer.WithNameServer(c.nameServers),
 		consumer.WithGroupName(rgroup),
@@ -64,6 +65,9 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 		consumer.WithConsumeMessageBatchMaxSize(o.ConsumeBatchSize),
 		consumer.WithRebalanceLockInterval(o.LockInterval),
 		consumer.WithSuspendCurrentQueueTimeMillis(o.SuspendInterval),
+		// The client's default strategy, wrapped to hand the queues a
+		// rebalance moves over to their next owner (handover.go).
+		consumer.WithStrategy(r.allocate),
 	)
 	pc, err := rmq.NewPushConsumer(copts...)
 	if err != nil {
