@@ -128,7 +128,13 @@
 // otherwise within the client's rebalance interval (20 s, fixed in the
 // client; lock_interval does not help, as it only renews locks a member
 // holds). So a moved queue pauses for the old owner's batch in hand plus
-// up to 20 s. A member that dies, or whose unlock fails (it is logged),
+// up to 20 s, plus 3 s: a member's first pull of every queue it gets
+// (after Subscribe too) waits 3 s, because the client locks the queue
+// before it creates the queue's state, which so starts out unlocked, and
+// its pull loop meets an unlocked queue with its fixed 3 s error delay
+// (_PullDelayTimeWhenError; consumer.go updateProcessQueueTable,
+// push_consumer.go pullMessage) until the lock renewal one second after
+// start marks it locked. A member that dies, or whose unlock fails (it is logged),
 // leaves the lock to lapse (60 s on RocketMQ) before the next owner
 // starts, redelivering what the dead member handled since the last
 // commit. The provider does not implement driver.Revoker: the client
