@@ -77,3 +77,14 @@ func (r *RocketMQ) LockHolder(group, topic string, queue int) string {
 	}
 	return l.client
 }
+
+// RouteQueries returns how many GET_ROUTEINFO_BY_TOPIC requests asked
+// for topic since it was created (0 for a topic that does not exist).
+func (r *RocketMQ) RouteQueries(topic string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t := r.topics[topic]; t != nil {
+		return t.routeQueries
+	}
+	return 0
+}

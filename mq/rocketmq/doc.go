@@ -41,7 +41,11 @@
 //   - create_topics: true (default) lets Subscribe create a missing topic
 //     on every broker that allows auto-creation (has TBW102), since the
 //     client's consumer does not start on a topic without a route; false
-//     leaves topics to the operator. Publishing to a missing topic has the
+//     leaves topics to the operator. Subscribe then waits for the name
+//     servers to route the topic (brokers register it at once or within
+//     their 30 s registration interval), asking less often as it waits,
+//     for at most 3 minutes (or its context), and otherwise fails with
+//     mq.ErrUnreachable naming the topic. Publishing to a missing topic has the
 //     broker create it when autoCreateTopicEnable is on.
 //   - consume_batch_size: how many messages of one queue a member hands to
 //     mq at once, 1 to 1024; default 32. A queue's next batch waits until
