@@ -1,11 +1,24 @@
 package rocketmq
 
-import "github.com/apache/rocketmq-client-go/v2/primitive"
+import (
+	"time"
+
+	"github.com/apache/rocketmq-client-go/v2/primitive"
+)
 
 // SetHandOverHook has f called with each queue a member gives up, as its
 // hand-over starts; the returned func removes it. Tests that set it do
 // not run in parallel.
 func SetHandOverHook(f func(queue string)) (restore func()) {
-	testHandOverHook = func(q primitive.MessageQueue) { f(q.String()) }
-	return func() { testHandOverHook = nil }
+	h := func(q primitive.MessageQueue) { f(q.String()) }
+	testHandOverHook.Store(&h)
+	return func() { testHandOverHook.Store(nil) }
+}
+
+// SetTopicRouteWait shortens how long Subscribe waits for a topic it
+// created to be routed; the returned func restores it.
+func SetTopicRouteWait(d time.Duration) (restore func()) {
+	old := topicRouteWait
+	topicRouteWait = d
+	return func() { topicRouteWait = old }
 }

@@ -3,6 +3,7 @@ package rocketmq
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/consumer"
@@ -46,9 +47,9 @@ import (
 // leaves the lock to lapse at the broker, as before.
 const handOverTimeout = 10 * time.Second
 
-// testHandOverHook, when set (by tests, before any Subscribe), is called
-// with each queue given up as its hand-over starts.
-var testHandOverHook func(primitive.MessageQueue)
+// testHandOverHook, when set (by tests), is called with each queue given
+// up as its hand-over starts.
+var testHandOverHook atomic.Pointer[func(primitive.MessageQueue)]
 
 // allocate is the push consumer's allocation strategy: the client's
 // default, AllocateByAveragely, noting the queues given up since the
@@ -82,8 +83,8 @@ func (r *receiver) allocate(group, client string, all []*primitive.MessageQueue,
 		r.gen++
 		r.revoked[q] = r.gen
 		r.handing.Add(1)
-		if testHandOverHook != nil {
-			testHandOverHook(q)
+		if f := testHandOverHook.Load(); f != nil {
+			(*f)(q)
 		}
 		go r.handOver(group, client, q, r.gen)
 	}

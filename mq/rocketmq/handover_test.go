@@ -159,7 +159,13 @@ func TestHandOverOnJoin(t *testing.T) {
 // after, from past the batch.
 func TestHandOverWaitsForInFlight(t *testing.T) {
 	gaveUp := make(chan string, 16)
-	defer rocketmq.SetHandOverHook(func(q string) { gaveUp <- q })()
+	// Removed after the members closed (cleanups run last in, first out).
+	t.Cleanup(rocketmq.SetHandOverHook(func(q string) {
+		select {
+		case gaveUp <- q:
+		default:
+		}
+	}))
 	release := make(chan struct{})
 	var holding atomic.Int32
 	s := startHandOver(t, func(m *mq.Message) {

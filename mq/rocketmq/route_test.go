@@ -18,8 +18,7 @@ import (
 // protocol itself, so this runs under -race.)
 func TestEnsureTopicGivesUp(t *testing.T) {
 	srv := testserver.StartRocketMQ(t, testserver.RocketMQCreatedTopicsUnrouted())
-	defer func(d time.Duration) { topicRouteWait = d }(topicRouteWait)
-	topicRouteWait = 2 * time.Second
+	defer SetTopicRouteWait(2 * time.Second)()
 	c := &conn{nameServers: []string{srv.NameServer()}, opts: (&Options{}).withDefaults()}
 	ctx, cancel := context.WithCancel(context.Background()) // no deadline; ends the wait of a failing run
 	defer cancel()
