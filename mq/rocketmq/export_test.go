@@ -6,11 +6,18 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 )
 
-// SetHandOverHook has f called with each queue a member gives up, as its
-// hand-over starts; the returned func removes it. Tests that set it do
-// not run in parallel.
-func SetHandOverHook(f func(queue string)) (restore func()) {
-	h := func(q primitive.MessageQueue) { f(q.String()) }
+// SetHandOverHooks has gaveUp called with each queue a member gives up,
+// as its hand-over starts, and releasing as the hand-over goes on to
+// commit and unlock it; the returned func removes them. Tests that set
+// them do not run in parallel.
+func SetHandOverHooks(gaveUp, releasing func(queue string)) (restore func()) {
+	h := func(q primitive.MessageQueue, released bool) {
+		if released {
+			releasing(q.String())
+		} else {
+			gaveUp(q.String())
+		}
+	}
 	testHandOverHook.Store(&h)
 	return func() { testHandOverHook.Store(nil) }
 }
@@ -22,3 +29,6 @@ func SetTopicRouteWait(d time.Duration) (restore func()) {
 	topicRouteWait = d
 	return func() { topicRouteWait = old }
 }
+
+// QueueOfKey is the queue of n that Publish puts key's messages on.
+func QueueOfKey(key string, n int) int { return queueIndex(key, n) }

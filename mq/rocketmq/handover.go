@@ -48,8 +48,9 @@ import (
 const handOverTimeout = 10 * time.Second
 
 // testHandOverHook, when set (by tests), is called with each queue given
-// up as its hand-over starts.
-var testHandOverHook atomic.Pointer[func(primitive.MessageQueue)]
+// up as its hand-over starts (released false) and as it goes on to commit
+// and unlock the queue (released true).
+var testHandOverHook atomic.Pointer[func(q primitive.MessageQueue, released bool)]
 
 // allocate is the push consumer's allocation strategy: the client's
 // default, AllocateByAveragely, noting the queues given up since the
@@ -84,7 +85,7 @@ func (r *receiver) allocate(group, client string, all []*primitive.MessageQueue,
 		r.revoked[q] = r.gen
 		r.handing.Add(1)
 		if f := testHandOverHook.Load(); f != nil {
-			(*f)(q)
+			(*f)(q, false)
 		}
 		go r.handOver(group, client, q, r.gen)
 	}
@@ -108,6 +109,9 @@ func (r *receiver) handOver(group, client string, q primitive.MessageQueue, gen 
 	}
 	off, acked := r.acked[q]
 	r.mu.Unlock()
+	if f := testHandOverHook.Load(); f != nil {
+		(*f)(q, true)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), handOverTimeout)
 	defer cancel()
 	if err := r.release(ctx, group, client, q, off, acked); err != nil {

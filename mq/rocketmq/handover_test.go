@@ -6,6 +6,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -159,26 +160,44 @@ func TestHandOverOnJoin(t *testing.T) {
 // after, from past the batch.
 func TestHandOverWaitsForInFlight(t *testing.T) {
 	gaveUp := make(chan string, 16)
+	var letGone atomic.Bool // set just before A's handlers are let go
+	var early atomic.Int32  // hand-overs that went on while A held the batch
 	// Removed after the members closed (cleanups run last in, first out).
-	t.Cleanup(rocketmq.SetHandOverHook(func(q string) {
+	t.Cleanup(rocketmq.SetHandOverHooks(func(q string) {
 		select {
 		case gaveUp <- q:
 		default:
 		}
+	}, func(string) {
+		if !letGone.Load() {
+			early.Add(1)
+		}
 	}))
 	release := make(chan struct{})
-	var holding atomic.Int32
+	var mu sync.Mutex
+	held := map[int]bool{} // queues with a message held at A
 	s := startHandOver(t, func(m *mq.Message) {
 		if seq, _ := strconv.Atoi(string(m.Payload)); seq >= hoRound && seq < 2*hoRound {
-			holding.Add(1)
+			mu.Lock()
+			held[rocketmq.QueueOfKey(m.Key, 4)] = true
+			mu.Unlock()
 			<-release
 		}
 	})
+	// Registered after A's cleanup, so it runs before it: A's Close waits
+	// for the held handlers.
+	var once sync.Once
+	letGo := func() { once.Do(func() { letGone.Store(true); close(release) }) }
+	t.Cleanup(letGo)
 	a := s.members()[0]
 	publishSeq(t, s.pub, hoTopic, hoKeys, hoRound, 2*hoRound)
-	// One handler per key (WithConcurrency(hoKeys)): every key's first
-	// message of the round is held, so every queue has a batch at A.
-	waitUntil(t, "A's handlers all held", func() bool { return holding.Load() == hoKeys })
+	// A queue's batches reach mq one at a time, each once the last is
+	// settled: a held message holds its queue's batch at A.
+	waitUntil(t, "a message of every queue held at A", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(held) == 4
+	})
 	s.joinB(t)
 	for range 2 {
 		select {
@@ -197,10 +216,13 @@ func TestHandOverWaitsForInFlight(t *testing.T) {
 	if n := s.byB.Load(); n != 0 {
 		t.Fatalf("B handled %d messages while A handles the batches", n)
 	}
-	close(release)
+	letGo()
 	publishSeq(t, s.pub, hoTopic, hoKeys, 2*hoRound, 3*hoRound)
 	waitUntil(t, "every message handled, some by B", func() bool {
 		return s.oc.Done(hoKeys*3*hoRound) && s.byB.Load() > 0
 	})
+	if n := early.Load(); n != 0 {
+		t.Errorf("%d hand-overs committed and unlocked while A still held the batch", n)
+	}
 	s.checkSplit(t)
 }
