@@ -127,13 +127,16 @@
 // does not (its removeUnnecessaryMessageQueue leaves orderly mode as a
 // TODO): it stops handing the queue's messages to mq, waits until the
 // batch it is handling is settled, commits the offset past its last
-// acknowledged batch and unlocks the queue at the broker. The new owner
-// locks it at its next rebalance: its rebalances run when the broker
-// announces a change of members, at the same moment as the old owner's
-// (so they usually try the lock just before the unlock, and only
-// sometimes just after it), and every 20 s (the client's rebalance
-// interval, fixed in the client; lock_interval does not help, as it only
-// renews locks a member holds). So a moved queue pauses for the old owner's batch in hand plus
+// acknowledged batch and unlocks the queue at the broker. A member whose
+// rebalance only gains queues (one that joins, or stays when one leaves)
+// keeps trying their locks, with growing pauses, for up to 5 s before
+// letting the client go on (its later rebalances wait meanwhile); so a moved queue starts at its new owner as
+// soon as the old owner's batch in hand is settled. When that takes
+// longer than 5 s, or when a rebalance both gains and gives up queues
+// (three members or more), the new owner gets the queue at its next
+// rebalance, every 20 s (the client's rebalance interval, fixed in the
+// client; lock_interval does not help, as it only renews locks a member
+// holds). So a moved queue pauses for the old owner's batch in hand, or
 // up to 20 s, plus 3 s: a member's first pull of every queue it gets
 // (after Subscribe too) waits 3 s, because the client locks the queue
 // before it creates the queue's state, which so starts out unlocked, and

@@ -10,12 +10,12 @@ import (
 // as its hand-over starts, and releasing as the hand-over goes on to
 // commit and unlock it; the returned func removes them. Tests that set
 // them do not run in parallel.
-func SetHandOverHooks(gaveUp, releasing func(queue string)) (restore func()) {
+func SetHandOverHooks(gaveUp, releasing func(topic string, queue int)) (restore func()) {
 	h := func(q primitive.MessageQueue, released bool) {
 		if released {
-			releasing(q.String())
+			releasing(q.Topic, q.QueueId)
 		} else {
-			gaveUp(q.String())
+			gaveUp(q.Topic, q.QueueId)
 		}
 	}
 	testHandOverHook.Store(&h)

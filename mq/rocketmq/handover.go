@@ -2,12 +2,14 @@ package rocketmq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
+	"github.com/cenkalti/backoff/v4"
 )
 
 // This file hands a queue a rebalance takes from a member that stays over
@@ -54,20 +56,31 @@ var testHandOverHook atomic.Pointer[func(q primitive.MessageQueue, released bool
 
 // allocate is the push consumer's allocation strategy: the client's
 // default, AllocateByAveragely, noting the queues given up since the
-// topic's last allocation and starting their hand-over.
+// topic's last allocation and starting their hand-over, and, when the
+// member only gains queues, waiting a little for them to be unlocked
+// (awaitLocks).
 func (r *receiver) allocate(group, client string, all []*primitive.MessageQueue, members []string) []*primitive.MessageQueue {
 	mine := consumer.AllocateByAveragely(group, client, all, members)
 	if len(all) == 0 {
 		return mine
 	}
-	topic := all[0].Topic
+	if gained, gaveUp := r.record(group, client, all[0].Topic, mine); len(gained) > 0 && !gaveUp {
+		r.awaitLocks(group, client, gained)
+	}
+	return mine
+}
+
+// record notes mine as topic's allocation, starts the hand-over of the
+// queues given up, and returns the queues gained and whether any was
+// given up.
+func (r *receiver) record(group, client, topic string, mine []*primitive.MessageQueue) (gained []primitive.MessageQueue, gaveUp bool) {
 	now := make(map[primitive.MessageQueue]bool, len(mine))
 	for _, q := range mine {
 		now[*q] = true
 	}
 	// A queue taken back while its hand-over is being sent waits for the
 	// unlock to reach the broker: the client locks it again right after
-	// this returns, and a late unlock would undo that.
+	// allocate returns, and a late unlock would undo that.
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
 	r.mu.Lock()
@@ -76,11 +89,15 @@ func (r *receiver) allocate(group, client string, all []*primitive.MessageQueue,
 	r.owned[topic] = now
 	for q := range now {
 		delete(r.revoked, q)
+		if !prev[q] {
+			gained = append(gained, q)
+		}
 	}
 	for q := range prev {
 		if now[q] || r.closed {
 			continue
 		}
+		gaveUp = true
 		r.gen++
 		r.revoked[q] = r.gen
 		r.handing.Add(1)
@@ -89,8 +106,73 @@ func (r *receiver) allocate(group, client string, all []*primitive.MessageQueue,
 		}
 		go r.handOver(group, client, q, r.gen)
 	}
-	return mine
+	return gained, gaveUp
 }
+
+// gainWait bounds how long a rebalance waits for the queues it gains to
+// be unlocked by their old owner.
+const gainWait = 5 * time.Second
+
+// awaitLocks locks qs at their broker for client, retrying with growing
+// pauses for up to gainWait (or until Close) while another member holds
+// them. The client locks each queue it gains once, right after allocate
+// returns, and, failing, tries again only at its next rebalance (20 s
+// later): a member gaining queues from one that stays (which hands them
+// over in milliseconds when its handlers are quick) would otherwise
+// nearly always wait for that rebalance. The lock is the client's own
+// (same client id), so its lock right after succeeds. Not done when the
+// same rebalance also gives queues up: those stay in the client's table,
+// and are renewed by its lock renewal, until allocate returns.
+func (r *receiver) awaitLocks(group, client string, qs []primitive.MessageQueue) {
+	ctx, cancel := context.WithTimeout(context.Background(), gainWait)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 10*time.Millisecond, 500*time.Millisecond, 0
+	_ = backoff.Retry(func() error {
+		rt, err := queryRoute(ctx, r.nameServers, qs[0].Topic, r.cred)
+		if err != nil {
+			return backoff.Permanent(err)
+		}
+		byBroker := map[string][]primitive.MessageQueue{}
+		for _, q := range qs {
+			byBroker[q.BrokerName] = append(byBroker[q.BrokerName], q)
+		}
+		var left []primitive.MessageQueue
+		for name, bqs := range byBroker {
+			addr, ok := rt.masters[name]
+			if !ok {
+				continue // the client cannot lock it either
+			}
+			got, err := lockQueues(ctx, addr, group, client, bqs, r.cred)
+			if err != nil {
+				return backoff.Permanent(err)
+			}
+			locked := map[primitive.MessageQueue]bool{}
+			for _, q := range got {
+				locked[q] = true
+			}
+			for _, q := range bqs {
+				if !locked[q] {
+					left = append(left, q)
+				}
+			}
+		}
+		if qs = left; len(qs) > 0 {
+			return errHeld
+		}
+		return nil
+	}, backoff.WithContext(b, ctx))
+}
+
+// errHeld: a queue gained is still locked by another member.
+var errHeld = errors.New("queue locked by another member")
 
 // handOver carries out the hand-over of q given up at generation gen.
 func (r *receiver) handOver(group, client string, q primitive.MessageQueue, gen uint64) {

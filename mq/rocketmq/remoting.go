@@ -35,6 +35,7 @@ import (
 const (
 	reqUpdateOffset  = 15
 	reqCreateTopic   = 17
+	reqLockBatchMQ   = 41
 	reqUnlockBatchMQ = 42
 	reqRouteByTopic  = 105
 	resSuccess       = 0
@@ -230,6 +231,30 @@ func commitOffset(ctx context.Context, addr, group string, q primitive.MessageQu
 		return fmt.Errorf("broker %s: commit offset of %s: code %d: %s", addr, q.String(), resp.Code, resp.Remark)
 	}
 	return nil
+}
+
+// lockQueues asks the broker at addr to lock qs for client of group
+// (LOCK_BATCH_MQ; a lock already client's is renewed) and returns those
+// it locked.
+func lockQueues(ctx context.Context, addr, group, client string, qs []primitive.MessageQueue, cred primitive.Credentials) ([]primitive.MessageQueue, error) {
+	body, err := json.Marshal(map[string]any{"consumerGroup": group, "clientId": client, "mqSet": qs})
+	if err != nil {
+		return nil, err
+	}
+	resp, rbody, err := invoke(ctx, addr, reqLockBatchMQ, nil, body, cred)
+	if err != nil {
+		return nil, fmt.Errorf("broker %s: %w", addr, err)
+	}
+	if resp.Code != resSuccess {
+		return nil, fmt.Errorf("broker %s: lock queues: code %d: %s", addr, resp.Code, resp.Remark)
+	}
+	var ok struct {
+		MQs []primitive.MessageQueue `json:"lockOKMQSet"`
+	}
+	if err := json.Unmarshal(rbody, &ok); err != nil {
+		return nil, fmt.Errorf("broker %s: lock answer: %v", addr, err)
+	}
+	return ok.MQs, nil
 }
 
 // unlockQueue releases client's lock of group on queue q at the broker at

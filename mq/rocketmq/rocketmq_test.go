@@ -58,8 +58,8 @@ func harness(url string) mqtest.Harness {
 
 // lockExpiry is the double broker's queue-lock lifetime, shortened from
 // RocketMQ's 60 s: a member that stays hands a queue a rebalance moves
-// over (handover.go), but one that leaves without unlocking (the suite's
-// dying member) leaves its locks to lapse. 10 s still far outlasts what
+// over (handover.go), but one that dies without unlocking leaves its
+// locks to lapse. 10 s still far outlasts what
 // the lock protects here, the old owner finishing the batch in its hands
 // (milliseconds of handler work); live owners renew every lock_interval
 // (1 s).
