@@ -115,6 +115,7 @@ type rmqConfig struct {
 	txCheck         time.Duration
 	txCheckMax      int
 	newGroupsAbsent bool          // QUERY_CONSUMER_OFFSET without an offset: 22, not 0
+	createdUnrouted bool          // topics UPDATE_AND_CREATE_TOPIC creates never get a route
 	clockSkew       time.Duration // added to the time store timestamps are taken at
 }
 
@@ -196,6 +197,14 @@ func RocketMQTransactionCheck(d time.Duration) RocketMQOption {
 // starts where its ConsumeFromWhere says.
 func RocketMQNewGroupsNotFound() RocketMQOption {
 	return func(c *rmqConfig) { c.newGroupsAbsent = true }
+}
+
+// RocketMQCreatedTopicsUnrouted makes the topics UPDATE_AND_CREATE_TOPIC
+// creates never appear in the name server's routes (it answers 17
+// TOPIC_NOT_EXIST for them), as when a broker never registers a created
+// topic with the name servers.
+func RocketMQCreatedTopicsUnrouted() RocketMQOption {
+	return func(c *rmqConfig) { c.createdUnrouted = true }
 }
 
 // RocketMQClockSkew sets the broker's clock d ahead of the test's (behind

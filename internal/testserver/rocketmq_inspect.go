@@ -1,6 +1,9 @@
 package testserver
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // RocketMQStored is a message as the double stores it, for tests that
 // check what reached the broker (a dead-letter queue, say, which no
@@ -61,4 +64,27 @@ func (r *RocketMQ) ConsumerGroupMembers(group string) []string {
 		}
 	}
 	return ids
+}
+
+// LockHolder returns the client id holding group's lock on a queue
+// of topic, or "" when no lock is held (or it lapsed).
+func (r *RocketMQ) LockHolder(group, topic string, queue int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.locks[rmqLockKey{group, topic, queue}]
+	if !ok || !time.Now().Before(l.until) {
+		return ""
+	}
+	return l.client
+}
+
+// RouteQueries returns how many GET_ROUTEINFO_BY_TOPIC requests asked
+// for topic since it was created (0 for a topic that does not exist).
+func (r *RocketMQ) RouteQueries(topic string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t := r.topics[topic]; t != nil {
+		return t.routeQueries
+	}
+	return 0
 }

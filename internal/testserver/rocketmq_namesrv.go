@@ -35,9 +35,10 @@ func (r *RocketMQ) routeInfo(topic string) *rmqCommand {
 	var n, perm int
 	if t != nil {
 		n, perm = len(t.queues), t.perm
+		t.routeQueries++
 	}
 	r.mu.Unlock()
-	if t == nil {
+	if t == nil || t.unrouted {
 		return rmqErr(rmqTopicNotExist, "No topic route info in name server for the topic: %s", topic)
 	}
 	route := map[string]any{
@@ -98,8 +99,10 @@ func (r *RocketMQ) createTopic(req *rmqCommand) *rmqCommand {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	_, existed := r.topics[name]
 	t := r.createTopicLocked(name, n, perm)
 	t.perm = perm
+	t.unrouted = t.unrouted || (!existed && r.cfg.createdUnrouted)
 	for len(t.queues) < n {
 		t.queues = append(t.queues, &rmqQueue{arrived: make(chan struct{})})
 	}

@@ -43,6 +43,10 @@ type rmqTopic struct {
 	name   string
 	perm   int
 	queues []*rmqQueue
+	// unrouted: created by UPDATE_AND_CREATE_TOPIC under
+	// RocketMQCreatedTopicsUnrouted, never in a route.
+	unrouted     bool
+	routeQueries int // GET_ROUTEINFO_BY_TOPIC asked of it
 }
 
 type rmqQueue struct {

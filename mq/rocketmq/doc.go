@@ -41,7 +41,11 @@
 //   - create_topics: true (default) lets Subscribe create a missing topic
 //     on every broker that allows auto-creation (has TBW102), since the
 //     client's consumer does not start on a topic without a route; false
-//     leaves topics to the operator. Publishing to a missing topic has the
+//     leaves topics to the operator. Subscribe then waits for the name
+//     servers to route the topic (brokers register it at once or within
+//     their 30 s registration interval), asking less often as it waits,
+//     for at most 3 minutes (or its context), and otherwise fails with
+//     mq.ErrUnreachable naming the topic. Publishing to a missing topic has the
 //     broker create it when autoCreateTopicEnable is on.
 //   - consume_batch_size: how many messages of one queue a member hands to
 //     mq at once, 1 to 1024; default 32. A queue's next batch waits until
@@ -117,20 +121,38 @@
 // broker every 5 s and when a member leaves: a member that dies redelivers
 // what it handled since. At-least-once; per-key order holds across
 // members because a queue's lock keeps its next owner waiting until the
-// old one unlocked it (Close) or the broker let the lock lapse. The cost:
-// the client does not unlock a queue a rebalance takes away from a member
-// that stays (its removeUnnecessaryMessageQueue leaves orderly mode as a
-// TODO), so after a member joins, a moved queue waits for the broker's
-// lock lifetime (60 s on RocketMQ) plus up to one rebalance interval (20
-// s) before its new owner starts. The provider does not implement
-// driver.Revoker: the client tells nothing when it drops a queue, and the
-// lock, not a hand-back, is what keeps the next owner off the queue while
-// the old one finishes its batch (whose offset the client then does not
-// commit: the next owner redelivers it). The old member stops renewing
-// the lock of a queue taken from it, so this holds while that batch is
-// settled within the broker's lock lifetime (60 s) of the last renewal:
-// a handler still running after it may run alongside the next owner's
-// handling of the same key.
+// old one unlocked it or the broker let the lock lapse. When a rebalance
+// moves a queue from a member that stays (another joined), the member
+// hands it over, as the Java client does and rocketmq-client-go alone
+// does not (its removeUnnecessaryMessageQueue leaves orderly mode as a
+// TODO): it stops handing the queue's messages to mq, waits until the
+// batch it is handling is settled, commits the offset past its last
+// acknowledged batch and unlocks the queue at the broker. A member whose
+// rebalance only gains queues (one that joins, or stays when one leaves)
+// keeps trying their locks, with growing pauses, for up to 5 s before
+// letting the client go on (its later rebalances wait meanwhile); so a moved queue starts at its new owner as
+// soon as the old owner's batch in hand is settled. When that takes
+// longer than 5 s, or when a rebalance both gains and gives up queues
+// (three members or more), the new owner gets the queue at its next
+// rebalance, every 20 s (the client's rebalance interval, fixed in the
+// client; lock_interval does not help, as it only renews locks a member
+// holds). So a moved queue pauses for the old owner's batch in hand, or
+// up to 20 s, plus 3 s: a member's first pull of every queue it gets
+// (after Subscribe too) waits 3 s, because the client locks the queue
+// before it creates the queue's state, which so starts out unlocked, and
+// its pull loop meets an unlocked queue with its fixed 3 s error delay
+// (_PullDelayTimeWhenError; consumer.go updateProcessQueueTable,
+// push_consumer.go pullMessage) until the lock renewal one second after
+// start marks it locked. A member that dies, or whose unlock fails (it is logged),
+// leaves the lock to lapse (60 s on RocketMQ) before the next owner
+// starts, redelivering what the dead member handled since the last
+// commit. The provider does not implement driver.Revoker: the client
+// tells nothing before it drops a queue, and the lock, not a hand-back, is
+// what keeps the next owner off the queue while the old one finishes its
+// batch. The old member stops renewing the lock of a queue taken from it,
+// so this holds while that batch is settled within the broker's lock
+// lifetime (60 s) of the last renewal: a handler still running after it
+// may run alongside the next owner's handling of the same key.
 //
 // A group with no committed offset on a queue starts where the broker
 // says: a RocketMQ 4.x broker answers offset 0 while the queue's first

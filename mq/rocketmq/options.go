@@ -93,8 +93,10 @@ type Options struct {
 	// Subscribe builds. Options the provider's guarantees rest on are
 	// applied after them and win: the group, a unique instance name,
 	// clustering, orderly consumption, AutoCommit, MaxReconsumeTimes(-1)
-	// (never the broker's retry topic), consume-from-timestamp, and the
-	// batch sizes above.
+	// (never the broker's retry topic), consume-from-timestamp, the
+	// batch sizes above, and the allocation strategy (the client's
+	// AllocateByAveragely, wrapped to hand the queues a rebalance moves
+	// over: see the package doc).
 	ConsumerOptions []consumer.Option
 }
 

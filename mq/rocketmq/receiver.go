@@ -3,6 +3,7 @@ package rocketmq
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	rmq "github.com/apache/rocketmq-client-go/v2"
@@ -46,6 +47,24 @@ type receiver struct {
 	// messages. An entry whose queue moved to another member stays until
 	// Close.
 	hints map[*primitive.MessageExt]int
+
+	// The hand-over of queues a rebalance takes away (handover.go).
+	nameServers []string
+	cred        primitive.Credentials
+	logger      *slog.Logger
+	// owned is each topic's queues of the last allocation; revoked the
+	// queues given up since, with the generation of the give-up; busy
+	// counts the consume calls in progress per queue; acked is the offset
+	// past each queue's last wholly acknowledged batch. Guarded by mu.
+	owned   map[string]map[primitive.MessageQueue]bool
+	revoked map[primitive.MessageQueue]uint64
+	gen     uint64
+	busy    map[primitive.MessageQueue]int
+	acked   map[primitive.MessageQueue]int64
+	// sendMu is held while a hand-over is sent and while allocate
+	// records an allocation (taken before mu).
+	sendMu  sync.Mutex
+	handing sync.WaitGroup // hand-overs in progress; Close waits for them
 }
 
 // batch is one consume call's messages as deliveries.
@@ -70,32 +89,39 @@ var _ driver.Receiver = (*receiver)(nil)
 // queues wait suspend milliseconds after a hand-back; its pc is set next.
 func newReceiver(topic string, suspend int) *receiver {
 	r := &receiver{topic: topic, suspend: suspend, batches: make(chan *batch), closing: make(chan struct{}),
-		hints: map[*primitive.MessageExt]int{}}
+		hints: map[*primitive.MessageExt]int{}, logger: slog.Default(),
+		owned: map[string]map[primitive.MessageQueue]bool{}, revoked: map[primitive.MessageQueue]uint64{},
+		busy: map[primitive.MessageQueue]int{}, acked: map[primitive.MessageQueue]int64{}}
 	r.idle = sync.NewCond(&r.mu)
 	return r
 }
 
 // consume is the push consumer's callback.
 func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (consumer.ConsumeResult, error) {
+	var q primitive.MessageQueue
 	if octx, ok := primitive.GetOrderlyCtx(ctx); ok {
 		// How long the queue waits before the batch comes again when
 		// this call hands it back, after Close too (the client's
 		// default, -1, spins).
 		octx.SuspendCurrentQueueTimeMillis = r.suspend
+		q = octx.MQ
 	}
 	r.mu.Lock()
-	if r.closed {
+	if _, gone := r.revoked[q]; r.closed || gone {
+		// Closing, or the queue is being handed over: its batch goes
+		// back to the client, which is dropping the queue.
 		r.mu.Unlock()
 		return consumer.SuspendCurrentQueueAMoment, nil
 	}
 	r.calls++
+	r.busy[q]++
 	attempts := make([]int, len(msgs))
 	for i, e := range msgs {
 		attempts[i] = max(r.hints[e], 1)
 		delete(r.hints, e)
 	}
 	r.mu.Unlock()
-	defer r.endCall()
+	defer r.endCall(q)
 	b := &batch{left: len(msgs), settled: make(chan struct{})}
 	slab := make([]struct {
 		d driver.Delivery
@@ -123,10 +149,24 @@ func (r *receiver) consume(ctx context.Context, msgs ...*primitive.MessageExt) (
 	// Checked after the wait, not by which case won it: a batch settled
 	// just as Close began is still committed.
 	if b.left == 0 && !b.nacked {
+		r.noteAcked(q, msgs)
 		return consumer.ConsumeSuccess, nil
 	}
 	r.keepHints(msgs, b)
 	return consumer.SuspendCurrentQueueAMoment, nil
+}
+
+// noteAcked records the offset past msgs, a batch of q wholly
+// acknowledged, for the hand-over of q (the client gives a queue's
+// batches in offset order, one at a time). b.mu is held.
+func (r *receiver) noteAcked(q primitive.MessageQueue, msgs []*primitive.MessageExt) {
+	last := msgs[len(msgs)-1].QueueOffset
+	for _, m := range msgs {
+		last = max(last, m.QueueOffset)
+	}
+	r.mu.Lock()
+	r.acked[q] = last + 1
+	r.mu.Unlock()
 }
 
 // keepHints records the Attempt of each delivery of b that mq nacked with
@@ -235,16 +275,22 @@ func (r *receiver) Close() error {
 		r.idle.Wait()
 	}
 	r.mu.Unlock()
-	return r.pc.Shutdown()
+	err := r.pc.Shutdown()
+	// Hand-overs still in progress send their unlock (Shutdown unlocks
+	// only the queues the client still holds).
+	r.handing.Wait()
+	return err
 }
 
-// endCall ends a consume call, waking Close when it was the last.
-func (r *receiver) endCall() {
+// endCall ends a consume call of q, waking Close when it was the last and
+// a hand-over of q when it was q's.
+func (r *receiver) endCall(q primitive.MessageQueue) {
 	r.mu.Lock()
 	r.calls--
-	if r.calls == 0 {
-		r.idle.Broadcast()
+	if r.busy[q]--; r.busy[q] == 0 {
+		delete(r.busy, q)
 	}
+	r.idle.Broadcast()
 	r.mu.Unlock()
 }
 

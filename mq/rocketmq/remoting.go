@@ -21,9 +21,11 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// This file is a small RocketMQ remoting client for the three requests the
+// This file is a small RocketMQ remoting client for the requests the
 // provider makes outside the native client: a route query (Ping, and
-// finding the brokers Subscribe creates a topic on) and topic creation.
+// finding the brokers Subscribe creates a topic on), topic creation, and
+// the hand-over of a queue a rebalance moves (handover.go): committing its
+// offset and unlocking it.
 // The native client has no call for them that takes a context (its name
 // server queries use fixed timeouts), does not tell broker addresses, and
 // its admin CreateTopic ignores the broker's answer. Frames are
@@ -31,7 +33,10 @@ import (
 
 // Request codes and response codes of the remoting protocol.
 const (
+	reqUpdateOffset  = 15
 	reqCreateTopic   = 17
+	reqLockBatchMQ   = 41
+	reqUnlockBatchMQ = 42
 	reqRouteByTopic  = 105
 	resSuccess       = 0
 	resTopicNotExist = 17
@@ -52,9 +57,10 @@ type command struct {
 // errTopicNotExist: the name server knows no route for the topic.
 var errTopicNotExist = errors.New("topic does not exist")
 
-// invoke sends one request to addr on a connection of its own and returns
-// the response, within ctx (and at most 10s).
-func invoke(ctx context.Context, addr string, code int16, ext map[string]string, cred primitive.Credentials) (*command, []byte, error) {
+// invoke sends one request (with body, which may be nil) to addr on a
+// connection of its own and returns the response, within ctx (and at most
+// 10s).
+func invoke(ctx context.Context, addr string, code int16, ext map[string]string, body []byte, cred primitive.Credentials) (*command, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var d net.Dialer
@@ -70,15 +76,16 @@ func invoke(ctx context.Context, addr string, code int16, ext map[string]string,
 	}
 	req := command{Code: code, Language: "GO", Version: 317, Opaque: opaque.Add(1), ExtFields: ext}
 	if credentialsSet(cred) {
-		sign(&req, cred)
+		sign(&req, body, cred)
 	}
 	header, err := json.Marshal(req)
 	if err != nil {
 		return nil, nil, err
 	}
-	frame := binary.BigEndian.AppendUint32(nil, uint32(4+len(header)))
+	frame := binary.BigEndian.AppendUint32(nil, uint32(4+len(header)+len(body)))
 	frame = binary.BigEndian.AppendUint32(frame, uint32(len(header)))
-	if _, err := conn.Write(append(frame, header...)); err != nil {
+	frame = append(append(frame, header...), body...)
+	if _, err := conn.Write(frame); err != nil {
 		return nil, nil, ctxErr(ctx, err)
 	}
 	for {
@@ -115,8 +122,8 @@ func ctxErr(ctx context.Context, err error) error {
 
 // sign adds the ACL fields the broker checks, as the client's
 // ACLInterceptor computes them: HMAC-SHA1 over the values of the sorted
-// extension fields (the access key and token included).
-func sign(req *command, cred primitive.Credentials) {
+// extension fields (the access key and token included), then the body.
+func sign(req *command, body []byte, cred primitive.Credentials) {
 	if req.ExtFields == nil {
 		req.ExtFields = map[string]string{}
 	}
@@ -133,6 +140,7 @@ func sign(req *command, cred primitive.Credentials) {
 	for _, k := range keys {
 		mac.Write([]byte(req.ExtFields[k]))
 	}
+	mac.Write(body)
 	req.ExtFields["Signature"] = base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
@@ -148,7 +156,7 @@ type route struct {
 func queryRoute(ctx context.Context, nameServers []string, topic string, cred primitive.Credentials) (route, error) {
 	var errs []error
 	for _, ns := range nameServers {
-		resp, body, err := invoke(ctx, ns, reqRouteByTopic, map[string]string{"topic": topic}, cred)
+		resp, body, err := invoke(ctx, ns, reqRouteByTopic, map[string]string{"topic": topic}, nil, cred)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("name server %s: %w", ns, err))
 			if ctx.Err() != nil {
@@ -199,12 +207,71 @@ func createTopic(ctx context.Context, addr, topic string, queues int, cred primi
 	resp, _, err := invoke(ctx, addr, reqCreateTopic, map[string]string{
 		"topic": topic, "defaultTopic": "TBW102", "readQueueNums": n, "writeQueueNums": n,
 		"perm": "6", "topicFilterType": "SINGLE_TAG", "topicSysFlag": "0", "order": "false",
-	}, cred)
+	}, nil, cred)
 	if err != nil {
 		return fmt.Errorf("broker %s: %w", addr, err)
 	}
 	if resp.Code != resSuccess {
 		return fmt.Errorf("broker %s: create topic %q: code %d: %s", addr, topic, resp.Code, resp.Remark)
+	}
+	return nil
+}
+
+// commitOffset sets group's committed offset of queue q to offset at the
+// broker at addr (UPDATE_CONSUMER_OFFSET, answered).
+func commitOffset(ctx context.Context, addr, group string, q primitive.MessageQueue, offset int64, cred primitive.Credentials) error {
+	resp, _, err := invoke(ctx, addr, reqUpdateOffset, map[string]string{
+		"consumerGroup": group, "topic": q.Topic, "queueId": strconv.Itoa(q.QueueId),
+		"commitOffset": strconv.FormatInt(offset, 10),
+	}, nil, cred)
+	if err != nil {
+		return fmt.Errorf("broker %s: %w", addr, err)
+	}
+	if resp.Code != resSuccess {
+		return fmt.Errorf("broker %s: commit offset of %s: code %d: %s", addr, q.String(), resp.Code, resp.Remark)
+	}
+	return nil
+}
+
+// lockQueues asks the broker at addr to lock qs for client of group
+// (LOCK_BATCH_MQ; a lock already client's is renewed) and returns those
+// it locked.
+func lockQueues(ctx context.Context, addr, group, client string, qs []primitive.MessageQueue, cred primitive.Credentials) ([]primitive.MessageQueue, error) {
+	body, err := json.Marshal(map[string]any{"consumerGroup": group, "clientId": client, "mqSet": qs})
+	if err != nil {
+		return nil, err
+	}
+	resp, rbody, err := invoke(ctx, addr, reqLockBatchMQ, nil, body, cred)
+	if err != nil {
+		return nil, fmt.Errorf("broker %s: %w", addr, err)
+	}
+	if resp.Code != resSuccess {
+		return nil, fmt.Errorf("broker %s: lock queues: code %d: %s", addr, resp.Code, resp.Remark)
+	}
+	var ok struct {
+		MQs []primitive.MessageQueue `json:"lockOKMQSet"`
+	}
+	if err := json.Unmarshal(rbody, &ok); err != nil {
+		return nil, fmt.Errorf("broker %s: lock answer: %v", addr, err)
+	}
+	return ok.MQs, nil
+}
+
+// unlockQueue releases client's lock of group on queue q at the broker at
+// addr (UNLOCK_BATCH_MQ, answered); the broker ignores it when the lock is
+// not client's.
+func unlockQueue(ctx context.Context, addr, group, client string, q primitive.MessageQueue, cred primitive.Credentials) error {
+	body, err := json.Marshal(map[string]any{"consumerGroup": group, "clientId": client,
+		"mqSet": []map[string]any{{"topic": q.Topic, "brokerName": q.BrokerName, "queueId": q.QueueId}}})
+	if err != nil {
+		return err
+	}
+	resp, _, err := invoke(ctx, addr, reqUnlockBatchMQ, nil, body, cred)
+	if err != nil {
+		return fmt.Errorf("broker %s: %w", addr, err)
+	}
+	if resp.Code != resSuccess {
+		return fmt.Errorf("broker %s: unlock %s: code %d: %s", addr, q.String(), resp.Code, resp.Remark)
 	}
 	return nil
 }

@@ -60,14 +60,12 @@ func harness(url string) mqtest.Harness {
 }
 
 // lockExpiry is the double broker's queue-lock lifetime, shortened from
-// RocketMQ's 60 s. The client does not unlock a queue a rebalance moves
-// from a member that stays (see the package doc), so the queue's new
-// owner gets it only at its first rebalance (every 20 s, fixed in the
-// client) after the old lock lapsed: with 60 s every test where a member
-// joins waited over 80 s. 10 s still lapses before the new owner's first
-// periodic rebalance, and still far outlasts what the lock protects here,
-// the old owner finishing the batch in its hands (milliseconds of
-// handler work); live owners renew every lock_interval (1 s).
+// RocketMQ's 60 s: a member that stays hands a queue a rebalance moves
+// over (handover.go), but one that dies without unlocking leaves its
+// locks to lapse. 10 s still far outlasts what
+// the lock protects here, the old owner finishing the batch in its hands
+// (milliseconds of handler work); live owners renew every lock_interval
+// (1 s).
 const lockExpiry = 10 * time.Second
 
 func TestConformance(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	rmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/driver"
@@ -40,6 +41,7 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 	}
 	r := newReceiver(topic, int(c.opts.SuspendInterval/time.Millisecond))
 	o := c.opts
+	r.nameServers, r.cred, r.logger = c.nameServers, o.Credentials, o.Logger
 	copts := []consumer.Option{
 		consumer.WithNameServer(c.nameServers),
 		consumer.WithGroupName(rgroup),
@@ -64,6 +66,9 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 		consumer.WithConsumeMessageBatchMaxSize(o.ConsumeBatchSize),
 		consumer.WithRebalanceLockInterval(o.LockInterval),
 		consumer.WithSuspendCurrentQueueTimeMillis(o.SuspendInterval),
+		// The client's default strategy, wrapped to hand the queues a
+		// rebalance moves over to their next owner (handover.go).
+		consumer.WithStrategy(r.allocate),
 	)
 	pc, err := rmq.NewPushConsumer(copts...)
 	if err != nil {
@@ -114,21 +119,34 @@ func (c *conn) ensureTopic(ctx context.Context, topic string) error {
 			return c.unreachable(ctx, err)
 		}
 	}
-	for {
+	// The brokers register the topic with the name servers at once, or at
+	// their next registration (every 30 s): poll, more slowly as it takes
+	// longer, and give up after topicRouteWait.
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.Multiplier, b.MaxInterval, b.MaxElapsedTime = 20*time.Millisecond, 2, 5*time.Second, topicRouteWait
+	err = backoff.Retry(func() error {
 		_, err := queryRoute(ctx, c.nameServers, topic, c.opts.Credentials)
-		if err == nil {
-			return nil
+		if err != nil && !errors.Is(err, errTopicNotExist) {
+			return backoff.Permanent(c.unreachable(ctx, err))
 		}
-		if !errors.Is(err, errTopicNotExist) {
-			return c.unreachable(ctx, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topic %q created but not yet known to the name servers: %w", topic, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
+		return err
+	}, backoff.WithContext(b, ctx))
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return fmt.Errorf("topic %q created but not yet known to the name servers: %w", topic, ctx.Err())
+	case errors.Is(err, errTopicNotExist):
+		return fmt.Errorf("%w: topic %q created on the brokers but still unknown to the name servers after %v",
+			driver.ErrUnreachable, topic, topicRouteWait)
 	}
+	return err
 }
+
+// topicRouteWait bounds how long Subscribe waits for a topic it created
+// to appear in the name servers' routes: well past the brokers' 30 s
+// registration interval. A variable for tests.
+var topicRouteWait = 3 * time.Minute
 
 // unreachable wraps a failure to talk to the cluster.
 func (c *conn) unreachable(ctx context.Context, err error) error {
