@@ -64,8 +64,13 @@ func NewRegistry(c Codec, opts ...Option) (*Registry, error) {
 	return r, nil
 }
 
-// Codec returns the registry's codec.
-func (r *Registry) Codec() Codec { return r.codec }
+// Codec returns the registry's codec (nil for a nil Registry).
+func (r *Registry) Codec() Codec {
+	if r == nil {
+		return nil
+	}
+	return r.codec
+}
 
 // Register declares typ, at its current schema version, as the Go type T.
 // One Go type has one type name, so a Handler[T] knows what it decodes.
