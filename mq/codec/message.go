@@ -85,6 +85,9 @@ func (r *Registry) checkHeaders(e *entry, h map[string]string) (uint32, error) {
 // sameMediaType reports whether header names the media type want, ignoring
 // case and parameters ("application/json; charset=utf-8").
 func sameMediaType(header, want string) bool {
+	if header == want {
+		return true // the common case, without parsing's allocations
+	}
 	mt, _, err := mime.ParseMediaType(header)
 	if err != nil {
 		return false

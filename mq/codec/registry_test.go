@@ -312,3 +312,28 @@ func TestPanicsBecomeErrors(t *testing.T) {
 		t.Errorf("upcaster panic: %v", err)
 	}
 }
+
+func TestVersionTypeOfUpgrade(t *testing.T) {
+	r := customers(t)
+	if v, ok := r.Version("customer-registered"); !ok || v != 3 {
+		t.Errorf("Version = %d, %v", v, ok)
+	}
+	if _, ok := r.Version("nope"); ok {
+		t.Error("Version of an unknown type")
+	}
+	if name, ok := codec.TypeOf[Customer](r); !ok || name != "customer-registered" {
+		t.Errorf("TypeOf = %q, %v", name, ok)
+	}
+	if _, ok := codec.TypeOf[Order](r); ok {
+		t.Error("TypeOf an unregistered Go type")
+	}
+	if _, _, err := r.Upgrade("customer-registered", 9, nil); !errors.Is(err, codec.ErrVersion) || !strings.Contains(err.Error(), "current v3") {
+		t.Errorf("Upgrade from a newer version: %v", err)
+	}
+	if _, _, err := r.Upgrade("nope", 1, nil); !errors.Is(err, codec.ErrType) {
+		t.Errorf("Upgrade of an unknown type: %v", err)
+	}
+	if r.Codec() != codec.JSON {
+		t.Error("Codec")
+	}
+}
