@@ -81,7 +81,7 @@ func newBus(t *testing.T) (*mq.Client, *recorder) {
 	t.Helper()
 	b := memmq.NewBroker(&memmq.Options{Partitions: 4, MaxMessageBytes: 4096})
 	rec := &recorder{Conn: memmq.New(b), broker: b, change: make(chan struct{})}
-	bus, err := mq.NewClient(rec, mq.WithRetry(fastRetry))
+	bus, err := mq.NewClient(rec, mq.WithRetry(fastRetry), mq.WithBreaker(resilience.BreakerPolicy{OpenTimeout: 20 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

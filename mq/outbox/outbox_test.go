@@ -391,3 +391,16 @@ func TestCleanupDeletesSentRows(t *testing.T) {
 		t.Fatalf("%d rows left, want the failed one", n)
 	}
 }
+
+// TestNotifyWakesTheRelay: with polling an hour apart, a commit still
+// reaches an idle relay at once, through LISTEN/NOTIFY.
+func TestNotifyWakesTheRelay(t *testing.T) {
+	bus, rec := newBus(t)
+	pool := newPool(t, newDB(t))
+	ob := newOutbox(t, pool, bus, outbox.WithPollInterval(time.Hour))
+	run(t, ob)
+	for i := range 3 {
+		enqueue(t, pool, ob, msg("t", "k", i))
+		rec.wait(t, "the notified row", func(log []driver.Message) bool { return len(log) > i })
+	}
+}

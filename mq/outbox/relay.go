@@ -67,9 +67,9 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}()
 
 	bo := retrying.NewLoopBackOff(o.opts.retry)
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
-	<-timer.C
 	var lastCleanup time.Time
 	for {
 		busy, err := o.round(ctx)
@@ -103,9 +103,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		case <-timer.C:
 		case <-wake:
-			if !timer.Stop() {
-				<-timer.C
-			}
+			timer.Stop() // since Go 1.23 no stale tick is left to drain
 		}
 	}
 }
