@@ -49,7 +49,7 @@ func (r *recorder) MaxMessageBytes() int { return 4096 }
 
 // wait waits until cond holds over the log, failing t after a generous
 // deadline.
-func (r *recorder) wait(t *testing.T, what string, cond func(log []driver.Message) bool) []driver.Message {
+func (r *recorder) wait(t testing.TB, what string, cond func(log []driver.Message) bool) []driver.Message {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
@@ -77,7 +77,7 @@ func (r *recorder) snapshot() []driver.Message {
 var fastRetry = resilience.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, MaxAttempts: 2}
 
 // newBus returns a client on a recording broker of its own.
-func newBus(t *testing.T) (*mq.Client, *recorder) {
+func newBus(t testing.TB) (*mq.Client, *recorder) {
 	t.Helper()
 	b := memmq.NewBroker(&memmq.Options{Partitions: 4, MaxMessageBytes: 4096})
 	rec := &recorder{Conn: memmq.New(b), broker: b, change: make(chan struct{})}
@@ -91,7 +91,7 @@ func newBus(t *testing.T) (*mq.Client, *recorder) {
 
 // newPool returns a pool on a fresh database of the shared cluster (or
 // on db when given).
-func newPool(t *testing.T, cfg *pgxpool.Config) *pgxpool.Pool {
+func newPool(t testing.TB, cfg *pgxpool.Config) *pgxpool.Pool {
 	t.Helper()
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
@@ -101,11 +101,11 @@ func newPool(t *testing.T, cfg *pgxpool.Config) *pgxpool.Pool {
 	return pool
 }
 
-func newDB(t *testing.T) *pgxpool.Config {
+func newDB(t testing.TB) *pgxpool.Config {
 	return testserver.PostgresDatabase(t, pg.Get(t), "outbox")
 }
 
-func newOutbox(t *testing.T, pool *pgxpool.Pool, bus *mq.Client, opts ...outbox.Option) *outbox.Outbox {
+func newOutbox(t testing.TB, pool *pgxpool.Pool, bus *mq.Client, opts ...outbox.Option) *outbox.Outbox {
 	t.Helper()
 	opts = append([]outbox.Option{outbox.WithRetry(fastRetry), outbox.WithPollInterval(50 * time.Millisecond), outbox.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 	ob, err := outbox.New(context.Background(), pool, bus, opts...)
@@ -118,7 +118,7 @@ func newOutbox(t *testing.T, pool *pgxpool.Pool, bus *mq.Client, opts ...outbox.
 
 // run starts a relay and returns its stop, which waits for Run and
 // returns its error.
-func run(t *testing.T, ob *outbox.Outbox) (stop func() error) {
+func run(t testing.TB, ob *outbox.Outbox) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ob.Run(ctx) }()
@@ -133,7 +133,7 @@ func run(t *testing.T, ob *outbox.Outbox) (stop func() error) {
 }
 
 // enqueue commits msgs in one transaction.
-func enqueue(t *testing.T, pool *pgxpool.Pool, ob *outbox.Outbox, msgs ...*mq.Message) {
+func enqueue(t testing.TB, pool *pgxpool.Pool, ob *outbox.Outbox, msgs ...*mq.Message) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := pool.Begin(ctx)
@@ -153,7 +153,7 @@ func msg(topic, key string, i int) *mq.Message {
 }
 
 // count returns how many rows of the table match where.
-func count(t *testing.T, pool *pgxpool.Pool, where string) int {
+func count(t testing.TB, pool *pgxpool.Pool, where string) int {
 	t.Helper()
 	var n int
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM groundwork_outbox WHERE "+where).Scan(&n); err != nil {

@@ -118,9 +118,9 @@ func TestTwoRelaysShareTheWork(t *testing.T) {
 	ob2.SetHooks(hold(1), nil)
 	run(t, ob1)
 	run(t, ob2)
-	log := rec.wait(t, "every row", func(log []driver.Message) bool { return len(log) >= len(msgs) })
+	rec.wait(t, "every row", func(log []driver.Message) bool { return len(log) >= len(msgs) })
 	waitRows(t, pool1, "sent IS NULL", 0)
-	log = rec.snapshot()
+	log := rec.snapshot()
 	if len(log) != len(msgs) {
 		t.Fatalf("published %d, want %d (a row published twice)", len(log), len(msgs))
 	}
