@@ -17,14 +17,16 @@ import (
 
 // Enqueue stores msgs in the caller's transaction tx, to be published by
 // the relay once tx commits; if tx rolls back, they never are. It first
-// checks every message as mq.Client.Publish would (and that its text is
-// what PostgreSQL stores: valid UTF-8 without NUL); a bad one is an
-// ErrInvalid or mq.ErrTooLarge error naming it, and nothing is stored.
-// Then it gives each message without an ID a UUIDv7 and each without a
-// Time the current time, in place: that ID is the published message's ID
-// however often the relay retries.
+// gives each message without an ID a UUIDv7, in place, as Publish does:
+// that ID is the published message's ID however often the relay retries.
+// Then it checks every message as mq.Client.Publish would (and that its
+// text is what PostgreSQL stores: valid UTF-8 without NUL); a bad one is
+// an ErrInvalid, mq.ErrInvalid or mq.ErrTooLarge error naming it, and
+// nothing is stored. A message without a Time gets the current one.
 //
-// For each distinct Key it takes a transaction-scoped advisory lock, held
+// For each distinct Key it takes a transaction-scoped advisory lock
+// (pg_advisory_xact_lock(int, int): FNV hashes of the table name and the
+// key), held
 // until tx ends: writers of one key are serialised from their Enqueue to
 // their commit, which is what makes publish order per key the commit
 // order. Call Enqueue late in the transaction; a transaction that holds
@@ -40,6 +42,10 @@ func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msgs ...*mq.Message) er
 	if len(msgs) == 0 {
 		return nil
 	}
+	// IDs first, as Publish does: they count against the size limit.
+	if err := mq.NewIDs(msgs...); err != nil {
+		return fmt.Errorf("outbox: enqueue: %w", err)
+	}
 	if err := o.bus.Check(msgs...); err != nil {
 		return fmt.Errorf("outbox: enqueue: %w", err)
 	}
@@ -47,9 +53,6 @@ func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msgs ...*mq.Message) er
 		if err := checkText(m, i); err != nil {
 			return err
 		}
-	}
-	if err := mq.NewIDs(msgs...); err != nil {
-		return fmt.Errorf("outbox: enqueue: %w", err)
 	}
 	now := time.Now()
 	b := &pgx.Batch{}

@@ -404,3 +404,62 @@ func TestNotifyWakesTheRelay(t *testing.T) {
 		rec.wait(t, "the notified row", func(log []driver.Message) bool { return len(log) > i })
 	}
 }
+
+// TestIDCountsAgainstTheLimit: the ID Enqueue assigns counts against the
+// bus's size limit, as in Publish: a message that fits only without it
+// is refused at Enqueue, not failed later by the relay.
+func TestIDCountsAgainstTheLimit(t *testing.T) {
+	ctx := context.Background()
+	bus, _ := newBus(t)
+	pool := newPool(t, newDB(t))
+	ob := newOutbox(t, pool, bus)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	m := &mq.Message{Topic: "t", Payload: make([]byte, 4096-10)}
+	if err := ob.Enqueue(ctx, tx, m); !errors.Is(err, mq.ErrTooLarge) {
+		t.Fatalf("Enqueue: %v, want ErrTooLarge", err)
+	}
+}
+
+// TestRunEndsWhenTheBusCloses: a closed bus ends Run with an error
+// wrapping mq.ErrClosed; the row stays to be sent.
+func TestRunEndsWhenTheBusCloses(t *testing.T) {
+	bus, _ := newBus(t)
+	pool := newPool(t, newDB(t))
+	ob := newOutbox(t, pool, bus)
+	enqueue(t, pool, ob, msg("t", "k", 1))
+	bus.Close()
+	if err := ob.Run(context.Background()); !errors.Is(err, mq.ErrClosed) {
+		t.Fatalf("Run: %v", err)
+	}
+	if n := count(t, pool, "sent IS NULL"); n != 1 {
+		t.Fatalf("%d unsent rows, want 1", n)
+	}
+}
+
+// TestCloseStopsRun: Close ends a running relay with ErrClosed and waits
+// for it.
+func TestCloseStopsRun(t *testing.T) {
+	bus, _ := newBus(t)
+	pool := newPool(t, newDB(t))
+	ob := newOutbox(t, pool, bus)
+	claimed := make(chan struct{})
+	var once sync.Once
+	ob.SetHooks(func(int, []string) { once.Do(func() { close(claimed) }) }, nil)
+	enqueue(t, pool, ob, msg("t", "k", 1))
+	done := make(chan error, 1)
+	go func() { done <- ob.Run(context.Background()) }()
+	<-claimed
+	ob.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, outbox.ErrClosed) {
+			t.Fatalf("Run: %v", err)
+		}
+	default:
+		t.Fatal("Close returned before Run")
+	}
+}
