@@ -2,7 +2,6 @@ package mq
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/groundwork-go/groundwork/mq/driver"
@@ -39,11 +38,8 @@ const (
 // its ID). Headers
 // are shared with the caller's map unless trace context must be added.
 func (c *Client) prepare(ctx context.Context, m *Message, i int, now time.Time) (driver.Message, error) {
-	if m == nil {
-		return driver.Message{}, fmt.Errorf("%w: message %d is nil", ErrInvalid, i)
-	}
-	if m.Topic == "" {
-		return driver.Message{}, fmt.Errorf("%w: message %d has an empty Topic", ErrInvalid, i)
+	if err := checkMessage(m, i); err != nil {
+		return driver.Message{}, err
 	}
 	if m.Time.IsZero() {
 		m.Time = now
@@ -51,10 +47,9 @@ func (c *Client) prepare(ctx context.Context, m *Message, i int, now time.Time) 
 	dm := *m
 	dm.Attempt = 0 // a receive sets it
 	dm.Headers = c.injectTrace(ctx, dm.Headers)
-	if c.maxBytes > 0 {
-		if n := dm.Size(); n > c.maxBytes {
-			return driver.Message{}, fmt.Errorf("%w: message %d (ID %s) is %d bytes, the limit is %d", ErrTooLarge, i, m.ID, n, c.maxBytes)
-		}
+	// Sized after the trace headers are added: they count too.
+	if err := c.checkSize(&dm, i); err != nil {
+		return driver.Message{}, err
 	}
 	return dm, nil
 }
