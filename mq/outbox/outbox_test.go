@@ -1,9 +1,11 @@
 package outbox_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -454,12 +456,19 @@ func TestCloseStopsRun(t *testing.T) {
 	go func() { done <- ob.Run(context.Background()) }()
 	<-claimed
 	ob.Close()
+	// Run's listener returns before Run does, and Run before Close does:
+	// none may be left once Close has returned. (Run's own goroutine may
+	// not have handed its result over yet: that is the caller's.)
+	buf := make([]byte, 1<<20)
+	if stacks := buf[:runtime.Stack(buf, true)]; bytes.Contains(stacks, []byte("outbox.(*Outbox).listen")) {
+		t.Fatalf("Close returned while Run's listener still ran:\n%s", stacks)
+	}
 	select {
 	case err := <-done:
 		if !errors.Is(err, outbox.ErrClosed) {
 			t.Fatalf("Run: %v", err)
 		}
-	default:
-		t.Fatal("Close returned before Run")
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return after Close")
 	}
 }
