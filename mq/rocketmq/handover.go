@@ -190,6 +190,10 @@ func (r *receiver) handOver(group, client string, q primitive.MessageQueue, gen 
 		return // taken back by a later rebalance: still ours
 	}
 	off, acked := r.acked[q]
+	// Forgotten now: should the queue come back, what this member
+	// acknowledged before is no offset to commit at its next hand-over
+	// (other members have consumed it further meanwhile).
+	delete(r.acked, q)
 	r.mu.Unlock()
 	if f := testHandOverHook.Load(); f != nil {
 		(*f)(q, true)

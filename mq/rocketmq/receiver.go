@@ -55,7 +55,8 @@ type receiver struct {
 	// owned is each topic's queues of the last allocation; revoked the
 	// queues given up since, with the generation of the give-up; busy
 	// counts the consume calls in progress per queue; acked is the offset
-	// past each queue's last wholly acknowledged batch. Guarded by mu.
+	// past each queue's last wholly acknowledged batch since this member
+	// last gained it (a hand-over forgets it). Guarded by mu.
 	owned   map[string]map[primitive.MessageQueue]bool
 	revoked map[primitive.MessageQueue]uint64
 	gen     uint64
