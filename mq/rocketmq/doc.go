@@ -149,10 +149,11 @@
 // commit. The provider does not implement driver.Revoker: the client
 // tells nothing before it drops a queue, and the lock, not a hand-back, is
 // what keeps the next owner off the queue while the old one finishes its
-// batch. The old member stops renewing the lock of a queue taken from it,
-// so this holds while that batch is settled within the broker's lock
-// lifetime (60 s) of the last renewal: a handler still running after it
-// may run alongside the next owner's handling of the same key.
+// batch. The old member, when it stays, renews the lock of a queue taken
+// from it (every lock_interval) until that batch is settled, however long
+// it takes; only when its renewals fail for the broker's lock lifetime
+// (60 s), or it dies, may a handler of it still running run alongside
+// the next owner's handling of the same key.
 //
 // A group with no committed offset on a queue starts where the broker
 // says: a RocketMQ 4.x broker answers offset 0 while the queue's first

@@ -29,7 +29,9 @@ import (
 //     queue;
 //  2. waits until the consume call in progress on the queue, if any, has
 //     returned, which is when mq has settled its whole batch (or Close
-//     put it back);
+//     put it back), renewing the queue's lock meanwhile as the client
+//     did (keepLocked): however long the batch takes, the next owner
+//     cannot start on the queue alongside it;
 //  3. commits the queue's offset past the last wholly acknowledged batch
 //     (the client does not commit a batch that returns after the drop);
 //  4. unlocks the queue at the broker (UNLOCK_BATCH_MQ in the member's
@@ -177,11 +179,13 @@ var errHeld = errors.New("queue locked by another member")
 // handOver carries out the hand-over of q given up at generation gen.
 func (r *receiver) handOver(group, client string, q primitive.MessageQueue, gen uint64) {
 	defer r.handing.Done()
+	stop := r.keepLocked(group, client, q)
 	r.mu.Lock()
 	for r.busy[q] > 0 {
 		r.idle.Wait()
 	}
 	r.mu.Unlock()
+	stop()
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
 	r.mu.Lock()
@@ -190,6 +194,10 @@ func (r *receiver) handOver(group, client string, q primitive.MessageQueue, gen 
 		return // taken back by a later rebalance: still ours
 	}
 	off, acked := r.acked[q]
+	// Forgotten now: should the queue come back, what this member
+	// acknowledged before is no offset to commit at its next hand-over
+	// (other members have consumed it further meanwhile).
+	delete(r.acked, q)
 	r.mu.Unlock()
 	if f := testHandOverHook.Load(); f != nil {
 		(*f)(q, true)
@@ -200,6 +208,53 @@ func (r *receiver) handOver(group, client string, q primitive.MessageQueue, gen 
 		r.logger.Warn("rocketmq: a queue given up stays locked until the broker lets the lock lapse",
 			"queue", q.String(), "group", group, "error", err)
 	}
+}
+
+// keepLocked renews this member's lock of q every lockRenew until the
+// returned func is called (which waits for the renewals to end). The
+// client renews only the queues it still has, and drops q as allocate
+// returns: without this, a batch of q in hand longer than the broker's
+// lock lifetime (60 s) would still be handled here when the next owner,
+// finding the lock lapsed, starts on q. A renewal does nothing when
+// another member holds the lock already.
+func (r *receiver) keepLocked(group, client string, q primitive.MessageQueue) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(r.lockRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			// Not cancelled by stop: the unlock that follows must reach
+			// the broker after the renewal, not race it.
+			ctx, cancel := context.WithTimeout(context.Background(), handOverTimeout)
+			err := r.renew(ctx, group, client, q)
+			cancel()
+			if err != nil {
+				r.logger.Warn("rocketmq: renewing the lock of a queue given up, its batch still in hand",
+					"queue", q.String(), "group", group, "error", err)
+			}
+		}
+	}()
+	return func() { close(done); <-exited }
+}
+
+// renew locks q at its broker for client again.
+func (r *receiver) renew(ctx context.Context, group, client string, q primitive.MessageQueue) error {
+	rt, err := queryRoute(ctx, r.nameServers, q.Topic, r.cred)
+	if err != nil {
+		return err
+	}
+	addr, ok := rt.masters[q.BrokerName]
+	if !ok {
+		return fmt.Errorf("broker %q has no master in the route of %q", q.BrokerName, q.Topic)
+	}
+	_, err = lockQueues(ctx, addr, group, client, []primitive.MessageQueue{q}, r.cred)
+	return err
 }
 
 // release commits q's offset (when a batch of it was acknowledged here)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	rmq "github.com/apache/rocketmq-client-go/v2"
 	"github.com/apache/rocketmq-client-go/v2/consumer"
@@ -55,7 +56,8 @@ type receiver struct {
 	// owned is each topic's queues of the last allocation; revoked the
 	// queues given up since, with the generation of the give-up; busy
 	// counts the consume calls in progress per queue; acked is the offset
-	// past each queue's last wholly acknowledged batch. Guarded by mu.
+	// past each queue's last wholly acknowledged batch since this member
+	// last gained it (a hand-over forgets it). Guarded by mu.
 	owned   map[string]map[primitive.MessageQueue]bool
 	revoked map[primitive.MessageQueue]uint64
 	gen     uint64
@@ -65,6 +67,9 @@ type receiver struct {
 	// records an allocation (taken before mu).
 	sendMu  sync.Mutex
 	handing sync.WaitGroup // hand-overs in progress; Close waits for them
+	// lockRenew is how often a hand-over renews the lock of a queue given
+	// up while a batch of it is in hand (the member's LockInterval).
+	lockRenew time.Duration
 }
 
 // batch is one consume call's messages as deliveries.
@@ -91,7 +96,8 @@ func newReceiver(topic string, suspend int) *receiver {
 	r := &receiver{topic: topic, suspend: suspend, batches: make(chan *batch), closing: make(chan struct{}),
 		hints: map[*primitive.MessageExt]int{}, logger: slog.Default(),
 		owned: map[string]map[primitive.MessageQueue]bool{}, revoked: map[primitive.MessageQueue]uint64{},
-		busy: map[primitive.MessageQueue]int{}, acked: map[primitive.MessageQueue]int64{}}
+		busy: map[primitive.MessageQueue]int{}, acked: map[primitive.MessageQueue]int64{},
+		lockRenew: 20 * time.Second}
 	r.idle = sync.NewCond(&r.mu)
 	return r
 }

@@ -41,7 +41,7 @@ func (c *conn) Subscribe(ctx context.Context, topic, group string) (driver.Recei
 	}
 	r := newReceiver(topic, int(c.opts.SuspendInterval/time.Millisecond))
 	o := c.opts
-	r.nameServers, r.cred, r.logger = c.nameServers, o.Credentials, o.Logger
+	r.nameServers, r.cred, r.logger, r.lockRenew = c.nameServers, o.Credentials, o.Logger, o.LockInterval
 	copts := []consumer.Option{
 		consumer.WithNameServer(c.nameServers),
 		consumer.WithGroupName(rgroup),
