@@ -16,11 +16,12 @@ import (
 // batch takes: the client no longer renews the lock of a queue it
 // dropped, and without the hand-over renewing it the lock would lapse
 // and the next owner would start on the queue alongside the batch still
-// in hand. Here the broker's locks last 1 s; B tries to lock the queue
-// for 3 s while A's batch is in hand, and gets it only once the batch is
-// settled.
+// in hand. Here the broker's locks last 3 s and A renews every 100 ms (a
+// stall of nearly 3 s on a loaded machine is still no lapse); B tries to
+// lock the queue for two lock lifetimes while A's batch is in hand, and
+// gets it only once the batch is settled.
 func TestHandOverKeepsLockWhileBatchInHand(t *testing.T) {
-	const expiry = time.Second
+	const expiry = 3 * time.Second
 	srv := testserver.StartRocketMQ(t, testserver.RocketMQLockExpiry(expiry))
 	ctx := context.Background()
 	const topic, group = "ho-renew", "ho-renew-group"
@@ -30,7 +31,7 @@ func TestHandOverKeepsLockWhileBatchInHand(t *testing.T) {
 	r := newReceiver(topic, 0)
 	r.pc = &fakeConsumer{}
 	r.nameServers = []string{srv.NameServer()}
-	r.lockRenew = expiry / 10
+	r.lockRenew = 100 * time.Millisecond
 	qs := []*primitive.MessageQueue{{Topic: topic, BrokerName: "broker-a", QueueId: 0}, {Topic: topic, BrokerName: "broker-a", QueueId: 1}}
 	r.allocate(group, "A", qs, []string{"A"})
 	if h := srv.LockHolder(group, topic, 1); h != "A" {
@@ -56,7 +57,7 @@ func TestHandOverKeepsLockWhileBatchInHand(t *testing.T) {
 		}
 		return len(got) == 1
 	}
-	for end := time.Now().Add(3 * expiry); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	for end := time.Now().Add(2 * expiry); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		if lockAsB() {
 			t.Fatal("B locked queue 1 while A still handles its batch: A's lock lapsed")
 		}
