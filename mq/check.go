@@ -68,3 +68,13 @@ func (c *Client) IsRetryable(err error) bool {
 	}
 	return c.conn.IsRetryable(err)
 }
+
+// TraceHeaders returns headers with the trace context of ctx added as
+// Publish adds it (the Client's propagator; W3C traceparent by default),
+// in a new map, or headers itself when ctx carries no span. It is for
+// callers that store a message now and publish it later from another
+// context (mq/outbox), so that the consumer's span follows the request
+// that produced the message, not the relay that sent it.
+func (c *Client) TraceHeaders(ctx context.Context, headers map[string]string) map[string]string {
+	return c.injectTrace(ctx, headers)
+}

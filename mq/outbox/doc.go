@@ -67,6 +67,9 @@
 //
 // outbox.enqueued{outbox.table} and outbox.relayed{outbox.table, outcome:
 // sent|failed|retry|db_error}, observable counters read from atomics.
+// Traces: Enqueue stores the trace context of its ctx in each message's
+// headers (mq.Client.TraceHeaders), so that the consumer's span follows
+// the request that enqueued the message rather than the relay.
 //
 // # URLs, As
 //

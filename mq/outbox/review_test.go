@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/driver"
 )
@@ -61,5 +63,40 @@ func TestNonRetryableBusErrorIsParked(t *testing.T) {
 	}
 	if _, failed, _, _ := ob.Counts(); failed != 1 {
 		t.Fatalf("failed counter %d, want 1", failed)
+	}
+}
+
+// TestEnqueueCarriesTheTraceContext: the trace context of Enqueue's ctx
+// (the request that wrote the rows) travels in the published message's
+// headers, as Publish's would (§3); the relay, publishing later from its
+// own context, has none to give.
+func TestEnqueueCarriesTheTraceContext(t *testing.T) {
+	bus, rec := newBus(t)
+	pool := newPool(t, newDB(t))
+	ob := newOutbox(t, pool, bus)
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:     trace.SpanID{0, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		TraceFlags: trace.FlagsSampled,
+	})
+	ctx := trace.ContextWithSpanContext(context.Background(), sc)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := msg("t", "k", 1)
+	if err := ob.Enqueue(ctx, tx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ob)
+	log := rec.wait(t, "the message", func(log []driver.Message) bool { return len(log) >= 1 })
+	if got, want := log[0].Headers["traceparent"], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"; got != want {
+		t.Fatalf("published traceparent %q, want %q", got, want)
+	}
+	if len(m.Headers) != 0 {
+		t.Errorf("Enqueue changed the caller's headers: %v", m.Headers)
 	}
 }
