@@ -1,6 +1,8 @@
 package mq
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -46,4 +48,33 @@ func (c *Client) checkSize(m *Message, i int) error {
 		}
 	}
 	return nil
+}
+
+// IsRetryable reports whether err, returned by Publish, is a failure that
+// a later attempt may not meet: the broker unreachable (as the provider
+// classifies its errors), the circuit breaker open, or the outage buffer
+// full. Any other error happens again however often the call is repeated:
+// a message refused (ErrInvalid, ErrTooLarge), a closed Client, or a
+// provider error the provider does not retry (no permission on the topic,
+// a Redis key of another type). It is for callers that publish later and
+// must not retry a refusal for ever (mq/outbox). Context errors are not
+// retryable here: the caller knows whether its context ended.
+func (c *Client) IsRetryable(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	case errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrBufferFull):
+		return true
+	}
+	return c.conn.IsRetryable(err)
+}
+
+// TraceHeaders returns headers with the trace context of ctx added as
+// Publish adds it (the Client's propagator; W3C traceparent by default),
+// in a new map, or headers itself when ctx carries no span. It is for
+// callers that store a message now and publish it later from another
+// context (mq/outbox), so that the consumer's span follows the request
+// that produced the message, not the relay that sent it.
+func (c *Client) TraceHeaders(ctx context.Context, headers map[string]string) map[string]string {
+	return c.injectTrace(ctx, headers)
 }

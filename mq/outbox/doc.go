@@ -54,14 +54,22 @@
 // "outbox: enqueue: ...". Run returns ctx.Err() when ctx ends, ErrClosed
 // when the Outbox is closed, and an error wrapping mq.ErrClosed when the
 // bus is closed; it retries everything else (PostgreSQL or the bus
-// unreachable) with backoff, logging and counting it. A message the bus
-// refuses for good (mq.ErrTooLarge, mq.ErrInvalid) is marked failed with
-// its error and kept; the partition goes on.
+// unreachable, the circuit open: what mq.Client.IsRetryable accepts) with
+// backoff, logging and counting it. A message the bus refuses for good
+// (anything else: mq.ErrTooLarge, mq.ErrInvalid, a provider's refusal
+// such as a missing permission on the topic) is marked failed with its
+// error in last_error, logged, counted, and kept; the partition goes on.
+// Once the cause is fixed, clearing a row's failed column (UPDATE <table>
+// SET failed = NULL WHERE ...) has the relay send it again, after the
+// rows of its key that went meanwhile.
 //
 // # Metrics
 //
 // outbox.enqueued{outbox.table} and outbox.relayed{outbox.table, outcome:
 // sent|failed|retry|db_error}, observable counters read from atomics.
+// Traces: Enqueue stores the trace context of its ctx in each message's
+// headers (mq.Client.TraceHeaders), so that the consumer's span follows
+// the request that enqueued the message rather than the relay.
 //
 // # URLs, As
 //

@@ -22,7 +22,10 @@ import (
 // Then it checks every message as mq.Client.Publish would (and that its
 // text is what PostgreSQL stores: valid UTF-8 without NUL); a bad one is
 // an ErrInvalid, mq.ErrInvalid or mq.ErrTooLarge error naming it, and
-// nothing is stored. A message without a Time gets the current one.
+// nothing is stored. A message without a Time gets the current one. The
+// trace context of ctx is stored in the message's headers (as Publish
+// adds it; the caller's map is not changed), so that the consumer's span
+// follows the request that enqueued the message.
 //
 // For each distinct Key it takes a transaction-scoped advisory lock
 // (pg_advisory_xact_lock(int, int): FNV hashes of the table name and the
@@ -46,18 +49,37 @@ func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msgs ...*mq.Message) er
 	if err := mq.NewIDs(msgs...); err != nil {
 		return fmt.Errorf("outbox: enqueue: %w", err)
 	}
-	if err := o.bus.Check(msgs...); err != nil {
+	now := time.Now()
+	// What is stored: the messages with the trace context of ctx (the
+	// request writing the rows) in their headers, as Publish would add it;
+	// the relay publishes from a context of its own. Copies, so that the
+	// caller's header maps are left alone; sized with those headers.
+	stored := make([]*mq.Message, len(msgs))
+	for i, m := range msgs {
+		if m == nil {
+			continue // Check names it
+		}
+		c := *m
+		if c.Time.IsZero() {
+			c.Time = now
+		}
+		c.Headers = o.bus.TraceHeaders(ctx, m.Headers)
+		stored[i] = &c
+	}
+	if err := o.bus.Check(stored...); err != nil {
 		return fmt.Errorf("outbox: enqueue: %w", err)
 	}
-	for i, m := range msgs {
+	for i, m := range stored {
 		if err := checkText(m, i); err != nil {
 			return err
 		}
 	}
-	now := time.Now()
+	for i, m := range msgs {
+		m.Time = stored[i].Time
+	}
 	b := &pgx.Batch{}
 	var keys []int32
-	for _, m := range msgs {
+	for _, m := range stored {
 		if m.Key != "" {
 			keys = append(keys, hash32(m.Key))
 		}
@@ -68,10 +90,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msgs ...*mq.Message) er
 		b.Queue("SELECT pg_advisory_xact_lock($1::int, $2::int)", o.lockClass, k)
 	}
 	insert := "INSERT INTO " + o.table + " (partition, id, topic, key, payload, headers, time) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-	for _, m := range msgs {
-		if m.Time.IsZero() {
-			m.Time = now
-		}
+	for _, m := range stored {
 		var headers map[string]string
 		if len(m.Headers) > 0 {
 			headers = m.Headers

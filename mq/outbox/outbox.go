@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,14 +62,25 @@ type options struct {
 
 var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,47}$`)
 
+// derived are the suffixes of the names made from the table's: its
+// partitions table and its two indexes.
+var derived = []string{"_partitions", "_pending", "_sent"}
+
 // WithTable names the outbox table, overriding the default
 // "groundwork_outbox"; its partitions table is the name plus
-// "_partitions" and its notification channel is the name. Lower-case
-// letters, digits and underscores, at most 48.
+// "_partitions", its indexes the name plus "_pending" and "_sent", and
+// its notification channel is the name. Lower-case letters, digits and
+// underscores, at most 48, not ending in one of those suffixes: another
+// outbox's table must not be this one's partitions table or index.
 func WithTable(name string) Option {
 	return func(o *options) error {
 		if !identifier.MatchString(name) {
 			return fmt.Errorf("%w: WithTable(%q): want lower-case letters, digits and underscores, at most 48, not starting with a digit", ErrInvalid, name)
+		}
+		for _, s := range derived {
+			if strings.HasSuffix(name, s) {
+				return fmt.Errorf("%w: WithTable(%q): a name ending in %q is that of another outbox's partitions table or index", ErrInvalid, name, s)
+			}
 		}
 		o.table = name
 		return nil

@@ -33,9 +33,11 @@ type hooks struct {
 // A retryable failure (the bus or PostgreSQL unreachable) is logged and
 // counted, and the relay tries again after a backoff (WithRetry) from
 // the first row not sent, so nothing is skipped and order is kept; Run
-// does not return for it. A message the bus refuses for good
-// (mq.ErrTooLarge, mq.ErrInvalid) is marked failed with the error, kept
-// in the table, counted, and the partition goes on.
+// does not return for it. A message the bus refuses for good (any error
+// mq.Client.IsRetryable rejects: mq.ErrTooLarge, mq.ErrInvalid, a
+// provider's refusal such as a missing permission) is marked failed with
+// the error, kept in the table, logged, counted, and the partition goes
+// on.
 func (o *Outbox) Run(ctx context.Context) error {
 	o.mu.Lock()
 	if o.closed.Load() {
@@ -164,6 +166,9 @@ ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&part)
 	}
 	o.tel.sent.add(len(sent))
 	o.tel.failed.add(len(failed))
+	for _, f := range failed {
+		o.opts.logger.Warn("outbox: message refused for good; marked failed", "table", o.opts.table, "seq", f.seq, "err", f.err)
+	}
 	if pubErr != nil {
 		o.tel.retried.add(1)
 		return true, pubErr
@@ -217,7 +222,7 @@ func (o *Outbox) publish(ctx context.Context, rows []row) (sent []int64, failed 
 		}
 		return sent, nil, nil
 	}
-	if !permanent(err) {
+	if !o.permanent(err) {
 		return nil, nil, err
 	}
 	// One message refused the batch: one at a time, to find it and send
@@ -227,7 +232,7 @@ func (o *Outbox) publish(ctx context.Context, rows []row) (sent []int64, failed 
 		switch {
 		case err == nil:
 			sent = append(sent, r.seq)
-		case permanent(err):
+		case o.permanent(err):
 			failed = append(failed, failure{r.seq, err})
 		default:
 			return sent, failed, err
@@ -236,9 +241,16 @@ func (o *Outbox) publish(ctx context.Context, rows []row) (sent []int64, failed 
 	return sent, failed, nil
 }
 
-// permanent reports a refusal that no retry changes.
-func permanent(err error) bool {
-	return errors.Is(err, mq.ErrTooLarge) || errors.Is(err, mq.ErrInvalid)
+// permanent reports a refusal that no retry changes: whatever the bus
+// would not retry (mq.ErrTooLarge, mq.ErrInvalid, a provider's refusal
+// such as a missing permission), except the bus being closed (Run ends;
+// the rows stay to be sent) and a context error. Retrying such an error
+// would hold back every key of the partition for ever (§6).
+func (o *Outbox) permanent(err error) bool {
+	if errors.Is(err, mq.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return !o.bus.IsRetryable(err)
 }
 
 // mark records the outcome of a round: rows sent, rows failed with their
