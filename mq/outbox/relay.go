@@ -127,9 +127,14 @@ func (o *Outbox) round(ctx context.Context) (busy bool, err error) {
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	// The partition row's lock makes this relay the partition's only one
 	// until commit; SKIP LOCKED moves the others on to other partitions.
+	// The pending test is a scalar subquery with LIMIT 1, so it is one
+	// probe of the pending index per partition whatever the planner
+	// knows: an EXISTS was planned as a scan of every pending row on a
+	// table without statistics yet (12-16 ms a claim at 20,000 pending,
+	// 0.45 ms this way).
 	var part int
 	err = tx.QueryRow(ctx, `SELECT p.partition FROM `+o.parts+` p
-WHERE EXISTS (SELECT 1 FROM `+o.table+` t WHERE t.partition = p.partition AND t.sent IS NULL AND t.failed IS NULL)
+WHERE (SELECT true FROM `+o.table+` t WHERE t.partition = p.partition AND t.sent IS NULL AND t.failed IS NULL LIMIT 1)
 ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&part)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
