@@ -8,8 +8,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/groundwork-go/groundwork/mq"
-	_ "github.com/groundwork-go/groundwork/mq/memmq"
 	"github.com/groundwork-go/groundwork/mq/eventstore"
+	_ "github.com/groundwork-go/groundwork/mq/memmq"
 )
 
 // Append with an expected version, handle a conflict, load the stream.
