@@ -34,3 +34,9 @@ func newPostgresBackend(t testing.TB) eventstore.Backend {
 	}
 	return b
 }
+
+// newDatabase creates a fresh database in the cluster at
+// url and returns its pool configuration.
+func newDatabase(t testing.TB, url string) *pgxpool.Config {
+	return testserver.PostgresDatabase(t, url, "es")
+}

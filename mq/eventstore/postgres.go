@@ -49,6 +49,7 @@ type postgres struct {
 	closed bool
 
 	afterEnqueue func() error // test hook: between Enqueue and Commit
+	afterCommit  func()       // test hook: after Commit, before Append returns
 }
 
 // NewPostgresBackend returns a Backend on pool, creating its tables if
@@ -156,6 +157,9 @@ func (p *postgres) Append(ctx context.Context, aggregate string, expected uint64
 	})
 	if err != nil {
 		return 0, err
+	}
+	if p.afterCommit != nil {
+		p.afterCommit()
 	}
 	return cur + uint64(n), nil
 }
