@@ -87,12 +87,16 @@
 // Append with nothing stored. Load of an event whose schema version the
 // registry cannot read returns the codec's error (codec.ErrVersion, ...),
 // naming the event. Backend errors are wrapped as "eventstore: <op>:
-// ..."; context errors are returned as they are.
+// ..."; context errors are returned as they are. An Append whose
+// connection was lost during its commit may have been stored: retrying it
+// with the same event IDs is safe (a stored one answers ErrConflict or,
+// with Any, ErrDuplicate), which is why callers that retry should set IDs.
 //
 // # Close
 //
 // Close stops the relay, waits for the calls in flight and closes the
-// backend; Shutdown(ctx) first waits until what was stored is published.
+// backend; Shutdown(ctx) first waits until what was stored is published
+// (or ctx ends, or the relay stops for good because the bus was closed).
 // Both are idempotent; afterwards every method returns ErrClosed. Neither
 // closes the bus or the PostgreSQL pool. No goroutine outlives them.
 //

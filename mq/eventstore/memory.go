@@ -63,7 +63,7 @@ func (m *memory) changed() {
 	m.change = make(chan struct{})
 }
 
-func (m *memory) Append(_ context.Context, aggregate string, expected uint64, events []Event, announce Announce) (uint64, error) {
+func (m *memory) Append(ctx context.Context, aggregate string, expected uint64, events []Event, announce Announce) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -93,9 +93,15 @@ func (m *memory) Append(_ context.Context, aggregate string, expected uint64, ev
 		return 0, err
 	}
 	// What the bus would refuse is refused now, with nothing stored, as
-	// the PostgreSQL backend's outbox does.
+	// the PostgreSQL backend's outbox does; and the trace context of the
+	// appending request travels with each message, as there.
 	if err := m.bus.Check(msgs...); err != nil {
 		return 0, err
+	}
+	for i, msg := range msgs {
+		c := *msg
+		c.Headers = m.bus.TraceHeaders(ctx, msg.Headers)
+		msgs[i] = &c
 	}
 	for _, e := range evs {
 		m.ids[e.ID] = true

@@ -280,14 +280,15 @@ func (s *Store) upgrade(e *Event) error {
 // (and are lost with the memory backend: use Shutdown). It closes neither
 // the bus nor a pool the backend was given. Later calls return nil;
 // afterwards every method returns ErrClosed.
-func (s *Store) Close() error { return s.shutdown(nil) }
+func (s *Store) Close() error { return s.shutdown(context.Background(), false) }
 
 // Shutdown is Close that first waits, until ctx ends, for the relay to
 // publish every event stored before it; it returns ctx's error if ctx
-// ended first (and closes all the same).
-func (s *Store) Shutdown(ctx context.Context) error { return s.shutdown(ctx) }
+// ended first, or an error wrapping ErrClosed if the relay stopped for
+// good (the bus was closed), and closes all the same.
+func (s *Store) Shutdown(ctx context.Context) error { return s.shutdown(ctx, true) }
 
-func (s *Store) shutdown(ctx context.Context) error {
+func (s *Store) shutdown(ctx context.Context, drain bool) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -299,8 +300,8 @@ func (s *Store) shutdown(ctx context.Context) error {
 	defer close(s.closing)
 	s.inflight.Wait()
 	var err error
-	if ctx != nil {
-		err = s.backend.Flush(ctx)
+	if drain {
+		err = s.flush(ctx)
 	}
 	s.stopRelay()
 	<-s.relayDone
@@ -308,5 +309,30 @@ func (s *Store) shutdown(ctx context.Context) error {
 		err = wrap("close backend", cerr)
 	}
 	s.tel.close()
+	return err
+}
+
+// flush waits for the backend to publish what it stored, giving up when
+// the relay stops for good (the bus closed): nothing would publish it.
+func (s *Store) flush(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-s.relayDone:
+			close(stopped)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := s.backend.Flush(ctx)
+	select {
+	case <-stopped:
+		if err != nil {
+			return fmt.Errorf("eventstore: shutdown: the relay stopped (bus closed?); events left unpublished: %w", ErrClosed)
+		}
+	default:
+	}
 	return err
 }

@@ -223,3 +223,21 @@ func TestMemoryRelaySetsAsideRefusedMessage(t *testing.T) {
 		t.Fatalf("published %d messages, want the first and third", len(log))
 	}
 }
+
+// TestShutdownAfterBusClosed: with the bus closed the relay stops for
+// good, and Shutdown says so rather than waiting for ever.
+func TestShutdownAfterBusClosed(t *testing.T) {
+	bus, rec := backendtest.NewBus(t)
+	s, err := eventstore.New(eventstore.NewMemoryBackend(), bus, eventstore.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Broker.SetReachable(false)
+	mustAppend(t, s, "a", eventstore.Event{Type: "t"})
+	bus.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound for the broken case only
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, eventstore.ErrClosed) || !strings.Contains(err.Error(), "relay stopped") {
+		t.Fatalf("Shutdown with the bus closed: %v, want ErrClosed saying the relay stopped", err)
+	}
+}

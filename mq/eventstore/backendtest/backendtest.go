@@ -176,11 +176,11 @@ func testAtomicBatch(t *testing.T, h Harness) {
 	if v := mustAppend(t, s, "b", 0, ev("t", 1)); v != 1 {
 		t.Fatalf("Append after the failed batch returned %d, want 1", v)
 	}
-	log := rec.Wait(t, "two events", func(log []driver.Message, _ int) bool { return len(log) >= 2 })
+	rec.Wait(t, "two events", func(log []driver.Message, _ int) bool { return len(log) >= 2 })
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if log = rec.Log(); len(log) != 2 {
+	if log := rec.Log(); len(log) != 2 {
 		t.Fatalf("published %d messages, want 2 (none of the failed batch)", len(log))
 	}
 }
