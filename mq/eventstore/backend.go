@@ -2,6 +2,9 @@ package eventstore
 
 import (
 	"context"
+	"log/slog"
+
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/groundwork-go/groundwork/mq"
 )
@@ -11,10 +14,11 @@ import (
 // package backendtest holds the contract every backend must pass. A
 // Store calls Attach once, then the others from many goroutines.
 type Backend interface {
-	// Attach binds the backend to the bus its relay publishes to and
-	// whose limits Append checks messages against. A Store calls it once,
-	// in New, before any other method; a second call is an error.
-	Attach(ctx context.Context, bus *mq.Client) error
+	// Attach binds the backend to the bus its relay publishes to (and
+	// whose limits Append checks messages against), with the Store's
+	// logger and meter provider. A Store calls it once, in New, before any
+	// other method; a second call is an error.
+	Attach(ctx context.Context, a Attachment) error
 
 	// Append stores events at the end of aggregate's stream, if the
 	// stream is at version expected (0: a new stream; Any: no check),
@@ -53,3 +57,11 @@ type Backend interface {
 // Announce returns the messages that announce events, whose versions are
 // set, for the backend to store with them.
 type Announce func(events []Event) ([]*mq.Message, error)
+
+// Attachment is what a Store gives its backend in Attach. Fields may be
+// added; a backend uses those it needs.
+type Attachment struct {
+	Bus           *mq.Client           // where the relay publishes; never nil
+	Logger        *slog.Logger         // for relay failures; never nil
+	MeterProvider metric.MeterProvider // for the relay's metrics; never nil
+}

@@ -105,8 +105,9 @@
 // eventstore.appends{eventstore.topic, outcome: ok|conflict|error},
 // eventstore.events.appended and eventstore.events.loaded
 // {eventstore.topic}: observable counters read from atomics. The
-// PostgreSQL backend's relay reports through mq/outbox's metrics
-// (outbox.table "groundwork_events_outbox").
+// PostgreSQL backend's relay reports mq/outbox's metrics (outbox.enqueued,
+// outbox.relayed; outbox.table "groundwork_events_outbox") to the same
+// meter provider, and logs to the Store's logger.
 //
 // # URLs, As
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ var memRetry = resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, Ma
 type memory struct {
 	mu      sync.Mutex
 	bus     *mq.Client
+	logger  *slog.Logger
 	closed  bool
 	streams map[string][]Event
 	ids     map[string]bool
@@ -44,16 +46,16 @@ func NewMemoryBackend() Backend {
 
 var _ Backend = (*memory)(nil)
 
-func (m *memory) Attach(_ context.Context, bus *mq.Client) error {
-	if bus == nil {
-		return fmt.Errorf("%w: Attach: nil bus", ErrInvalid)
+func (m *memory) Attach(_ context.Context, a Attachment) error {
+	if a.Bus == nil || a.Logger == nil {
+		return fmt.Errorf("%w: Attach: nil bus or logger", ErrInvalid)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.bus != nil {
 		return fmt.Errorf("%w: Attach: the backend is already attached to a bus", ErrInvalid)
 	}
-	m.bus = bus
+	m.bus, m.logger = a.Bus, a.Logger
 	return nil
 }
 
@@ -137,7 +139,8 @@ func (m *memory) Load(_ context.Context, aggregate string, after uint64, limit i
 // Relay publishes the pending queue one message at a time, in order; the
 // head stays until the bus took it, so an outage delays but never reorders
 // or drops. A message the bus refuses for good (which Append's check makes
-// rare) is logged away as done, so the queue goes on.
+// rare: a per-topic limit of the broker) is logged and dropped, so the
+// queue goes on.
 func (m *memory) Relay(ctx context.Context) error {
 	bo := retrying.NewLoopBackOff(memRetry)
 	for {
@@ -188,8 +191,9 @@ func (m *memory) Relay(ctx context.Context) error {
 		m.changed()
 		m.mu.Unlock()
 		if err != nil {
-			// Refused for good: kept out of the queue, not retried for ever.
-			return fmt.Errorf("eventstore: relay: message %s refused for good, dropped: %w", head.ID, err)
+			// Refused for good: out of the queue, not retried for ever,
+			// so that the events after it go.
+			m.logger.Error("eventstore: the bus refused an event for good; dropped", "id", head.ID, "aggregate", head.Key, "err", err)
 		}
 	}
 }

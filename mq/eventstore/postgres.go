@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/outbox"
 )
 
@@ -79,7 +78,10 @@ func NewPostgresBackend(ctx context.Context, pool *pgxpool.Pool) (Backend, error
 
 var _ Backend = (*postgres)(nil)
 
-func (p *postgres) Attach(ctx context.Context, bus *mq.Client) error {
+func (p *postgres) Attach(ctx context.Context, a Attachment) error {
+	if a.Bus == nil || a.Logger == nil || a.MeterProvider == nil {
+		return fmt.Errorf("%w: Attach: nil bus, logger or meter provider", ErrInvalid)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -88,7 +90,7 @@ func (p *postgres) Attach(ctx context.Context, bus *mq.Client) error {
 	case p.ob != nil:
 		return fmt.Errorf("%w: Attach: the backend is already attached to a bus", ErrInvalid)
 	}
-	ob, err := outbox.New(ctx, p.pool, bus, outbox.WithTable(outboxTable))
+	ob, err := outbox.New(ctx, p.pool, a.Bus, outbox.WithTable(outboxTable), outbox.WithLogger(a.Logger), outbox.WithMeterProvider(a.MeterProvider))
 	if err != nil {
 		return err
 	}

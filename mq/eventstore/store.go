@@ -47,7 +47,7 @@ func New(backend Backend, bus *mq.Client, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := backend.Attach(context.Background(), bus); err != nil {
+	if err := backend.Attach(context.Background(), Attachment{Bus: bus, Logger: o.logger, MeterProvider: o.meter}); err != nil {
 		return nil, wrap("attach backend", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -63,9 +63,7 @@ func New(backend Backend, bus *mq.Client, opts ...Option) (*Store, error) {
 // relay runs the backend's relay until the Store closes. The relay
 // retries outages itself; what it returns is the bus closed (nothing can
 // be published any more: the events wait in the outbox for another
-// process or a restart) or a fault (a message refused for good by the
-// bus, which the backend has set aside), logged and restarted after a
-// backoff.
+// process or a restart) or a fault, logged and restarted after a backoff.
 func (s *Store) relay(ctx context.Context) {
 	defer close(s.relayDone)
 	bo := retrying.NewLoopBackOff(resilience.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaxInterval: 5 * time.Second})

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/groundwork-go/groundwork/mq/driver"
 	"github.com/groundwork-go/groundwork/mq/eventstore"
 )
 
@@ -64,4 +66,27 @@ func collect(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 		}
 	}
 	return got
+}
+
+// TestPostgresRelayMetrics: the PostgreSQL backend's outbox relay reports
+// to the Store's meter provider, not the global one.
+func TestPostgresRelayMetrics(t *testing.T) {
+	ctx := context.Background()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(ctx)
+	s, rec := newStore(t, newPostgresBackend(t), eventstore.WithMeterProvider(mp))
+	mustAppend(t, s, "a", eventstore.Event{Type: "t"})
+	rec.Wait(t, "the event", func(log []driver.Message, _ int) bool { return len(log) >= 1 })
+	// The relay counts the row once its round commits, just after the
+	// publish: wait for that, with a generous bound.
+	deadline := time.Now().Add(60 * time.Second)
+	got := collect(t, reader)
+	for got["outbox.relayed/sent"] < 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		got = collect(t, reader)
+	}
+	if got["outbox.relayed/sent"] != 1 || got["outbox.enqueued/ok"] != 1 {
+		t.Fatalf("outbox metrics on the Store's provider: %v", got)
+	}
 }
