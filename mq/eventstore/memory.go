@@ -186,6 +186,7 @@ func (m *memory) Relay(ctx context.Context) error {
 		}
 		bo.Reset()
 		m.mu.Lock()
+		m.pending[0] = nil // let the sent message go
 		m.pending = m.pending[1:]
 		m.done++
 		m.changed()
