@@ -2,13 +2,16 @@ package eventstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/groundwork-go/groundwork/mq"
+	"github.com/groundwork-go/groundwork/mq/codec"
 	"github.com/groundwork-go/groundwork/mq/eventstore"
 )
 
@@ -57,5 +60,48 @@ func TestTracedAppendAtSizeLimitIsPublishedOrRefused(t *testing.T) {
 				t.Fatalf("event e1 stored but published %d messages: lost", len(log))
 			}
 		})
+	}
+}
+
+// TestLoadUpcastsEventStoredWithoutSchemaVersion: an event of a type the
+// registry knows, stored without a schema-version (appended before the
+// Store had WithCodec), is version 1 as mq/codec reads a message without
+// the header: Load upcasts it like the others instead of returning its v1
+// shape among v2 ones.
+func TestLoadUpcastsEventStoredWithoutSchemaVersion(t *testing.T) {
+	ctx := context.Background()
+	reg, _ := codec.NewRegistry(codec.JSON)
+	if err := codec.Register[placedV2](reg, "placed", 2); err != nil {
+		t.Fatal(err)
+	}
+	err := reg.Upcast("placed", 1, func(data []byte) ([]byte, error) {
+		var p placedV1
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, err
+		}
+		return json.Marshal(placedV2{Cents: p.Amount * 100})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := eventstore.NewMemoryBackend()
+	s, _ := newStore(t, b, eventstore.WithCodec(reg))
+	old := eventstore.Event{ID: "old", Aggregate: "o", Type: "placed", Data: []byte(`{"amount":7}`), Time: time.Now().UTC()}
+	none := func([]eventstore.Event) ([]*mq.Message, error) { return nil, nil }
+	if _, err := b.Append(ctx, "o", 0, []eventstore.Event{old}, none); err != nil {
+		t.Fatal(err)
+	}
+	evs := mustLoadAll(t, s, "o")
+	var p placedV2
+	if len(evs) != 1 || json.Unmarshal(evs[0].Data, &p) != nil || p.Cents != 700 {
+		t.Fatalf("loaded %s, want the v2 shape with 700 cents", evs[0].Data)
+	}
+	if evs[0].Meta[codec.HeaderSchemaVersion] != "2" {
+		t.Fatalf("loaded Meta %v, want schema-version 2", evs[0].Meta)
+	}
+	// And what the backend keeps is not changed by the upcast.
+	again, _ := b.Load(ctx, "o", 0, 0)
+	if string(again[0].Data) != `{"amount":7}` || again[0].Meta != nil {
+		t.Fatalf("stored event changed by Load: %s %v", again[0].Data, again[0].Meta)
 	}
 }
