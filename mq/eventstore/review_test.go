@@ -13,6 +13,7 @@ import (
 	"github.com/groundwork-go/groundwork/mq"
 	"github.com/groundwork-go/groundwork/mq/codec"
 	"github.com/groundwork-go/groundwork/mq/eventstore"
+	"github.com/groundwork-go/groundwork/mq/eventstore/backendtest"
 )
 
 // tracedCtx carries a valid remote span context, so that the bus's W3C
@@ -103,5 +104,24 @@ func TestLoadUpcastsEventStoredWithoutSchemaVersion(t *testing.T) {
 	again, _ := b.Load(ctx, "o", 0, 0)
 	if string(again[0].Data) != `{"amount":7}` || again[0].Meta != nil {
 		t.Fatalf("stored event changed by Load: %s %v", again[0].Data, again[0].Meta)
+	}
+}
+
+// TestPostgresShutdownAfterBusClosed: as TestShutdownAfterBusClosed, with
+// the PostgreSQL backend: its outbox relay stops for good on the closed
+// bus, and Shutdown says so rather than polling the outbox for ever.
+func TestPostgresShutdownAfterBusClosed(t *testing.T) {
+	bus, rec := backendtest.NewBus(t)
+	s, err := eventstore.New(newPostgresBackend(t), bus, eventstore.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Broker.SetReachable(false)
+	mustAppend(t, s, "a", eventstore.Event{Type: "t"})
+	bus.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound for the broken case only
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("Shutdown with the bus closed: %v, want ErrClosed", err)
 	}
 }
