@@ -25,7 +25,7 @@
 // Store writes itself (event-type, aggregate-id, event-version, the codec's
 // content-type, schema-version, message-type, the trace context's
 // traceparent, tracestate, baggage) and those starting with "mq-" are
-// refused.
+// refused. An event's Time is between years 1 and 9999.
 //
 // # Publishing
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,24 @@ func TestPostgresShutdownAfterBusClosed(t *testing.T) {
 	defer cancel()
 	if err := s.Shutdown(ctx); !errors.Is(err, eventstore.ErrClosed) {
 		t.Fatalf("Shutdown with the bus closed: %v, want ErrClosed", err)
+	}
+}
+
+// TestAppendRefusesTimeOutOfRange: a Time PostgreSQL cannot store (or
+// RFC 3339 write) is ErrInvalid naming it, on both backends alike, rather
+// than a PostgreSQL error on one and accepted by the other.
+func TestAppendRefusesTimeOutOfRange(t *testing.T) {
+	for name, mk := range map[string]func(testing.TB) eventstore.Backend{
+		"memory":   func(testing.TB) eventstore.Backend { return eventstore.NewMemoryBackend() },
+		"postgres": newPostgresBackend,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, _ := newStore(t, mk(t))
+			far := time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC)
+			_, err := s.Append(context.Background(), "a", 0, eventstore.Event{Type: "t", Time: far})
+			if !errors.Is(err, eventstore.ErrInvalid) || !strings.Contains(err.Error(), "event 0: Time") {
+				t.Fatalf("Append of a Time in year 300000: %v, want ErrInvalid naming event 0's Time", err)
+			}
+		})
 	}
 }

@@ -167,6 +167,11 @@ func (s *Store) prepare(aggregate string, events []Event) ([]Event, error) {
 		} else {
 			e.Time = e.Time.UTC().Truncate(time.Microsecond)
 		}
+		// Years 1 to 9999: what RFC 3339 writes and PostgreSQL's
+		// timestamptz keeps, so that both backends take the same events.
+		if y := e.Time.Year(); y < 1 || y > 9999 {
+			return nil, fmt.Errorf("%w: Append(%q): event %d: Time %s is outside years 1 to 9999", ErrInvalid, aggregate, i, e.Time)
+		}
 		s.stamp(&e)
 		evs[i] = e
 		ids[i] = &mq.Message{ID: e.ID}
