@@ -25,7 +25,7 @@
 // Store writes itself (event-type, aggregate-id, event-version, the codec's
 // content-type, schema-version, message-type, the trace context's
 // traceparent, tracestate, baggage) and those starting with "mq-" are
-// refused.
+// refused. An event's Time is between years 1 and 9999.
 //
 // # Publishing
 //
@@ -66,7 +66,9 @@
 // and published with it; Data must then be that type's current shape
 // (Registry.Encode). Load returns the Data of an event stored at an older
 // version upcast to the current one (Registry.Upgrade) with its Meta's
-// schema-version updated; subscribers upcast with codec.Handler.
+// schema-version updated; subscribers upcast with codec.Handler. An event
+// of a registered type stored without a schema-version (appended before
+// WithCodec) is at version 1, as codec reads a message without one.
 //
 // # Backends
 //

@@ -94,16 +94,22 @@ func (m *memory) Append(ctx context.Context, aggregate string, expected uint64, 
 	if err != nil {
 		return 0, err
 	}
-	// What the bus would refuse is refused now, with nothing stored, as
-	// the PostgreSQL backend's outbox does; and the trace context of the
-	// appending request travels with each message, as there.
-	if err := m.bus.Check(msgs...); err != nil {
-		return 0, err
-	}
+	// The trace context of the appending request travels with each
+	// message, as in the PostgreSQL backend's outbox; and what the bus
+	// would refuse is refused now, with nothing stored. The check comes
+	// after the trace headers: they count towards the size limit, and a
+	// message they push over it would be dropped by the relay after its
+	// event was stored.
 	for i, msg := range msgs {
+		if msg == nil {
+			continue // Check names it
+		}
 		c := *msg
 		c.Headers = m.bus.TraceHeaders(ctx, msg.Headers)
 		msgs[i] = &c
+	}
+	if err := m.bus.Check(msgs...); err != nil {
+		return 0, err
 	}
 	for _, e := range evs {
 		m.ids[e.ID] = true

@@ -167,6 +167,11 @@ func (s *Store) prepare(aggregate string, events []Event) ([]Event, error) {
 		} else {
 			e.Time = e.Time.UTC().Truncate(time.Microsecond)
 		}
+		// Years 1 to 9999: what RFC 3339 writes and PostgreSQL's
+		// timestamptz keeps, so that both backends take the same events.
+		if y := e.Time.Year(); y < 1 || y > 9999 {
+			return nil, fmt.Errorf("%w: Append(%q): event %d: Time %s is outside years 1 to 9999", ErrInvalid, aggregate, i, e.Time)
+		}
 		s.stamp(&e)
 		evs[i] = e
 		ids[i] = &mq.Message{ID: e.ID}
@@ -252,23 +257,35 @@ func (s *Store) Load(ctx context.Context, aggregate string, after uint64) ([]Eve
 	return out, nil
 }
 
-// upgrade upcasts e's Data to its type's current schema version.
+// upgrade upcasts e's Data to its type's current schema version. An
+// event of a registered type stored without a schema-version (appended
+// before the Store had WithCodec) is at version 1, as mq/codec reads a
+// message without the header, so that Load and subscribers agree.
 func (s *Store) upgrade(e *Event) error {
-	if s.opts.codec == nil || e.Meta[codec.HeaderSchemaVersion] == "" {
+	if s.opts.codec == nil {
 		return nil
 	}
 	if _, ok := s.opts.codec.Version(e.Type); !ok {
 		return nil // not a type of this registry: as stored
 	}
-	from, err := strconv.ParseUint(e.Meta[codec.HeaderSchemaVersion], 10, 32)
-	if err != nil {
-		return fmt.Errorf("eventstore: load %q: event %s (version %d): schema-version %q: %w", e.Aggregate, e.ID, e.Version, e.Meta[codec.HeaderSchemaVersion], codec.ErrVersion)
+	from := uint64(1)
+	if sv, ok := e.Meta[codec.HeaderSchemaVersion]; ok {
+		var err error
+		if from, err = strconv.ParseUint(sv, 10, 32); err != nil {
+			return fmt.Errorf("eventstore: load %q: event %s (version %d): schema-version %q: %w", e.Aggregate, e.ID, e.Version, sv, codec.ErrVersion)
+		}
 	}
 	data, cur, err := s.opts.codec.Upgrade(e.Type, uint32(from), e.Data)
 	if err != nil {
 		return fmt.Errorf("eventstore: load %q: event %s (version %d): %w", e.Aggregate, e.ID, e.Version, err)
 	}
+	if uint64(cur) == from {
+		return nil // current already: Data and Meta as stored
+	}
 	e.Data = data
+	if e.Meta == nil {
+		e.Meta = make(map[string]string, 1)
+	}
 	e.Meta[codec.HeaderSchemaVersion] = strconv.FormatUint(uint64(cur), 10)
 	return nil
 }
