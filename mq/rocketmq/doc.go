@@ -127,7 +127,10 @@
 // does not (its removeUnnecessaryMessageQueue leaves orderly mode as a
 // TODO): it stops handing the queue's messages to mq, waits until the
 // batch it is handling is settled, commits the offset past its last
-// acknowledged batch and unlocks the queue at the broker. A member whose
+// acknowledged batch and unlocks the queue at the broker. The client
+// writes its own offset of the queue as it drops it, which can be a
+// batch behind and land after that commit: the next owner may then get
+// up to one batch of the queue again (at-least-once). A member whose
 // rebalance only gains queues (one that joins, or stays when one leaves)
 // keeps trying their locks, with growing pauses, for up to 5 s before
 // letting the client go on (its later rebalances wait meanwhile); so a moved queue starts at its new owner as

@@ -122,7 +122,10 @@ func (s *handOverSetup) joinB(t *testing.T) {
 
 // checkSplit asserts that each member holds two queue locks and that B
 // handled messages, per-key order kept and nothing delivered twice.
-func (s *handOverSetup) checkSplit(t *testing.T) {
+func (s *handOverSetup) checkSplit(t *testing.T) { s.checkSplitUpTo(t, 0) }
+
+// checkSplitUpTo is checkSplit allowing up to dups redeliveries.
+func (s *handOverSetup) checkSplitUpTo(t *testing.T, dups int64) {
 	t.Helper()
 	held := map[string]int{}
 	for q := range 4 {
@@ -137,8 +140,8 @@ func (s *handOverSetup) checkSplit(t *testing.T) {
 		t.Error("B handled nothing")
 	}
 	s.oc.Check(t)
-	if d := s.oc.Redelivered(); d != 0 {
-		t.Errorf("%d redeliveries: the hand-over commits the offset past what A acknowledged", d)
+	if d := s.oc.Redelivered(); d > dups {
+		t.Errorf("%d redeliveries, want at most %d: the hand-over commits the offset behind what A acknowledged", d, dups)
 	}
 }
 
@@ -229,5 +232,12 @@ func TestHandOverWaitsForInFlight(t *testing.T) {
 	if n := early.Load(); n != 0 {
 		t.Errorf("%d hand-overs committed and unlocked while A still held the batch", n)
 	}
-	s.checkSplit(t)
+	// Here the client drops the given-up queues when A's held batches
+	// return, right when the hand-overs commit, and its own offset write
+	// (a batch behind) can land after theirs (see the package doc): up to
+	// one batch (32) of each of the two moved queues may come again. What
+	// this test checks is the wait: nothing committed, unlocked or handled
+	// by B before A's batches settle (the commit's value is checked
+	// without the client by TestHandOverForgetsEarlierOwnership).
+	s.checkSplitUpTo(t, 2*32)
 }
