@@ -22,13 +22,7 @@ func TestHandOverAfterSettle(t *testing.T) {
 	srv := testserver.StartRocketMQ(t)
 	ctx := context.Background()
 	const topic, group = "ho-unit", "ho-group"
-	if err := createTopic(ctx, srv.BrokerAddr(), topic, 2, primitive.Credentials{}); err != nil {
-		t.Fatal(err)
-	}
-	r := newReceiver(topic, 0)
-	r.pc = &fakeConsumer{}
-	r.nameServers = []string{srv.NameServer()}
-	qs := []*primitive.MessageQueue{{Topic: topic, BrokerName: "broker-a", QueueId: 0}, {Topic: topic, BrokerName: "broker-a", QueueId: 1}}
+	r, qs := newUnitReceiver(t, srv, topic)
 	if got := r.allocate(group, "A", qs, []string{"A"}); len(got) != 2 {
 		t.Fatalf("alone, A got %d queues, want 2", len(got))
 	}

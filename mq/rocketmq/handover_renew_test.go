@@ -25,14 +25,8 @@ func TestHandOverKeepsLockWhileBatchInHand(t *testing.T) {
 	srv := testserver.StartRocketMQ(t, testserver.RocketMQLockExpiry(expiry))
 	ctx := context.Background()
 	const topic, group = "ho-renew", "ho-renew-group"
-	if err := createTopic(ctx, srv.BrokerAddr(), topic, 2, primitive.Credentials{}); err != nil {
-		t.Fatal(err)
-	}
-	r := newReceiver(topic, 0)
-	r.pc = &fakeConsumer{}
-	r.nameServers = []string{srv.NameServer()}
+	r, qs := newUnitReceiver(t, srv, topic)
 	r.lockRenew = 100 * time.Millisecond
-	qs := []*primitive.MessageQueue{{Topic: topic, BrokerName: "broker-a", QueueId: 0}, {Topic: topic, BrokerName: "broker-a", QueueId: 1}}
 	r.allocate(group, "A", qs, []string{"A"})
 	if h := srv.LockHolder(group, topic, 1); h != "A" {
 		t.Fatalf("queue 1 locked by %q, want A", h)

@@ -21,13 +21,7 @@ func TestHandOverForgetsEarlierOwnership(t *testing.T) {
 	srv := testserver.StartRocketMQ(t)
 	ctx := context.Background()
 	const topic, group = "ho-stale", "ho-stale-group"
-	if err := createTopic(ctx, srv.BrokerAddr(), topic, 2, primitive.Credentials{}); err != nil {
-		t.Fatal(err)
-	}
-	r := newReceiver(topic, 0)
-	r.pc = &fakeConsumer{}
-	r.nameServers = []string{srv.NameServer()}
-	qs := []*primitive.MessageQueue{{Topic: topic, BrokerName: "broker-a", QueueId: 0}, {Topic: topic, BrokerName: "broker-a", QueueId: 1}}
+	r, qs := newUnitReceiver(t, srv, topic)
 	alone, withB := []string{"A"}, []string{"A", "B"}
 	r.allocate(group, "A", qs, alone)
 
