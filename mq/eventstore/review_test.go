@@ -72,20 +72,7 @@ func TestTracedAppendAtSizeLimitIsPublishedOrRefused(t *testing.T) {
 // shape among v2 ones.
 func TestLoadUpcastsEventStoredWithoutSchemaVersion(t *testing.T) {
 	ctx := context.Background()
-	reg, _ := codec.NewRegistry(codec.JSON)
-	if err := codec.Register[placedV2](reg, "placed", 2); err != nil {
-		t.Fatal(err)
-	}
-	err := reg.Upcast("placed", 1, func(data []byte) ([]byte, error) {
-		var p placedV1
-		if err := json.Unmarshal(data, &p); err != nil {
-			return nil, err
-		}
-		return json.Marshal(placedV2{Cents: p.Amount * 100})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := placedRegistry(t)
 	b := eventstore.NewMemoryBackend()
 	s, _ := newStore(t, b, eventstore.WithCodec(reg))
 	old := eventstore.Event{ID: "old", Aggregate: "o", Type: "placed", Data: []byte(`{"amount":7}`), Time: time.Now().UTC()}

@@ -122,20 +122,7 @@ func TestCodecUpcastsOnLoad(t *testing.T) {
 
 func testCodecUpcast(t *testing.T, b eventstore.Backend) {
 	ctx := context.Background()
-	reg, _ := codec.NewRegistry(codec.JSON)
-	if err := codec.Register[placedV2](reg, "placed", 2); err != nil {
-		t.Fatal(err)
-	}
-	err := reg.Upcast("placed", 1, func(data []byte) ([]byte, error) {
-		var p placedV1
-		if err := json.Unmarshal(data, &p); err != nil {
-			return nil, err
-		}
-		return json.Marshal(placedV2{Cents: p.Amount * 100})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := placedRegistry(t)
 	s, rec := newStore(t, b, eventstore.WithCodec(reg))
 
 	// An event a v1 writer stored.
@@ -240,4 +227,28 @@ func TestShutdownAfterBusClosed(t *testing.T) {
 	if err := s.Shutdown(ctx); !errors.Is(err, eventstore.ErrClosed) || !strings.Contains(err.Error(), "relay stopped") {
 		t.Fatalf("Shutdown with the bus closed: %v, want ErrClosed saying the relay stopped", err)
 	}
+}
+
+// placedRegistry registers "placed" at version 2 (placedV2) with an
+// upcaster from version 1 (placedV1: an amount in whole units).
+func placedRegistry(t *testing.T) *codec.Registry {
+	t.Helper()
+	reg, err := codec.NewRegistry(codec.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := codec.Register[placedV2](reg, "placed", 2); err != nil {
+		t.Fatal(err)
+	}
+	err = reg.Upcast("placed", 1, func(data []byte) ([]byte, error) {
+		var p placedV1
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, err
+		}
+		return json.Marshal(placedV2{Cents: p.Amount * 100})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }
