@@ -107,11 +107,7 @@ func partitionOf(key string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// TestConformance and TestConformanceCluster, each on its own server(s)
-// and most of their time spent waiting out the outages' timeouts, run
-// alongside each other and the package's other parallel tests.
 func TestConformance(t *testing.T) {
-	t.Parallel()
 	if u := os.Getenv("GROUNDWORK_REDIS_URL"); u != "" {
 		// The user's own server: everything but the outages, which need
 		// a server process this test controls.
@@ -127,7 +123,6 @@ func TestConformance(t *testing.T) {
 }
 
 func TestConformanceCluster(t *testing.T) {
-	t.Parallel()
 	rc := testserver.StartRedisCluster(t)
 	mqtest.RunConformanceTests(t, harness("redis://"+strings.Join(rc.Addrs, ","), rc.Outage))
 }
